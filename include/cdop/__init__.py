@@ -1,0 +1,1 @@
+"""The CDOP case-review application: domain, services and adapters (no Airflow import)."""

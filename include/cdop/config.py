@@ -1,0 +1,238 @@
+"""One typed configuration: deployment settings (where things are) and policy (local practice).
+
+Settings come from the environment (or, inside Airflow, from Connections that the
+`cdop_airflow` glue turns into the same mapping). Policy is non-secret local practice
+with sensible defaults, optionally overridden by a TOML file named in CDOP_POLICY_FILE.
+A bad value stops start-up with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names it (never a secret's value)."""
+
+
+class LadderStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_working_days: int = Field(gt=0, description="working days after the due date")
+    action: Literal["reminder", "escalation"]
+
+
+class OfficeContact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "CDOP office"
+    email: str = "cdop.office@example.nhs.net"
+    phone: str = "01234 567890"
+    secure_email: str = "cdop.office@example.nhs.net"
+
+
+class Policy(BaseModel):
+    """Local policy. Every field has a default; a CDOP changes them in its policy file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area_name: str = "Demo Area"
+    case_number_prefix: str = Field(default="CDOP", pattern=r"^[A-Z]{2,10}$")
+    return_due_working_days: int = Field(default=20, gt=0, le=120)
+    chase_ladder: tuple[LadderStep, ...] = (
+        LadderStep(after_working_days=5, action="reminder"),
+        LadderStep(after_working_days=10, action="reminder"),
+        LadderStep(after_working_days=15, action="escalation"),
+    )
+    secure_domains: tuple[str, ...] = ("nhs.net", "cjsm.net", "gov.uk")
+    holiday_subdivision: Literal["ENG", "WLS"] = "ENG"
+    coordinator_email: str = "cdop.coordinator@example.nhs.net"
+    digest_recipients: tuple[str, ...] = ("cdop.coordinator@example.nhs.net",)
+    mail_from: str = "cdop.office@example.nhs.net"
+    mail_domain: str = "cdop.example.nhs.net"
+    office: OfficeContact = OfficeContact()
+    ncmd_deadline_hours: int = Field(default=48, gt=0)
+    suppression_threshold: int = Field(default=7, ge=0)
+    panel_notice_working_days: int = Field(default=7, ge=0)
+    annual_report_month_day: str = Field(default="06-01", pattern=r"^\d{2}-\d{2}$")
+    annual_report_recipients: tuple[str, ...] = ("safeguarding.partnership@example.gov.uk",)
+    send_lease_minutes: int = Field(default=15, gt=0)
+
+    @field_validator("secure_domains")
+    @classmethod
+    def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        domains = tuple(d.strip().lower().lstrip("@.") for d in value)
+        if any(not d or "." not in d for d in domains):
+            raise ValueError("each secure domain must look like 'nhs.net'")
+        return domains
+
+    @field_validator("chase_ladder")
+    @classmethod
+    def _ladder_increasing(cls, value: tuple[LadderStep, ...]) -> tuple[LadderStep, ...]:
+        days = [s.after_working_days for s in value]
+        if days != sorted(set(days)):
+            raise ValueError("steps must have strictly increasing after_working_days")
+        return value
+
+    @model_validator(mode="after")
+    def _emails(self) -> Policy:
+        from cdop.validation import is_email
+
+        for name in ("coordinator_email", "mail_from"):
+            if not is_email(getattr(self, name)):
+                raise ValueError(f"{name} is not a valid email address")
+        for name in ("digest_recipients", "annual_report_recipients"):
+            if not all(is_email(a) for a in getattr(self, name)):
+                raise ValueError(f"{name} holds an invalid email address")
+        return self
+
+    def is_secure_address(self, address: str) -> bool:
+        domain = address.rsplit("@", 1)[-1].strip().lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.secure_domains)
+
+
+def load_policy(path: str | os.PathLike[str] | None) -> Policy:
+    data: dict = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"CDOP_POLICY_FILE: no file at {p}")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"CDOP_POLICY_FILE: not valid TOML ({exc})") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"policy setting '{'.'.join(str(p) for p in err['loc']) or 'policy'}': {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(problems) from None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    security: Literal["none", "starttls", "tls"] = "none"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+    def check(self) -> None:
+        loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
+        if self.security == "none" and not loopback:
+            raise ConfigError(
+                "CDOP_SMTP_SECURITY: plain SMTP is allowed only to a loopback host; "
+                "use 'starttls' or 'tls' for CDOP_SMTP_HOST"
+            )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    encryption_keys: tuple[str, ...] = field(repr=False)
+    policy: Policy
+    smtp: SmtpSettings
+    home: Path
+    demo: bool = False
+    actor: str = "system"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.home / "mail"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _demo_key(home: Path) -> str:
+    """Demo mode makes (once) and reuses a key kept beside the demo data."""
+    from cryptography.fernet import Fernet
+
+    key_file = home / "demo-encryption.key"
+    if not key_file.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode() + "\n", encoding="ascii")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="ascii").strip()
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment-style variables; raise ConfigError naming the bad one."""
+    env = os.environ if env is None else env
+    home = Path(env.get("CDOP_HOME") or PROJECT_ROOT / "var").resolve()
+    demo = _bool(env.get("CDOP_DEMO"))
+    url = env.get("CDOP_DATABASE_URL") or f"sqlite:///{home / 'cdop.sqlite'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+
+    raw_keys = (env.get("CDOP_ENCRYPTION_KEYS") or "").strip()
+    if not raw_keys:
+        if not demo:
+            raise ConfigError(
+                "CDOP_ENCRYPTION_KEYS is not set: the CDOP database encrypts identifiable "
+                "fields and will not start without a key. Generate one with "
+                "`cdop keys generate`, or set CDOP_DEMO=1 for demo data only."
+            )
+        raw_keys = _demo_key(home)
+    keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+    from cdop.crypto import check_keys
+
+    check_keys(keys)
+
+    security = (env.get("CDOP_SMTP_SECURITY") or "none").lower()
+    if security not in ("none", "starttls", "tls"):
+        raise ConfigError("CDOP_SMTP_SECURITY must be one of none, starttls, tls")
+    try:
+        port = int(env.get("CDOP_SMTP_PORT") or 8025)
+    except ValueError:
+        raise ConfigError("CDOP_SMTP_PORT must be a whole number") from None
+    smtp = SmtpSettings(
+        host=env.get("CDOP_SMTP_HOST") or "127.0.0.1",
+        port=port,
+        security=security,  # type: ignore[arg-type]
+        user=env.get("CDOP_SMTP_USER") or None,
+        password=env.get("CDOP_SMTP_PASSWORD") or None,
+    )
+    smtp.check()
+    return Settings(
+        database_url=url,
+        encryption_keys=keys,
+        policy=load_policy(env.get("CDOP_POLICY_FILE")),
+        smtp=smtp,
+        home=home,
+        demo=demo,
+        actor=env.get("CDOP_ACTOR") or _default_actor(),
+    )
+
+
+def _default_actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings from the environment (the CLI's and tests' entry point)."""
+    return settings_from_env()

@@ -1,0 +1,142 @@
+"""The mail port: one `Mailer` interface; SMTP through yagmail behind it.
+
+Messages are composed with the standard library's EmailMessage so that the plain-text
+part is real text and the HTML part real HTML (yagmail would put the same string in
+both); yagmail opens the connection (TLS, STARTTLS, login). We call `sendmail` ourselves
+rather than `yagmail.send`, whose own sleep-and-retry hides failures that Airflow's
+retries and the outbox must see.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate
+from typing import Protocol
+
+from cdop.config import SmtpSettings
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Email:
+    message_id: str
+    sender: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+    def recipients(self) -> list[str]:
+        return list(dict.fromkeys([*self.to, *self.cc]))
+
+
+class MailError(RuntimeError):
+    """A send failed; the message holds the SMTP reason, never the message content."""
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def to_mime(email: Email) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Message-ID"] = email.message_id
+    msg["Date"] = formatdate(localtime=False)
+    msg["From"] = email.sender
+    msg["To"] = ", ".join(email.to)
+    if email.cc:
+        msg["Cc"] = ", ".join(email.cc)
+    msg["Subject"] = email.subject
+    msg.set_content(email.text)
+    if email.html:
+        msg.add_alternative(email.html, subtype="html")
+    for att in email.attachments:
+        maintype, _, subtype = att.mime_type.partition("/")
+        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
+    return msg
+
+
+class SmtpMailer:
+    """Keeps one connection open across a batch and reconnects after a drop."""
+
+    def __init__(self, settings: SmtpSettings, sender: str):
+        settings.check()
+        self.settings = settings
+        self.sender = sender
+        self._client = None
+
+    def _connect(self):
+        import yagmail
+
+        s = self.settings
+        client = yagmail.SMTP(
+            user=s.user or self.sender,
+            password=s.password,
+            host=s.host,
+            port=s.port,
+            smtp_ssl=s.security == "tls",
+            smtp_starttls=s.security == "starttls",
+            smtp_skip_login=s.user is None,
+            soft_email_validation=False,
+            timeout=s.timeout,
+        )
+        client.login()
+        return client
+
+    def send(self, email: Email) -> None:
+        try:
+            if self._client is None:
+                self._client = self._connect()
+            refused = self._client.smtp.sendmail(
+                self.sender, email.recipients(), to_mime(email).as_bytes(policy=SMTP_POLICY)
+            )
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            raise MailError(f"SMTP {exc.smtp_code} refused the message") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
+        if refused:
+            raise MailError(f"SMTP refused {len(refused)} recipient(s)")
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # the connection is already gone
+                pass
+
+    def close(self) -> None:
+        self._drop()
+
+
+class RecordingMailer:
+    """An in-memory mailer for unit tests."""
+
+    def __init__(self, fail_on: set[int] | None = None):
+        self.sent: list[Email] = []
+        self.fail_on = fail_on or set()
+        self.calls = 0
+
+    def send(self, email: Email) -> None:
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise MailError("SMTP connection failed (test)")
+        self.sent.append(email)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,229 @@
+"""The CDOP database: SQLAlchemy 2 models. Migrations live in cdop/migrations (Alembic).
+
+Identifiable fields use the `Encrypted` column type; look-ups on them go through
+keyed blind indexes (`nhs_index`, `identity_index`), never through the plain value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cdop.crypto import Encrypted
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Agency(Base):
+    """An organisation in the directory that may be asked for a reporting form."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_type: Mapped[str] = mapped_column(String(40))
+    request_email: Mapped[str] = mapped_column(String(254))
+    escalation_email: Mapped[str | None] = mapped_column(String(254))
+    secure_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Case(Base):
+    """One child death under review. `case_number` is the pseudonym used everywhere else."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Identifiable: encrypted at rest.
+    forenames: Mapped[str] = mapped_column(Encrypted)
+    surname: Mapped[str] = mapped_column(Encrypted)
+    date_of_birth: Mapped[str] = mapped_column(Encrypted)  # ISO date, encrypted
+    nhs_number: Mapped[str | None] = mapped_column(Encrypted)
+    address: Mapped[str | None] = mapped_column(Encrypted)
+    postcode: Mapped[str | None] = mapped_column(Encrypted)
+    notifier_name: Mapped[str | None] = mapped_column(Encrypted)
+    # Keyed hashes for duplicate detection without decrypting every row.
+    nhs_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    identity_index: Mapped[str] = mapped_column(String(64), index=True)
+    # Facts needed for review and statistics (not identifying on their own).
+    date_of_death: Mapped[dt.date] = mapped_column(Date)
+    age_at_death_days: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(20))
+    ethnicity: Mapped[str] = mapped_column(String(60))
+    deprivation_decile: Mapped[int | None] = mapped_column(Integer)
+    place_of_death: Mapped[str] = mapped_column(String(40))
+    death_expected: Mapped[bool] = mapped_column(Boolean)
+    circumstances: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notifier_role: Mapped[str | None] = mapped_column(String(120))
+    notifier_email: Mapped[str | None] = mapped_column(String(254))
+    notified_on: Mapped[dt.date] = mapped_column(Date)
+    ncmd_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    requests: Mapped[list[AgencyRequest]] = relationship(
+        back_populates="case", order_by="AgencyRequest.id"
+    )
+    investigations: Mapped[list[Investigation]] = relationship(
+        back_populates="case", order_by="Investigation.id"
+    )
+
+
+class AgencyRequest(Base):
+    """The reporting form asked of one agency for one case, and its chase state."""
+
+    __tablename__ = "agency_requests"
+    __table_args__ = (
+        UniqueConstraint("case_id", "agency_id", name="uq_agency_requests_case_agency"),
+        # The chase sweep reads only open requests due a step: its cost follows what is
+        # due, not the size of the backlog.
+        Index("ix_agency_requests_chase", "status", "next_chase_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # pending (not yet asked) -> sent -> returned | waived
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    return_file: Mapped[str | None] = mapped_column(String(500))
+    waived_on: Mapped[dt.date | None] = mapped_column(Date)
+    waiver_reason: Mapped[str | None] = mapped_column(Text)
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_chase_on: Mapped[dt.date | None] = mapped_column(Date)
+    last_chased_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="requests")
+    agency: Mapped[Agency] = relationship()
+
+
+class Investigation(Base):
+    """A parallel process the review waits for (inquest, police, CSPR, CDRM...)."""
+
+    __tablename__ = "investigations"
+    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_investigations_case_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # not_started | in_progress | concluded | not_applicable
+    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    concluded_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Encrypted)
+
+    case: Mapped[Case] = relationship(back_populates="investigations")
+
+
+class OutboxMessage(Base):
+    """Every message the system sends, under a business key: claim, send, mark sent."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id"))
+    to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300))
+    secure_route: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Business date the message belongs to (the run's logical date).
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    # Free-form, non-identifying parameters the template needs (e.g. ladder step).
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending -> sending (claimed) -> sent ; failed attempts return it to pending
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who changed what, when. Details never carry identifiers: case numbers only."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
+ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
+    Case: (
+        "forenames",
+        "surname",
+        "date_of_birth",
+        "nhs_number",
+        "address",
+        "postcode",
+        "notifier_name",
+    ),
+    Investigation: ("outcome",),
+}
+
+__all__ = [
+    "Agency",
+    "AgencyRequest",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "ENCRYPTED_COLUMNS",
+    "Investigation",
+    "OutboxMessage",
+    "func",
+    "utcnow",
+]

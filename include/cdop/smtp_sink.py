@@ -1,0 +1,72 @@
+"""A local SMTP server on loopback that keeps every message it receives as an .eml file.
+
+It is the embedded default mail server (nothing to install) and the real SMTP server the
+integration and end-to-end tests talk to. It refuses to bind anything but loopback.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import threading
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class EmlStore:
+    """aiosmtpd handler: write each accepted message to `directory` as an .eml file."""
+
+    def __init__(self, directory: Path, drop_on: set[int] | None = None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.drop_on = set(drop_on or ())  # 1-based DATA commands to answer by hanging up
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            number = next(self._counter)
+        if number in self.drop_on:
+            # Hang up mid-transaction: the client sees a dropped connection, not a reply.
+            server.transport.close()
+            return "421 closing connection"
+        name = f"{time.time_ns()}-{number:06d}.eml"
+        tmp = self.directory / (name + ".tmp")
+        content = envelope.original_content or envelope.content
+        header = f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n".encode()
+        tmp.write_bytes(header + content)
+        tmp.rename(self.directory / name)
+        return "250 Message accepted for delivery"
+
+
+def start(directory: Path, host: str = "127.0.0.1", port: int = 8025, drop_on: set[int] | None = None) -> Controller:
+    if not (host == "localhost" or host.startswith("127.") or host == "::1"):
+        raise ValueError("the local SMTP sink binds only to loopback")
+    controller = Controller(EmlStore(directory, drop_on), hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+def read_messages(directory: Path) -> list[EmailMessage]:
+    """Every .eml in `directory`, oldest first, parsed."""
+    files = sorted(Path(directory).glob("*.eml"))
+    return [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for f in files
+    ]
+
+
+def serve_forever(directory: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
+    controller = start(directory, host, port)
+    print(f"SMTP sink on {host}:{port}, keeping messages in {directory}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

@@ -1,0 +1,71 @@
+"""The taxonomy (vocabularies, forms, categories of death) loaded from data/taxonomy.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data") / "taxonomy.toml"
+
+
+@dataclass(frozen=True)
+class FormRule:
+    code: str
+    title: str
+    always: bool = False
+    circumstances: tuple[str, ...] = ()
+    max_age_days: int | None = None
+    unexpected_only: bool = False
+
+    def applies(self, *, age_days: int, expected: bool, circumstances: set[str]) -> bool:
+        if self.always:
+            return True
+        if self.unexpected_only and expected:
+            return False
+        by_circumstance = bool(self.circumstances) and bool(circumstances & set(self.circumstances))
+        by_age = self.max_age_days is not None and age_days < self.max_age_days
+        if self.circumstances and self.max_age_days is not None:
+            # e.g. SUDI: an unexpected death of an infant, or one flagged sudden-unexpected
+            return by_age or by_circumstance
+        return by_circumstance or by_age
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    vocab: dict[str, dict[str, str]]
+    forms: tuple[FormRule, ...]
+    categories: tuple[dict, ...]
+
+    def labels(self, vocabulary: str) -> dict[str, str]:
+        return self.vocab[vocabulary]
+
+    def forms_for(self, *, age_days: int, expected: bool, circumstances: list[str]) -> list[str]:
+        found = set(circumstances)
+        return [
+            f.code
+            for f in self.forms
+            if f.applies(age_days=age_days, expected=expected, circumstances=found)
+        ]
+
+    def form_title(self, code: str) -> str:
+        return next(f.title for f in self.forms if f.code == code)
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> Taxonomy:
+    raw = tomllib.loads(DATA.read_text(encoding="utf-8"))
+    forms = tuple(
+        FormRule(
+            code=code,
+            title=spec["title"],
+            always=spec.get("always", False),
+            circumstances=tuple(spec.get("circumstances", ())),
+            max_age_days=spec.get("max_age_days"),
+            unexpected_only=spec.get("unexpected_only", False),
+        )
+        for code, spec in raw.pop("forms").items()
+    )
+    categories = tuple(sorted(raw.pop("category"), key=lambda c: c["rank"]))
+    return Taxonomy(vocab=raw, forms=forms, categories=categories)

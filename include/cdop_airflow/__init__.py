@@ -1,0 +1,1 @@
+"""Glue between Airflow and the CDOP application: runtime settings from Connections."""

@@ -1,0 +1,23 @@
+"""Deliver the outbox from a task: one SMTP connection per batch; fail loudly on failures."""
+
+from __future__ import annotations
+
+import logging
+
+from cdop.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def send_pending(settings: Settings, kinds: list[str]) -> dict:
+    from cdop import outbox
+    from cdop.mailer import SmtpMailer
+
+    mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
+    try:
+        report = outbox.deliver(settings, mailer, kinds=kinds, actor=settings.actor)
+    finally:
+        mailer.close()
+    log.info("outbox %s: %s", ",".join(kinds), report.as_dict())
+    outbox.raise_for_failures(report)
+    return report.as_dict()
