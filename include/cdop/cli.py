@@ -331,5 +331,9 @@ def smtp_sink_cmd(host: str, port: int, directory: Path | None) -> None:
     serve_forever(directory or _settings().mail_dir, host, port)
 
 
+# Commands of other areas live in their own modules (cli_<area>.py) and register here,
+# one line each: main.add_command(<group or command>).
+
+
 if __name__ == "__main__":
     main()

@@ -93,6 +93,9 @@ class Case(Base):
     notified_on: Mapped[dt.date] = mapped_column(Date)
     ncmd_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Non-identifying family circumstances the panel sees (e.g. siblings by age band,
+    # key worker offered, bereavement support offered).
+    family_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     requests: Mapped[list[AgencyRequest]] = relationship(
@@ -126,6 +129,7 @@ class AgencyRequest(Base):
     return_file: Mapped[str | None] = mapped_column(String(500))
     waived_on: Mapped[dt.date | None] = mapped_column(Date)
     waiver_reason: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Encrypted)  # the agency's return summary
     ladder_step: Mapped[int] = mapped_column(Integer, default=0)
     next_chase_on: Mapped[dt.date | None] = mapped_column(Date)
     last_chased_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -201,6 +205,144 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class CaseIdentifier(Base):
+    """An identifier of the child's family or contacts (parent's name, sibling's name,
+    school, previous address...) kept only so the anonymisation gate can look for it."""
+
+    __tablename__ = "case_identifiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(40))  # e.g. parent_name, sibling_name, school
+    value: Mapped[str] = mapped_column(Encrypted)
+
+
+class ChronologyEntry(Base):
+    """One dated event from an agency's return; merged across agencies for the report."""
+
+    __tablename__ = "chronology_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Encrypted)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseReport(Base):
+    """A built, anonymised case report; it leaves the system only once approved."""
+
+    __tablename__ = "case_reports"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_case_reports_case_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # blocked (gate found an identifier) | awaiting_check | approved | returned
+    status: Mapped[str] = mapped_column(String(20))
+    html_path: Mapped[str | None] = mapped_column(String(500))
+    pdf_path: Mapped[str | None] = mapped_column(String(500))
+    gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # field names only
+    built_on: Mapped[dt.date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class PanelMeeting(Base):
+    __tablename__ = "panel_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meets_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="general")  # general | neonatal
+    capacity: Mapped[int] = mapped_column(Integer, default=8)
+    location: Mapped[str | None] = mapped_column(String(200))
+
+
+class PanelMember(Base):
+    __tablename__ = "panel_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MeetingAllocation(Base):
+    """A case on a meeting's agenda; `pack` says whether it went in the pack or an addendum."""
+
+    __tablename__ = "meeting_allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("panel_meetings.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    allocated_on: Mapped[dt.date] = mapped_column(Date)
+    pack: Mapped[str | None] = mapped_column(String(20))  # None until sent: pack | addendum
+
+
+class Analysis(Base):
+    """The panel's analysis form for one case."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("panel_meetings.id"))
+    reviewed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # review completed
+    category: Mapped[str] = mapped_column(String(40))  # taxonomy category code
+    modifiable: Mapped[str] = mapped_column(String(20))  # yes | no | insufficient
+    learning: Mapped[str | None] = mapped_column(Text)  # anonymised text, gate-checked
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+    factors: Mapped[list[AnalysisFactor]] = relationship(order_by="AnalysisFactor.id")
+
+
+class AnalysisFactor(Base):
+    __tablename__ = "analysis_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(20))  # taxonomy factor_domain code
+    description: Mapped[str] = mapped_column(Text)
+    contributed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Recommendation(Base):
+    """A panel recommendation to a named organisation, followed up until completed."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (Index("ix_recommendations_follow_up", "status", "next_follow_up_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    analysis_id: Mapped[int | None] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    organisation: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    email: Mapped[str] = mapped_column(String(254))
+    text: Mapped[str] = mapped_column(Text)  # anonymised
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    # agreed | in_progress | completed | not_accepted
+    status: Mapped[str] = mapped_column(String(20), default="agreed")
+    next_follow_up_on: Mapped[dt.date | None] = mapped_column(Date)
+    follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecommendationUpdate(Base):
+    __tablename__ = "recommendation_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[str] = mapped_column(Text)
+
+
 # Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
 ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Case: (
@@ -213,6 +355,9 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
         "notifier_name",
     ),
     Investigation: ("outcome",),
+    AgencyRequest: ("summary",),
+    CaseIdentifier: ("value",),
+    ChronologyEntry: ("description",),
 }
 
 __all__ = [
