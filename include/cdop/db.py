@@ -106,7 +106,7 @@ def alembic_config(settings: Settings):
     return cfg
 
 
-def migrate(settings: Settings, revision: str = "head") -> None:
+def migrate(settings: Settings, revision: str = "heads") -> None:
     """Bring the CDOP database to `revision` (safe to run again)."""
     from alembic import command
 
