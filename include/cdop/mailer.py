@@ -36,6 +36,8 @@ class Email:
     html: str | None = None
     cc: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # Extra non-identifying headers, e.g. ("X-CDOP-Business-Date", "2027-01-04").
+    headers: tuple[tuple[str, str], ...] = ()
 
     def recipients(self) -> list[str]:
         return list(dict.fromkeys([*self.to, *self.cc]))
@@ -60,6 +62,8 @@ def to_mime(email: Email) -> EmailMessage:
     if email.cc:
         msg["Cc"] = ", ".join(email.cc)
     msg["Subject"] = email.subject
+    for name, value in email.headers:
+        msg[name] = value
     msg.set_content(email.text)
     if email.html:
         msg.add_alternative(email.html, subtype="html")

@@ -108,9 +108,18 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)  # business keys (case numbers, codes)
     failed: dict[str, str] = field(default_factory=dict)  # business key -> reason
     skipped: int = 0  # claimed by someone else meanwhile
+    cancelled: list[str] = field(default_factory=list)  # composer said: no longer wanted
 
     def as_dict(self) -> dict:
-        return {"sent": len(self.sent), "failed": len(self.failed), "skipped": self.skipped}
+        counts = {"sent": len(self.sent), "failed": len(self.failed), "skipped": self.skipped}
+        if self.cancelled:
+            counts["cancelled"] = len(self.cancelled)
+        return counts
+
+
+class NoLongerWanted(Exception):
+    """Raised by a composer when a queued message must not go out after all (e.g. the
+    return a reminder chases arrived after it was queued): it is marked cancelled."""
 
 
 class DeliveryFailed(RuntimeError):
@@ -181,6 +190,11 @@ def deliver(
             key = message.business_key
             try:
                 email = KINDS[message.kind].compose(uow.session, message, settings)
+            except NoLongerWanted as exc:
+                uow.rollback()
+                _cancel(uow, message_id, token, str(exc))
+                report.cancelled.append(key)
+                continue
             except Exception as exc:
                 # A composing bug: release the claim so the message is not stuck, then
                 # fail the task loudly (type only: the text might hold a value).
@@ -214,6 +228,19 @@ def _release(uow: UnitOfWork, message_id: int, token: str, reason: str) -> None:
         .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
         .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
     )
+    uow.commit()
+
+
+def _cancel(uow: UnitOfWork, message_id: int, token: str, reason: str) -> None:
+    cancelled = uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+        .values(status="cancelled", claim_token=None, last_error=reason)
+    ).rowcount
+    if cancelled == 1:
+        message = uow.session.get(OutboxMessage, message_id)
+        uow.audit("message_cancelled", "outbox_message", message.id, case_id=message.case_id,
+                  kind=message.kind, business_key=message.business_key, reason=reason)
     uow.commit()
 
 
