@@ -1,0 +1,421 @@
+"""Routes of the CDOP operations pages (see the package docstring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from cdop.config import Settings
+from cdop_airflow.ops_app.auth import (
+    CSRF_FIELD,
+    CurrentUser,
+    check_csrf,
+    csrf_token,
+    login_url,
+    require_user,
+)
+
+CASE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+NAV = (
+    ("", "Pipeline"),
+    ("overdue", "Overdue returns"),
+    ("investigations", "Waiting on investigations"),
+    ("meetings", "Panel meetings"),
+    ("reports", "Reports to check"),
+    ("outbox", "Outbox"),
+)
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'self'; base-uri 'self'"
+    ),
+}
+
+
+# ---------------------------------------------------------------------- dependencies
+
+
+@lru_cache(maxsize=8)
+def _settings_for_environment(_env: tuple[tuple[str, str], ...]) -> Settings:
+    from cdop_airflow.runtime import settings
+
+    return settings("airflow-ui")
+
+
+def base_settings() -> Settings:
+    """Settings from the environment (or the cdop_* Connections), built once per
+    environment: Connections are read at the first request, not at every one."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CDOP_")))
+    return _settings_for_environment(env)
+
+
+def business_today() -> dt.date:
+    """A person acting on the page acts today, in England."""
+    from cdop_airflow.runtime import LONDON
+
+    return dt.datetime.now(LONDON).date()
+
+
+def user_settings(user: CurrentUser, base: Annotated[Settings, Depends(base_settings)]) -> Settings:
+    """The signed-in Airflow user is the actor in the audit trail."""
+    return dataclasses.replace(base, actor=f"airflow:{user.get_name()}")
+
+
+SettingsDep = Annotated[Settings, Depends(user_settings)]
+TodayDep = Annotated[dt.date, Depends(business_today)]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def report_decider() -> Callable[..., str]:
+    """Approve or return a case report. The case-report service's own decision function
+    replaces this stand-in when it exists (see cdop.operations.decide_case_report)."""
+    from cdop.operations import decide_case_report
+
+    return decide_case_report
+
+
+# ------------------------------------------------------------------------- rendering
+
+
+def _base_href(request: Request) -> str:
+    return request.scope.get("root_path", "").rstrip("/") + "/"
+
+
+def render_page(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    from cdop.templating import render
+
+    user = getattr(request.state, "cdop_user", None)
+    page = render(
+        f"ops/{template}",
+        base=_base_href(request),
+        nav=NAV,
+        active=context.pop("active", ""),
+        user=user.get_name() if user else "",
+        done=request.query_params.get("done"),
+        **context,
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def _page_link(request: Request) -> Callable[[int], str]:
+    def link(number: int) -> str:
+        params = dict(request.query_params)
+        params["page"] = str(number)
+        params.pop("done", None)
+        return "?" + urlencode(params)
+
+    return link
+
+
+def _case_number(value: str) -> str:
+    number = value.strip().upper()
+    if not CASE_NUMBER.match(number):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such case")
+    return number
+
+
+def _redirect(request: Request, path: str, done: str) -> RedirectResponse:
+    return RedirectResponse(
+        f"{_base_href(request)}{path}?{urlencode({'done': done})}", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+# ------------------------------------------------------------------------------- app
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="CDOP operations",
+        description="Child Death Overview Panel operations pages (signed-in Airflow users only).",
+        dependencies=[Depends(require_user)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def refused(request: Request, exc: HTTPException) -> Response:
+        wants_page = "text/html" in request.headers.get("accept", "")
+        signed_in = getattr(request.state, "cdop_signed_in", False)
+        if exc.status_code in (401, 403) and request.method == "GET" and wants_page and not signed_in:
+            # Not signed in, or the session expired: to the sign-in page, then back here.
+            return RedirectResponse(login_url(request), status_code=status.HTTP_303_SEE_OTHER)
+        if wants_page:
+            from cdop.templating import render
+
+            body = render("ops/refused.html.j2", base=_base_href(request), status_code=exc.status_code,
+                          message=str(exc.detail))
+            return HTMLResponse(body, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    _read_routes(app)
+    _action_routes(app)
+    return app
+
+
+def _read_routes(app: FastAPI) -> None:
+    from cdop import operations as ops
+    from cdop.db import unit_of_work
+    from cdop.workdays import WorkingCalendar
+
+    @app.get("/", response_class=HTMLResponse)
+    def pipeline(request: Request, settings: SettingsDep, today: TodayDep, stage: str | None = None,
+                 page: PageNo = 1):
+        """The pipeline: how many cases at each stage, and the cases at one stage."""
+        with unit_of_work(settings) as uow:
+            counts = ops.stage_counts(uow.session)
+            chosen = stage if stage in counts else next(
+                (s.value for s in ops.STAGE_ORDER if counts[s.value] and s.value != "closed"),
+                ops.STAGE_ORDER[0].value,
+            )
+            cases = ops.cases_at_stage(uow.session, chosen, today, page=page)
+        return render_page(request, "pipeline.html.j2", active="", counts=counts, chosen=chosen,
+                           stages=[(s.value, ops.STAGE_LABELS[s]) for s in ops.STAGE_ORDER],
+                           cases=cases, page_link=_page_link(request), today=today)
+
+    @app.get("/overdue", response_class=HTMLResponse)
+    def overdue(request: Request, settings: SettingsDep, today: TodayDep, agency: str | None = None,
+                page: PageNo = 1):
+        """Overdue returns by agency: working days overdue and the chase ladder step."""
+        calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        with unit_of_work(settings) as uow:
+            agencies = ops.overdue_by_agency(uow.session, today, calendar)
+            rows = ops.overdue_returns(uow.session, today, calendar, settings.policy,
+                                       agency=agency, page=page)
+        return render_page(request, "overdue.html.j2", active="overdue", agencies=agencies,
+                           rows=rows, agency=(agency or "").upper(), page_link=_page_link(request),
+                           today=today)
+
+    @app.get("/investigations", response_class=HTMLResponse)
+    def investigations(request: Request, settings: SettingsDep, today: TodayDep,
+                       kind: str | None = None, page: PageNo = 1):
+        """Cases waiting only on parallel processes: which process, for how long."""
+        with unit_of_work(settings) as uow:
+            by_process = ops.waiting_by_process(uow.session)
+            rows = ops.waiting_on_investigations(uow.session, today, kind=kind, page=page)
+        return render_page(request, "investigations.html.j2", active="investigations",
+                           by_process=by_process, rows=rows, kind=kind or "",
+                           page_link=_page_link(request), today=today)
+
+    @app.get("/meetings", response_class=HTMLResponse)
+    def meetings(request: Request, settings: SettingsDep, today: TodayDep):
+        """Upcoming panel meetings and their agendas."""
+        with unit_of_work(settings) as uow:
+            upcoming = ops.upcoming_meetings(uow.session, today)
+        return render_page(request, "meetings.html.j2", active="meetings", meetings=upcoming,
+                           today=today)
+
+    @app.get("/reports", response_class=HTMLResponse)
+    def reports(request: Request, settings: SettingsDep, page: PageNo = 1):
+        """Case reports awaiting the office's quality check."""
+        with unit_of_work(settings) as uow:
+            rows = ops.reports_awaiting_check(uow.session, page=page)
+        return render_page(request, "reports.html.j2", active="reports", rows=rows,
+                           page_link=_page_link(request))
+
+    @app.get("/outbox", response_class=HTMLResponse)
+    def outbox(request: Request, settings: SettingsDep, status_: Annotated[str | None, Query(alias="status")] = None,
+               kind: str | None = None, case: str | None = None, page: PageNo = 1):
+        """Every message: to whom, what kind, when, its state. Case numbers only; no bodies."""
+        with unit_of_work(settings) as uow:
+            counts = ops.outbox_counts(uow.session)
+            kinds = ops.outbox_kinds(uow.session)
+            rows = ops.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
+                                       page=page)
+        return render_page(request, "outbox.html.j2", active="outbox", counts=counts, kinds=kinds,
+                           rows=rows, status=status_ or "", kind=kind or "", case=(case or "").upper(),
+                           page_link=_page_link(request))
+
+    @app.get("/cases", response_class=HTMLResponse)
+    def find_case(request: Request, number: str = ""):
+        """The case finder in the page header."""
+        return RedirectResponse(f"{_base_href(request)}cases/{quote(_case_number(number))}",
+                                status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.get("/cases/{case_number}", response_class=HTMLResponse)
+    def case_page(request: Request, case_number: str, settings: SettingsDep, today: TodayDep,
+                  token: Annotated[str, Depends(csrf_token)]):
+        """One case: where it is, its timeline, and the coordinator's actions."""
+        return _case_response(request, settings, today, token, _case_number(case_number))
+
+
+def _case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
+                   *, problems: list | None = None, failed_form: str | None = None,
+                   status_code: int = 200) -> HTMLResponse:
+    from cdop import operations as ops
+    from cdop.db import unit_of_work
+    from cdop.taxonomy import taxonomy
+
+    with unit_of_work(settings) as uow:
+        view = ops.case_view(uow.session, number, settings.policy)
+        if view is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No case {number}")
+        timeline = ops.case_timeline(uow.session, number)
+    tax = taxonomy()
+    return render_page(
+        request,
+        "case.html.j2",
+        active="",
+        case=view,
+        timeline=timeline,
+        csrf_field=CSRF_FIELD,
+        csrf_token=token,
+        investigation_kinds=tax.labels("investigation"),
+        investigation_statuses=tax.labels("investigation_status"),
+        problems=problems or [],
+        failed_form=failed_form,
+        today=today,
+        status_code=status_code,
+    )
+
+
+def _action_routes(app: FastAPI) -> None:
+    from cdop.intake import NotFound
+    from cdop.validation import InputError, Problem, RowReader
+
+    def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
+                form_name: str, action: Callable[[], None], done: str) -> Response:
+        try:
+            action()
+        except InputError as exc:
+            return _case_response(request, settings, today, token, number, problems=exc.problems,
+                                  failed_form=form_name, status_code=422)
+        except NotFound as exc:
+            return _case_response(request, settings, today, token, number,
+                                  problems=[Problem("case", str(exc))], failed_form=form_name,
+                                  status_code=404)
+        return _redirect(request, f"cases/{quote(number)}", done)
+
+    @app.post("/cases/{case_number}/return", dependencies=[Depends(check_csrf)])
+    def record_return_action(
+        request: Request,
+        case_number: str,
+        settings: SettingsDep,
+        today: TodayDep,
+        token: Annotated[str, Depends(csrf_token)],
+        agency: Annotated[str, Form()] = "",
+        received: Annotated[str, Form()] = "",
+        file: Annotated[UploadFile | None, File()] = None,
+    ):
+        """Record an agency's return (the same service as `cdop return record`)."""
+        from cdop.intake import record_return
+
+        number = _case_number(case_number)
+
+        def act() -> None:
+            reader = RowReader({"agency": agency, "received": received})
+            code = reader.text("agency", max_len=40)
+            day = reader.date("received")
+            if reader.problems:
+                raise InputError(reader.problems)
+            with _uploaded(file) as path:
+                record_return(settings, number, code, received_on=day, today=today, file=path)
+
+        return attempt(request, settings, today, token, number, "return", act, "return_recorded")
+
+    @app.post("/cases/{case_number}/investigation", dependencies=[Depends(check_csrf)])
+    def record_investigation_action(
+        request: Request,
+        case_number: str,
+        settings: SettingsDep,
+        today: TodayDep,
+        token: Annotated[str, Depends(csrf_token)],
+        kind: Annotated[str, Form()] = "",
+        status_: Annotated[str, Form(alias="status")] = "",
+        date: Annotated[str, Form()] = "",
+        outcome: Annotated[str, Form()] = "",
+    ):
+        """Add or update a parallel process (the same service as `cdop investigation record`)."""
+        from cdop.intake import record_investigation
+
+        number = _case_number(case_number)
+
+        def act() -> None:
+            reader = RowReader({"date": date, "outcome": outcome})
+            day = reader.date("date", required=False)
+            text = reader.text("outcome", required=False, max_len=2000)
+            if reader.problems:
+                raise InputError(reader.problems)
+            record_investigation(settings, number, kind, status=status_, on=day, today=today,
+                                 outcome=text)
+
+        return attempt(request, settings, today, token, number, "investigation", act,
+                       "investigation_recorded")
+
+    @app.post("/cases/{case_number}/report", dependencies=[Depends(check_csrf)])
+    def decide_report_action(
+        request: Request,
+        case_number: str,
+        settings: SettingsDep,
+        today: TodayDep,
+        token: Annotated[str, Depends(csrf_token)],
+        decide: Annotated[Callable[..., str], Depends(report_decider)],
+        report: Annotated[str, Form()] = "",
+        decision: Annotated[str, Form()] = "",
+        comments: Annotated[str, Form()] = "",
+    ):
+        """Approve a case report for the panel, or return it with comments."""
+        number = _case_number(case_number)
+
+        def act() -> None:
+            reader = RowReader({"report": report})
+            report_id = reader.integer("report", low=1, high=2**31 - 1, required=True)
+            if reader.problems:
+                raise InputError(reader.problems)
+            decide(settings, number, report_id, decision=decision, comments=comments, today=today)
+
+        return attempt(request, settings, today, token, number, "report", act, "report_decided")
+
+
+class _uploaded:
+    """An uploaded return kept in a private temporary folder under its own (safe) name,
+    for the service to encrypt and store; removed afterwards."""
+
+    def __init__(self, upload: UploadFile | None):
+        self.upload = upload if upload is not None and upload.filename else None
+        self.dir: Path | None = None
+
+    def __enter__(self) -> Path | None:
+        from cdop.validation import InputError, Problem
+
+        if self.upload is None:
+            return None
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(self.upload.filename).name)[-100:].lstrip(".") or "return"
+        self.dir = Path(tempfile.mkdtemp(prefix="cdop-upload-"))
+        target = self.dir / name
+        with target.open("wb") as out:
+            shutil.copyfileobj(self.upload.file, out, length=1024 * 1024)
+        if target.stat().st_size > MAX_UPLOAD_BYTES:
+            self.__exit__()
+            raise InputError([Problem("file", f"is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
+        return target
+
+    def __exit__(self, *_exc) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
