@@ -119,17 +119,24 @@ def smtp_server(tmp_path):
             self.dir = tmp_path / "mail"
             self.port = free_port()
             self.controller = smtp_sink.start(self.dir, port=self.port)
+            self.running = True
+
+        def stop(self):
+            if self.running:
+                self.controller.stop()
+                self.running = False
 
         def restart(self, drop_on: set[int] | None = None):
-            self.controller.stop()
+            self.stop()
             self.controller = smtp_sink.start(self.dir, port=self.port, drop_on=drop_on)
+            self.running = True
 
         def messages(self):
             return smtp_sink.read_messages(self.dir)
 
     server = Server()
     yield server
-    server.controller.stop()
+    server.stop()
 
 
 @pytest.fixture

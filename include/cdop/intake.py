@@ -241,19 +241,21 @@ def register_notifications(
             lambda r: parse_notification(r, today=today, known_agencies=set(agencies)),
             first_row=first_row,
         )
+        # Duplicates within the file first, then against existing cases, all before
+        # anything is written: the case number quoted is always a committed one.
         seen: dict[str, int | None] = {}
-        numbers = []
         for n in parsed:
-            row = n.row
+            keys = [("nhs_number", "nhs:" + n.nhs_number)] if n.nhs_number else []
+            keys.append(("surname", "id:" + "|".join(_identity_parts(n)).lower()))
+            for field, key in keys:
+                if key in seen:
+                    raise InputError([Problem(field, f"duplicates the notification in row {seen[key]}", n.row)])
+                seen[key] = n.row
+        for n in parsed:
             dup = _find_duplicate(uow, n)
             if dup:
-                raise DuplicateNotification(dup[0], dup[1], row)
-            for key in filter(None, [n.nhs_number and "nhs:" + n.nhs_number, "id:" + "|".join(_identity_parts(n)).lower()]):
-                if key in seen:
-                    raise InputError([Problem("nhs_number" if key.startswith("nhs:") else "surname",
-                                              f"duplicates the notification in row {seen[key]}", row)])
-                seen[key] = row
-            numbers.append(_create_case(uow, settings, n, agencies))
+                raise DuplicateNotification(dup[0], dup[1], n.row)
+        numbers = [_create_case(uow, settings, n, agencies) for n in parsed]
         uow.commit()
     return numbers
 

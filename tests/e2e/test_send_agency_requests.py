@@ -1,0 +1,150 @@
+"""End to end: notifications registered through the installed `cdop` command, the DAG run
+with dag.test() against a migrated metadata DB, and what a real SMTP server received."""
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from cdop.anonymisation import Gate, case_identifiers
+from cdop.db import unit_of_work
+from cdop.models import AgencyRequest, Case, OutboxMessage
+from tests.conftest import cli, run_dag
+
+DAG_ID = "cdop_send_agency_requests"
+DAY = dt.date(2026, 11, 26)
+CHILDREN = [
+    ["--forenames", "Percival", "--surname", "Ashgrove", "--date-of-birth", "2026-11-10",
+     "--date-of-death", "2026-11-21", "--nhs-number", "9434765919", "--sex", "male",
+     "--place-of-death", "hospital", "--expected", "no", "--postcode", "DT1 2CD",
+     "--agency", "RUH", "--agency", "POL", "--agency", "SCH1"],
+    ["--forenames", "Henrietta", "--surname", "Moorcroft", "--date-of-birth", "2011-04-02",
+     "--date-of-death", "2026-11-22", "--nhs-number", "4010232137", "--sex", "female",
+     "--place-of-death", "public_place", "--expected", "no", "--circumstance", "suicide_self_harm",
+     "--agency", "GPHC", "--agency", "CAMHS", "--agency", "SCH2"],
+]
+
+
+def parts_text(message) -> str:
+    """Every part of a message as text: headers, bodies and attachments."""
+    chunks = [str(v) for _, v in message.items()]
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True) or b""
+        chunks.append(payload.decode("utf-8", "replace"))
+    return "\n".join(chunks)
+
+
+def register(env):
+    for args in CHILDREN:
+        result = cli("notify", "--today", DAY.isoformat(), *args)
+        assert result.returncode == 0, result.stderr
+
+
+def gates(settings):
+    with unit_of_work(settings) as uow:
+        return {c.case_number: Gate(case_identifiers(c)) for c in uow.session.scalars(select(Case))}
+
+
+def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
+    agencies, smtp_server, dagbag, capfd
+):
+    register(agencies)
+    run = run_dag(dagbag, DAG_ID, DAY)
+    assert run.state == "success"
+
+    messages = smtp_server.messages()
+    assert len(messages) == 6
+    by_recipient = {m["To"]: m for m in messages}
+    assert set(by_recipient) == {
+        "cdr.riverside@nhs.net", "child.deaths@demo.police.cjsm.net",
+        "office@oakfield-primary.example.org.uk", "hillcrest.practice@nhs.net", "camhs.cdr@nhs.net",
+        "safeguarding@brookside-academy.example.org.uk",
+    }
+    gate = gates(agencies)
+    secure_domains = ("nhs.net", "cjsm.net")
+    for recipient, message in by_recipient.items():
+        case_number = "CDOP-2026-0001" if recipient.split("@")[1] in (
+            "nhs.net", "demo.police.cjsm.net", "oakfield-primary.example.org.uk") and "hillcrest" not in recipient \
+            and "camhs" not in recipient else "CDOP-2026-0002"
+        assert message["Subject"].startswith(f"Child death review {case_number}: request for information")
+        text = parts_text(message)
+        found = gate[case_number].scan(text)
+        if recipient.endswith(secure_domains):
+            assert {"child.name", "child.nhs_number", "child.date_of_birth"} <= set(found)
+        else:
+            assert found == [], f"identifiers sent to a non-secure address: {found}"
+            assert "secure email" in text and case_number in text
+        # HTML and plain text alternatives, plus the forms as attachments.
+        types = [p.get_content_type() for p in message.walk()]
+        assert "text/plain" in types and "text/html" in types
+        attachments = sorted(p.get_filename() for p in message.iter_attachments())
+        expected = {
+            "CDOP-2026-0001": ["CDOP-2026-0001-neonatal-form.txt", "CDOP-2026-0001-reporting-form.txt",
+                               "CDOP-2026-0001-sudi-form.txt"],
+            "CDOP-2026-0002": ["CDOP-2026-0002-reporting-form.txt", "CDOP-2026-0002-suicide-form.txt"],
+        }[case_number]
+        assert attachments == expected
+
+    with unit_of_work(agencies) as uow:
+        sent = {m.message_id: m.business_key for m in uow.session.scalars(select(OutboxMessage))}
+        requests = uow.session.scalars(select(AgencyRequest)).all()
+        assert {r.status for r in requests} == {"sent"}
+        assert {r.requested_on for r in requests} == {DAY}  # the run's logical date
+        assert {r.due_on for r in requests} == {dt.date(2026, 12, 24)}
+    assert {m["Message-ID"] for m in messages} == set(sent)
+
+    # A second run sends nothing.
+    assert run_dag(dagbag, DAG_ID, DAY + dt.timedelta(days=1)).state == "success"
+    assert len(smtp_server.messages()) == 6
+
+    # Nothing identifying in what Airflow showed: task output and XCom.
+    out, err = capfd.readouterr()
+    for words in ("Ashgrove", "Moorcroft", "9434765919", "4010232137", "Percival"):
+        assert words not in out + err
+    from airflow import settings as airflow_settings
+    from airflow.models.xcom import XComModel
+
+    with airflow_settings.Session() as session:
+        values = [x.value for x in session.scalars(select(XComModel).where(XComModel.dag_id == DAG_ID))]
+    assert values and all(isinstance(v, (int, dict, str)) for v in values)
+    assert not any(w in str(values) for w in ("Ashgrove", "Moorcroft", "9434765919"))
+
+
+def test_a_server_that_drops_the_connection_mid_batch_loses_and_duplicates_nothing(
+    agencies, smtp_server, dagbag
+):
+    register(agencies)
+    smtp_server.restart(drop_on={2, 4})  # hang up on the 2nd and 4th messages
+    run = run_dag(dagbag, DAG_ID, DAY)
+    assert run.state == "success"  # the retry sent what the first try could not
+    ti = run.get_task_instance("send_requests")
+    assert ti.try_number == 2
+
+    messages = smtp_server.messages()
+    ids = [m["Message-ID"] for m in messages]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    with unit_of_work(agencies) as uow:
+        rows = uow.session.scalars(select(OutboxMessage)).all()
+        assert {r.status for r in rows} == {"sent"}
+        assert sorted(r.attempts for r in rows) == [1, 1, 1, 1, 2, 2]
+        assert {r.message_id for r in rows} == set(ids)
+
+
+def test_a_send_that_keeps_failing_fails_the_task_with_the_reason(agencies, smtp_server, dagbag):
+    register(agencies)
+    smtp_server.stop()  # nobody listening
+    run = run_dag(dagbag, DAG_ID, DAY)
+    assert run.state == "failed"
+    ti = run.get_task_instance("send_requests")
+    assert ti.state == "failed" and ti.try_number == 4  # 1 + 3 retries
+    with unit_of_work(agencies) as uow:
+        rows = uow.session.scalars(select(OutboxMessage)).all()
+        assert {r.status for r in rows} == {"pending"}
+        # The batch stops after three failures in a row instead of hammering a dead server.
+        errors = [r.last_error for r in rows]
+        assert errors.count("SMTP connection failed (ConnectionRefusedError)") == 3
+        assert errors.count(None) == 3
+    smtp_server.restart()
+    assert run_dag(dagbag, DAG_ID, DAY + dt.timedelta(days=1)).state == "success"
+    assert len(smtp_server.messages()) == 6

@@ -1,0 +1,171 @@
+"""Intake through the `cdop` command: real databases (SQLite and PostgreSQL)."""
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cdop.cli import main
+from cdop.db import unit_of_work
+from cdop.models import AgencyRequest, AuditEvent, Case, Investigation
+from tests.conftest import cli
+
+CHILD = {
+    "forenames": "Tobias", "surname": "Quillfeather", "date_of_birth": "2024-02-10",
+    "date_of_death": "2026-11-20", "nhs_number": "9434765919", "sex": "male",
+    "place_of_death": "hospital", "expected": "no", "postcode": "DT3 4AB",
+    "address": "7 Larkspur Rise, Demotown", "agencies": "RUH,GPHC,SCH1",
+    "investigations": "post_mortem,cdrm", "circumstances": "sudden_unexpected",
+}
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def notify_args(**changes):
+    child = {**CHILD, **changes}
+    args = ["notify", "--today", "2026-11-26"]
+    for key, value in child.items():
+        if key in ("agencies", "investigations", "circumstances"):
+            flag = {"agencies": "--agency", "investigations": "--investigation", "circumstances": "--circumstance"}[key]
+            for item in value.split(","):
+                args += [flag, item]
+        elif key == "expected":
+            args += ["--expected", value]
+        else:
+            args += ["--" + key.replace("_", "-"), value]
+    return args
+
+
+def test_register_show_and_record(agencies):
+    result = run(*notify_args())
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "registered CDOP-2026-0001"
+
+    with unit_of_work(agencies) as uow:
+        case = uow.session.scalar(select(Case))
+        assert case.surname == "Quillfeather" and case.age_at_death_days == 1014
+        forms = {r.agency.code: r.forms for r in case.requests}
+        assert forms == {"RUH": ["reporting", "sudi"], "GPHC": ["reporting", "sudi"], "SCH1": ["reporting", "sudi"]}
+        assert {i.kind for i in case.investigations} == {"post_mortem", "cdrm"}
+        audit = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "notification_registered")).one()
+        assert audit.actor == "test-coordinator" and "Quillfeather" not in json.dumps(audit.details)
+
+    shown = run("case", "show", "cdop-2026-0001")
+    assert shown.exit_code == 0 and "stage: notified" in shown.output
+    assert "Quillfeather" not in shown.output and "9434765919" not in shown.output
+    revealed = run("case", "show", "CDOP-2026-0001", "--reveal")
+    assert "Tobias Quillfeather" in revealed.output
+
+    # A return cannot be recorded before the request went out.
+    refused = run("return", "record", "CDOP-2026-0001", "RUH", "--received", "2026-11-26", "--today", "2026-11-26")
+    assert refused.exit_code == 2 and "no request has been sent" in refused.output
+
+    inv = run("investigation", "record", "CDOP-2026-0001", "post_mortem", "--status", "concluded",
+              "--date", "2026-11-25", "--today", "2026-11-26")
+    assert inv.exit_code == 0, inv.output
+    bad = run("investigation", "record", "CDOP-2026-0001", "inquest", "--status", "done", "--today", "2026-11-26")
+    assert bad.exit_code == 2 and "field 'kind'" in bad.output and "field 'status'" in bad.output
+    with unit_of_work(agencies) as uow:
+        pm = uow.session.scalar(select(Investigation).where(Investigation.kind == "post_mortem"))
+        assert pm.status == "concluded" and str(pm.concluded_on) == "2026-11-25"
+
+
+def test_duplicates_are_refused_with_the_existing_case_number(agencies):
+    assert run(*notify_args()).exit_code == 0
+    same_nhs = run(*notify_args(forenames="Other", nhs_number="943 476 5919"))
+    assert same_nhs.exit_code == 2
+    assert "matches existing case CDOP-2026-0001 (same NHS number)" in same_nhs.output
+    same_person = run(*[a for a in notify_args(forenames="TOBIAS", surname="quillfeather") if a not in ("--nhs-number", "9434765919")])
+    assert "matches existing case CDOP-2026-0001 (same name, date of birth and date of death)" in same_person.output
+    assert "Quillfeather" not in same_person.output.replace("quillfeather", "")
+
+
+def write_csv(path, rows):
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_file_import_is_all_or_nothing_and_names_rows(agencies, tmp_path):
+    good = dict(CHILD)
+    second = {**CHILD, "forenames": "Mabel", "nhs_number": "9876543210", "agencies": "RUH;NOPE"}
+    third = {**CHILD, "forenames": "Ivo", "nhs_number": "4010232137", "date_of_death": "2031-01-01"}
+    path = tmp_path / "notifications.csv"
+    write_csv(path, [good, second, third])
+    result = run("notify", "--file", path, "--today", "2026-11-26")
+    assert result.exit_code == 2
+    assert "row 3, field 'agencies': 1 unknown agency code(s): NOPE" in result.output
+    assert "row 4, field 'date_of_death': is in the future" in result.output
+    assert "Mabel" not in result.output and "9876543210" not in result.output
+    with unit_of_work(agencies) as uow:
+        assert uow.session.scalar(select(func.count(Case.id))) == 0  # nothing half written
+
+    # A duplicate inside one file is caught too, naming both rows.
+    write_csv(path, [good, {**good, "forenames": "Else"}])
+    dup = run("notify", "--file", path, "--today", "2026-11-26")
+    assert "row 3, field 'nhs_number': duplicates the notification in row 2" in dup.output
+
+    as_json = tmp_path / "notifications.json"
+    as_json.write_text(json.dumps([good, {**CHILD, "forenames": "Mabel", "surname": "Ormsby", "nhs_number": "4010232137",
+                                          "agencies": ["RUH", "CSC"]}]))
+    ok = run("notify", "--file", as_json, "--today", "2026-11-26")
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.split() == ["registered", "CDOP-2026-0001", "registered", "CDOP-2026-0002"]
+    with unit_of_work(agencies) as uow:
+        assert uow.session.scalar(select(func.count(AgencyRequest.id))) == 5
+
+
+def test_agency_import_validates_every_row(settings, tmp_path):
+    path = tmp_path / "agencies.csv"
+    write_csv(path, [
+        {"code": "A1", "name": "Trust", "type": "hospital_trust", "request_email": "a@nhs.net", "escalation_email": "", "secure": ""},
+        {"code": "A2", "name": "", "type": "spaceship", "request_email": "not-email", "escalation_email": "", "secure": "maybe"},
+    ])
+    result = run("agencies", "import", path)
+    assert result.exit_code == 2
+    for expected in ("row 3, field 'name': is required", "row 3, field 'type': must be one of",
+                     "row 3, field 'request_email': is not a valid email address", "row 3, field 'secure': must be yes or no"):
+        assert expected in result.output
+    path.write_text(path.read_text().splitlines()[0] + "\n" + path.read_text().splitlines()[1] + "\n")
+    assert run("agencies", "import", path).output.strip() == "agencies: 1 created, 0 updated"
+    assert run("agencies", "import", path).output.strip() == "agencies: 0 created, 1 updated"
+    listing = run("agencies", "list").output
+    assert "A1" in listing and "secure" in listing
+
+
+def test_identifiers_are_encrypted_at_rest(agencies, tmp_path):
+    assert run(*notify_args()).exit_code == 0
+    url = agencies.database_url
+    if url.startswith("sqlite"):
+        db_file = Path(url.removeprefix("sqlite:///"))
+        raw = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))  # + WAL
+    else:
+        raw = subprocess.run(["pg_dump", "-h", "127.0.0.1", "-U", "postgres", url.rsplit("/", 1)[1]],
+                             capture_output=True, check=True).stdout
+    for secret in (b"Quillfeather", b"Tobias", b"9434765919", b"Larkspur", b"DT3 4AB", b"2024-02-10"):
+        assert secret not in raw
+    assert b"CDOP-2026-0001" in raw  # the pseudonym is stored in clear, as designed
+
+
+def test_installed_command_refuses_to_start_without_a_key(agencies, tmp_path):
+    result = cli("case", "list", env_extra={"CDOP_ENCRYPTION_KEYS": ""})
+    assert result.returncode == 2
+    assert "CDOP_ENCRYPTION_KEYS is not set" in result.stderr and "Traceback" not in result.stderr
+    assert cli("case", "list").returncode == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["case", "show", "CDOP-2026-9999"], "no case CDOP-2026-9999"),
+    (["return", "record", "CDOP-2026-0001", "ZZZ", "--received", "2026-11-25"], "has no request to agency ZZZ"),
+])
+def test_unknown_references_are_named(agencies, args, message):
+    assert run(*notify_args()).exit_code == 0
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.output

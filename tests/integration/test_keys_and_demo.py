@@ -1,0 +1,55 @@
+"""Key rotation and the demo loader, on real databases."""
+
+import datetime as dt
+
+from cryptography.fernet import Fernet
+from sqlalchemy import Text, func, select, type_coerce
+
+from cdop import crypto
+from cdop.config import settings_from_env
+from cdop.db import unit_of_work
+from cdop.demo import load_demo
+from cdop.intake import case_stage, register_notifications
+from cdop.models import Case, OutboxMessage
+
+CHILD = {"forenames": "Ottilie", "surname": "Fenwright", "date_of_birth": "2019-05-05",
+         "date_of_death": "2026-11-20", "nhs_number": "9434765919", "sex": "female",
+         "place_of_death": "home", "expected": "no", "agencies": ["RUH"]}
+
+
+def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(agencies, env):
+    register_notifications(agencies, [CHILD], today=dt.date(2026, 11, 26), first_row=None)
+    new_key = Fernet.generate_key().decode()
+    rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{new_key},{env['CDOP_ENCRYPTION_KEYS']}"})
+    from cdop.keys import rotate
+
+    assert rotate(rotated)["rows"] == 1
+    only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
+    from cdop.db import make_engine
+
+    make_engine(only_new)  # installs only the new key
+    with unit_of_work(only_new) as uow:
+        case = uow.session.scalar(select(Case))
+        assert case.surname == "Fenwright" and case.nhs_number == "9434765919"
+        token = uow.session.scalar(select(type_coerce(Case.surname, Text)))
+        assert Fernet(new_key.encode()).decrypt(token.encode()) == b"Fenwright"
+    import pytest
+
+    from cdop.intake import DuplicateNotification
+
+    with pytest.raises(DuplicateNotification):
+        register_notifications(only_new, [CHILD], today=dt.date(2026, 11, 26), first_row=None)
+    crypto.use_keys(agencies.encryption_keys)
+
+
+def test_demo_loads_twenty_cases_at_every_stage_once(settings):
+    today = dt.date(2026, 11, 26)
+    assert load_demo(settings, today=today) == "demo data loaded: 20 cases"
+    assert "already loaded" in load_demo(settings, today=today)
+    with unit_of_work(settings) as uow:
+        cases = uow.session.scalars(select(Case)).all()
+        stages = {case_stage(c).value for c in cases}
+        assert len(cases) >= 20
+        assert {"notified", "gathering_information", "waiting_on_investigations", "ready_for_panel"} <= stages
+        # The demo history went through the outbox like real use would.
+        assert uow.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent")) > 30

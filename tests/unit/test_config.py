@@ -1,0 +1,52 @@
+import pytest
+
+from cdop.config import ConfigError, load_policy, settings_from_env
+
+
+def test_no_key_outside_demo_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="CDOP_ENCRYPTION_KEYS is not set"):
+        settings_from_env({"CDOP_HOME": str(tmp_path)})
+
+
+def test_demo_mode_makes_a_key_once(tmp_path):
+    first = settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_DEMO": "1"})
+    second = settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_DEMO": "1"})
+    assert first.encryption_keys == second.encryption_keys
+    assert (tmp_path / "demo-encryption.key").stat().st_mode & 0o077 == 0
+
+
+def test_bad_key_is_named_not_echoed(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_ENCRYPTION_KEYS": "sekrit-not-a-key"})
+    assert "key 1 is not a valid Fernet key" in str(err.value) and "sekrit" not in str(err.value)
+
+
+def test_plain_smtp_only_to_loopback(tmp_path):
+    with pytest.raises(ConfigError, match="CDOP_SMTP_SECURITY"):
+        settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_DEMO": "1", "CDOP_SMTP_HOST": "mail.example.org"})
+    s = settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_DEMO": "1", "CDOP_SMTP_HOST": "mail.example.org",
+                           "CDOP_SMTP_SECURITY": "starttls", "CDOP_SMTP_PORT": "587"})
+    assert s.smtp.port == 587
+
+
+@pytest.mark.parametrize("toml, setting", [
+    ("return_due_working_days = 0", "return_due_working_days"),
+    ("secure_domains = ['nhs']", "secure_domains"),
+    ("coordinator_email = 'nobody'", "coordinator_email"),
+    ("unknown_setting = 1", "unknown_setting"),
+    ("chase_ladder = [{after_working_days = 10, action = 'reminder'}, {after_working_days = 5, action = 'reminder'}]", "chase_ladder"),
+])
+def test_bad_policy_setting_stops_start_up_naming_it(tmp_path, toml, setting):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_policy(policy)
+    assert setting in str(err.value)
+
+
+def test_secure_domain_matching():
+    policy = load_policy(None)
+    assert policy.is_secure_address("someone@nhs.net")
+    assert policy.is_secure_address("x@democounty.gov.uk")
+    assert not policy.is_secure_address("x@notnhs.net")
+    assert not policy.is_secure_address("x@school.example.org.uk")

@@ -1,0 +1,44 @@
+import datetime as dt
+
+import pytest
+
+from cdop.domain import InvestigationFacts as I
+from cdop.domain import RequestFacts as R
+from cdop.domain import Stage, age_band, derive_stage, ready_since
+from cdop.taxonomy import taxonomy
+
+D = dt.date
+
+
+def test_stage_is_derived_from_facts():
+    assert derive_stage([R("pending")], []) is Stage.NOTIFIED
+    assert derive_stage([], []) is Stage.NOTIFIED
+    assert derive_stage([R("sent"), R("returned", D(2026, 1, 5))], []) is Stage.GATHERING
+    waiting = [I("post_mortem", "in_progress")]
+    assert derive_stage([R("returned", D(2026, 1, 5)), R("waived", None, D(2026, 1, 6))], waiting) is Stage.WAITING
+    done = [I("post_mortem", "concluded", D(2026, 2, 1)), I("leder", "not_applicable")]
+    assert derive_stage([R("returned", D(2026, 1, 5))], done) is Stage.READY
+    assert ready_since([R("returned", D(2026, 1, 5))], done) == D(2026, 2, 1)
+    assert derive_stage([R("returned", D(2026, 1, 5))], done, closed_on=D(2026, 3, 1)) is Stage.CLOSED
+
+
+@pytest.mark.parametrize("born, died, band", [
+    (D(2026, 1, 1), D(2026, 1, 28), "0-27 days"),
+    (D(2026, 1, 1), D(2026, 1, 29), "28-364 days"),
+    (D(2025, 1, 2), D(2026, 1, 1), "28-364 days"),
+    (D(2025, 1, 1), D(2026, 1, 1), "1-4 years"),
+    (D(2016, 6, 1), D(2026, 5, 31), "5-9 years"),
+    (D(2011, 1, 1), D(2026, 1, 1), "15-17 years"),
+])
+def test_age_bands(born, died, band):
+    assert age_band(born, died) == band
+
+
+def test_supplementary_forms_follow_the_rules_in_data():
+    tax = taxonomy()
+    assert tax.forms_for(age_days=3, expected=True, circumstances=[]) == ["reporting", "neonatal"]
+    assert tax.forms_for(age_days=200, expected=False, circumstances=[]) == ["reporting", "sudi"]
+    assert tax.forms_for(age_days=200, expected=True, circumstances=[]) == ["reporting"]
+    assert tax.forms_for(age_days=5000, expected=False, circumstances=["suicide_self_harm", "drowning"]) == [
+        "reporting", "suicide", "drowning"]
+    assert [c["rank"] for c in tax.categories] == list(range(1, 11))
