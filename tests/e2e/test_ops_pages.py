@@ -1,0 +1,331 @@
+"""The CDOP pages as Airflow serves them: Airflow's own API app (create_app) loads the
+plugin from plugins/, mounts it at /cdop and checks its own JWTs. Real CDOP database on
+SQLite and PostgreSQL, real templates; the browser test drives the same pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from cdop.db import unit_of_work
+from cdop.demo import load_demo
+from cdop.models import AgencyRequest, AuditEvent, Case, CaseReport, Investigation
+from tests.ops_support import (
+    airflow_api_environment,
+    cdop_subapp,
+    csrf_from,
+    expired_token,
+    forged_token,
+    token_for,
+)
+
+TODAY = dt.date(2026, 3, 2)
+PAGES = ["/cdop/", "/cdop/overdue", "/cdop/investigations", "/cdop/meetings", "/cdop/reports",
+         "/cdop/outbox"]
+
+
+@pytest.fixture(scope="module")
+def airflow_app(airflow_db, tmp_path_factory):
+    """Airflow's API server app, built as `airflow api-server` builds it."""
+    with airflow_api_environment(tmp_path_factory.mktemp("auth")):
+        from airflow.api_fastapi.app import create_app, purge_cached_app
+
+        app = create_app()
+        yield app
+        purge_cached_app()
+
+
+@pytest.fixture
+def client(airflow_app, settings):
+    """A signed-in coordinator's browser (the `_token` cookie the Airflow UI sets)."""
+    from fastapi.testclient import TestClient
+
+    from cdop_airflow.ops_app.app import business_today
+
+    load_demo(settings, today=TODAY)
+    sub = cdop_subapp(airflow_app)
+    sub.dependency_overrides[business_today] = lambda: TODAY
+    with TestClient(airflow_app, base_url="http://airflow.test") as c:
+        c.cookies.set("_token", token_for("coordinator"))
+        c.headers["accept"] = "text/html"
+        yield c
+    sub.dependency_overrides.clear()
+
+
+def _case_with_sent_request(settings) -> tuple[str, str]:
+    with unit_of_work(settings) as uow:
+        number, code = uow.session.execute(
+            select(Case.case_number, AgencyRequest.agency_id)
+            .join(AgencyRequest)
+            .where(AgencyRequest.status == "sent")
+            .order_by(Case.case_number)
+        ).first()
+        from cdop.models import Agency
+
+        return number, uow.session.get(Agency, code).code
+
+
+def _identifiers(settings) -> set[str]:
+    """Every identifier held, decrypted. (A date of birth is a bare date that may equal
+    the date of some event on the page, so it is checked by its label instead.)"""
+    with unit_of_work(settings) as uow:
+        values = {"date of birth", "date_of_birth"}
+        for c in uow.session.scalars(select(Case)):
+            values |= {c.forenames + " " + c.surname, c.surname, c.nhs_number or "",
+                       c.postcode or "", c.address or "", c.notifier_name or ""}
+    return {v for v in values if v}
+
+
+# ------------------------------------------------------------------------ the plugin
+
+
+def test_plugin_adds_the_cdop_entry_and_mounts_the_app(client):
+    plugins = client.get("/api/v2/plugins", headers={"accept": "application/json"}).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "cdop_operations")
+    assert ours["fastapi_apps"][0]["url_prefix"] == "/cdop"
+    view = ours["external_views"][0]
+    assert (view["name"], view["url_route"], view["destination"]) == ("CDOP", "cdop", "nav")
+    assert view["href"] == "cdop/"  # relative: resolved against the UI's <base href>
+
+
+def test_session_cookie_name_is_airflows():
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+    from cdop_airflow.ops_app.auth import COOKIE_NAME_JWT_TOKEN as ours
+
+    assert ours == COOKIE_NAME_JWT_TOKEN
+
+
+# ---------------------------------------------------------------- only signed-in users
+
+
+def _every_route(app):
+    """(method, path) for every route of the CDOP app, path parameters filled in."""
+    from fastapi.routing import APIRoute
+
+    found = []
+    for route in app.routes:
+        if route.path in ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"):
+            continue
+        # A Mount (static files, a sub-app) would not run the app's dependencies.
+        assert isinstance(route, APIRoute), f"{route!r} is not an API route"
+        path = re.sub(r"\{case_number\}", "CDOP-2026-0001", route.path)
+        assert "{" not in path, f"fill in the parameters of {route.path}"
+        found += [(method, "/cdop" + path) for method in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+@pytest.mark.parametrize("credential", ["none", "forged", "expired", "garbage-bearer"])
+def test_every_route_refuses_a_request_without_a_valid_session(client, airflow_app, settings,
+                                                               credential):
+    routes = _every_route(cdop_subapp(airflow_app))
+    assert len(routes) >= 10
+    client.cookies.clear()
+    headers = {"accept": "text/html"}
+    if credential == "forged":
+        client.cookies.set("_token", forged_token())
+    elif credential == "expired":
+        client.cookies.set("_token", expired_token())
+    elif credential == "garbage-bearer":
+        headers["authorization"] = "Bearer not.a.jwt"
+    with unit_of_work(settings) as uow:
+        events_before = uow.session.query(AuditEvent).count()
+    for method, path in routes:
+        response = client.request(method, path, headers=headers, follow_redirects=False,
+                                  data={"agency": "RUH", "received": "2026-03-01"})
+        if response.status_code == 303:  # a page: off to Airflow's sign-in, coming back here
+            assert response.headers["location"].startswith("/auth/login?next="), (method, path)
+        else:
+            assert response.status_code in (401, 403), (method, path, response.status_code)
+        assert "CDOP-2026" not in response.text, (method, path)
+    with unit_of_work(settings) as uow:
+        assert uow.session.query(AuditEvent).count() == events_before
+
+
+def test_json_clients_get_401_not_a_redirect(client):
+    client.cookies.clear()
+    response = client.get("/cdop/overdue", headers={"accept": "application/json"})
+    assert response.status_code == 401
+
+
+def test_a_bearer_token_is_accepted_like_the_cookie(client):
+    token = client.cookies.get("_token")
+    client.cookies.clear()
+    response = client.get("/cdop/outbox", headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and "Outbox" in response.text
+
+
+# ------------------------------------------------------------------------ the pages
+
+
+def test_pages_show_the_caseload_and_never_an_identifier(client, settings):
+    identifiers = _identifiers(settings)
+    assert identifiers
+    for path in PAGES:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+        html = response.text
+        assert not [v for v in identifiers if v in html], path
+    pipeline = client.get("/cdop/?stage=gathering_information").text
+    assert re.search(r'data-stage="gathering_information">\s*<div class="n">8<', pipeline)
+    assert "CDOP-2026-" in pipeline
+    with unit_of_work(settings) as uow:
+        numbers = list(uow.session.scalars(select(Case.case_number)))
+    for number in numbers[:5]:
+        page = client.get(f"/cdop/cases/{number}")
+        assert page.status_code == 200 and number in page.text
+        assert not [v for v in identifiers if v in page.text], number
+        assert "notification registered" in page.text
+
+
+def test_unknown_case_is_404(client):
+    assert client.get("/cdop/cases/NOPE-1").status_code == 404
+    assert client.get("/cdop/cases/%3Cscript%3E").status_code == 404
+
+
+def test_case_finder_goes_to_the_case(client):
+    response = client.get("/cdop/cases?number=cdop-2026-0003", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/cdop/cases/CDOP-2026-0003"
+
+
+# ----------------------------------------------------------------------- the actions
+
+
+def test_record_a_return_from_the_case_page(client, settings):
+    number, agency = _case_with_sent_request(settings)
+    page = client.get(f"/cdop/cases/{number}")
+    response = client.post(
+        f"/cdop/cases/{number}/return",
+        data={"csrf_token": csrf_from(page.text), "agency": agency, "received": "2026-02-27"},
+        files={"file": ("return form.pdf", b"%PDF-1.4 the agency's return", "application/pdf")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:500]
+    assert response.headers["location"] == f"/cdop/cases/{number}?done=return_recorded"
+    with unit_of_work(settings) as uow:
+        request = uow.session.scalar(
+            select(AgencyRequest).join(Case).where(Case.case_number == number,
+                                                   AgencyRequest.agency.has(code=agency)))
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "return_recorded")
+                                   .order_by(AuditEvent.id.desc()))
+        assert request.status == "returned" and request.returned_on == dt.date(2026, 2, 27)
+        assert request.return_file and request.return_file.endswith("return_form.pdf.enc")
+        assert event.actor == "airflow:coordinator" and event.details["file_attached"] is True
+        stored = (settings.home / request.return_file).read_bytes()
+    assert b"the agency's return" not in stored  # encrypted at rest
+    shown = client.get(response.headers["location"]).text
+    assert "Return recorded." in shown and "airflow:coordinator" in shown
+
+
+def test_a_bad_form_names_the_field_and_writes_nothing(client, settings):
+    number, agency = _case_with_sent_request(settings)
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    response = client.post(f"/cdop/cases/{number}/return",
+                           data={"csrf_token": token, "agency": agency, "received": "2026-03-09"})
+    assert response.status_code == 422
+    assert "field &#39;received&#39;: is in the future" in response.text
+    assert 'data-field="received"' in response.text
+    response = client.post(f"/cdop/cases/{number}/return",
+                           data={"csrf_token": token, "agency": agency, "received": "27/02/2026"})
+    assert response.status_code == 422 and "is not a date in the form YYYY-MM-DD" in response.text
+    assert "27/02/2026" not in response.text  # the value is never echoed
+    response = client.post(f"/cdop/cases/{number}/return",
+                           data={"csrf_token": token, "agency": "NOPE", "received": "2026-02-27"})
+    assert response.status_code == 404 and "has no request to agency NOPE" in response.text
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(
+            select(AgencyRequest.status).join(Case).where(
+                Case.case_number == number, AgencyRequest.agency.has(code=agency))) == "sent"
+        assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.actor == "airflow:coordinator"))
+
+
+def test_update_an_investigation(client, settings):
+    with unit_of_work(settings) as uow:
+        number, kind = uow.session.execute(
+            select(Case.case_number, Investigation.kind).join(Investigation)
+            .where(Investigation.status == "in_progress").order_by(Case.case_number)).first()
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    bad = client.post(f"/cdop/cases/{number}/investigation",
+                      data={"csrf_token": token, "kind": kind, "status": "concluded", "date": ""})
+    assert bad.status_code == 422 and "field &#39;date&#39;: is required" in bad.text
+    bad = client.post(f"/cdop/cases/{number}/investigation",
+                      data={"csrf_token": token, "kind": "séance", "status": "concluded",
+                            "date": "2026-02-20"})
+    assert bad.status_code == 422 and "field &#39;kind&#39;: must be one of" in bad.text
+    ok = client.post(f"/cdop/cases/{number}/investigation",
+                     data={"csrf_token": token, "kind": kind, "status": "concluded",
+                           "date": "2026-02-20", "outcome": "Inquest concluded."},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work(settings) as uow:
+        inv = uow.session.scalar(select(Investigation).join(Case).where(
+            Case.case_number == number, Investigation.kind == kind))
+        assert (inv.status, inv.concluded_on, inv.outcome) == ("concluded", dt.date(2026, 2, 20),
+                                                               "Inquest concluded.")
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "investigation_recorded")
+                                   .order_by(AuditEvent.id.desc()))
+        assert event.actor == "airflow:coordinator" and event.details["status"] == "concluded"
+
+
+def test_approve_or_return_a_case_report(client, settings):
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalar(select(Case).order_by(Case.id.desc()))
+        report = CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=TODAY)
+        uow.session.add(report)
+        uow.commit()
+        number, report_id = case.case_number, report.id
+    assert number in client.get("/cdop/reports").text
+    page = client.get(f"/cdop/cases/{number}").text
+    assert 'id="report-form"' in page
+    token = csrf_from(page)
+    bad = client.post(f"/cdop/cases/{number}/report",
+                      data={"csrf_token": token, "report": str(report_id), "decision": "return"})
+    assert bad.status_code == 422 and "field &#39;comments&#39;: is required" in bad.text
+    ok = client.post(f"/cdop/cases/{number}/report",
+                     data={"csrf_token": token, "report": str(report_id), "decision": "return",
+                           "comments": "Chronology needs the GP entries."},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work(settings) as uow:
+        saved = uow.session.get(CaseReport, report_id)
+        assert (saved.status, saved.decided_by) == ("returned", "airflow:coordinator")
+    assert number not in client.get("/cdop/reports").text
+
+
+# ---------------------------------------------------------------------------- CSRF
+
+
+def test_forms_are_protected_against_cross_site_requests(client, settings):
+    number, agency = _case_with_sent_request(settings)
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    form = {"agency": agency, "received": "2026-02-27"}
+    url = f"/cdop/cases/{number}/return"
+    assert client.post(url, data=form).status_code == 403  # no token
+    assert client.post(url, data={**form, "csrf_token": "0" * 64}).status_code == 403
+    other = csrf_from_session(client, number, token_for("viewer", role="viewer"))
+    assert other != token
+    assert client.post(url, data={**form, "csrf_token": other}).status_code == 403
+    assert client.post(url, data={**form, "csrf_token": token},
+                       headers={"origin": "https://evil.example"}).status_code == 403
+    assert client.post(url, data={**form, "csrf_token": token},
+                       headers={"sec-fetch-site": "cross-site"}).status_code == 403
+    with unit_of_work(settings) as uow:
+        assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "return_recorded",
+                                                               AuditEvent.actor.like("airflow:%")))
+    same = client.post(url, data={**form, "csrf_token": token}, follow_redirects=False,
+                       headers={"origin": "http://airflow.test", "sec-fetch-site": "same-origin"})
+    assert same.status_code == 303
+
+
+def csrf_from_session(client, number, token) -> str:
+    saved = client.cookies.get("_token")
+    client.cookies.set("_token", token)
+    try:
+        return csrf_from(client.get(f"/cdop/cases/{number}").text)
+    finally:
+        client.cookies.set("_token", saved)

@@ -1,0 +1,245 @@
+"""The operations read models (cdop.operations) on SQLite and PostgreSQL, over the demo
+caseload made through the coordinator's own services."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from cdop import operations as ops
+from cdop.db import unit_of_work
+from cdop.demo import load_demo
+from cdop.intake import NotFound, case_stage, record_investigation, record_return
+from cdop.models import (
+    AgencyRequest,
+    AuditEvent,
+    Case,
+    CaseReport,
+    MeetingAllocation,
+    PanelMeeting,
+)
+from cdop.validation import InputError
+from cdop.workdays import WorkingCalendar
+
+TODAY = dt.date(2026, 3, 2)
+LATER = dt.date(2026, 4, 20)  # far enough on that requests sent in the demo are overdue
+
+
+@pytest.fixture
+def demo(settings):
+    load_demo(settings, today=TODAY)
+    with unit_of_work(settings) as uow:
+        # One closed case, and one waived request, so every branch of the stage rule is used.
+        first = uow.session.scalar(select(Case).order_by(Case.id))
+        first.closed_on = TODAY
+        uow.commit()
+    return settings
+
+
+def _derived_stages(session) -> dict[str, str]:
+    cases = session.scalars(
+        select(Case).options(selectinload(Case.requests), selectinload(Case.investigations))
+    )
+    return {c.case_number: case_stage(c).value for c in cases}
+
+
+def test_sql_stage_is_the_domain_rule(demo):
+    with unit_of_work(demo) as uow:
+        derived = _derived_stages(uow.session)
+        assert ops.stage_of_each_case(uow.session) == derived
+        counts = ops.stage_counts(uow.session)
+    expected = collections.Counter(derived.values())
+    assert {k: v for k, v in counts.items() if v} == dict(expected)
+    # The demo spans every stage.
+    assert all(counts[s.value] > 0 for s in ops.STAGE_ORDER)
+
+
+def test_cases_at_stage_paginate_without_overlap(demo):
+    with unit_of_work(demo) as uow:
+        stage = "gathering_information"
+        total = ops.stage_counts(uow.session)[stage]
+        seen = []
+        for number in range(1, 10):
+            page = ops.cases_at_stage(uow.session, stage, TODAY, page=number, size=3)
+            assert page.total == total
+            seen += [r["case_number"] for r in page.rows]
+            if not page.has_next:
+                break
+        assert len(seen) == len(set(seen)) == total
+        derived = _derived_stages(uow.session)
+    assert all(derived[n] == stage for n in seen)
+
+
+def test_overdue_returns_by_agency_in_working_days(demo):
+    calendar = WorkingCalendar("ENG")
+    with unit_of_work(demo) as uow:
+        agencies = ops.overdue_by_agency(uow.session, LATER, calendar)
+        rows = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+        open_sent = uow.session.execute(
+            select(Case.case_number, AgencyRequest.due_on)
+            .join(Case)
+            .where(AgencyRequest.status == "sent", AgencyRequest.due_on < LATER,
+                   Case.closed_on.is_(None))
+        ).all()
+    assert rows.total == len(open_sent) > 0
+    assert sum(a["overdue"] for a in agencies) == rows.total
+    for row in rows.rows:
+        assert row["working_days_overdue"] == calendar.between(row["due_on"], LATER) > 0
+        assert row["ladder"] == "not chased yet"  # no chase ran in the demo
+    # Longest overdue first.
+    assert [r["due_on"] for r in rows.rows] == sorted(r["due_on"] for r in rows.rows)
+    one = agencies[0]["agency"]
+    with unit_of_work(demo) as uow:
+        filtered = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, agency=one.lower())
+    assert filtered.total == agencies[0]["overdue"]
+    assert {r["agency"] for r in filtered.rows} == {one}
+
+
+def test_a_recorded_return_leaves_the_overdue_list(demo):
+    calendar = WorkingCalendar("ENG")
+    with unit_of_work(demo) as uow:
+        before = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+    row = before.rows[0]
+    record_return(demo, row["case_number"], row["agency"], received_on=LATER, today=LATER)
+    with unit_of_work(demo) as uow:
+        after = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+        timeline = ops.case_timeline(uow.session, row["case_number"])
+    assert after.total == before.total - 1
+    assert (row["case_number"], row["agency"]) not in {(r["case_number"], r["agency"]) for r in after.rows}
+    assert timeline[-1]["action"] == "return_recorded"
+    assert timeline[-1]["details"]["agency"] == row["agency"]
+
+
+def test_ladder_label_names_the_step():
+    from cdop.config import Policy
+
+    policy = Policy()
+    assert ops.ladder_label(policy, 0) == "not chased yet"
+    assert ops.ladder_label(policy, 1) == "reminder (1 of 3)"
+    assert ops.ladder_label(policy, 3) == "escalation (3 of 3)"
+
+
+def test_waiting_on_investigations(demo):
+    with unit_of_work(demo) as uow:
+        derived = _derived_stages(uow.session)
+        by_process = ops.waiting_by_process(uow.session)
+        rows = ops.waiting_on_investigations(uow.session, TODAY, size=1000)
+    waiting = {n for n, s in derived.items() if s == "waiting_on_investigations"}
+    assert waiting and {r["case_number"] for r in rows.rows} == waiting
+    assert sum(p["cases"] for p in by_process) == rows.total
+    assert all(r["days_waiting"] == (TODAY - r["since"]).days >= 0 for r in rows.rows)
+    # Concluding every process moves the case on: it leaves the list.
+    number = rows.rows[0]["case_number"]
+    for r in [r for r in rows.rows if r["case_number"] == number]:
+        record_investigation(demo, number, r["kind"], status="concluded", on=TODAY, today=TODAY)
+    with unit_of_work(demo) as uow:
+        again = ops.waiting_on_investigations(uow.session, TODAY, size=1000)
+        assert ops.stage_of_each_case(uow.session)[number] == "ready_for_panel"
+    assert number not in {r["case_number"] for r in again.rows}
+
+
+def test_upcoming_meetings_and_agendas(demo):
+    with unit_of_work(demo) as uow:
+        ready = [n for n, s in ops.stage_of_each_case(uow.session).items() if s == "ready_for_panel"]
+        ids = {c.case_number: c.id for c in uow.session.scalars(select(Case))}
+        past = PanelMeeting(meets_on=TODAY - dt.timedelta(days=30), kind="general", capacity=8)
+        soon = PanelMeeting(meets_on=TODAY + dt.timedelta(days=10), kind="neonatal", capacity=6,
+                            location="Room 2")
+        uow.session.add_all([past, soon])
+        uow.session.flush()
+        uow.session.add(MeetingAllocation(meeting_id=soon.id, case_id=ids[ready[0]],
+                                          allocated_on=TODAY, pack=None))
+        uow.session.add(MeetingAllocation(meeting_id=past.id, case_id=ids[ready[1]],
+                                          allocated_on=TODAY, pack="pack"))
+        uow.commit()
+    with unit_of_work(demo) as uow:
+        meetings = ops.upcoming_meetings(uow.session, TODAY)
+    assert [m["meets_on"] for m in meetings] == [TODAY + dt.timedelta(days=10)]
+    assert meetings[0]["agenda"] == [
+        {"case_number": ready[0], "allocated_on": TODAY, "pack": "not sent yet"}
+    ]
+    assert meetings[0]["days_to_go"] == 10 and meetings[0]["capacity"] == 6
+
+
+def test_outbox_shows_recipients_and_state_but_no_body(demo):
+    with unit_of_work(demo) as uow:
+        counts = ops.outbox_counts(uow.session)
+        page = ops.outbox_messages(uow.session, size=5)
+        one_case = page.rows[0]["case_number"]
+        only = ops.outbox_messages(uow.session, case_number=one_case.lower(), size=100)
+    assert counts["sent"] > 0 and page.total == sum(counts.values())
+    row = page.rows[0]
+    assert set(row) >= {"to", "kind", "status", "queued_at", "sent_at", "case_number", "agency"}
+    assert not {"body", "text", "html", "subject"} & set(row)
+    assert all(r["case_number"] == one_case for r in only.rows)
+    assert [r["id"] for r in page.rows] == sorted((r["id"] for r in page.rows), reverse=True)
+
+
+def test_timeline_merges_audit_and_outbox_in_order(demo):
+    with unit_of_work(demo) as uow:
+        number = uow.session.scalar(
+            select(Case.case_number).join(AgencyRequest).where(AgencyRequest.status == "returned")
+        )
+        timeline = ops.case_timeline(uow.session, number)
+        assert ops.case_timeline(uow.session, "NO-SUCH-CASE") == []
+    actions = [e["action"] for e in timeline]
+    assert actions[0] == "notification_registered"
+    assert {"message_queued", "message_sent", "request_sent", "return_recorded"} <= set(actions)
+    assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
+    assert all("case_number" not in e["details"] for e in timeline)
+
+
+def _report(settings, status="awaiting_check") -> tuple[str, int]:
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalar(select(Case).order_by(Case.id.desc()))
+        report = CaseReport(case_id=case.id, version=1, status=status, built_on=TODAY)
+        uow.session.add(report)
+        uow.commit()
+        return case.case_number, report.id
+
+
+def test_report_decision_is_validated_and_audited(demo):
+    number, report_id = _report(demo)
+    with pytest.raises(InputError) as bad:
+        ops.decide_case_report(demo, number, report_id, decision="return", comments=" ", today=TODAY)
+    assert [p.field for p in bad.value.problems] == ["comments"]
+    with pytest.raises(InputError) as bad:
+        ops.decide_case_report(demo, number, report_id, decision="maybe", comments=None, today=TODAY)
+    assert [p.field for p in bad.value.problems] == ["decision"]
+    with pytest.raises(NotFound):
+        ops.decide_case_report(demo, number, report_id + 99, decision="approve", comments=None,
+                               today=TODAY)
+    assert ops.decide_case_report(demo, number, report_id, decision="approve", comments=None,
+                                  today=TODAY) == "approved"
+    with pytest.raises(InputError):  # decided once only
+        ops.decide_case_report(demo, number, report_id, decision="return", comments="x", today=TODAY)
+    with unit_of_work(demo) as uow:
+        report = uow.session.get(CaseReport, report_id)
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "case_report_approved"))
+        waiting = ops.reports_awaiting_check(uow.session)
+        assert report.status == "approved" and report.decided_by == demo.actor
+        assert event.entity_id == report_id and event.actor == demo.actor
+    assert waiting.total == 0
+
+
+def test_pages_agree_with_the_chasing_queries(demo):
+    """The paginated SQL of the pages and the chase module's queries (issue 3) answer
+    the same question the same way."""
+    from cdop import chasing
+
+    calendar = WorkingCalendar("ENG")
+    with unit_of_work(demo) as uow:
+        mine = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=10_000)
+        theirs = chasing.overdue_requests(uow.session, LATER, demo.policy)
+        waiting_mine = ops.waiting_on_investigations(uow.session, TODAY, size=10_000)
+        waiting_theirs = chasing.waiting_cases(uow.session, TODAY, demo.policy)
+    assert {(r["case_number"], r["agency"], r["working_days_overdue"]) for r in mine.rows} == {
+        (o.case_number, o.agency_code, o.working_days_overdue) for o in theirs
+    }
+    assert {(r["case_number"], r["kind"], r["days_waiting"]) for r in waiting_mine.rows} == {
+        (w.case_number, p.kind, p.days) for w in waiting_theirs for p in w.processes
+    }

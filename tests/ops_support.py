@@ -1,0 +1,84 @@
+"""Helpers for the operations-page tests (issue 6): Airflow's real API app in-process,
+tokens as the Airflow UI holds them, and the form token a page hands out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from contextlib import contextmanager
+
+JWT_SECRET = "cdop-ops-tests-" + "x" * 64
+USERS = "coordinator:admin,viewer:viewer"
+
+# What Airflow's API server needs to sign and check the UI's tokens in these tests.
+AIRFLOW_API_ENV = {
+    "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+    "AIRFLOW__CORE__AUTH_MANAGER": (
+        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    ),
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
+}
+
+
+@contextmanager
+def airflow_api_environment(tmp_dir):
+    """Set (then restore) the environment Airflow's auth manager reads."""
+    passwords = tmp_dir / "passwords.json"
+    passwords.write_text('{"coordinator": "coordinator-pw", "viewer": "viewer-pw"}')
+    values = {**AIRFLOW_API_ENV, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords)}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def token_for(username: str = "coordinator", role: str = "admin", seconds: int = 3600) -> str:
+    """A JWT exactly as Airflow issues it at sign-in."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return get_auth_manager().generate_jwt(
+        SimpleAuthManagerUser(username=username, role=role), expiration_time_in_seconds=seconds
+    )
+
+
+def forged_token(username: str = "coordinator") -> str:
+    """Well-formed claims, signed with a key that is not the server's."""
+    import jwt
+
+    now = dt.datetime.now(dt.UTC)
+    claims = {"sub": username, "role": "admin", "aud": "apache-airflow", "iss": None,
+              "iat": now, "nbf": now, "exp": now + dt.timedelta(hours=1), "jti": "forged"}
+    return jwt.encode({k: v for k, v in claims.items() if v is not None},
+                      "not-the-server-key-" + "y" * 64, algorithm="HS512")
+
+
+def expired_token(username: str = "coordinator") -> str:
+    return token_for(username, seconds=-3600)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page carries no form token"
+    return match.group(1)
+
+
+def cdop_subapp(app):
+    """The CDOP FastAPI app as Airflow mounted it (found through the real plugin)."""
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    for route in app.routes:
+        if isinstance(route, Mount) and route.path == "/cdop" and isinstance(route.app, FastAPI):
+            return route.app
+    raise AssertionError("the CDOP app is not mounted at /cdop")
