@@ -69,7 +69,9 @@ def cdop_chase_overdue_returns():
 
         return send_pending(settings(ACTOR), kinds=list(KINDS))
 
-    check_working_day() >> send_chases(plan_chases())
+    planned = plan_chases()
+    check_working_day() >> planned
+    send_chases(planned)
 
 
 cdop_chase_overdue_returns()

@@ -44,17 +44,17 @@ def cdop_send_daily_digest():
         return is_working_day(settings(ACTOR), business_date(get_current_context()))
 
     @task
-    def plan_digest() -> int | None:
-        """Queue today's digest unless there is nothing to report; return its outbox id."""
+    def plan_digest() -> int:
+        """Queue today's digest unless there is nothing to report; return 1 if queued, else 0."""
         from airflow.sdk import get_current_context
 
         from cdop.digest import plan_digest
         from cdop_airflow.runtime import business_date, settings
 
-        return plan_digest(settings(ACTOR), business_date(get_current_context()))
+        return int(plan_digest(settings(ACTOR), business_date(get_current_context())) is not None)
 
     @task
-    def send_digest(outbox_id: int | None) -> dict:
+    def send_digest(planned: int) -> dict:
         """Send the pending digest; fail (and retry) if it could not be sent."""
         from cdop.digest import KIND
         from cdop_airflow.runtime import settings
@@ -62,7 +62,9 @@ def cdop_send_daily_digest():
 
         return send_pending(settings(ACTOR), kinds=[KIND])
 
-    check_working_day() >> send_digest(plan_digest())
+    planned = plan_digest()
+    check_working_day() >> planned
+    send_digest(planned)
 
 
 cdop_send_daily_digest()
