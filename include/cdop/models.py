@@ -343,6 +343,30 @@ class RecommendationUpdate(Base):
     progress: Mapped[str] = mapped_column(Text)
 
 
+class AnnualReport(Base):
+    """A built annual report (year ending 31 March `year`): one row per distinct content.
+
+    A rebuild with identical content finds its row again (and its email is not sent
+    twice); different content is released as the next version. A build the gate blocked
+    has no version and names the matched fields only."""
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (
+        UniqueConstraint("year", "content_hash", name="uq_annual_reports_year_content"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)  # set on release
+    status: Mapped[str] = mapped_column(String(20))  # released | blocked
+    built_on: Mapped[dt.date] = mapped_column(Date)  # business date of the (last) build
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    directory: Mapped[str | None] = mapped_column(String(500))
+    gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # "document: field"
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+
+
 # Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
 ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Case: (

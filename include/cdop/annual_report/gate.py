@@ -1,0 +1,166 @@
+"""The anonymisation gate at the scale of a year: every output against every identifier
+of every case in the year (and their family's and contacts').
+
+A national-scale year has thousands of cases and tens of thousands of identifiers;
+`cdop.anonymisation.Gate.scan` tries each one against the text (a regular expression
+for each name). `YearGate` keeps the gate's exact rules but first narrows the
+identifiers to those that *could* match, using facts every real match implies:
+
+* a name, address or text matches only as whole words whose letters, joined without
+  the separators between them, equal the value's letters joined (the gate lets a name
+  split or run together across words), so the joined value must be one of the text's
+  runs of consecutive words joined;
+* a date matches only in one of its written forms, every word of which is a word of
+  the text;
+* a postcode matches only as one or two consecutive words;
+* an NHS number matches only inside a run of digits and separators.
+
+The narrowed set then goes through the real Gate, so what is found (and the message,
+naming fields only) is exactly what `Gate` would find.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from cdop.anonymisation import Gate, Identifier, _fold, date_forms
+
+MAX_JOINED = 48  # longest joined value indexed; longer ones always go to the real gate
+
+
+class ReportBlocked(RuntimeError):
+    """Release blocked: the message names documents and fields, never values."""
+
+    def __init__(self, year: int, findings: dict[str, list[str]]):
+        self.findings = findings
+        detail = "; ".join(f"{doc}: {', '.join(fields)}" for doc, fields in sorted(findings.items()))
+        super().__init__(
+            f"annual report {year}: not released, blocked by the anonymisation gate "
+            f"(matched field(s): {detail})"
+        )
+
+
+def _word_runs(words: list[str], limit: int = MAX_JOINED) -> set[str]:
+    runs = set()
+    for i in range(len(words)):
+        joined = ""
+        for word in words[i:]:
+            joined += word
+            if len(joined) > limit:
+                break
+            runs.add(joined)
+    return runs
+
+
+def _digit_windows(raw: str) -> set[str]:
+    windows = set()
+    for chunk in re.findall(r"\d(?:[\s.\-]?\d)*", raw):
+        digits = re.sub(r"\D", "", chunk)
+        windows.update(digits[i:i + 10] for i in range(len(digits) - 9))
+    return windows
+
+
+class YearGate:
+    def __init__(self, identifiers: Iterable[Identifier]):
+        self.identifiers = tuple(identifiers)
+        self._dates: dict[str, list[list[str]]] = {}
+
+    def _date_words(self, value: str) -> list[list[str]]:
+        import datetime as dt
+
+        if value not in self._dates:
+            try:
+                day = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                self._dates[value] = []
+            else:
+                self._dates[value] = [form.split() for form in date_forms(day)]
+        return self._dates[value]
+
+    def candidates(self, text: str) -> list[Identifier]:
+        folded = _fold(text)
+        words = folded.split()
+        vocabulary = set(words)
+        runs = _word_runs(words)
+        digits = None
+        found = []
+        for ident in self.identifiers:
+            value = (ident.value or "").strip()
+            if not value:
+                continue
+            if ident.kind == "nhs_number":
+                if digits is None:
+                    digits = _digit_windows(text)
+                if re.sub(r"\D", "", value) in digits:
+                    found.append(ident)
+            elif ident.kind == "date":
+                if any(all(w in vocabulary for w in form) for form in self._date_words(value)):
+                    found.append(ident)
+            elif ident.kind == "postcode":
+                code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
+                if code in runs:
+                    found.append(ident)
+            else:
+                joined = _fold(value).replace(" ", "")
+                if len(joined) > MAX_JOINED or joined in runs:
+                    found.append(ident)
+        return found
+
+    def _date_forms(self, value: str, numeric: bool) -> list[str]:
+        forms = self._date_words(value)
+        if not numeric:
+            # Only the forms with a month name: figures side by side in a table row
+            # ("12 | 9 | 25") are not a date anyone wrote.
+            forms = [f for f in forms if any(w.isalpha() for w in f)]
+        return [" " + " ".join(f) + " " for f in forms]
+
+    def scan(self, text: str, *, numeric_dates: bool = True) -> list[str]:
+        """Fields whose identifier appears in `text`: exactly what Gate.scan says (with
+        `numeric_dates=False`, dates are matched only where a month is named)."""
+        candidates = self.candidates(text)
+        if not candidates:
+            return []
+        others = tuple(c for c in candidates if c.kind != "date")
+        found = set(Gate(others).scan(text)) if others else set()
+        folded = _fold(text)
+        for ident in candidates:
+            if ident.kind == "date" and ident.field not in found and any(
+                form in folded for form in self._date_forms(ident.value, numeric_dates)
+            ):
+                found.add(ident.field)
+        return sorted(found)
+
+    def scan_cells(self, rows: list[list[str]]) -> list[str]:
+        """A table (CSV): every cell on its own with every rule, and the whole table for
+        all but numeric dates (a name split across cells is still found)."""
+        whole = "\n".join(" ".join(row) for row in rows)
+        found = set(self.scan(whole, numeric_dates=False))
+        dates = [c for c in self.candidates(whole) if c.kind == "date"]
+        for cell in (cell for row in rows for cell in row):
+            folded = _fold(cell)
+            for ident in dates:
+                if any(form in folded for form in self._date_forms(ident.value, True)):
+                    found.add(ident.field)
+        return sorted(found)
+
+    def check_all(
+        self,
+        year: int,
+        documents: dict[str, str],
+        tables: dict[str, list[list[str]]] | None = None,
+        flowing: frozenset[str] = frozenset(),
+    ) -> None:
+        """Scan every document (and every table, cell by cell); raise ReportBlocked
+        naming each document's matched fields. `flowing` names documents whose text runs
+        table cells together (a PDF's extracted text), where numeric dates are not sought:
+        each cell was already checked in the HTML and the CSVs it was rendered from."""
+        findings = {}
+        for name, text in documents.items():
+            if fields := self.scan(text, numeric_dates=name not in flowing):
+                findings[name] = fields
+        for name, rows in (tables or {}).items():
+            if fields := self.scan_cells(rows):
+                findings[name] = fields
+        if findings:
+            raise ReportBlocked(year, findings)

@@ -1,0 +1,87 @@
+"""Rendering: a self-contained HTML report (charts embedded as base64 PNG), its PDF
+(xhtml2pdf), every table as CSV with suppression applied, and the covering email."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+
+from cdop.annual_report.content import ReportContent
+from cdop.annual_report.disclosure import MARKER, Table
+from cdop.config import Policy
+from cdop.templating import render
+
+
+def table_html(table: Table) -> str:
+    return render("annual_report/table.html.j2", table=table, header=table.header(),
+                  rows=table.published_rows())
+
+
+def report_html(content: ReportContent, charts: dict[str, bytes], version: int | None) -> str:
+    from cdop.annual_report.content import LEARNING_ITEMS
+
+    sources = list(dict.fromkeys(row["source"] for row in content.national))
+    return render(
+        "annual_report/report.html.j2",
+        area_name=content.area_name, year=content.year, label=content.label,
+        start=content.start, end=content.end, version=version, threshold=content.threshold,
+        marker=MARKER, empty=content.empty, headline=content.headline,
+        median_days=content.median_days,
+        tables={t.id: table_html(t) for t in content.tables},
+        charts={name: base64.b64encode(png).decode("ascii") for name, png in charts.items()},
+        learning=content.learning, learning_more=len(content.learning) >= LEARNING_ITEMS,
+        recommendations_made=content.recommendations_made,
+        recommendations_made_total=content.recommendations_made_total,
+        national=content.national, national_sources=sources,
+    )
+
+
+def report_pdf(html: str) -> bytes:
+    from xhtml2pdf import pisa
+
+    out = io.BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
+    if result.err:
+        raise RuntimeError(f"the PDF could not be rendered ({result.err} error(s))")
+    return out.getvalue()
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def table_rows(content: ReportContent) -> dict[str, list[list[str]]]:
+    """Every table (file name -> rows), as published: markers, not numbers."""
+    files = {f"{t.id}.csv": [t.header(), *t.published_rows()] for t in content.tables}
+    files["headline.csv"] = [["Measure", "Value"], *([f.label, f.shown] for f in content.headline)]
+    files["national_comparison.csv"] = (
+        [["Measure", f"{content.area_name} {content.label}", "England", "England year", "Source"]]
+        + [[r["measure"], r["this_area"], r["england"], r["england_year"], r["source"]]
+           for r in content.national]
+    )
+    files["recommendations_made.csv"] = (
+        [["Organisation", "Recommendation", "Due", "Status at 31 March"]]
+        + [[r["organisation"], r["recommendation"], r["due"], r["status"]]
+           for r in content.recommendations_made]
+    )
+    files["learning.csv"] = [["Learning"], *([item] for item in content.learning)]
+    return files
+
+
+def table_csvs(content: ReportContent) -> dict[str, str]:
+    return {name: _csv(rows) for name, rows in table_rows(content).items()}
+
+
+def email_subject(area_name: str, label: str, version: int) -> str:
+    suffix = f" (version {version})" if version > 1 else ""
+    return f"{area_name} Child Death Overview Panel annual report {label}{suffix}"
+
+
+def email_bodies(content_summary: dict, policy: Policy) -> tuple[str, str]:
+    """The covering email (text, html) from the report's summary in its manifest."""
+    context = dict(content_summary, office=policy.office, marker=MARKER)
+    return render("email/annual_report.txt.j2", **context), render("email/annual_report.html.j2", **context)
