@@ -107,6 +107,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
             return "demo data already loaded; nothing changed"
     with (DATA / "demo_agencies.csv").open(newline="", encoding="utf-8") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
+    __import__("cdop.demo_history").demo_history.load_demo_history(settings, today=today, seed=seed)
 
     rng = random.Random(seed)
     calendar = WorkingCalendar(settings.policy.holiday_subdivision)

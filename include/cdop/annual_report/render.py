@@ -38,8 +38,12 @@ def report_html(content: ReportContent, charts: dict[str, bytes], version: int |
 
 
 def report_pdf(html: str) -> bytes:
+    import logging
+
     from xhtml2pdf import pisa
 
+    # xhtml2pdf logs each CSS property it does not implement (the HTML serves browsers too).
+    logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
     out = io.BytesIO()
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
     if result.err:
