@@ -102,10 +102,16 @@ def recipients(policy: Policy, agency: Agency, action: str) -> tuple[list[str], 
 
 
 def due_for_chase(today: dt.date) -> Select:
-    """The one sweep query: open requests whose next step has come (index-only filter)."""
+    """The one sweep query: open requests whose next step has come, found by the
+    (status, next_chase_on) index, with the case number (no identifier is even read)
+    and the agency."""
     return (
         select(AgencyRequest)
         .where(AgencyRequest.status == "sent", AgencyRequest.next_chase_on <= today)
+        .options(
+            joinedload(AgencyRequest.case).load_only(Case.id, Case.case_number, Case.closed_on),
+            joinedload(AgencyRequest.agency),
+        )
         .order_by(AgencyRequest.next_chase_on, AgencyRequest.id)
     )
 
@@ -119,9 +125,7 @@ def plan_chases(settings: Settings, today: dt.date) -> list[int]:
         return []
     planned: list[int] = []
     with unit_of_work(settings, ACTOR) as uow:
-        due = uow.session.scalars(
-            due_for_chase(today).options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
-        ).all()
+        due = uow.session.scalars(due_for_chase(today)).all()
         for request in due:
             step = request.ladder_step + 1
             if step > len(policy.chase_ladder):

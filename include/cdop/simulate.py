@@ -222,9 +222,6 @@ class World:
                 numbers += register_notifications(self.settings, [row], today=today, first_row=None)
             except DuplicateNotification:  # the generator drew an existing child: skip
                 continue
-        for number in numbers:
-            late = self.rng.random() < 0.1
-            self.ncmd_on[number] = self.calendar.add(today, self.rng.randint(3, 6) if late else 0)
         return numbers
 
     def _notification(self, today: dt.date) -> dict:
@@ -260,6 +257,15 @@ class World:
         }
 
     def ncmd_recorded(self, today: dt.date) -> None:
+        """The coordinator tells the NCMD, usually the day the death is notified, not always."""
+        with unit_of_work(self.settings, ACTOR) as uow:
+            untold = uow.session.execute(
+                select(Case.case_number).where(Case.ncmd_notified_at.is_(None), Case.closed_on.is_(None))
+            ).scalars().all()
+        for number in untold:
+            if number not in self.ncmd_on:
+                late = self.rng.random() < 0.1
+                self.ncmd_on[number] = self.calendar.add(today, self.rng.randint(3, 6) if late else 0)
         for number, day in list(self.ncmd_on.items()):
             if day <= today:
                 at = dt.datetime.combine(today, dt.time(self.rng.randint(9, 16), 30))
