@@ -62,50 +62,67 @@ def _digit_windows(raw: str) -> set[str]:
 
 
 class YearGate:
-    def __init__(self, identifiers: Iterable[Identifier]):
-        self.identifiers = tuple(identifiers)
-        self._dates: dict[str, list[list[str]]] = {}
+    """Indexes every identifier once by the text it needs to appear as; a document is
+    then looked up by its own runs of words, so a scan costs what the document costs,
+    not what the number of identifiers costs."""
 
-    def _date_words(self, value: str) -> list[list[str]]:
+    def __init__(self, identifiers: Iterable[Identifier]):
         import datetime as dt
 
-        if value not in self._dates:
-            try:
-                day = dt.date.fromisoformat(value.strip())
-            except ValueError:
-                self._dates[value] = []
-            else:
-                self._dates[value] = [form.split() for form in date_forms(day)]
-        return self._dates[value]
-
-    def candidates(self, text: str) -> list[Identifier]:
-        folded = _fold(text)
-        words = folded.split()
-        vocabulary = set(words)
-        runs = _word_runs(words)
-        digits = None
-        found = []
+        self.identifiers = tuple(identifiers)
+        self._by_run: dict[str, list[Identifier]] = {}  # names, texts, addresses, postcodes
+        self._by_digits: dict[str, list[Identifier]] = {}
+        self._by_form: dict[str, list[Identifier]] = {}  # a date's written forms
+        self._always: list[Identifier] = []  # too long to index: always checked
+        self._forms: dict[str, list[tuple[str, ...]]] = {}
+        self._longest_form = 0
         for ident in self.identifiers:
             value = (ident.value or "").strip()
             if not value:
                 continue
             if ident.kind == "nhs_number":
-                if digits is None:
-                    digits = _digit_windows(text)
-                if re.sub(r"\D", "", value) in digits:
-                    found.append(ident)
+                self._by_digits.setdefault(re.sub(r"\D", "", value), []).append(ident)
             elif ident.kind == "date":
-                if any(all(w in vocabulary for w in form) for form in self._date_words(value)):
-                    found.append(ident)
+                if value not in self._forms:
+                    try:
+                        day = dt.date.fromisoformat(value)
+                    except ValueError:
+                        self._forms[value] = []
+                    else:
+                        self._forms[value] = [tuple(f.split()) for f in date_forms(day)]
+                for form in self._forms[value]:
+                    self._by_form.setdefault(" ".join(form), []).append(ident)
+                    self._longest_form = max(self._longest_form, len(form))
             elif ident.kind == "postcode":
                 code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
-                if code in runs:
-                    found.append(ident)
+                self._by_run.setdefault(code, []).append(ident)
             else:
                 joined = _fold(value).replace(" ", "")
-                if len(joined) > MAX_JOINED or joined in runs:
-                    found.append(ident)
-        return found
+                if len(joined) > MAX_JOINED:
+                    self._always.append(ident)
+                elif joined:
+                    self._by_run.setdefault(joined, []).append(ident)
+
+    def _date_words(self, value: str) -> list[tuple[str, ...]]:
+        return self._forms.get(value, [])
+
+    def candidates(self, text: str) -> list[Identifier]:
+        folded = _fold(text)
+        words = folded.split()
+        found: dict[int, Identifier] = {id(i): i for i in self._always}
+        for run in _word_runs(words):
+            for ident in self._by_run.get(run, ()):
+                found[id(ident)] = ident
+        if self._by_form:
+            for n in range(1, self._longest_form + 1):
+                for i in range(len(words) - n + 1):
+                    for ident in self._by_form.get(" ".join(words[i:i + n]), ()):
+                        found[id(ident)] = ident
+        if self._by_digits:
+            for window in _digit_windows(text):
+                for ident in self._by_digits.get(window, ()):
+                    found[id(ident)] = ident
+        return list(found.values())
 
     def _date_forms(self, value: str, numeric: bool) -> list[str]:
         forms = self._date_words(value)
