@@ -182,7 +182,8 @@ def test_outbox_shows_recipients_and_state_but_no_body(demo):
 def test_timeline_merges_audit_and_outbox_in_order(demo):
     with unit_of_work(demo) as uow:
         number = uow.session.scalar(
-            select(Case.case_number).join(AgencyRequest).where(AgencyRequest.status == "returned")
+            select(Case.case_number).join(AuditEvent, AuditEvent.case_id == Case.id)
+            .where(AuditEvent.action == "return_recorded").order_by(Case.case_number.desc())
         )
         timeline = ops.case_timeline(uow.session, number)
         assert ops.case_timeline(uow.session, "NO-SUCH-CASE") == []

@@ -1,0 +1,242 @@
+"""How long each operations page takes with 10,000 cases in the CDOP database.
+
+Loads a throwaway database (SQLite by default; --postgres for a throwaway database on
+the PostgreSQL at 127.0.0.1:5432) with N cases spread over every stage -- four agency
+requests each, parallel processes, the outbox and audit trail they leave, panel
+meetings with agendas -- then requests each page through the CDOP app (the same app
+the plugin mounts; Airflow's JWT check is replaced by a fixed user, its cost is one
+token decode) and prints the median and worst of several loads. The tables are
+ANALYZEd after the bulk load, as autovacuum would do on a live PostgreSQL.
+
+    .venv/bin/python benchmarks/ops_pages.py [--cases 10000] [--postgres] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from fastapi import Request
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "include"))
+TODAY = dt.date(2026, 3, 2)
+AGENCIES = ["RUH", "NCH", "GPHC", "GPMV", "CSC", "POL", "SCH1", "EDU", "CHS", "WMAS", "CAMHS", "HOS"]
+PROCESSES = ["coroner_inquest", "post_mortem", "police", "cdrm", "cspr", "leder", "nhs_psi"]
+
+
+def load(settings, cases: int, seed: int = 6) -> dict[str, int]:
+    """Bulk-load a caseload with the shape the pages read (not through the services:
+    registering 10,000 notifications one by one would measure intake, not the pages)."""
+    from sqlalchemy import insert, select
+
+    from cdop.db import make_engine, migrate
+    from cdop.models import (
+        Agency,
+        AgencyRequest,
+        AuditEvent,
+        Case,
+        Investigation,
+        MeetingAllocation,
+        OutboxMessage,
+        PanelMeeting,
+    )
+
+    migrate(settings)
+    engine = make_engine(settings)
+    rng = random.Random(seed)
+    with engine.begin() as conn:
+        conn.execute(insert(Agency), [
+            {"code": code, "name": f"Agency {code}", "agency_type": "other",
+             "request_email": f"{code.lower()}@example.nhs.net", "secure_email": True, "active": True}
+            for code in AGENCIES
+        ])
+        agency_ids = dict(conn.execute(select(Agency.code, Agency.id)).all())
+        case_rows, stages = [], []
+        for n in range(cases):
+            notified = TODAY - dt.timedelta(days=rng.randint(0, 3650))
+            stage = rng.choices(["notified", "gathering", "waiting", "ready", "closed"],
+                                [5, 25, 15, 15, 40])[0]
+            stages.append((stage, notified))
+            case_rows.append({
+                "case_number": f"CDOP-{notified.year}-{n + 1:05d}", "forenames": "Demo",
+                "surname": "Child", "date_of_birth": "2020-01-01", "identity_index": f"{n:064x}",
+                "date_of_death": notified - dt.timedelta(days=2), "age_at_death_days": 700,
+                "sex": "female", "ethnicity": "not_stated", "place_of_death": "hospital",
+                "death_expected": False, "circumstances": [], "notified_on": notified,
+                "closed_on": notified + dt.timedelta(days=300) if stage == "closed" else None,
+                "family_context": {},
+            })
+        conn.execute(insert(Case), case_rows)
+        case_ids = list(conn.execute(select(Case.id).order_by(Case.id)).scalars())
+        requests, processes, audit = [], [], []
+        for case_id, (stage, notified) in zip(case_ids, stages, strict=True):
+            sent = notified + dt.timedelta(days=1)
+            for i, code in enumerate(rng.sample(AGENCIES, 4)):
+                if stage == "notified":
+                    status = "pending"
+                elif stage == "gathering" and i < 2:
+                    status = "sent"
+                else:
+                    status = "returned"
+                requests.append({
+                    "case_id": case_id, "agency_id": agency_ids[code], "forms": ["reporting"],
+                    "status": status, "requested_on": None if status == "pending" else sent,
+                    "due_on": None if status == "pending" else sent + dt.timedelta(days=28),
+                    "returned_on": sent + dt.timedelta(days=20) if status == "returned" else None,
+                    "ladder_step": rng.randint(0, 3) if status == "sent" else 0,
+                })
+            for kind in rng.sample(PROCESSES, 2):
+                open_ = stage in ("waiting", "gathering", "notified")
+                processes.append({
+                    "case_id": case_id, "kind": kind,
+                    "status": "in_progress" if open_ else "concluded",
+                    "started_on": sent, "concluded_on": None if open_ else sent + dt.timedelta(days=90),
+                })
+            audit += [
+                {"actor": "bench", "action": action, "entity": "case", "entity_id": case_id,
+                 "case_id": case_id, "details": {"n": k},
+                 "occurred_at": dt.datetime.combine(notified, dt.time(9)) + dt.timedelta(hours=k)}
+                for k, action in enumerate(["notification_registered", "request_sent",
+                                            "message_sent", "return_recorded", "investigation_recorded"])
+            ]
+        for chunk in range(0, len(requests), 5000):
+            conn.execute(insert(AgencyRequest), requests[chunk:chunk + 5000])
+        conn.execute(insert(Investigation), processes)
+        for chunk in range(0, len(audit), 10000):
+            conn.execute(insert(AuditEvent), audit[chunk:chunk + 10000])
+        request_rows = conn.execute(
+            select(AgencyRequest.id, AgencyRequest.case_id, AgencyRequest.agency_id,
+                   AgencyRequest.requested_on).where(AgencyRequest.status != "pending")
+        ).all()
+        outbox = [
+            {"business_key": f"{rid}/agency_request/1", "message_id": f"<{uuid.uuid4().hex}@bench>",
+             "kind": "agency_request", "sequence": 1, "case_id": cid, "agency_id": aid,
+             "request_id": rid, "to_addrs": ["agency@example.nhs.net"], "cc_addrs": [],
+             "subject": "request", "secure_route": True, "business_date": day, "params": {},
+             "status": "sent", "attempts": 1,
+             "created_at": dt.datetime.combine(day, dt.time(9)),
+             "sent_at": dt.datetime.combine(day, dt.time(9, 5))}
+            for rid, cid, aid, day in request_rows
+        ]
+        for chunk in range(0, len(outbox), 5000):
+            conn.execute(insert(OutboxMessage), outbox[chunk:chunk + 5000])
+        meetings = [{"meets_on": TODAY + dt.timedelta(days=30 * k - 1800), "kind": "general",
+                     "capacity": 8} for k in range(70)]
+        conn.execute(insert(PanelMeeting), meetings)
+        meeting_ids = list(conn.execute(select(PanelMeeting.id).order_by(PanelMeeting.id)).scalars())
+        ready = [cid for cid, (stage, _) in zip(case_ids, stages, strict=True) if stage in ("ready", "closed")]
+        conn.execute(insert(MeetingAllocation), [
+            {"meeting_id": meeting_ids[i // 8], "case_id": cid, "allocated_on": TODAY, "pack": None}
+            for i, cid in enumerate(ready[: len(meeting_ids) * 8])
+        ])
+    # A bulk load leaves the planner without statistics until autovacuum's next pass;
+    # take them now, as a live database would have them.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return {"cases": cases, "requests": len(requests), "outbox": len(outbox), "audit": len(audit)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgres", action="store_true", help="use a throwaway PostgreSQL database")
+    args = parser.parse_args()
+
+    from cryptography.fernet import Fernet
+
+    workdir = Path(tempfile.mkdtemp(prefix="cdop-bench-ops-"))
+    pg_name = None
+    if args.postgres:
+        from sqlalchemy import create_engine, text
+
+        pg_name = f"cdop_bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        url = f"sqlite:///{workdir / 'cdop.sqlite'}"
+    os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                       "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025"})
+    try:
+        run(args, url)
+    finally:
+        if pg_name:
+            from cdop.db import dispose_engines
+
+            dispose_engines()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+
+
+def run(args, url: str) -> None:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from cdop.config import settings_from_env
+    from cdop.db import unit_of_work
+    from cdop.models import Case
+    from cdop_airflow.ops_app import create_app
+    from cdop_airflow.ops_app.app import business_today
+    from cdop_airflow.ops_app.auth import require_user
+
+    settings = settings_from_env()
+    started = time.perf_counter()
+    sizes = load(settings, args.cases)
+    print(f"loaded {sizes} into {url.split('://')[0]} in {time.perf_counter() - started:.1f} s")
+    with unit_of_work(settings) as uow:
+        some_case = uow.session.scalar(select(Case.case_number).where(Case.closed_on.is_(None))
+                                       .order_by(Case.id.desc()))
+
+    class User:
+        def get_name(self) -> str:
+            return "benchmark"
+
+    async def signed_in(request: Request):
+        request.state.cdop_user = User()
+        request.state.cdop_signed_in = True
+        return request.state.cdop_user
+
+    app = create_app()
+    app.dependency_overrides[require_user] = signed_in
+    app.dependency_overrides[business_today] = lambda: TODAY
+    pages = {
+        "pipeline (default stage)": "/",
+        "pipeline, gathering, page 20": "/?stage=gathering_information&page=20",
+        "overdue returns by agency": "/overdue",
+        "overdue returns, one agency, page 5": "/overdue?agency=RUH&page=5",
+        "waiting on investigations": "/investigations",
+        "upcoming panel meetings": "/meetings",
+        "reports to check": "/reports",
+        "outbox": "/outbox",
+        "outbox, page 200": "/outbox?page=200",
+        "case timeline": f"/cases/{some_case}",
+    }
+    print(f"\n{'page':40} {'median ms':>10} {'worst ms':>10} {'rows':>6}")
+    with TestClient(app) as client:
+        for label, path in pages.items():
+            warm = client.get(path)  # warm-up
+            assert warm.status_code == 200, (path, warm.text[:300])
+            times = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, path
+            rows = response.text.count("<tr>") - response.text.count("<thead>")
+            print(f"{label:40} {statistics.median(times):10.1f} {max(times):10.1f} {rows:6d}")
+
+
+if __name__ == "__main__":
+    main()
