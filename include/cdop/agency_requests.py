@@ -70,8 +70,11 @@ _OFFICE_FORM_TYPES = (
 
 def form_attachments(settings: Settings, case_number: str, forms: list[str]) -> tuple[Attachment, ...]:
     """The reporting form and each supplementary form. An office's own copy of a form
-    (CDOP_HOME/forms/<code>.docx or .pdf) is sent in preference to the built-in text."""
-    return tuple(_form_file(settings.home / "forms", code, case_number) for code in forms)
+    (CDOP_HOME/forms/<code>.docx or .pdf) is sent in preference to the built-in text.
+    The return template (summary and chronology, include/templates/returns/) goes last."""
+    template = template_path("returns/return_template.csv").read_bytes()
+    return (*(_form_file(settings.home / "forms", code, case_number) for code in forms),
+            Attachment(f"{case_number}-return-template.csv", template, "text/csv"))
 
 
 def _form_file(office_dir: Path, code: str, case_number: str) -> Attachment:

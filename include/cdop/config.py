@@ -67,6 +67,17 @@ class Policy(BaseModel):
     annual_report_month_day: str = Field(default="06-01", pattern=r"^\d{2}-\d{2}$")
     annual_report_recipients: tuple[str, ...] = ("safeguarding.partnership@example.gov.uk",)
     send_lease_minutes: int = Field(default=15, gt=0)
+    # Panel stage (issue 4). Agencies named by type, not name, in case reports: a school
+    # or GP practice narrows down where a family lives.
+    report_agency_types_by_type: tuple[str, ...] = ("education", "gp")
+    # Days the coordinator's check waits as an Airflow Required Action before the run ends
+    # (the report stays awaiting check in the CDOP database and is offered again).
+    report_check_wait_days: int = Field(default=14, gt=0, le=60)
+    # The panel's list of newly notified deaths goes out weekly on this day (0 = Monday).
+    panel_new_deaths_weekday: int = Field(default=0, ge=0, le=6)
+    # A progress update is asked of an organisation when a recommendation falls due, then
+    # every this many working days until it is completed or not accepted.
+    recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
 
     @field_validator("secure_domains")
     @classmethod

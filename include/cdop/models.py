@@ -249,6 +249,9 @@ class CaseReport(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     comments: Mapped[str | None] = mapped_column(Text)
+    # When the coordinator's check was last offered in Airflow (a Required Action); the
+    # offer is renewed after it times out, so no run waits for months (migration 0004_panel).
+    check_requested_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class PanelMeeting(Base):

@@ -81,8 +81,9 @@ def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
         attachments = sorted(p.get_filename() for p in message.iter_attachments())
         expected = {
             "CDOP-2026-0001": ["CDOP-2026-0001-neonatal-form.txt", "CDOP-2026-0001-reporting-form.txt",
-                               "CDOP-2026-0001-sudi-form.txt"],
-            "CDOP-2026-0002": ["CDOP-2026-0002-reporting-form.txt", "CDOP-2026-0002-suicide-form.txt"],
+                               "CDOP-2026-0001-return-template.csv", "CDOP-2026-0001-sudi-form.txt"],
+            "CDOP-2026-0002": ["CDOP-2026-0002-reporting-form.txt", "CDOP-2026-0002-return-template.csv",
+                               "CDOP-2026-0002-suicide-form.txt"],
         }[case_number]
         assert attachments == expected
 
