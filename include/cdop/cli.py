@@ -334,6 +334,7 @@ def smtp_sink_cmd(host: str, port: int, directory: Path | None) -> None:
 # Commands of other areas live in their own modules (cli_<area>.py) and register here,
 # one line each: main.add_command(<group or command>).
 __import__("cdop.cli_chasing").cli_chasing.register(main)  # request, ncmd, chase, digest, simulate
+__import__("cdop.cli_panel").cli_panel.register(main)  # report, panel, analysis, recommendation, return content, case family
 main.add_command(__import__("cdop.cli_annual_report").cli_annual_report.annual_report)
 
 

@@ -1,0 +1,128 @@
+"""
+### Review a case report (the coordinator's check)
+
+One run per case report awaiting the coordinator's check, started by
+`cdop_assemble_case_reports` with the conf `{"case_number", "version"}` (case numbers
+only). The run shows the coordinator a **Required Action** in the Airflow UI:
+
+* **Approve**: the case goes on the agenda of the next suitable panel meeting
+  (`cdop_notify_panel` allocates it and sends the papers).
+* **Return with comments**: the comments (required; no names: they are checked by the
+  anonymisation gate) go back to the office, which amends and builds the next version.
+* **Decide later**: leaves the report waiting; this is also the answer when the wait
+  (Policy `report_check_wait_days`, default 14 days) runs out, so no run stays open for
+  long. The next assembly run offers the check again.
+
+The CDOP database is the source of truth: a decision already recorded from the CLI
+(`cdop report approve|return`) or the operations pages stands. A run that starts after
+such a decision ends at once; an answer given here afterwards is not recorded.
+
+* **Schedule**: none (triggered per report).
+* **Confidentiality**: conf, logs and XCom carry the case number and version only; the
+  report itself is read with `cdop report export` (it is encrypted at rest).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Param, dag, task
+
+from cdop_airflow.common import DEFAULT_ARGS, START_DATE
+
+ACTOR = "airflow:cdop_review_case_report"
+
+BODY = """\
+**Case report {{ params.case_number }}, version {{ params.version }}** waits for your check
+before it can go to the panel.
+
+* Read it with `cdop report export {{ params.case_number }} --to <folder>` (it is encrypted
+  at rest); `cdop report show {{ params.case_number }}` shows its history.
+* **Approve**: the case goes on the agenda of the next suitable panel meeting.
+* **Return with comments**: say in *comments* what to amend (required; refer to people by
+  role: comments are checked for identifiers).
+* **Decide later**: leave it waiting. You can also decide from the CLI:
+  `cdop report approve {{ params.case_number }}` or
+  `cdop report return {{ params.case_number }} --comments "..."`.
+
+A decision already recorded elsewhere stands; an answer here is then not recorded.
+"""
+
+
+@dag(
+    dag_id="cdop_review_case_report",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=64,
+    dagrun_timeout=dt.timedelta(days=62),  # backstop: the check itself gives up far sooner
+    default_args=DEFAULT_ARGS,
+    tags=["cdop", "panel", "reporting"],
+    doc_md=__doc__,
+    params={
+        "case_number": Param("", type="string", description="The case number (e.g. CDOP-2026-0001)."),
+        "version": Param(1, type="integer", minimum=1, description="The report version to check."),
+    },
+)
+def cdop_review_case_report():
+    from cdop_airflow.review import CoordinatorCheckOperator
+
+    @task.short_circuit
+    def report_awaiting_check() -> bool:
+        """Go on only if this version still waits for the check (not decided elsewhere)."""
+        import logging
+
+        from airflow.sdk import get_current_context
+
+        from cdop.case_reports import awaiting_check
+        from cdop_airflow.runtime import settings
+
+        params = get_current_context()["params"]
+        if not params.get("case_number"):
+            logging.getLogger(__name__).warning("no case number in the run's conf: nothing to check")
+            return False
+        waiting = awaiting_check(settings(ACTOR), params["case_number"], int(params["version"]))
+        if not waiting:
+            logging.getLogger(__name__).info("%s v%s no longer waits for a check",
+                                             params["case_number"], params["version"])
+        return waiting
+
+    check = CoordinatorCheckOperator(
+        task_id="coordinator_check",
+        subject="Check case report {{ params.case_number }} (version {{ params.version }})",
+        body=BODY,
+        params={
+            "comments": Param("", type="string", title="Comments",
+                              description="Required to return the report. No names: refer to people by role."),
+        },
+    )
+
+    @task
+    def record_decision(answer: dict) -> str:
+        """Record the answer in the CDOP database, unless a decision was made elsewhere."""
+        import logging
+
+        from airflow.sdk import get_current_context
+
+        from cdop.case_reports import record_check
+        from cdop_airflow.review import DECISIONS
+        from cdop_airflow.runtime import business_date, settings
+
+        context = get_current_context()
+        params = context["params"]
+        user = answer.get("responded_by_user") or {}
+        who = user.get("name") or user.get("id") or "timeout"
+        outcome = record_check(
+            settings(ACTOR), params["case_number"], int(params["version"]),
+            decision=DECISIONS[answer["chosen_options"][0]],
+            comments=(answer.get("params_input") or {}).get("comments"),
+            actor=f"airflow-ui:{who}", today=business_date(context),
+        )
+        logging.getLogger(__name__).info("%s v%s: %s", params["case_number"], params["version"], outcome)
+        return outcome
+
+    report_awaiting_check() >> check
+    record_decision(check.output)
+
+
+cdop_review_case_report()
