@@ -1,0 +1,20 @@
+# The image every CDOP Airflow container runs (docker-compose.yaml builds it).
+# Airflow's official image, plus the pinned requirements and the `cdop` package, so the
+# `cdop` command and `include/` are importable in every container. Compose also mounts
+# ./include, ./dags and ./plugins over these copies, so an edit needs no rebuild.
+FROM apache/airflow:3.3.2-python3.11
+
+USER airflow
+WORKDIR /opt/cdop
+COPY --chown=airflow:0 requirements.txt /opt/cdop/requirements.txt
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /opt/cdop/requirements.txt
+COPY --chown=airflow:0 pyproject.toml /opt/cdop/pyproject.toml
+COPY --chown=airflow:0 include /opt/cdop/include
+COPY --chown=airflow:0 dags /opt/cdop/dags
+COPY --chown=airflow:0 plugins /opt/cdop/plugins
+RUN pip install --no-cache-dir --no-deps -e /opt/cdop
+
+ENV PYTHONPATH=/opt/cdop/include \
+    AIRFLOW__CORE__DAGS_FOLDER=/opt/cdop/dags \
+    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cdop/plugins \
+    CDOP_HOME=/opt/cdop/var
