@@ -184,6 +184,8 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     if request.ladder_step >= message.sequence:
         raise outbox.NoLongerWanted("this ladder step was already taken")
     case, agency = request.case, request.agency
+    if case.closed_on is not None:
+        raise outbox.NoLongerWanted("the case is closed")
     today = message.business_date
     calendar = working_calendar(policy)
     step = message.sequence
