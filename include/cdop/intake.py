@@ -415,6 +415,10 @@ def record_investigation(
         if inv is None:
             inv = Investigation(case_id=case.id, kind=kind_code)
             uow.session.add(inv)
+        if status_code == "concluded" and inv.started_on and day < inv.started_on:
+            raise InputError([Problem("date", "is before the date this process started")])
+        if day and day < case.date_of_death:
+            raise InputError([Problem("date", "is before the date of death")])
         inv.status = status_code
         if status_code == "in_progress" and day:
             inv.started_on = day

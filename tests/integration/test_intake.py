@@ -169,3 +169,13 @@ def test_unknown_references_are_named(agencies, args, message):
     assert run(*notify_args()).exit_code == 0
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_an_investigation_cannot_conclude_before_it_started(agencies):
+    assert run(*notify_args()).exit_code == 0
+    base = ["investigation", "record", "CDOP-2026-0001", "police", "--today", "2026-11-26"]
+    assert run(*base, "--status", "in_progress", "--date", "2026-11-24").exit_code == 0
+    early = run(*base, "--status", "concluded", "--date", "2026-11-23")
+    assert early.exit_code == 2 and "field 'date': is before the date this process started" in early.output
+    before_death = run(*base, "--status", "in_progress", "--date", "2026-11-01")
+    assert before_death.exit_code == 2 and "before the date of death" in before_death.output
