@@ -53,3 +53,23 @@ def test_demo_loads_twenty_cases_at_every_stage_once(settings):
         assert {"notified", "gathering_information", "waiting_on_investigations", "ready_for_panel"} <= stages
         # The demo history went through the outbox like real use would.
         assert uow.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent")) > 30
+
+
+def test_no_demo_identifier_is_readable_in_the_raw_database(settings):
+    """Issue 2: a grep of the raw SQLite file or a pg_dump finds no child's name or NHS number."""
+    import subprocess
+    from pathlib import Path
+
+    load_demo(settings, today=dt.date(2026, 11, 26))
+    with unit_of_work(settings) as uow:
+        secrets = {(c.surname, c.nhs_number, c.date_of_birth) for c in uow.session.scalars(select(Case))}
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        db_file = Path(url.removeprefix("sqlite:///"))
+        raw = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+    else:
+        raw = subprocess.run(["pg_dump", "-h", "127.0.0.1", "-U", "postgres", url.rsplit("/", 1)[1]],
+                             capture_output=True, check=True).stdout
+    leaked = [nhs for _, nhs, _ in secrets if nhs and nhs.encode() in raw]
+    leaked += [f"surname of {n}" for n, (surname, _, _) in enumerate(secrets) if f"{surname}".encode() in raw]
+    assert leaked == []
