@@ -15,7 +15,8 @@ offer each report awaiting the coordinator's check as a Required Action: one
   emailed which field matched and where (never the value), to redact and rebuild
   (`cdop report build`). Returned reports' comments go to the office the same way.
 * **Idempotent**: a case with a report is not built again; a report's check is offered
-  once (run id `check__<case>__v<version>__<date>`), and again only after the wait ran out.
+  once per assembly run (run id `check__<case>__v<version>__<run's hour>`), and again
+  only after the wait ran out or an answer could not be recorded.
 * **Confidentiality**: logs, XCom and the review runs' conf carry case numbers only.
 """
 
@@ -69,7 +70,9 @@ def cdop_assemble_case_reports():
         from cdop.case_reports import reports_to_check
         from cdop_airflow.runtime import business_date, settings
 
-        items = reports_to_check(settings(ACTOR), business_date(get_current_context()))
+        context = get_current_context()
+        moment = context.get("logical_date") or context["dag_run"].run_after
+        items = reports_to_check(settings(ACTOR), business_date(context), offer=f"{moment:%Y%m%dT%H%M}")
         return [{"trigger_run_id": i["run_id"],
                  "conf": {"case_number": i["case_number"], "version": i["version"]}} for i in items]
 

@@ -62,9 +62,11 @@ def ready_case(settings: Settings, *, notified: dt.date, agencies=("RUH", "GPHC"
             settings, number, code,
             summary=f"{code} summary: known to the service; care was planned and reviewed.",
             entries=[
-                {"date": (died - dt.timedelta(days=40 - i)).isoformat(),
+                # Event dates after the date of birth: an event on it would (rightly) be
+                # blocked by the gate, as a date of birth.
+                {"date": (died - dt.timedelta(days=min(40 - i, age_days - 1))).isoformat(),
                  "what_happened": f"{code}: routine review; no concerns raised."},
-                {"date": (died - dt.timedelta(days=3 + i)).isoformat(),
+                {"date": (died - dt.timedelta(days=min(3 + i, age_days - 1))).isoformat(),
                  "what_happened": f"{code}: seen with a short febrile illness."},
             ],
             today=returned,

@@ -172,6 +172,9 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         texts = [("learning", values["learning"])]
         texts += [(f"factors[{i}].description", f["description"]) for i, f in enumerate(factors, start=1)]
         texts += [(f"recommendations[{i}].text", r["text"]) for i, r in enumerate(recommendations, start=1)]
+        # A recommendation to the child's own school would name it in every message.
+        texts += [(f"recommendations[{i}].organisation", r["organisation"])
+                  for i, r in enumerate(recommendations, start=1)]
         problems += [p for p in (identifier_problem(gate, field, text) for field, text in texts) if p]
         if problems:
             raise InputError(problems)

@@ -459,13 +459,16 @@ def awaiting_check(settings: Settings, case_number: str, version: int) -> bool:
         return report is not None and report.version == version and report.status == AWAITING
 
 
-def check_run_id(case_number: str, version: int, on: dt.date) -> str:
-    return f"check__{case_number}__v{version}__{on.isoformat()}"
+def check_run_id(case_number: str, version: int, offer: str) -> str:
+    return f"check__{case_number}__v{version}__{offer}"
 
 
-def reports_to_check(settings: Settings, today: dt.date) -> list[dict[str, Any]]:
+def reports_to_check(settings: Settings, today: dt.date, *, offer: str | None = None) -> list[dict[str, Any]]:
     """Reports awaiting the check whose Airflow Required Action has not been offered, or
-    whose offer has run out (after Policy.report_check_wait_days) with no decision."""
+    whose offer has run out (after Policy.report_check_wait_days) with no decision.
+    `offer` names this offering in the run id (the assembly run's logical hour): a rerun
+    of that run offers nothing twice, a later run may offer again."""
+    offer = offer or today.isoformat()
     renew_before = today - dt.timedelta(days=settings.policy.report_check_wait_days + 1)
     with unit_of_work(settings) as uow:
         rows = uow.session.execute(
@@ -478,7 +481,7 @@ def reports_to_check(settings: Settings, today: dt.date) -> list[dict[str, Any]]
             .order_by(CaseReport.id)
         ).all()
     return [
-        {"case_number": n, "version": v, "run_id": check_run_id(n, v, today)} for n, v in rows
+        {"case_number": n, "version": v, "run_id": check_run_id(n, v, offer)} for n, v in rows
     ]
 
 

@@ -140,6 +140,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
 
             record_ncmd_notified(settings, case_number,
                                  at=dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10)))
+    __import__("cdop.demo_panel").demo_panel.load_demo_panel(settings, today=today)  # issue 4: panel stage
     return f"demo data loaded: {len(SCENARIOS)} cases"
 
 

@@ -93,7 +93,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
         assert {r.status for r in reports.values()} == {"awaiting_check"}
         assert {r.check_requested_on for r in reports.values()} == {built_on}
     offered = _review_runs(f"check__{a}__v1__")
-    assert offered == [(f"check__{a}__v1__{built_on}", {"case_number": a, "version": 1})]
+    assert offered == [(f"check__{a}__v1__{built_on:%Y%m%d}T0900", {"case_number": a, "version": 1})]
     run_dag(dagbag, "cdop_assemble_case_reports", built_on)  # a rerun builds and offers nothing new
     assert len(_review_runs("check__")) == 2
     with unit_of_work(settings) as uow:
