@@ -165,6 +165,8 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         if meeting is not None and meeting.meets_on > today:
             problems.insert(0, Problem("case", "its panel meeting has not happened yet"))
         reviewed_on = values["reviewed_on"] or (meeting.meets_on if meeting else today)
+        if meeting is not None and reviewed_on < meeting.meets_on:
+            problems.append(Problem("reviewed_on", "is before the case's panel meeting"))
         for i, rec in enumerate(recommendations, start=1):
             if rec["due_on"] and rec["due_on"] <= reviewed_on:
                 problems.append(Problem(f"recommendations[{i}].due_on", "must be after the review date"))

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cdop import outbox
-from cdop.analysis import KINDS as RECOMMENDATION_KINDS
 from cdop.analysis import record_analysis
 from cdop.case_reports import build_report, decide
 from cdop.config import Settings
@@ -27,7 +26,7 @@ from cdop.db import unit_of_work
 from cdop.domain import InvestigationFacts, RequestFacts, Stage, ready_since
 from cdop.intake import case_stage
 from cdop.mailer import Email
-from cdop.models import Case, CaseReport
+from cdop.models import Case
 from cdop.panel import KINDS as PANEL_KINDS
 from cdop.panel import add_meeting, add_member, allocate_cases, pack_date, plan_panel_papers
 from cdop.returns import record_family, record_return_content
@@ -93,10 +92,10 @@ def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str
     for number, died, born, returned, stage, since, age_days in plan:
         for i, (code, received) in enumerate(returned):
             entries = []
-            for k in range(rng.randint(1, 3)):
-                day = died - dt.timedelta(days=rng.randint(0, 90))
-                if day <= born:  # events of a short life: never on the date of birth itself
-                    day = born + dt.timedelta(days=1) if born + dt.timedelta(days=1) <= died else died
+            # Events fall after the date of birth: an entry dated on it would be blocked by
+            # the gate (a date of birth), so a baby who died on the day of birth has none.
+            for _ in range(rng.randint(1, 3) if died > born else 0):
+                day = max(died - dt.timedelta(days=rng.randint(0, 90)), born + dt.timedelta(days=1))
                 entries.append({"date": day.isoformat(), "what_happened": rng.choice(EVENTS)})
             record_return_content(settings, number, code, summary=SUMMARIES[(i + len(number)) % len(SUMMARIES)],
                                   entries=entries, today=max(received, died), actor="demo")
@@ -179,6 +178,4 @@ def _close_oldest(settings: Settings, ready: list[tuple[str, dt.date]], today: d
         record_analysis(settings, number, analysis, today=calendar.add(meeting, 1), actor="demo")
         closed.append(number)
     outbox.deliver(settings, _HistoryMailer(), kinds=["recommendation"], actor="demo")
-    with unit_of_work(settings) as uow:  # sanity: what the demo made is what it says
-        assert uow.session.query(CaseReport).filter(CaseReport.status == "approved").count() >= len(closed)
     return closed
