@@ -5,8 +5,9 @@ counts): never a name, date of birth, NHS number or address, and never a message
 Counts are aggregated in SQL and lists are paginated, so a page's cost follows the page
 size, not the size of the caseload.
 
-The one write here, `decide_case_report`, stands in until the case-report service
-(issue 4) offers its own decision function; the pages call whichever exists.
+Where another module already answers a question for one screen (the panel's meetings
+and agendas), the page uses it; the overdue and waiting lists are written here as
+paginated SQL, held by a test to the same answers as the chase module's queries.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from cdop.config import Policy, Settings
-from cdop.db import unit_of_work
 from cdop.domain import DONE_REQUEST, OPEN_INVESTIGATION, OPEN_REQUEST, Stage
 from cdop.models import (
     Agency,
@@ -32,10 +32,8 @@ from cdop.models import (
     MeetingAllocation,
     OutboxMessage,
     PanelMeeting,
-    utcnow,
 )
 from cdop.taxonomy import taxonomy
-from cdop.validation import InputError, Problem
 from cdop.workdays import WorkingCalendar
 
 PAGE_SIZE = 50
@@ -395,40 +393,25 @@ def waiting_on_investigations(
 # ------------------------------------------------------------------------------ meetings
 
 
-def upcoming_meetings(session: Session, today: dt.date, *, limit: int = 6) -> list[dict]:
-    """The next meetings with their agendas (case numbers and whether the pack went)."""
-    meetings = session.execute(
-        select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
-               PanelMeeting.location)
-        .where(PanelMeeting.meets_on >= today)
-        .order_by(PanelMeeting.meets_on, PanelMeeting.id)
-        .limit(limit)
-    ).all()
-    ids = [m.id for m in meetings]
-    agendas: dict[int, list[dict]] = {i: [] for i in ids}
-    if ids:
-        for meeting_id, number, allocated, pack in session.execute(
-            select(MeetingAllocation.meeting_id, Case.case_number, MeetingAllocation.allocated_on,
-                   MeetingAllocation.pack)
-            .join(Case, Case.id == MeetingAllocation.case_id)
-            .where(MeetingAllocation.meeting_id.in_(ids))
-            .order_by(MeetingAllocation.allocated_on, Case.case_number)
-        ):
-            agendas[meeting_id].append(
-                {"case_number": number, "allocated_on": allocated, "pack": pack or "not sent yet"}
-            )
-    return [
-        {
-            "id": m.id,
-            "meets_on": m.meets_on,
-            "kind": m.kind,
-            "capacity": m.capacity,
-            "location": m.location,
-            "days_to_go": (m.meets_on - today).days,
-            "agenda": agendas[m.id],
-        }
-        for m in meetings
-    ]
+def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> list[dict]:
+    """The next meetings with their agendas, from the panel module's own views (issue 4):
+    case numbers, age band, expected or not, report version, whether the papers went."""
+    from cdop import panel
+
+    meetings = []
+    for meeting in panel.list_meetings(settings, today=today)[:limit]:
+        agenda = panel.agenda(settings, meeting["id"])
+        meets_on = dt.date.fromisoformat(meeting["meets_on"])
+        meetings.append(
+            meeting
+            | {
+                "meets_on": meets_on,
+                "papers_on": dt.date.fromisoformat(meeting["papers_on"]),
+                "days_to_go": (meets_on - today).days,
+                "agenda": agenda["cases"],
+            }
+        )
+    return meetings
 
 
 # -------------------------------------------------------------------------------- outbox
@@ -650,60 +633,6 @@ def reports_awaiting_check(session: Session, *, page: int = 1, size: int = PAGE_
     )
 
 
-# ------------------------------------------------------------- a report's quality check
-
-REPORT_DECISIONS = ("approve", "return")
-
-
-def decide_case_report(
-    settings: Settings,
-    case_number: str,
-    report_id: int,
-    *,
-    decision: str,
-    comments: str | None,
-    today: dt.date,
-) -> str:
-    """The office's quality check of a built case report: approve it for the panel, or
-    return it with comments. Stands in for the case-report service's own decision
-    function (issue 4) until that exists; same validation style, one unit of work,
-    audited. Returns the report's new status."""
-    from cdop.intake import NotFound, get_case
-
-    problems: list[Problem] = []
-    decision = (decision or "").strip().lower()
-    comments = (comments or "").strip() or None
-    if decision not in REPORT_DECISIONS:
-        problems.append(Problem("decision", "must be one of " + ", ".join(REPORT_DECISIONS)))
-    if decision == "return" and not comments:
-        problems.append(Problem("comments", "is required when a report is returned"))
-    if comments and len(comments) > 2000:
-        problems.append(Problem("comments", "is longer than 2000 characters"))
-    if problems:
-        raise InputError(problems)
-    with unit_of_work(settings) as uow:
-        found = get_case(uow, case_number)
-        report = uow.session.get(CaseReport, report_id)
-        if report is None or report.case_id != found.id:
-            raise NotFound(f"case {found.case_number} has no report {report_id}")
-        if report.status != "awaiting_check":
-            raise InputError([Problem("decision", f"the report is {report.status}, not awaiting a check")])
-        report.status = "approved" if decision == "approve" else "returned"
-        report.decided_by = settings.actor
-        report.decided_at = utcnow()
-        report.comments = comments
-        uow.audit(
-            f"case_report_{report.status}",
-            "case_report",
-            report.id,
-            case_id=found.id,
-            version=report.version,
-            decided_on=today.isoformat(),
-        )
-        uow.commit()
-        return report.status
-
-
 def stage_of_each_case(session: Session) -> dict[str, str]:
     """case number -> stage from the SQL expression (for tests and the benchmark)."""
     base, stage, _, _ = stage_query()
@@ -717,7 +646,6 @@ __all__: Sequence[str] = (
     "case_timeline",
     "case_view",
     "cases_at_stage",
-    "decide_case_report",
     "outbox_counts",
     "outbox_messages",
     "overdue_by_agency",

@@ -39,13 +39,13 @@ def airflow_app(airflow_db, tmp_path_factory):
 
 
 @pytest.fixture
-def client(airflow_app, settings):
-    """A signed-in coordinator's browser (the `_token` cookie the Airflow UI sets)."""
+def signed_in(airflow_app, settings):
+    """A signed-in coordinator's browser (the `_token` cookie the Airflow UI sets), on an
+    empty CDOP database."""
     from fastapi.testclient import TestClient
 
     from cdop_airflow.ops_app.app import business_today
 
-    load_demo(settings, today=TODAY)
     sub = cdop_subapp(airflow_app)
     sub.dependency_overrides[business_today] = lambda: TODAY
     with TestClient(airflow_app, base_url="http://airflow.test") as c:
@@ -53,6 +53,13 @@ def client(airflow_app, settings):
         c.headers["accept"] = "text/html"
         yield c
     sub.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(signed_in, settings):
+    """The same browser, with the demo caseload loaded."""
+    load_demo(settings, today=TODAY)
+    return signed_in
 
 
 def _case_with_sent_request(settings) -> tuple[str, str]:
@@ -82,8 +89,8 @@ def _identifiers(settings) -> set[str]:
 # ------------------------------------------------------------------------ the plugin
 
 
-def test_plugin_adds_the_cdop_entry_and_mounts_the_app(client):
-    plugins = client.get("/api/v2/plugins", headers={"accept": "application/json"}).json()["plugins"]
+def test_plugin_adds_the_cdop_entry_and_mounts_the_app(signed_in):
+    plugins = signed_in.get("/api/v2/plugins", headers={"accept": "application/json"}).json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "cdop_operations")
     assert ours["fastapi_apps"][0]["url_prefix"] == "/cdop"
     view = ours["external_views"][0]
@@ -118,40 +125,43 @@ def _every_route(app):
     return found
 
 
-@pytest.mark.parametrize("credential", ["none", "forged", "expired", "garbage-bearer"])
-def test_every_route_refuses_a_request_without_a_valid_session(client, airflow_app, settings,
-                                                               credential):
+def test_every_route_refuses_a_request_without_a_valid_session(signed_in, airflow_app, settings):
+    client = signed_in
     routes = _every_route(cdop_subapp(airflow_app))
     assert len(routes) >= 10
-    client.cookies.clear()
-    headers = {"accept": "text/html"}
-    if credential == "forged":
-        client.cookies.set("_token", forged_token())
-    elif credential == "expired":
-        client.cookies.set("_token", expired_token())
-    elif credential == "garbage-bearer":
-        headers["authorization"] = "Bearer not.a.jwt"
     with unit_of_work(settings) as uow:
         events_before = uow.session.query(AuditEvent).count()
-    for method, path in routes:
-        response = client.request(method, path, headers=headers, follow_redirects=False,
-                                  data={"agency": "RUH", "received": "2026-03-01"})
-        if response.status_code == 303:  # a page: off to Airflow's sign-in, coming back here
-            assert response.headers["location"].startswith("/auth/login?next="), (method, path)
-        else:
-            assert response.status_code in (401, 403), (method, path, response.status_code)
-        assert "CDOP-2026" not in response.text, (method, path)
+    for credential in ("none", "forged", "expired", "garbage-bearer"):
+        client.cookies.clear()
+        headers = {"accept": "text/html"}
+        if credential == "forged":
+            client.cookies.set("_token", forged_token())
+        elif credential == "expired":
+            client.cookies.set("_token", expired_token())
+        elif credential == "garbage-bearer":
+            headers["authorization"] = "Bearer not.a.jwt"
+        for method, path in routes:
+            response = client.request(method, path, headers=headers, follow_redirects=False,
+                                      data={"agency": "RUH", "received": "2026-03-01"})
+            where = (credential, method, path, response.status_code)
+            if response.status_code == 303:  # a page: to Airflow's sign-in, then back here
+                assert response.headers["location"].startswith("/auth/login?next="), where
+            else:
+                assert response.status_code in (401, 403), where
+            assert "CDOP-2026" not in response.text and "Pipeline" not in response.text, where
     with unit_of_work(settings) as uow:
         assert uow.session.query(AuditEvent).count() == events_before
 
 
-def test_json_clients_get_401_not_a_redirect(client):
+def test_json_clients_get_401_not_a_redirect(signed_in):
+    client = signed_in
     client.cookies.clear()
     response = client.get("/cdop/overdue", headers={"accept": "application/json"})
     assert response.status_code == 401
 
 
-def test_a_bearer_token_is_accepted_like_the_cookie(client):
+def test_a_bearer_token_is_accepted_like_the_cookie(signed_in):
+    client = signed_in
     token = client.cookies.get("_token")
     client.cookies.clear()
     response = client.get("/cdop/outbox", headers={"authorization": f"Bearer {token}"})
@@ -188,13 +198,14 @@ def test_pages_show_the_caseload_and_never_an_identifier(client, settings):
         assert "notification registered" in page.text
 
 
-def test_unknown_case_is_404(client):
+def test_unknown_case_is_404(signed_in):
+    client = signed_in
     assert client.get("/cdop/cases/NOPE-1").status_code == 404
     assert client.get("/cdop/cases/%3Cscript%3E").status_code == 404
 
 
-def test_case_finder_goes_to_the_case(client):
-    response = client.get("/cdop/cases?number=cdop-2026-0003", follow_redirects=False)
+def test_case_finder_goes_to_the_case(signed_in):
+    response = signed_in.get("/cdop/cases?number=cdop-2026-0003", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/cdop/cases/CDOP-2026-0003"
 
 
@@ -285,21 +296,30 @@ def test_approve_or_return_a_case_report(client, settings):
         uow.commit()
         number, report_id = case.case_number, report.id
     assert number in client.get("/cdop/reports").text
+    assert 'name="version" value="1"' in client.get(f"/cdop/cases/{number}").text
     page = client.get(f"/cdop/cases/{number}").text
     assert 'id="report-form"' in page
     token = csrf_from(page)
     bad = client.post(f"/cdop/cases/{number}/report",
-                      data={"csrf_token": token, "report": str(report_id), "decision": "return"})
-    assert bad.status_code == 422 and "field &#39;comments&#39;: is required" in bad.text
+                      data={"csrf_token": token, "version": "1", "decision": "return"})
+    assert bad.status_code == 422 and "field &#39;comments&#39;: are required" in bad.text
+    bad = client.post(f"/cdop/cases/{number}/report",
+                      data={"csrf_token": token, "version": "1", "decision": "maybe"})
+    assert bad.status_code == 422 and "field &#39;decision&#39;: must be one of" in bad.text
     ok = client.post(f"/cdop/cases/{number}/report",
-                     data={"csrf_token": token, "report": str(report_id), "decision": "return",
+                     data={"csrf_token": token, "version": "1", "decision": "return",
                            "comments": "Chronology needs the GP entries."},
                      follow_redirects=False)
     assert ok.status_code == 303
     with unit_of_work(settings) as uow:
         saved = uow.session.get(CaseReport, report_id)
         assert (saved.status, saved.decided_by) == ("returned", "airflow:coordinator")
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "report_returned"))
+        assert event.actor == "airflow:coordinator" and event.entity_id == report_id
     assert number not in client.get("/cdop/reports").text
+    again = client.post(f"/cdop/cases/{number}/report",
+                        data={"csrf_token": token, "version": "1", "decision": "approve"})
+    assert again.status_code == 422 and "not awaiting a check" in again.text
 
 
 # ---------------------------------------------------------------------------- CSRF

@@ -13,16 +13,14 @@ from sqlalchemy.orm import selectinload
 from cdop import operations as ops
 from cdop.db import unit_of_work
 from cdop.demo import load_demo
-from cdop.intake import NotFound, case_stage, record_investigation, record_return
+from cdop.intake import case_stage, record_investigation, record_return
 from cdop.models import (
     AgencyRequest,
     AuditEvent,
     Case,
-    CaseReport,
     MeetingAllocation,
     PanelMeeting,
 )
-from cdop.validation import InputError
 from cdop.workdays import WorkingCalendar
 
 TODAY = dt.date(2026, 3, 2)
@@ -144,28 +142,27 @@ def test_waiting_on_investigations(demo):
 
 def test_upcoming_meetings_and_agendas(demo):
     with unit_of_work(demo) as uow:
-        ready = [n for n, s in ops.stage_of_each_case(uow.session).items() if s == "ready_for_panel"]
-        ids = {c.case_number: c.id for c in uow.session.scalars(select(Case))}
+        allocated = set(uow.session.scalars(select(MeetingAllocation.case_id)))
+        ready = [c.id for c in uow.session.scalars(select(Case).order_by(Case.id))
+                 if c.id not in allocated and c.closed_on is None]
         past = PanelMeeting(meets_on=TODAY - dt.timedelta(days=30), kind="general", capacity=8)
-        soon = PanelMeeting(meets_on=TODAY + dt.timedelta(days=10), kind="neonatal", capacity=6,
+        soon = PanelMeeting(meets_on=TODAY + dt.timedelta(days=1), kind="neonatal", capacity=6,
                             location="Room 2")
         uow.session.add_all([past, soon])
         uow.session.flush()
-        uow.session.add(MeetingAllocation(meeting_id=soon.id, case_id=ids[ready[0]],
-                                          allocated_on=TODAY, pack=None))
-        uow.session.add(MeetingAllocation(meeting_id=past.id, case_id=ids[ready[1]],
-                                          allocated_on=TODAY, pack="pack"))
+        uow.session.add(MeetingAllocation(meeting_id=soon.id, case_id=ready[0], allocated_on=TODAY))
+        uow.session.add(MeetingAllocation(meeting_id=past.id, case_id=ready[1], allocated_on=TODAY,
+                                          pack="pack"))
+        number = uow.session.get(Case, ready[0]).case_number
+        soon_id, past_id = soon.id, past.id
         uow.commit()
-    with unit_of_work(demo) as uow:
-        upcoming = ops.upcoming_meetings(uow.session, TODAY)
-    # The demo has upcoming meetings of its own (issue 4); the past one is never listed.
-    assert TODAY - dt.timedelta(days=30) not in [m["meets_on"] for m in upcoming]
-    meetings = [m for m in upcoming if m["meets_on"] == TODAY + dt.timedelta(days=10)]
-    assert len(meetings) == 1
-    assert meetings[0]["agenda"] == [
-        {"case_number": ready[0], "allocated_on": TODAY, "pack": "not sent yet"}
-    ]
-    assert meetings[0]["days_to_go"] == 10 and meetings[0]["capacity"] == 6
+    meetings = ops.upcoming_meetings(demo, TODAY, limit=50)
+    assert past_id not in {m["id"] for m in meetings}
+    assert [m["meets_on"] for m in meetings] == sorted(m["meets_on"] for m in meetings)
+    ours = next(m for m in meetings if m["id"] == soon_id)
+    assert ours["days_to_go"] == 1 and ours["capacity"] == 6 and ours["location"] == "Room 2"
+    assert [(a["case_number"], a["pack"]) for a in ours["agenda"]] == [(number, None)]
+    assert set(ours["agenda"][0]) >= {"age_band", "expected", "report_version"}
 
 
 def test_outbox_shows_recipients_and_state_but_no_body(demo):
@@ -195,39 +192,6 @@ def test_timeline_merges_audit_and_outbox_in_order(demo):
     assert {"message_queued", "message_sent", "request_sent", "return_recorded"} <= set(actions)
     assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
     assert all("case_number" not in e["details"] for e in timeline)
-
-
-def _report(settings, status="awaiting_check") -> tuple[str, int]:
-    with unit_of_work(settings) as uow:
-        case = uow.session.scalar(select(Case).order_by(Case.id.desc()))
-        report = CaseReport(case_id=case.id, version=1, status=status, built_on=TODAY)
-        uow.session.add(report)
-        uow.commit()
-        return case.case_number, report.id
-
-
-def test_report_decision_is_validated_and_audited(demo):
-    number, report_id = _report(demo)
-    with pytest.raises(InputError) as bad:
-        ops.decide_case_report(demo, number, report_id, decision="return", comments=" ", today=TODAY)
-    assert [p.field for p in bad.value.problems] == ["comments"]
-    with pytest.raises(InputError) as bad:
-        ops.decide_case_report(demo, number, report_id, decision="maybe", comments=None, today=TODAY)
-    assert [p.field for p in bad.value.problems] == ["decision"]
-    with pytest.raises(NotFound):
-        ops.decide_case_report(demo, number, report_id + 99, decision="approve", comments=None,
-                               today=TODAY)
-    assert ops.decide_case_report(demo, number, report_id, decision="approve", comments=None,
-                                  today=TODAY) == "approved"
-    with pytest.raises(InputError):  # decided once only
-        ops.decide_case_report(demo, number, report_id, decision="return", comments="x", today=TODAY)
-    with unit_of_work(demo) as uow:
-        report = uow.session.get(CaseReport, report_id)
-        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "case_report_approved"))
-        waiting = ops.reports_awaiting_check(uow.session)
-        assert report.status == "approved" and report.decided_by == demo.actor
-        assert event.entity_id == report_id and event.actor == demo.actor
-    assert waiting.total == 0
 
 
 def test_pages_agree_with_the_chasing_queries(demo):

@@ -83,14 +83,6 @@ TodayDep = Annotated[dt.date, Depends(business_today)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
 
-def report_decider() -> Callable[..., str]:
-    """Approve or return a case report. The case-report service's own decision function
-    replaces this stand-in when it exists (see cdop.operations.decide_case_report)."""
-    from cdop.operations import decide_case_report
-
-    return decide_case_report
-
-
 # ------------------------------------------------------------------------- rendering
 
 
@@ -226,8 +218,7 @@ def _read_routes(app: FastAPI) -> None:
     @app.get("/meetings", response_class=HTMLResponse)
     def meetings(request: Request, settings: SettingsDep, today: TodayDep):
         """Upcoming panel meetings and their agendas."""
-        with unit_of_work(settings) as uow:
-            upcoming = ops.upcoming_meetings(uow.session, today)
+        upcoming = ops.upcoming_meetings(settings, today)
         return render_page(request, "meetings.html.j2", active="meetings", meetings=upcoming,
                            today=today)
 
@@ -375,20 +366,24 @@ def _action_routes(app: FastAPI) -> None:
         settings: SettingsDep,
         today: TodayDep,
         token: Annotated[str, Depends(csrf_token)],
-        decide: Annotated[Callable[..., str], Depends(report_decider)],
-        report: Annotated[str, Form()] = "",
+        version: Annotated[str, Form()] = "",
         decision: Annotated[str, Form()] = "",
         comments: Annotated[str, Form()] = "",
     ):
-        """Approve a case report for the panel, or return it with comments."""
+        """Approve a case report for the panel, or return it with comments (the same
+        service as `cdop report approve` and `cdop report return`)."""
+        from cdop.case_reports import decide
+
         number = _case_number(case_number)
 
         def act() -> None:
-            reader = RowReader({"report": report})
-            report_id = reader.integer("report", low=1, high=2**31 - 1, required=True)
+            reader = RowReader({"version": version, "decision": decision})
+            number_of_version = reader.integer("version", low=1, high=10_000, required=True)
+            choice = reader.choice("decision", {"approve": "approve", "return": "return"})
             if reader.problems:
                 raise InputError(reader.problems)
-            decide(settings, number, report_id, decision=decision, comments=comments, today=today)
+            decide(settings, number, approve=choice == "approve", comments=comments,
+                   actor=settings.actor, today=today, version=number_of_version)
 
         return attempt(request, settings, today, token, number, "report", act, "report_decided")
 
