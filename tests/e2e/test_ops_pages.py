@@ -354,3 +354,10 @@ def csrf_from_session(client, number, token) -> str:
         return csrf_from(client.get(f"/cdop/cases/{number}").text)
     finally:
         client.cookies.set("_token", saved)
+
+
+def test_a_missing_setting_is_named_on_the_page(signed_in, monkeypatch):
+    monkeypatch.delenv("CDOP_ENCRYPTION_KEYS")
+    response = signed_in.get("/cdop/outbox")
+    assert response.status_code == 503
+    assert "CDOP_ENCRYPTION_KEYS is not set" in response.text

@@ -166,6 +166,17 @@ def create_app() -> FastAPI:
             return HTMLResponse(body, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    from cdop.config import ConfigError
+
+    @app.exception_handler(ConfigError)
+    async def misconfigured(request: Request, exc: ConfigError) -> Response:
+        # The message names the setting, never a secret's value.
+        from cdop.templating import render
+
+        body = render("ops/refused.html.j2", base=_base_href(request), status_code=503,
+                      message=f"The CDOP is not configured on this server: {exc}")
+        return HTMLResponse(body, status_code=503)
+
     _read_routes(app)
     _action_routes(app)
     return app
