@@ -134,8 +134,23 @@ class RequiredActionResponder(threading.Thread):
     def run(self) -> None:
         try:
             self._answer()
+            if self.response.status_code != 200:
+                raise AssertionError(f"the API refused the answer: {self.response.status_code}")
         except BaseException as exc:  # reported by the test
             self.error = exc
+            self._fail_waiting_task()
+
+    def _fail_waiting_task(self) -> None:
+        """Without an answer dag.test() would wait for ever: end the waiting task instead."""
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import update
+
+        with create_session() as session:
+            session.execute(update(TaskInstance).where(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.task_id == self.task_id,
+                TaskInstance.state == TaskInstanceState.AWAITING_INPUT).values(state=TaskInstanceState.FAILED))
 
     def _answer(self) -> None:
         from airflow.models.taskinstance import TaskInstance
