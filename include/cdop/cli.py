@@ -115,7 +115,8 @@ def keys_rotate() -> None:
     from cdop.keys import rotate
 
     counts = rotate(_settings())
-    click.echo(f"re-encrypted {counts['rows']} row(s); the older keys can now be removed")
+    click.echo(f"re-encrypted {counts['rows']} row(s) and {counts['files']} file(s); "
+               "the older keys can now be removed")
 
 
 # ------------------------------------------------------------------------------ agencies

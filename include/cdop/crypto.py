@@ -113,3 +113,7 @@ def decrypt_bytes(token: bytes) -> bytes:
         return _ring().decrypt(token)
     except InvalidToken:
         raise ConfigError("a stored file cannot be decrypted with the configured keys") from None
+
+
+def rotate_bytes(token: bytes) -> bytes:
+    return _ring().rotate(token)

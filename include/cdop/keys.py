@@ -1,4 +1,5 @@
-"""Key rotation: re-encrypt every identifiable field under the first key, re-index."""
+"""Key rotation: re-encrypt every identifiable field and every encrypted file (returned
+forms, case reports: `*.enc` under CDOP_HOME) under the first key, and re-index."""
 
 from __future__ import annotations
 
@@ -32,5 +33,18 @@ def rotate(settings: Settings) -> dict[str, int]:
                 case.forenames, case.surname, case.date_of_birth, case.date_of_death.isoformat()
             )
         uow.audit("keys_rotated", "database", rows=rows)
+        files = _rotate_files(settings)
         uow.commit()
-    return {"rows": rows}
+    return {"rows": rows, "files": files}
+
+
+def _rotate_files(settings: Settings) -> int:
+    """Re-encrypt each stored file in place (write a temporary file, then rename), so a
+    crash leaves every file readable under the old or the new key."""
+    count = 0
+    for path in sorted(settings.home.rglob("*.enc")):
+        tmp = path.with_name(path.name + ".rotating")
+        tmp.write_bytes(crypto.rotate_bytes(path.read_bytes()))
+        tmp.replace(path)
+        count += 1
+    return count

@@ -19,11 +19,15 @@ CHILD = {"forenames": "Ottilie", "surname": "Fenwright", "date_of_birth": "2019-
 
 def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(agencies, env):
     register_notifications(agencies, [CHILD], today=dt.date(2026, 11, 26), first_row=None)
+    stored = agencies.home / "files" / "CDOP-2026-0001" / "RUH" / "form.docx.enc"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(crypto.encrypt_bytes(b"returned form"))
     new_key = Fernet.generate_key().decode()
     rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{new_key},{env['CDOP_ENCRYPTION_KEYS']}"})
     from cdop.keys import rotate
 
-    assert rotate(rotated)["rows"] == 1
+    assert rotate(rotated) == {"rows": 1, "files": 1}
+    assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.db import make_engine
 
