@@ -43,7 +43,7 @@ from cdop import crypto, outbox
 from cdop.anonymisation import Gate, IdentifierFound, pdf_text
 from cdop.config import Settings
 from cdop.db import UnitOfWork, unit_of_work
-from cdop.domain import Stage, age_band
+from cdop.domain import Stage, age_band, event_timing
 from cdop.intake import case_stage, get_case
 from cdop.mailer import Email
 from cdop.models import (
@@ -161,7 +161,8 @@ def report_context(session: Session, case: Case, settings: Settings, *, version:
             for i in case.investigations
         ],
         "chronology": [
-            {"date": e.event_date, "agency": labels.get(e.agency_id, ""), "what_happened": e.description}
+            {"when": event_timing(born, case.date_of_death, e.event_date),
+             "agency": labels.get(e.agency_id, ""), "what_happened": e.description}
             for e, _, _ in entries
         ],
     }

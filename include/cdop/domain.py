@@ -95,3 +95,32 @@ def completed_years(born: dt.date, on: dt.date) -> int:
 def ncmd_deadline(date_of_death: dt.date, hours: int) -> dt.datetime:
     """The NCMD must be told within `hours` of the death (taken as the end of that day)."""
     return dt.datetime.combine(date_of_death, dt.time.max) + dt.timedelta(hours=hours)
+
+
+def event_timing(date_of_birth: dt.date, date_of_death: dt.date, event: dt.date) -> str:
+    """When an event happened, anonymised: the child's age then and its distance from the
+    death ("aged 3 days; 5 days before death"), never a calendar date, so a chronology
+    cannot give away a date of birth or death."""
+    age_days = (event - date_of_birth).days
+    if age_days < 0:
+        age = "before birth"
+    elif age_days < 28:
+        age = f"aged {age_days} day{'s' if age_days != 1 else ''}"
+    elif completed_years(date_of_birth, event) < 2:
+        months = (event.year - date_of_birth.year) * 12 + event.month - date_of_birth.month - (event.day < date_of_birth.day)
+        age = f"aged {months} month{'s' if months != 1 else ''}"
+    else:
+        age = f"aged {completed_years(date_of_birth, event)} years"
+    gap = (date_of_death - event).days
+    span = abs(gap)
+    if span == 0:
+        when = "on the day of death"
+    else:
+        if span < 60:
+            amount = f"{span} day{'s' if span != 1 else ''}"
+        elif span < 183:
+            amount = f"{span // 7} weeks"
+        else:
+            amount = f"{span // 30} months"
+        when = f"{amount} {'before' if gap > 0 else 'after'} death"
+    return f"{age}; {when}"

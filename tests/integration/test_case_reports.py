@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -36,6 +37,14 @@ def _reports(settings) -> list[SimpleNamespace]:
     with unit_of_work(settings) as uow:
         return [SimpleNamespace(**{c.key: getattr(r, c.key) for c in CaseReport.__table__.columns})
                 for r in uow.session.scalars(select(CaseReport).order_by(CaseReport.case_id, CaseReport.version))]
+
+
+def _days_before_death(timing: str) -> int:
+    if "on the day of death" in timing:
+        return 0
+    amount, unit, side = re.search(r"(\d+) (days?|weeks|months) (before|after) death", timing).groups()
+    days = int(amount) * {"day": 1, "days": 1, "weeks": 7, "months": 30}[unit]
+    return days if side == "before" else -days
 
 
 def test_report_for_a_case_newly_ready_holds_what_the_panel_needs_and_no_identifier(agencies, tmp_path):
@@ -69,10 +78,14 @@ def test_report_for_a_case_newly_ready_holds_what_the_panel_needs_and_no_identif
                      "RUH summary: known to the service", "post_mortem concluded: natural causes.",
                      "Offered and declined", "Combined chronology"):
         assert expected in folded, expected
-    # One chronology merged from all returns, in date order.
-    dates = [line for line in text.split() if len(line) == 10 and line[4] == "-" and line[:2] == "20"]
-    chronology = dates[dates.index(min(dates)):]
-    assert chronology == sorted(chronology) and len(chronology) >= 6
+    # One chronology merged from all returns, in date order; timing relative to the death,
+    # never a calendar date.
+    chronology = html[html.index("Combined chronology"):]
+    timings = re.findall(r'<td class="date">(aged [^<]*)</td>', chronology)
+    assert len(timings) >= 6
+    offsets = [_days_before_death(t) for t in timings]
+    assert offsets == sorted(offsets, reverse=True)
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", chronology.split("</table>")[0])
     # Nothing identifying: no name, no date of birth in any written form, no school name.
     gate = gate_for(settings, number)
     assert gate.scan(html) == [] and gate.scan(text) == []

@@ -42,3 +42,16 @@ def test_supplementary_forms_follow_the_rules_in_data():
     assert tax.forms_for(age_days=5000, expected=False, circumstances=["suicide_self_harm", "drowning"]) == [
         "reporting", "suicide", "drowning"]
     assert [c["rank"] for c in tax.categories] == list(range(1, 11))
+
+
+@pytest.mark.parametrize("born, event, text", [
+    (D(2026, 3, 1), D(2026, 3, 1), "aged 0 days; 9 days before death"),
+    (D(2026, 3, 1), D(2026, 3, 10), "aged 9 days; on the day of death"),
+    (D(2025, 1, 15), D(2026, 3, 1), "aged 13 months; 9 days before death"),
+    (D(2015, 1, 15), D(2025, 12, 1), "aged 10 years; 14 weeks before death"),
+    (D(2015, 1, 15), D(2026, 3, 12), "aged 11 years; 2 days after death"),
+])
+def test_chronology_timing_is_relative_not_a_calendar_date(born, event, text):
+    from cdop.domain import event_timing
+
+    assert event_timing(born, D(2026, 3, 10), event) == text
