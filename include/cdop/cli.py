@@ -332,6 +332,19 @@ def smtp_sink_cmd(host: str, port: int, directory: Path | None) -> None:
     serve_forever(directory or _settings().mail_dir, host, port)
 
 
+@main.command("dev-cert")
+@click.option("--host", required=True, help="Host name the certificate is for (e.g. mailpit).")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path))
+def dev_cert(host: str, directory: Path) -> None:
+    """Make a self-signed certificate for a mail catcher (trying the stack out only)."""
+    from cdop.devcert import make_certificate
+
+    cert, key = make_certificate(directory, host)
+    # The catcher's container reads the key as another user; it is a throwaway demo key.
+    key.chmod(0o644)
+    click.echo(f"certificate {cert}  key {key}")
+
+
 # Commands of other areas live in their own modules (cli_<area>.py) and register here,
 # one line each: main.add_command(<group or command>).
 __import__("cdop.cli_chasing").cli_chasing.register(main)  # request, ncmd, chase, digest, simulate

@@ -140,6 +140,7 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    ca_file: str | None = None  # CA bundle for a relay with a private certificate
 
     def check(self) -> None:
         loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
@@ -221,7 +222,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         security=security,  # type: ignore[arg-type]
         user=env.get("CDOP_SMTP_USER") or None,
         password=env.get("CDOP_SMTP_PASSWORD") or None,
+        ca_file=env.get("CDOP_SMTP_CA_FILE") or None,
     )
+    if smtp.ca_file and not Path(smtp.ca_file).is_file():
+        raise ConfigError("CDOP_SMTP_CA_FILE: no such file")
     smtp.check()
     return Settings(
         database_url=url,

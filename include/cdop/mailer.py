@@ -10,6 +10,7 @@ retries and the outbox must see.
 from __future__ import annotations
 
 import smtplib
+import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -86,16 +87,20 @@ class SmtpMailer:
         import yagmail
 
         s = self.settings
+        # TLS that authenticates the relay: the system's CA store (or CDOP_SMTP_CA_FILE),
+        # hostname checked; smtplib on its own would accept any certificate.
+        context = ssl.create_default_context(cafile=s.ca_file) if s.security != "none" else None
         client = yagmail.SMTP(
             user=s.user or self.sender,
             password=s.password,
             host=s.host,
             port=s.port,
             smtp_ssl=s.security == "tls",
-            smtp_starttls=s.security == "starttls",
+            smtp_starttls={"context": context} if s.security == "starttls" else False,
             smtp_skip_login=s.user is None,
             soft_email_validation=False,
             timeout=s.timeout,
+            **({"context": context} if s.security == "tls" else {}),
         )
         client.login()
         return client

@@ -110,10 +110,20 @@ def test_cdop_database_url_points_at_the_cdop_database():
     assert env["CDOP_SMTP_HOST"] == "mailpit" and env["CDOP_SMTP_SECURITY"] in ("starttls", "tls")
 
 
+def test_the_catchers_certificate_is_made_once_and_trusted_by_the_cdop():
+    services, env = compose()["services"], env_example()
+    assert services["mailpit"]["depends_on"]["mail-cert"]["condition"] == "service_completed_successfully"
+    assert services["mail-cert"]["entrypoint"][:2] == ["cdop", "dev-cert"]
+    assert services["mailpit"]["environment"]["MP_SMTP_TLS_CERT"] == env["CDOP_SMTP_CA_FILE"]
+    for name in AIRFLOW_SERVICES:
+        assert "mail-certs:/certs:ro" in services[name]["volumes"], name
+
+
 def test_health_checks_and_start_order():
     services = compose()["services"]
+    one_shot = {"airflow-init", "mail-cert"}  # run to completion; others wait for them
     for name, service in services.items():
-        if name != "airflow-init":
+        if name not in one_shot:
             assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         for dependency, rule in service.get("depends_on", {}).items():
             assert dependency in services, (name, dependency)
