@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from cdop.config import ConfigError, get_settings
 
@@ -43,6 +44,16 @@ def friendly_errors(fn):
         except (DuplicateNotification, NotFound, ConfigError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT)
+        except DBAPIError as exc:
+            # SQLAlchemy's own text carries the statement's parameters, which may be
+            # identifiers: say what kind of failure it was, never the values.
+            text = str(exc.orig).lower()
+            if "no such table" in text or "does not exist" in text:
+                click.echo("error: the CDOP database is not set up: run `cdop db upgrade`", err=True)
+            else:
+                click.echo(f"error: the CDOP database refused the change ({type(exc.orig).__name__})",
+                           err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -345,11 +356,13 @@ def dev_cert(host: str, directory: Path) -> None:
     click.echo(f"certificate {cert}  key {key}")
 
 
-# Commands of other areas live in their own modules (cli_<area>.py) and register here,
-# one line each: main.add_command(<group or command>).
-__import__("cdop.cli_chasing").cli_chasing.register(main)  # request, ncmd, chase, digest, simulate
-__import__("cdop.cli_panel").cli_panel.register(main)  # report, panel, analysis, recommendation, return content, case family
-main.add_command(__import__("cdop.cli_annual_report").cli_annual_report.annual_report)
+# Commands of other areas live in their own modules (cli_<area>.py), which use the
+# helpers above, and register here.
+from cdop import cli_annual_report, cli_chasing, cli_panel  # noqa: E402
+
+cli_chasing.register(main)  # request, ncmd, chase, digest, simulate
+cli_panel.register(main)  # report, panel, analysis, recommendation, return content, case family
+main.add_command(cli_annual_report.annual_report)
 
 
 if __name__ == "__main__":

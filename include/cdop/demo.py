@@ -107,7 +107,9 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
             return "demo data already loaded; nothing changed"
     with (DATA / "demo_agencies.csv").open(newline="", encoding="utf-8") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
-    __import__("cdop.demo_history").demo_history.load_demo_history(settings, today=today, seed=seed)
+    from cdop.demo_history import load_demo_history
+
+    load_demo_history(settings, today=today, seed=seed)
 
     rng = random.Random(seed)
     calendar = WorkingCalendar(settings.policy.holiday_subdivision)
@@ -140,7 +142,9 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
 
             record_ncmd_notified(settings, case_number,
                                  at=dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10)))
-    __import__("cdop.demo_panel").demo_panel.load_demo_panel(settings, today=today)  # issue 4: panel stage
+    from cdop.demo_panel import load_demo_panel
+
+    load_demo_panel(settings, today=today)
     return f"demo data loaded: {len(SCENARIOS)} cases"
 
 

@@ -179,3 +179,10 @@ def test_an_investigation_cannot_conclude_before_it_started(agencies):
     assert early.exit_code == 2 and "field 'date': is before the date this process started" in early.output
     before_death = run(*base, "--status", "in_progress", "--date", "2026-11-01")
     assert before_death.exit_code == 2 and "before the date of death" in before_death.output
+
+
+def test_an_unmigrated_database_gets_a_hint_not_a_traceback(tmp_path):
+    result = cli("case", "list", env_extra={"CDOP_HOME": str(tmp_path / "new"), "CDOP_DEMO": "1",
+                                            "CDOP_DATABASE_URL": "", "CDOP_ENCRYPTION_KEYS": ""})
+    assert result.returncode == 1
+    assert "run `cdop db upgrade`" in result.stderr and "Traceback" not in result.stderr
