@@ -122,16 +122,8 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     request = session.get(AgencyRequest, message.request_id)
     case, agency = request.case, request.agency
     context = request_context(case, agency, request, settings, due_date(settings, message.business_date))
-    return Email(
-        message_id=message.message_id,
-        sender=settings.policy.mail_from,
-        to=tuple(message.to_addrs),
-        cc=tuple(message.cc_addrs),
-        subject=message.subject,
-        text=render("email/agency_request.txt.j2", **context),
-        html=render("email/agency_request.html.j2", **context),
-        attachments=form_attachments(settings, case.case_number, request.forms),
-    )
+    return outbox.templated_email(message, settings, "agency_request", context,
+                                  form_attachments(settings, case.case_number, request.forms))
 
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdop import outbox
-from cdop.case_reports import APPROVED, gate_email, message_headers
+from cdop.case_reports import APPROVED, gate_email
 from cdop.config import Settings
 from cdop.db import UnitOfWork, unit_of_work
 from cdop.intake import get_case
@@ -48,7 +48,6 @@ from cdop.models import (
 )
 from cdop.returns import case_gate, identifier_problem
 from cdop.taxonomy import taxonomy
-from cdop.templating import render
 from cdop.validation import InputError, Problem, RowReader
 from cdop.workdays import WorkingCalendar
 
@@ -337,15 +336,7 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     rec, case, context = _rec_context(session, message, settings)
     if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
-    email = Email(
-        message_id=message.message_id,
-        sender=settings.policy.mail_from,
-        to=tuple(message.to_addrs),
-        subject=message.subject,
-        text=render(f"email/{template}.txt.j2", **context),
-        html=render(f"email/{template}.html.j2", **context),
-        headers=message_headers(message),
-    )
+    email = outbox.templated_email(message, settings, template, context)
     gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}")
     return email
 

@@ -191,12 +191,6 @@ def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[
     return sorted({f for t in texts for f in gate.scan(t)})
 
 
-def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:
-    """Non-identifying headers: the business date, kind and business key of a message."""
-    return (("X-CDOP-Business-Date", message.business_date.isoformat()),
-            ("X-CDOP-Kind", message.kind), ("X-CDOP-Key", message.business_key))
-
-
 def gate_email(gate: Gate, email: Email, document: str) -> None:
     """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text)."""
     texts = [email.subject, email.text]
@@ -592,7 +586,7 @@ def compose_blocked(session: Session, message: OutboxMessage, settings: Settings
     case = session.get(Case, message.case_id)
     context = _notice_context(settings, case, message) | {
         "fields": message.params.get("fields", []), "located": message.params.get("located", [])}
-    return _notice(session, message, settings, case, "email/panel_report_blocked", context)
+    return _notice(session, message, settings, case, "panel_report_blocked", context)
 
 
 def compose_returned(session: Session, message: OutboxMessage, settings: Settings) -> Email:
@@ -601,20 +595,12 @@ def compose_returned(session: Session, message: OutboxMessage, settings: Setting
         CaseReport.case_id == case.id, CaseReport.version == message.params.get("version")))
     context = _notice_context(settings, case, message) | {
         "decided_by": report.decided_by, "decided_at": report.decided_at, "comments": report.comments or ""}
-    return _notice(session, message, settings, case, "email/panel_report_returned", context)
+    return _notice(session, message, settings, case, "panel_report_returned", context)
 
 
 def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
             context: dict[str, Any]) -> Email:
-    email = Email(
-        message_id=message.message_id,
-        sender=settings.policy.mail_from,
-        to=tuple(message.to_addrs),
-        subject=message.subject,
-        text=render(f"{template}.txt.j2", **context),
-        html=render(f"{template}.html.j2", **context),
-        headers=message_headers(message),
-    )
+    email = outbox.templated_email(message, settings, template, context)
     gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}")
     return email
 

@@ -46,7 +46,6 @@ from cdop.domain import (
 from cdop.mailer import Email
 from cdop.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
 from cdop.taxonomy import taxonomy
-from cdop.templating import render
 from cdop.validation import InputError, Problem
 from cdop.workdays import WorkingCalendar
 
@@ -218,20 +217,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         "area_name": policy.area_name,
     }
     name = "reminder" if message.kind == REMINDER else "escalation"
-    return Email(
-        message_id=message.message_id,
-        sender=policy.mail_from,
-        to=tuple(message.to_addrs),
-        cc=tuple(message.cc_addrs),
-        subject=message.subject,
-        text=render(f"email/{name}.txt.j2", **context),
-        html=render(f"email/{name}.html.j2", **context),
-        headers=(
-            ("X-CDOP-Business-Date", today.isoformat()),
-            ("X-CDOP-Kind", message.kind),
-            ("X-CDOP-Key", message.business_key),
-        ),
-    )
+    return outbox.templated_email(message, settings, name, context)
 
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:

@@ -119,20 +119,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         "office": policy.office,
         "ncmd_hours": policy.ncmd_deadline_hours,
     }
-    return Email(
-        message_id=message.message_id,
-        sender=policy.mail_from,
-        to=tuple(message.to_addrs),
-        cc=tuple(message.cc_addrs),
-        subject=message.subject,
-        text=render("email/digest.txt.j2", **context),
-        html=render("email/digest.html.j2", **context),
-        headers=(
-            ("X-CDOP-Business-Date", message.business_date.isoformat()),
-            ("X-CDOP-Kind", KIND),
-            ("X-CDOP-Key", message.business_key),
-        ),
-    )
+    return outbox.templated_email(message, settings, "digest", context)
 
 
 def render_text(settings: Settings, today: dt.date) -> str | None:

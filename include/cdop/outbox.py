@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from cdop.config import Settings
 from cdop.db import UnitOfWork, unit_of_work
-from cdop.mailer import Email, Mailer, MailError
+from cdop.mailer import Attachment, Email, Mailer, MailError
 from cdop.models import OutboxMessage, utcnow
+from cdop.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,28 @@ KINDS: dict[str, MessageKind] = {}
 
 def register(kind: str, compose: Composer, on_sent: OnSent | None = None) -> None:
     KINDS[kind] = MessageKind(compose, on_sent)
+
+
+def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:
+    """Non-identifying headers: the business date, kind and business key of a message."""
+    return (("X-CDOP-Business-Date", message.business_date.isoformat()),
+            ("X-CDOP-Kind", message.kind), ("X-CDOP-Key", message.business_key))
+
+
+def templated_email(message: OutboxMessage, settings: Settings, template: str, context: dict,
+                    attachments: tuple[Attachment, ...] = ()) -> Email:
+    """The email for an outbox message from the template pair email/<template>.{txt,html}.j2."""
+    return Email(
+        message_id=message.message_id,
+        sender=settings.policy.mail_from,
+        to=tuple(message.to_addrs),
+        cc=tuple(message.cc_addrs),
+        subject=message.subject,
+        text=render(f"email/{template}.txt.j2", **context),
+        html=render(f"email/{template}.html.j2", **context),
+        attachments=attachments,
+        headers=message_headers(message),
+    )
 
 
 def business_key(*parts: object) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from cdop import outbox
 from cdop.anonymisation import Gate
-from cdop.case_reports import APPROVED, gate_email, message_headers, pdf_filename, report_pdf
+from cdop.case_reports import APPROVED, gate_email, pdf_filename, report_pdf
 from cdop.config import Policy, Settings
 from cdop.db import unit_of_work
 from cdop.domain import age_band
@@ -46,7 +46,6 @@ from cdop.models import (
     PanelMember,
 )
 from cdop.returns import case_gate
-from cdop.templating import render
 from cdop.validation import InputError, Problem, RowReader
 from cdop.workdays import WorkingCalendar
 
@@ -366,20 +365,6 @@ def _base_context(settings: Settings) -> dict[str, Any]:
     return {"area_name": settings.policy.area_name, "office": settings.policy.office}
 
 
-def _email(message: OutboxMessage, settings: Settings, template: str, context: dict[str, Any],
-           attachments: tuple[Attachment, ...] = ()) -> Email:
-    return Email(
-        message_id=message.message_id,
-        sender=settings.policy.mail_from,
-        to=tuple(message.to_addrs),
-        subject=message.subject,
-        text=render(f"email/{template}.txt.j2", **context),
-        html=render(f"email/{template}.html.j2", **context),
-        attachments=attachments,
-        headers=message_headers(message),
-    )
-
-
 def _papers(session: Session, message: OutboxMessage, settings: Settings, template: str) -> Email:
     meeting = session.get(PanelMeeting, message.params["meeting_id"])
     member = session.get(PanelMember, message.params["member_id"])
@@ -391,7 +376,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
     gate = _gate(session, numbers)
     if not message.secure_route:
         # Not a secure route: no papers, no agenda; only where to get them.
-        email = _email(message, settings, "panel_pack_note", context)
+        email = outbox.templated_email(message, settings, "panel_pack_note", context)
         gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}")
         return email
     attachments = []
@@ -401,7 +386,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
             CaseReport.case_id == case.id, CaseReport.version == line["report_version"]))
         attachments.append(Attachment(pdf_filename(case.case_number, report.version),
                                       report_pdf(settings, report), "application/pdf"))
-    email = _email(message, settings, template, context, tuple(attachments))
+    email = outbox.templated_email(message, settings, template, context, tuple(attachments))
     gate_email(gate, email, f"{message.kind} for meeting {meeting.id}")
     return email
 
@@ -421,7 +406,7 @@ def compose_new_deaths(session: Session, message: OutboxMessage, settings: Setti
         "list_day": dt.date.fromisoformat(message.params["list_day"]),
         "cases": [_case_line(session, n) for n in numbers],
     }
-    email = _email(message, settings, "panel_new_deaths", context)
+    email = outbox.templated_email(message, settings, "panel_new_deaths", context)
     gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}")
     return email
 
