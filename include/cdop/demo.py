@@ -82,6 +82,12 @@ def _child(rng: random.Random, died: dt.date, neonatal: bool) -> dict:
         born = died - dt.timedelta(days=rng.randint(0, 20))
     else:
         born = died - dt.timedelta(days=rng.randint(40, 17 * 365))
+    return fictional_child(rng, born, died)
+
+
+def fictional_child(rng: random.Random, born: dt.date, died: dt.date) -> dict:
+    """The identifying and demographic fields of a fictional notification (the demo's and
+    the simulation's): invented names, a 999-range NHS number, a Demotown address."""
     return {
         "forenames": rng.choice(FORENAMES),
         "surname": rng.choice(SURNAMES),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from cdop import agency_requests, chasing, digest, outbox
 from cdop.config import Settings
 from cdop.db import migrate, unit_of_work
-from cdop.demo import FORENAMES, STREETS, SURNAMES, demo_nhs_number, load_demo
+from cdop.demo import fictional_child, load_demo
 from cdop.domain import OPEN_INVESTIGATION, Stage
 from cdop.intake import (
     DuplicateNotification,
@@ -236,24 +236,13 @@ class World:
         for kind, share in (("cspr", 0.05), ("nhs_psi", 0.1), ("leder", 0.05)):
             if rng.random() < share:
                 processes.append(kind)
-        return {
-            "forenames": rng.choice(FORENAMES),
-            "surname": rng.choice(SURNAMES),
-            "date_of_birth": born.isoformat(),
-            "date_of_death": died.isoformat(),
-            "nhs_number": demo_nhs_number(rng),
-            "sex": rng.choice(["male", "female"]),
-            "ethnicity": rng.choice(["white_british", "white_british", "asian_pakistani",
-                                     "black_african", "mixed_white_asian", "not_stated"]),
-            "address": f"{rng.randint(1, 120)} {rng.choice(STREETS)}, Demotown",
-            "postcode": f"DT{rng.randint(1, 9)} {rng.randint(1, 9)}AB",
+        return fictional_child(rng, born, died) | {
             "place_of_death": "hospital" if expected or neonatal else rng.choice(["home", "hospital", "public_place"]),
             "expected": "yes" if expected else "no",
             "circumstances": [] if expected else rng.choice([[], ["sudden_unexpected"], ["road_traffic_collision"]]),
             "agencies": rng.choice(AGENCY_SETS),
             "investigations": processes,
             "notified_on": today.isoformat(),
-            "notifier_role": "Consultant paediatrician",
         }
 
     def ncmd_recorded(self, today: dt.date) -> None:
