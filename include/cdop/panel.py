@@ -290,6 +290,12 @@ def plan_new_deaths_list(settings: Settings, today: dt.date, *, actor: str = ACT
     list_day, first, last = new_deaths_period(settings.policy, today)
     queued = 0
     with unit_of_work(settings, actor) as uow:
+        # After weeks without a run, this list also carries the deaths of the weeks whose
+        # list never went: it covers everything since the previous list day.
+        previous = _previous_list_day(uow.session, list_day)
+        catching_up = previous is not None and previous < first
+        if catching_up:
+            first = previous
         numbers = list(uow.session.scalars(
             select(Case.case_number).where(Case.notified_on >= first, Case.notified_on <= last)
             .order_by(Case.notified_on, Case.case_number)))
@@ -307,11 +313,21 @@ def plan_new_deaths_list(settings: Settings, today: dt.date, *, actor: str = ACT
                 # the week listed, never on the list day itself (it precedes notification).
                 subject=f"Child Death Overview Panel: deaths notified in the week before {list_day.isoformat()}",
                 business_date=today, secure_route=True,
-                params={"member_id": member.id, "cases": numbers, "list_day": list_day.isoformat()},
+                params={"member_id": member.id, "cases": numbers, "list_day": list_day.isoformat(),
+                        "catching_up": catching_up},
             )
             queued += created
         uow.commit()
     return queued
+
+
+def _previous_list_day(session: Session, list_day: dt.date) -> dt.date | None:
+    """The list day of the latest new-deaths list queued before `list_day`, if any."""
+    latest = session.scalar(
+        select(func.max(OutboxMessage.business_key)).where(
+            OutboxMessage.kind == KIND_NEW_DEATHS,
+            OutboxMessage.business_key < f"deaths-{list_day.isoformat()}"))
+    return dt.date.fromisoformat(latest.split("/")[0].removeprefix("deaths-")) if latest else None
 
 
 # ----------------------------------------------------------------------------- composing
@@ -404,6 +420,7 @@ def compose_new_deaths(session: Session, message: OutboxMessage, settings: Setti
     context = _base_context(settings) | {
         "member": session.get(PanelMember, message.params["member_id"]),
         "list_day": dt.date.fromisoformat(message.params["list_day"]),
+        "catching_up": message.params.get("catching_up", False),
         "cases": [_case_line(session, n) for n in numbers],
     }
     email = outbox.templated_email(message, settings, "panel_new_deaths", context)

@@ -104,5 +104,23 @@ def test_the_panel_hears_of_new_deaths_in_a_weekly_anonymised_list(agencies, smt
     earlier = [m for m in received(smtp_server, "panel_new_deaths") if "1 March 2027" in m["Subject"] or
                "2027-03-01" in m["Subject"]]
     assert len(earlier) == 2 and before in earlier[0].get_body(("plain",)).get_content()
-    # A week with no death sends no list.
+    # The next week's list carries the death notified on the list day; then weeks with no
+    # death send no list.
+    assert plan_new_deaths_list(settings, D(2027, 3, 15)) == 2
     assert plan_new_deaths_list(settings, D(2027, 4, 5)) == 0
+
+
+def test_a_missed_week_is_carried_by_the_next_list(agencies, smtp_server):
+    settings = agencies
+    assert cli("panel", "member", "add", "--name", "A Member", "--role", "Member",
+               "--email", "a.member@nhs.net").returncode == 0
+    first_week = _notify(settings, D(2027, 3, 2), 1)
+    assert plan_new_deaths_list(settings, D(2027, 3, 8)) == 1
+    missed_week = _notify(settings, D(2027, 3, 10), 2)  # the DAG was down on 15 March
+    this_week = _notify(settings, D(2027, 3, 17), 3)
+    assert plan_new_deaths_list(settings, D(2027, 3, 22)) == 1
+    send_pending(settings, kinds=list(panel.KINDS))
+    latest = [m for m in received(smtp_server, "panel_new_deaths") if "2027-03-22" in m["Subject"]]
+    body = latest[0].get_body(("plain",)).get_content()
+    assert missed_week in body and this_week in body and first_week not in body
+    assert "since the previous list" in body
