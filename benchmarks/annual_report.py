@@ -18,17 +18,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
+
+from cdop.scratch import scratch_postgres  # noqa: E402
 
 AGE_MIX = [((0, 27), 0.42), ((28, 364), 0.23), ((365, 1825), 0.10), ((1827, 3650), 0.06),
            ((3653, 5475), 0.07), ((5478, 6560), 0.12)]
@@ -175,19 +177,9 @@ def main() -> None:
     key = Fernet.generate_key().decode()
     with tempfile.TemporaryDirectory(prefix="cdop-bench-") as tmp:
         home = Path(tmp)
-        pg_name = None
-        if args.postgres:
-            from sqlalchemy import create_engine, text
-
-            admin_url = os.environ.get("CDOP_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-            pg_name = f"cdop_bench_{os.getpid()}"
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-            url = admin_url.rsplit("/", 1)[0] + "/" + pg_name
-        else:
-            url = f"sqlite:///{home / 'bench.sqlite'}"
-        try:
+        database = (scratch_postgres("cdop_bench") if args.postgres
+                    else nullcontext(f"sqlite:///{home / 'bench.sqlite'}"))
+        with database as url:
             settings = settings_for(home, url, key)
             seconds = load(settings, args.cases, first_year=2017)
             print(f"loaded {args.cases:,} reviewed cases over 10 years into "
@@ -207,13 +199,6 @@ def main() -> None:
             print(f"  outputs: {figures['files']} files, PDF {figures['pdf_kib']} KiB")
             ok = figures["build_seconds"] < 10 and figures["peak_rss_mib"] < 1024
             print("PASS" if ok else "OVER TARGET")
-        finally:
-            if pg_name:
-                from cdop.db import dispose_engines
-
-                dispose_engines()
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -21,38 +21,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+from cdop.scratch import scratch_postgres  # noqa: E402
+
 TODAY = dt.date(2027, 3, 1)
 AGENCIES = 500
 PER_CASE = 10  # agency requests per case
-
-
-def create_database() -> tuple[str, str]:
-    name = f"cdop_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, name
-
-
-def drop_database(name: str) -> None:
-    from cdop.db import dispose_engines
-
-    dispose_engines()
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def copy(cursor, table: str, columns: list[str], rows) -> None:
@@ -144,8 +125,7 @@ def scenario(cases: int, requests: int, due: int, *, sweep: bool, show_plan: boo
     from cdop.config import settings_from_env
     from cdop.db import migrate
 
-    url, name = create_database()
-    try:
+    with scratch_postgres("cdop_bench") as url:
         home = tempfile.mkdtemp(prefix="cdop-bench-")
         settings = settings_from_env({"CDOP_DATABASE_URL": url, "CDOP_HOME": home,
                                       "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
@@ -164,8 +144,6 @@ def scenario(cases: int, requests: int, due: int, *, sweep: bool, show_plan: boo
             result["queued"] = len(plan_chases(settings, TODAY))
             result["sweep_s"] = time.perf_counter() - started
         return result
-    finally:
-        drop_database(name)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 from fastapi import Request
@@ -155,29 +156,14 @@ def main() -> None:
     from cryptography.fernet import Fernet
 
     workdir = Path(tempfile.mkdtemp(prefix="cdop-bench-ops-"))
-    pg_name = None
-    if args.postgres:
-        from sqlalchemy import create_engine, text
+    from cdop.scratch import scratch_postgres
 
-        pg_name = f"cdop_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
-                              isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
-    else:
-        url = f"sqlite:///{workdir / 'cdop.sqlite'}"
-    os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                       "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025"})
-    try:
+    database = (scratch_postgres("cdop_bench") if args.postgres
+                else nullcontext(f"sqlite:///{workdir / 'cdop.sqlite'}"))
+    with database as url:
+        os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                           "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025"})
         run(args, url)
-    finally:
-        if pg_name:
-            from cdop.db import dispose_engines
-
-            dispose_engines()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
 
 
 def run(args, url: str) -> None:

@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "include"))
 
 from cryptography.fernet import Fernet  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+from cdop.scratch import scratch_postgres  # noqa: E402
+
 D = dt.date
 
 
@@ -144,29 +145,17 @@ def main() -> None:
     from cdop.db import dispose_engines, migrate
 
     with tempfile.TemporaryDirectory() as home:
-        name = None
-        if args.postgres:
-            from sqlalchemy import create_engine, text
-
-            name = f"cdop_bench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        else:
-            url = f"sqlite:///{home}/bench.sqlite"
-        settings = Settings(database_url=url, encryption_keys=(Fernet.generate_key().decode(),),
-                            policy=load_policy(None), smtp=SmtpSettings(), home=Path(home), actor="bench")
-        try:
-            migrate(settings)
-            print(f"backend: {'PostgreSQL' if name else 'SQLite'}")
-            run(settings, args.cases)
-        finally:
-            dispose_engines()
-            if name:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        database = (scratch_postgres("cdop_bench") if args.postgres
+                    else nullcontext(f"sqlite:///{home}/bench.sqlite"))
+        with database as url:
+            settings = Settings(database_url=url, encryption_keys=(Fernet.generate_key().decode(),),
+                                policy=load_policy(None), smtp=SmtpSettings(), home=Path(home), actor="bench")
+            try:
+                migrate(settings)
+                print(f"backend: {'PostgreSQL' if args.postgres else 'SQLite'}")
+                run(settings, args.cases)
+            finally:
+                dispose_engines()
 
 
 if __name__ == "__main__":

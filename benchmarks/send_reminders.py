@@ -12,20 +12,22 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import shutil
 import socket
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import create_engine, text, update  # noqa: E402
+from sqlalchemy import text, update  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+from cdop.scratch import scratch_postgres  # noqa: E402
+
 TODAY = dt.date(2027, 1, 11)
 PER_CASE = 10
 
@@ -82,51 +84,37 @@ def main() -> None:
     from cdop.mailer import SmtpMailer
 
     home = Path(tempfile.mkdtemp(prefix="cdop-bench-"))
-    name = None
-    if args.postgres:
-        name = f"cdop_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    else:
-        url = f"sqlite:///{home / 'cdop.sqlite'}"
-    port = free_port()
-    settings = settings_from_env({"CDOP_DATABASE_URL": url, "CDOP_HOME": str(home),
-                                  "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                                  "CDOP_SMTP_PORT": str(port)})
-    controller = smtp_sink.start(home / "mail", port=port)
-    try:
-        setup(settings, args.count)
-        started = time.perf_counter()
-        queued = chasing.plan_chases(settings, TODAY)
-        planned_s = time.perf_counter() - started
+    database = (scratch_postgres("cdop_bench") if args.postgres
+                else nullcontext(f"sqlite:///{home / 'cdop.sqlite'}"))
+    with database as url:
+        port = free_port()
+        settings = settings_from_env({"CDOP_DATABASE_URL": url, "CDOP_HOME": str(home),
+                                      "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                                      "CDOP_SMTP_PORT": str(port)})
+        controller = smtp_sink.start(home / "mail", port=port)
+        try:
+            setup(settings, args.count)
+            started = time.perf_counter()
+            queued = chasing.plan_chases(settings, TODAY)
+            planned_s = time.perf_counter() - started
 
-        mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
-        started = time.perf_counter()
-        report = outbox.deliver(settings, mailer, kinds=chasing.KINDS)
-        sent_s = time.perf_counter() - started
-        mailer.close()
-        received = len(list((home / "mail").glob("*.eml")))
-        backend = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"reminders through the outbox to the local SMTP server ({backend})")
-        print(f"  queued by the chase sweep  {len(queued):>6}  in {planned_s:6.2f} s")
-        print(f"  sent and marked sent       {len(report.sent):>6}  in {sent_s:6.2f} s  "
-              f"({len(report.sent) / sent_s:.0f} per second)")
-        print(f"  received by the SMTP server {received:>5}")
-        print(f"  failed {len(report.failed)}   requirement: 1,000 in under 30 s")
-    finally:
-        controller.stop()
-        dispose_engines()
-        if name:
-            admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        import shutil
-
-        shutil.rmtree(home, ignore_errors=True)
+            mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
+            started = time.perf_counter()
+            report = outbox.deliver(settings, mailer, kinds=chasing.KINDS)
+            sent_s = time.perf_counter() - started
+            mailer.close()
+            received = len(list((home / "mail").glob("*.eml")))
+            backend = "PostgreSQL" if args.postgres else "SQLite"
+            print(f"reminders through the outbox to the local SMTP server ({backend})")
+            print(f"  queued by the chase sweep  {len(queued):>6}  in {planned_s:6.2f} s")
+            print(f"  sent and marked sent       {len(report.sent):>6}  in {sent_s:6.2f} s  "
+                  f"({len(report.sent) / sent_s:.0f} per second)")
+            print(f"  received by the SMTP server {received:>5}")
+            print(f"  failed {len(report.failed)}   requirement: 1,000 in under 30 s")
+        finally:
+            controller.stop()
+            dispose_engines()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -42,9 +41,10 @@ for _var in [v for v in os.environ if v.startswith("CDOP_")]:
 from cryptography.fernet import Fernet  # noqa: E402
 
 from cdop.config import Settings, settings_from_env  # noqa: E402
+from cdop.scratch import admin_url, scratch_postgres  # noqa: E402
 
 TEST_KEY = Fernet.generate_key().decode()
-PG_ADMIN_URL = os.environ.get("CDOP_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = admin_url()
 
 
 def free_port() -> int:
@@ -70,29 +70,6 @@ def pg_available() -> bool:
     return False
 
 
-def _create_pg_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"cdop_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, name
-
-
-def _drop_pg_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from cdop.db import dispose_engines
-
-    dispose_engines()
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path, pg_available):
     """A fresh, empty CDOP database on each backend."""
@@ -104,9 +81,8 @@ def database_url(request, tmp_path, pg_available):
         return
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    url, name = _create_pg_database()
-    yield url
-    _drop_pg_database(name)
+    with scratch_postgres("cdop_test", PG_ADMIN_URL) as url:
+        yield url
 
 
 @pytest.fixture
