@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
-from cdop.scratch import scratch_postgres  # noqa: E402
+from tests.support.scratch import scratch_postgres  # noqa: E402
 
 AGE_MIX = [((0, 27), 0.42), ((28, 364), 0.23), ((365, 1825), 0.10), ((1827, 3650), 0.06),
            ((3653, 5475), 0.07), ((5478, 6560), 0.12)]
@@ -62,8 +62,8 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
     """Bulk-insert the synthetic history; return seconds taken."""
     from sqlalchemy import text
 
-    from cdop import crypto
-    from cdop.db import make_engine, migrate
+    from cdop.confidentiality import crypto
+    from cdop.store.db import make_engine, migrate
 
     start = time.perf_counter()
     migrate(settings)

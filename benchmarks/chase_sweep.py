@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "include"))
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from cdop.scratch import scratch_postgres  # noqa: E402
+from tests.support.scratch import scratch_postgres  # noqa: E402
 
 TODAY = dt.date(2027, 3, 1)
 AGENCIES = 500
@@ -47,8 +47,8 @@ def copy(cursor, table: str, columns: list[str], rows) -> None:
 def load(settings, cases: int, requests: int, due: int) -> None:
     """Agencies, `cases` cases and `requests` requests of which `due` are due a step today.
     The rest: 80% returned, the others sent but not due yet (or not chased any more)."""
-    from cdop import crypto
-    from cdop.db import make_engine
+    from cdop.confidentiality import crypto
+    from cdop.store.db import make_engine
 
     engine = make_engine(settings)
     token = crypto.encrypt("Fictional")
@@ -97,8 +97,8 @@ def load(settings, cases: int, requests: int, due: int) -> None:
 
 
 def time_selection(settings, repeats: int = 5) -> tuple[float, int]:
-    from cdop.chasing import due_for_chase
-    from cdop.db import unit_of_work
+    from cdop.requests.chasing import due_for_chase
+    from cdop.store.db import unit_of_work
 
     timings, found = [], 0
     for _ in range(repeats):
@@ -110,8 +110,8 @@ def time_selection(settings, repeats: int = 5) -> tuple[float, int]:
 
 
 def explain(settings) -> str:
-    from cdop.chasing import due_for_chase
-    from cdop.db import make_engine
+    from cdop.requests.chasing import due_for_chase
+    from cdop.store.db import make_engine
 
     engine = make_engine(settings)
     query = due_for_chase(TODAY).compile(engine, compile_kwargs={"literal_binds": True})
@@ -121,9 +121,9 @@ def explain(settings) -> str:
 
 
 def scenario(cases: int, requests: int, due: int, *, sweep: bool, show_plan: bool) -> dict:
-    from cdop.chasing import plan_chases
     from cdop.config import settings_from_env
-    from cdop.db import migrate
+    from cdop.requests.chasing import plan_chases
+    from cdop.store.db import migrate
 
     with scratch_postgres("cdop_bench") as url:
         home = tempfile.mkdtemp(prefix="cdop-bench-")

@@ -39,8 +39,8 @@ def load(settings, cases: int, seed: int = 6) -> dict[str, int]:
     registering 10,000 notifications one by one would measure intake, not the pages)."""
     from sqlalchemy import insert, select
 
-    from cdop.db import make_engine, migrate
-    from cdop.models import (
+    from cdop.store.db import make_engine, migrate
+    from cdop.store.models import (
         Agency,
         AgencyRequest,
         AuditEvent,
@@ -156,7 +156,7 @@ def main() -> None:
     from cryptography.fernet import Fernet
 
     workdir = Path(tempfile.mkdtemp(prefix="cdop-bench-ops-"))
-    from cdop.scratch import scratch_postgres
+    from tests.support.scratch import scratch_postgres
 
     database = (scratch_postgres("cdop_bench") if args.postgres
                 else nullcontext(f"sqlite:///{workdir / 'cdop.sqlite'}"))
@@ -171,8 +171,8 @@ def run(args, url: str) -> None:
     from sqlalchemy import select
 
     from cdop.config import settings_from_env
-    from cdop.db import unit_of_work
-    from cdop.models import Case
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Case
     from cdop_airflow.ops_app import create_app
     from cdop_airflow.ops_app.app import business_today
     from cdop_airflow.ops_app.auth import require_user

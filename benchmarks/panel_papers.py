@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "include"))
 
 from cryptography.fernet import Fernet  # noqa: E402
 
-from cdop.scratch import scratch_postgres  # noqa: E402
+from tests.support.scratch import scratch_postgres  # noqa: E402
 
 D = dt.date
 
@@ -50,16 +50,16 @@ class NullMailer:
 def make_ready(settings, count: int) -> list[str]:
     import csv
 
-    from cdop import outbox
-    from cdop.agency_requests import plan_agency_requests
-    from cdop.demo import demo_nhs_number
-    from cdop.intake import (
+    from cdop.dev.demo import demo_nhs_number
+    from cdop.intake.notifications import (
         import_agencies,
         record_investigation,
         record_return,
         register_notifications,
     )
-    from cdop.returns import record_family, record_return_content
+    from cdop.mail import delivery
+    from cdop.requests.agency_requests import plan_agency_requests
+    from cdop.requests.returns import record_family, record_return_content
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
@@ -76,7 +76,7 @@ def make_ready(settings, count: int) -> list[str]:
                "investigations": ["post_mortem", "cdrm"], "notified_on": notified.isoformat()}
         [number] = register_notifications(settings, [row], today=notified, first_row=None)
         plan_agency_requests(settings, notified)
-        outbox.deliver(settings, NullMailer(), actor="bench")
+        delivery.deliver(settings, NullMailer(), actor="bench")
         done = notified + dt.timedelta(days=30)
         for code in ("RUH", "GPHC", "CSC"):
             record_return(settings, number, code, received_on=done, today=done)
@@ -96,8 +96,9 @@ def make_ready(settings, count: int) -> list[str]:
 
 
 def run(settings, count: int) -> None:
-    from cdop import outbox, panel
-    from cdop.case_reports import assemble_reports, decide
+    from cdop.mail import delivery
+    from cdop.panel import meetings as panel
+    from cdop.panel.case_reports import assemble_reports, decide
 
     started = time.perf_counter()
     numbers = make_ready(settings, count)
@@ -126,7 +127,7 @@ def run(settings, count: int) -> None:
     mailer = NullMailer()
     timings = []
     started = time.perf_counter()
-    report = outbox.deliver(settings, mailer, kinds=list(panel.KINDS))
+    report = delivery.deliver(settings, mailer, kinds=list(panel.KINDS))
     took = time.perf_counter() - started
     sizes = [sum(len(a.content) for a in e.attachments) for e in mailer.sent]
     timings.append(took)
@@ -142,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from cdop.config import Settings, SmtpSettings, load_policy
-    from cdop.db import dispose_engines, migrate
+    from cdop.store.db import dispose_engines, migrate
 
     with tempfile.TemporaryDirectory() as home:
         database = (scratch_postgres("cdop_bench") if args.postgres

@@ -3,7 +3,7 @@
 Builds a throwaway CDOP database (SQLite by default; --postgres for a throwaway database
 on 127.0.0.1:5432) with 100 fictional cases of 10 agency requests each, all due their
 first reminder, then times the chase sweep (queue) and the delivery (claim, compose,
-send over SMTP, mark sent, move the request up the ladder) to cdop.smtp_sink on a free
+send over SMTP, mark sent, move the request up the ladder) to cdop.dev.smtp_sink on a free
 loopback port. Usage:  python benchmarks/send_reminders.py [--postgres] [--count N]
 """
 
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "include"))
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
-from cdop.scratch import scratch_postgres  # noqa: E402
+from tests.support.scratch import scratch_postgres  # noqa: E402
 
 TODAY = dt.date(2027, 1, 11)
 PER_CASE = 10
@@ -42,10 +42,10 @@ def setup(settings, count: int) -> None:
     """`count` sent requests (10 agencies per case), all due their first reminder today."""
     import random
 
-    from cdop.db import migrate, unit_of_work
-    from cdop.demo import DATA, demo_nhs_number
-    from cdop.intake import import_agencies, register_notifications
-    from cdop.models import AgencyRequest
+    from cdop.dev.demo import DATA, demo_nhs_number
+    from cdop.intake.notifications import import_agencies, register_notifications
+    from cdop.store.db import migrate, unit_of_work
+    from cdop.store.models import AgencyRequest
 
     migrate(settings)
     with (DATA / "demo_agencies.csv").open(newline="") as fh:
@@ -78,10 +78,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     args = parser.parse_args()
 
-    from cdop import chasing, outbox, smtp_sink
     from cdop.config import settings_from_env
-    from cdop.db import dispose_engines
-    from cdop.mailer import SmtpMailer
+    from cdop.dev import smtp_sink
+    from cdop.mail import delivery
+    from cdop.mail.mailer import SmtpMailer
+    from cdop.requests import chasing
+    from cdop.store.db import dispose_engines
 
     home = Path(tempfile.mkdtemp(prefix="cdop-bench-"))
     database = (scratch_postgres("cdop_bench") if args.postgres
@@ -100,7 +102,7 @@ def main() -> None:
 
             mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
             started = time.perf_counter()
-            report = outbox.deliver(settings, mailer, kinds=chasing.KINDS)
+            report = delivery.deliver(settings, mailer, kinds=chasing.KINDS)
             sent_s = time.perf_counter() - started
             mailer.close()
             received = len(list((home / "mail").glob("*.eml")))

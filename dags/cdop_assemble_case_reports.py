@@ -47,7 +47,7 @@ def cdop_assemble_case_reports():
         """Build the report of every case newly ready for panel; return counts."""
         from airflow.sdk import get_current_context
 
-        from cdop.case_reports import assemble_reports
+        from cdop.panel.case_reports import assemble_reports
         from cdop_airflow.runtime import business_date, settings
 
         result = assemble_reports(settings(ACTOR), business_date(get_current_context()))
@@ -56,7 +56,7 @@ def cdop_assemble_case_reports():
     @task
     def send_coordinator_notices(built: dict) -> dict:
         """Send the coordinator the blocked-report and returned-report notices."""
-        from cdop.case_reports import KINDS
+        from cdop.panel.case_reports import KINDS
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 
@@ -67,7 +67,7 @@ def cdop_assemble_case_reports():
         """List the reports whose check is to be offered: run ids and case numbers only."""
         from airflow.sdk import get_current_context
 
-        from cdop.case_reports import reports_to_check
+        from cdop.panel.case_reports import reports_to_check
         from cdop_airflow.runtime import business_date, settings
 
         context = get_current_context()
@@ -89,7 +89,7 @@ def cdop_assemble_case_reports():
         """Record in the CDOP database that each report's check was offered today."""
         from airflow.sdk import get_current_context
 
-        from cdop.case_reports import mark_check_requested
+        from cdop.panel.case_reports import mark_check_requested
         from cdop_airflow.runtime import business_date, settings
 
         reports = [{"case_number": i["conf"]["case_number"], "version": i["conf"]["version"],

@@ -45,7 +45,7 @@ def cdop_chase_overdue_returns():
         """Go on only on a working day (weekends and bank holidays do nothing)."""
         from airflow.sdk import get_current_context
 
-        from cdop.chasing import is_working_day
+        from cdop.requests.chasing import is_working_day
         from cdop_airflow.runtime import business_date, settings
 
         return is_working_day(settings(ACTOR), business_date(get_current_context()))
@@ -55,7 +55,7 @@ def cdop_chase_overdue_returns():
         """Queue the next ladder step of every request due one today; return how many."""
         from airflow.sdk import get_current_context
 
-        from cdop.chasing import plan_chases
+        from cdop.requests.chasing import plan_chases
         from cdop_airflow.runtime import business_date, settings
 
         return len(plan_chases(settings(ACTOR), business_date(get_current_context())))
@@ -63,7 +63,7 @@ def cdop_chase_overdue_returns():
     @task
     def send_chases(planned: int) -> dict:
         """Send every pending reminder and escalation; fail (and retry) if any could not be sent."""
-        from cdop.chasing import KINDS
+        from cdop.requests.chasing import KINDS
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 

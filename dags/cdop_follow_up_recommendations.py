@@ -39,7 +39,7 @@ def cdop_follow_up_recommendations():
         """Queue a progress request for each open recommendation due one (working days)."""
         from airflow.sdk import get_current_context
 
-        from cdop.analysis import plan_recommendation_follow_ups
+        from cdop.panel.analysis import plan_recommendation_follow_ups
         from cdop_airflow.runtime import business_date, settings
 
         return len(plan_recommendation_follow_ups(settings(ACTOR), business_date(get_current_context())))
@@ -47,7 +47,7 @@ def cdop_follow_up_recommendations():
     @task
     def send_recommendation_mail(planned: int) -> dict:
         """Send agreed recommendations and progress requests; fail (and retry) on failures."""
-        from cdop.analysis import KINDS
+        from cdop.panel.analysis import KINDS
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 

@@ -47,7 +47,7 @@ def cdop_notify_panel():
         """Put each approved case on the next suitable meeting with room; return counts."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel import allocate_cases
+        from cdop.panel.meetings import allocate_cases
         from cdop_airflow.runtime import business_date, settings
 
         result = allocate_cases(settings(ACTOR), business_date(get_current_context()))
@@ -58,7 +58,7 @@ def cdop_notify_panel():
         """Queue the pack for each member of meetings whose papers are due, and addenda."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel import plan_panel_papers
+        from cdop.panel.meetings import plan_panel_papers
         from cdop_airflow.runtime import business_date, settings
 
         return plan_panel_papers(settings(ACTOR), business_date(get_current_context()))
@@ -68,7 +68,7 @@ def cdop_notify_panel():
         """Queue this week's anonymised list of newly notified deaths for each member."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel import plan_new_deaths_list
+        from cdop.panel.meetings import plan_new_deaths_list
         from cdop_airflow.runtime import business_date, settings
 
         return plan_new_deaths_list(settings(ACTOR), business_date(get_current_context()))
@@ -76,7 +76,7 @@ def cdop_notify_panel():
     @task
     def send_panel_mail(papers: dict, deaths: int) -> dict:
         """Send every pending pack, addendum and list; fail (and retry) if any could not go."""
-        from cdop.panel import KINDS
+        from cdop.panel.meetings import KINDS
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 

@@ -39,7 +39,7 @@ def cdop_send_agency_requests():
         """Queue one outbox message for each agency not yet asked; return how many."""
         from airflow.sdk import get_current_context
 
-        from cdop.agency_requests import plan_agency_requests
+        from cdop.requests.agency_requests import plan_agency_requests
         from cdop_airflow.runtime import business_date, settings
 
         context = get_current_context()
@@ -50,7 +50,7 @@ def cdop_send_agency_requests():
     @task
     def send_requests(planned: int) -> dict:
         """Send every pending request message; fail (and retry) if any could not be sent."""
-        from cdop.agency_requests import KIND
+        from cdop.requests.agency_requests import KIND
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 

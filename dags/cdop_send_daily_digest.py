@@ -38,7 +38,7 @@ def cdop_send_daily_digest():
         """Go on only on a working day (weekends and bank holidays do nothing)."""
         from airflow.sdk import get_current_context
 
-        from cdop.chasing import is_working_day
+        from cdop.requests.chasing import is_working_day
         from cdop_airflow.runtime import business_date, settings
 
         return is_working_day(settings(ACTOR), business_date(get_current_context()))
@@ -48,7 +48,7 @@ def cdop_send_daily_digest():
         """Queue today's digest unless there is nothing to report; return 1 if queued, else 0."""
         from airflow.sdk import get_current_context
 
-        from cdop.digest import plan_digest
+        from cdop.requests.digest import plan_digest
         from cdop_airflow.runtime import business_date, settings
 
         return int(plan_digest(settings(ACTOR), business_date(get_current_context())) is not None)
@@ -56,7 +56,7 @@ def cdop_send_daily_digest():
     @task
     def send_digest(planned: int) -> dict:
         """Send the pending digest; fail (and retry) if it could not be sent."""
-        from cdop.digest import KIND
+        from cdop.requests.digest import KIND
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending
 

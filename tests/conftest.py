@@ -41,7 +41,7 @@ for _var in [v for v in os.environ if v.startswith("CDOP_")]:
 from cryptography.fernet import Fernet  # noqa: E402
 
 from cdop.config import Settings, settings_from_env  # noqa: E402
-from cdop.scratch import admin_url, scratch_postgres  # noqa: E402
+from tests.support.scratch import admin_url, scratch_postgres  # noqa: E402
 
 TEST_KEY = Fernet.generate_key().decode()
 PG_ADMIN_URL = admin_url()
@@ -75,7 +75,7 @@ def database_url(request, tmp_path, pg_available):
     """A fresh, empty CDOP database on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cdop.sqlite'}"
-        from cdop.db import dispose_engines
+        from cdop.store.db import dispose_engines
 
         dispose_engines()
         return
@@ -88,7 +88,7 @@ def database_url(request, tmp_path, pg_available):
 @pytest.fixture
 def smtp_server(tmp_path):
     """A real SMTP server on loopback keeping every message as .eml (aiosmtpd)."""
-    from cdop import smtp_sink
+    from cdop.dev import smtp_sink
 
     class Server:
         def __init__(self):
@@ -138,7 +138,7 @@ def env(tmp_path, database_url, smtp_server, monkeypatch) -> dict[str, str]:
 @pytest.fixture
 def settings(env) -> Settings:
     """Settings for a migrated, empty CDOP database."""
-    from cdop.db import migrate
+    from cdop.store.db import migrate
 
     s = settings_from_env(env)
     migrate(s)
@@ -150,7 +150,7 @@ def agencies(settings):
     """The demo agency directory, imported."""
     import csv
 
-    from cdop.intake import import_agencies
+    from cdop.intake.notifications import import_agencies
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))

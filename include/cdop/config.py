@@ -8,6 +8,7 @@ A bad value stops start-up with a message naming the setting.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,14 +16,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cdop.confidentiality.crypto import check_keys
+from cdop.errors import ConfigError
+from cdop.validation import is_email
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or invalid; the message names it (never a secret's value)."""
 
 
 class LadderStep(BaseModel):
@@ -47,6 +49,9 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     area_name: str = "Demo Area"
+    # "Today" for a person (the CLI's default business date, the pages) is the date in
+    # this zone; Airflow's runs use their logical date.
+    time_zone: str = "Europe/London"
     case_number_prefix: str = Field(default="CDOP", pattern=r"^[A-Z]{2,10}$")
     return_due_working_days: int = Field(default=20, gt=0, le=120)
     chase_ladder: tuple[LadderStep, ...] = (
@@ -79,6 +84,15 @@ class Policy(BaseModel):
     # every this many working days until it is completed or not accepted.
     recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone (e.g. Europe/London)") from None
+        return value
+
     @field_validator("secure_domains")
     @classmethod
     def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,8 +111,6 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _emails(self) -> Policy:
-        from cdop.validation import is_email
-
         for name in ("coordinator_email", "mail_from"):
             if not is_email(getattr(self, name)):
                 raise ValueError(f"{name} is not a valid email address")
@@ -205,8 +217,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             )
         raw_keys = _demo_key(home)
     keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
-    from cdop.crypto import check_keys
-
     check_keys(keys)
 
     security = (env.get("CDOP_SMTP_SECURITY") or "none").lower()
@@ -251,3 +261,9 @@ def _default_actor() -> str:
 def get_settings() -> Settings:
     """Process-wide settings from the environment (the CLI's and tests' entry point)."""
     return settings_from_env()
+
+
+def local_today(policy: Policy, now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the CDOP's time zone: what a person means by "today"."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(ZoneInfo(policy.time_zone)).date()

@@ -10,14 +10,14 @@ log = logging.getLogger(__name__)
 
 
 def send_pending(settings: Settings, kinds: list[str]) -> dict:
-    from cdop import outbox
-    from cdop.mailer import SmtpMailer
+    from cdop.mail import delivery
+    from cdop.mail.mailer import SmtpMailer
 
     mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
     try:
-        report = outbox.deliver(settings, mailer, kinds=kinds, actor=settings.actor)
+        report = delivery.deliver(settings, mailer, kinds=kinds, actor=settings.actor)
     finally:
         mailer.close()
     log.info("outbox %s: %s", ",".join(kinds), report.as_dict())
-    outbox.raise_for_failures(report)
+    delivery.raise_for_failures(report)
     return report.as_dict()

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from cdop.anonymisation import pdf_text
-from tests.annual_report_support import load_known_counts
+from cdop.confidentiality.gate import pdf_text
 from tests.conftest import run_dag
+from tests.support.annual_report import load_known_counts
 
 DAG_ID = "cdop_annual_report"
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from cdop.intake import record_return
-from cdop.workdays import WorkingCalendar
-from tests.chasing_support import chase_day, days, digest_day, notify, received, send_requests
+from cdop.intake.notifications import record_return
+from cdop.rules.workdays import WorkingCalendar
 from tests.conftest import run_dag
+from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests
 
 D = dt.date
 FIRST, LAST = D(2026, 11, 16), D(2027, 2, 12)

@@ -24,7 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import PG_ADMIN_URL, free_port
-from tests.deploy_support import compose_airflow_environment
+from tests.support.deploy import compose_airflow_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -131,7 +131,7 @@ def native_stack(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL (5432) and Redis (6379) on 127.0.0.1 are required in CI")
         pytest.skip("PostgreSQL or Redis is not reachable on 127.0.0.1")
-    from cdop import smtp_sink
+    from cdop.dev import smtp_sink
 
     work = tmp_path_factory.mktemp("celery-stack")
     suffix = uuid.uuid4().hex[:10]
@@ -203,7 +203,7 @@ def native_stack(tmp_path_factory):
 def test_agency_requests_go_out_through_the_celery_executor(native_stack):
     from sqlalchemy import create_engine, text
 
-    from cdop import smtp_sink
+    from cdop.dev import smtp_sink
 
     env, work = native_stack["env"], native_stack["work"]
     registered = _run([str(BIN / "cdop"), "notify", "--forenames", "Amelia", "--surname", "Testcase",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy_support import (
+from tests.support.deploy import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
     ROOT,

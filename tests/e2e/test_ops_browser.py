@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TEST_KEY, free_port
-from tests.ops_support import AIRFLOW_API_ENV
+from tests.support.ops import AIRFLOW_API_ENV
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,8 +61,8 @@ def api_server(airflow_db, chromium, tmp_path_factory):
     """`airflow api-server` on a free port, with the plugin, the demo caseload, and a
     SimpleAuthManager user whose password file the test wrote."""
     from cdop.config import settings_from_env
-    from cdop.db import dispose_engines, migrate
-    from cdop.demo import load_demo
+    from cdop.dev.demo import load_demo
+    from cdop.store.db import dispose_engines, migrate
 
     work = tmp_path_factory.mktemp("browser")
     passwords = work / "passwords.json"
@@ -76,8 +76,8 @@ def api_server(airflow_db, chromium, tmp_path_factory):
     settings = settings_from_env(cdop_env)
     migrate(settings)
     load_demo(settings, today=dt.date.today())
-    from cdop.db import unit_of_work
-    from cdop.operations import stage_counts
+    from cdop.store.db import unit_of_work
+    from cdop.views.operations import stage_counts
 
     with unit_of_work(settings) as uow:
         counts = stage_counts(uow.session)
@@ -129,8 +129,8 @@ def _shot(page, name: str) -> Path:
 
 
 def test_sign_in_then_use_the_cdop_pages(api_server, browser):
-    from cdop.db import dispose_engines, unit_of_work
-    from cdop.models import Agency, AgencyRequest, AuditEvent, Case
+    from cdop.store.db import dispose_engines, unit_of_work
+    from cdop.store.models import Agency, AgencyRequest, AuditEvent, Case
 
     base = api_server["url"]
     context = browser.new_context(viewport={"width": 1400, "height": 900})

@@ -10,10 +10,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from cdop.db import unit_of_work
-from cdop.demo import load_demo
-from cdop.models import AgencyRequest, AuditEvent, Case, CaseReport, Investigation
-from tests.ops_support import (
+from cdop.dev.demo import load_demo
+from cdop.store.db import unit_of_work
+from cdop.store.models import AgencyRequest, AuditEvent, Case, CaseReport, Investigation
+from tests.support.ops import (
     airflow_api_environment,
     cdop_subapp,
     csrf_from,
@@ -70,7 +70,7 @@ def _case_with_sent_request(settings) -> tuple[str, str]:
             .where(AgencyRequest.status == "sent")
             .order_by(Case.case_number)
         ).first()
-        from cdop.models import Agency
+        from cdop.store.models import Agency
 
         return number, uow.session.get(Agency, code).code
 
@@ -181,7 +181,7 @@ def test_pages_show_the_caseload_and_never_an_identifier(client, settings):
         assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
         html = response.text
         assert not [v for v in identifiers if v in html], path
-    from cdop.operations import stage_counts
+    from cdop.views.operations import stage_counts
 
     with unit_of_work(settings) as uow:
         gathering = stage_counts(uow.session)["gathering_information"]

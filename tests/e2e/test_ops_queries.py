@@ -1,4 +1,4 @@
-"""The operations read models (cdop.operations) on SQLite and PostgreSQL, over the demo
+"""The operations read models (cdop.views.operations) on SQLite and PostgreSQL, over the demo
 caseload made through the coordinator's own services."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cdop import operations as ops
-from cdop.db import unit_of_work
-from cdop.demo import load_demo
-from cdop.intake import case_stage, record_investigation, record_return
-from cdop.models import (
+from cdop.dev.demo import load_demo
+from cdop.intake.notifications import case_stage, record_investigation, record_return
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import unit_of_work
+from cdop.store.models import (
     AgencyRequest,
     AuditEvent,
     Case,
     MeetingAllocation,
     PanelMeeting,
 )
-from cdop.workdays import WorkingCalendar
+from cdop.views import operations as ops
 
 TODAY = dt.date(2026, 3, 2)
 LATER = dt.date(2026, 4, 20)  # far enough on that requests sent in the demo are overdue
@@ -197,7 +197,7 @@ def test_timeline_merges_audit_and_outbox_in_order(demo):
 def test_pages_agree_with_the_chasing_queries(demo):
     """The paginated SQL of the pages and the chase module's queries (issue 3) answer
     the same question the same way."""
-    from cdop import chasing
+    from cdop.requests import chasing
 
     calendar = WorkingCalendar("ENG")
     with unit_of_work(demo) as uow:

@@ -18,15 +18,16 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cdop import case_reports, panel
-from cdop.analysis import KINDS as analysis_kinds
-from cdop.db import unit_of_work
-from cdop.intake import describe_case
-from cdop.models import CaseReport, MeetingAllocation
-from cdop.panel import add_meeting, add_member, pack_date
+from cdop.intake.notifications import describe_case
+from cdop.panel import case_reports
+from cdop.panel import meetings as panel
+from cdop.panel.analysis import KINDS as analysis_kinds
+from cdop.panel.meetings import add_meeting, add_member, pack_date
+from cdop.store.db import unit_of_work
+from cdop.store.models import CaseReport, MeetingAllocation
 from tests.conftest import cli, run_dag
-from tests.ops_support import airflow_api_environment, token_for
-from tests.panel_support import (
+from tests.support.ops import airflow_api_environment, token_for
+from tests.support.panel import (
     RequiredActionResponder,
     every_part_text,
     gate_for,

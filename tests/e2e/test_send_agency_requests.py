@@ -5,9 +5,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from cdop.anonymisation import Gate, case_identifiers
-from cdop.db import unit_of_work
-from cdop.models import AgencyRequest, Case, OutboxMessage
+from cdop.confidentiality.gate import Gate, case_identifiers
+from cdop.store.db import unit_of_work
+from cdop.store.models import AgencyRequest, Case, OutboxMessage
 from tests.conftest import cli, run_dag
 
 DAG_ID = "cdop_send_agency_requests"

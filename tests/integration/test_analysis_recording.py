@@ -11,23 +11,23 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cdop import analysis
-from cdop.analysis import (
+from cdop.intake.notifications import describe_case
+from cdop.mail.templating import template_path
+from cdop.panel import analysis
+from cdop.panel.analysis import (
     plan_recommendation_follow_ups,
     record_analysis,
     record_recommendation_update,
 )
-from cdop.case_reports import assemble_reports, decide
-from cdop.db import unit_of_work
-from cdop.intake import describe_case
-from cdop.models import Analysis, OutboxMessage, Recommendation
-from cdop.panel import add_meeting, allocate_cases
-from cdop.templating import template_path
+from cdop.panel.case_reports import assemble_reports, decide
+from cdop.panel.meetings import add_meeting, allocate_cases
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import unit_of_work
+from cdop.store.models import Analysis, OutboxMessage, Recommendation
 from cdop.validation import InputError
-from cdop.workdays import WorkingCalendar
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
-from tests.panel_support import every_part_text, gate_for, ready_case, received
+from tests.support.panel import every_part_text, gate_for, ready_case, received
 
 D = dt.date
 MEETING = D(2027, 3, 4)

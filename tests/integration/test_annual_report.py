@@ -13,7 +13,6 @@ import statistics
 import pytest
 from sqlalchemy import select, update
 
-from cdop import outbox
 from cdop.annual_report import build_annual_report, due_report_year
 from cdop.annual_report.content import build_content
 from cdop.annual_report.data import extract, scope_identifiers
@@ -24,11 +23,13 @@ from cdop.annual_report.disclosure import (
     primary_violations,
 )
 from cdop.annual_report.gate import ReportBlocked
-from cdop.anonymisation import Gate, pdf_text
-from cdop.db import unit_of_work
-from cdop.mailer import SmtpMailer
-from cdop.models import Analysis, AnnualReport, Case, OutboxMessage
-from tests.annual_report_support import (
+from cdop.confidentiality.gate import Gate, pdf_text
+from cdop.mail import delivery
+from cdop.mail.mailer import SmtpMailer
+from cdop.store.db import unit_of_work
+from cdop.store.models import Analysis, AnnualReport, Case, OutboxMessage
+from tests.conftest import cli
+from tests.support.annual_report import (
     GROUPS,
     LEARNING_PERINATAL,
     LEARNING_SUDI,
@@ -39,7 +40,6 @@ from tests.annual_report_support import (
     load_known_counts,
     with_threshold,
 )
-from tests.conftest import cli
 
 D = dt.date
 TODAY = D(2026, 6, 2)
@@ -306,7 +306,7 @@ def _deliver(settings, smtp_server):
     s = with_port(settings, smtp_server.port)
     mailer = SmtpMailer(s.smtp, s.policy.mail_from)
     try:
-        return outbox.deliver(s, mailer, kinds=["annual_report"])
+        return delivery.deliver(s, mailer, kinds=["annual_report"])
     finally:
         mailer.close()
 
@@ -392,12 +392,12 @@ def test_every_table_of_the_demo_history_is_protected(settings):
     """The generic checker over every table of five years of the demo's history."""
     import csv as csv_module
 
-    from cdop.intake import import_agencies
+    from cdop.intake.notifications import import_agencies
     from tests.conftest import ROOT
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv_module.DictReader(fh)))
-    from cdop.demo_history import load_demo_history
+    from cdop.dev.demo_history import load_demo_history
 
     load_demo_history(settings, today=D(2026, 11, 26))
     with unit_of_work(settings) as uow:

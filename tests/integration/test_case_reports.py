@@ -18,16 +18,16 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from cdop import case_reports
-from cdop.anonymisation import pdf_text
-from cdop.case_reports import assemble_reports, decide, record_check, reports_to_check
-from cdop.db import unit_of_work
-from cdop.intake import get_case, register_notifications
-from cdop.models import CaseReport, ChronologyEntry
-from cdop.returns import record_return_content
+from cdop.confidentiality.gate import pdf_text
+from cdop.intake.notifications import get_case, register_notifications
+from cdop.panel import case_reports
+from cdop.panel.case_reports import assemble_reports, decide, record_check, reports_to_check
+from cdop.requests.returns import record_return_content
+from cdop.store.db import unit_of_work
+from cdop.store.models import CaseReport, ChronologyEntry
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
-from tests.panel_support import SCHOOL, gate_for, ready_case, received
+from tests.support.panel import SCHOOL, gate_for, ready_case, received
 
 D = dt.date
 BUILT = D(2027, 1, 11)

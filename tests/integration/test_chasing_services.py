@@ -8,9 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from cdop import chasing, digest
-from cdop.db import unit_of_work
-from cdop.intake import (
+from cdop.intake.notifications import (
     case_stage,
     get_case,
     get_request,
@@ -18,12 +16,14 @@ from cdop.intake import (
     record_ncmd_notified,
     record_return,
 )
-from cdop.models import AuditEvent, OutboxMessage
-from cdop.outbox import DeliveryFailed
+from cdop.mail.delivery import DeliveryFailed
+from cdop.requests import chasing, digest
+from cdop.store.db import unit_of_work
+from cdop.store.models import AuditEvent, OutboxMessage
 from cdop.validation import InputError
 from cdop_airflow.sending import send_pending
-from tests.chasing_support import chase_day, days, digest_day, notify, received, send_requests
 from tests.conftest import cli
+from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests
 
 D = dt.date
 SENT_ON = D(2026, 11, 16)  # requests sent Mon 16 Nov 2026, due Mon 14 Dec
@@ -255,7 +255,7 @@ def test_coordinator_commands(agencies, case, env):
 
 
 def test_simulation_runs_the_dag_services_over_business_days(agencies):
-    from cdop.simulate import CountingMailer, simulate
+    from cdop.dev.simulate import CountingMailer, simulate
 
     mailer = CountingMailer()
     summary = simulate(agencies, start=D(2026, 12, 14), working_days=20, seed=11, mailer=mailer, progress=False)
@@ -268,7 +268,7 @@ def test_simulation_runs_the_dag_services_over_business_days(agencies):
             select(OutboxMessage.request_id, OutboxMessage.business_date)
             .where(OutboxMessage.kind.in_(chasing.KINDS))).all()
     assert len(chases) == len(set(chases))  # never two steps to one request on one day
-    from cdop.workdays import WorkingCalendar
+    from cdop.rules.workdays import WorkingCalendar
 
     assert all(WorkingCalendar().is_working_day(day) for _, day in chases)
 

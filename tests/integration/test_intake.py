@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from cdop.cli import main
-from cdop.db import unit_of_work
-from cdop.models import AgencyRequest, AuditEvent, Case, Investigation
+from cdop.cli.main import main
+from cdop.store.db import unit_of_work
+from cdop.store.models import AgencyRequest, AuditEvent, Case, Investigation
 from tests.conftest import cli
 
 CHILD = {

@@ -5,12 +5,12 @@ import datetime as dt
 from cryptography.fernet import Fernet
 from sqlalchemy import Text, func, select, type_coerce
 
-from cdop import crypto
+from cdop.confidentiality import crypto
 from cdop.config import settings_from_env
-from cdop.db import unit_of_work
-from cdop.demo import load_demo
-from cdop.intake import case_stage, register_notifications
-from cdop.models import Case, OutboxMessage
+from cdop.dev.demo import load_demo
+from cdop.intake.notifications import case_stage, register_notifications
+from cdop.store.db import unit_of_work
+from cdop.store.models import Case, OutboxMessage
 
 CHILD = {"forenames": "Ottilie", "surname": "Fenwright", "date_of_birth": "2019-05-05",
          "date_of_death": "2026-11-20", "nhs_number": "9434765919", "sex": "female",
@@ -24,12 +24,12 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     stored.write_bytes(crypto.encrypt_bytes(b"returned form"))
     new_key = Fernet.generate_key().decode()
     rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{new_key},{env['CDOP_ENCRYPTION_KEYS']}"})
-    from cdop.keys import rotate
+    from cdop.confidentiality.keys import rotate
 
     assert rotate(rotated) == {"rows": 1, "files": 1}
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
-    from cdop.db import make_engine
+    from cdop.store.db import make_engine
 
     make_engine(only_new)  # installs only the new key
     with unit_of_work(only_new) as uow:
@@ -39,7 +39,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
         assert Fernet(new_key.encode()).decrypt(token.encode()) == b"Fenwright"
     import pytest
 
-    from cdop.intake import DuplicateNotification
+    from cdop.intake.notifications import DuplicateNotification
 
     with pytest.raises(DuplicateNotification):
         register_notifications(only_new, [CHILD], today=dt.date(2026, 11, 26), first_row=None)

@@ -6,9 +6,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from cdop.config import SmtpSettings
-from cdop.devcert import make_certificate
-from cdop.mailer import Email, MailError, SmtpMailer
-from cdop.smtp_sink import EmlStore, read_messages
+from cdop.dev.devcert import make_certificate
+from cdop.dev.smtp_sink import EmlStore, read_messages
+from cdop.mail.mailer import Email, MailError, SmtpMailer
 from tests.conftest import free_port
 
 

@@ -7,12 +7,12 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from cdop import outbox
-from cdop.agency_requests import plan_agency_requests
-from cdop.db import unit_of_work
-from cdop.intake import register_notifications
-from cdop.mailer import MailError, RecordingMailer
-from cdop.models import AgencyRequest, OutboxMessage
+from cdop.intake.notifications import register_notifications
+from cdop.mail import delivery, outbox
+from cdop.mail.mailer import MailError, RecordingMailer
+from cdop.requests.agency_requests import plan_agency_requests
+from cdop.store.db import unit_of_work
+from cdop.store.models import AgencyRequest, OutboxMessage
 
 TODAY = dt.date(2026, 11, 26)
 CHILD = {
@@ -38,8 +38,8 @@ def statuses(settings):
 
 def test_deliver_twice_sends_once(planned):
     mailer = RecordingMailer()
-    assert outbox.deliver(planned, mailer).as_dict() == {"sent": 4, "failed": 0, "skipped": 0}
-    assert outbox.deliver(planned, mailer).as_dict() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert delivery.deliver(planned, mailer).as_dict() == {"sent": 4, "failed": 0, "skipped": 0}
+    assert delivery.deliver(planned, mailer).as_dict() == {"sent": 0, "failed": 0, "skipped": 0}
     assert len(mailer.sent) == 4 and len({e.message_id for e in mailer.sent}) == 4
     with unit_of_work(planned) as uow:
         requests = uow.session.scalars(select(AgencyRequest)).all()
@@ -55,7 +55,7 @@ def test_two_runs_at_once_never_send_a_second_copy(planned):
             super().send(email)
 
     first, second = SlowMailer(), SlowMailer()
-    threads = [threading.Thread(target=outbox.deliver, args=(planned, m)) for m in (first, second)]
+    threads = [threading.Thread(target=delivery.deliver, args=(planned, m)) for m in (first, second)]
     for t in threads:
         t.start()
     for t in threads:
@@ -66,10 +66,10 @@ def test_two_runs_at_once_never_send_a_second_copy(planned):
 
 
 def test_a_failed_send_stays_pending_with_its_reason_and_is_sent_next_time(planned):
-    report = outbox.deliver(planned, RecordingMailer(fail_on={2}))
+    report = delivery.deliver(planned, RecordingMailer(fail_on={2}))
     assert report.as_dict() == {"sent": 3, "failed": 1, "skipped": 0}
-    with pytest.raises(outbox.DeliveryFailed) as err:
-        outbox.raise_for_failures(report)
+    with pytest.raises(delivery.DeliveryFailed) as err:
+        delivery.raise_for_failures(report)
     assert "SMTP connection failed" in str(err.value) and "CDOP-2026-0001/" in str(err.value)
     assert "Halloway" not in str(err.value)
     with unit_of_work(planned) as uow:
@@ -79,7 +79,7 @@ def test_a_failed_send_stays_pending_with_its_reason_and_is_sent_next_time(plann
         assert request.status == "pending" and request.due_on is None  # not sent, not due
         failed_message_id = failed.message_id
     retry = RecordingMailer()
-    assert outbox.deliver(planned, retry).as_dict()["sent"] == 1
+    assert delivery.deliver(planned, retry).as_dict()["sent"] == 1
     assert retry.sent[0].message_id == failed_message_id
 
 
@@ -92,12 +92,12 @@ def test_a_sender_that_died_after_claiming_is_taken_over_after_the_lease(planned
                             .values(status="sending", claim_token="dead", claimed_at=dt.datetime.utcnow()))
         uow.commit()
     mailer = RecordingMailer()
-    assert outbox.deliver(planned, mailer).as_dict()["sent"] == 3  # still leased: left alone
+    assert delivery.deliver(planned, mailer).as_dict()["sent"] == 3  # still leased: left alone
     with unit_of_work(planned) as uow:
         uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == victim_id)
                             .values(claimed_at=dt.datetime.utcnow() - dt.timedelta(hours=1)))
         uow.commit()
-    assert outbox.deliver(planned, mailer).as_dict()["sent"] == 1
+    assert delivery.deliver(planned, mailer).as_dict()["sent"] == 1
     assert mailer.sent[-1].message_id == victim_message_id  # a repeat carries the same Message-ID
     assert statuses(planned) == ["sent"] * 4
 

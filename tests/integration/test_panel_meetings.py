@@ -7,15 +7,15 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from cdop import panel
-from cdop.case_reports import assemble_reports, decide
-from cdop.db import unit_of_work
-from cdop.intake import register_notifications
-from cdop.models import Case, MeetingAllocation
-from cdop.panel import allocate_cases, plan_new_deaths_list, plan_panel_papers
+from cdop.intake.notifications import register_notifications
+from cdop.panel import meetings as panel
+from cdop.panel.case_reports import assemble_reports, decide
+from cdop.panel.meetings import allocate_cases, plan_new_deaths_list, plan_panel_papers
+from cdop.store.db import unit_of_work
+from cdop.store.models import Case, MeetingAllocation
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
-from tests.panel_support import every_part_text, gate_for, ready_case, received
+from tests.support.panel import every_part_text, gate_for, ready_case, received
 
 D = dt.date
 

@@ -11,12 +11,12 @@ import json
 
 from sqlalchemy import select, text
 
-from cdop.agency_requests import KIND as REQUEST_KIND
-from cdop.agency_requests import plan_agency_requests
-from cdop.db import unit_of_work
-from cdop.intake import record_return, register_notifications
-from cdop.models import AgencyRequest, Case, CaseIdentifier, ChronologyEntry
-from cdop.templating import template_path
+from cdop.intake.notifications import record_return, register_notifications
+from cdop.mail.templating import template_path
+from cdop.requests.agency_requests import KIND as REQUEST_KIND
+from cdop.requests.agency_requests import plan_agency_requests
+from cdop.store.db import unit_of_work
+from cdop.store.models import AgencyRequest, Case, CaseIdentifier, ChronologyEntry
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 

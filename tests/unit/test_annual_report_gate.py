@@ -1,4 +1,4 @@
-"""The year-scale gate finds exactly what cdop.anonymisation.Gate finds, only faster."""
+"""The year-scale gate finds exactly what cdop.confidentiality.gate.Gate finds, only faster."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from cdop.annual_report.gate import ReportBlocked, YearGate
-from cdop.anonymisation import Gate, case_identifiers
+from cdop.confidentiality.gate import Gate, case_identifiers
 
 
 def _case(i: int):

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdop.anonymisation import Gate, IdentifierFound, case_identifiers, date_forms
+from cdop.confidentiality.gate import Gate, IdentifierFound, case_identifiers, date_forms
 
 CASE = SimpleNamespace(
     forenames="Amelia Rose",

@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdop import chasing
 from cdop.config import ConfigError, LadderStep, Policy, load_policy
-from cdop.digest import Digest
-from cdop.domain import InvestigationFacts, RequestFacts, Stage, derive_stage, ready_since
-from cdop.simulate import business_days
-from cdop.workdays import WorkingCalendar
+from cdop.dev.simulate import business_days
+from cdop.requests import chasing
+from cdop.requests.digest import Digest
+from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, derive_stage, ready_since
+from cdop.rules.workdays import WorkingCalendar
 
 D = dt.date
 POLICY = Policy()

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdop.case_reports import check_run_id, visible_text
 from cdop.config import Policy
-from cdop.panel import is_neonatal, new_deaths_period, pack_date
-from cdop.returns import _parse_context
+from cdop.panel.case_reports import check_run_id, visible_text
+from cdop.panel.meetings import is_neonatal, new_deaths_period, pack_date
+from cdop.requests.returns import _parse_context
 from cdop.validation import Problem
 
 D = dt.date

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from cdop.intake import parse_notification
+from cdop.intake.notifications import parse_notification
 from cdop.validation import RowReader, is_email, nhs_number_valid, normalise_postcode
 
 TODAY = dt.date(2026, 11, 26)

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from cdop.workdays import WorkingCalendar
+from cdop.rules.workdays import WorkingCalendar
 
 CAL = WorkingCalendar("ENG")
 

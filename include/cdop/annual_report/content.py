@@ -18,7 +18,7 @@ import pandas as pd
 
 from cdop.annual_report.data import ReportData, year_label
 from cdop.annual_report.disclosure import MARKER, Percent, Table, protect
-from cdop.domain import AGE_BANDS, age_band
+from cdop.rules.stages import AGE_BANDS, age_band
 from cdop.taxonomy import taxonomy
 
 NATIONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "national_reference.csv"
@@ -163,7 +163,7 @@ def _time_band(died: dt.date, reviewed: dt.date) -> str:
 
 
 def age_band_at_death(date_of_death: dt.date, age_days: int) -> str:
-    """The reporting age band (cdop.domain.AGE_BANDS), in completed years as the domain
+    """The reporting age band (cdop.rules.stages.AGE_BANDS), in completed years as the domain
     rule counts them: the date of birth is the date of death less the age in days."""
     return age_band(date_of_death - dt.timedelta(days=int(age_days)), date_of_death)
 

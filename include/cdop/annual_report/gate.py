@@ -2,7 +2,7 @@
 of every case in the year (and their family's and contacts').
 
 A national-scale year has thousands of cases and tens of thousands of identifiers;
-`cdop.anonymisation.Gate.scan` tries each one against the text (a regular expression
+`cdop.confidentiality.gate.Gate.scan` tries each one against the text (a regular expression
 for each name). `YearGate` keeps the gate's exact rules but first narrows the
 identifiers to those that *could* match, using facts every real match implies:
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from cdop.anonymisation import Gate, Identifier, _fold, date_forms
+from cdop.confidentiality.gate import Gate, Identifier, _fold, date_forms
 
 MAX_JOINED = 48  # longest joined value indexed; longer ones always go to the real gate
 

@@ -10,7 +10,7 @@ import io
 from cdop.annual_report.content import ReportContent
 from cdop.annual_report.disclosure import MARKER, Table
 from cdop.config import Policy
-from cdop.templating import render
+from cdop.mail.templating import render
 
 
 def table_html(table: Table) -> str:

@@ -24,11 +24,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cdop import outbox
 from cdop.config import ConfigError, Settings
-from cdop.db import unit_of_work
-from cdop.mailer import Attachment, Email
-from cdop.models import AnnualReport, OutboxMessage
+from cdop.mail import outbox
+from cdop.mail.mailer import Attachment, Email
+from cdop.store.db import unit_of_work
+from cdop.store.models import AnnualReport, OutboxMessage
 from cdop.validation import InputError, Problem
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def build_annual_report(
     from cdop.annual_report.data import extract, scope_identifiers
     from cdop.annual_report.gate import ReportBlocked, YearGate
     from cdop.annual_report.render import report_html, report_pdf, table_csvs, table_rows
-    from cdop.anonymisation import pdf_text
+    from cdop.confidentiality.gate import pdf_text
 
     check_year(year, today)
     actor = actor or settings.actor
@@ -320,6 +320,3 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
                                 "application/pdf"),),
         headers=(("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(manifest["version"]))),
     )
-
-
-outbox.register(KIND, compose)

@@ -93,7 +93,7 @@ def _base_href(request: Request) -> str:
 def render_page(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    from cdop.templating import render
+    from cdop.mail.templating import render
 
     user = getattr(request.state, "cdop_user", None)
     page = render(
@@ -159,7 +159,7 @@ def create_app() -> FastAPI:
             # Not signed in, or the session expired: to the sign-in page, then back here.
             return RedirectResponse(login_url(request), status_code=status.HTTP_303_SEE_OTHER)
         if wants_page:
-            from cdop.templating import render
+            from cdop.mail.templating import render
 
             body = render("ops/refused.html.j2", base=_base_href(request), status_code=exc.status_code,
                           message=str(exc.detail))
@@ -171,7 +171,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(ConfigError)
     async def misconfigured(request: Request, exc: ConfigError) -> Response:
         # The message names the setting, never a secret's value.
-        from cdop.templating import render
+        from cdop.mail.templating import render
 
         body = render("ops/refused.html.j2", base=_base_href(request), status_code=503,
                       message=f"The CDOP is not configured on this server: {exc}")
@@ -183,9 +183,9 @@ def create_app() -> FastAPI:
 
 
 def _read_routes(app: FastAPI) -> None:
-    from cdop import operations as ops
-    from cdop.db import unit_of_work
-    from cdop.workdays import WorkingCalendar
+    from cdop.rules.workdays import WorkingCalendar
+    from cdop.store.db import unit_of_work
+    from cdop.views import operations as ops
 
     @app.get("/", response_class=HTMLResponse)
     def pipeline(request: Request, settings: SettingsDep, today: TodayDep, stage: str | None = None,
@@ -270,9 +270,9 @@ def _read_routes(app: FastAPI) -> None:
 def _case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
                    *, problems: list | None = None, failed_form: str | None = None,
                    status_code: int = 200) -> HTMLResponse:
-    from cdop import operations as ops
-    from cdop.db import unit_of_work
+    from cdop.store.db import unit_of_work
     from cdop.taxonomy import taxonomy
+    from cdop.views import operations as ops
 
     with unit_of_work(settings) as uow:
         view = ops.case_view(uow.session, number, settings.policy)
@@ -298,7 +298,7 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
 
 
 def _action_routes(app: FastAPI) -> None:
-    from cdop.intake import NotFound
+    from cdop.intake.notifications import NotFound
     from cdop.validation import InputError, Problem, RowReader
 
     def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
@@ -326,7 +326,7 @@ def _action_routes(app: FastAPI) -> None:
         file: Annotated[UploadFile | None, File()] = None,
     ):
         """Record an agency's return (the same service as `cdop return record`)."""
-        from cdop.intake import record_return
+        from cdop.intake.notifications import record_return
 
         number = _case_number(case_number)
 
@@ -354,7 +354,7 @@ def _action_routes(app: FastAPI) -> None:
         outcome: Annotated[str, Form()] = "",
     ):
         """Add or update a parallel process (the same service as `cdop investigation record`)."""
-        from cdop.intake import record_investigation
+        from cdop.intake.notifications import record_investigation
 
         number = _case_number(case_number)
 
@@ -383,7 +383,7 @@ def _action_routes(app: FastAPI) -> None:
     ):
         """Approve a case report for the panel, or return it with comments (the same
         service as `cdop report approve` and `cdop report return`)."""
-        from cdop.case_reports import decide
+        from cdop.panel.case_reports import decide
 
         number = _case_number(case_number)
 

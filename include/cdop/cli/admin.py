@@ -1,0 +1,96 @@
+"""`cdop db`, `keys`, `demo`, `smtp-sink`, `dev-cert`: setting the system up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cdop.cli.common import business_date, current_settings, friendly_errors, today_option
+
+# ------------------------------------------------------------------------------ db / keys
+
+
+@click.group()
+def db() -> None:
+    """The CDOP database."""
+
+
+@db.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Create or migrate the CDOP database to the latest schema (safe to rerun)."""
+    from cdop.store.db import migrate
+
+    migrate(current_settings())
+    click.echo("CDOP database is up to date")
+
+
+@click.group()
+def keys() -> None:
+    """Encryption keys for identifiable fields."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key (put it first in CDOP_ENCRYPTION_KEYS to rotate)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@keys.command("rotate")
+@friendly_errors
+def keys_rotate() -> None:
+    """Re-encrypt every identifiable field with the first key, and re-index."""
+    from cdop.confidentiality.keys import rotate
+
+    counts = rotate(current_settings())
+    click.echo(f"re-encrypted {counts['rows']} row(s) and {counts['files']} file(s); "
+               "the older keys can now be removed")
+
+
+# ---------------------------------------------------------------------------- demo, mail
+
+
+@click.group()
+def demo() -> None:
+    """Demo data (fictional)."""
+
+
+@demo.command("load")
+@today_option
+@friendly_errors
+def demo_load(today) -> None:
+    """Load the demo agency directory and about 20 fictional cases (once)."""
+    from cdop.dev.demo import load_demo
+
+    result = load_demo(current_settings(), today=business_date(today))
+    click.echo(result)
+
+
+@click.command("smtp-sink")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8025, type=int)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path))
+def smtp_sink_cmd(host: str, port: int, directory: Path | None) -> None:
+    """Run the local SMTP server that keeps every message as an .eml file."""
+    from cdop.dev.smtp_sink import serve_forever
+
+    serve_forever(directory or current_settings().mail_dir, host, port)
+
+
+@click.command("dev-cert")
+@click.option("--host", required=True, help="Host name the certificate is for (e.g. mailpit).")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path))
+def dev_cert(host: str, directory: Path) -> None:
+    """Make a self-signed certificate for a mail catcher (trying the stack out only)."""
+    from cdop.dev.devcert import make_certificate
+
+    cert, key = make_certificate(directory, host)
+    # The catcher's container reads the key as another user; it is a throwaway demo key.
+    key.chmod(0o644)
+    click.echo(f"certificate {cert}  key {key}")
+
+
+COMMANDS = (db, keys, demo, smtp_sink_cmd, dev_cert)

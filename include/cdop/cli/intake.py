@@ -1,0 +1,201 @@
+"""`cdop agencies`, `notify`, `case show|list`, `return record`, `investigation record`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cdop.cli.common import (
+    business_date,
+    current_settings,
+    friendly_errors,
+    read_table,
+    today_option,
+)
+
+# ------------------------------------------------------------------------------ agencies
+
+
+@click.group()
+def agencies() -> None:
+    """The agency directory."""
+
+
+@agencies.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def agencies_import(csv_file: Path) -> None:
+    """Import or update agencies from CSV: code,name,type,request_email,escalation_email,secure,phone."""
+    from cdop.intake.notifications import import_agencies
+
+    rows, _ = read_table(csv_file)
+    result = import_agencies(current_settings(), rows)
+    click.echo(f"agencies: {result['created']} created, {result['updated']} updated")
+
+
+@agencies.command("list")
+@friendly_errors
+def agencies_list() -> None:
+    """List the agency directory."""
+    from sqlalchemy import select
+
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Agency
+
+    with unit_of_work(current_settings()) as uow:
+        for a in uow.session.scalars(select(Agency).order_by(Agency.code)):
+            route = "secure" if a.secure_email else "not secure"
+            click.echo(f"{a.code:8} {a.agency_type:17} {route:10} {a.request_email:45} {a.name}")
+
+
+# ------------------------------------------------------------------------ notifications
+
+
+@click.command("notify")
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV or JSON file of notifications (all-or-nothing).")
+@click.option("--forenames")
+@click.option("--surname")
+@click.option("--date-of-birth", "date_of_birth")
+@click.option("--date-of-death", "date_of_death")
+@click.option("--nhs-number", "nhs_number")
+@click.option("--sex")
+@click.option("--ethnicity")
+@click.option("--address")
+@click.option("--postcode")
+@click.option("--deprivation-decile", "deprivation_decile")
+@click.option("--place-of-death", "place_of_death")
+@click.option("--expected", type=click.Choice(["yes", "no"]))
+@click.option("--circumstance", "circumstances", multiple=True)
+@click.option("--agency", "agencies_", multiple=True, help="Agency code (repeat for each).")
+@click.option("--investigation", "investigations", multiple=True, help="Process that applies (repeat).")
+@click.option("--notifier-name", "notifier_name")
+@click.option("--notifier-role", "notifier_role")
+@click.option("--notifier-email", "notifier_email")
+@today_option
+@friendly_errors
+def notify(file_, agencies_, circumstances, investigations, today, **fields) -> None:
+    """Register a child death notification (or many, from --file)."""
+    from cdop.intake.notifications import register_notifications
+
+    if file_ is not None:
+        if any(v for v in fields.values()) or agencies_:
+            raise click.UsageError("give either --file or the fields, not both")
+        rows, first_row = read_table(file_)
+    else:
+        row = dict(fields, agencies=list(agencies_), circumstances=list(circumstances),
+                   investigations=list(investigations))
+        rows, first_row = [row], None
+    numbers = register_notifications(current_settings(), rows, today=business_date(today), first_row=first_row)
+    for number in numbers:
+        click.echo(f"registered {number}")
+
+
+# --------------------------------------------------------------------------------- cases
+
+
+@click.group()
+def case() -> None:
+    """Look at cases."""
+
+
+@case.command("show")
+@click.argument("case_number")
+@click.option("--reveal", is_flag=True, help="Include identifiable details (audited).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def case_show(case_number: str, reveal: bool, as_json: bool) -> None:
+    """Show a case: stage, requests, investigations."""
+    from cdop.intake.notifications import describe_case
+
+    view = describe_case(current_settings(), case_number, reveal=reveal)
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    click.echo(f"{view['case_number']}  stage: {view['stage']}")
+    click.echo(f"  died {view['date_of_death']} aged {view['age_band']}, {view['sex']}, "
+               f"{'expected' if view['expected'] else 'unexpected'}, place: {view['place_of_death']}")
+    if reveal:
+        ident = view["identifiable"]
+        click.echo(f"  {ident['forenames']} {ident['surname']}, born {ident['date_of_birth']}, "
+                   f"NHS {ident['nhs_number'] or '-'}, {ident['postcode'] or '-'}")
+    click.echo(f"  NCMD notified: {view['ncmd_notified_at'] or 'not yet'}")
+    click.echo("  requests:")
+    for r in view["requests"]:
+        click.echo(f"    {r['agency']:8} {r['status']:9} sent {r['requested_on'] or '-':10} "
+                   f"due {r['due_on'] or '-':10} returned {r['returned_on'] or '-':10} "
+                   f"step {r['ladder_step']}  forms: {', '.join(r['forms'])}")
+    click.echo("  investigations:")
+    for i in view["investigations"] or [{"kind": "(none recorded)", "status": "", "concluded_on": None}]:
+        click.echo(f"    {i['kind']:16} {i['status']:14} {i['concluded_on'] or ''}")
+
+
+@case.command("list")
+@friendly_errors
+def case_list() -> None:
+    """List cases with their stage (case numbers only)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from cdop.intake.notifications import case_stage
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Case
+
+    with unit_of_work(current_settings()) as uow:
+        cases = uow.session.scalars(
+            select(Case).options(selectinload(Case.requests), selectinload(Case.investigations))
+            .order_by(Case.case_number)
+        )
+        for c in cases:
+            click.echo(f"{c.case_number}  {case_stage(c).value:26} notified {c.notified_on}")
+
+
+# ----------------------------------------------------------------------- returns, processes
+
+
+@click.group("return")
+def return_() -> None:
+    """Agency returns."""
+
+
+@return_.command("record")
+@click.argument("case_number")
+@click.argument("agency_code")
+@click.option("--received", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path))
+@today_option
+@friendly_errors
+def return_record(case_number, agency_code, received, file_, today) -> None:
+    """Record that an agency returned its form (stops its reminders)."""
+    from cdop.intake.notifications import record_return
+
+    record_return(current_settings(), case_number, agency_code, received_on=received.date(),
+                  today=business_date(today), file=file_)
+    click.echo(f"recorded return from {agency_code.upper()} for {case_number.upper()}")
+
+
+@click.group()
+def investigation() -> None:
+    """Parallel processes: inquest, police, CSPR, CDRM..."""
+
+
+@investigation.command("record")
+@click.argument("case_number")
+@click.argument("kind")
+@click.option("--status", required=True, help="not_started, in_progress, concluded or not_applicable")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Start or conclusion date.")
+@click.option("--outcome", help="Outcome (kept encrypted).")
+@today_option
+@friendly_errors
+def investigation_record(case_number, kind, status, on, outcome, today) -> None:
+    """Add or update an investigation's status."""
+    from cdop.intake.notifications import record_investigation
+
+    record_investigation(current_settings(), case_number, kind, status=status,
+                         on=on.date() if on else None, today=business_date(today), outcome=outcome)
+    click.echo(f"recorded {kind} {status} for {case_number.upper()}")
+
+
+COMMANDS = (agencies, notify, case, return_, investigation)

@@ -1,0 +1,174 @@
+"""Demo data: a fictional agency directory and about 20 fictional cases at different stages.
+
+Every name, date and NHS number here is invented (NHS numbers from the 999 test range).
+The history is made through the same services a coordinator uses, at past business
+dates, so the outbox, audit trail and chase state are what real use would leave.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cdop.config import Settings
+from cdop.intake.notifications import (
+    import_agencies,
+    record_investigation,
+    record_return,
+    register_notifications,
+)
+from cdop.mail import delivery
+from cdop.mail.mailer import Email
+from cdop.requests.agency_requests import plan_agency_requests
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import unit_of_work
+from cdop.store.models import Case
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FORENAMES = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Freya", "Arthur", "Ivy", "Theo",
+             "Rosie", "Finley", "Poppy", "Jude", "Esme", "Reuben", "Nia", "Kai", "Maisie", "Idris",
+             "Zara", "Ezra", "Layla", "Rohan"]
+SURNAMES = ["Ashdown", "Brightwell", "Calloway", "Dunmore", "Elsworth", "Fairbairn", "Greaves",
+            "Holloway", "Ingram", "Jessop", "Kettering", "Lowther", "Marchbank", "Netherby",
+            "Oakridge", "Pemberton", "Quayle", "Rendell", "Stainforth", "Thistlewood"]
+STREETS = ["Orchard Way", "Mill Lane", "Church Street", "Victoria Road", "Beech Close"]
+
+
+class _HistoryMailer:
+    """Demo history predates the mail server: messages are recorded, not delivered."""
+
+    def send(self, email: Email) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def demo_nhs_number(rng: random.Random) -> str:
+    while True:
+        body = "999" + "".join(str(rng.randint(0, 9)) for _ in range(6))
+        total = sum(int(d) * w for d, w in zip(body, range(10, 1, -1), strict=True))
+        check = (11 - total % 11) % 11
+        if check != 10:
+            return body + str(check)
+
+
+# (stage, notified working days ago, agencies, investigations, returned share, processes concluded)
+SCENARIOS = [
+    ("notified", 0, ["RUH", "GPHC", "CSC", "SCH1"], ["post_mortem", "cdrm"], 0.0, False),
+    ("notified", 0, ["NCH", "GPMV", "POL", "COR"], ["coroner_inquest", "police"], 0.0, False),
+    ("notified", 0, ["RUH", "CHS", "WMAS"], ["cdrm"], 0.0, False),
+    ("notified", 0, ["NCH", "HOS", "GPHC"], [], 0.0, False),
+    ("gathering", 12, ["RUH", "GPHC", "CSC", "EDU"], ["post_mortem", "cdrm"], 0.25, False),
+    ("gathering", 22, ["NCH", "GPMV", "POL", "SCH2"], ["coroner_inquest", "police"], 0.5, False),
+    ("gathering", 27, ["RUH", "CHS", "WMAS", "CAMHS"], ["coroner_inquest", "cdrm"], 0.5, False),
+    ("gathering", 32, ["NCH", "GPHC", "CSC"], ["post_mortem"], 0.34, False),
+    ("gathering", 37, ["RUH", "POL", "SCH1", "EDU"], ["coroner_inquest", "police", "cspr"], 0.5, False),
+    ("gathering", 45, ["NCH", "GPMV", "CHS"], ["cdrm"], 0.67, False),
+    ("gathering", 18, ["RUH", "GPHC"], [], 0.5, False),
+    ("gathering", 40, ["HOS", "GPMV", "CHS"], ["cdrm"], 0.0, False),
+    ("waiting", 60, ["RUH", "GPHC", "CSC"], ["coroner_inquest", "post_mortem"], 1.0, False),
+    ("waiting", 75, ["NCH", "POL", "SCH2"], ["police", "cspr"], 1.0, False),
+    ("waiting", 90, ["RUH", "CAMHS", "EDU", "GPMV"], ["coroner_inquest", "leder"], 1.0, False),
+    ("waiting", 55, ["NCH", "CHS"], ["nhs_psi"], 1.0, False),
+    ("ready", 100, ["RUH", "GPHC", "CSC"], ["post_mortem", "cdrm"], 1.0, True),
+    ("ready", 120, ["NCH", "GPMV", "WMAS"], ["cdrm"], 1.0, True),
+    ("ready", 80, ["HOS", "GPHC"], ["cdrm"], 1.0, True),
+    ("ready", 140, ["RUH", "POL", "SCH1", "CSC"], ["coroner_inquest", "police", "cdrm"], 1.0, True),
+]
+
+
+def _child(rng: random.Random, died: dt.date, neonatal: bool) -> dict:
+    if neonatal:
+        born = died - dt.timedelta(days=rng.randint(0, 20))
+    else:
+        born = died - dt.timedelta(days=rng.randint(40, 17 * 365))
+    return fictional_child(rng, born, died)
+
+
+def fictional_child(rng: random.Random, born: dt.date, died: dt.date) -> dict:
+    """The identifying and demographic fields of a fictional notification (the demo's and
+    the simulation's): invented names, a 999-range NHS number, a Demotown address."""
+    return {
+        "forenames": rng.choice(FORENAMES),
+        "surname": rng.choice(SURNAMES),
+        "date_of_birth": born.isoformat(),
+        "date_of_death": died.isoformat(),
+        "nhs_number": demo_nhs_number(rng),
+        "sex": rng.choice(["male", "female"]),
+        "ethnicity": rng.choice(["white_british", "white_british", "asian_pakistani",
+                                 "black_african", "mixed_white_asian", "not_stated"]),
+        "address": f"{rng.randint(1, 120)} {rng.choice(STREETS)}, Demotown",
+        "postcode": f"DT{rng.randint(1, 9)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
+        "deprivation_decile": rng.randint(1, 10),
+        "notifier_name": "Dr " + rng.choice(SURNAMES),
+        "notifier_role": "Consultant paediatrician",
+        "notifier_email": "notifier@nhs.net",
+    }
+
+
+def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
+    """Load the demo (once: a database that already has cases is left alone)."""
+    with unit_of_work(settings) as uow:
+        if uow.session.scalar(select(func.count(Case.id))):
+            return "demo data already loaded; nothing changed"
+    with (DATA / "demo_agencies.csv").open(newline="", encoding="utf-8") as fh:
+        import_agencies(settings, list(csv.DictReader(fh)))
+    from cdop.dev.demo_history import load_demo_history
+
+    load_demo_history(settings, today=today, seed=seed)
+
+    rng = random.Random(seed)
+    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    # Oldest notification first, so case numbers run in notification order and the
+    # newest cases are left for the running system to send.
+    scenarios = sorted(SCENARIOS, key=lambda s: -s[1])
+    for number, (stage, ago, agencies, processes, returned_share, concluded) in enumerate(scenarios):
+        notified = calendar.subtract(today, ago) if ago else today
+        died = notified - dt.timedelta(days=rng.randint(1, 3))
+        neonatal = number % 5 == 0
+        row = _child(rng, died, neonatal) | {
+            "place_of_death": rng.choice(["hospital", "hospital", "home", "hospice", "public_place"]),
+            "expected": "yes" if stage == "ready" and number % 2 else "no",
+            "circumstances": rng.choice([[], ["sudden_unexpected"], ["cardiac"], ["road_traffic_collision"],
+                                         ["suicide_self_harm"], ["congenital_anomaly"]]),
+            "agencies": agencies,
+            "investigations": processes,
+            "notified_on": notified.isoformat(),
+        }
+        [case_number] = register_notifications(settings, [row], today=notified, first_row=None)
+        if stage == "notified":
+            continue
+        sent_on = calendar.add(notified, 1)
+        ids = plan_agency_requests(settings, sent_on)
+        delivery.deliver(settings, _HistoryMailer(), ids=ids, actor="demo")
+        _record_history(settings, case_number, agencies, processes, returned_share, concluded,
+                        sent_on, today, rng, calendar)
+        if ago > 2:
+            from cdop.intake.notifications import record_ncmd_notified
+
+            record_ncmd_notified(settings, case_number,
+                                 at=dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10)))
+    from cdop.dev.demo_panel import load_demo_panel
+
+    load_demo_panel(settings, today=today)
+    return f"demo data loaded: {len(SCENARIOS)} cases"
+
+
+def _record_history(settings, case_number, agencies, processes, returned_share, concluded,
+                    sent_on, today, rng, calendar) -> None:
+    returning = agencies[: round(len(agencies) * returned_share)]
+    for code in returning:
+        received = min(calendar.add(sent_on, rng.randint(5, 25)), today)
+        record_return(settings, case_number, code, received_on=received, today=today)
+    for kind in processes:
+        if concluded:
+            when = min(calendar.add(sent_on, rng.randint(20, 60)), today)
+            record_investigation(settings, case_number, kind, status="concluded", on=when, today=today,
+                                 outcome="Concluded; findings shared with the panel.")
+        else:
+            record_investigation(settings, case_number, kind, status="in_progress", on=sent_on, today=today)

@@ -1,0 +1,216 @@
+"""Demo history: six years of fictional, completed child death reviews, so that the demo's
+annual report has a five-year trend, categories, learning and recommendations to show.
+
+Every name, date and NHS number is invented (NHS numbers from the 999 test range).
+Notifications go through the intake service (validation, encryption, case numbers);
+the panel's analyses, recommendations and their progress are written as the panel
+stage records them. The history stops where the live demo's open cases begin, and every
+historical case is closed, so no agency is ever sent a request for one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+
+from cdop.config import Settings
+from cdop.intake.notifications import register_notifications
+from cdop.store.db import unit_of_work
+from cdop.store.models import (
+    AgencyRequest,
+    Analysis,
+    AnalysisFactor,
+    Case,
+    CaseIdentifier,
+    Recommendation,
+    RecommendationUpdate,
+)
+
+HISTORY_YEARS = 6  # report years with completed reviews (a five-year trend and one more)
+HISTORY_ENDS_DAYS_AGO = 200  # the live demo's oldest open case was notified ~140 working days ago
+
+# Age mix close to England's: about two thirds of reviews are of children under one.
+AGE_MIX = [((0, 27), 0.42), ((28, 364), 0.22), ((365, 5 * 365), 0.10),
+           ((5 * 365 + 2, 10 * 365), 0.06), ((10 * 365 + 3, 15 * 365), 0.08),
+           ((15 * 365 + 4, 18 * 365 - 10), 0.12)]
+CATEGORY_MIX = {
+    "neonate": {"perinatal": 55, "congenital": 30, "infection": 6, "acute_medical": 5,
+                "sudden_unexplained": 2, "trauma": 2},
+    "infant": {"congenital": 25, "sudden_unexplained": 20, "infection": 15, "acute_medical": 14,
+               "chronic_medical": 10, "perinatal": 10, "trauma": 4, "abuse_neglect": 2},
+    "child": {"malignancy": 20, "chronic_medical": 20, "congenital": 14, "acute_medical": 15,
+              "infection": 9, "trauma": 16, "abuse_neglect": 3, "sudden_unexplained": 3},
+    "young": {"suicide": 20, "trauma": 25, "malignancy": 15, "chronic_medical": 14,
+              "acute_medical": 10, "congenital": 5, "infection": 6, "abuse_neglect": 5},
+}
+MODIFIABLE_SHARE = {"suicide": 0.7, "trauma": 0.6, "sudden_unexplained": 0.65, "abuse_neglect": 0.8,
+                    "infection": 0.3, "acute_medical": 0.3, "perinatal": 0.25}
+EXPECTED = {"perinatal": 0.5, "congenital": 0.7, "malignancy": 0.85, "chronic_medical": 0.75}
+LEARNING = {
+    "sudden_unexplained": "Safer sleep advice was not repeated after the family moved home; "
+                          "health visiting should repeat it at every new-birth and transfer visit.",
+    "suicide": "The young person had been referred to mental health services twice; the second "
+               "referral was not linked to the first. Referrals should be checked for history.",
+    "trauma": "Road safety near schools: the crossing had been reported as dangerous before.",
+    "infection": "Sepsis was not recognised at the first contact with primary care out of hours; "
+                 "the paediatric early warning score was not used.",
+    "perinatal": "Smoking in pregnancy was recorded but no referral to stop-smoking support was made.",
+    "acute_medical": "Parents were not given written safety-netting advice at discharge.",
+    "abuse_neglect": "Information held by the school about missed medical appointments was not "
+                     "shared with children's social care.",
+    "congenital": "Families were not offered genetic counselling before a further pregnancy.",
+    "malignancy": "Palliative care planning started late; an advance care plan helped where it was in place.",
+    "chronic_medical": "Transition from children's to adult services was not planned in time.",
+}
+RECOMMENDATIONS = [
+    ("Demo Integrated Care Board", "Commission a repeat safer sleep conversation at every change of address for infants."),
+    ("Demo Hospitals NHS Trust", "Audit the use of the paediatric early warning score in the emergency department."),
+    ("Demo County Council Public Health", "Extend stop-smoking support to every pregnant smoker referred by midwifery."),
+    ("Demo Safeguarding Children Partnership", "Agree how schools share concerns about missed health appointments."),
+    ("Demo Child and Adolescent Mental Health Service", "Link repeat referrals so that earlier ones are seen at triage."),
+    ("Demo County Council Highways", "Review the crossings near schools reported as dangerous."),
+]
+FORENAMES = ["Alfie", "Bella", "Caleb", "Daisy", "Elliot", "Florence", "Gabriel", "Harriet",
+             "Isaac", "Jasmine", "Kian", "Lottie", "Mason", "Nadia", "Otis", "Phoebe"]
+SURNAMES = ["Abernethy", "Blackmore", "Cartwright", "Dalrymple", "Eastwood", "Fotheringham",
+            "Gatenby", "Hawksworth", "Illingworth", "Jarrold", "Kenworthy", "Loxley"]
+AGENCIES = ["RUH", "NCH", "GPHC", "GPMV", "CHS", "POL", "CSC"]
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _nhs_number(rng: random.Random) -> str:
+    while True:
+        body = "999" + "".join(str(rng.randint(0, 9)) for _ in range(6))
+        check = (11 - sum(int(d) * w for d, w in zip(body, range(10, 1, -1), strict=True)) % 11) % 11
+        if check != 10:
+            return body + str(check)
+
+
+def _age_group(days: int) -> str:
+    if days <= 27:
+        return "neonate"
+    if days < 365:
+        return "infant"
+    return "child" if days < 10 * 365 else "young"
+
+
+def _case_row(rng: random.Random, died: dt.date, age_days: int, category: str) -> dict:
+    expected = rng.random() < EXPECTED.get(category, 0.1)
+    circumstances = {"sudden_unexplained": ["sudden_unexpected"], "suicide": ["suicide_self_harm"],
+                     "trauma": [rng.choice(["road_traffic_collision", "drowning"])],
+                     "congenital": ["congenital_anomaly"]}.get(category, [])
+    place = "hospital" if expected and rng.random() < 0.7 else rng.choice(
+        ["hospital", "hospital", "hospital", "home", "hospice" if expected else "public_place", "other"])
+    return {
+        "forenames": rng.choice(FORENAMES),
+        "surname": rng.choice(SURNAMES),
+        "date_of_birth": (died - dt.timedelta(days=age_days)).isoformat(),
+        "date_of_death": died.isoformat(),
+        "nhs_number": _nhs_number(rng),
+        "sex": rng.choice(["male", "male", "female", "female", "not_known"] if age_days < 2 else ["male", "female"]),
+        "ethnicity": rng.choice(["white_british"] * 7 + ["white_other", "asian_pakistani", "asian_indian",
+                                 "black_african", "black_caribbean", "mixed_white_asian", "other_arab",
+                                 "not_stated"]),
+        "address": f"{rng.randint(1, 200)} {rng.choice(['Station Road', 'Park Avenue', 'Kings Close'])}, Demotown",
+        "postcode": f"DT{rng.randint(1, 9)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
+        "deprivation_decile": rng.choice([1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, None]),
+        "place_of_death": place,
+        "expected": "yes" if expected else "no",
+        "circumstances": circumstances,
+        "agencies": rng.sample(AGENCIES, 3),
+        "notifier_name": "Dr " + rng.choice(SURNAMES),
+        "notifier_role": "Consultant paediatrician",
+        "notifier_email": "notifier@nhs.net",
+    }
+
+
+def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -> int:
+    """Add the history (once: called by load_demo on an empty database). Returns cases added."""
+    from cdop.annual_report.data import latest_closed_year, report_period
+
+    rng = random.Random(seed * 7 + 1)
+    latest = latest_closed_year(today)
+    first_death = report_period(latest - HISTORY_YEARS)[0]  # a year early, so year one has reviews
+    last_death = today - dt.timedelta(days=HISTORY_ENDS_DAYS_AGO)
+    review_by = today - dt.timedelta(days=14)
+
+    plans = []
+    day = first_death
+    while day <= last_death:
+        # About 60 deaths a year: a typical panel sees 50-80.
+        day += dt.timedelta(days=rng.randint(1, 11))
+        if day > last_death:
+            break
+        (low, high), = rng.choices([band for band, _ in AGE_MIX], weights=[w for _, w in AGE_MIX])
+        age_days = rng.randint(low, high)
+        category = _pick(rng, CATEGORY_MIX[_age_group(age_days)])
+        lag = rng.choice([rng.randint(70, 182), rng.randint(183, 365), rng.randint(183, 365),
+                          rng.randint(366, 640)])
+        reviewed = min(day + dt.timedelta(days=lag), review_by)
+        plans.append((day, age_days, category, reviewed))
+
+    rows = []
+    for died, age_days, category, _ in plans:
+        row = _case_row(rng, died, age_days, category)
+        row["notified_on"] = (died + dt.timedelta(days=rng.randint(0, 2))).isoformat()
+        rows.append(row)
+    numbers = register_notifications(settings, rows, today=today, first_row=None)
+
+    with unit_of_work(settings, "demo") as uow:
+        cases = {c.case_number: c for c in uow.session.scalars(select(Case).where(Case.case_number.in_(numbers)))}
+        for number, (_died, _age, category, reviewed) in zip(numbers, plans, strict=True):
+            case = cases[number]
+            _review(uow.session, rng, case, category, reviewed, today)
+        uow.audit("demo_history_loaded", "case", cases=len(numbers))
+        uow.commit()
+    return len(numbers)
+
+
+def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt.date,
+            today: dt.date) -> None:
+    for request in session.scalars(select(AgencyRequest).where(AgencyRequest.case_id == case.id)):
+        request.status = "returned"
+        request.requested_on = case.notified_on + dt.timedelta(days=1)
+        request.returned_on = request.requested_on + dt.timedelta(days=rng.randint(10, 40))
+    if rng.random() < 0.3:
+        session.add(CaseIdentifier(case_id=case.id, field="parent_name",
+                                   value=f"{rng.choice(FORENAMES)} {case.surname}"))
+    roll = rng.random()
+    share = MODIFIABLE_SHARE.get(category, 0.12)
+    modifiable = "yes" if roll < share else ("insufficient" if roll > 0.93 else "no")
+    analysis = Analysis(
+        case_id=case.id, reviewed_on=reviewed, category=category, modifiable=modifiable,
+        learning=LEARNING.get(category) if modifiable == "yes" or rng.random() < 0.2 else None,
+        recorded_by="demo",
+    )
+    session.add(analysis)
+    session.flush()
+    domains = ["child", "social", "physical", "service"]
+    for domain in rng.sample(domains, rng.randint(1, 3)):
+        session.add(AnalysisFactor(analysis_id=analysis.id, domain=domain,
+                                   description="Factor recorded by the panel (demo).",
+                                   contributed=modifiable == "yes" and rng.random() < 0.6))
+    case.closed_on = reviewed
+    if modifiable == "yes" and rng.random() < 0.45:
+        organisation, text = rng.choice(RECOMMENDATIONS)
+        due = reviewed + dt.timedelta(days=rng.choice([90, 180, 270]))
+        rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation=organisation,
+                             email="actions@demo.example.gov.uk", text=text, agreed_on=reviewed,
+                             due_on=due, status="agreed")
+        session.add(rec)
+        session.flush()
+        # Progress: most older recommendations are completed; a few were not accepted.
+        step = reviewed
+        for status in rng.choice([["in_progress", "completed"], ["in_progress"], ["completed"],
+                                  ["not_accepted"], ["in_progress", "in_progress", "completed"]]):
+            step = step + dt.timedelta(days=rng.randint(40, 200))
+            if step >= today:
+                break
+            session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=step,
+                                             status=status, progress=f"Update from {organisation}."))
+            rec.status = status

@@ -1,0 +1,187 @@
+"""Demo data for the panel stage, made through the same services a coordinator uses.
+
+On top of the demo cases (cdop.dev.demo): panel members (one on an address that is not a
+secure route), return summaries and chronologies for every return received, the
+family's circumstances (and identifiers for the gate) for every case past notification,
+two cases taken through report, check, a past meeting and analysis to closure with
+recommendations (one already due, so the follow-up DAG asks for progress), one case
+approved and waiting for the next meeting, whose papers go today, and one ready case
+left for the assembly DAG (its check then appears as a Required Action in Airflow).
+Everything is fictional; no text names anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from cdop.config import Settings
+from cdop.intake.notifications import case_stage
+from cdop.mail import delivery
+from cdop.mail.mailer import Email
+from cdop.panel.analysis import record_analysis
+from cdop.panel.case_reports import build_report, decide
+from cdop.panel.meetings import KINDS as PANEL_KINDS
+from cdop.panel.meetings import (
+    add_meeting,
+    add_member,
+    allocate_cases,
+    pack_date,
+    plan_panel_papers,
+)
+from cdop.requests.returns import record_family, record_return_content
+from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, ready_since
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import unit_of_work
+from cdop.store.models import Case
+
+MEMBERS = [
+    ("Dr Helen Armitage", "Designated doctor for child deaths (chair)", "helen.armitage@nhs.net"),
+    ("Dr Kwame Mensah", "Consultant neonatologist", "kwame.mensah@nhs.net"),
+    ("Claire Dobson", "Designated nurse, safeguarding", "claire.dobson@nhs.net"),
+    ("DI Mark Fenwick", "Police, child abuse investigation", "mark.fenwick@demo.police.cjsm.net"),
+    ("Priya Natarajan", "Children's social care", "priya.natarajan@democounty.gov.uk"),
+    ("Gareth Lloyd", "Lay member", "gareth.lloyd@example.org"),
+]
+SUMMARIES = [
+    "Known to the service from birth. Routine contacts were attended and care was planned "
+    "with the family. No safeguarding concerns were recorded before the death.",
+    "Seen on several occasions in the year before the death for minor illnesses. The family "
+    "engaged well. Support was offered after the death.",
+    "Involvement limited to the period around the death. Records reviewed; no earlier "
+    "contact. The team shared its records with the CDOP office promptly.",
+]
+EVENTS = [
+    "Routine review; growth and development on track.",
+    "Seen with a cough and fever; advice given and safety-netting explained to the parent.",
+    "Attended the emergency department with breathing difficulty; treated and discharged.",
+    "Telephone contact with the parent; appointment arranged.",
+    "Home visit by the health visitor; no concerns.",
+    "Missed appointment; follow-up letter sent.",
+]
+PARENT_FORENAMES = ["Joanna", "Michael", "Farah", "Daniel", "Bethany", "Tariq"]
+SIBLING_FORENAMES = ["Hollis", "Wren", "Casimir", "Delphine"]
+SCHOOLS = ["Oakfield Primary School", "Brookside Academy", "St Aidan's Church of England School"]
+
+
+class _HistoryMailer:
+    """Past messages are recorded as sent, not delivered (the demo's history)."""
+
+    def send(self, email: Email) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str:
+    rng = random.Random(seed)
+    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    for name, role, email in MEMBERS:
+        add_member(settings, name=name, role=role, email=email, actor="demo")
+    with unit_of_work(settings) as uow:
+        cases = list(uow.session.scalars(
+            select(Case).where(Case.closed_on.is_(None))
+            .options(selectinload(Case.requests), selectinload(Case.investigations))
+            .order_by(Case.notified_on, Case.case_number)))
+        plan = [(c.case_number, c.date_of_death, dt.date.fromisoformat(c.date_of_birth),
+                 [(r.agency.code, r.returned_on) for r in c.requests if r.status == "returned"],
+                 case_stage(c), ready_since([RequestFacts(r.status, r.returned_on, r.waived_on) for r in c.requests],
+                                            [InvestigationFacts(i.kind, i.status, i.concluded_on)
+                                             for i in c.investigations]),
+                 c.age_at_death_days)
+                for c in cases]
+    ready = []
+    for number, died, born, returned, stage, since, age_days in plan:
+        for i, (code, received) in enumerate(returned):
+            entries = []
+            # Events fall after the date of birth: an entry dated on it would be blocked by
+            # the gate (a date of birth), so a baby who died on the day of birth has none.
+            for _ in range(rng.randint(1, 3) if died > born else 0):
+                day = max(died - dt.timedelta(days=rng.randint(0, 90)), born + dt.timedelta(days=1))
+                entries.append({"date": day.isoformat(), "what_happened": rng.choice(EVENTS)})
+            record_return_content(settings, number, code, summary=SUMMARIES[(i + len(number)) % len(SUMMARIES)],
+                                  entries=entries, today=max(received, died), actor="demo")
+        if stage != Stage.NOTIFIED:
+            surname = _surname(settings, number)
+            identifiers = [{"field": "parent_name", "value": f"{rng.choice(PARENT_FORENAMES)} {surname}"},
+                           {"field": "sibling_name", "value": f"{rng.choice(SIBLING_FORENAMES)} {surname}"}]
+            if age_days > 4 * 365:
+                identifiers.append({"field": "school", "value": rng.choice(SCHOOLS)})
+            record_family(settings, number, actor="demo", identifiers=identifiers, context={
+                "siblings": rng.choice([[], ["5-9 years"], ["1-4 years", "10-14 years"], ["18 years and over"]]),
+                "key_worker_offered": rng.choice(["yes", "yes", "not_known"]),
+                "bereavement_support_offered": rng.choice(["yes", "declined", "yes"]),
+            })
+        if stage == Stage.READY and since is not None:
+            ready.append((number, since))
+
+    closed = _close_oldest(settings, ready, today, calendar)
+    upcoming = calendar.add(today, settings.policy.panel_notice_working_days)  # its papers go today
+    waiting = [n for n, _ in ready if n not in closed]
+    if waiting:
+        number = waiting[0]
+        build_report(settings, number, today=today, actor="demo")
+        decide(settings, number, approve=True, comments=None, actor="demo", today=today)
+    add_meeting(settings, meets_on=upcoming, kind="general", capacity=8, location="Demo County Hall, room 2",
+                today=today, actor="demo")
+    add_meeting(settings, meets_on=calendar.add(today, 30), kind="neonatal", capacity=6,
+                location="Northgate Children's Hospital, seminar room", today=today, actor="demo")
+    # The approved case is left for cdop_notify_panel to allocate, and its papers go today.
+    return (f"panel demo: {len(MEMBERS)} members, 2 upcoming meetings, {len(closed)} case(s) closed with "
+            f"analyses, {min(len(waiting), 1)} approved for the next meeting")
+
+
+def _surname(settings: Settings, number: str) -> str:
+    with unit_of_work(settings) as uow:
+        return uow.session.scalar(select(Case).where(Case.case_number == number)).surname
+
+
+def _close_oldest(settings: Settings, ready: list[tuple[str, dt.date]], today: dt.date,
+                  calendar: WorkingCalendar) -> list[str]:
+    """Take up to two ready cases through the whole panel stage at past business dates."""
+    candidates = sorted(ready, key=lambda item: item[1])[:2]
+    if not candidates:
+        return []
+    last_ready = max(since for _, since in candidates)
+    built = calendar.add(last_ready, 1)
+    meeting = calendar.add(built, settings.policy.panel_notice_working_days + 3)
+    if meeting >= calendar.subtract(today, 5):
+        return []  # the demo's dates leave no room for a past meeting
+    add_meeting(settings, meets_on=meeting, kind="general", capacity=8, location="Demo County Hall, room 2",
+                today=built, actor="demo")
+    for number, _ in candidates:
+        build_report(settings, number, today=built, actor="demo")
+        decide(settings, number, approve=True, comments=None, actor="demo", today=calendar.add(built, 1))
+    allocate_cases(settings, calendar.add(built, 1), actor="demo")
+    plan_panel_papers(settings, pack_date(settings.policy, meeting), actor="demo")
+    delivery.deliver(settings, _HistoryMailer(), kinds=list(PANEL_KINDS), actor="demo")
+    analyses = [
+        {"category": "acute_medical", "modifiable": "yes",
+         "learning": "Earlier recognition of a deteriorating child at home; clearer safety-netting advice.",
+         "factors": [{"domain": "child", "description": "Underlying respiratory condition.", "contributed": True},
+                     {"domain": "service", "description": "No written care plan shared with the family.",
+                      "contributed": True},
+                     {"domain": "social", "description": "Parental smoking in the home.", "contributed": False}],
+         "recommendations": [
+             {"agency": "GPHC", "text": "Review how written care plans are shared with families.",
+              "due_on": calendar.add(meeting, 15).isoformat()},
+             {"agency": "RUH", "text": "Audit safety-netting advice given on discharge from the emergency department.",
+              "due_on": calendar.add(today, 60).isoformat()}]},
+        {"category": "congenital", "modifiable": "no",
+         "learning": "Good coordination of palliative care between hospital, hospice and community teams.",
+         "factors": [{"domain": "child", "description": "Life-limiting congenital condition.", "contributed": True}],
+         "recommendations": [
+             {"organisation": "Demo Integrated Care Board", "email": "icb.quality@nhs.net",
+              "text": "Share the end-of-life care plan template with every local hospice and community team.",
+              "due_on": calendar.add(today, 90).isoformat()}]},
+    ]
+    closed = []
+    for (number, _), analysis in zip(candidates, analyses, strict=False):
+        record_analysis(settings, number, analysis, today=calendar.add(meeting, 1), actor="demo")
+        closed.append(number)
+    delivery.deliver(settings, _HistoryMailer(), kinds=["recommendation"], actor="demo")
+    return closed

@@ -1,0 +1,28 @@
+"""Every kind of outgoing message, in one explicit registry: how each is composed from
+the database at send time (so no body, and no identifier, is stored in the outbox) and
+what sending it changes. Nothing registers itself on import; a new kind is added here.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from cdop.annual_report import service as annual_report
+from cdop.mail.outbox import MessageKind
+from cdop.panel import analysis, case_reports, meetings
+from cdop.requests import agency_requests, chasing, digest
+
+REGISTRY = MappingProxyType({
+    agency_requests.KIND: MessageKind(agency_requests.compose, agency_requests.on_sent),
+    chasing.REMINDER: MessageKind(chasing.compose, chasing.on_sent),
+    chasing.ESCALATION: MessageKind(chasing.compose, chasing.on_sent),
+    digest.KIND: MessageKind(digest.compose),
+    case_reports.KIND_BLOCKED: MessageKind(case_reports.compose_blocked),
+    case_reports.KIND_RETURNED: MessageKind(case_reports.compose_returned),
+    meetings.KIND_PACK: MessageKind(meetings.compose_pack),
+    meetings.KIND_ADDENDUM: MessageKind(meetings.compose_addendum),
+    meetings.KIND_NEW_DEATHS: MessageKind(meetings.compose_new_deaths),
+    analysis.KIND_AGREED: MessageKind(analysis.compose_agreed),
+    analysis.KIND_REMINDER: MessageKind(analysis.compose_reminder, analysis.on_reminder_sent),
+    annual_report.KIND: MessageKind(annual_report.compose),
+})

@@ -1,0 +1,358 @@
+"""The panel's analysis of a case, its recommendations, and following them up.
+
+- `record_analysis` records the analysis form after the meeting: the category of death
+  (taxonomy code: one per case, the hierarchy is in data/taxonomy.toml), the factors
+  found in each domain and whether each contributed, whether there were modifiable
+  factors (yes / no / insufficient information), the learning, and recommendations to
+  named organisations with due dates. All-or-nothing; free text is checked by the
+  anonymisation gate when it is recorded, because it is kept (and later published in
+  the annual report) as anonymised text. The case then closes.
+- Each recommendation is sent to its organisation when agreed (outbox, business key
+  case/recommendation-N/recommendation/1).
+- `plan_recommendation_follow_ups` (DAG cdop_follow_up_recommendations, working days):
+  when a recommendation falls due, and every Policy.recommendation_follow_up_working_days
+  after until it is completed or not accepted, the organisation is asked for a progress
+  update, once per step (business key case/recommendation-N/recommendation_reminder/step).
+  The step moves on only once the message is sent.
+- `record_recommendation_update` records the progress an organisation reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdop.config import Settings
+from cdop.intake.notifications import get_case
+from cdop.mail import outbox
+from cdop.mail.mailer import Email
+from cdop.panel.case_reports import APPROVED, gate_email
+from cdop.requests.returns import case_gate, identifier_problem
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import UnitOfWork, unit_of_work
+from cdop.store.models import (
+    Agency,
+    Analysis,
+    AnalysisFactor,
+    Case,
+    CaseReport,
+    MeetingAllocation,
+    OutboxMessage,
+    PanelMeeting,
+    Recommendation,
+    RecommendationUpdate,
+)
+from cdop.taxonomy import taxonomy
+from cdop.validation import InputError, Problem, RowReader
+
+KIND_AGREED = "recommendation"
+KIND_REMINDER = "recommendation_reminder"
+KINDS = (KIND_AGREED, KIND_REMINDER)
+ACTOR = "airflow:cdop_follow_up_recommendations"
+OPEN_STATUSES = ("agreed", "in_progress")
+UPDATE_STATUSES = ("in_progress", "completed", "not_accepted")
+TEXT_MAX = 4000
+ANALYSIS_FIELDS = ("reviewed_on", "category", "modifiable", "learning", "factors", "recommendations",
+                   "case_number")
+
+
+def load_analysis_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError([Problem("file", f"is not valid JSON (line {getattr(exc, 'lineno', '?')})")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem("file", "must hold one analysis object")])
+    return data
+
+
+def _categories() -> dict[str, str]:
+    return {c["code"]: c["label"] for c in taxonomy().categories}
+
+
+def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Agency]):
+    tax = taxonomy()
+    problems: list[Problem] = []
+    for key in sorted(set(data) - set(ANALYSIS_FIELDS)):
+        problems.append(Problem(str(key), "is not a field of the analysis form"))
+    r = RowReader(data)
+    values = {
+        "category": r.choice("category", _categories()),
+        "modifiable": r.choice("modifiable", tax.labels("modifiable")),
+        "learning": r.text("learning", required=False, max_len=TEXT_MAX),
+        "reviewed_on": r.date("reviewed_on", required=False),
+    }
+    if values["reviewed_on"] and values["reviewed_on"] > today:
+        r.problem("reviewed_on", "is in the future")
+    problems += r.problems
+
+    factors = []
+    raw_factors = data.get("factors") or []
+    if not isinstance(raw_factors, list):
+        problems.append(Problem("factors", "must be a list"))
+        raw_factors = []
+    for i, item in enumerate(raw_factors, start=1):
+        fr = RowReader(item if isinstance(item, Mapping) else {})
+        factor = {
+            "domain": fr.choice("domain", tax.labels("factor_domain")),
+            "description": fr.text("description", max_len=TEXT_MAX),
+            "contributed": fr.boolean("contributed"),
+        }
+        problems += [Problem(f"factors[{i}].{p.field}", p.message) for p in fr.problems]
+        factors.append(factor)
+    if values["modifiable"] == "yes" and not raw_factors:
+        problems.append(Problem("factors", "modifiable factors were found: describe at least one factor"))
+
+    recommendations = []
+    raw_recs = data.get("recommendations") or []
+    if not isinstance(raw_recs, list):
+        problems.append(Problem("recommendations", "must be a list"))
+        raw_recs = []
+    for i, item in enumerate(raw_recs, start=1):
+        rr = RowReader(item if isinstance(item, Mapping) else {})
+        code = rr.text("agency", required=False, max_len=40)
+        agency = agencies.get(code.upper()) if code else None
+        if code and agency is None:
+            rr.problem("agency", "is not an agency code in the directory")
+        organisation = rr.text("organisation", required=agency is None and not code, max_len=200)
+        email = rr.email("email", required=agency is None and not code)
+        due = rr.date("due_on")
+        if due and due < today:
+            rr.problem("due_on", "is in the past")
+        rec = {
+            "organisation": organisation or (agency.name if agency else None),
+            "agency_id": agency.id if agency else None,
+            "email": email or (agency.request_email if agency else None),
+            "text": rr.text("text", max_len=TEXT_MAX),
+            "due_on": due,
+        }
+        problems += [Problem(f"recommendations[{i}].{p.field}", p.message) for p in rr.problems]
+        recommendations.append(rec)
+    return values, factors, recommendations, problems
+
+
+def _allocation(session: Session, case: Case) -> PanelMeeting | None:
+    return session.scalar(
+        select(PanelMeeting).join(MeetingAllocation, MeetingAllocation.meeting_id == PanelMeeting.id)
+        .where(MeetingAllocation.case_id == case.id))
+
+
+def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any], *, today: dt.date,
+                    actor: str) -> dict[str, Any]:
+    """Record the panel's analysis of a case, close the case and queue each recommendation
+    to its organisation. `data` is the analysis form (see include/templates/returns/
+    analysis_template.json). Raises InputError naming every bad field."""
+    with unit_of_work(settings, actor) as uow:
+        session = uow.session
+        case = get_case(uow, case_number)
+        if data.get("case_number") and str(data["case_number"]).strip().upper() != case.case_number:
+            raise InputError([Problem("case_number", "does not match the case the analysis is recorded against")])
+        agencies = {a.code: a for a in session.scalars(select(Agency))}
+        values, factors, recommendations, problems = _parse(data, today=today, agencies=agencies)
+        if case.closed_on is not None:
+            problems.insert(0, Problem("case", "is already closed: its analysis has been recorded"))
+        if not session.scalar(select(CaseReport.id).where(CaseReport.case_id == case.id,
+                                                          CaseReport.status == APPROVED).limit(1)):
+            problems.insert(0, Problem("case", "has no approved case report: the panel has not seen it"))
+        meeting = _allocation(session, case)
+        if meeting is not None and meeting.meets_on > today:
+            problems.insert(0, Problem("case", "its panel meeting has not happened yet"))
+        reviewed_on = values["reviewed_on"] or (meeting.meets_on if meeting else today)
+        if meeting is not None and reviewed_on < meeting.meets_on:
+            problems.append(Problem("reviewed_on", "is before the case's panel meeting"))
+        for i, rec in enumerate(recommendations, start=1):
+            if rec["due_on"] and rec["due_on"] <= reviewed_on:
+                problems.append(Problem(f"recommendations[{i}].due_on", "must be after the review date"))
+        gate = case_gate(session, case)
+        texts = [("learning", values["learning"])]
+        texts += [(f"factors[{i}].description", f["description"]) for i, f in enumerate(factors, start=1)]
+        texts += [(f"recommendations[{i}].text", r["text"]) for i, r in enumerate(recommendations, start=1)]
+        # A recommendation to the child's own school would name it in every message.
+        texts += [(f"recommendations[{i}].organisation", r["organisation"])
+                  for i, r in enumerate(recommendations, start=1)]
+        problems += [p for p in (identifier_problem(gate, field, text) for field, text in texts) if p]
+        if problems:
+            raise InputError(problems)
+
+        analysis = Analysis(case_id=case.id, meeting_id=meeting.id if meeting else None, reviewed_on=reviewed_on,
+                            category=values["category"], modifiable=values["modifiable"],
+                            learning=values["learning"], recorded_by=actor)
+        session.add(analysis)
+        session.flush()
+        for factor in factors:
+            session.add(AnalysisFactor(analysis_id=analysis.id, **factor))
+        ids = []
+        for rec in recommendations:
+            row = Recommendation(case_id=case.id, analysis_id=analysis.id, agreed_on=reviewed_on,
+                                 status="agreed", next_follow_up_on=rec["due_on"], follow_ups_sent=0, **rec)
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+            outbox.enqueue(
+                uow, settings,
+                key=outbox.business_key(case.case_number, f"recommendation-{row.id}", KIND_AGREED, 1),
+                kind=KIND_AGREED, to=[row.email],
+                subject=f"Child Death Overview Panel recommendation R{row.id} ({case.case_number})",
+                business_date=today, case_id=case.id, agency_id=row.agency_id,
+                secure_route=settings.policy.is_secure_address(row.email),
+                params={"recommendation_id": row.id},
+            )
+        case.closed_on = today
+        uow.audit("analysis_recorded", "analysis", analysis.id, case_id=case.id, category=values["category"],
+                  modifiable=values["modifiable"], factors=len(factors), recommendations=ids,
+                  reviewed_on=reviewed_on.isoformat())
+        uow.audit("case_closed", "case", case.id, case_id=case.id, closed_on=today.isoformat())
+        uow.commit()
+    return {"case_number": case_number.strip().upper(), "analysis_id": analysis.id,
+            "recommendations": ids, "closed_on": today.isoformat()}
+
+
+def analysis_view(settings: Settings, case_number: str) -> dict[str, Any] | None:
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        analysis = uow.session.scalar(select(Analysis).where(Analysis.case_id == case.id))
+        if analysis is None:
+            return None
+        recs = uow.session.scalars(select(Recommendation).where(Recommendation.analysis_id == analysis.id)
+                                   .order_by(Recommendation.id))
+        return {
+            "case_number": case.case_number,
+            "reviewed_on": analysis.reviewed_on.isoformat(),
+            "category": analysis.category,
+            "category_label": _categories()[analysis.category],
+            "modifiable": analysis.modifiable,
+            "learning": analysis.learning,
+            "recorded_by": analysis.recorded_by,
+            "factors": [{"domain": f.domain, "description": f.description, "contributed": f.contributed}
+                        for f in analysis.factors],
+            "recommendations": [_rec_view(r) for r in recs],
+            "closed_on": case.closed_on.isoformat() if case.closed_on else None,
+        }
+
+
+def _rec_view(r: Recommendation) -> dict[str, Any]:
+    return {"id": r.id, "organisation": r.organisation, "email": r.email, "text": r.text,
+            "agreed_on": r.agreed_on.isoformat(), "due_on": r.due_on.isoformat(), "status": r.status,
+            "next_follow_up_on": r.next_follow_up_on.isoformat() if r.next_follow_up_on else None,
+            "follow_ups_sent": r.follow_ups_sent}
+
+
+# ---------------------------------------------------------------------- recommendations
+
+
+def list_recommendations(settings: Settings, *, case_number: str | None = None,
+                         open_only: bool = False) -> list[dict[str, Any]]:
+    with unit_of_work(settings) as uow:
+        query = select(Recommendation, Case.case_number).join(Case, Case.id == Recommendation.case_id)
+        if case_number:
+            query = query.where(Case.case_number == case_number.strip().upper())
+        if open_only:
+            query = query.where(Recommendation.status.in_(OPEN_STATUSES))
+        rows = uow.session.execute(query.order_by(Recommendation.due_on, Recommendation.id)).all()
+        return [_rec_view(r) | {"case_number": n} for r, n in rows]
+
+
+def _follow_up_calendar(settings: Settings) -> WorkingCalendar:
+    return WorkingCalendar(settings.policy.holiday_subdivision)
+
+
+def record_recommendation_update(settings: Settings, recommendation_id: int, *, status: str, progress: str,
+                                 today: dt.date, actor: str | None = None) -> dict[str, Any]:
+    """Record the progress an organisation reports; completed or not accepted ends the
+    follow-up, in progress asks again a follow-up interval from now (not before due)."""
+    r = RowReader({"status": status, "progress": progress})
+    code = r.choice("status", {s: s for s in UPDATE_STATUSES})
+    text = r.text("progress", max_len=TEXT_MAX)
+    if r.problems:
+        raise InputError(r.problems)
+    with unit_of_work(settings, actor) as uow:
+        rec = uow.session.get(Recommendation, recommendation_id)
+        if rec is None:
+            raise InputError([Problem("recommendation", "no such recommendation")])
+        found = identifier_problem(case_gate(uow.session, uow.session.get(Case, rec.case_id)), "progress", text)
+        if found:
+            raise InputError([found])
+        uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=today, status=code,
+                                             progress=text))
+        rec.status = code
+        if code in OPEN_STATUSES:
+            interval = settings.policy.recommendation_follow_up_working_days
+            rec.next_follow_up_on = max(rec.due_on, _follow_up_calendar(settings).add(today, interval))
+        else:
+            rec.next_follow_up_on = None
+        uow.audit("recommendation_updated", "recommendation", rec.id, case_id=rec.case_id, status=code)
+        uow.commit()
+        return _rec_view(rec)
+
+
+def plan_recommendation_follow_ups(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> list[int]:
+    """Queue a progress request for each open recommendation whose follow-up date has
+    come (working days only; one step per recommendation per run). Safe to rerun."""
+    if not _follow_up_calendar(settings).is_working_day(today):
+        return []
+    planned = []
+    with unit_of_work(settings, actor) as uow:
+        due = uow.session.execute(
+            select(Recommendation, Case.case_number).join(Case, Case.id == Recommendation.case_id)
+            .where(Recommendation.status.in_(OPEN_STATUSES), Recommendation.next_follow_up_on <= today)
+            .order_by(Recommendation.next_follow_up_on, Recommendation.id)
+        ).all()
+        for rec, number in due:
+            step = rec.follow_ups_sent + 1
+            message, created = outbox.enqueue(
+                uow, settings,
+                key=outbox.business_key(number, f"recommendation-{rec.id}", KIND_REMINDER, step),
+                kind=KIND_REMINDER, to=[rec.email], sequence=step,
+                subject=f"Progress update requested: CDOP recommendation R{rec.id} ({number})",
+                business_date=today, case_id=rec.case_id, agency_id=rec.agency_id,
+                secure_route=settings.policy.is_secure_address(rec.email),
+                params={"recommendation_id": rec.id, "step": step},
+            )
+            if created:
+                planned.append(message.id)
+        uow.commit()
+    return planned
+
+
+def _rec_context(session: Session, message: OutboxMessage, settings: Settings) -> tuple[Recommendation, Case, dict]:
+    rec = session.get(Recommendation, message.params["recommendation_id"])
+    case = session.get(Case, rec.case_id)
+    last = session.scalar(select(RecommendationUpdate).where(RecommendationUpdate.recommendation_id == rec.id)
+                          .order_by(RecommendationUpdate.id.desc()).limit(1))
+    return rec, case, {
+        "area_name": settings.policy.area_name, "office": settings.policy.office,
+        "case_number": case.case_number, "recommendation": rec, "step": message.params.get("step"),
+        "last_update": last,
+    }
+
+
+def _compose(session: Session, message: OutboxMessage, settings: Settings, template: str) -> Email:
+    rec, case, context = _rec_context(session, message, settings)
+    if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
+        raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
+    email = outbox.templated_email(message, settings, template, context)
+    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}")
+    return email
+
+
+def compose_agreed(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    return _compose(session, message, settings, "recommendation_agreed")
+
+
+def compose_reminder(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    return _compose(session, message, settings, "recommendation_reminder")
+
+
+def on_reminder_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
+    """The step counts once sent; the next request is a follow-up interval later."""
+    rec = uow.session.get(Recommendation, message.params["recommendation_id"])
+    rec.follow_ups_sent = max(rec.follow_ups_sent, message.sequence)
+    if rec.status in OPEN_STATUSES:
+        interval = settings.policy.recommendation_follow_up_working_days
+        rec.next_follow_up_on = _follow_up_calendar(settings).add(message.business_date, interval)

@@ -1,0 +1,428 @@
+"""The panel's business: meetings, members, allocating approved cases, and the papers.
+
+- Meetings are registered with a date, a kind (general or neonatal) and a capacity;
+  members with a name, a role and an email address. Only an address on a secure route
+  (Policy.secure_domains) receives papers; any other gets a note saying where they are.
+- `allocate_cases` puts each case whose report the coordinator approved on the agenda
+  of the next meeting after today with room, oldest death first. A neonatal death (age
+  at death under 28 days) goes to a neonatal meeting where the CDOP has any ahead;
+  otherwise, like every other death, to a general meeting.
+- `plan_panel_papers` (DAG cdop_notify_panel, daily): Policy.panel_notice_working_days
+  working days before a meeting, each member is sent the agenda and the pack (each
+  case's approved, anonymised report as a PDF), once per member per meeting (business
+  key meeting/member/panel_pack/1). A case allocated after the pack went goes out as an
+  addendum carrying only that case (business key case/member/panel_addendum/meeting).
+- `plan_new_deaths_list`: once a week (Policy.panel_new_deaths_weekday) members are sent
+  the deaths notified in the previous seven days, anonymised: case number, age band,
+  expected or unexpected. One list, not an email per death.
+
+Every message is composed at send time and passed through the anonymisation gate
+(the text, the HTML and each attached PDF's text) for every case it mentions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from cdop.confidentiality.gate import Gate
+from cdop.config import Policy, Settings
+from cdop.mail import outbox
+from cdop.mail.mailer import Attachment, Email
+from cdop.panel.case_reports import APPROVED, gate_email, pdf_filename, report_pdf
+from cdop.requests.returns import case_gate
+from cdop.rules.stages import age_band
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import unit_of_work
+from cdop.store.models import (
+    Case,
+    CaseReport,
+    MeetingAllocation,
+    OutboxMessage,
+    PanelMeeting,
+    PanelMember,
+)
+from cdop.validation import InputError, Problem, RowReader
+
+log = logging.getLogger(__name__)
+
+KIND_PACK = "panel_pack"
+KIND_ADDENDUM = "panel_addendum"
+KIND_NEW_DEATHS = "panel_new_deaths"
+KINDS = (KIND_PACK, KIND_ADDENDUM, KIND_NEW_DEATHS)
+MEETING_KINDS = ("general", "neonatal")
+NEONATAL_DAYS = 28
+ACTOR = "airflow:cdop_notify_panel"
+
+
+# ------------------------------------------------------------------ meetings and members
+
+
+def add_meeting(settings: Settings, *, meets_on: dt.date | str, kind: str = "general", capacity: int | str = 8,
+                location: str | None = None, today: dt.date, actor: str | None = None) -> int:
+    r = RowReader({"date": meets_on, "kind": kind, "capacity": capacity, "location": location})
+    day = r.date("date")
+    if day and day < today:
+        r.problem("date", "is in the past")
+    kind_code = r.choice("kind", {k: k for k in MEETING_KINDS})
+    size = r.integer("capacity", low=1, high=40, required=True)
+    place = r.text("location", required=False, max_len=200)
+    if r.problems:
+        raise InputError(r.problems)
+    with unit_of_work(settings, actor) as uow:
+        meeting = PanelMeeting(meets_on=day, kind=kind_code, capacity=size, location=place)
+        uow.session.add(meeting)
+        uow.session.flush()
+        uow.audit("meeting_registered", "panel_meeting", meeting.id, meets_on=day.isoformat(),
+                  kind=kind_code, capacity=size)
+        uow.commit()
+        return meeting.id
+
+
+def add_member(settings: Settings, *, name: str, role: str, email: str, actor: str | None = None) -> dict:
+    """Register a panel member, or update the one with this email address."""
+    r = RowReader({"name": name, "role": role, "email": email})
+    values = {"name": r.text("name", max_len=120), "role": r.text("role", max_len=120),
+              "email": r.email("email")}
+    if r.problems:
+        raise InputError(r.problems)
+    with unit_of_work(settings, actor) as uow:
+        member = uow.session.scalar(select(PanelMember).where(PanelMember.email == values["email"]))
+        created = member is None
+        if created:
+            member = PanelMember(**values, active=True)
+            uow.session.add(member)
+        else:
+            member.name, member.role, member.active = values["name"], values["role"], True
+        uow.session.flush()
+        uow.audit("member_registered" if created else "member_updated", "panel_member", member.id,
+                  role=values["role"])
+        uow.commit()
+        return {"id": member.id, "created": created,
+                "secure": settings.policy.is_secure_address(values["email"])}
+
+
+def set_member_active(settings: Settings, email: str, *, active: bool, actor: str | None = None) -> None:
+    with unit_of_work(settings, actor) as uow:
+        member = uow.session.scalar(select(PanelMember).where(PanelMember.email == email.strip().lower()))
+        if member is None:
+            raise InputError([Problem("email", "is not a panel member's address")])
+        member.active = active
+        uow.audit("member_" + ("activated" if active else "deactivated"), "panel_member", member.id)
+        uow.commit()
+
+
+def list_members(settings: Settings) -> list[dict[str, Any]]:
+    with unit_of_work(settings) as uow:
+        return [
+            {"id": m.id, "name": m.name, "role": m.role, "email": m.email, "active": m.active,
+             "secure": settings.policy.is_secure_address(m.email)}
+            for m in uow.session.scalars(select(PanelMember).order_by(PanelMember.id))
+        ]
+
+
+def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:
+    """The day the papers go: Policy.panel_notice_working_days working days before."""
+    return WorkingCalendar(policy.holiday_subdivision).subtract(meets_on, policy.panel_notice_working_days)
+
+
+def _pack_planned(session: Session, meeting_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(
+        OutboxMessage.kind == KIND_PACK, OutboxMessage.business_key.like(f"meeting-{meeting_id}/%")))))
+
+
+def list_meetings(settings: Settings, *, today: dt.date, include_past: bool = False) -> list[dict[str, Any]]:
+    with unit_of_work(settings) as uow:
+        query = select(PanelMeeting).order_by(PanelMeeting.meets_on, PanelMeeting.id)
+        if not include_past:
+            query = query.where(PanelMeeting.meets_on >= today)
+        counts = dict(uow.session.execute(
+            select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id))
+            .group_by(MeetingAllocation.meeting_id)).all())
+        return [
+            {"id": m.id, "meets_on": m.meets_on.isoformat(), "kind": m.kind, "capacity": m.capacity,
+             "allocated": counts.get(m.id, 0), "location": m.location,
+             "papers_on": pack_date(settings.policy, m.meets_on).isoformat(),
+             "papers_sent": _pack_planned(uow.session, m.id)}
+            for m in uow.session.scalars(query)
+        ]
+
+
+# ----------------------------------------------------------------------------- allocation
+
+
+def is_neonatal(case: Case) -> bool:
+    return case.age_at_death_days < NEONATAL_DAYS
+
+
+def cases_awaiting_meeting(session: Session) -> list[Case]:
+    """Open cases with an approved report and no place on an agenda, oldest death first."""
+    return list(session.scalars(
+        select(Case)
+        .where(
+            Case.closed_on.is_(None),
+            exists().where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED),
+            ~exists().where(MeetingAllocation.case_id == Case.id),
+        )
+        .order_by(Case.date_of_death, Case.case_number)
+    ))
+
+
+def allocate_cases(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, list[str]]:
+    """Put each approved case on the next suitable meeting after today with room."""
+    allocated, waiting = [], []
+    with unit_of_work(settings, actor) as uow:
+        cases = cases_awaiting_meeting(uow.session)
+        if not cases:
+            return {"allocated": [], "waiting": []}
+        meetings = list(uow.session.scalars(
+            select(PanelMeeting).where(PanelMeeting.meets_on > today)
+            .order_by(PanelMeeting.meets_on, PanelMeeting.id)))
+        taken = dict(uow.session.execute(
+            select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id))
+            .where(MeetingAllocation.meeting_id.in_([m.id for m in meetings]))
+            .group_by(MeetingAllocation.meeting_id)).all())
+        holds_neonatal = any(m.kind == "neonatal" for m in meetings)
+        for case in cases:
+            kind = "neonatal" if is_neonatal(case) and holds_neonatal else "general"
+            meeting = next((m for m in meetings if m.kind == kind and taken.get(m.id, 0) < m.capacity), None)
+            if meeting is None:
+                waiting.append(case.case_number)
+                continue
+            taken[meeting.id] = taken.get(meeting.id, 0) + 1
+            allocation = MeetingAllocation(meeting_id=meeting.id, case_id=case.id, allocated_on=today)
+            uow.session.add(allocation)
+            uow.session.flush()
+            uow.audit("case_allocated", "meeting_allocation", allocation.id, case_id=case.id,
+                      meeting_id=meeting.id, meets_on=meeting.meets_on.isoformat(), kind=meeting.kind)
+            allocated.append(case.case_number)
+        uow.commit()
+    if waiting:
+        log.warning("%d approved case(s) wait for a meeting with room: %s", len(waiting), ", ".join(waiting))
+    return {"allocated": allocated, "waiting": waiting}
+
+
+# --------------------------------------------------------------------------------- papers
+
+
+def _member_key(meeting: PanelMeeting, member: PanelMember) -> str:
+    return outbox.business_key(f"meeting-{meeting.id}", f"member-{member.id}", KIND_PACK, 1)
+
+
+def plan_panel_papers(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, int]:
+    """Queue the pack for every member of each meeting whose papers are due, and an
+    addendum for each case allocated after its pack went. Safe to rerun."""
+    packs = addenda = 0
+    with unit_of_work(settings, actor) as uow:
+        session = uow.session
+        members = list(session.scalars(select(PanelMember).where(PanelMember.active).order_by(PanelMember.id)))
+        meetings = [m for m in session.scalars(
+            select(PanelMeeting).where(PanelMeeting.meets_on > today).order_by(PanelMeeting.meets_on))
+            if pack_date(settings.policy, m.meets_on) <= today]
+        for meeting in meetings:
+            allocations = list(session.scalars(
+                select(MeetingAllocation).where(MeetingAllocation.meeting_id == meeting.id)
+                .order_by(MeetingAllocation.id)))
+            planned = _pack_planned(session, meeting.id)
+            for allocation in allocations:
+                if allocation.pack is None:
+                    allocation.pack = "addendum" if planned else "pack"
+            in_pack = [a for a in allocations if a.pack == "pack"]
+            if not in_pack and not planned:
+                continue  # nothing on the agenda yet: the pack goes when a case is allocated
+            numbers = _case_numbers(session, [a.case_id for a in in_pack])
+            for member in members:
+                _, created = outbox.enqueue(
+                    uow, settings, key=_member_key(meeting, member), kind=KIND_PACK, to=[member.email],
+                    subject=f"Child Death Overview Panel {meeting.meets_on.isoformat()}: agenda and papers",
+                    business_date=today,
+                    secure_route=settings.policy.is_secure_address(member.email),
+                    params={"meeting_id": meeting.id, "member_id": member.id, "cases": numbers},
+                )
+                packs += created
+            for allocation in (a for a in allocations if a.pack == "addendum"):
+                [number] = _case_numbers(session, [allocation.case_id])
+                for member in members:
+                    if not settings.policy.is_secure_address(member.email):
+                        continue  # the note they had says where the papers are
+                    _, created = outbox.enqueue(
+                        uow, settings,
+                        key=outbox.business_key(number, f"member-{member.id}", KIND_ADDENDUM,
+                                                f"meeting-{meeting.id}"),
+                        kind=KIND_ADDENDUM, to=[member.email],
+                        subject=f"Child Death Overview Panel {meeting.meets_on.isoformat()}: addendum, case {number}",
+                        business_date=today, case_id=allocation.case_id, secure_route=True,
+                        params={"meeting_id": meeting.id, "member_id": member.id, "cases": [number]},
+                    )
+                    addenda += created
+            if allocations:
+                uow.audit("panel_papers_planned", "panel_meeting", meeting.id,
+                          cases=len(in_pack), addenda=sum(1 for a in allocations if a.pack == "addendum"))
+        uow.commit()
+    return {"packs": packs, "addenda": addenda}
+
+
+def _case_numbers(session: Session, case_ids: list[int]) -> list[str]:
+    if not case_ids:
+        return []
+    order = {cid: i for i, cid in enumerate(case_ids)}
+    rows = session.execute(select(Case.id, Case.case_number).where(Case.id.in_(case_ids))).all()
+    return [n for _, n in sorted(rows, key=lambda r: order[r[0]])]
+
+
+def new_deaths_period(policy: Policy, today: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    """(list day, first day, last day): the latest list day on or before today, and the
+    seven days before it whose notifications it lists."""
+    back = (today.weekday() - policy.panel_new_deaths_weekday) % 7
+    list_day = today - dt.timedelta(days=back)
+    return list_day, list_day - dt.timedelta(days=7), list_day - dt.timedelta(days=1)
+
+
+def plan_new_deaths_list(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> int:
+    """Queue this week's list of newly notified deaths for each member on a secure route
+    (once per member per week; no list in a week without a death). A run any day of the
+    week still sends that week's list, so a day's outage loses nothing."""
+    list_day, first, last = new_deaths_period(settings.policy, today)
+    queued = 0
+    with unit_of_work(settings, actor) as uow:
+        # After weeks without a run, this list also carries the deaths of the weeks whose
+        # list never went: it covers everything since the previous list day.
+        previous = _previous_list_day(uow.session, list_day)
+        catching_up = previous is not None and previous < first
+        if catching_up:
+            first = previous
+        numbers = list(uow.session.scalars(
+            select(Case.case_number).where(Case.notified_on >= first, Case.notified_on <= last)
+            .order_by(Case.notified_on, Case.case_number)))
+        if not numbers:
+            return 0
+        members = uow.session.scalars(select(PanelMember).where(PanelMember.active).order_by(PanelMember.id))
+        for member in members:
+            if not settings.policy.is_secure_address(member.email):
+                continue
+            _, created = outbox.enqueue(
+                uow, settings,
+                key=outbox.business_key(f"deaths-{list_day.isoformat()}", f"member-{member.id}", KIND_NEW_DEATHS, 1),
+                kind=KIND_NEW_DEATHS, to=[member.email],
+                # The list names no date but the list day: a date of birth can fall in
+                # the week listed, never on the list day itself (it precedes notification).
+                subject=f"Child Death Overview Panel: deaths notified in the week before {list_day.isoformat()}",
+                business_date=today, secure_route=True,
+                params={"member_id": member.id, "cases": numbers, "list_day": list_day.isoformat(),
+                        "catching_up": catching_up},
+            )
+            queued += created
+        uow.commit()
+    return queued
+
+
+def _previous_list_day(session: Session, list_day: dt.date) -> dt.date | None:
+    """The list day of the latest new-deaths list queued before `list_day`, if any."""
+    latest = session.scalar(
+        select(func.max(OutboxMessage.business_key)).where(
+            OutboxMessage.kind == KIND_NEW_DEATHS,
+            OutboxMessage.business_key < f"deaths-{list_day.isoformat()}"))
+    return dt.date.fromisoformat(latest.split("/")[0].removeprefix("deaths-")) if latest else None
+
+
+# ----------------------------------------------------------------------------- composing
+
+
+def agenda(settings: Settings, meeting_id: int) -> dict[str, Any]:
+    """A meeting and the cases on its agenda (case numbers and anonymised facts only)."""
+    with unit_of_work(settings) as uow:
+        meeting = uow.session.get(PanelMeeting, meeting_id)
+        if meeting is None:
+            raise InputError([Problem("meeting", "no such meeting")])
+        numbers = _case_numbers(uow.session, list(uow.session.scalars(
+            select(MeetingAllocation.case_id).where(MeetingAllocation.meeting_id == meeting_id)
+            .order_by(MeetingAllocation.id))))
+        return {"id": meeting.id, "meets_on": meeting.meets_on.isoformat(), "kind": meeting.kind,
+                "capacity": meeting.capacity, "location": meeting.location,
+                "papers_on": pack_date(settings.policy, meeting.meets_on).isoformat(),
+                "cases": [_case_line(uow.session, n) | {"pack": a} for n, a in zip(
+                    numbers, _pack_flags(uow.session, meeting_id), strict=True)]}
+
+
+def _pack_flags(session: Session, meeting_id: int) -> list[str | None]:
+    return list(session.scalars(select(MeetingAllocation.pack)
+                                .where(MeetingAllocation.meeting_id == meeting_id)
+                                .order_by(MeetingAllocation.id)))
+
+
+def _case_line(session: Session, case_number: str) -> dict[str, Any]:
+    case = session.scalar(select(Case).where(Case.case_number == case_number))
+    report = session.scalar(select(CaseReport).where(CaseReport.case_id == case.id, CaseReport.status == APPROVED)
+                            .order_by(CaseReport.version.desc()).limit(1))
+    return {
+        "case_number": case.case_number,
+        "age_band": age_band(dt.date.fromisoformat(case.date_of_birth), case.date_of_death),
+        "expected": case.death_expected,
+        "neonatal": is_neonatal(case),
+        "report_version": report.version if report else None,
+        "notified_on": case.notified_on,
+    }
+
+
+def _gate(session: Session, case_numbers: Iterable[str]) -> Gate:
+    identifiers: list = []
+    for number in case_numbers:
+        case = session.scalar(select(Case).where(Case.case_number == number))
+        identifiers.extend(case_gate(session, case).identifiers)
+    return Gate(tuple(identifiers))
+
+
+def _base_context(settings: Settings) -> dict[str, Any]:
+    return {"area_name": settings.policy.area_name, "office": settings.policy.office}
+
+
+def _papers(session: Session, message: OutboxMessage, settings: Settings, template: str) -> Email:
+    meeting = session.get(PanelMeeting, message.params["meeting_id"])
+    member = session.get(PanelMember, message.params["member_id"])
+    numbers = list(message.params.get("cases", []))
+    context = _base_context(settings) | {
+        "meeting": meeting, "member": member, "papers_on": message.business_date,
+        "cases": [_case_line(session, n) for n in numbers],
+    }
+    gate = _gate(session, numbers)
+    if not message.secure_route:
+        # Not a secure route: no papers, no agenda; only where to get them.
+        email = outbox.templated_email(message, settings, "panel_pack_note", context)
+        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}")
+        return email
+    attachments = []
+    for line in context["cases"]:
+        case = session.scalar(select(Case).where(Case.case_number == line["case_number"]))
+        report = session.scalar(select(CaseReport).where(
+            CaseReport.case_id == case.id, CaseReport.version == line["report_version"]))
+        attachments.append(Attachment(pdf_filename(case.case_number, report.version),
+                                      report_pdf(settings, report), "application/pdf"))
+    email = outbox.templated_email(message, settings, template, context, tuple(attachments))
+    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}")
+    return email
+
+
+def compose_pack(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    return _papers(session, message, settings, "panel_pack")
+
+
+def compose_addendum(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    return _papers(session, message, settings, "panel_addendum")
+
+
+def compose_new_deaths(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    numbers = list(message.params["cases"])
+    context = _base_context(settings) | {
+        "member": session.get(PanelMember, message.params["member_id"]),
+        "list_day": dt.date.fromisoformat(message.params["list_day"]),
+        "catching_up": message.params.get("catching_up", False),
+        "cases": [_case_line(session, n) for n in numbers],
+    }
+    email = outbox.templated_email(message, settings, "panel_new_deaths", context)
+    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}")
+    return email

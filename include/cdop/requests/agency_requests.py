@@ -1,0 +1,147 @@
+"""Information requests: ask every agency that knew the child for its reporting form.
+
+`plan_agency_requests` puts one outbox message per pending request (business key
+case/agency/agency_request/1); delivery composes it at send time. Identifiable details
+go only to agencies whose address is on a secure route; every other agency gets the
+case number and how to reach the CDOP office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from cdop.config import Settings
+from cdop.mail import outbox
+from cdop.mail.mailer import Attachment, Email
+from cdop.mail.templating import render, template_path
+from cdop.rules.workdays import WorkingCalendar
+from cdop.store.db import UnitOfWork, unit_of_work
+from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
+from cdop.taxonomy import taxonomy
+
+KIND = "agency_request"
+
+
+def plan_agency_requests(settings: Settings, today: dt.date) -> list[int]:
+    """Queue a request for every agency not yet asked on an open case; return outbox ids."""
+    planned = []
+    with unit_of_work(settings, "airflow:cdop_send_agency_requests") as uow:
+        pending = uow.session.scalars(
+            select(AgencyRequest)
+            .join(Case)
+            .where(AgencyRequest.status == "pending", Case.closed_on.is_(None))
+            .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
+            .order_by(AgencyRequest.id)
+        ).all()
+        for request in pending:
+            message, created = _enqueue(uow, settings, request, today)
+            if created:
+                planned.append(message.id)
+        uow.commit()
+    return planned
+
+
+def _enqueue(uow: UnitOfWork, settings: Settings, request: AgencyRequest, today: dt.date):
+    case, agency = request.case, request.agency
+    return outbox.enqueue(
+        uow,
+        settings,
+        key=outbox.business_key(case.case_number, agency.code, KIND, 1),
+        kind=KIND,
+        to=[agency.request_email],
+        subject=f"Child death review {case.case_number}: request for information from {agency.name}",
+        business_date=today,
+        case_id=case.id,
+        agency_id=agency.id,
+        request_id=request.id,
+        secure_route=agency.secure_email,
+    )
+
+
+_OFFICE_FORM_TYPES = (
+    (".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (".pdf", "application/pdf"),
+)
+
+
+def form_attachments(settings: Settings, case_number: str, forms: list[str]) -> tuple[Attachment, ...]:
+    """The reporting form and each supplementary form. An office's own copy of a form
+    (CDOP_HOME/forms/<code>.docx or .pdf) is sent in preference to the built-in text.
+    The return template (summary and chronology, include/templates/returns/) goes last."""
+    template = template_path("returns/return_template.csv").read_bytes()
+    return (*(_form_file(settings.home / "forms", code, case_number) for code in forms),
+            Attachment(f"{case_number}-return-template.csv", template, "text/csv"))
+
+
+def _form_file(office_dir: Path, code: str, case_number: str) -> Attachment:
+    for suffix, mime in _OFFICE_FORM_TYPES:
+        candidate = office_dir / f"{code}{suffix}"
+        if candidate.is_file():
+            return Attachment(f"{case_number}-{code}{suffix}", candidate.read_bytes(), mime)
+    name = f"forms/{code}.txt.j2"
+    if not template_path(name).is_file():
+        name = "forms/supplementary.txt.j2"
+    text = render(name, case_number=case_number, code=code, title=taxonomy().form_title(code))
+    return Attachment(f"{case_number}-{code}-form.txt", text.encode("utf-8"), "text/plain")
+
+
+def request_context(case: Case, agency: Agency, request: AgencyRequest, settings: Settings, due: dt.date) -> dict:
+    """The template context. Identifiers are added only for a secure route, so a template
+    that reached for one on an insecure route fails (StrictUndefined) instead of leaking."""
+    context = {
+        "case_number": case.case_number,
+        "agency_name": agency.name,
+        "forms": [{"code": c, "title": taxonomy().form_title(c)} for c in request.forms],
+        "due_on": due,
+        "office": settings.policy.office,
+        "area_name": settings.policy.area_name,
+        "secure": agency.secure_email,
+    }
+    if agency.secure_email:
+        context["child"] = {
+            "forenames": case.forenames,
+            "surname": case.surname,
+            "date_of_birth": dt.date.fromisoformat(case.date_of_birth),
+            "nhs_number": case.nhs_number,
+            "date_of_death": case.date_of_death,
+        }
+    return context
+
+
+def due_date(settings: Settings, sent_on: dt.date) -> dt.date:
+    return WorkingCalendar(settings.policy.holiday_subdivision).add(
+        sent_on, settings.policy.return_due_working_days
+    )
+
+
+def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    request = session.get(AgencyRequest, message.request_id)
+    case, agency = request.case, request.agency
+    context = request_context(case, agency, request, settings, due_date(settings, message.business_date))
+    return outbox.templated_email(message, settings, "agency_request", context,
+                                  form_attachments(settings, case.case_number, request.forms))
+
+
+def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
+    """The request counts as made on the message's business date; the due date and the
+    first chase date follow from policy in working days."""
+    request = uow.session.get(AgencyRequest, message.request_id)
+    if request.status != "pending":
+        return
+    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    request.status = "sent"
+    request.requested_on = message.business_date
+    request.due_on = due_date(settings, message.business_date)
+    ladder = settings.policy.chase_ladder
+    request.next_chase_on = calendar.add(request.due_on, ladder[0].after_working_days) if ladder else None
+    uow.audit(
+        "request_sent",
+        "agency_request",
+        request.id,
+        case_id=request.case_id,
+        due_on=request.due_on.isoformat(),
+    )

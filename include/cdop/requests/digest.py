@@ -1,0 +1,133 @@
+"""The coordinator's daily digest: what is overdue, waiting, newly ready, and NCMD breaches.
+
+One email a working day to Policy.digest_recipients, under the business key
+("digest", date), with case numbers only. Nothing is queued on a day with nothing to
+report; the content is built at send time from the database as of the business date,
+so a digest sent late is still right (and one that has become empty is cancelled).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from itertools import groupby
+
+from sqlalchemy.orm import Session
+
+from cdop.config import Policy, Settings
+from cdop.mail import outbox
+from cdop.mail.mailer import Email
+from cdop.mail.templating import render
+from cdop.requests.chasing import (
+    NcmdBreach,
+    OverdueRequest,
+    ReadyCase,
+    WaitingCase,
+    is_working_day,
+    ncmd_breaches,
+    newly_ready,
+    overdue_requests,
+    waiting_cases,
+)
+from cdop.store.db import unit_of_work
+from cdop.store.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+KIND = "daily_digest"
+ACTOR = "airflow:cdop_send_daily_digest"
+
+
+@dataclass(frozen=True)
+class AgencyOverdue:
+    agency_code: str
+    agency_name: str
+    requests: tuple[OverdueRequest, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    today: dt.date
+    overdue: tuple[OverdueRequest, ...]
+    waiting: tuple[WaitingCase, ...]
+    ready: tuple[ReadyCase, ...]
+    ncmd: tuple[NcmdBreach, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.waiting or self.ready or self.ncmd)
+
+    @property
+    def overdue_by_agency(self) -> list[AgencyOverdue]:
+        return [
+            AgencyOverdue(code, name, tuple(rows))
+            for (name, code), rows in groupby(self.overdue, key=lambda r: (r.agency_name, r.agency_code))
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {"overdue": len(self.overdue), "waiting": len(self.waiting),
+                "ready": len(self.ready), "ncmd": len(self.ncmd)}
+
+
+def build_digest(session: Session, today: dt.date, policy: Policy) -> Digest:
+    return Digest(
+        today=today,
+        overdue=tuple(overdue_requests(session, today, policy)),
+        waiting=tuple(waiting_cases(session, today, policy)),
+        ready=tuple(newly_ready(session, today, policy)),
+        ncmd=tuple(ncmd_breaches(session, today, policy)),
+    )
+
+
+def plan_digest(settings: Settings, today: dt.date) -> int | None:
+    """Queue today's digest unless there is nothing to report; return its outbox id."""
+    if not is_working_day(settings, today):
+        return None
+    policy = settings.policy
+    with unit_of_work(settings, ACTOR) as uow:
+        digest = build_digest(uow.session, today, policy)
+        if digest.empty:
+            log.info("digest %s: nothing to report, nothing sent", today.isoformat())
+            return None
+        message, created = outbox.enqueue(
+            uow,
+            settings,
+            key=outbox.business_key("digest", today.isoformat()),
+            kind=KIND,
+            to=policy.digest_recipients,
+            subject=f"{policy.area_name} CDOP daily digest for {today.day} {today:%B %Y}",
+            business_date=today,
+            secure_route=all(policy.is_secure_address(a) for a in policy.digest_recipients),
+            params=digest.counts(),
+        )
+        uow.commit()
+    log.info("digest %s: %s (%s)", today.isoformat(), digest.counts(),
+             "queued" if created else "already queued")
+    return message.id
+
+
+def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    policy = settings.policy
+    digest = build_digest(session, message.business_date, policy)
+    if digest.empty:
+        raise outbox.NoLongerWanted("nothing to report any more")
+    context = {
+        "digest": digest,
+        "today": message.business_date,
+        "area_name": policy.area_name,
+        "office": policy.office,
+        "ncmd_hours": policy.ncmd_deadline_hours,
+    }
+    return outbox.templated_email(message, settings, "digest", context)
+
+
+def render_text(settings: Settings, today: dt.date) -> str | None:
+    """The digest as text for the terminal (None when there is nothing to report)."""
+    with unit_of_work(settings) as uow:
+        digest = build_digest(uow.session, today, settings.policy)
+        if digest.empty:
+            return None
+        return render("email/digest.txt.j2", digest=digest, today=today,
+                      area_name=settings.policy.area_name, office=settings.policy.office,
+                      ncmd_hours=settings.policy.ncmd_deadline_hours)

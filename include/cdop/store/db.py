@@ -1,0 +1,117 @@
+"""Engine, unit of work, migrations and the audit trail for the CDOP database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from cdop.confidentiality import crypto
+from cdop.config import Settings
+from cdop.store.models import AuditEvent
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_engines: dict[str, Engine] = {}
+
+
+def make_engine(settings: Settings) -> Engine:
+    """One engine per URL per process; installs the encryption keys first."""
+    crypto.use_keys(settings.encryption_keys)
+    engine = _engines.get(settings.database_url)
+    if engine is None:
+        if settings.database_url.startswith("sqlite:///"):
+            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+            engine = create_engine(settings.database_url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            # Take the write lock at BEGIN so concurrent claimers serialise rather than
+            # fail on lock upgrade (SQLite's "database is locked").
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        else:
+            engine = create_engine(settings.database_url, pool_pre_ping=True)
+        _engines[settings.database_url] = engine
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+class UnitOfWork:
+    """A session that rolls back unless `commit()` is called; carries the actor for audit."""
+
+    def __init__(self, engine: Engine, actor: str):
+        self.engine = engine
+        self.actor = actor
+        self.session: Session = sessionmaker(engine, expire_on_commit=False)()
+
+    def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        case_id: int | None = None,
+        **details: Any,
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                actor=self.actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                case_id=case_id,
+                details=details,
+            )
+        )
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+@contextmanager
+def unit_of_work(settings: Settings, actor: str | None = None) -> Iterator[UnitOfWork]:
+    uow = UnitOfWork(make_engine(settings), actor or settings.actor)
+    try:
+        yield uow
+    finally:
+        uow.rollback()
+        uow.session.close()
+
+
+def alembic_config(settings: Settings):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(settings: Settings, revision: str = "heads") -> None:
+    """Bring the CDOP database to `revision` (safe to run again)."""
+    from alembic import command
+
+    engine = make_engine(settings)
+    cfg = alembic_config(settings)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

@@ -1,0 +1,401 @@
+"""The CDOP database: SQLAlchemy 2 models. Migrations live in cdop/migrations (Alembic).
+
+Identifiable fields use the `Encrypted` column type; look-ups on them go through
+keyed blind indexes (`nhs_index`, `identity_index`), never through the plain value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cdop.confidentiality.crypto import Encrypted
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Agency(Base):
+    """An organisation in the directory that may be asked for a reporting form."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_type: Mapped[str] = mapped_column(String(40))
+    request_email: Mapped[str] = mapped_column(String(254))
+    escalation_email: Mapped[str | None] = mapped_column(String(254))
+    secure_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Case(Base):
+    """One child death under review. `case_number` is the pseudonym used everywhere else."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Identifiable: encrypted at rest.
+    forenames: Mapped[str] = mapped_column(Encrypted)
+    surname: Mapped[str] = mapped_column(Encrypted)
+    date_of_birth: Mapped[str] = mapped_column(Encrypted)  # ISO date, encrypted
+    nhs_number: Mapped[str | None] = mapped_column(Encrypted)
+    address: Mapped[str | None] = mapped_column(Encrypted)
+    postcode: Mapped[str | None] = mapped_column(Encrypted)
+    notifier_name: Mapped[str | None] = mapped_column(Encrypted)
+    # Keyed hashes for duplicate detection without decrypting every row.
+    nhs_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    identity_index: Mapped[str] = mapped_column(String(64), index=True)
+    # Facts needed for review and statistics (not identifying on their own).
+    date_of_death: Mapped[dt.date] = mapped_column(Date)
+    age_at_death_days: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(20))
+    ethnicity: Mapped[str] = mapped_column(String(60))
+    deprivation_decile: Mapped[int | None] = mapped_column(Integer)
+    place_of_death: Mapped[str] = mapped_column(String(40))
+    death_expected: Mapped[bool] = mapped_column(Boolean)
+    circumstances: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notifier_role: Mapped[str | None] = mapped_column(String(120))
+    notifier_email: Mapped[str | None] = mapped_column(String(254))
+    notified_on: Mapped[dt.date] = mapped_column(Date)
+    ncmd_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Non-identifying family circumstances the panel sees (e.g. siblings by age band,
+    # key worker offered, bereavement support offered).
+    family_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    requests: Mapped[list[AgencyRequest]] = relationship(
+        back_populates="case", order_by="AgencyRequest.id"
+    )
+    investigations: Mapped[list[Investigation]] = relationship(
+        back_populates="case", order_by="Investigation.id"
+    )
+
+
+class AgencyRequest(Base):
+    """The reporting form asked of one agency for one case, and its chase state."""
+
+    __tablename__ = "agency_requests"
+    __table_args__ = (
+        UniqueConstraint("case_id", "agency_id", name="uq_agency_requests_case_agency"),
+        # The chase sweep reads only open requests due a step: its cost follows what is
+        # due, not the size of the backlog.
+        Index("ix_agency_requests_chase", "status", "next_chase_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # pending (not yet asked) -> sent -> returned | waived
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    return_file: Mapped[str | None] = mapped_column(String(500))
+    waived_on: Mapped[dt.date | None] = mapped_column(Date)
+    waiver_reason: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Encrypted)  # the agency's return summary
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_chase_on: Mapped[dt.date | None] = mapped_column(Date)
+    last_chased_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="requests")
+    agency: Mapped[Agency] = relationship()
+
+
+class Investigation(Base):
+    """A parallel process the review waits for (inquest, police, CSPR, CDRM...)."""
+
+    __tablename__ = "investigations"
+    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_investigations_case_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # not_started | in_progress | concluded | not_applicable
+    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    concluded_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Encrypted)
+
+    case: Mapped[Case] = relationship(back_populates="investigations")
+
+
+class OutboxMessage(Base):
+    """Every message the system sends, under a business key: claim, send, mark sent."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id"))
+    to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300))
+    secure_route: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Business date the message belongs to (the run's logical date).
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    # Free-form, non-identifying parameters the template needs (e.g. ladder step).
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending -> sending (claimed) -> sent ; failed attempts return it to pending
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who changed what, when. Details never carry identifiers: case numbers only."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseIdentifier(Base):
+    """An identifier of the child's family or contacts (parent's name, sibling's name,
+    school, previous address...) kept only so the anonymisation gate can look for it."""
+
+    __tablename__ = "case_identifiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(40))  # e.g. parent_name, sibling_name, school
+    value: Mapped[str] = mapped_column(Encrypted)
+
+
+class ChronologyEntry(Base):
+    """One dated event from an agency's return; merged across agencies for the report."""
+
+    __tablename__ = "chronology_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Encrypted)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseReport(Base):
+    """A built, anonymised case report; it leaves the system only once approved."""
+
+    __tablename__ = "case_reports"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_case_reports_case_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # blocked (gate found an identifier) | awaiting_check | approved | returned
+    status: Mapped[str] = mapped_column(String(20))
+    html_path: Mapped[str | None] = mapped_column(String(500))
+    pdf_path: Mapped[str | None] = mapped_column(String(500))
+    gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # field names only
+    built_on: Mapped[dt.date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    comments: Mapped[str | None] = mapped_column(Text)
+    # When the coordinator's check was last offered in Airflow (a Required Action); the
+    # offer is renewed after it times out, so no run waits for months (migration 0004_panel).
+    check_requested_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class PanelMeeting(Base):
+    __tablename__ = "panel_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meets_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="general")  # general | neonatal
+    capacity: Mapped[int] = mapped_column(Integer, default=8)
+    location: Mapped[str | None] = mapped_column(String(200))
+
+
+class PanelMember(Base):
+    __tablename__ = "panel_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MeetingAllocation(Base):
+    """A case on a meeting's agenda; `pack` says whether it went in the pack or an addendum."""
+
+    __tablename__ = "meeting_allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("panel_meetings.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    allocated_on: Mapped[dt.date] = mapped_column(Date)
+    pack: Mapped[str | None] = mapped_column(String(20))  # None until sent: pack | addendum
+
+
+class Analysis(Base):
+    """The panel's analysis form for one case."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("panel_meetings.id"))
+    reviewed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # review completed
+    category: Mapped[str] = mapped_column(String(40))  # taxonomy category code
+    modifiable: Mapped[str] = mapped_column(String(20))  # yes | no | insufficient
+    learning: Mapped[str | None] = mapped_column(Text)  # anonymised text, gate-checked
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+    factors: Mapped[list[AnalysisFactor]] = relationship(order_by="AnalysisFactor.id")
+
+
+class AnalysisFactor(Base):
+    __tablename__ = "analysis_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(20))  # taxonomy factor_domain code
+    description: Mapped[str] = mapped_column(Text)
+    contributed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Recommendation(Base):
+    """A panel recommendation to a named organisation, followed up until completed."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (Index("ix_recommendations_follow_up", "status", "next_follow_up_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    analysis_id: Mapped[int | None] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    organisation: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    email: Mapped[str] = mapped_column(String(254))
+    text: Mapped[str] = mapped_column(Text)  # anonymised
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    # agreed | in_progress | completed | not_accepted
+    status: Mapped[str] = mapped_column(String(20), default="agreed")
+    next_follow_up_on: Mapped[dt.date | None] = mapped_column(Date)
+    follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecommendationUpdate(Base):
+    __tablename__ = "recommendation_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[str] = mapped_column(Text)
+
+
+class AnnualReport(Base):
+    """A built annual report (year ending 31 March `year`): one row per distinct content.
+
+    A rebuild with identical content finds its row again (and its email is not sent
+    twice); different content is released as the next version. A build the gate blocked
+    has no version and names the matched fields only."""
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (
+        UniqueConstraint("year", "content_hash", name="uq_annual_reports_year_content"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)  # set on release
+    status: Mapped[str] = mapped_column(String(20))  # released | blocked
+    built_on: Mapped[dt.date] = mapped_column(Date)  # business date of the (last) build
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    directory: Mapped[str | None] = mapped_column(String(500))
+    gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # "document: field"
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+
+
+# Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
+ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
+    Case: (
+        "forenames",
+        "surname",
+        "date_of_birth",
+        "nhs_number",
+        "address",
+        "postcode",
+        "notifier_name",
+    ),
+    Investigation: ("outcome",),
+    AgencyRequest: ("summary",),
+    CaseIdentifier: ("value",),
+    ChronologyEntry: ("description",),
+}
+
+__all__ = [
+    "Agency",
+    "AgencyRequest",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "ENCRYPTED_COLUMNS",
+    "Investigation",
+    "OutboxMessage",
+    "func",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Test-only helpers (benchmarks may import them too)."""
