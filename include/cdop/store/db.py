@@ -106,8 +106,8 @@ def alembic_config(settings: Settings):
     return cfg
 
 
-def migrate(settings: Settings, revision: str = "heads") -> None:
-    """Bring the CDOP database to `revision` (safe to run again)."""
+def migrate(settings: Settings, revision: str = "head") -> None:
+    """Bring the CDOP database to `revision`, by default the single head (safe to run again)."""
     from alembic import command
 
     engine = make_engine(settings)

@@ -95,7 +95,8 @@ class Case(Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Non-identifying family circumstances the panel sees (e.g. siblings by age band,
     # key worker offered, bereavement support offered).
-    family_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The server default is the one 0002 gave the column when it was added to existing rows.
+    family_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     requests: Mapped[list[AgencyRequest]] = relationship(
