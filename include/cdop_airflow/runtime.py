@@ -11,20 +11,45 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
-from cdop.config import Settings, settings_from_env
+from sqlalchemy.engine import URL
 
-LONDON = ZoneInfo("Europe/London")
+from cdop.config import ConfigError, Settings, local_today, settings_from_env
 
 
 def _connection(conn_id: str):
+    """The Airflow Connection `conn_id`, or None when it is not defined.
+
+    In Airflow 3.3 `Connection.get` raises `AirflowNotFoundException` for an undefined
+    id, both inside a task (the supervisor answers CONNECTION_NOT_FOUND and the secrets
+    backends all come up empty) and outside one (the API server's plugin pages). Only that
+    means "use the environment": any other error (an access denial from the Execution
+    API, a broken secrets backend) stops here, naming the connection id and the error's
+    type but not its message, which may carry the connection's URI or password.
+    """
     from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return Connection.get(conn_id)
-    except Exception:  # not defined: the environment is the source
+    except AirflowNotFoundException:  # not defined: the environment is the source
         return None
+    except Exception as exc:
+        raise ConfigError(
+            f"Airflow Connection {conn_id!r} could not be read ({type(exc).__name__})"
+        ) from None
+
+
+def _postgres_url(conn) -> URL:
+    """The SQLAlchemy URL of a postgres Connection, each field escaped as URL.create does."""
+    return URL.create(
+        drivername="postgresql+psycopg2",
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=int(conn.port) if conn.port else 5432,
+        database=conn.schema or None,
+    )
 
 
 def settings(actor: str) -> Settings:
@@ -32,8 +57,8 @@ def settings(actor: str) -> Settings:
     if not env.get("CDOP_DATABASE_URL") and (conn := _connection("cdop_db")):
         url = (conn.extra_dejson or {}).get("url")
         if not url and conn.conn_type in ("postgres", "postgresql"):
-            url = (f"postgresql+psycopg2://{conn.login}:{conn.password or ''}@{conn.host}:"
-                   f"{conn.port or 5432}/{conn.schema}")
+            # A string only because settings carry one; never log it (it holds the password).
+            url = _postgres_url(conn).render_as_string(hide_password=False)
         if url:
             env["CDOP_DATABASE_URL"] = url
     if not env.get("CDOP_SMTP_HOST") and (conn := _connection("cdop_smtp")):
@@ -51,4 +76,4 @@ def settings(actor: str) -> Settings:
 def business_date(context) -> dt.date:
     """'Today' for a run: its logical date (run_after for runs without one), in England."""
     moment = context.get("logical_date") or context["dag_run"].run_after
-    return moment.astimezone(LONDON).date()
+    return local_today(moment)
