@@ -51,15 +51,13 @@ def make_ready(settings, count: int) -> list[str]:
     import csv
 
     from cdop.dev.demo import demo_nhs_number
-    from cdop.intake.notifications import (
-        import_agencies,
-        record_investigation,
-        record_return,
-        register_notifications,
-    )
+    from cdop.intake.agencies import import_agencies
+    from cdop.intake.family import record_family
+    from cdop.intake.investigations import record_investigation
+    from cdop.intake.notifications import register_notifications
     from cdop.mail import delivery
     from cdop.requests.agency_requests import plan_agency_requests
-    from cdop.requests.returns import record_family, record_return_content
+    from cdop.requests.returns import record_return, record_return_content
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
@@ -98,6 +96,7 @@ def make_ready(settings, count: int) -> list[str]:
 def run(settings, count: int) -> None:
     from cdop.mail import delivery
     from cdop.panel import meetings as panel
+    from cdop.panel import papers
     from cdop.panel.case_reports import assemble_reports, decide
 
     started = time.perf_counter()
@@ -122,7 +121,7 @@ def run(settings, count: int) -> None:
         panel.add_member(settings, name=f"Member {m}", role="Member", email=email)
     panel.allocate_cases(settings, D(2027, 1, 6))
     started = time.perf_counter()
-    planned = panel.plan_panel_papers(settings, panel.pack_date(settings.policy, meeting_day))
+    planned = papers.plan_panel_papers(settings, panel.pack_date(settings.policy, meeting_day))
     plan_took = time.perf_counter() - started
     mailer = NullMailer()
     timings = []

@@ -43,7 +43,8 @@ def setup(settings, count: int) -> None:
     import random
 
     from cdop.dev.demo import DATA, demo_nhs_number
-    from cdop.intake.notifications import import_agencies, register_notifications
+    from cdop.intake.agencies import import_agencies
+    from cdop.intake.notifications import register_notifications
     from cdop.store.db import migrate, unit_of_work
     from cdop.store.models import AgencyRequest
 

@@ -67,7 +67,7 @@ def cdop_assemble_case_reports():
         """List the reports whose check is to be offered: run ids and case numbers only."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel.case_reports import reports_to_check
+        from cdop.panel.report_check import reports_to_check
         from cdop_airflow.runtime import business_date, settings
 
         context = get_current_context()
@@ -89,7 +89,7 @@ def cdop_assemble_case_reports():
         """Record in the CDOP database that each report's check was offered today."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel.case_reports import mark_check_requested
+        from cdop.panel.report_check import mark_check_requested
         from cdop_airflow.runtime import business_date, settings
 
         reports = [{"case_number": i["conf"]["case_number"], "version": i["conf"]["version"],

@@ -58,7 +58,7 @@ def cdop_notify_panel():
         """Queue the pack for each member of meetings whose papers are due, and addenda."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel.meetings import plan_panel_papers
+        from cdop.panel.papers import plan_panel_papers
         from cdop_airflow.runtime import business_date, settings
 
         return plan_panel_papers(settings(ACTOR), business_date(get_current_context()))
@@ -68,7 +68,7 @@ def cdop_notify_panel():
         """Queue this week's anonymised list of newly notified deaths for each member."""
         from airflow.sdk import get_current_context
 
-        from cdop.panel.meetings import plan_new_deaths_list
+        from cdop.panel.papers import plan_new_deaths_list
         from cdop_airflow.runtime import business_date, settings
 
         return plan_new_deaths_list(settings(ACTOR), business_date(get_current_context()))

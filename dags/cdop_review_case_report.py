@@ -74,7 +74,7 @@ def cdop_review_case_report():
 
         from airflow.sdk import get_current_context
 
-        from cdop.panel.case_reports import awaiting_check
+        from cdop.panel.report_check import awaiting_check
         from cdop_airflow.runtime import settings
 
         params = get_current_context()["params"]
@@ -104,7 +104,7 @@ def cdop_review_case_report():
 
         from airflow.sdk import get_current_context
 
-        from cdop.panel.case_reports import record_check
+        from cdop.panel.report_check import record_check
         from cdop_airflow.review import DECISIONS
         from cdop_airflow.runtime import business_date, settings
 

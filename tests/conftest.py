@@ -150,7 +150,7 @@ def agencies(settings):
     """The demo agency directory, imported."""
     import csv
 
-    from cdop.intake.notifications import import_agencies
+    from cdop.intake.agencies import import_agencies
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))

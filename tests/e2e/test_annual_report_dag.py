@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from cdop.confidentiality.gate import pdf_text
+from cdop.confidentiality.documents import pdf_text
 from tests.conftest import run_dag
 from tests.support.annual_report import load_known_counts
 

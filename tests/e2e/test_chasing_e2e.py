@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from cdop.intake.notifications import record_return
+from cdop.requests.returns import record_return
 from cdop.rules.workdays import WorkingCalendar
 from tests.conftest import run_dag
 from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests

@@ -77,7 +77,7 @@ def api_server(airflow_db, chromium, tmp_path_factory):
     migrate(settings)
     load_demo(settings, today=dt.date.today())
     from cdop.store.db import unit_of_work
-    from cdop.views.operations import stage_counts
+    from cdop.views.pipeline import stage_counts
 
     with unit_of_work(settings) as uow:
         counts = stage_counts(uow.session)

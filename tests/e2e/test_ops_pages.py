@@ -181,7 +181,7 @@ def test_pages_show_the_caseload_and_never_an_identifier(client, settings):
         assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
         html = response.text
         assert not [v for v in identifiers if v in html], path
-    from cdop.views.operations import stage_counts
+    from cdop.views.pipeline import stage_counts
 
     with unit_of_work(settings) as uow:
         gathering = stage_counts(uow.session)["gathering_information"]

@@ -11,7 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cdop.dev.demo import load_demo
-from cdop.intake.notifications import case_stage, record_investigation, record_return
+from cdop.intake.investigations import record_investigation
+from cdop.requests.returns import record_return
+from cdop.rules.chase_ladder import ladder_label
+from cdop.rules.stages import case_stage
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -21,7 +24,9 @@ from cdop.store.models import (
     MeetingAllocation,
     PanelMeeting,
 )
-from cdop.views import operations as ops
+from cdop.views import cases, investigations, overdue, pipeline, stages
+from cdop.views import outbox as outbox_view
+from cdop.views import panel as panel_view
 
 TODAY = dt.date(2026, 3, 2)
 LATER = dt.date(2026, 4, 20)  # far enough on that requests sent in the demo are overdue
@@ -48,21 +53,21 @@ def _derived_stages(session) -> dict[str, str]:
 def test_sql_stage_is_the_domain_rule(demo):
     with unit_of_work(demo) as uow:
         derived = _derived_stages(uow.session)
-        assert ops.stage_of_each_case(uow.session) == derived
-        counts = ops.stage_counts(uow.session)
+        assert pipeline.stage_of_each_case(uow.session) == derived
+        counts = pipeline.stage_counts(uow.session)
     expected = collections.Counter(derived.values())
     assert {k: v for k, v in counts.items() if v} == dict(expected)
     # The demo spans every stage.
-    assert all(counts[s.value] > 0 for s in ops.STAGE_ORDER)
+    assert all(counts[s.value] > 0 for s in stages.STAGE_ORDER)
 
 
 def test_cases_at_stage_paginate_without_overlap(demo):
     with unit_of_work(demo) as uow:
         stage = "gathering_information"
-        total = ops.stage_counts(uow.session)[stage]
+        total = pipeline.stage_counts(uow.session)[stage]
         seen = []
         for number in range(1, 10):
-            page = ops.cases_at_stage(uow.session, stage, TODAY, page=number, size=3)
+            page = pipeline.cases_at_stage(uow.session, stage, TODAY, page=number, size=3)
             assert page.total == total
             seen += [r["case_number"] for r in page.rows]
             if not page.has_next:
@@ -75,8 +80,8 @@ def test_cases_at_stage_paginate_without_overlap(demo):
 def test_overdue_returns_by_agency_in_working_days(demo):
     calendar = WorkingCalendar("ENG")
     with unit_of_work(demo) as uow:
-        agencies = ops.overdue_by_agency(uow.session, LATER, calendar)
-        rows = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+        agencies = overdue.overdue_by_agency(uow.session, LATER, calendar)
+        rows = overdue.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
         open_sent = uow.session.execute(
             select(Case.case_number, AgencyRequest.due_on)
             .join(Case)
@@ -92,7 +97,7 @@ def test_overdue_returns_by_agency_in_working_days(demo):
     assert [r["due_on"] for r in rows.rows] == sorted(r["due_on"] for r in rows.rows)
     one = agencies[0]["agency"]
     with unit_of_work(demo) as uow:
-        filtered = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, agency=one.lower())
+        filtered = overdue.overdue_returns(uow.session, LATER, calendar, demo.policy, agency=one.lower())
     assert filtered.total == agencies[0]["overdue"]
     assert {r["agency"] for r in filtered.rows} == {one}
 
@@ -100,12 +105,12 @@ def test_overdue_returns_by_agency_in_working_days(demo):
 def test_a_recorded_return_leaves_the_overdue_list(demo):
     calendar = WorkingCalendar("ENG")
     with unit_of_work(demo) as uow:
-        before = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+        before = overdue.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
     row = before.rows[0]
     record_return(demo, row["case_number"], row["agency"], received_on=LATER, today=LATER)
     with unit_of_work(demo) as uow:
-        after = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
-        timeline = ops.case_timeline(uow.session, row["case_number"])
+        after = overdue.overdue_returns(uow.session, LATER, calendar, demo.policy, size=1000)
+        timeline = cases.case_timeline(uow.session, row["case_number"])
     assert after.total == before.total - 1
     assert (row["case_number"], row["agency"]) not in {(r["case_number"], r["agency"]) for r in after.rows}
     assert timeline[-1]["action"] == "return_recorded"
@@ -116,16 +121,16 @@ def test_ladder_label_names_the_step():
     from cdop.config import Policy
 
     policy = Policy()
-    assert ops.ladder_label(policy, 0) == "not chased yet"
-    assert ops.ladder_label(policy, 1) == "reminder (1 of 3)"
-    assert ops.ladder_label(policy, 3) == "escalation (3 of 3)"
+    assert ladder_label(policy, 0) == "not chased yet"
+    assert ladder_label(policy, 1) == "reminder (1 of 3)"
+    assert ladder_label(policy, 3) == "escalation (3 of 3)"
 
 
 def test_waiting_on_investigations(demo):
     with unit_of_work(demo) as uow:
         derived = _derived_stages(uow.session)
-        by_process = ops.waiting_by_process(uow.session)
-        rows = ops.waiting_on_investigations(uow.session, TODAY, size=1000)
+        by_process = investigations.waiting_by_process(uow.session)
+        rows = investigations.waiting_on_investigations(uow.session, TODAY, size=1000)
     waiting = {n for n, s in derived.items() if s == "waiting_on_investigations"}
     assert waiting and {r["case_number"] for r in rows.rows} == waiting
     assert sum(p["cases"] for p in by_process) == rows.total
@@ -135,8 +140,8 @@ def test_waiting_on_investigations(demo):
     for r in [r for r in rows.rows if r["case_number"] == number]:
         record_investigation(demo, number, r["kind"], status="concluded", on=TODAY, today=TODAY)
     with unit_of_work(demo) as uow:
-        again = ops.waiting_on_investigations(uow.session, TODAY, size=1000)
-        assert ops.stage_of_each_case(uow.session)[number] == "ready_for_panel"
+        again = investigations.waiting_on_investigations(uow.session, TODAY, size=1000)
+        assert pipeline.stage_of_each_case(uow.session)[number] == "ready_for_panel"
     assert number not in {r["case_number"] for r in again.rows}
 
 
@@ -156,7 +161,7 @@ def test_upcoming_meetings_and_agendas(demo):
         number = uow.session.get(Case, ready[0]).case_number
         soon_id, past_id = soon.id, past.id
         uow.commit()
-    meetings = ops.upcoming_meetings(demo, TODAY, limit=50)
+    meetings = panel_view.upcoming_meetings(demo, TODAY, limit=50)
     assert past_id not in {m["id"] for m in meetings}
     assert [m["meets_on"] for m in meetings] == sorted(m["meets_on"] for m in meetings)
     ours = next(m for m in meetings if m["id"] == soon_id)
@@ -167,10 +172,10 @@ def test_upcoming_meetings_and_agendas(demo):
 
 def test_outbox_shows_recipients_and_state_but_no_body(demo):
     with unit_of_work(demo) as uow:
-        counts = ops.outbox_counts(uow.session)
-        page = ops.outbox_messages(uow.session, size=5)
+        counts = outbox_view.outbox_counts(uow.session)
+        page = outbox_view.outbox_messages(uow.session, size=5)
         one_case = page.rows[0]["case_number"]
-        only = ops.outbox_messages(uow.session, case_number=one_case.lower(), size=100)
+        only = outbox_view.outbox_messages(uow.session, case_number=one_case.lower(), size=100)
     assert counts["sent"] > 0 and page.total == sum(counts.values())
     row = page.rows[0]
     assert set(row) >= {"to", "kind", "status", "queued_at", "sent_at", "case_number", "agency"}
@@ -185,8 +190,8 @@ def test_timeline_merges_audit_and_outbox_in_order(demo):
             select(Case.case_number).join(AuditEvent, AuditEvent.case_id == Case.id)
             .where(AuditEvent.action == "return_recorded").order_by(Case.case_number.desc())
         )
-        timeline = ops.case_timeline(uow.session, number)
-        assert ops.case_timeline(uow.session, "NO-SUCH-CASE") == []
+        timeline = cases.case_timeline(uow.session, number)
+        assert cases.case_timeline(uow.session, "NO-SUCH-CASE") == []
     actions = [e["action"] for e in timeline]
     assert actions[0] == "notification_registered"
     assert {"message_queued", "message_sent", "request_sent", "return_recorded"} <= set(actions)
@@ -197,14 +202,14 @@ def test_timeline_merges_audit_and_outbox_in_order(demo):
 def test_pages_agree_with_the_chasing_queries(demo):
     """The paginated SQL of the pages and the chase module's queries (issue 3) answer
     the same question the same way."""
-    from cdop.requests import chasing
+    from cdop.views import worklists
 
     calendar = WorkingCalendar("ENG")
     with unit_of_work(demo) as uow:
-        mine = ops.overdue_returns(uow.session, LATER, calendar, demo.policy, size=10_000)
-        theirs = chasing.overdue_requests(uow.session, LATER, demo.policy)
-        waiting_mine = ops.waiting_on_investigations(uow.session, TODAY, size=10_000)
-        waiting_theirs = chasing.waiting_cases(uow.session, TODAY, demo.policy)
+        mine = overdue.overdue_returns(uow.session, LATER, calendar, demo.policy, size=10_000)
+        theirs = worklists.overdue_requests(uow.session, LATER, demo.policy)
+        waiting_mine = investigations.waiting_on_investigations(uow.session, TODAY, size=10_000)
+        waiting_theirs = worklists.waiting_cases(uow.session, TODAY)
     assert {(r["case_number"], r["agency"], r["working_days_overdue"]) for r in mine.rows} == {
         (o.case_number, o.agency_code, o.working_days_overdue) for o in theirs
     }

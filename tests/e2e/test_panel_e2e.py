@@ -18,7 +18,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cdop.intake.notifications import describe_case
+from cdop.intake.cases import describe_case
 from cdop.panel import case_reports
 from cdop.panel import meetings as panel
 from cdop.panel.analysis import KINDS as analysis_kinds

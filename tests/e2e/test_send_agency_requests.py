@@ -5,7 +5,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from cdop.confidentiality.gate import Gate, case_identifiers
+from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.identifiers import case_identifiers
 from cdop.store.db import unit_of_work
 from cdop.store.models import AgencyRequest, Case, OutboxMessage
 from tests.conftest import cli, run_dag

@@ -11,7 +11,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cdop.intake.notifications import describe_case
+from cdop.intake.cases import describe_case
 from cdop.mail.templating import template_path
 from cdop.panel import analysis
 from cdop.panel.analysis import (

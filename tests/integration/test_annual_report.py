@@ -22,8 +22,9 @@ from cdop.annual_report.disclosure import (
     leaks_across_tables,
     primary_violations,
 )
-from cdop.annual_report.gate import ReportBlocked
-from cdop.confidentiality.gate import Gate, pdf_text
+from cdop.confidentiality.documents import pdf_text
+from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.year_gate import ReportBlocked
 from cdop.mail import delivery
 from cdop.mail.mailer import SmtpMailer
 from cdop.store.db import unit_of_work
@@ -392,7 +393,7 @@ def test_every_table_of_the_demo_history_is_protected(settings):
     """The generic checker over every table of five years of the demo's history."""
     import csv as csv_module
 
-    from cdop.intake.notifications import import_agencies
+    from cdop.intake.agencies import import_agencies
     from tests.conftest import ROOT
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:

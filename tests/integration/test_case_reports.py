@@ -18,12 +18,14 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from cdop.confidentiality.gate import pdf_text
-from cdop.intake.notifications import get_case, register_notifications
-from cdop.panel import case_reports
-from cdop.panel.case_reports import assemble_reports, decide, record_check, reports_to_check
+from cdop.confidentiality.documents import pdf_text
+from cdop.intake.notifications import register_notifications
+from cdop.panel import case_reports, report_check
+from cdop.panel.case_reports import assemble_reports, decide
+from cdop.panel.report_check import record_check, reports_to_check
 from cdop.requests.returns import record_return_content
 from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case
 from cdop.store.models import CaseReport, ChronologyEntry
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
@@ -193,7 +195,7 @@ def test_the_airflow_answer_never_overrides_a_decision_made_elsewhere(agencies):
     assemble_reports(settings, BUILT)
     [item] = reports_to_check(settings, BUILT, offer="20270111T0920")
     assert item == {"case_number": number, "version": 1, "run_id": f"check__{number}__v1__20270111T0920"}
-    assert case_reports.mark_check_requested(settings, [item], BUILT) == 1
+    assert report_check.mark_check_requested(settings, [item], BUILT) == 1
     assert reports_to_check(settings, BUILT) == []  # offered: not again while the wait runs
     wait = settings.policy.report_check_wait_days
     assert reports_to_check(settings, BUILT + dt.timedelta(days=wait)) == []
@@ -212,4 +214,4 @@ def test_the_airflow_answer_never_overrides_a_decision_made_elsewhere(agencies):
     assert outcome.startswith("not recorded") and "returned by coordinator-cli" in outcome
     [report] = _reports(settings)
     assert (report.status, report.decided_by) == ("returned", "coordinator-cli")
-    assert not case_reports.awaiting_check(settings, number, 1)
+    assert not report_check.awaiting_check(settings, number, 1)

@@ -8,19 +8,18 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from cdop.intake.notifications import (
-    case_stage,
-    get_case,
-    get_request,
-    record_investigation,
-    record_ncmd_notified,
-    record_return,
-)
+from cdop.intake import ncmd
+from cdop.intake.investigations import record_investigation
+from cdop.intake.ncmd import record_ncmd_notified
 from cdop.mail.delivery import DeliveryFailed
-from cdop.requests import chasing, digest
+from cdop.requests import agency_requests, chasing, digest
+from cdop.requests.returns import record_return
+from cdop.rules.stages import case_stage
 from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case, get_request
 from cdop.store.models import AuditEvent, OutboxMessage
 from cdop.validation import InputError
+from cdop.views import worklists
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests
@@ -141,10 +140,10 @@ def test_waiver_counts_as_done_and_stops_chasing(agencies, case, smtp_server):
     record_return(agencies, case, "RUH", received_on=D(2026, 12, 22), today=D(2026, 12, 22))
     assert stage(agencies, case) == "gathering_information"
     with pytest.raises(InputError, match="field 'reason': is required"):
-        chasing.waive_request(agencies, case, "GPHC", reason="  ", today=D(2026, 12, 22))
+        agency_requests.waive_request(agencies, case, "GPHC", reason="  ", today=D(2026, 12, 22))
     with pytest.raises(InputError, match="already returned"):
-        chasing.waive_request(agencies, case, "RUH", reason="n/a", today=D(2026, 12, 22))
-    chasing.waive_request(agencies, case, "GPHC", reason="Practice never saw the child", today=D(2026, 12, 22))
+        agency_requests.waive_request(agencies, case, "RUH", reason="n/a", today=D(2026, 12, 22))
+    agency_requests.waive_request(agencies, case, "GPHC", reason="Practice never saw the child", today=D(2026, 12, 22))
     assert state(agencies, case, "GPHC")["status"] == "waived"
     assert state(agencies, case, "GPHC")["next_chase_on"] is None
     assert stage(agencies, case) == "waiting_on_investigations"
@@ -180,32 +179,32 @@ def test_queries_for_the_digest_and_the_operations_pages(agencies, case, smtp_se
     chase_day(agencies, D(2026, 12, 21))
     with unit_of_work(agencies) as uow:
         s = uow.session
-        overdue = chasing.overdue_requests(s, D(2026, 12, 22), policy)
+        overdue = worklists.overdue_requests(s, D(2026, 12, 22), policy)
         assert [(r.agency_code, r.case_number, r.working_days_overdue, r.ladder_step, r.last_action,
                  r.next_chase_on) for r in overdue] == [
             ("GPHC", case, 6, 1, "reminder", D(2026, 12, 30)),
             ("RUH", case, 6, 1, "reminder", D(2026, 12, 30))]
         # NCMD: died Fri 18 Dec, deadline 48 hours after that day: flagged from Mon 21 Dec.
-        assert chasing.ncmd_breaches(s, D(2026, 12, 20), policy) == []
-        [breach] = chasing.ncmd_breaches(s, D(2026, 12, 22), policy)
+        assert ncmd.ncmd_breaches(s, D(2026, 12, 20), policy) == []
+        [breach] = ncmd.ncmd_breaches(s, D(2026, 12, 22), policy)
         assert (breach.case_number, breach.days_overdue) == (late, 2)
     record_return(agencies, case, "RUH", received_on=D(2027, 1, 4), today=D(2027, 1, 4))
-    chasing.waive_request(agencies, case, "GPHC", reason="Not involved", today=D(2027, 1, 4))
+    agency_requests.waive_request(agencies, case, "GPHC", reason="Not involved", today=D(2027, 1, 4))
     # Concluded on a Saturday: it shows on Monday's list, not Friday's or Tuesday's.
     record_investigation(agencies, case, "post_mortem", status="in_progress", on=D(2026, 12, 1),
                          today=D(2027, 1, 4))
     with unit_of_work(agencies) as uow:
-        [waiting] = chasing.waiting_cases(uow.session, D(2027, 1, 6), policy)
+        [waiting] = worklists.waiting_cases(uow.session, D(2027, 1, 6))
         assert (waiting.case_number, waiting.returns_complete_on, waiting.days_waiting) == (case, D(2027, 1, 4), 2)
         assert [(p.kind, p.status, p.since, p.days) for p in waiting.processes] == [
             ("post_mortem", "in_progress", D(2026, 12, 1), 36)]
     record_investigation(agencies, case, "post_mortem", status="concluded", on=D(2027, 1, 9), today=D(2027, 1, 9))
     with unit_of_work(agencies) as uow:
-        assert chasing.waiting_cases(uow.session, D(2027, 1, 11), policy) == []
-        assert chasing.newly_ready(uow.session, D(2027, 1, 8), policy) == []
-        [ready] = chasing.newly_ready(uow.session, D(2027, 1, 11), policy)
+        assert worklists.waiting_cases(uow.session, D(2027, 1, 11)) == []
+        assert worklists.newly_ready(uow.session, D(2027, 1, 8), policy) == []
+        [ready] = worklists.newly_ready(uow.session, D(2027, 1, 11), policy)
         assert (ready.case_number, ready.ready_since) == (case, D(2027, 1, 9))
-        assert chasing.newly_ready(uow.session, D(2027, 1, 12), policy) == []
+        assert worklists.newly_ready(uow.session, D(2027, 1, 12), policy) == []
 
 
 def test_digest_is_sent_once_and_only_with_something_to_report(agencies, case, smtp_server):

@@ -8,7 +8,8 @@ from sqlalchemy import Text, func, select, type_coerce
 from cdop.confidentiality import crypto
 from cdop.config import settings_from_env
 from cdop.dev.demo import load_demo
-from cdop.intake.notifications import case_stage, register_notifications
+from cdop.intake.notifications import register_notifications
+from cdop.rules.stages import case_stage
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case, OutboxMessage
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from cdop.intake.notifications import register_notifications
 from cdop.panel import meetings as panel
 from cdop.panel.case_reports import assemble_reports, decide
-from cdop.panel.meetings import allocate_cases, plan_new_deaths_list, plan_panel_papers
+from cdop.panel.meetings import allocate_cases
+from cdop.panel.papers import plan_new_deaths_list, plan_panel_papers
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case, MeetingAllocation
 from cdop_airflow.sending import send_pending

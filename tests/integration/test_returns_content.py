@@ -11,10 +11,11 @@ import json
 
 from sqlalchemy import select, text
 
-from cdop.intake.notifications import record_return, register_notifications
+from cdop.intake.notifications import register_notifications
 from cdop.mail.templating import template_path
 from cdop.requests.agency_requests import KIND as REQUEST_KIND
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.requests.returns import record_return
 from cdop.store.db import unit_of_work
 from cdop.store.models import AgencyRequest, Case, CaseIdentifier, ChronologyEntry
 from cdop_airflow.sending import send_pending

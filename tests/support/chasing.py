@@ -8,7 +8,8 @@ import random
 
 from cdop.config import Settings
 from cdop.dev.demo import demo_nhs_number
-from cdop.intake.notifications import record_ncmd_notified, register_notifications
+from cdop.intake.ncmd import record_ncmd_notified
+from cdop.intake.notifications import register_notifications
 from cdop.requests import chasing, digest
 from cdop.requests.agency_requests import KIND as REQUEST_KIND
 from cdop.requests.agency_requests import plan_agency_requests

@@ -9,19 +9,19 @@ import random
 import threading
 import time
 
-from cdop.confidentiality.gate import Gate, case_identifiers, pdf_text
+from cdop.confidentiality.documents import pdf_text
+from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.identifiers import case_identifiers
 from cdop.config import Settings
 from cdop.dev.demo import demo_nhs_number
-from cdop.intake.notifications import (
-    get_case,
-    record_investigation,
-    record_return,
-    register_notifications,
-)
+from cdop.intake.family import record_family
+from cdop.intake.investigations import record_investigation
+from cdop.intake.notifications import register_notifications
 from cdop.requests.agency_requests import KIND as REQUEST_KIND
 from cdop.requests.agency_requests import plan_agency_requests
-from cdop.requests.returns import record_family, record_return_content
+from cdop.requests.returns import record_return, record_return_content
 from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case
 from cdop.store.models import CaseIdentifier
 from cdop_airflow.sending import send_pending
 

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdop.annual_report.gate import ReportBlocked, YearGate
-from cdop.confidentiality.gate import Gate, case_identifiers
+from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.identifiers import case_identifiers
+from cdop.confidentiality.year_gate import ReportBlocked, YearGate
 
 
 def _case(i: int):

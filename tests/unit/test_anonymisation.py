@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdop.confidentiality.gate import Gate, IdentifierFound, case_identifiers, date_forms
+from cdop.confidentiality.gate import Gate, IdentifierFound, date_forms
+from cdop.confidentiality.identifiers import case_identifiers
 
 CASE = SimpleNamespace(
     forenames="Amelia Rose",

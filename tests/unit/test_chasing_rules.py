@@ -9,8 +9,10 @@ import pytest
 
 from cdop.config import ConfigError, LadderStep, Policy, load_policy
 from cdop.dev.simulate import business_days
+from cdop.intake import ncmd
 from cdop.requests import chasing
 from cdop.requests.digest import Digest
+from cdop.rules import chase_ladder
 from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, derive_stage, ready_since
 from cdop.rules.workdays import WorkingCalendar
 
@@ -38,29 +40,29 @@ def test_default_ladder_is_two_reminders_then_an_escalation():
     ],
 )
 def test_ladder_dates_count_working_days_only(due_on, step, expected):
-    assert chasing.ladder_date(POLICY, due_on, step) == expected
+    assert chase_ladder.ladder_date(POLICY, due_on, step) == expected
 
 
 def test_catch_up_takes_one_step_per_run():
     due = D(2026, 12, 14)
     # On time: the next step is on its ladder date.
-    assert chasing.next_chase_date(POLICY, due, 1, D(2026, 12, 21)) == D(2026, 12, 30)
+    assert chase_ladder.next_chase_date(POLICY, due, 1, D(2026, 12, 21)) == D(2026, 12, 30)
     # After an outage the first reminder went out on Fri 15 Jan, after the second's and
     # the escalation's ladder dates: the second comes on the next working day, not the same run.
-    assert chasing.next_chase_date(POLICY, due, 1, D(2027, 1, 15)) == D(2027, 1, 18)
-    assert chasing.next_chase_date(POLICY, due, 2, D(2027, 1, 18)) == D(2027, 1, 19)
+    assert chase_ladder.next_chase_date(POLICY, due, 1, D(2027, 1, 15)) == D(2027, 1, 18)
+    assert chase_ladder.next_chase_date(POLICY, due, 2, D(2027, 1, 18)) == D(2027, 1, 19)
     # Before Christmas: the day after Thu 24 Dec is Tue 29 Dec.
-    assert chasing.next_chase_date(POLICY, D(2026, 11, 1), 1, D(2026, 12, 24)) == D(2026, 12, 29)
+    assert chase_ladder.next_chase_date(POLICY, D(2026, 11, 1), 1, D(2026, 12, 24)) == D(2026, 12, 29)
 
 
 def test_no_next_step_at_the_top_of_the_ladder():
-    assert chasing.next_chase_date(POLICY, D(2026, 12, 14), 3, D(2027, 1, 7)) is None
+    assert chase_ladder.next_chase_date(POLICY, D(2026, 12, 14), 3, D(2027, 1, 7)) is None
 
 
 def test_ladder_is_configurable():
     policy = Policy(chase_ladder=(LadderStep(after_working_days=2, action="escalation"),))
-    assert chasing.ladder_date(policy, D(2026, 12, 23), 1) == D(2026, 12, 29)
-    assert chasing.next_chase_date(policy, D(2026, 12, 23), 1, D(2026, 12, 29)) is None
+    assert chase_ladder.ladder_date(policy, D(2026, 12, 23), 1) == D(2026, 12, 29)
+    assert chase_ladder.next_chase_date(policy, D(2026, 12, 23), 1, D(2026, 12, 29)) is None
 
 
 def test_a_bad_ladder_stops_start_up_naming_the_setting(tmp_path):
@@ -138,5 +140,5 @@ def test_stage_transitions_from_notified_to_ready():
 
 def test_an_empty_digest_is_not_sent():
     assert Digest(D(2027, 1, 4), (), (), (), ()).empty
-    breach = chasing.NcmdBreach("CDOP-2027-0001", dt.datetime(2027, 1, 1), 2)
+    breach = ncmd.NcmdBreach("CDOP-2027-0001", dt.datetime(2027, 1, 1), 2)
     assert not Digest(D(2027, 1, 4), (), (), (), (breach,)).empty

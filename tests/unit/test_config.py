@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from cdop.config import ConfigError, load_policy, settings_from_env
@@ -50,3 +52,12 @@ def test_secure_domain_matching():
     assert policy.is_secure_address("x@democounty.gov.uk")
     assert not policy.is_secure_address("x@notnhs.net")
     assert not policy.is_secure_address("x@school.example.org.uk")
+
+
+def test_today_for_a_person_is_the_date_in_england():
+    from cdop.config import local_today
+
+    # 23:30 UTC on a summer evening is already the next day in England (BST, UTC+1).
+    assert local_today(dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 7, 2)
+    # In winter England is on UTC.
+    assert local_today(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)

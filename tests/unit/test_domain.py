@@ -2,9 +2,10 @@ import datetime as dt
 
 import pytest
 
+from cdop.rules.ages import age_band
 from cdop.rules.stages import InvestigationFacts as I
 from cdop.rules.stages import RequestFacts as R
-from cdop.rules.stages import Stage, age_band, derive_stage, ready_since
+from cdop.rules.stages import Stage, derive_stage, ready_since
 from cdop.taxonomy import taxonomy
 
 D = dt.date
@@ -52,6 +53,6 @@ def test_supplementary_forms_follow_the_rules_in_data():
     (D(2015, 1, 15), D(2026, 3, 12), "aged 11 years; 2 days after death"),
 ])
 def test_chronology_timing_is_relative_not_a_calendar_date(born, event, text):
-    from cdop.rules.stages import event_timing
+    from cdop.rules.ages import event_timing
 
     assert event_timing(born, D(2026, 3, 10), event) == text

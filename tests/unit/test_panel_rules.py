@@ -8,10 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from cdop.confidentiality.documents import visible_text
 from cdop.config import Policy
-from cdop.panel.case_reports import check_run_id, visible_text
-from cdop.panel.meetings import is_neonatal, new_deaths_period, pack_date
-from cdop.requests.returns import _parse_context
+from cdop.intake.family import _parse_context
+from cdop.panel.meetings import is_neonatal, pack_date
+from cdop.panel.papers import new_deaths_period
+from cdop.panel.report_check import check_run_id
 from cdop.validation import Problem
 
 D = dt.date

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cdop.annual_report.data import ReportData, year_label
 from cdop.annual_report.disclosure import MARKER, Percent, Table, protect
-from cdop.rules.stages import AGE_BANDS, age_band
+from cdop.rules.ages import AGE_BANDS, age_band
 from cdop.taxonomy import taxonomy
 
 NATIONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "national_reference.csv"

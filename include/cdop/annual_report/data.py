@@ -163,7 +163,7 @@ def _status_at(session: Session, recs: pd.DataFrame, end: dt.date) -> list[str]:
 
 def scope_identifiers(session: Session, case_ids: set[int]):
     """The anonymisation gate's identifiers for every case in scope and its contacts."""
-    from cdop.confidentiality.gate import case_identifiers
+    from cdop.confidentiality.identifiers import case_identifiers
 
     extra: dict[int, list[tuple[str, str]]] = {}
     found = []

@@ -37,20 +37,6 @@ def report_html(content: ReportContent, charts: dict[str, bytes], version: int |
     )
 
 
-def report_pdf(html: str) -> bytes:
-    import logging
-
-    from xhtml2pdf import pisa
-
-    # xhtml2pdf logs each CSS property it does not implement (the HTML serves browsers too).
-    logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
-    out = io.BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
-    if result.err:
-        raise RuntimeError(f"the PDF could not be rendered ({result.err} error(s))")
-    return out.getvalue()
-
-
 def _csv(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -85,7 +71,12 @@ def email_subject(area_name: str, label: str, version: int) -> str:
     return f"{area_name} Child Death Overview Panel annual report {label}{suffix}"
 
 
+def email_context(content_summary: dict, policy: Policy) -> dict:
+    """The covering email's template context, from the report's summary in its manifest."""
+    return dict(content_summary, office=policy.office, marker=MARKER)
+
+
 def email_bodies(content_summary: dict, policy: Policy) -> tuple[str, str]:
-    """The covering email (text, html) from the report's summary in its manifest."""
-    context = dict(content_summary, office=policy.office, marker=MARKER)
+    """The covering email (text, html), rendered as it will be sent (for the gate)."""
+    context = email_context(content_summary, policy)
     return render("email/annual_report.txt.j2", **context), render("email/annual_report.html.j2", **context)

@@ -128,9 +128,10 @@ def build_annual_report(
     from cdop.annual_report.charts import all_charts
     from cdop.annual_report.content import build_content
     from cdop.annual_report.data import extract, scope_identifiers
-    from cdop.annual_report.gate import ReportBlocked, YearGate
-    from cdop.annual_report.render import report_html, report_pdf, table_csvs, table_rows
-    from cdop.confidentiality.gate import pdf_text
+    from cdop.annual_report.render import report_html, table_csvs, table_rows
+    from cdop.confidentiality.documents import pdf_text
+    from cdop.confidentiality.year_gate import ReportBlocked, YearGate
+    from cdop.pdf import html_to_pdf
 
     check_year(year, today)
     actor = actor or settings.actor
@@ -168,7 +169,7 @@ def build_annual_report(
     charts = all_charts(content)
     lap("charts")
     html = report_html(content, charts, version)
-    pdf = report_pdf(html)
+    pdf = html_to_pdf(html)
     lap("pdf")
     rows = table_rows(content)
     csvs = table_csvs(content)
@@ -296,7 +297,7 @@ def _record_release(settings, actor, year, version, content_hash, today, subject
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
     """The covering email with the PDF attached, composed from the released files."""
-    from cdop.annual_report.render import email_bodies
+    from cdop.annual_report.render import email_context
 
     year = message.params["year"]
     directory = year_directory(settings, year)
@@ -306,17 +307,10 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         raise outbox.NoLongerWanted(
             f"annual report {year}: superseded by a later version before it was sent"
         )
-    text, html = email_bodies(manifest, settings.policy)
     pdf = (directory / f"annual-report-{year}.pdf").read_bytes()
-    return Email(
-        message_id=message.message_id,
-        sender=settings.policy.mail_from,
-        to=tuple(message.to_addrs),
-        cc=tuple(message.cc_addrs),
-        subject=message.subject,
-        text=text,
-        html=html,
-        attachments=(Attachment(f"cdop-annual-report-{year}-v{manifest['version']}.pdf", pdf,
-                                "application/pdf"),),
-        headers=(("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(manifest["version"]))),
+    version = manifest["version"]
+    return outbox.templated_email(
+        message, settings, "annual_report", email_context(manifest, settings.policy),
+        attachments=(Attachment(f"cdop-annual-report-{year}-v{version}.pdf", pdf, "application/pdf"),),
+        headers=(("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(version))),
     )

@@ -21,7 +21,7 @@ def annual_report() -> None:
 def build(year: int, send: bool, today) -> None:
     """Build, gate-check and release the report; print where the outputs are."""
     from cdop.annual_report import KIND, build_annual_report
-    from cdop.annual_report.gate import ReportBlocked
+    from cdop.confidentiality.year_gate import ReportBlocked
 
     settings = current_settings()
     try:

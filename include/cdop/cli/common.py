@@ -17,6 +17,8 @@ from cdop.config import ConfigError, Settings, get_settings, local_today
 
 EXIT_INPUT = 2
 
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
 
 def current_settings() -> Settings:
     return get_settings()
@@ -29,7 +31,8 @@ def friendly_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from cdop.intake.notifications import DuplicateNotification, NotFound
+        from cdop.intake.notifications import DuplicateNotification
+        from cdop.store.lookups import NotFound
         from cdop.validation import InputError
 
         try:
@@ -57,15 +60,15 @@ def friendly_errors(fn):
 
 
 def business_date(value: dt.datetime | None) -> dt.date:
-    """The --today option, or today in the CDOP's time zone (policy `time_zone`)."""
-    return value.date() if value else local_today(current_settings().policy)
+    """The --today option, or today in England."""
+    return value.date() if value else local_today()
 
 
 today_option = click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="Business date to act on (default: today in the CDOP's time zone).",
+    help="Business date to act on (default: today in England).",
 )
 
 

@@ -28,7 +28,7 @@ def agencies() -> None:
 @friendly_errors
 def agencies_import(csv_file: Path) -> None:
     """Import or update agencies from CSV: code,name,type,request_email,escalation_email,secure,phone."""
-    from cdop.intake.notifications import import_agencies
+    from cdop.intake.agencies import import_agencies
 
     rows, _ = read_table(csv_file)
     result = import_agencies(current_settings(), rows)
@@ -108,7 +108,7 @@ def case() -> None:
 @friendly_errors
 def case_show(case_number: str, reveal: bool, as_json: bool) -> None:
     """Show a case: stage, requests, investigations."""
-    from cdop.intake.notifications import describe_case
+    from cdop.intake.cases import describe_case
 
     view = describe_case(current_settings(), case_number, reveal=reveal)
     if as_json:
@@ -139,7 +139,7 @@ def case_list() -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from cdop.intake.notifications import case_stage
+    from cdop.rules.stages import case_stage
     from cdop.store.db import unit_of_work
     from cdop.store.models import Case
 
@@ -169,7 +169,7 @@ def return_() -> None:
 @friendly_errors
 def return_record(case_number, agency_code, received, file_, today) -> None:
     """Record that an agency returned its form (stops its reminders)."""
-    from cdop.intake.notifications import record_return
+    from cdop.requests.returns import record_return
 
     record_return(current_settings(), case_number, agency_code, received_on=received.date(),
                   today=business_date(today), file=file_)
@@ -191,7 +191,7 @@ def investigation() -> None:
 @friendly_errors
 def investigation_record(case_number, kind, status, on, outcome, today) -> None:
     """Add or update an investigation's status."""
-    from cdop.intake.notifications import record_investigation
+    from cdop.intake.investigations import record_investigation
 
     record_investigation(current_settings(), case_number, kind, status=status,
                          on=on.date() if on else None, today=business_date(today), outcome=outcome)

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import business_date, current_settings, friendly_errors, today_option
+from cdop.config import local_today
 
 
 @click.group("request")
@@ -28,7 +29,7 @@ def request_group() -> None:
 @friendly_errors
 def request_waive(case_number: str, agency_code: str, reason: str, today) -> None:
     """Waive an agency's return: it counts as done for readiness and chasing stops (audited)."""
-    from cdop.requests.chasing import waive_request
+    from cdop.requests.agency_requests import waive_request
 
     waive_request(current_settings(), case_number, agency_code, reason=reason, today=business_date(today))
     click.echo(f"waived the return from {agency_code.upper()} for {case_number.upper()}")
@@ -47,7 +48,7 @@ def ncmd_group() -> None:
 @friendly_errors
 def ncmd_record(case_number: str, at: dt.datetime, today) -> None:
     """Record when the NCMD was notified of the death."""
-    from cdop.requests.chasing import record_ncmd_notification
+    from cdop.intake.ncmd import record_ncmd_notification
 
     in_time = record_ncmd_notification(current_settings(), case_number, at=at, today=business_date(today))
     note = "within the deadline" if in_time else "AFTER the deadline"
@@ -59,7 +60,7 @@ def ncmd_record(case_number: str, at: dt.datetime, today) -> None:
 @friendly_errors
 def ncmd_breaches_cmd(today) -> None:
     """List open cases past the NCMD deadline with no notification recorded."""
-    from cdop.requests.chasing import ncmd_breaches
+    from cdop.intake.ncmd import ncmd_breaches
     from cdop.store.db import unit_of_work
 
     settings = current_settings()
@@ -81,8 +82,8 @@ def chase_group() -> None:
 @friendly_errors
 def chase_overdue(today) -> None:
     """Overdue returns by agency: working days overdue, ladder step, next step."""
-    from cdop.requests.chasing import overdue_requests
     from cdop.store.db import unit_of_work
+    from cdop.views.worklists import overdue_requests
 
     settings = current_settings()
     with unit_of_work(settings) as uow:
@@ -159,7 +160,7 @@ def simulate_cmd(days, start, seed, arrivals, home, mail, quiet) -> None:
     use_smtp = mail == "smtp" or (mail == "auto" and os.environ.get("CDOP_SMTP_HOST")
                                   and _listening(smtp.host, smtp.port))
     mailer = SmtpMailer(smtp, settings.policy.mail_from) if use_smtp else CountingMailer()
-    first = start.date() if start else dt.date.today()
+    first = start.date() if start else local_today()
     where = f"SMTP {smtp.host}:{smtp.port}" if use_smtp else "nowhere (counted only)"
     click.echo(f"simulating {days} working days from {first} in {home} (mail goes to {where})")
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -112,65 +111,3 @@ class Gate:
         return re.search(pattern, folded) is not None
 
 
-def case_identifiers(case, extra: Iterable[tuple[str, str]] = ()) -> tuple[Identifier, ...]:
-    """The identifiers of a case (a models.Case) and of its family and contacts.
-
-    `extra` holds (field, value) pairs from CaseIdentifier rows: the field name says
-    the kind (…_name, …date_of_birth, …postcode, …address, anything else as text).
-    """
-    found: list[Identifier] = [
-        Identifier("child.name", f"{case.forenames} {case.surname}", "name"),
-        Identifier("child.surname", case.surname, "name"),
-        Identifier("child.date_of_birth", case.date_of_birth, "date"),
-    ]
-    for forename in case.forenames.split():
-        if len(forename) >= 3:
-            found.append(Identifier("child.forenames", forename, "name"))
-    if case.nhs_number:
-        found.append(Identifier("child.nhs_number", case.nhs_number, "nhs_number"))
-    if case.postcode:
-        found.append(Identifier("child.postcode", case.postcode, "postcode"))
-    if case.address:
-        found.extend(_address_identifiers("child.address", case.address))
-    if getattr(case, "notifier_name", None):
-        found.append(Identifier("notifier_name", case.notifier_name, "name"))
-    for field, value in extra:
-        found.extend(_classify(field, value))
-    return tuple(found)
-
-
-def _address_identifiers(field: str, address: str) -> list[Identifier]:
-    parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
-    found = [Identifier(field, address, "address")]
-    if parts and re.search(r"[A-Za-z]", parts[0]) and len(parts[0]) >= 6:
-        found.append(Identifier(field, parts[0], "address"))  # house number and street
-    return found
-
-
-def _classify(field: str, value: str) -> list[Identifier]:
-    name = field.lower()
-    if name.endswith("date_of_birth") or name.endswith("_date"):
-        return [Identifier(field, value, "date")]
-    if name.endswith("nhs_number"):
-        return [Identifier(field, value, "nhs_number")]
-    if name.endswith("postcode"):
-        return [Identifier(field, value, "postcode")]
-    if name.endswith("address"):
-        return _address_identifiers(field, value)
-    if name.endswith("name"):
-        found = [Identifier(field, value, "name")]
-        tokens = value.split()
-        if len(tokens) > 1 and len(tokens[-1]) >= 3:
-            found.append(Identifier(field, tokens[-1], "name"))  # the surname alone
-        return found
-    return [Identifier(field, value, "text")]
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text a reader (or a search engine) would extract from a PDF."""
-    import io
-
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() or "" for page in reader.pages)

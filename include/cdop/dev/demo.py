@@ -15,15 +15,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cdop.config import Settings
-from cdop.intake.notifications import (
-    import_agencies,
-    record_investigation,
-    record_return,
-    register_notifications,
-)
+from cdop.intake.agencies import import_agencies
+from cdop.intake.investigations import record_investigation
+from cdop.intake.notifications import register_notifications
 from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.requests.returns import record_return
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
@@ -149,7 +147,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
         _record_history(settings, case_number, agencies, processes, returned_share, concluded,
                         sent_on, today, rng, calendar)
         if ago > 2:
-            from cdop.intake.notifications import record_ncmd_notified
+            from cdop.intake.ncmd import record_ncmd_notified
 
             record_ncmd_notified(settings, case_number,
                                  at=dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10)))

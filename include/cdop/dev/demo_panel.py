@@ -19,21 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cdop.config import Settings
-from cdop.intake.notifications import case_stage
+from cdop.intake.family import record_family
 from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.panel.analysis import record_analysis
 from cdop.panel.case_reports import build_report, decide
 from cdop.panel.meetings import KINDS as PANEL_KINDS
-from cdop.panel.meetings import (
-    add_meeting,
-    add_member,
-    allocate_cases,
-    pack_date,
-    plan_panel_papers,
-)
-from cdop.requests.returns import record_family, record_return_content
-from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, ready_since
+from cdop.panel.meetings import add_meeting, add_member, allocate_cases, pack_date
+from cdop.panel.papers import plan_panel_papers
+from cdop.requests.returns import record_return_content
+from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, case_stage, ready_since
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case

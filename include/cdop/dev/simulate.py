@@ -25,18 +25,15 @@ from sqlalchemy.orm import selectinload
 
 from cdop.config import Settings
 from cdop.dev.demo import fictional_child, load_demo
-from cdop.intake.notifications import (
-    DuplicateNotification,
-    case_stage,
-    record_investigation,
-    record_ncmd_notified,
-    record_return,
-    register_notifications,
-)
+from cdop.intake import ncmd
+from cdop.intake.investigations import record_investigation
+from cdop.intake.ncmd import record_ncmd_notified
+from cdop.intake.notifications import DuplicateNotification, register_notifications
 from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.requests import agency_requests, chasing, digest
-from cdop.rules.stages import OPEN_INVESTIGATION, Stage
+from cdop.requests.returns import record_return
+from cdop.rules.stages import OPEN_INVESTIGATION, Stage, case_stage
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import migrate, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
@@ -174,7 +171,7 @@ class World:
                 returns += 1
             elif (answer is None and request.ladder_step >= len(ladder) and request.last_chased_on
                   and self.calendar.between(request.last_chased_on, today) >= 10):
-                chasing.waive_request(self.settings, case_number, code, today=today,
+                agency_requests.waive_request(self.settings, case_number, code, today=today,
                                       reason="Agency confirmed by phone that it holds no information.")
                 waivers += 1
         return returns, waivers
@@ -285,7 +282,7 @@ def run_day(settings: Settings, mailer, world: World, day: dt.date) -> dict[str,
         digest.plan_digest(settings, day)
         delivery.deliver(settings, mailer, kinds=[digest.KIND], actor=ACTOR)
         with unit_of_work(settings, ACTOR) as uow:
-            world.flagged.update(b.case_number for b in chasing.ncmd_breaches(uow.session, day, settings.policy))
+            world.flagged.update(b.case_number for b in ncmd.ncmd_breaches(uow.session, day, settings.policy))
         # The working day: returns, waivers, processes, new deaths, NCMD notifications.
         counts["returns"], counts["waivers"] = world.agencies_answer(day)
         counts["concluded"] = world.processes_move(day)

@@ -7,23 +7,14 @@ a file import is all-or-nothing. Errors name the field and row, never the value.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
-from cdop.rules.stages import (
-    InvestigationFacts,
-    RequestFacts,
-    Stage,
-    age_band,
-    derive_stage,
-)
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation
 from cdop.taxonomy import taxonomy
@@ -38,10 +29,6 @@ from cdop.validation import (
 )
 
 
-class NotFound(LookupError):
-    """A case number or agency code that does not exist (the message names it)."""
-
-
 class DuplicateNotification(ValueError):
     def __init__(self, case_number: str, rule: str, row: int | None = None):
         self.case_number = case_number
@@ -50,52 +37,6 @@ class DuplicateNotification(ValueError):
 
 
 # --------------------------------------------------------------------------- agencies
-
-
-def _parse_agency(r: RowReader, settings: Settings) -> dict[str, Any]:
-    code = r.text("code", max_len=40)
-    if code is not None and not code.replace("-", "").replace("_", "").isalnum():
-        r.problem("code", "may hold only letters, digits, '-' and '_'")
-    request_email = r.email("request_email")
-    secure = r.boolean("secure", required=False)
-    if secure is None and request_email:
-        secure = settings.policy.is_secure_address(request_email)
-    return {
-        "code": code.upper() if code else None,
-        "name": r.text("name"),
-        "agency_type": r.choice("type", taxonomy().labels("agency_type")),
-        "request_email": request_email,
-        "escalation_email": r.email("escalation_email", required=False),
-        "secure_email": bool(secure),
-        "phone": r.text("phone", required=False, max_len=40),
-        "active": r.boolean("active", required=False) is not False,
-    }
-
-
-def import_agencies(settings: Settings, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Create or update the directory from rows (CSV columns); all-or-nothing."""
-    parsed = read_rows(rows, lambda r: _parse_agency(r, settings), first_row=2)
-    codes = [p["code"] for p in parsed]
-    dupes = {c for c in codes if codes.count(c) > 1}
-    if dupes:
-        rows_at = [i for i, c in enumerate(codes, start=2) if c in dupes]
-        raise InputError(Problem("code", "appears more than once in the file", r) for r in rows_at)
-    created = updated = 0
-    with unit_of_work(settings) as uow:
-        existing = {a.code: a for a in uow.session.scalars(select(Agency))}
-        for values in parsed:
-            agency = existing.get(values["code"])
-            if agency is None:
-                uow.session.add(Agency(**values))
-                created += 1
-            else:
-                for key, value in values.items():
-                    setattr(agency, key, value)
-                updated += 1
-        uow.session.flush()
-        uow.audit("agencies_imported", "agency", created=created, updated=updated)
-        uow.commit()
-    return {"created": created, "updated": updated}
 
 
 # ---------------------------------------------------------------------- notifications
@@ -314,194 +255,3 @@ def _create_case(uow: UnitOfWork, settings: Settings, n: Notification, agencies:
 # ------------------------------------------------------------------ returns and processes
 
 
-def get_case(uow: UnitOfWork, case_number: str) -> Case:
-    case = uow.session.scalar(select(Case).where(Case.case_number == case_number.strip().upper()))
-    if case is None:
-        raise NotFound(f"no case {case_number.strip().upper()}")
-    return case
-
-
-def get_request(uow: UnitOfWork, case: Case, agency_code: str) -> AgencyRequest:
-    request = uow.session.scalar(
-        select(AgencyRequest)
-        .join(Agency)
-        .where(AgencyRequest.case_id == case.id, Agency.code == agency_code.strip().upper())
-    )
-    if request is None:
-        raise NotFound(f"case {case.case_number} has no request to agency {agency_code.strip().upper()}")
-    return request
-
-
-def record_return(
-    settings: Settings,
-    case_number: str,
-    agency_code: str,
-    *,
-    received_on: dt.date,
-    today: dt.date,
-    file: Path | None = None,
-) -> None:
-    """Record an agency's returned form; this stops its chase ladder at once."""
-    problems = []
-    if received_on > today:
-        problems.append(Problem("received", "is in the future"))
-    if file is not None and not Path(file).is_file():
-        problems.append(Problem("file", "no such file"))
-    if problems:
-        raise InputError(problems)
-    with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        request = get_request(uow, case, agency_code)
-        if request.status == "pending":
-            raise InputError([Problem("agency", "no request has been sent to this agency yet")])
-        if request.requested_on and received_on < request.requested_on:
-            raise InputError([Problem("received", "is before the request was sent")])
-        stored = _store_file(settings, case.case_number, agency_code, Path(file)) if file else None
-        request.status = "returned"
-        request.returned_on = received_on
-        request.next_chase_on = None
-        if stored:
-            request.return_file = stored
-        uow.audit(
-            "return_recorded",
-            "agency_request",
-            request.id,
-            case_id=case.id,
-            agency=agency_code.upper(),
-            received_on=received_on.isoformat(),
-            file_attached=bool(stored),
-        )
-        uow.commit()
-
-
-def _store_file(settings: Settings, case_number: str, agency_code: str, source: Path) -> str:
-    """Keep a returned file encrypted at rest under CDOP_HOME/files."""
-    target_dir = settings.files_dir / case_number / agency_code.upper()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / (source.name + ".enc")
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(crypto.encrypt_bytes(source.read_bytes()))
-    shutil.move(tmp, target)
-    return str(target.relative_to(settings.home))
-
-
-INVESTIGATION_STATUSES = ("not_started", "in_progress", "concluded", "not_applicable")
-
-
-def record_investigation(
-    settings: Settings,
-    case_number: str,
-    kind: str,
-    *,
-    status: str,
-    on: dt.date | None,
-    today: dt.date,
-    outcome: str | None = None,
-) -> None:
-    """Add or update a parallel process (inquest, police, CSPR, CDRM...) for a case."""
-    reader = RowReader({"kind": kind, "status": status, "date": on})
-    kind_code = reader.choice("kind", taxonomy().labels("investigation"))
-    status_code = reader.choice("status", taxonomy().labels("investigation_status"))
-    day = reader.date("date", required=status_code == "concluded")
-    if day and day > today:
-        reader.problem("date", "is in the future")
-    if reader.problems:
-        raise InputError(reader.problems)
-    with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        inv = uow.session.scalar(
-            select(Investigation).where(Investigation.case_id == case.id, Investigation.kind == kind_code)
-        )
-        if inv is None:
-            inv = Investigation(case_id=case.id, kind=kind_code)
-            uow.session.add(inv)
-        if status_code == "concluded" and inv.started_on and day < inv.started_on:
-            raise InputError([Problem("date", "is before the date this process started")])
-        if day and day < case.date_of_death:
-            raise InputError([Problem("date", "is before the date of death")])
-        inv.status = status_code
-        if status_code == "in_progress" and day:
-            inv.started_on = day
-        inv.concluded_on = day if status_code == "concluded" else None
-        if outcome is not None:
-            inv.outcome = outcome
-        uow.session.flush()
-        uow.audit(
-            "investigation_recorded",
-            "investigation",
-            inv.id,
-            case_id=case.id,
-            kind=kind_code,
-            status=status_code,
-            on=day.isoformat() if day else None,
-        )
-        uow.commit()
-
-
-def record_ncmd_notified(settings: Settings, case_number: str, *, at: dt.datetime) -> None:
-    with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        case.ncmd_notified_at = at
-        uow.audit("ncmd_notified", "case", case.id, case_id=case.id, at=at.isoformat())
-        uow.commit()
-
-
-def case_stage(case: Case) -> Stage:
-    return derive_stage(
-        [RequestFacts(r.status, r.returned_on, r.waived_on) for r in case.requests],
-        [InvestigationFacts(i.kind, i.status, i.concluded_on) for i in case.investigations],
-        case.closed_on,
-    )
-
-
-def describe_case(settings: Settings, case_number: str, *, reveal: bool = False) -> dict[str, Any]:
-    """A case for the coordinator. Identifiers only with `reveal` (need-to-know)."""
-    with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        born = dt.date.fromisoformat(case.date_of_birth)
-        view: dict[str, Any] = {
-            "case_number": case.case_number,
-            "stage": case_stage(case).value,
-            "date_of_death": case.date_of_death.isoformat(),
-            "age_band": age_band(born, case.date_of_death),
-            "sex": case.sex,
-            "ethnicity": case.ethnicity,
-            "place_of_death": case.place_of_death,
-            "expected": case.death_expected,
-            "circumstances": case.circumstances,
-            "notified_on": case.notified_on.isoformat(),
-            "ncmd_notified_at": case.ncmd_notified_at.isoformat() if case.ncmd_notified_at else None,
-            "requests": [
-                {
-                    "agency": r.agency.code,
-                    "agency_name": r.agency.name,
-                    "forms": r.forms,
-                    "status": r.status,
-                    "requested_on": _iso(r.requested_on),
-                    "due_on": _iso(r.due_on),
-                    "returned_on": _iso(r.returned_on),
-                    "ladder_step": r.ladder_step,
-                }
-                for r in case.requests
-            ],
-            "investigations": [
-                {"kind": i.kind, "status": i.status, "concluded_on": _iso(i.concluded_on)}
-                for i in case.investigations
-            ],
-        }
-        if reveal:
-            view["identifiable"] = {
-                "forenames": case.forenames,
-                "surname": case.surname,
-                "date_of_birth": case.date_of_birth,
-                "nhs_number": case.nhs_number,
-                "address": case.address,
-                "postcode": case.postcode,
-            }
-            uow.audit("identifiers_viewed", "case", case.id, case_id=case.id)
-            uow.commit()
-        return view
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from cdop.annual_report import service as annual_report
 from cdop.mail.outbox import MessageKind
-from cdop.panel import analysis, case_reports, meetings
+from cdop.panel import analysis, case_reports, meetings, papers, report_notices
 from cdop.requests import agency_requests, chasing, digest
 
 REGISTRY = MappingProxyType({
@@ -17,11 +17,11 @@ REGISTRY = MappingProxyType({
     chasing.REMINDER: MessageKind(chasing.compose, chasing.on_sent),
     chasing.ESCALATION: MessageKind(chasing.compose, chasing.on_sent),
     digest.KIND: MessageKind(digest.compose),
-    case_reports.KIND_BLOCKED: MessageKind(case_reports.compose_blocked),
-    case_reports.KIND_RETURNED: MessageKind(case_reports.compose_returned),
-    meetings.KIND_PACK: MessageKind(meetings.compose_pack),
-    meetings.KIND_ADDENDUM: MessageKind(meetings.compose_addendum),
-    meetings.KIND_NEW_DEATHS: MessageKind(meetings.compose_new_deaths),
+    case_reports.KIND_BLOCKED: MessageKind(report_notices.compose_blocked),
+    case_reports.KIND_RETURNED: MessageKind(report_notices.compose_returned),
+    meetings.KIND_PACK: MessageKind(papers.compose_pack),
+    meetings.KIND_ADDENDUM: MessageKind(papers.compose_addendum),
+    meetings.KIND_NEW_DEATHS: MessageKind(papers.compose_new_deaths),
     analysis.KIND_AGREED: MessageKind(analysis.compose_agreed),
     analysis.KIND_REMINDER: MessageKind(analysis.compose_reminder, analysis.on_reminder_sent),
     annual_report.KIND: MessageKind(annual_report.compose),

@@ -49,8 +49,10 @@ def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:
 
 
 def templated_email(message: OutboxMessage, settings: Settings, template: str, context: dict,
-                    attachments: tuple[Attachment, ...] = ()) -> Email:
-    """The email for an outbox message from the template pair email/<template>.{txt,html}.j2."""
+                    attachments: tuple[Attachment, ...] = (),
+                    headers: tuple[tuple[str, str], ...] = ()) -> Email:
+    """The email for an outbox message from the template pair email/<template>.{txt,html}.j2,
+    with the X-CDOP-* headers every message carries (and any `headers` of its kind)."""
     return Email(
         message_id=message.message_id,
         sender=settings.policy.mail_from,
@@ -60,7 +62,7 @@ def templated_email(message: OutboxMessage, settings: Settings, template: str, c
         text=render(f"email/{template}.txt.j2", **context),
         html=render(f"email/{template}.html.j2", **context),
         attachments=attachments,
-        headers=message_headers(message),
+        headers=message_headers(message) + headers,
     )
 
 

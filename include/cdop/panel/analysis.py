@@ -28,14 +28,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cdop.confidentiality.documents import gate_email
+from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
-from cdop.intake.notifications import get_case
 from cdop.mail import outbox
 from cdop.mail.mailer import Email
-from cdop.panel.case_reports import APPROVED, gate_email
-from cdop.requests.returns import case_gate, identifier_problem
+from cdop.panel.case_reports import APPROVED
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import UnitOfWork, unit_of_work
+from cdop.store.lookups import get_case
 from cdop.store.models import (
     Agency,
     Analysis,

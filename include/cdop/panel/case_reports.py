@@ -26,38 +26,32 @@ anonymisation gate, then by the coordinator, before it can go to the panel.
 from __future__ import annotations
 
 import datetime as dt
-import html as html_lib
-import io
 import logging
-import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from cdop.confidentiality import crypto
-from cdop.confidentiality.gate import Gate, IdentifierFound, pdf_text
+from cdop.confidentiality.documents import gate_scan_document
+from cdop.confidentiality.gate import IdentifierFound
+from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
-from cdop.intake.notifications import case_stage, get_case
 from cdop.mail import outbox
-from cdop.mail.mailer import Email
 from cdop.mail.templating import render
-from cdop.requests.returns import case_gate, identifier_problem, merged_chronology
-from cdop.rules.stages import Stage, age_band, event_timing
+from cdop.panel.report_content import locate_findings, report_context
+from cdop.panel.report_files import _store, read_file
+from cdop.pdf import PdfRenderFailed, html_to_pdf
+from cdop.rules.stages import Stage, case_stage, needs_report_predicate
 from cdop.store.db import UnitOfWork, unit_of_work
+from cdop.store.lookups import get_case
 from cdop.store.models import (
-    Agency,
-    AgencyRequest,
     Case,
     CaseReport,
-    OutboxMessage,
     utcnow,
 )
-from cdop.taxonomy import taxonomy
 from cdop.validation import InputError, Problem
 
 log = logging.getLogger(__name__)
@@ -86,193 +80,7 @@ class BuildResult:
 # ----------------------------------------------------------------------------- content
 
 
-def _agency_labels(requests: list[AgencyRequest], settings: Settings) -> dict[int, str]:
-    """How each agency is named in the report: by name, or (for the types the policy
-    lists, e.g. schools and GP practices, which narrow down where a family lives) by type
-    and a letter: "Education / school A"."""
-    types = taxonomy().labels("agency_type")
-    masked = set(settings.policy.report_agency_types_by_type)
-    labels, counters = {}, {}
-    for agency in sorted({r.agency.id: r.agency for r in requests}.values(), key=lambda a: a.code):
-        if agency.agency_type in masked:
-            counters[agency.agency_type] = counters.get(agency.agency_type, 0) + 1
-            letter = chr(ord("A") + counters[agency.agency_type] - 1)
-            labels[agency.id] = f"{types.get(agency.agency_type, agency.agency_type)} {letter}"
-        else:
-            labels[agency.id] = agency.name
-    return labels
-
-
-def report_context(session: Session, case: Case, settings: Settings, *, version: int,
-                   today: dt.date) -> dict[str, Any]:
-    tax = taxonomy()
-    born = dt.date.fromisoformat(case.date_of_birth)
-    labels = _agency_labels(case.requests, settings)
-    entries = merged_chronology(session, case)
-    types = tax.labels("agency_type")
-    masked = set(settings.policy.report_agency_types_by_type)
-    # An entry may name an agency the child's requests do not (a return citing the
-    # ambulance service, say): it is named the same way, by type where the policy says so.
-    others = {e.agency_id for e, _, _ in entries if e.agency_id and e.agency_id not in labels}
-    for agency in session.scalars(select(Agency).where(Agency.id.in_(others))) if others else ():
-        labels[agency.id] = (types.get(agency.agency_type, agency.agency_type)
-                             if agency.agency_type in masked else agency.name)
-
-    family = dict(case.family_context or {})
-    offers = tax.labels("family_offer")
-    return {
-        "case_number": case.case_number,
-        "version": version,
-        "built_on": today,
-        "area_name": settings.policy.area_name,
-        "summary": {
-            "age_band": age_band(born, case.date_of_death),
-            "sex": tax.labels("sex").get(case.sex, case.sex),
-            "place_of_death": tax.labels("place_of_death").get(case.place_of_death, case.place_of_death),
-            "expected": case.death_expected,
-            "circumstances": [tax.labels("circumstance").get(c, c) for c in case.circumstances or []],
-        },
-        "family": {
-            "siblings": family.get("siblings"),
-            "key_worker_offered": offers.get(family.get("key_worker_offered") or "", None),
-            "bereavement_support_offered": offers.get(family.get("bereavement_support_offered") or "", None),
-            "support_notes": family.get("support_notes"),
-        },
-        "returns": [
-            {
-                "agency": labels[r.agency.id],
-                "agency_type": types.get(r.agency.agency_type, r.agency.agency_type),
-                "forms": [tax.form_title(f) for f in r.forms],
-                "status": r.status,
-                "returned_on": r.returned_on,
-                "waived_on": r.waived_on,
-                "waiver_reason": r.waiver_reason,
-                "summary": r.summary,
-                "entries": sum(1 for e, _, src in entries if src == r.agency.code),
-            }
-            for r in sorted(case.requests, key=lambda r: labels[r.agency.id])
-        ],
-        "investigations": [
-            {
-                "kind": tax.labels("investigation").get(i.kind, i.kind),
-                "status": tax.labels("investigation_status").get(i.status, i.status),
-                "concluded_on": i.concluded_on,
-                "outcome": i.outcome,
-            }
-            for i in case.investigations
-        ],
-        "chronology": [
-            {"when": event_timing(born, case.date_of_death, e.event_date),
-             "agency": labels.get(e.agency_id, ""), "what_happened": e.description}
-            for e, _, _ in entries
-        ],
-    }
-
-
-def html_to_pdf(html: str) -> bytes:
-    from xhtml2pdf import pisa
-
-    # xhtml2pdf warns about CSS it ignores; nothing else of interest, and never content.
-    logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
-    out = io.BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
-    if result.err:
-        raise ReportBuildFailed(f"the PDF could not be rendered ({result.err} error(s))")
-    return out.getvalue()
-
-
-def visible_text(html: str) -> str:
-    """What a reader sees of an HTML document (entities decoded, tags dropped)."""
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
-    return html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
-
-
-def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[str]:
-    texts = [html, visible_text(html)] + ([pdf_text(pdf)] if pdf is not None else [])
-    return sorted({f for t in texts for f in gate.scan(t)})
-
-
-def gate_email(gate: Gate, email: Email, document: str) -> None:
-    """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text)."""
-    texts = [email.subject, email.text]
-    if email.html:
-        texts += [email.html, visible_text(email.html)]
-    for attachment in email.attachments:
-        if attachment.mime_type == "application/pdf":
-            texts.append(_cached_pdf_text(attachment.content))
-        elif attachment.mime_type.startswith("text/"):
-            texts.append(attachment.content.decode("utf-8", "replace"))
-    gate.check(document, *texts)
-
-
-_PDF_TEXT: dict[bytes, str] = {}
-
-
-def _cached_pdf_text(pdf: bytes) -> str:
-    """One extraction per PDF per process: a pack sends the same PDFs to every member."""
-    import hashlib
-
-    key = hashlib.sha256(pdf).digest()
-    if key not in _PDF_TEXT:
-        if len(_PDF_TEXT) > 256:
-            _PDF_TEXT.clear()
-        _PDF_TEXT[key] = pdf_text(pdf)
-    return _PDF_TEXT[key]
-
-
-def locate_findings(session: Session, case: Case, gate: Gate, settings: Settings) -> list[dict[str, str]]:
-    """Where in the case's content each matched field is, for the coordinator to redact:
-    e.g. {"field": "child.surname", "where": "chronology entry 17 (RUH)"}."""
-    places: list[tuple[str, str | None]] = []
-    for r in case.requests:
-        places.append((f"summary of the {r.agency.code} return", r.summary))
-        places.append((f"waiver reason for {r.agency.code}", r.waiver_reason))
-    for entry, code, _ in merged_chronology(session, case):
-        places.append((f"chronology entry {entry.id} ({code or 'no agency'})", entry.description))
-    for i in case.investigations:
-        places.append((f"{i.kind} outcome", i.outcome))
-    family = case.family_context or {}
-    places.append(("family support notes", family.get("support_notes")))
-    labels = _agency_labels(case.requests, settings)
-    for r in case.requests:
-        places.append((f"how agency {r.agency.code} is named", labels[r.agency.id]))
-    found = []
-    for where, text in places:
-        for field in gate.scan(text or ""):
-            found.append({"field": field, "where": where})
-    return found
-
-
 # ------------------------------------------------------------------------------ storage
-
-
-def report_dir(settings: Settings, case_number: str, version: int) -> Path:
-    return settings.home / "reports" / case_number / f"v{version}"
-
-
-def _store(settings: Settings, case_number: str, version: int, html: str, pdf: bytes) -> tuple[str, str]:
-    folder = report_dir(settings, case_number, version)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for suffix, content in (("html", html.encode("utf-8")), ("pdf", pdf)):
-        target = folder / f"{case_number}-report-v{version}.{suffix}.enc"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(crypto.encrypt_bytes(content))
-        shutil.move(tmp, target)
-        paths.append(str(target.relative_to(settings.home)))
-    return paths[0], paths[1]
-
-
-def read_file(settings: Settings, relative: str) -> bytes:
-    return crypto.decrypt_bytes((settings.home / relative).read_bytes())
-
-
-def report_pdf(settings: Settings, report: CaseReport) -> bytes:
-    return read_file(settings, report.pdf_path)
-
-
-def pdf_filename(case_number: str, version: int) -> str:
-    return f"{case_number}-report-v{version}.pdf"
 
 
 # ------------------------------------------------------------------------------ building
@@ -294,7 +102,10 @@ def _load_case(uow: UnitOfWork, case_number: str) -> Case:
 def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today: dt.date) -> BuildResult:
     html = render("report/case_report.html.j2",
                   **report_context(uow.session, case, settings, version=version, today=today))
-    pdf = html_to_pdf(html)
+    try:
+        pdf = html_to_pdf(html)
+    except PdfRenderFailed as exc:
+        raise ReportBuildFailed(str(exc)) from None
     gate = case_gate(uow.session, case)
     findings = gate_scan_document(gate, html, pdf)
     report = CaseReport(case_id=case.id, version=version, status=BLOCKED if findings else AWAITING,
@@ -325,13 +136,11 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
 
 def cases_newly_ready(session: Session) -> list[str]:
     """Case numbers of open cases that are ready for panel and have no report yet."""
-    candidates = session.scalars(
-        select(Case)
-        .where(Case.closed_on.is_(None), ~exists().where(CaseReport.case_id == Case.id))
-        .options(selectinload(Case.requests), selectinload(Case.investigations))
+    return list(session.scalars(
+        select(Case.case_number)
+        .where(needs_report_predicate())
         .order_by(Case.date_of_death, Case.case_number)
-    )
-    return [c.case_number for c in candidates if case_stage(c) == Stage.READY]
+    ))
 
 
 def assemble_reports(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, Any]:
@@ -447,82 +256,6 @@ def decide(
                 "decided_by": report.decided_by, "decided_at": report.decided_at.isoformat()}
 
 
-def awaiting_check(settings: Settings, case_number: str, version: int) -> bool:
-    """Whether this version is the current report and still waits for the check."""
-    with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        report = latest_report(uow.session, case.id)
-        return report is not None and report.version == version and report.status == AWAITING
-
-
-def check_run_id(case_number: str, version: int, offer: str) -> str:
-    return f"check__{case_number}__v{version}__{offer}"
-
-
-def reports_to_check(settings: Settings, today: dt.date, *, offer: str | None = None) -> list[dict[str, Any]]:
-    """Reports awaiting the check whose Airflow Required Action has not been offered, or
-    whose offer has run out (after Policy.report_check_wait_days) with no decision.
-    `offer` names this offering in the run id (the assembly run's logical hour): a rerun
-    of that run offers nothing twice, a later run may offer again."""
-    offer = offer or today.isoformat()
-    renew_before = today - dt.timedelta(days=settings.policy.report_check_wait_days + 1)
-    with unit_of_work(settings) as uow:
-        rows = uow.session.execute(
-            select(Case.case_number, CaseReport.version)
-            .join(Case, Case.id == CaseReport.case_id)
-            .where(
-                CaseReport.status == AWAITING,
-                (CaseReport.check_requested_on.is_(None)) | (CaseReport.check_requested_on <= renew_before),
-            )
-            .order_by(CaseReport.id)
-        ).all()
-    return [
-        {"case_number": n, "version": v, "run_id": check_run_id(n, v, offer)} for n, v in rows
-    ]
-
-
-def mark_check_requested(settings: Settings, reports: list[dict[str, Any]], today: dt.date,
-                         actor: str = ACTOR) -> int:
-    marked = 0
-    with unit_of_work(settings, actor) as uow:
-        for item in reports:
-            case = get_case(uow, item["case_number"])
-            report = latest_report(uow.session, case.id)
-            if report is not None and report.version == item["version"] and report.status == AWAITING:
-                report.check_requested_on = today
-                uow.audit("report_check_requested", "case_report", report.id, case_id=case.id,
-                          version=report.version, run_id=item["run_id"])
-                marked += 1
-        uow.commit()
-    return marked
-
-
-def record_check(settings: Settings, case_number: str, version: int, *, decision: str,
-                 comments: str | None, actor: str, today: dt.date) -> str:
-    """Relay the answer given to the Airflow Required Action. The CDOP database decides:
-    a report already decided (from the CLI or the operations pages) keeps that decision.
-    An answer that cannot be recorded (a return without comments, comments naming someone)
-    is not recorded and the check is offered again on the next assembly run. Returns
-    what happened, in words that carry no identifier."""
-    if decision == "later":
-        return "left undecided"
-    try:
-        outcome = decide(settings, case_number, approve=decision == "approve", comments=comments,
-                         actor=actor, today=today, version=version)
-    except InputError as exc:
-        fields = {p.field for p in exc.problems}
-        if fields & {"report", "version"}:
-            return "not recorded: " + "; ".join(str(p) for p in exc.problems)
-        with unit_of_work(settings, actor) as uow:
-            case = get_case(uow, case_number)
-            report = latest_report(uow.session, case.id)
-            if report is not None and report.version == version:
-                report.check_requested_on = None  # offer the check again
-                uow.commit()
-        return "not recorded, offered again: " + "; ".join(str(p) for p in exc.problems)
-    return outcome["status"]
-
-
 # ---------------------------------------------------------------------------- views
 
 
@@ -578,37 +311,7 @@ def export_report(settings: Settings, case_number: str, target: Path, *, version
 # ------------------------------------------------------------------- coordinator notices
 
 
-def _notice_context(settings: Settings, case: Case, message: OutboxMessage) -> dict[str, Any]:
-    return {"area_name": settings.policy.area_name, "office": settings.policy.office,
-            "case_number": case.case_number, "version": message.params.get("version")}
-
-
-def compose_blocked(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    case = session.get(Case, message.case_id)
-    context = _notice_context(settings, case, message) | {
-        "fields": message.params.get("fields", []), "located": message.params.get("located", [])}
-    return _notice(session, message, settings, case, "panel_report_blocked", context)
-
-
-def compose_returned(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    case = session.get(Case, message.case_id)
-    report = session.scalar(select(CaseReport).where(
-        CaseReport.case_id == case.id, CaseReport.version == message.params.get("version")))
-    context = _notice_context(settings, case, message) | {
-        "decided_by": report.decided_by, "decided_at": report.decided_at, "comments": report.comments or ""}
-    return _notice(session, message, settings, case, "panel_report_returned", context)
-
-
-def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
-            context: dict[str, Any]) -> Email:
-    email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}")
-    return email
-
-
-
 __all__ = [
     "APPROVED", "AWAITING", "BLOCKED", "RETURNED", "BuildResult", "IdentifierFound",
-    "assemble_reports", "build_report", "decide", "export_report", "record_check",
-    "report_view", "reports_to_check",
+    "assemble_reports", "build_report", "decide", "export_report", "report_view",
 ]

@@ -24,19 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.gate import Gate
 from cdop.config import Policy, Settings
-from cdop.mail import outbox
-from cdop.mail.mailer import Attachment, Email
-from cdop.panel.case_reports import APPROVED, gate_email, pdf_filename, report_pdf
-from cdop.requests.returns import case_gate
-from cdop.rules.stages import age_band
+from cdop.panel.case_reports import APPROVED
+from cdop.rules.ages import age_band
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -51,10 +46,6 @@ from cdop.validation import InputError, Problem, RowReader
 
 log = logging.getLogger(__name__)
 
-KIND_PACK = "panel_pack"
-KIND_ADDENDUM = "panel_addendum"
-KIND_NEW_DEATHS = "panel_new_deaths"
-KINDS = (KIND_PACK, KIND_ADDENDUM, KIND_NEW_DEATHS)
 MEETING_KINDS = ("general", "neonatal")
 NEONATAL_DAYS = 28
 ACTOR = "airflow:cdop_notify_panel"
@@ -210,126 +201,6 @@ def allocate_cases(settings: Settings, today: dt.date, *, actor: str = ACTOR) ->
 # --------------------------------------------------------------------------------- papers
 
 
-def _member_key(meeting: PanelMeeting, member: PanelMember) -> str:
-    return outbox.business_key(f"meeting-{meeting.id}", f"member-{member.id}", KIND_PACK, 1)
-
-
-def plan_panel_papers(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, int]:
-    """Queue the pack for every member of each meeting whose papers are due, and an
-    addendum for each case allocated after its pack went. Safe to rerun."""
-    packs = addenda = 0
-    with unit_of_work(settings, actor) as uow:
-        session = uow.session
-        members = list(session.scalars(select(PanelMember).where(PanelMember.active).order_by(PanelMember.id)))
-        meetings = [m for m in session.scalars(
-            select(PanelMeeting).where(PanelMeeting.meets_on > today).order_by(PanelMeeting.meets_on))
-            if pack_date(settings.policy, m.meets_on) <= today]
-        for meeting in meetings:
-            allocations = list(session.scalars(
-                select(MeetingAllocation).where(MeetingAllocation.meeting_id == meeting.id)
-                .order_by(MeetingAllocation.id)))
-            planned = _pack_planned(session, meeting.id)
-            for allocation in allocations:
-                if allocation.pack is None:
-                    allocation.pack = "addendum" if planned else "pack"
-            in_pack = [a for a in allocations if a.pack == "pack"]
-            if not in_pack and not planned:
-                continue  # nothing on the agenda yet: the pack goes when a case is allocated
-            numbers = _case_numbers(session, [a.case_id for a in in_pack])
-            for member in members:
-                _, created = outbox.enqueue(
-                    uow, settings, key=_member_key(meeting, member), kind=KIND_PACK, to=[member.email],
-                    subject=f"Child Death Overview Panel {meeting.meets_on.isoformat()}: agenda and papers",
-                    business_date=today,
-                    secure_route=settings.policy.is_secure_address(member.email),
-                    params={"meeting_id": meeting.id, "member_id": member.id, "cases": numbers},
-                )
-                packs += created
-            for allocation in (a for a in allocations if a.pack == "addendum"):
-                [number] = _case_numbers(session, [allocation.case_id])
-                for member in members:
-                    if not settings.policy.is_secure_address(member.email):
-                        continue  # the note they had says where the papers are
-                    _, created = outbox.enqueue(
-                        uow, settings,
-                        key=outbox.business_key(number, f"member-{member.id}", KIND_ADDENDUM,
-                                                f"meeting-{meeting.id}"),
-                        kind=KIND_ADDENDUM, to=[member.email],
-                        subject=f"Child Death Overview Panel {meeting.meets_on.isoformat()}: addendum, case {number}",
-                        business_date=today, case_id=allocation.case_id, secure_route=True,
-                        params={"meeting_id": meeting.id, "member_id": member.id, "cases": [number]},
-                    )
-                    addenda += created
-            if allocations:
-                uow.audit("panel_papers_planned", "panel_meeting", meeting.id,
-                          cases=len(in_pack), addenda=sum(1 for a in allocations if a.pack == "addendum"))
-        uow.commit()
-    return {"packs": packs, "addenda": addenda}
-
-
-def _case_numbers(session: Session, case_ids: list[int]) -> list[str]:
-    if not case_ids:
-        return []
-    order = {cid: i for i, cid in enumerate(case_ids)}
-    rows = session.execute(select(Case.id, Case.case_number).where(Case.id.in_(case_ids))).all()
-    return [n for _, n in sorted(rows, key=lambda r: order[r[0]])]
-
-
-def new_deaths_period(policy: Policy, today: dt.date) -> tuple[dt.date, dt.date, dt.date]:
-    """(list day, first day, last day): the latest list day on or before today, and the
-    seven days before it whose notifications it lists."""
-    back = (today.weekday() - policy.panel_new_deaths_weekday) % 7
-    list_day = today - dt.timedelta(days=back)
-    return list_day, list_day - dt.timedelta(days=7), list_day - dt.timedelta(days=1)
-
-
-def plan_new_deaths_list(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> int:
-    """Queue this week's list of newly notified deaths for each member on a secure route
-    (once per member per week; no list in a week without a death). A run any day of the
-    week still sends that week's list, so a day's outage loses nothing."""
-    list_day, first, last = new_deaths_period(settings.policy, today)
-    queued = 0
-    with unit_of_work(settings, actor) as uow:
-        # After weeks without a run, this list also carries the deaths of the weeks whose
-        # list never went: it covers everything since the previous list day.
-        previous = _previous_list_day(uow.session, list_day)
-        catching_up = previous is not None and previous < first
-        if catching_up:
-            first = previous
-        numbers = list(uow.session.scalars(
-            select(Case.case_number).where(Case.notified_on >= first, Case.notified_on <= last)
-            .order_by(Case.notified_on, Case.case_number)))
-        if not numbers:
-            return 0
-        members = uow.session.scalars(select(PanelMember).where(PanelMember.active).order_by(PanelMember.id))
-        for member in members:
-            if not settings.policy.is_secure_address(member.email):
-                continue
-            _, created = outbox.enqueue(
-                uow, settings,
-                key=outbox.business_key(f"deaths-{list_day.isoformat()}", f"member-{member.id}", KIND_NEW_DEATHS, 1),
-                kind=KIND_NEW_DEATHS, to=[member.email],
-                # The list names no date but the list day: a date of birth can fall in
-                # the week listed, never on the list day itself (it precedes notification).
-                subject=f"Child Death Overview Panel: deaths notified in the week before {list_day.isoformat()}",
-                business_date=today, secure_route=True,
-                params={"member_id": member.id, "cases": numbers, "list_day": list_day.isoformat(),
-                        "catching_up": catching_up},
-            )
-            queued += created
-        uow.commit()
-    return queued
-
-
-def _previous_list_day(session: Session, list_day: dt.date) -> dt.date | None:
-    """The list day of the latest new-deaths list queued before `list_day`, if any."""
-    latest = session.scalar(
-        select(func.max(OutboxMessage.business_key)).where(
-            OutboxMessage.kind == KIND_NEW_DEATHS,
-            OutboxMessage.business_key < f"deaths-{list_day.isoformat()}"))
-    return dt.date.fromisoformat(latest.split("/")[0].removeprefix("deaths-")) if latest else None
-
-
 # ----------------------------------------------------------------------------- composing
 
 
@@ -355,6 +226,26 @@ def _pack_flags(session: Session, meeting_id: int) -> list[str | None]:
                                 .order_by(MeetingAllocation.id)))
 
 
+KIND_PACK = "panel_pack"
+
+
+KIND_ADDENDUM = "panel_addendum"
+
+
+KIND_NEW_DEATHS = "panel_new_deaths"
+
+
+KINDS = (KIND_PACK, KIND_ADDENDUM, KIND_NEW_DEATHS)
+
+
+def _case_numbers(session: Session, case_ids: list[int]) -> list[str]:
+    if not case_ids:
+        return []
+    order = {cid: i for i, cid in enumerate(case_ids)}
+    rows = session.execute(select(Case.id, Case.case_number).where(Case.id.in_(case_ids))).all()
+    return [n for _, n in sorted(rows, key=lambda r: order[r[0]])]
+
+
 def _case_line(session: Session, case_number: str) -> dict[str, Any]:
     case = session.scalar(select(Case).where(Case.case_number == case_number))
     report = session.scalar(select(CaseReport).where(CaseReport.case_id == case.id, CaseReport.status == APPROVED)
@@ -367,62 +258,3 @@ def _case_line(session: Session, case_number: str) -> dict[str, Any]:
         "report_version": report.version if report else None,
         "notified_on": case.notified_on,
     }
-
-
-def _gate(session: Session, case_numbers: Iterable[str]) -> Gate:
-    identifiers: list = []
-    for number in case_numbers:
-        case = session.scalar(select(Case).where(Case.case_number == number))
-        identifiers.extend(case_gate(session, case).identifiers)
-    return Gate(tuple(identifiers))
-
-
-def _base_context(settings: Settings) -> dict[str, Any]:
-    return {"area_name": settings.policy.area_name, "office": settings.policy.office}
-
-
-def _papers(session: Session, message: OutboxMessage, settings: Settings, template: str) -> Email:
-    meeting = session.get(PanelMeeting, message.params["meeting_id"])
-    member = session.get(PanelMember, message.params["member_id"])
-    numbers = list(message.params.get("cases", []))
-    context = _base_context(settings) | {
-        "meeting": meeting, "member": member, "papers_on": message.business_date,
-        "cases": [_case_line(session, n) for n in numbers],
-    }
-    gate = _gate(session, numbers)
-    if not message.secure_route:
-        # Not a secure route: no papers, no agenda; only where to get them.
-        email = outbox.templated_email(message, settings, "panel_pack_note", context)
-        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}")
-        return email
-    attachments = []
-    for line in context["cases"]:
-        case = session.scalar(select(Case).where(Case.case_number == line["case_number"]))
-        report = session.scalar(select(CaseReport).where(
-            CaseReport.case_id == case.id, CaseReport.version == line["report_version"]))
-        attachments.append(Attachment(pdf_filename(case.case_number, report.version),
-                                      report_pdf(settings, report), "application/pdf"))
-    email = outbox.templated_email(message, settings, template, context, tuple(attachments))
-    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}")
-    return email
-
-
-def compose_pack(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    return _papers(session, message, settings, "panel_pack")
-
-
-def compose_addendum(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    return _papers(session, message, settings, "panel_addendum")
-
-
-def compose_new_deaths(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    numbers = list(message.params["cases"])
-    context = _base_context(settings) | {
-        "member": session.get(PanelMember, message.params["member_id"]),
-        "list_day": dt.date.fromisoformat(message.params["list_day"]),
-        "catching_up": message.params.get("catching_up", False),
-        "cases": [_case_line(session, n) for n in numbers],
-    }
-    email = outbox.templated_email(message, settings, "panel_new_deaths", context)
-    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}")
-    return email

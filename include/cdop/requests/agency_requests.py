@@ -22,6 +22,7 @@ from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
 from cdop.taxonomy import taxonomy
+from cdop.validation import InputError, Problem
 
 KIND = "agency_request"
 
@@ -145,3 +146,36 @@ def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None
         case_id=request.case_id,
         due_on=request.due_on.isoformat(),
     )
+
+
+def waive_request(settings: Settings, case_number: str, agency_code: str, *, reason: str,
+                  today: dt.date) -> None:
+    """The coordinator decides a return is not needed: it counts as done for readiness
+    and its chasing stops. The reason is kept on the request; the audit notes the waiver."""
+    from cdop.store.lookups import get_case, get_request
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError([Problem("reason", "is required: say why the return is not needed")])
+    if len(reason) > 1000:
+        raise InputError([Problem("reason", "is longer than 1000 characters")])
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        request = get_request(uow, case, agency_code)
+        problem = {
+            "pending": "no request has been sent to this agency yet",
+            "returned": "the agency has already returned its form",
+            "waived": "this return has already been waived",
+        }.get(request.status)
+        if problem:
+            raise InputError([Problem("agency", problem)])
+        if request.requested_on and today < request.requested_on:
+            raise InputError([Problem("today", "is before the request was sent")])
+        request.status = "waived"
+        request.waived_on = today
+        request.waiver_reason = reason
+        request.next_chase_on = None
+        uow.audit("request_waived", "agency_request", request.id, case_id=case.id,
+                  agency=request.agency.code, waived_on=today.isoformat(),
+                  ladder_step=request.ladder_step)
+        uow.commit()

@@ -16,22 +16,21 @@ from itertools import groupby
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
+from cdop.intake.ncmd import NcmdBreach, ncmd_breaches
 from cdop.mail import outbox
 from cdop.mail.mailer import Email
 from cdop.mail.templating import render
-from cdop.requests.chasing import (
-    NcmdBreach,
+from cdop.requests.chasing import is_working_day
+from cdop.store.db import unit_of_work
+from cdop.store.models import OutboxMessage
+from cdop.views.worklists import (
     OverdueRequest,
     ReadyCase,
     WaitingCase,
-    is_working_day,
-    ncmd_breaches,
     newly_ready,
     overdue_requests,
     waiting_cases,
 )
-from cdop.store.db import unit_of_work
-from cdop.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def build_digest(session: Session, today: dt.date, policy: Policy) -> Digest:
     return Digest(
         today=today,
         overdue=tuple(overdue_requests(session, today, policy)),
-        waiting=tuple(waiting_cases(session, today, policy)),
+        waiting=tuple(waiting_cases(session, today)),
         ready=tuple(newly_ready(session, today, policy)),
         ncmd=tuple(ncmd_breaches(session, today, policy)),
     )

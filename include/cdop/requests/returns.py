@@ -21,49 +21,37 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.gate import Gate, case_identifiers
+from cdop.confidentiality import crypto
 from cdop.config import Settings
-from cdop.intake.notifications import NotFound, get_case, get_request
-from cdop.rules.stages import AGE_BANDS
 from cdop.store.db import unit_of_work
-from cdop.store.models import Agency, AgencyRequest, Case, CaseIdentifier, ChronologyEntry
-from cdop.taxonomy import taxonomy
-from cdop.validation import InputError, Problem, RowReader, normalise_postcode, read_rows
+from cdop.store.lookups import NotFound, get_case, get_request
+from cdop.store.models import (
+    Agency,
+    AgencyRequest,
+    Case,
+    ChronologyEntry,
+)
+from cdop.validation import (
+    InputError,
+    Problem,
+    RowReader,
+    read_rows,
+)
 
 ENTRY_COLUMNS = ("type", "date", "agency", "what_happened")
 SUMMARY_MAX = 20_000
 ENTRY_MAX = 4_000
-SIBLING_AGE_BANDS = (*AGE_BANDS, "18 years and over")
-FAMILY_CONTEXT_FIELDS = ("siblings", "key_worker_offered", "bereavement_support_offered", "support_notes")
 
 
 # ------------------------------------------------------------------------ the gate's view
-
-
-def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = ()) -> Gate:
-    """The anonymisation gate for one case: the child's identifiers and those recorded for
-    the family and contacts (plus `extra`, e.g. ones being recorded now)."""
-    recorded = session.execute(
-        select(CaseIdentifier.field, CaseIdentifier.value).where(CaseIdentifier.case_id == case.id)
-    ).all()
-    return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]))
-
-
-def identifier_problem(gate: Gate, field: str, text: str | None, row: int | None = None) -> Problem | None:
-    """A Problem naming `field` and the identifier field(s) found in `text`, if any."""
-    if not text:
-        return None
-    found = gate.scan(text)
-    if not found:
-        return None
-    return Problem(field, f"contains an identifier ({', '.join(found)}): refer to people by their role", row)
 
 
 # ------------------------------------------------------------------------------ returns
@@ -292,133 +280,54 @@ def merged_chronology(session: Session, case: Case) -> list[tuple[ChronologyEntr
 # ------------------------------------------------------------------------------- family
 
 
-def load_family_file(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem("file", f"is not valid JSON (line {getattr(exc, 'lineno', '?')})")]) from None
-    if not isinstance(data, dict):
-        raise InputError([Problem("file", "must hold an object with 'context' and/or 'identifiers'")])
-    unknown = sorted(set(data) - {"context", "identifiers", "case_number"})
-    if unknown:
-        raise InputError([Problem(k, "is not a section of the family file") for k in unknown])
-    return data
-
-
-def _parse_context(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    offers = taxonomy().labels("family_offer")
-    for key in sorted(set(raw) - set(FAMILY_CONTEXT_FIELDS)):
-        problems.append(Problem(str(key), "is not a family context field; allowed: "
-                                + ", ".join(FAMILY_CONTEXT_FIELDS)))
-    context: dict[str, Any] = {}
-    siblings = raw.get("siblings")
-    if siblings is not None:
-        items = siblings if isinstance(siblings, list) else [siblings]
-        bands = []
-        for i, item in enumerate(items, start=1):
-            band = item.get("age_band") if isinstance(item, dict) else item
-            band = str(band or "").strip()
-            if band not in SIBLING_AGE_BANDS:
-                problems.append(Problem(f"siblings[{i}]", "must be an age band: " + ", ".join(SIBLING_AGE_BANDS)))
-            else:
-                bands.append(band)
-        context["siblings"] = bands
-    reader = RowReader(raw)
-    for key in ("key_worker_offered", "bereavement_support_offered"):
-        if raw.get(key) is not None:
-            value = raw[key]
-            if isinstance(value, bool):
-                value = "yes" if value else "no"
-            code = RowReader({key: value}).choice(key, offers)
-            if code is None:
-                problems.append(Problem(key, "must be one of " + ", ".join(sorted(offers))))
-            else:
-                context[key] = code
-    notes = reader.text("support_notes", required=False, max_len=2000)
-    problems.extend(reader.problems)
-    if notes:
-        context["support_notes"] = notes
-    return context
-
-
-def _parse_identifiers(items: Sequence[Any], problems: list[Problem]) -> list[tuple[str, str]]:
-    allowed = taxonomy().labels("family_identifier")
-    found = []
-    for i, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping):
-            problems.append(Problem(f"identifiers[{i}]", "must be an object with 'field' and 'value'"))
-            continue
-        r = RowReader(item)
-        field = r.choice("field", allowed)
-        value = r.text("value", max_len=300)
-        for p in r.problems:
-            problems.append(Problem(f"identifiers[{i}].{p.field}", p.message))
-        if field and value:
-            if field.endswith("postcode"):
-                value = normalise_postcode(value)
-            if field.endswith("date_of_birth"):
-                try:
-                    value = dt.date.fromisoformat(value).isoformat()
-                except ValueError:
-                    problems.append(Problem(f"identifiers[{i}].value", "is not a date in the form YYYY-MM-DD"))
-                    continue
-            found.append((field, value))
-    return found
-
-
-def record_family(
+def record_return(
     settings: Settings,
     case_number: str,
+    agency_code: str,
     *,
-    context: Mapping[str, Any] | None = None,
-    identifiers: Sequence[Any] = (),
-    replace_identifiers: bool = False,
-    actor: str | None = None,
-) -> dict[str, int]:
-    """Record the family circumstances (replacing the fields given) and add identifiers of
-    the family and contacts for the gate. All-or-nothing; errors name fields only."""
-    problems: list[Problem] = []
-    if context is not None and not isinstance(context, Mapping):
-        raise InputError([Problem("context", "must be an object")])
-    parsed_context = _parse_context(context or {}, problems)
-    parsed_ids = _parse_identifiers(list(identifiers), problems)
-    if context is None and not identifiers:
-        problems.append(Problem("family", "give the family context, identifiers or both"))
+    received_on: dt.date,
+    today: dt.date,
+    file: Path | None = None,
+) -> None:
+    """Record an agency's returned form; this stops its chase ladder at once."""
+    problems = []
+    if received_on > today:
+        problems.append(Problem("received", "is in the future"))
+    if file is not None and not Path(file).is_file():
+        problems.append(Problem("file", "no such file"))
     if problems:
         raise InputError(problems)
-    with unit_of_work(settings, actor) as uow:
-        case = get_case(uow, case_number)
-        notes_problem = identifier_problem(case_gate(uow.session, case, parsed_ids), "support_notes",
-                                           parsed_context.get("support_notes"))
-        if notes_problem:
-            raise InputError([notes_problem])
-        if parsed_context:
-            case.family_context = {**(case.family_context or {}), **parsed_context}
-        if replace_identifiers:
-            uow.session.execute(delete(CaseIdentifier).where(CaseIdentifier.case_id == case.id))
-            known = set()
-        else:
-            known = {(i.field, i.value) for i in uow.session.scalars(
-                select(CaseIdentifier).where(CaseIdentifier.case_id == case.id))}
-        added = 0
-        for field, value in dict.fromkeys(parsed_ids):
-            if (field, value) not in known:
-                uow.session.add(CaseIdentifier(case_id=case.id, field=field, value=value))
-                added += 1
-        uow.session.flush()
-        uow.audit("family_recorded", "case", case.id, case_id=case.id,
-                  context_fields=sorted(parsed_context), identifiers_added=added,
-                  identifier_fields=sorted({f for f, _ in parsed_ids}))
-        uow.commit()
-    return {"context_fields": len(parsed_context), "identifiers_added": added}
-
-
-def family_view(settings: Settings, case_number: str) -> dict[str, Any]:
-    """The family context and the *fields* of identifiers recorded (never their values)."""
     with unit_of_work(settings) as uow:
         case = get_case(uow, case_number)
-        fields = uow.session.scalars(
-            select(CaseIdentifier.field).where(CaseIdentifier.case_id == case.id).order_by(CaseIdentifier.id)
-        ).all()
-        return {"case_number": case.case_number, "context": dict(case.family_context or {}),
-                "identifier_fields": list(fields)}
+        request = get_request(uow, case, agency_code)
+        if request.status == "pending":
+            raise InputError([Problem("agency", "no request has been sent to this agency yet")])
+        if request.requested_on and received_on < request.requested_on:
+            raise InputError([Problem("received", "is before the request was sent")])
+        stored = _store_file(settings, case.case_number, agency_code, Path(file)) if file else None
+        request.status = "returned"
+        request.returned_on = received_on
+        request.next_chase_on = None
+        if stored:
+            request.return_file = stored
+        uow.audit(
+            "return_recorded",
+            "agency_request",
+            request.id,
+            case_id=case.id,
+            agency=agency_code.upper(),
+            received_on=received_on.isoformat(),
+            file_attached=bool(stored),
+        )
+        uow.commit()
+
+
+def _store_file(settings: Settings, case_number: str, agency_code: str, source: Path) -> str:
+    """Keep a returned file encrypted at rest under CDOP_HOME/files."""
+    target_dir = settings.files_dir / case_number / agency_code.upper()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / (source.name + ".enc")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(crypto.encrypt_bytes(source.read_bytes()))
+    shutil.move(tmp, target)
+    return str(target.relative_to(settings.home))

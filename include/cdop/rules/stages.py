@@ -1,4 +1,12 @@
-"""Plain domain rules: no I/O. Stages are derived from facts, never typed in."""
+"""When a case is at which stage, and since when it has been ready: derived from facts,
+never typed in.
+
+Each rule is here once in Python (for a case already loaded) and once in SQL (for a
+query over many cases). The SQL is built from the same four named conditions that
+`derive_stage` tests, in the same order, and `tests/integration/test_rules_sql.py`
+holds the two forms to the same answer on SQLite and PostgreSQL for cases in every
+state.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
+
+from cdop.store.models import AgencyRequest, Case, CaseReport, Investigation
 
 
 class Stage(StrEnum):
@@ -16,6 +28,7 @@ class Stage(StrEnum):
     CLOSED = "closed"
 
 
+STAGE_ORDER = (Stage.NOTIFIED, Stage.GATHERING, Stage.WAITING, Stage.READY, Stage.CLOSED)
 OPEN_REQUEST = ("pending", "sent")
 DONE_REQUEST = ("returned", "waived")
 OPEN_INVESTIGATION = ("not_started", "in_progress")
@@ -35,6 +48,9 @@ class InvestigationFacts:
     concluded_on: dt.date | None = None
 
 
+# ------------------------------------------------------------------------------ Python
+
+
 def derive_stage(
     requests: Iterable[RequestFacts],
     investigations: Iterable[InvestigationFacts],
@@ -49,7 +65,7 @@ def derive_stage(
         return Stage.CLOSED
     requests = list(requests)
     investigations = list(investigations)
-    if not requests or all(r.status == "pending" for r in requests):
+    if not any(r.status != "pending" for r in requests):
         return Stage.NOTIFIED
     if any(r.status in OPEN_REQUEST for r in requests):
         return Stage.GATHERING
@@ -68,59 +84,97 @@ def ready_since(
     return max(known) if known else None
 
 
-AGE_BANDS = ("0-27 days", "28-364 days", "1-4 years", "5-9 years", "10-14 years", "15-17 years")
+def case_facts(case: Case) -> tuple[list[RequestFacts], list[InvestigationFacts]]:
+    """The facts of a loaded case (its requests and investigations)."""
+    return (
+        [RequestFacts(r.status, r.returned_on, r.waived_on) for r in case.requests],
+        [InvestigationFacts(i.kind, i.status, i.concluded_on) for i in case.investigations],
+    )
 
 
-def age_band(date_of_birth: dt.date, date_of_death: dt.date) -> str:
-    """The reporting age band (0-27 days, 28-364 days, 1-4, 5-9, 10-14, 15-17 years)."""
-    days = (date_of_death - date_of_birth).days
-    if days <= 27:
-        return "0-27 days"
-    years = completed_years(date_of_birth, date_of_death)
-    if years < 1:
-        return "28-364 days"
-    if years <= 4:
-        return "1-4 years"
-    if years <= 9:
-        return "5-9 years"
-    if years <= 14:
-        return "10-14 years"
-    return "15-17 years"
+def case_stage(case: Case) -> Stage:
+    requests, investigations = case_facts(case)
+    return derive_stage(requests, investigations, case.closed_on)
 
 
-def completed_years(born: dt.date, on: dt.date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+def case_ready_since(case: Case) -> dt.date | None:
+    return ready_since(*case_facts(case))
 
 
-def ncmd_deadline(date_of_death: dt.date, hours: int) -> dt.datetime:
-    """The NCMD must be told within `hours` of the death (taken as the end of that day)."""
-    return dt.datetime.combine(date_of_death, dt.time.max) + dt.timedelta(hours=hours)
+# --------------------------------------------------------------------------------- SQL
 
 
-def event_timing(date_of_birth: dt.date, date_of_death: dt.date, event: dt.date) -> str:
-    """When an event happened, anonymised: the child's age then and its distance from the
-    death ("aged 3 days; 5 days before death"), never a calendar date, so a chronology
-    cannot give away a date of birth or death."""
-    age_days = (event - date_of_birth).days
-    if age_days < 0:
-        age = "before birth"
-    elif age_days < 28:
-        age = f"aged {age_days} day{'s' if age_days != 1 else ''}"
-    elif completed_years(date_of_birth, event) < 2:
-        months = (event.year - date_of_birth.year) * 12 + event.month - date_of_birth.month - (event.day < date_of_birth.day)
-        age = f"aged {months} month{'s' if months != 1 else ''}"
-    else:
-        age = f"aged {completed_years(date_of_birth, event)} years"
-    gap = (date_of_death - event).days
-    span = abs(gap)
-    if span == 0:
-        when = "on the day of death"
-    else:
-        if span < 60:
-            amount = f"{span} day{'s' if span != 1 else ''}"
-        elif span < 183:
-            amount = f"{span // 7} weeks"
-        else:
-            amount = f"{span // 30} months"
-        when = f"{amount} {'before' if gap > 0 else 'after'} death"
-    return f"{age}; {when}"
+def _request_exists(*where) -> ColumnElement[bool]:
+    return exists().where(AgencyRequest.case_id == Case.id, *where)
+
+
+def _conditions() -> dict[str, ColumnElement[bool]]:
+    """The facts `derive_stage` tests, as correlated EXISTS tests on Case: a planner runs
+    them on the (case_id) indexes."""
+    return {
+        "closed": Case.closed_on.is_not(None),
+        "sent_any": _request_exists(AgencyRequest.status != "pending"),
+        "open_request": _request_exists(AgencyRequest.status.in_(OPEN_REQUEST)),
+        "open_process": exists().where(Investigation.case_id == Case.id,
+                                       Investigation.status.in_(OPEN_INVESTIGATION)),
+    }
+
+
+def stage_expression() -> ColumnElement[str]:
+    """`derive_stage` as one SQL expression over Case (for counts and lists)."""
+    c = _conditions()
+    return case(
+        (c["closed"], literal(Stage.CLOSED.value)),
+        (~c["sent_any"], literal(Stage.NOTIFIED.value)),
+        (c["open_request"], literal(Stage.GATHERING.value)),
+        (c["open_process"], literal(Stage.WAITING.value)),
+        else_=literal(Stage.READY.value),
+    ).label("stage")
+
+
+def stage_predicate(stage: Stage | str) -> ColumnElement[bool]:
+    """`derive_stage(...) == stage` as a WHERE clause (each branch of the CASE above,
+    with the earlier branches negated)."""
+    c = _conditions()
+    is_open = ~c["closed"]
+    return {
+        Stage.CLOSED: c["closed"],
+        Stage.NOTIFIED: and_(is_open, ~c["sent_any"]),
+        Stage.GATHERING: and_(is_open, c["sent_any"], c["open_request"]),
+        Stage.WAITING: and_(is_open, c["sent_any"], ~c["open_request"], c["open_process"]),
+        Stage.READY: and_(is_open, c["sent_any"], ~c["open_request"], ~c["open_process"]),
+    }[Stage(stage)]
+
+
+def ready_since_expression() -> ColumnElement[dt.date]:
+    """`ready_since` in SQL: the latest return, waiver or conclusion of the case."""
+    latest_request = (
+        select(func.max(func.coalesce(AgencyRequest.returned_on, AgencyRequest.waived_on)))
+        .where(AgencyRequest.case_id == Case.id)
+        .scalar_subquery()
+    )
+    latest_process = (
+        select(func.max(Investigation.concluded_on))
+        .where(Investigation.case_id == Case.id, Investigation.status == "concluded")
+        .scalar_subquery()
+    )
+    # COALESCE on each side: GREATEST/MAX of NULL is NULL on SQLite.
+    return case(
+        (latest_request.is_(None), latest_process),
+        (latest_process.is_(None), latest_request),
+        (latest_request >= latest_process, latest_request),
+        else_=latest_process,
+    )
+
+
+# ------------------------------------------------------------------- ready for a report
+
+
+def needs_report(stage: Stage, has_report: bool) -> bool:
+    """A case gets its first case report once it is ready for panel."""
+    return stage is Stage.READY and not has_report
+
+
+def needs_report_predicate() -> ColumnElement[bool]:
+    """`needs_report` in SQL."""
+    return and_(stage_predicate(Stage.READY), ~exists().where(CaseReport.case_id == Case.id))

@@ -47,3 +47,8 @@ class WorkingCalendar:
             if self.is_working_day(current):
                 count += 1
         return count
+
+
+def working_calendar(policy) -> WorkingCalendar:
+    """The calendar of the CDOP's policy (England or Wales)."""
+    return WorkingCalendar(policy.holiday_subdivision)

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from cdop.config import Settings
+from cdop.config import Settings, local_today
 from cdop_airflow.ops_app.auth import (
     CSRF_FIELD,
     CurrentUser,
@@ -68,9 +68,7 @@ def base_settings() -> Settings:
 
 def business_today() -> dt.date:
     """A person acting on the page acts today, in England."""
-    from cdop_airflow.runtime import LONDON
-
-    return dt.datetime.now(LONDON).date()
+    return local_today()
 
 
 def user_settings(user: CurrentUser, base: Annotated[Settings, Depends(base_settings)]) -> Settings:
@@ -183,23 +181,28 @@ def create_app() -> FastAPI:
 
 
 def _read_routes(app: FastAPI) -> None:
+    from cdop.rules.stages import STAGE_ORDER
     from cdop.rules.workdays import WorkingCalendar
     from cdop.store.db import unit_of_work
-    from cdop.views import operations as ops
+    from cdop.views import investigations as investigations_view
+    from cdop.views import outbox as outbox_view
+    from cdop.views import overdue as overdue_view
+    from cdop.views import panel as panel_view
+    from cdop.views import pipeline as pipeline_view
 
     @app.get("/", response_class=HTMLResponse)
     def pipeline(request: Request, settings: SettingsDep, today: TodayDep, stage: str | None = None,
                  page: PageNo = 1):
         """The pipeline: how many cases at each stage, and the cases at one stage."""
         with unit_of_work(settings) as uow:
-            counts = ops.stage_counts(uow.session)
+            counts = pipeline_view.stage_counts(uow.session)
             chosen = stage if stage in counts else next(
-                (s.value for s in ops.STAGE_ORDER if counts[s.value] and s.value != "closed"),
-                ops.STAGE_ORDER[0].value,
+                (s.value for s in STAGE_ORDER if counts[s.value] and s.value != "closed"),
+                STAGE_ORDER[0].value,
             )
-            cases = ops.cases_at_stage(uow.session, chosen, today, page=page)
+            cases = pipeline_view.cases_at_stage(uow.session, chosen, today, page=page)
         return render_page(request, "pipeline.html.j2", active="", counts=counts, chosen=chosen,
-                           stages=[(s.value, ops.STAGE_LABELS[s]) for s in ops.STAGE_ORDER],
+                           stages=[(s.value, pipeline_view.STAGE_LABELS[s]) for s in STAGE_ORDER],
                            cases=cases, page_link=_page_link(request), today=today)
 
     @app.get("/overdue", response_class=HTMLResponse)
@@ -208,8 +211,8 @@ def _read_routes(app: FastAPI) -> None:
         """Overdue returns by agency: working days overdue and the chase ladder step."""
         calendar = WorkingCalendar(settings.policy.holiday_subdivision)
         with unit_of_work(settings) as uow:
-            agencies = ops.overdue_by_agency(uow.session, today, calendar)
-            rows = ops.overdue_returns(uow.session, today, calendar, settings.policy,
+            agencies = overdue_view.overdue_by_agency(uow.session, today, calendar)
+            rows = overdue_view.overdue_returns(uow.session, today, calendar, settings.policy,
                                        agency=agency, page=page)
         return render_page(request, "overdue.html.j2", active="overdue", agencies=agencies,
                            rows=rows, agency=(agency or "").upper(), page_link=_page_link(request),
@@ -220,8 +223,8 @@ def _read_routes(app: FastAPI) -> None:
                        kind: str | None = None, page: PageNo = 1):
         """Cases waiting only on parallel processes: which process, for how long."""
         with unit_of_work(settings) as uow:
-            by_process = ops.waiting_by_process(uow.session)
-            rows = ops.waiting_on_investigations(uow.session, today, kind=kind, page=page)
+            by_process = investigations_view.waiting_by_process(uow.session)
+            rows = investigations_view.waiting_on_investigations(uow.session, today, kind=kind, page=page)
         return render_page(request, "investigations.html.j2", active="investigations",
                            by_process=by_process, rows=rows, kind=kind or "",
                            page_link=_page_link(request), today=today)
@@ -229,7 +232,7 @@ def _read_routes(app: FastAPI) -> None:
     @app.get("/meetings", response_class=HTMLResponse)
     def meetings(request: Request, settings: SettingsDep, today: TodayDep):
         """Upcoming panel meetings and their agendas."""
-        upcoming = ops.upcoming_meetings(settings, today)
+        upcoming = panel_view.upcoming_meetings(settings, today)
         return render_page(request, "meetings.html.j2", active="meetings", meetings=upcoming,
                            today=today)
 
@@ -237,7 +240,7 @@ def _read_routes(app: FastAPI) -> None:
     def reports(request: Request, settings: SettingsDep, page: PageNo = 1):
         """Case reports awaiting the office's quality check."""
         with unit_of_work(settings) as uow:
-            rows = ops.reports_awaiting_check(uow.session, page=page)
+            rows = panel_view.reports_awaiting_check(uow.session, page=page)
         return render_page(request, "reports.html.j2", active="reports", rows=rows,
                            page_link=_page_link(request))
 
@@ -246,9 +249,9 @@ def _read_routes(app: FastAPI) -> None:
                kind: str | None = None, case: str | None = None, page: PageNo = 1):
         """Every message: to whom, what kind, when, its state. Case numbers only; no bodies."""
         with unit_of_work(settings) as uow:
-            counts = ops.outbox_counts(uow.session)
-            kinds = ops.outbox_kinds(uow.session)
-            rows = ops.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
+            counts = outbox_view.outbox_counts(uow.session)
+            kinds = outbox_view.outbox_kinds(uow.session)
+            rows = outbox_view.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
                                        page=page)
         return render_page(request, "outbox.html.j2", active="outbox", counts=counts, kinds=kinds,
                            rows=rows, status=status_ or "", kind=kind or "", case=(case or "").upper(),
@@ -272,13 +275,13 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
                    status_code: int = 200) -> HTMLResponse:
     from cdop.store.db import unit_of_work
     from cdop.taxonomy import taxonomy
-    from cdop.views import operations as ops
+    from cdop.views import cases as case_views
 
     with unit_of_work(settings) as uow:
-        view = ops.case_view(uow.session, number, settings.policy)
+        view = case_views.case_view(uow.session, number, settings.policy)
         if view is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"No case {number}")
-        timeline = ops.case_timeline(uow.session, number)
+        timeline = case_views.case_timeline(uow.session, number)
     tax = taxonomy()
     return render_page(
         request,
@@ -298,7 +301,7 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
 
 
 def _action_routes(app: FastAPI) -> None:
-    from cdop.intake.notifications import NotFound
+    from cdop.store.lookups import NotFound
     from cdop.validation import InputError, Problem, RowReader
 
     def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
@@ -326,7 +329,7 @@ def _action_routes(app: FastAPI) -> None:
         file: Annotated[UploadFile | None, File()] = None,
     ):
         """Record an agency's return (the same service as `cdop return record`)."""
-        from cdop.intake.notifications import record_return
+        from cdop.requests.returns import record_return
 
         number = _case_number(case_number)
 
@@ -354,7 +357,7 @@ def _action_routes(app: FastAPI) -> None:
         outcome: Annotated[str, Form()] = "",
     ):
         """Add or update a parallel process (the same service as `cdop investigation record`)."""
-        from cdop.intake.notifications import record_investigation
+        from cdop.intake.investigations import record_investigation
 
         number = _case_number(case_number)
 

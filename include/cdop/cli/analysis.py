@@ -1,0 +1,104 @@
+"""`cdop analysis` and `cdop recommendation`: the panel's analysis of a case and the
+follow-up of its recommendations."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cdop.cli.common import (
+    actor,
+    business_date,
+    current_settings,
+    existing_file,
+    friendly_errors,
+    today_option,
+)
+
+
+@click.group("analysis")
+def analysis_group() -> None:
+    """The panel's analysis of a case (the analysis form)."""
+
+
+@analysis_group.command("record")
+@click.argument("case_number")
+@click.option("--file", "file_", type=existing_file, help="JSON analysis form (include/templates/returns/).")
+@click.option("--category", help="Category of death (taxonomy code).")
+@click.option("--modifiable", help="yes, no or insufficient.")
+@click.option("--learning")
+@click.option("--reviewed-on", help="Date of the review (default: the meeting's date).")
+@click.option("--factor", "factors", multiple=True, help="'DOMAIN|yes-or-no|description' (repeat).")
+@click.option("--recommendation", "recommendations", multiple=True,
+              help="'AGENCY|YYYY-MM-DD|text' to a directory agency (repeat; use --file for others).")
+@today_option
+@friendly_errors
+def analysis_record(case_number, file_, category, modifiable, learning, reviewed_on, factors,
+                    recommendations, today) -> None:
+    """Record the panel's analysis; the case closes and recommendations go out."""
+    from cdop.panel.analysis import load_analysis_file, record_analysis
+
+    flags = category or modifiable or learning or reviewed_on or factors or recommendations
+    if file_ is not None and flags:
+        raise click.UsageError("give either --file or the options, not both")
+    if file_ is not None:
+        data = load_analysis_file(file_)
+    else:
+        data = {"category": category, "modifiable": modifiable, "learning": learning,
+                "reviewed_on": reviewed_on,
+                "factors": [dict(zip(("domain", "contributed", "description"), f.split("|", 2), strict=False))
+                            for f in factors],
+                "recommendations": [dict(zip(("agency", "due_on", "text"), r.split("|", 2), strict=False))
+                                    for r in recommendations]}
+    result = record_analysis(current_settings(), case_number, data, today=business_date(today), actor=actor())
+    recs = ", ".join(f"R{i}" for i in result["recommendations"]) or "none"
+    click.echo(f"recorded the analysis of {result['case_number']}; case closed on {result['closed_on']}; "
+               f"recommendations: {recs}")
+
+
+@analysis_group.command("show")
+@click.argument("case_number")
+@friendly_errors
+def analysis_show(case_number) -> None:
+    """Show a case's analysis (anonymised) as JSON."""
+    from cdop.panel.analysis import analysis_view
+
+    view = analysis_view(current_settings(), case_number)
+    click.echo(json.dumps(view, indent=2) if view else f"no analysis recorded for {case_number.upper()}")
+
+
+@click.group("recommendation")
+def recommendation_group() -> None:
+    """Panel recommendations and their progress."""
+
+
+@recommendation_group.command("list")
+@click.option("--case", "case_number")
+@click.option("--open", "open_only", is_flag=True, help="Only those not completed or not accepted.")
+@friendly_errors
+def recommendation_list(case_number, open_only) -> None:
+    """List recommendations with status and the next progress request."""
+    from cdop.panel.analysis import list_recommendations
+
+    for r in list_recommendations(current_settings(), case_number=case_number, open_only=open_only):
+        click.echo(f"R{r['id']:<5} {r['case_number']}  due {r['due_on']}  {r['status']:12} "
+                   f"next request {r['next_follow_up_on'] or '-':10}  {r['organisation']}")
+
+
+@recommendation_group.command("update")
+@click.argument("recommendation_id")
+@click.option("--status", required=True, help="in_progress, completed or not_accepted")
+@click.option("--progress", required=True, help="What the organisation reported (no names).")
+@today_option
+@friendly_errors
+def recommendation_update(recommendation_id, status, progress, today) -> None:
+    """Record progress on a recommendation (R12 or 12)."""
+    from cdop.panel.analysis import record_recommendation_update
+
+    number = recommendation_id.upper().removeprefix("R")
+    if not number.isdigit():
+        raise click.UsageError("RECOMMENDATION_ID is a number such as R12")
+    view = record_recommendation_update(current_settings(), int(number), status=status, progress=progress,
+                                        today=business_date(today))
+    click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")

@@ -1,0 +1,71 @@
+"""The parallel processes a review waits on (inquest, police investigation, CSPR,
+CDRM...): recording their status, start and conclusion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from cdop.config import Settings
+from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case
+from cdop.store.models import Investigation
+from cdop.taxonomy import taxonomy
+from cdop.validation import (
+    InputError,
+    Problem,
+    RowReader,
+)
+
+INVESTIGATION_STATUSES = ("not_started", "in_progress", "concluded", "not_applicable")
+
+
+def record_investigation(
+    settings: Settings,
+    case_number: str,
+    kind: str,
+    *,
+    status: str,
+    on: dt.date | None,
+    today: dt.date,
+    outcome: str | None = None,
+) -> None:
+    """Add or update a parallel process (inquest, police, CSPR, CDRM...) for a case."""
+    reader = RowReader({"kind": kind, "status": status, "date": on})
+    kind_code = reader.choice("kind", taxonomy().labels("investigation"))
+    status_code = reader.choice("status", taxonomy().labels("investigation_status"))
+    day = reader.date("date", required=status_code == "concluded")
+    if day and day > today:
+        reader.problem("date", "is in the future")
+    if reader.problems:
+        raise InputError(reader.problems)
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        inv = uow.session.scalar(
+            select(Investigation).where(Investigation.case_id == case.id, Investigation.kind == kind_code)
+        )
+        if inv is None:
+            inv = Investigation(case_id=case.id, kind=kind_code)
+            uow.session.add(inv)
+        if status_code == "concluded" and inv.started_on and day < inv.started_on:
+            raise InputError([Problem("date", "is before the date this process started")])
+        if day and day < case.date_of_death:
+            raise InputError([Problem("date", "is before the date of death")])
+        inv.status = status_code
+        if status_code == "in_progress" and day:
+            inv.started_on = day
+        inv.concluded_on = day if status_code == "concluded" else None
+        if outcome is not None:
+            inv.outcome = outcome
+        uow.session.flush()
+        uow.audit(
+            "investigation_recorded",
+            "investigation",
+            inv.id,
+            case_id=case.id,
+            kind=kind_code,
+            status=status_code,
+            on=day.isoformat() if day else None,
+        )
+        uow.commit()

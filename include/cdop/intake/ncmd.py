@@ -1,0 +1,70 @@
+"""Telling the National Child Mortality Database: recording when it was told, and
+which open cases are past the deadline without it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdop.config import Policy, Settings
+from cdop.rules.ncmd import ncmd_deadline
+from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case
+from cdop.store.models import Case
+from cdop.validation import InputError, Problem
+
+
+def record_ncmd_notified(settings: Settings, case_number: str, *, at: dt.datetime) -> None:
+    """Record the time the NCMD was told (demo and simulation history; the coordinator's
+    entry point, which checks the time, is `record_ncmd_notification`)."""
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        case.ncmd_notified_at = at
+        uow.audit("ncmd_notified", "case", case.id, case_id=case.id, at=at.isoformat())
+        uow.commit()
+
+
+def record_ncmd_notification(settings: Settings, case_number: str, *, at: dt.datetime,
+                             today: dt.date) -> bool:
+    """Record when the NCMD was told of the death; return whether it was within the
+    deadline. The time may be neither in the future nor before the death."""
+    if at.date() > today:
+        raise InputError([Problem("at", "is in the future")])
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        if at.date() < case.date_of_death:
+            raise InputError([Problem("at", "is before the date of death")])
+        deadline = ncmd_deadline(case.date_of_death, settings.policy.ncmd_deadline_hours)
+    record_ncmd_notified(settings, case_number, at=at)
+    return at <= deadline
+
+
+@dataclass(frozen=True)
+class NcmdBreach:
+    case_number: str
+    deadline: dt.datetime
+    days_overdue: int  # whole days since the deadline passed
+
+
+def ncmd_breaches(session: Session, today: dt.date, policy: Policy) -> list[NcmdBreach]:
+    """Open cases past the NCMD deadline (48 hours from the death by default) with no
+    notification recorded, as of the start of `today`."""
+    start_of_day = dt.datetime.combine(today, dt.time.min)
+    # The deadline is at least `hours` after the day of death: only deaths before this
+    # date can be late, which keeps the scan to a narrow set.
+    latest_death = today - dt.timedelta(days=policy.ncmd_deadline_hours // 24)
+    rows = session.execute(
+        select(Case.case_number, Case.date_of_death)
+        .where(Case.ncmd_notified_at.is_(None), Case.closed_on.is_(None),
+               Case.date_of_death <= latest_death)
+        .order_by(Case.date_of_death, Case.case_number)
+    ).all()
+    result = []
+    for number, died in rows:
+        deadline = ncmd_deadline(died, policy.ncmd_deadline_hours)
+        if deadline < start_of_day:
+            result.append(NcmdBreach(number, deadline, (today - deadline.date()).days))
+    return result

@@ -1,0 +1,48 @@
+"""Notices to the coordinator about a case report: blocked by the gate, or returned for
+amendment (case number only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdop.confidentiality.documents import gate_email
+from cdop.confidentiality.identifiers import case_gate
+from cdop.config import Settings
+from cdop.mail import outbox
+from cdop.mail.mailer import Email
+from cdop.store.models import (
+    Case,
+    CaseReport,
+    OutboxMessage,
+)
+
+
+def _notice_context(settings: Settings, case: Case, message: OutboxMessage) -> dict[str, Any]:
+    return {"area_name": settings.policy.area_name, "office": settings.policy.office,
+            "case_number": case.case_number, "version": message.params.get("version")}
+
+
+def compose_blocked(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    case = session.get(Case, message.case_id)
+    context = _notice_context(settings, case, message) | {
+        "fields": message.params.get("fields", []), "located": message.params.get("located", [])}
+    return _notice(session, message, settings, case, "panel_report_blocked", context)
+
+
+def compose_returned(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    case = session.get(Case, message.case_id)
+    report = session.scalar(select(CaseReport).where(
+        CaseReport.case_id == case.id, CaseReport.version == message.params.get("version")))
+    context = _notice_context(settings, case, message) | {
+        "decided_by": report.decided_by, "decided_at": report.decided_at, "comments": report.comments or ""}
+    return _notice(session, message, settings, case, "panel_report_returned", context)
+
+
+def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
+            context: dict[str, Any]) -> Email:
+    email = outbox.templated_email(message, settings, template, context)
+    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}")
+    return email

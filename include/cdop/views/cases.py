@@ -1,0 +1,143 @@
+"""One case for the coordinator: its stage, requests, investigations and timeline (case
+number, agency codes and dates; never an identifier)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from cdop.config import Policy
+from cdop.rules.chase_ladder import ladder_label
+from cdop.store.models import (
+    Agency,
+    AuditEvent,
+    Case,
+    CaseReport,
+    MeetingAllocation,
+    OutboxMessage,
+    PanelMeeting,
+)
+from cdop.taxonomy import taxonomy
+
+
+@dataclass
+class CaseView:
+    case_number: str
+    stage: str
+    notified_on: dt.date
+    closed_on: dt.date | None
+    requests: list[dict] = field(default_factory=list)
+    investigations: list[dict] = field(default_factory=list)
+    reports: list[dict] = field(default_factory=list)
+    meeting: dict | None = None
+
+
+def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | None:
+    """A case as the operations pages show it (no identifier), or None if there is none."""
+    from cdop.rules.stages import case_stage
+
+    found = session.scalar(select(Case).where(Case.case_number == case_number.strip().upper()))
+    if found is None:
+        return None
+    labels = taxonomy().labels("investigation")
+    view = CaseView(found.case_number, case_stage(found).value, found.notified_on, found.closed_on)
+    for r in found.requests:
+        view.requests.append(
+            {
+                "agency": r.agency.code,
+                "agency_name": r.agency.name,
+                "status": r.status,
+                "requested_on": r.requested_on,
+                "due_on": r.due_on,
+                "returned_on": r.returned_on,
+                "ladder": ladder_label(policy, r.ladder_step),
+            }
+        )
+    for i in found.investigations:
+        view.investigations.append(
+            {
+                "kind": i.kind,
+                "label": labels.get(i.kind, i.kind),
+                "status": i.status,
+                "started_on": i.started_on,
+                "concluded_on": i.concluded_on,
+            }
+        )
+    for rep in session.scalars(
+        select(CaseReport).where(CaseReport.case_id == found.id).order_by(CaseReport.version.desc())
+    ):
+        view.reports.append(
+            {
+                "id": rep.id,
+                "version": rep.version,
+                "status": rep.status,
+                "built_on": rep.built_on,
+                "gate_findings": list(rep.gate_findings or []),
+                "decided_by": rep.decided_by,
+                "decided_at": rep.decided_at,
+                "comments": rep.comments,
+            }
+        )
+    allocation = session.execute(
+        select(PanelMeeting.meets_on, PanelMeeting.kind, MeetingAllocation.pack)
+        .join(MeetingAllocation, MeetingAllocation.meeting_id == PanelMeeting.id)
+        .where(MeetingAllocation.case_id == found.id)
+    ).first()
+    if allocation:
+        view.meeting = {"meets_on": allocation[0], "kind": allocation[1], "pack": allocation[2]}
+    return view
+
+
+def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> list[dict]:
+    """What happened to a case, oldest first: the audit trail and the messages queued for it.
+    Audit details carry no identifiers (a house rule); message bodies are never stored."""
+    case_id = session.scalar(select(Case.id).where(Case.case_number == case_number.strip().upper()))
+    if case_id is None:
+        return []
+    events = [
+        {
+            "at": e.occurred_at,
+            "source": "audit",
+            "action": e.action,
+            "actor": e.actor,
+            "entity": e.entity,
+            "details": {k: v for k, v in (e.details or {}).items() if k != "case_number"},
+        }
+        for e in session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    ]
+    agency = aliased(Agency)
+    for m in session.execute(
+        select(OutboxMessage.created_at, OutboxMessage.kind, OutboxMessage.sequence,
+               OutboxMessage.to_addrs, OutboxMessage.status, OutboxMessage.sent_at, agency.code)
+        .outerjoin(agency, agency.id == OutboxMessage.agency_id)
+        .where(OutboxMessage.case_id == case_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    ):
+        events.append(
+            {
+                "at": m.created_at,
+                "source": "outbox",
+                "action": "message_queued",
+                "actor": "outbox",
+                "entity": m.kind,
+                "details": {
+                    "kind": m.kind,
+                    "sequence": m.sequence,
+                    "agency": m.code,
+                    "to": ", ".join(m.to_addrs or []),
+                    "status": m.status,
+                    "sent_at": m.sent_at.isoformat(timespec="minutes") if m.sent_at else None,
+                },
+            }
+        )
+    events.sort(key=lambda e: e["at"])
+    return events[-limit:]

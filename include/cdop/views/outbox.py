@@ -1,0 +1,91 @@
+"""The outbox page: messages by state and kind, for operations staff (business keys and
+subjects, never bodies)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cdop.store.models import (
+    Agency,
+    Case,
+    OutboxMessage,
+)
+from cdop.views.paging import PAGE_SIZE, Page, page_number, paginate
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    return dict(
+        session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
+        ).all()
+    )
+
+
+def outbox_messages(
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    case_number: str | None = None,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """What went (or is going) to whom and when: kind, recipients, dates, status. The body
+    is composed at send time and never stored, so it cannot be shown."""
+    query = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.sequence,
+            Case.case_number,
+            Agency.code,
+            OutboxMessage.to_addrs,
+            OutboxMessage.cc_addrs,
+            OutboxMessage.secure_route,
+            OutboxMessage.business_date,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+        )
+        .outerjoin(Case, Case.id == OutboxMessage.case_id)
+        .outerjoin(Agency, Agency.id == OutboxMessage.agency_id)
+        .order_by(OutboxMessage.id.desc())
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    if case_number:
+        query = query.where(Case.case_number == case_number.strip().upper())
+    rows, total = paginate(session, query, page, size)
+    return Page(
+        [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "sequence": r.sequence,
+                "case_number": r.case_number,
+                "agency": r.code,
+                "to": list(r.to_addrs or []),
+                "cc": list(r.cc_addrs or []),
+                "secure_route": r.secure_route,
+                "business_date": r.business_date,
+                "queued_at": r.created_at,
+                "sent_at": r.sent_at,
+                "status": r.status,
+                "attempts": r.attempts,
+                "last_error": (r.last_error or "")[:200] or None,
+            }
+            for r in rows
+        ],
+        page_number(page),
+        size,
+        total,
+    )
+
+
+def outbox_kinds(session: Session) -> list[str]:
+    return list(session.scalars(select(OutboxMessage.kind).distinct().order_by(OutboxMessage.kind)))

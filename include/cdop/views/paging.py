@@ -1,0 +1,44 @@
+"""Pages of a list: at most PAGE_SIZE rows a page, with the total for the pager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows and where it sits in the whole list."""
+
+    rows: list[dict[str, Any]]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def page_number(page: int) -> int:
+    return max(1, int(page))
+
+
+def paginate(session: Session, query: Select, page: int, size: int) -> tuple[list, int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    number = page_number(page)
+    rows = session.execute(query.limit(size).offset((number - 1) * size)).all()
+    return rows, total

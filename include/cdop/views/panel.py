@@ -1,0 +1,53 @@
+"""The panel's side of the pages: upcoming meetings and reports awaiting the
+coordinator's check."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdop.config import Settings
+from cdop.store.models import (
+    Case,
+    CaseReport,
+)
+from cdop.views.paging import PAGE_SIZE, Page, page_number, paginate
+
+
+def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> list[dict]:
+    """The next meetings with their agendas, from the panel module's own views (issue 4):
+    case numbers, age band, expected or not, report version, whether the papers went."""
+    from cdop.panel import meetings as panel
+
+    meetings = []
+    for meeting in panel.list_meetings(settings, today=today)[:limit]:
+        agenda = panel.agenda(settings, meeting["id"])
+        meets_on = dt.date.fromisoformat(meeting["meets_on"])
+        meetings.append(
+            meeting
+            | {
+                "meets_on": meets_on,
+                "papers_on": dt.date.fromisoformat(meeting["papers_on"]),
+                "days_to_go": (meets_on - today).days,
+                "agenda": agenda["cases"],
+            }
+        )
+    return meetings
+
+
+def reports_awaiting_check(session: Session, *, page: int = 1, size: int = PAGE_SIZE) -> Page:
+    query = (
+        select(CaseReport.id, Case.case_number, CaseReport.version, CaseReport.built_on)
+        .join(Case, Case.id == CaseReport.case_id)
+        .where(CaseReport.status == "awaiting_check")
+        .order_by(CaseReport.built_on, Case.case_number)
+    )
+    rows, total = paginate(session, query, page, size)
+    return Page(
+        [{"id": i, "case_number": n, "version": v, "built_on": b} for i, n, v, b in rows],
+        page_number(page),
+        size,
+        total,
+    )
