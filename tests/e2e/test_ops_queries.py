@@ -14,7 +14,7 @@ from cdop.dev.demo import load_demo
 from cdop.intake.investigations import record_investigation
 from cdop.requests.returns import record_return
 from cdop.rules.chase_ladder import ladder_label
-from cdop.rules.stages import case_stage
+from cdop.rules.stages import STAGE_ORDER, case_stage
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -24,7 +24,7 @@ from cdop.store.models import (
     MeetingAllocation,
     PanelMeeting,
 )
-from cdop.views import cases, investigations, overdue, pipeline, stages
+from cdop.views import cases, investigations, overdue, pipeline
 from cdop.views import outbox as outbox_view
 from cdop.views import panel as panel_view
 
@@ -58,7 +58,7 @@ def test_sql_stage_is_the_domain_rule(demo):
     expected = collections.Counter(derived.values())
     assert {k: v for k, v in counts.items() if v} == dict(expected)
     # The demo spans every stage.
-    assert all(counts[s.value] > 0 for s in stages.STAGE_ORDER)
+    assert all(counts[s.value] > 0 for s in STAGE_ORDER)
 
 
 def test_cases_at_stage_paginate_without_overlap(demo):
