@@ -227,7 +227,7 @@ def when(day: dt.date | None) -> str:
     return f"{day.isoformat()} (today{offset:+d})" if offset else f"{day.isoformat()} (today)"
 
 
-def request_facts(r: AgencyRequest) -> str:
+def describe_request(r: AgencyRequest) -> str:
     parts = [f"due {when(r.due_on)}", f"chase {when(r.next_chase_on)}"]
     if r.returned_on is not None or r.status == "returned":
         parts.append(f"returned {when(r.returned_on)}")
@@ -236,8 +236,8 @@ def request_facts(r: AgencyRequest) -> str:
     return f"{r.status}[{', '.join(parts)}]"
 
 
-def case_facts(case: Case, reported: set[int]) -> str:
-    requests = "; ".join(request_facts(r) for r in case.requests) or "none"
+def describe_case(case: Case, reported: set[int]) -> str:
+    requests = "; ".join(describe_request(r) for r in case.requests) or "none"
     processes = "; ".join(
         f"{i.status}[concluded {when(i.concluded_on)}]" for i in case.investigations
     ) or "none"
@@ -253,6 +253,18 @@ def report(title: str, lines: list[str], limit: int = 25) -> str:
     return "\n".join([f"{title} ({len(lines)}; today is {TODAY.isoformat()}):", *shown, *more])
 
 
+def ready_source(case: Case) -> str:
+    returned = [r.returned_on or r.waived_on for r in case.requests]
+    concluded = [i.concluded_on for i in case.investigations if i.status == "concluded"]
+    r = max((d for d in returned if d), default=None)
+    p = max((d for d in concluded if d), default=None)
+    if r is None or p is None:
+        return {(True, True): "none", (False, True): "request only", (True, False): "process only"}[
+            (r is None, p is None)
+        ]
+    return "request later" if r > p else "process later" if p > r else "same day"
+
+
 # ------------------------------------------------------------------------------ tests
 
 
@@ -261,7 +273,9 @@ def test_the_sample_has_every_stage(world):
     print("cases per stage:", {s.value: counts[s] for s in Stage})
     assert len(world.cases) == len(case_shapes())
     assert set(counts) == set(Stage), f"stages missing from the sample: {set(Stage) - set(counts)}"
-    # Both answers of the request rules, and ties of ready dates, occur too.
+    # Both answers of each request rule occur, and each branch of the ready-date CASE:
+    # no date, only a return, only a conclusion, the return later, the conclusion
+    # later, the two on the same day.
     overdue = Counter(is_overdue(r.status, r.due_on, c.closed_on, TODAY) for r, c in world.requests())
     chase = Counter(is_due_for_chase(r.status, r.next_chase_on, TODAY) for r, c in world.requests())
     print("requests per status:", dict(Counter(r.status for r, _ in world.requests())),
@@ -269,14 +283,16 @@ def test_the_sample_has_every_stage(world):
     assert overdue[True] and overdue[False] and chase[True] and chase[False]
     assert any(needs_report(case_stage(c), c.id in world.reported) for c in world.cases)
     assert any(case_stage(c) is Stage.READY and c.id in world.reported for c in world.cases)
-    assert any(case_ready_since(c) is None for c in world.cases)
+    assert {ready_source(c) for c in world.cases} == {
+        "none", "request only", "process only", "request later", "process later", "same day"
+    }
 
 
 def test_stage_expression_matches_case_stage(world):
     with unit_of_work(world.settings) as uow:
         sql = {i: v for i, v in uow.session.execute(select(Case.id, stage_expression()))}
     mismatches = [
-        f"python={case_stage(c).value} sql={sql.get(c.id)}: {case_facts(c, world.reported)}"
+        f"python={case_stage(c).value} sql={sql.get(c.id)}: {describe_case(c, world.reported)}"
         for c in world.cases
         if sql.get(c.id) != case_stage(c).value
     ]
@@ -289,7 +305,7 @@ def test_stage_predicate_matches_case_stage(world):
         selected = select_ids(world.settings, select(Case.id).where(stage_predicate(stage)))
         mismatches += [
             f"stage_predicate({stage.value!r}) {'holds' if c.id in selected else 'does not hold'}"
-            f", python stage {case_stage(c).value}: {case_facts(c, world.reported)}"
+            f", python stage {case_stage(c).value}: {describe_case(c, world.reported)}"
             for c in world.cases
             if (c.id in selected) != (case_stage(c) is stage)
         ]
@@ -300,7 +316,7 @@ def test_ready_since_expression_matches_case_ready_since(world):
     with unit_of_work(world.settings) as uow:
         sql = {i: v for i, v in uow.session.execute(select(Case.id, ready_since_expression()))}
     mismatches = [
-        f"python={when(case_ready_since(c))} sql={sql.get(c.id)!r}: {case_facts(c, world.reported)}"
+        f"python={when(case_ready_since(c))} sql={sql.get(c.id)!r}: {describe_case(c, world.reported)}"
         for c in world.cases
         if sql.get(c.id) != case_ready_since(c)
     ]
@@ -312,7 +328,7 @@ def test_needs_report_predicate_matches_needs_report(world):
     expected = {c.id for c in world.cases if needs_report(case_stage(c), c.id in world.reported)}
     mismatches = [
         f"{'selected' if c.id in selected else 'not selected'}, python stage "
-        f"{case_stage(c).value}: {case_facts(c, world.reported)}"
+        f"{case_stage(c).value}: {describe_case(c, world.reported)}"
         for c in world.cases
         if (c.id in selected) != (c.id in expected)
     ]
@@ -328,7 +344,7 @@ def test_overdue_predicate_matches_is_overdue(world):
     )
     mismatches = [
         f"python={is_overdue(r.status, r.due_on, c.closed_on, TODAY)} sql={r.id in selected}: "
-        f"{request_facts(r)}, on the case {case_facts(c, world.reported)}"
+        f"{describe_request(r)}, on the case {describe_case(c, world.reported)}"
         for r, c in world.requests()
         if (r.id in selected) != is_overdue(r.status, r.due_on, c.closed_on, TODAY)
     ]
@@ -344,7 +360,7 @@ def test_due_for_chase_predicate_matches_is_due_for_chase(world):
     )
     mismatches = [
         f"python={is_due_for_chase(r.status, r.next_chase_on, TODAY)} sql={r.id in selected}: "
-        f"{request_facts(r)}, on the case {case_facts(c, world.reported)}"
+        f"{describe_request(r)}, on the case {describe_case(c, world.reported)}"
         for r, c in world.requests()
         if (r.id in selected) != is_due_for_chase(r.status, r.next_chase_on, TODAY)
     ]
