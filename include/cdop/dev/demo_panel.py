@@ -28,7 +28,7 @@ from cdop.panel.meetings import KINDS as PANEL_KINDS
 from cdop.panel.meetings import add_meeting, add_member, allocate_cases, pack_date
 from cdop.panel.papers import plan_panel_papers
 from cdop.requests.returns import record_return_content
-from cdop.rules.stages import InvestigationFacts, RequestFacts, Stage, case_stage, ready_since
+from cdop.rules.stages import Stage, case_ready_since, case_stage
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
@@ -84,9 +84,7 @@ def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str
             .order_by(Case.notified_on, Case.case_number)))
         plan = [(c.case_number, c.date_of_death, dt.date.fromisoformat(c.date_of_birth),
                  [(r.agency.code, r.returned_on) for r in c.requests if r.status == "returned"],
-                 case_stage(c), ready_since([RequestFacts(r.status, r.returned_on, r.waived_on) for r in c.requests],
-                                            [InvestigationFacts(i.kind, i.status, i.concluded_on)
-                                             for i in c.investigations]),
+                 case_stage(c), case_ready_since(c),
                  c.age_at_death_days)
                 for c in cases]
     ready = []

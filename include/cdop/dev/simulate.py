@@ -33,7 +33,7 @@ from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.requests import agency_requests, chasing, digest
 from cdop.requests.returns import record_return
-from cdop.rules.stages import OPEN_INVESTIGATION, Stage, case_stage
+from cdop.rules.stages import OPEN_INVESTIGATION, Stage, case_ready_since, case_stage
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import migrate, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
@@ -348,13 +348,10 @@ def _summarise(settings, start, end, working_days, totals, world) -> Summary:
             select(Case).options(selectinload(Case.requests), selectinload(Case.investigations))
         ).all()
         stages = Counter(case_stage(c).value for c in cases)
-        from cdop.rules.stages import InvestigationFacts, RequestFacts, ready_since
-
         became_ready = 0
         for c in cases:
             if case_stage(c) is Stage.READY:
-                since = ready_since([RequestFacts(r.status, r.returned_on, r.waived_on) for r in c.requests],
-                                    [InvestigationFacts(i.kind, i.status, i.concluded_on) for i in c.investigations])
+                since = case_ready_since(c)
                 became_ready += bool(since and since >= start)
     delays = [calendar.between(a, b) for a, b in returned]
     order = [s.value for s in Stage]
