@@ -1,5 +1,5 @@
-"""Runtime glue, called inside tasks only: settings from Connections or the environment,
-and the business date of a run.
+"""Runtime glue, called inside tasks and by the operations pages in the API server:
+settings from Connections or the environment, and the business date of a run.
 
 Connections (optional; the environment wins where both are set):
 - `cdop_db`: the CDOP database (any SQLAlchemy URL in `extra.url`, or a postgres connection)
