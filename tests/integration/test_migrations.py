@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, DefaultClause, Table, func, inspect, select
+from sqlalchemy import JSON, Column, DefaultClause, Table, func, inspect, select
 
 from cdop.config import Settings, settings_from_env
 from cdop.store.db import alembic_config, dispose_engines, make_engine, migrate, unit_of_work
@@ -57,10 +57,22 @@ def downgrade(settings: Settings, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+def compare_server_default(context, inspected_column, metadata_column, inspected_default,
+                           metadata_default, rendered_metadata_default):
+    """PostgreSQL has no `=` for json, so Alembic's own check (SELECT a = b) fails on a
+    JSON column's default: compare those as text, without the cast the server adds.
+    Every other column is left to Alembic (None)."""
+    if not isinstance(metadata_column.type, JSON):
+        return None
+    def bare(text):
+        return (text or "").split("::")[0].strip().strip("'")
+    return bare(inspected_default) != bare(rendered_metadata_default)
+
+
 def schema_diff(settings: Settings) -> list:
     with make_engine(settings).connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn, opts={"compare_type": True, "compare_server_default": compare_server_default}
         )
         return compare_metadata(context, Base.metadata)
 
