@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import PG_ADMIN_URL, free_port
 from cdop_airflow.ops_app.roles import FAB_ROLES
+from tests.conftest import PG_ADMIN_URL, free_port
 from tests.support.deploy import compose_airflow_environment
 
 ROOT = Path(__file__).resolve().parents[2]
