@@ -206,6 +206,6 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
     # Nothing any panel-stage message carried names the child or family (every part).
     kinds = (*case_reports.KINDS, *panel.KINDS, *analysis_kinds)
     panel_mail = [m for m in smtp_server.messages() if m["X-CDOP-Kind"] in kinds]
-    assert len(panel_mail) == 9
+    assert len(panel_mail) == 10  # with the coordinators' notice of the check
     for message in panel_mail:
         assert gate.scan("\n".join(every_part_text(message))) == [], message["X-CDOP-Kind"]
