@@ -3,12 +3,15 @@
 
 One run per case report awaiting the coordinator's check, started by
 `cdop_assemble_case_reports` with the conf `{"case_number", "version"}` (case numbers
-only). The run shows the coordinator a **Required Action** in the Airflow UI:
+only). The run shows the coordinators a **Required Action** in the Airflow UI, assigned
+to the Airflow users in Policy `coordinator_airflow_users` only, who are told by email
+(case number only):
 
 * **Approve**: the case goes on the agenda of the next suitable panel meeting
   (`cdop_notify_panel` allocates it and sends the papers).
-* **Return with comments**: the comments (required; no names: they are checked by the
-  anonymisation gate) go back to the office, which amends and builds the next version.
+* **Return**: the coordinator writes the comments on the case's CDOP page (where they
+  are checked by the anonymisation gate and kept encrypted); the Required Action has no
+  free-text field, so no comment is ever kept in Airflow's database.
 * **Decide later**: leaves the report waiting; this is also the answer when the wait
   (Policy `report_check_wait_days`, default 14 days) runs out, so no run stays open for
   long. The next assembly run offers the check again.
@@ -36,11 +39,12 @@ BODY = """\
 **Case report {{ params.case_number }}, version {{ params.version }}** waits for your check
 before it can go to the panel.
 
-* Read it with `cdop report export {{ params.case_number }} --to <folder>` (it is encrypted
-  at rest); `cdop report show {{ params.case_number }}` shows its history.
+* Read it with `cdop report export {{ params.case_number }} --to <folder> --reason "..."`
+  (it is encrypted at rest; the export is audited); `cdop report show {{ params.case_number }}`
+  shows its history.
 * **Approve**: the case goes on the agenda of the next suitable panel meeting.
-* **Return with comments**: say in *comments* what to amend (required; refer to people by
-  role: comments are checked for identifiers).
+* **Return**: then write what to amend on the case's page in CDOP (*Approve or return the
+  case report*): comments are checked for identifiers there and never kept in Airflow.
 * **Decide later**: leave it waiting. You can also decide from the CLI:
   `cdop report approve {{ params.case_number }}` or
   `cdop report return {{ params.case_number }} --comments "..."`.
@@ -91,10 +95,6 @@ def cdop_review_case_report():
         task_id="coordinator_check",
         subject="Check case report {{ params.case_number }} (version {{ params.version }})",
         body=BODY,
-        params={
-            "comments": Param("", type="string", title="Comments",
-                              description="Required to return the report. No names: refer to people by role."),
-        },
     )
 
     @task
@@ -115,7 +115,7 @@ def cdop_review_case_report():
         outcome = record_check(
             settings(ACTOR), params["case_number"], int(params["version"]),
             decision=DECISIONS[answer["chosen_options"][0]],
-            comments=(answer.get("params_input") or {}).get("comments"),
+            comments=None,  # options only: comments are written on the CDOP page
             actor=f"airflow-ui:{who}", today=business_date(context),
         )
         logging.getLogger(__name__).info("%s v%s: %s", params["case_number"], params["version"], outcome)

@@ -78,6 +78,10 @@ class Policy(BaseModel):
     # Days the coordinator's check waits as an Airflow Required Action before the run ends
     # (the report stays awaiting check in the CDOP database and is offered again).
     report_check_wait_days: int = Field(default=14, gt=0, le=60)
+    # The Airflow user ids who may answer the coordinator's Required Action (Airflow 3.3
+    # assigns Required Actions to user ids, not roles): under SimpleAuthManager the user
+    # name, under the FAB auth manager the number `airflow users list` shows. At least one.
+    coordinator_airflow_users: tuple[str, ...] = Field(default=("admin",), min_length=1)
     # The panel's list of newly notified deaths goes out weekly on this day (0 = Monday).
     panel_new_deaths_weekday: int = Field(default=0, ge=0, le=6)
     # A progress update is asked of an organisation when a recommendation falls due, then
@@ -91,6 +95,14 @@ class Policy(BaseModel):
         if any(not d or "." not in d for d in domains):
             raise ValueError("each secure domain must look like 'nhs.net'")
         return domains
+
+    @field_validator("coordinator_airflow_users")
+    @classmethod
+    def _user_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        ids = tuple(v.strip() for v in value)
+        if any(not v or len(v) > 100 for v in ids):
+            raise ValueError("each coordinator Airflow user id must be 1-100 characters")
+        return ids
 
     @field_validator("chase_ladder")
     @classmethod

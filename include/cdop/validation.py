@@ -59,6 +59,20 @@ def normalise_postcode(value: str) -> str:
     return compact[:-3] + " " + compact[-3:] if len(compact) > 3 else compact
 
 
+REVEAL_REASON_MIN, REVEAL_REASON_MAX = 5, 300
+
+
+def reveal_reason(reason: str | None) -> str:
+    """The stated reason for showing identifiers (need-to-know): required, one line,
+    bounded. Raises InputError naming the field `reason`, never repeating it."""
+    text = " ".join((reason or "").split())
+    if len(text) < REVEAL_REASON_MIN:
+        raise InputError([Problem("reason", "is required: say why the identifiers are needed")])
+    if len(text) > REVEAL_REASON_MAX:
+        raise InputError([Problem("reason", f"is longer than {REVEAL_REASON_MAX} characters")])
+    return text
+
+
 class RowReader:
     """Reads typed fields from one input row, collecting problems instead of stopping."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
@@ -20,7 +21,9 @@ def test_review_run_asks_the_coordinator_and_records_the_answer(dagbag):
     check = dag.get_task("coordinator_check")
     assert isinstance(check, HITLOperator) and type(check).__name__ == CoordinatorCheckOperator.__name__
     assert check.options == [APPROVE, RETURN, LATER] and check.defaults == [LATER]
-    assert not check.multiple and list(check.params) == ["comments"]
+    # Options only: no free-text field, so no comment can be kept in Airflow's database.
+    assert not check.multiple and list(check.params) == [] and check.serialized_params == {}
+    assert [type(n).__name__ for n in check.notifiers] == ["CoordinatorsNotified"]
     assert "{{ params.case_number }}" in check.subject and "cdop report approve" in check.body
     assert check.upstream_task_ids == {"report_awaiting_check"}
     assert dag.get_task("report_awaiting_check").task_type == "_ShortCircuitDecoratedOperator"
@@ -35,6 +38,21 @@ def test_the_wait_comes_from_the_policy_at_run_time(tmp_path, monkeypatch):
     policy.write_text("report_check_wait_days = 3\n")
     monkeypatch.setenv("CDOP_POLICY_FILE", str(policy))
     assert check_wait() == dt.timedelta(days=3)
+
+
+def test_the_check_is_assigned_to_the_coordinators_named_in_policy(tmp_path, monkeypatch):
+    from cdop_airflow.review import coordinator_users
+
+    assert coordinator_users() == [{"id": "admin", "name": "admin"}]  # the default
+    policy = tmp_path / "policy.toml"
+    policy.write_text('coordinator_airflow_users = ["7", "Łukasz.O\'Neill"]\n')
+    monkeypatch.setenv("CDOP_POLICY_FILE", str(policy))
+    assert [u["id"] for u in coordinator_users()] == ["7", "Łukasz.O'Neill"]
+    policy.write_text("coordinator_airflow_users = []\n")  # nobody: refused at start-up
+    from cdop.config import ConfigError
+
+    with pytest.raises((ConfigError, ValueError), match="coordinator_airflow_users"):
+        coordinator_users()
 
 
 def test_assembly_offers_each_check_as_its_own_run_exactly_once(dagbag):

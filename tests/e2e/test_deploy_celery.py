@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from cdop_airflow.ops_app.roles import FAB_ROLES
 from tests.conftest import PG_ADMIN_URL, free_port
 from tests.support.deploy import compose_airflow_environment
 
@@ -151,7 +152,6 @@ def native_stack(tmp_path_factory):
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(work / "passwords.json"),
         "PYTHONPATH": str(ROOT / "include"),
         "CDOP_HOME": str(work / "cdop"),
     }
@@ -173,8 +173,10 @@ def native_stack(tmp_path_factory):
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
     services: list[Service] = []
     try:
-        # What the compose init service does: migrate both databases, load the agencies.
+        # What the compose init service does: migrate both databases, create the CDOP
+        # roles (FAB auth manager), load the agencies.
         _run([str(BIN / "airflow"), "db", "migrate"], env)
+        _run([str(BIN / "airflow"), "roles", "create", *FAB_ROLES], env)
         _run([str(BIN / "cdop"), "db", "upgrade"], env)
         _run([str(BIN / "cdop"), "agencies", "import",
               str(ROOT / "include/cdop/data/demo_agencies.csv")], env)

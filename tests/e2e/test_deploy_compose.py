@@ -7,6 +7,7 @@ client is installed; neither needs an engine for that."""
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -148,6 +149,27 @@ def test_init_migrates_both_databases_and_loads_the_agency_directory():
     assert directory.startswith("/opt/cdop/include/")
     assert (ROOT / "include" / directory.removeprefix("/opt/cdop/include/")).is_file()
     assert init["restart"] == "no"
+
+
+def test_fab_signs_people_in_and_init_creates_the_cdop_roles():
+    """The stack uses the FAB auth manager; its init service creates exactly the FAB roles
+    the CDOP pages admit (roles.FAB_ROLES) and a first administrator who is a coordinator."""
+    from importlib.metadata import version
+
+    from cdop_airflow.ops_app.roles import FAB_ROLES
+
+    for name, service in airflow_services().items():
+        assert service["environment"]["AIRFLOW__CORE__AUTH_MANAGER"] == (
+            "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"), name
+        assert not [k for k in service["environment"] if "SIMPLE_AUTH_MANAGER" in k], name
+    script = "\n".join(compose()["services"]["airflow-init"]["command"])
+    steps = [s.strip() for s in script.splitlines() if s.strip()]
+    create = next(s for s in steps if s.startswith("airflow roles create"))
+    assert shlex.split(create)[3:] == list(FAB_ROLES)
+    assert steps.index("airflow db migrate") < steps.index(create)
+    assert 'airflow users add-role --username "$${AIRFLOW_ADMIN_USERNAME}" --role "CDOP Coordinator"' in steps
+    pins = (ROOT / "requirements.txt").read_text().splitlines()
+    assert f"apache-airflow-providers-fab=={version('apache-airflow-providers-fab')}" in pins
 
 
 def test_named_volumes_are_declared():

@@ -164,6 +164,9 @@ def test_sign_in_then_use_the_cdop_pages(api_server, browser):
         ("meetings", "Upcoming panel meetings", "05-meetings"),
         ("outbox", "Outbox", "06-outbox"),
         ("reports", "Case reports awaiting the office's check", "07-reports"),
+        ("audit", "Identifiers shown or sent", "11-audit"),
+        ("papers", "Panel papers", "12-papers"),
+        ("figures", "Operations figures", "13-figures"),
     ]:
         page.goto(f"{base}/cdop/{path}")
         assert page.get_by_role("heading", name=heading).first.is_visible(), path

@@ -8,11 +8,13 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cdop.dev.demo import load_demo
 from cdop.store.db import unit_of_work
-from cdop.store.models import AgencyRequest, AuditEvent, Case, CaseReport, Investigation
+from cdop.store.models import Agency, AgencyRequest, AuditEvent, Case, CaseReport, Investigation
+from cdop_airflow.ops_app.app import ACCESS
+from cdop_airflow.ops_app.roles import Role
 from tests.support.ops import (
     airflow_api_environment,
     cdop_subapp,
@@ -332,7 +334,7 @@ def test_forms_are_protected_against_cross_site_requests(client, settings):
     url = f"/cdop/cases/{number}/return"
     assert client.post(url, data=form).status_code == 403  # no token
     assert client.post(url, data={**form, "csrf_token": "0" * 64}).status_code == 403
-    other = csrf_from_session(client, number, token_for("viewer", role="viewer"))
+    other = csrf_from_session(client, number, token_for("officer", role="op"))
     assert other != token
     assert client.post(url, data={**form, "csrf_token": other}).status_code == 403
     assert client.post(url, data={**form, "csrf_token": token},
@@ -361,3 +363,217 @@ def test_a_missing_setting_is_named_on_the_page(signed_in, monkeypatch):
     response = signed_in.get("/cdop/outbox")
     assert response.status_code == 503
     assert "CDOP_ENCRYPTION_KEYS is not set" in response.text
+
+
+# ------------------------------------------------------------------ roles (issue 10)
+
+# Who signs in: SimpleAuthManager users of each Airflow role, and one whose role Airflow
+# accepts but the CDOP does not know (no CDOP role: refused everywhere).
+PERSONAS = {
+    "coordinator (ADMIN)": ("coordinator", "admin", Role.COORDINATOR),
+    "coordinator (OP)": ("officer", "op", Role.COORDINATOR),
+    "panel member (USER)": ("panel", "user", Role.PANEL_MEMBER),
+    "viewer (VIEWER)": ("viewer", "viewer", Role.VIEWER),
+    "no CDOP role": ("stranger", None, None),
+}
+
+
+def _app_routes(sub) -> list[tuple[str, str]]:
+    """(method, path template) of every route the CDOP app serves, from the app itself."""
+    from fastapi.routing import APIRoute
+
+    found = []
+    for route in sub.routes:
+        if route.path in ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"):
+            continue
+        assert isinstance(route, APIRoute), f"{route!r} is not an API route"
+        found += [(method, route.path) for method in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+def test_every_route_is_in_the_access_table_and_enforces_it(airflow_app):
+    """A route without a decision about who may use it cannot exist: each one carries
+    exactly one Requires, with the roles the ACCESS table gives it, and the table names
+    no route the app does not serve."""
+    from fastapi.routing import APIRoute
+
+    from cdop_airflow.ops_app.auth import Requires
+
+    sub = cdop_subapp(airflow_app)
+    served = set(_app_routes(sub))
+    declared = {(method, path) for path, methods in ACCESS.items() for method in methods}
+    assert served == declared
+    for route in sub.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        guards = [d.dependency for d in route.dependencies if isinstance(d.dependency, Requires)]
+        assert len(guards) == 1, route.path
+        [method] = route.methods - {"HEAD"}
+        assert guards[0].roles == ACCESS[route.path][method], route.path
+
+
+def _approved_report(settings, number: str) -> None:
+    from cdop.panel.report_files import _store
+
+    html = f"<html><body><h1>Case report {number}</h1><p>Anonymised summary for the panel.</p></body></html>"
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalar(select(Case).where(Case.case_number == number))
+        html_path, pdf_path = _store(settings, number, 1, html, b"%PDF-1.4 report")
+        uow.session.add(CaseReport(case_id=case.id, version=1, status="approved", built_on=TODAY,
+                                   decided_by="cli:test", decided_at=dt.datetime(2026, 2, 20, 10),
+                                   html_path=html_path, pdf_path=pdf_path))
+        uow.commit()
+
+
+def _matrix_targets(settings) -> dict:
+    """A separate target for each action a coordinator persona will succeed at, so each
+    allowed request does what it says (303) and each refused one finds work to do."""
+    with unit_of_work(settings) as uow:
+        sent = uow.session.execute(
+            select(Case.case_number, Agency.code).join(AgencyRequest, AgencyRequest.case_id == Case.id)
+            .join(Agency, Agency.id == AgencyRequest.agency_id)
+            .where(AgencyRequest.status == "sent").order_by(Case.case_number, Agency.code)).all()
+        open_processes = uow.session.execute(
+            select(Case.case_number, Investigation.kind).join(Investigation)
+            .where(Investigation.status == "in_progress").order_by(Case.case_number)).all()
+        cases = list(uow.session.scalars(select(Case).order_by(Case.id.desc()).limit(4)))
+        for case in cases[:2]:
+            uow.session.add(CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=TODAY))
+        uow.commit()
+        awaiting = [c.case_number for c in cases[:2]]
+        approved = cases[3].case_number
+    _approved_report(settings, approved)
+    one_per_request = {}
+    for number, code in sent:  # at most one request per case: distinct cases
+        one_per_request.setdefault(number, code)
+    return {"returns": list(one_per_request.items())[:2], "processes": open_processes[:2],
+            "reports": awaiting, "approved": approved}
+
+
+def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str, dict]:
+    """The URL and form for one cell of the matrix. `turn` picks the coordinator's target."""
+    if path == "/cases/{case_number}/return":
+        number, code = targets["returns"][turn]
+        return path.replace("{case_number}", number), {"agency": code, "received": "2026-02-27"}
+    if path == "/cases/{case_number}/investigation":
+        number, kind = targets["processes"][turn]
+        return path.replace("{case_number}", number), {"kind": kind, "status": "concluded",
+                                                       "date": "2026-02-20", "outcome": ""}
+    if path == "/cases/{case_number}/report":
+        return path.replace("{case_number}", targets["reports"][turn]), {"version": "1", "decision": "approve"}
+    if path == "/papers/{case_number}":
+        return path.replace("{case_number}", targets["approved"]), {}
+    if path == "/cases":
+        return path + "?number=" + targets["approved"], {}
+    assert "{" not in path.replace("{case_number}", ""), f"fill in the parameters of {path}"
+    return path.replace("{case_number}", targets["approved"]), {}
+
+
+def test_the_role_matrix_on_a_real_api_server(client, settings, airflow_app):
+    """Role x route x method -> allowed (2xx/3xx) or refused (403, a styled page naming no
+    case), through Airflow's own API app and its JWTs; nothing refused writes anything.
+    Signed out: the sign-in page (a page) or 401 (an action)."""
+    from cdop_airflow.ops_app.auth import csrf_token_for
+
+    sub = cdop_subapp(airflow_app)
+    routes = _app_routes(sub)
+    targets = _matrix_targets(settings)
+    numbers = _all_case_numbers(settings)
+    turns: dict[str, int] = {}
+    matrix = {}
+
+    def writes() -> int:
+        with unit_of_work(settings) as uow:
+            return uow.session.scalar(select(func.count()).select_from(AuditEvent)
+                                      .where(AuditEvent.action != "report_read"))
+
+    for persona, (username, role, cdop_role) in PERSONAS.items():
+        token = token_for(username, role=role)
+        client.cookies.set("_token", token)
+        for method, path in routes:
+            allowed = cdop_role in ACCESS[path][method]
+            turn = turns.get(path, 0) if allowed else 0
+            url, form = _request_for(method, path, targets, turn)
+            data = {**form, "csrf_token": csrf_token_for(token)} if method == "POST" else None
+            before = writes()
+            response = client.request(method, "/cdop" + url, data=data, follow_redirects=False)
+            where = (persona, method, path, response.status_code, response.text[:300])
+            matrix[(persona, method, path)] = response.status_code
+            if allowed:
+                assert 200 <= response.status_code < 400, where
+                if method == "POST":
+                    assert response.status_code == 303 and "done=" in response.headers["location"], where
+                    turns[path] = turn + 1
+            else:
+                assert response.status_code == 403, where
+                assert "does not allow this page or action" in response.text, where
+                assert "<h1" in response.text and "</html>" in response.text, where  # the styled page
+                assert not [n for n in numbers if n in response.text], where
+                assert writes() == before, where
+            if cdop_role is Role.VIEWER and response.status_code == 200:
+                assert not [n for n in numbers if n in response.text], where  # figures only
+    # Each role's home.
+    for persona, home in (("panel member (USER)", "/cdop/papers"), ("viewer (VIEWER)", "/cdop/figures")):
+        assert matrix[(persona, "GET", "/")] == 303, persona
+        username, role, _ = PERSONAS[persona]
+        client.cookies.set("_token", token_for(username, role=role))
+        assert client.get("/cdop/", follow_redirects=False).headers["location"] == home
+    # Signed out: every cell refused, nothing written.
+    client.cookies.clear()
+    before = writes()
+    for method, path in routes:
+        url, form = _request_for(method, path, targets, 0)
+        response = client.request(method, "/cdop" + url, data=form or None, follow_redirects=False)
+        if method == "GET":
+            assert response.status_code == 303 and response.headers["location"].startswith("/auth/login"), path
+        else:
+            assert response.status_code == 401, path
+    assert writes() == before
+
+
+def _all_case_numbers(settings) -> list[str]:
+    with unit_of_work(settings) as uow:
+        return list(uow.session.scalars(select(Case.case_number)))
+
+
+def test_panel_members_read_approved_reports_only_and_each_reading_is_audited(client, settings):
+    targets = _matrix_targets(settings)
+    client.cookies.set("_token", token_for("panel", role="user"))
+    papers = client.get("/cdop/papers")
+    assert papers.status_code == 200 and targets["approved"] in papers.text
+    assert not [n for n in targets["reports"] if n in papers.text]  # awaiting check: not theirs
+    assert "Pipeline" not in papers.text and 'action="cases"' not in papers.text  # nav for their role
+    report = client.get(f"/cdop/papers/{targets['approved']}")
+    assert report.status_code == 200 and f"Case report {targets['approved']}" in report.text
+    assert client.get(f"/cdop/papers/{targets['reports'][0]}").status_code == 404  # not approved
+    with unit_of_work(settings) as uow:
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "report_read"))
+        assert event.actor == "airflow:panel"
+
+
+def test_the_audit_page_lists_every_reveal_newest_first(client, settings):
+    from cdop.intake.cases import describe_case
+
+    numbers = _all_case_numbers(settings)[:2]
+    why = ["Søren Weiß-Hope's GP asked", "Coroner’s officer needs the NHS number"]
+    for number, reason in zip(numbers, why, strict=True):
+        describe_case(settings, number, reveal=True, reason=reason)
+    page = client.get("/cdop/audit")
+    assert page.status_code == 200
+    html = page.text
+    assert html.index(numbers[1]) < html.index(numbers[0])  # newest first
+    from markupsafe import escape
+
+    assert escape(why[0]) in html and escape(why[1]) in html
+    assert "identifiers viewed" in html and "test-coordinator" in html
+    assert "notification registered" not in html  # reveals only by default
+    assert "identifiers sent" in html and "agency request, secure route" in html  # the demo's requests
+    every = client.get("/cdop/audit?all=1").text
+
+    def total(page: str) -> int:
+        return int(re.search(r"&middot; (\d+) in all", page).group(1))
+
+    assert total(every) > total(html) > 2 and "identifiers viewed" in every
+    client.cookies.set("_token", token_for("panel", role="user"))
+    refused = client.get("/cdop/audit")
+    assert refused.status_code == 403 and escape(why[0]) not in refused.text

@@ -70,13 +70,34 @@ def _review_runs(run_id_prefix: str) -> list:
         return [(r.run_id, dict(r.conf or {})) for r in runs]
 
 
+def _hitl_detail_and_xcom(dagrun):
+    """The Required Action as Airflow stored it, and every XCom of the run (as text)."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.scalar(select(TaskInstance).where(TaskInstance.dag_id == dagrun.dag_id,
+                                                       TaskInstance.run_id == dagrun.run_id,
+                                                       TaskInstance.task_id == "coordinator_check"))
+        detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
+        session.expunge(detail)
+        values = session.scalars(select(XComModel.value).where(XComModel.dag_id == dagrun.dag_id,
+                                                               XComModel.run_id == dagrun.run_id)).all()
+    return detail, json.dumps([str(v) for v in values], ensure_ascii=False)
+
+
 def _states(dagrun) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dagrun.get_task_instances()}
 
 
 def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_server, dagbag, airflow_api,
-                                                            tmp_path):
+                                                            tmp_path, monkeypatch):
     settings = agencies
+    policy = tmp_path / "policy.toml"
+    policy.write_text('coordinator_airflow_users = ["coordinator"]\n')
+    monkeypatch.setenv("CDOP_POLICY_FILE", str(policy))
     client, token = airflow_api
     a, ids_a = ready_case(settings, notified=D(2026, 11, 2), seed=1)
     b, ids_b = ready_case(settings, notified=D(2026, 11, 9), seed=2, agencies=("NCH", "SCH1"))
@@ -100,19 +121,32 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
     with unit_of_work(settings) as uow:
         assert uow.session.query(CaseReport).count() == 2
 
-    # 2. The coordinator approves A in the Airflow UI's Required Action (its REST API).
+    # 2. The coordinator approves A in the Airflow UI's Required Action (its REST API). The
+    # action is assigned to the coordinators only (a panel member's answer is refused), and
+    # they are told by email, case number only. The action has no free-text field; free
+    # text sent through the API anyway is not kept in Airflow's database nor passed on.
     review = dagbag.get_dag("cdop_review_case_report")
+    free_text = "Łukasz Quennell-O’Neill's mother, 07700 900123"
     responder = RequiredActionResponder(client, token, "cdop_review_case_report", "coordinator_check",
-                                        {"chosen_options": ["Approve"], "params_input": {"comments": ""}})
+                                        {"chosen_options": ["Approve"], "params_input": {"comments": free_text}},
+                                        first_try_as=token_for("panel", role="user"))
     responder.start()
     dagrun = review.test(logical_date=None, run_conf={"case_number": a, "version": 1})
     responder.join(timeout=30)
     assert responder.error is None and responder.response.status_code == 200, responder.response.text
+    assert responder.refused.status_code == 403, responder.refused.text
     assert _states(dagrun) == {"report_awaiting_check": "success", "coordinator_check": "success",
                                "record_decision": "success"}
     view = json.loads(cli("report", "show", a, "--json").stdout)
     assert view["reports"][0]["status"] == "approved"
     assert view["reports"][0]["decided_by"] == "airflow-ui:coordinator"
+    detail, stored = _hitl_detail_and_xcom(dagrun)
+    assert detail.assigned_users == [{"id": "coordinator", "name": "coordinator"}]
+    assert detail.params == {} and detail.params_input == {}
+    assert "Quennell" not in stored and "07700" not in stored
+    [notice] = received(smtp_server, "panel_report_check_requested")
+    assert notice["X-Envelope-To"] == settings.policy.coordinator_email
+    assert a in notice["Subject"] and gate.scan("\n".join(every_part_text(notice))) == []
 
     # 3. On the papers day the panel DAG allocates A and sends the pack.
     papers_day = pack_date(settings.policy, MEETING)
@@ -172,6 +206,6 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
     # Nothing any panel-stage message carried names the child or family (every part).
     kinds = (*case_reports.KINDS, *panel.KINDS, *analysis_kinds)
     panel_mail = [m for m in smtp_server.messages() if m["X-CDOP-Kind"] in kinds]
-    assert len(panel_mail) == 9
+    assert len(panel_mail) == 10  # with the coordinators' notice of the check
     for message in panel_mail:
         assert gate.scan("\n".join(every_part_text(message))) == [], message["X-CDOP-Kind"]

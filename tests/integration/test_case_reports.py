@@ -16,6 +16,7 @@ import json
 import re
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select
 
 from cdop.confidentiality.documents import pdf_text
@@ -26,7 +27,8 @@ from cdop.panel.report_check import record_check, reports_to_check
 from cdop.requests.returns import record_return_content
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
-from cdop.store.models import CaseReport, ChronologyEntry
+from cdop.store.models import AuditEvent, CaseReport, ChronologyEntry
+from cdop.validation import InputError
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 from tests.support.panel import SCHOOL, gate_for, ready_case, received
@@ -70,7 +72,14 @@ def test_report_for_a_case_newly_ready_holds_what_the_panel_needs_and_no_identif
         raw = (settings.home / relative).read_bytes()
         assert not raw.startswith(b"%PDF") and b"<html" not in raw and b"Chronology" not in raw
 
-    html_file, pdf_file = case_reports.export_report(settings, number, tmp_path / "out")
+    with pytest.raises(InputError, match="reason"):
+        case_reports.export_report(settings, number, tmp_path / "refused", reason=" ")
+    assert not (tmp_path / "refused").exists()
+    html_file, pdf_file = case_reports.export_report(settings, number, tmp_path / "out",
+                                                     reason="Quality check before panel")
+    with unit_of_work(settings) as uow:
+        exported = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "report_exported")).one()
+        assert (exported.reason, exported.details["version"]) == ("Quality check before panel", 1)
     html, pdf = html_file.read_text(), pdf_file.read_bytes()
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf)

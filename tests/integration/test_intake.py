@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cdop.cli.main import main
 from cdop.store.db import unit_of_work
@@ -59,8 +59,21 @@ def test_register_show_and_record(agencies):
     shown = run("case", "show", "cdop-2026-0001")
     assert shown.exit_code == 0 and "stage: notified" in shown.output
     assert "Quillfeather" not in shown.output and "9434765919" not in shown.output
-    revealed = run("case", "show", "CDOP-2026-0001", "--reveal")
+    # A reveal needs a stated reason, bounded; without one nothing is shown or recorded.
+    for reason in ([], ["--reason", ""], ["--reason", "x" * 301]):
+        refused = run("case", "show", "CDOP-2026-0001", "--reveal", *reason)
+        assert refused.exit_code == 2 and "field 'reason'" in refused.output, refused.output
+        assert "Quillfeather" not in refused.output
+    why = "Coroner's officer O’Neill asked to confirm the NHS number"
+    revealed = run("case", "show", "CDOP-2026-0001", "--reveal", "--reason", why)
     assert "Tobias Quillfeather" in revealed.output
+    with unit_of_work(agencies) as uow:
+        case_id = uow.session.scalar(select(Case.id))
+        reveals = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "identifiers_viewed")).all()
+        assert [(e.actor, e.case_id, e.reason) for e in reveals] == [("test-coordinator", case_id, why)]
+        assert reveals[0].occurred_at is not None
+        stored = uow.session.execute(text("SELECT reason FROM audit_events WHERE action = 'identifiers_viewed'")).scalar()
+    assert "O’Neill" not in stored and "NHS number" not in stored  # encrypted at rest
 
     # A return cannot be recorded before the request went out.
     refused = run("return", "record", "CDOP-2026-0001", "RUH", "--received", "2026-11-26", "--today", "2026-11-26")

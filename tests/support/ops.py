@@ -4,12 +4,16 @@ tokens as the Airflow UI holds them, and the form token a page hands out."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from contextlib import contextmanager
 
 JWT_SECRET = "cdop-ops-tests-" + "x" * 64
-USERS = "coordinator:admin,viewer:viewer"
+# One SimpleAuthManager user per Airflow role, and so per CDOP role (roles.py):
+# ADMIN and OP -> coordinator, USER -> panel member, VIEWER -> viewer.
+ROLE_OF = {"coordinator": "admin", "officer": "op", "panel": "user", "viewer": "viewer"}
+USERS = ",".join(f"{name}:{role}" for name, role in ROLE_OF.items())
 
 # What Airflow's API server needs to sign and check the UI's tokens in these tests.
 AIRFLOW_API_ENV = {
@@ -25,7 +29,7 @@ AIRFLOW_API_ENV = {
 def airflow_api_environment(tmp_dir):
     """Set (then restore) the environment Airflow's auth manager reads."""
     passwords = tmp_dir / "passwords.json"
-    passwords.write_text('{"coordinator": "coordinator-pw", "viewer": "viewer-pw"}')
+    passwords.write_text(json.dumps({name: f"{name}-pw" for name in ROLE_OF}))
     values = {**AIRFLOW_API_ENV, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords)}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

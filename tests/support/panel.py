@@ -129,10 +129,14 @@ class RequiredActionResponder(threading.Thread):
     """Answers the Required Action of a waiting task through Airflow's REST API (the
     PATCH the Airflow UI sends), as soon as the task is parked awaiting input."""
 
-    def __init__(self, client, token: str, dag_id: str, task_id: str, answer: dict, timeout: float = 120):
+    def __init__(self, client, token: str, dag_id: str, task_id: str, answer: dict, timeout: float = 120,
+                 *, first_try_as: str | None = None):
         super().__init__(daemon=True)
         self.client, self.token = client, token
         self.dag_id, self.task_id, self.answer, self.timeout = dag_id, task_id, answer, timeout
+        # A token of someone who is not assigned the action: tried first, its answer refused.
+        self.first_try_as = first_try_as
+        self.refused = None
         self.response = None
         self.error: BaseException | None = None
 
@@ -171,6 +175,10 @@ class RequiredActionResponder(threading.Thread):
                     TaskInstance.state == TaskInstanceState.AWAITING_INPUT))
                 run_id = ti.run_id if ti is not None else None
             if run_id:
+                url = f"/api/v2/dags/{self.dag_id}/dagRuns/{run_id}/taskInstances/{self.task_id}/-1/hitlDetails"
+                if self.first_try_as:
+                    self.refused = self.client.patch(
+                        url, json=self.answer, headers={"Authorization": f"Bearer {self.first_try_as}"})
                 self.response = self.client.patch(
                     f"/api/v2/dags/{self.dag_id}/dagRuns/{run_id}/taskInstances/{self.task_id}/-1/hitlDetails",
                     json=self.answer, headers={"Authorization": f"Bearer {self.token}"})

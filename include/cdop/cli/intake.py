@@ -103,14 +103,18 @@ def case() -> None:
 
 @case.command("show")
 @click.argument("case_number")
-@click.option("--reveal", is_flag=True, help="Include identifiable details (audited).")
+@click.option("--reveal", is_flag=True, help="Include identifiable details (audited; needs --reason).")
+@click.option("--reason", help="Why the identifiers are needed (required with --reveal; kept, encrypted, "
+                               "in the audit trail).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
-def case_show(case_number: str, reveal: bool, as_json: bool) -> None:
+def case_show(case_number: str, reveal: bool, reason: str | None, as_json: bool) -> None:
     """Show a case: stage, requests, investigations."""
     from cdop.intake.cases import describe_case
 
-    view = describe_case(current_settings(), case_number, reveal=reveal)
+    if reason and not reveal:
+        raise click.UsageError("--reason goes with --reveal")
+    view = describe_case(current_settings(), case_number, reveal=reveal, reason=reason)
     if as_json:
         click.echo(json.dumps(view, indent=2))
         return

@@ -109,10 +109,12 @@ def report_return(case_number, comments, version, today) -> None:
 @click.argument("case_number")
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--version", type=int)
+@click.option("--reason", required=True,
+              help="Why the decrypted report is needed (kept, encrypted, in the audit trail).")
 @friendly_errors
-def report_export(case_number, target, version) -> None:
+def report_export(case_number, target, version, reason) -> None:
     """Decrypt a report's HTML and PDF into a folder to read them (audited)."""
     from cdop.panel.case_reports import export_report
 
-    for path in export_report(current_settings(), case_number, target, version=version):
+    for path in export_report(current_settings(), case_number, target, version=version, reason=reason):
         click.echo(str(path))

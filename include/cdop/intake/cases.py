@@ -11,10 +11,15 @@ from cdop.rules.ages import age_band
 from cdop.rules.stages import case_stage
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
+from cdop.validation import reveal_reason
 
 
-def describe_case(settings: Settings, case_number: str, *, reveal: bool = False) -> dict[str, Any]:
-    """A case for the coordinator. Identifiers only with `reveal` (need-to-know)."""
+def describe_case(settings: Settings, case_number: str, *, reveal: bool = False,
+                  reason: str | None = None) -> dict[str, Any]:
+    """A case for the coordinator. Identifiers only with `reveal` (need-to-know) and a
+    stated `reason`, recorded in the audit trail with who and when."""
+    if reveal:
+        reason = reveal_reason(reason)
     with unit_of_work(settings) as uow:
         case = get_case(uow, case_number)
         born = dt.date.fromisoformat(case.date_of_birth)
@@ -57,7 +62,7 @@ def describe_case(settings: Settings, case_number: str, *, reveal: bool = False)
                 "address": case.address,
                 "postcode": case.postcode,
             }
-            uow.audit("identifiers_viewed", "case", case.id, case_id=case.id)
+            uow.audit_reveal("identifiers_viewed", "case", case.id, case.id, reason=reason)
             uow.commit()
         return view
 

@@ -19,6 +19,7 @@ REGISTRY = MappingProxyType({
     digest.KIND: MessageKind(digest.compose),
     case_reports.KIND_BLOCKED: MessageKind(report_notices.compose_blocked),
     case_reports.KIND_RETURNED: MessageKind(report_notices.compose_returned),
+    case_reports.KIND_CHECK_REQUESTED: MessageKind(report_notices.compose_check_requested),
     meetings.KIND_PACK: MessageKind(papers.compose_pack),
     meetings.KIND_ADDENDUM: MessageKind(papers.compose_addendum),
     meetings.KIND_NEW_DEATHS: MessageKind(papers.compose_new_deaths),

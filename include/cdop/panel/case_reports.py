@@ -52,13 +52,14 @@ from cdop.store.models import (
     CaseReport,
     utcnow,
 )
-from cdop.validation import InputError, Problem
+from cdop.validation import InputError, Problem, reveal_reason
 
 log = logging.getLogger(__name__)
 
 KIND_BLOCKED = "panel_report_blocked"
 KIND_RETURNED = "panel_report_returned"
-KINDS = (KIND_BLOCKED, KIND_RETURNED)
+KIND_CHECK_REQUESTED = "panel_report_check_requested"
+KINDS = (KIND_BLOCKED, KIND_RETURNED, KIND_CHECK_REQUESTED)
 ACTOR = "airflow:cdop_assemble_case_reports"
 COMMENTS_MAX = 4000
 
@@ -285,9 +286,11 @@ def report_view(settings: Settings, case_number: str) -> dict[str, Any]:
         }
 
 
-def export_report(settings: Settings, case_number: str, target: Path, *, version: int | None = None,
-                  actor: str | None = None) -> list[Path]:
-    """Decrypt a report's HTML and PDF into `target` for reading (audited)."""
+def export_report(settings: Settings, case_number: str, target: Path, *, reason: str,
+                  version: int | None = None, actor: str | None = None) -> list[Path]:
+    """Decrypt a report's HTML and PDF into `target` for reading: audited with who, when
+    and the stated `reason` (required, bounded)."""
+    reason = reveal_reason(reason)
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         query = select(CaseReport).where(CaseReport.case_id == case.id)
@@ -296,16 +299,40 @@ def export_report(settings: Settings, case_number: str, target: Path, *, version
         report = uow.session.scalar(query.order_by(CaseReport.version.desc()).limit(1))
         if report is None:
             raise InputError([Problem("version" if version else "report", "no such case report")])
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
         written = []
         for relative in (report.html_path, report.pdf_path):
             out = target / Path(relative).name.removesuffix(".enc")
             out.write_bytes(read_file(settings, relative))
             written.append(out)
-        uow.audit("report_exported", "case_report", report.id, case_id=case.id, version=report.version,
-                  status=report.status)
+        uow.audit_reveal("report_exported", "case_report", report.id, case.id, reason=reason,
+                         version=report.version, status=report.status)
         uow.commit()
     return written
+
+
+def read_approved_report(settings: Settings, case_number: str, *, actor: str) -> str | None:
+    """The HTML of a case's latest approved report, for the panel's pages; None when the
+    case has none approved (or no such case). Each reading is audited."""
+    from cdop.store.lookups import NotFound
+
+    with unit_of_work(settings, actor) as uow:
+        try:
+            case = get_case(uow, case_number)
+        except NotFound:
+            return None
+        report = uow.session.scalar(
+            select(CaseReport)
+            .where(CaseReport.case_id == case.id, CaseReport.status == APPROVED)
+            .order_by(CaseReport.version.desc())
+            .limit(1)
+        )
+        if report is None or not report.html_path:
+            return None
+        html = read_file(settings, report.html_path).decode("utf-8")
+        uow.audit("report_read", "case_report", report.id, case_id=case.id, version=report.version)
+        uow.commit()
+    return html
 
 
 # ------------------------------------------------------------------- coordinator notices
@@ -313,5 +340,6 @@ def export_report(settings: Settings, case_number: str, target: Path, *, version
 
 __all__ = [
     "APPROVED", "AWAITING", "BLOCKED", "RETURNED", "BuildResult", "IdentifierFound",
-    "assemble_reports", "build_report", "decide", "export_report", "report_view",
+    "assemble_reports", "build_report", "decide", "export_report", "read_approved_report",
+    "report_view",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from cdop.config import Settings
-from cdop.panel.case_reports import ACTOR, AWAITING, decide, latest_report
+from cdop.mail import outbox
+from cdop.panel.case_reports import ACTOR, AWAITING, KIND_CHECK_REQUESTED, decide, latest_report
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import (
@@ -69,6 +70,25 @@ def mark_check_requested(settings: Settings, reports: list[dict[str, Any]], toda
     return marked
 
 
+def notify_check_requested(settings: Settings, case_number: str, version: int, *, offer: str,
+                           today: dt.date, actor: str = ACTOR) -> bool:
+    """Queue the email telling the coordinators that a report waits for their check (case
+    number only), once per offer of the check. Returns whether a message was queued."""
+    with unit_of_work(settings, actor) as uow:
+        case = get_case(uow, case_number)
+        to = settings.policy.coordinator_email
+        _message, created = outbox.enqueue(
+            uow, settings,
+            key=outbox.business_key(case.case_number, "coordinator", KIND_CHECK_REQUESTED, version, offer),
+            kind=KIND_CHECK_REQUESTED, to=[to],
+            subject=f"Case report {case.case_number} v{version} waits for your check",
+            business_date=today, sequence=version, case_id=case.id,
+            secure_route=settings.policy.is_secure_address(to), params={"version": version},
+        )
+        uow.commit()
+    return created
+
+
 def record_check(settings: Settings, case_number: str, version: int, *, decision: str,
                  comments: str | None, actor: str, today: dt.date) -> str:
     """Relay the answer given to the Airflow Required Action. The CDOP database decides:
@@ -78,6 +98,10 @@ def record_check(settings: Settings, case_number: str, version: int, *, decision
     what happened, in words that carry no identifier."""
     if decision == "later":
         return "left undecided"
+    if decision == "return_on_page":
+        # The Required Action carries no free text: the comments (required to return a
+        # report, and checked for identifiers) are written on the case's CDOP page.
+        return "to be returned: write the comments on the case page"
     try:
         outcome = decide(settings, case_number, approve=decision == "approve", comments=comments,
                          actor=actor, today=today, version=version)

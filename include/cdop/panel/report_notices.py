@@ -1,5 +1,5 @@
-"""Notices to the coordinator about a case report: blocked by the gate, or returned for
-amendment (case number only)."""
+"""Notices to the coordinator about a case report: blocked by the gate, returned for
+amendment, or waiting for the coordinator's check (case number only)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,12 @@ def compose_returned(session: Session, message: OutboxMessage, settings: Setting
     context = _notice_context(settings, case, message) | {
         "decided_by": report.decided_by, "decided_at": report.decided_at, "comments": report.comments or ""}
     return _notice(session, message, settings, case, "panel_report_returned", context)
+
+
+def compose_check_requested(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    case = session.get(Case, message.case_id)
+    return _notice(session, message, settings, case, "panel_report_check_requested",
+                   _notice_context(settings, case, message))
 
 
 def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,

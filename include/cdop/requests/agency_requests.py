@@ -27,6 +27,9 @@ from cdop.validation import InputError, Problem
 KIND = "agency_request"
 
 
+SECURE_ROUTE_REASON = "agency request, secure route"
+
+
 def plan_agency_requests(settings: Settings, today: dt.date) -> list[int]:
     """Queue a request for every agency not yet asked on an open case; return outbox ids."""
     planned = []
@@ -129,8 +132,12 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     """The request counts as made on the message's business date; the due date and the
-    first chase date follow from policy in working days."""
+    first chase date follow from policy in working days. A request on a secure route
+    carried the child's identifiers: that is recorded as a reveal (to which agency, why)."""
     request = uow.session.get(AgencyRequest, message.request_id)
+    if request.agency.secure_email:  # as compose() decided, in this same delivery
+        uow.audit_reveal("identifiers_sent", "outbox_message", message.id, request.case_id,
+                         reason=SECURE_ROUTE_REASON, agency=request.agency.code)
     if request.status != "pending":
         return
     calendar = WorkingCalendar(settings.policy.holiday_subdivision)

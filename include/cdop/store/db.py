@@ -80,6 +80,30 @@ class UnitOfWork:
             )
         )
 
+    def audit_reveal(
+        self,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        case_id: int | None,
+        *,
+        reason: str,
+        **details: Any,
+    ) -> None:
+        """An event that showed or sent identifiers: who (the actor), when, which case and
+        why (`reason`, stored encrypted)."""
+        self.session.add(
+            AuditEvent(
+                actor=self.actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                case_id=case_id,
+                details=details,
+                reason=reason,
+            )
+        )
+
     def commit(self) -> None:
         self.session.commit()
 

@@ -204,6 +204,9 @@ class AuditEvent(Base):
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Why identifiers were shown or sent (a reveal's stated reason), encrypted: free text
+    # typed by a person may name someone.
+    reason: Mapped[str | None] = mapped_column(Encrypted)
 
 
 class CaseIdentifier(Base):
@@ -386,6 +389,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     AgencyRequest: ("summary",),
     CaseIdentifier: ("value",),
     ChronologyEntry: ("description",),
+    AuditEvent: ("reason",),
 }
 
 __all__ = [

@@ -51,3 +51,20 @@ def reports_awaiting_check(session: Session, *, page: int = 1, size: int = PAGE_
         size,
         total,
     )
+
+
+def approved_reports(session: Session, *, page: int = 1, size: int = PAGE_SIZE) -> Page:
+    """Approved case reports, most recently decided first (what a panel member may read)."""
+    query = (
+        select(Case.case_number, CaseReport.version, CaseReport.decided_at)
+        .join(Case, Case.id == CaseReport.case_id)
+        .where(CaseReport.status == "approved")
+        .order_by(CaseReport.decided_at.desc(), Case.case_number)
+    )
+    rows, total = paginate(session, query, page, size)
+    return Page(
+        [{"case_number": n, "version": v, "decided_at": d} for n, v, d in rows],
+        page_number(page),
+        size,
+        total,
+    )

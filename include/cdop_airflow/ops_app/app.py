@@ -21,11 +21,14 @@ from cdop.config import Settings, local_today
 from cdop_airflow.ops_app.auth import (
     CSRF_FIELD,
     CurrentUser,
+    Requires,
     check_csrf,
     csrf_token,
+    has_role,
     login_url,
     require_user,
 )
+from cdop_airflow.ops_app.roles import EVERY_ROLE, Role
 
 CASE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -36,7 +39,47 @@ NAV = (
     ("meetings", "Panel meetings"),
     ("reports", "Reports to check"),
     ("outbox", "Outbox"),
+    ("audit", "Audit trail"),
+    ("papers", "Panel papers"),
+    ("figures", "Figures"),
 )
+
+_COORDINATOR = frozenset({Role.COORDINATOR})
+_PANEL = frozenset({Role.COORDINATOR, Role.PANEL_MEMBER})
+_FIGURES = frozenset({Role.COORDINATOR, Role.VIEWER})
+
+# Who may use each route: path -> method -> the CDOP roles admitted (roles.py says what
+# each role is). Every route is declared through `_route`, which takes its roles from
+# here and fails at start-up for a route missing from this table; a test holds the
+# table and the app's routes equal and checks the whole matrix against a real server.
+ACCESS: dict[str, dict[str, frozenset[Role]]] = {
+    # Each role's home: the pipeline for a coordinator; the others are sent to theirs.
+    "/": {"GET": EVERY_ROLE},
+    "/overdue": {"GET": _COORDINATOR},
+    "/investigations": {"GET": _COORDINATOR},
+    "/meetings": {"GET": _COORDINATOR},
+    "/reports": {"GET": _COORDINATOR},
+    "/outbox": {"GET": _COORDINATOR},
+    "/audit": {"GET": _COORDINATOR},
+    "/cases": {"GET": _COORDINATOR},
+    "/cases/{case_number}": {"GET": _COORDINATOR},
+    "/cases/{case_number}/return": {"POST": _COORDINATOR},
+    "/cases/{case_number}/investigation": {"POST": _COORDINATOR},
+    "/cases/{case_number}/report": {"POST": _COORDINATOR},
+    # Approved, anonymised case reports and the meetings' agendas.
+    "/papers": {"GET": _PANEL},
+    "/papers/{case_number}": {"GET": _PANEL},
+    # Counts only: no case number, no case detail.
+    "/figures": {"GET": _FIGURES},
+}
+
+
+def _route(router: Any, method: str, path: str, **kwargs: Any):
+    """Declare a route with the roles ACCESS gives it (a KeyError here is a route that
+    nobody decided who may use)."""
+    roles = ACCESS[path][method]
+    dependencies = [Depends(Requires(roles)), *kwargs.pop("dependencies", [])]
+    return router.api_route(path, methods=[method], dependencies=dependencies, **kwargs)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "SAMEORIGIN",
@@ -94,10 +137,14 @@ def render_page(
     from cdop.mail.templating import render
 
     user = getattr(request.state, "cdop_user", None)
+    held = getattr(request.state, "cdop_roles", frozenset())
+    nav = [(path, label) for path, label in NAV if held & ACCESS["/" + path]["GET"]
+           and (path or Role.COORDINATOR in held)]
     page = render(
         f"ops/{template}",
         base=_base_href(request),
-        nav=NAV,
+        nav=nav,
+        coordinator=Role.COORDINATOR in held,
         active=context.pop("active", ""),
         user=user.get_name() if user else "",
         done=request.query_params.get("done"),
@@ -176,6 +223,7 @@ def create_app() -> FastAPI:
         return HTMLResponse(body, status_code=503)
 
     _read_routes(app)
+    _panel_and_figure_routes(app)
     _action_routes(app)
     return app
 
@@ -190,10 +238,14 @@ def _read_routes(app: FastAPI) -> None:
     from cdop.views import panel as panel_view
     from cdop.views import pipeline as pipeline_view
 
-    @app.get("/", response_class=HTMLResponse)
+    @_route(app, "GET", "/", response_class=HTMLResponse)
     def pipeline(request: Request, settings: SettingsDep, today: TodayDep, stage: str | None = None,
                  page: PageNo = 1):
-        """The pipeline: how many cases at each stage, and the cases at one stage."""
+        """The pipeline: how many cases at each stage, and the cases at one stage. A panel
+        member's home is the papers, a viewer's the figures."""
+        if not has_role(request, Role.COORDINATOR):
+            home = "papers" if has_role(request, Role.PANEL_MEMBER) else "figures"
+            return RedirectResponse(_base_href(request) + home, status_code=status.HTTP_303_SEE_OTHER)
         with unit_of_work(settings) as uow:
             counts = pipeline_view.stage_counts(uow.session)
             chosen = stage if stage in counts else next(
@@ -205,7 +257,7 @@ def _read_routes(app: FastAPI) -> None:
                            stages=[(s.value, pipeline_view.STAGE_LABELS[s]) for s in STAGE_ORDER],
                            cases=cases, page_link=_page_link(request), today=today)
 
-    @app.get("/overdue", response_class=HTMLResponse)
+    @_route(app, "GET", "/overdue", response_class=HTMLResponse)
     def overdue(request: Request, settings: SettingsDep, today: TodayDep, agency: str | None = None,
                 page: PageNo = 1):
         """Overdue returns by agency: working days overdue and the chase ladder step."""
@@ -218,7 +270,7 @@ def _read_routes(app: FastAPI) -> None:
                            rows=rows, agency=(agency or "").upper(), page_link=_page_link(request),
                            today=today)
 
-    @app.get("/investigations", response_class=HTMLResponse)
+    @_route(app, "GET", "/investigations", response_class=HTMLResponse)
     def investigations(request: Request, settings: SettingsDep, today: TodayDep,
                        kind: str | None = None, page: PageNo = 1):
         """Cases waiting only on parallel processes: which process, for how long."""
@@ -229,14 +281,14 @@ def _read_routes(app: FastAPI) -> None:
                            by_process=by_process, rows=rows, kind=kind or "",
                            page_link=_page_link(request), today=today)
 
-    @app.get("/meetings", response_class=HTMLResponse)
+    @_route(app, "GET", "/meetings", response_class=HTMLResponse)
     def meetings(request: Request, settings: SettingsDep, today: TodayDep):
         """Upcoming panel meetings and their agendas."""
         upcoming = panel_view.upcoming_meetings(settings, today)
         return render_page(request, "meetings.html.j2", active="meetings", meetings=upcoming,
                            today=today)
 
-    @app.get("/reports", response_class=HTMLResponse)
+    @_route(app, "GET", "/reports", response_class=HTMLResponse)
     def reports(request: Request, settings: SettingsDep, page: PageNo = 1):
         """Case reports awaiting the office's quality check."""
         with unit_of_work(settings) as uow:
@@ -244,7 +296,7 @@ def _read_routes(app: FastAPI) -> None:
         return render_page(request, "reports.html.j2", active="reports", rows=rows,
                            page_link=_page_link(request))
 
-    @app.get("/outbox", response_class=HTMLResponse)
+    @_route(app, "GET", "/outbox", response_class=HTMLResponse)
     def outbox(request: Request, settings: SettingsDep, status_: Annotated[str | None, Query(alias="status")] = None,
                kind: str | None = None, case: str | None = None, page: PageNo = 1):
         """Every message: to whom, what kind, when, its state. Case numbers only; no bodies."""
@@ -257,17 +309,72 @@ def _read_routes(app: FastAPI) -> None:
                            rows=rows, status=status_ or "", kind=kind or "", case=(case or "").upper(),
                            page_link=_page_link(request))
 
-    @app.get("/cases", response_class=HTMLResponse)
+    @_route(app, "GET", "/cases", response_class=HTMLResponse)
     def find_case(request: Request, number: str = ""):
         """The case finder in the page header."""
         return RedirectResponse(f"{_base_href(request)}cases/{quote(_case_number(number))}",
                                 status_code=status.HTTP_303_SEE_OTHER)
 
-    @app.get("/cases/{case_number}", response_class=HTMLResponse)
+    @_route(app, "GET", "/cases/{case_number}", response_class=HTMLResponse)
     def case_page(request: Request, case_number: str, settings: SettingsDep, today: TodayDep,
                   token: Annotated[str, Depends(csrf_token)]):
         """One case: where it is, its timeline, and the coordinator's actions."""
         return _case_response(request, settings, today, token, _case_number(case_number))
+
+
+def _panel_and_figure_routes(app: FastAPI) -> None:
+    from cdop.store.db import unit_of_work
+    from cdop.views import audit as audit_view
+    from cdop.views import investigations as investigations_view
+    from cdop.views import outbox as outbox_view
+    from cdop.views import panel as panel_view
+    from cdop.views import pipeline as pipeline_view
+
+    @_route(app, "GET", "/figures", response_class=HTMLResponse)
+    def figures(request: Request, settings: SettingsDep, today: TodayDep):
+        """The operations figures: counts by stage, agency, process and message state."""
+        from cdop.rules.stages import STAGE_ORDER
+        from cdop.rules.workdays import WorkingCalendar
+        from cdop.views import overdue as overdue_view
+
+        calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        with unit_of_work(settings) as uow:
+            counts = pipeline_view.stage_counts(uow.session)
+            agencies = overdue_view.overdue_by_agency(uow.session, today, calendar)
+            by_process = investigations_view.waiting_by_process(uow.session)
+            messages = outbox_view.outbox_counts(uow.session)
+        return render_page(request, "figures.html.j2", active="figures", counts=counts,
+                           stages=[(s.value, pipeline_view.STAGE_LABELS[s]) for s in STAGE_ORDER],
+                           agencies=agencies, by_process=by_process, messages=messages, today=today)
+
+    @_route(app, "GET", "/papers", response_class=HTMLResponse)
+    def papers(request: Request, settings: SettingsDep, today: TodayDep, page: PageNo = 1):
+        """The panel's papers: the next meetings' agendas and every approved case report."""
+        upcoming = panel_view.upcoming_meetings(settings, today)
+        with unit_of_work(settings) as uow:
+            rows = panel_view.approved_reports(uow.session, page=page)
+        return render_page(request, "papers.html.j2", active="papers", meetings=upcoming, rows=rows,
+                           page_link=_page_link(request), today=today)
+
+    @_route(app, "GET", "/papers/{case_number}", response_class=HTMLResponse)
+    def approved_report(request: Request, case_number: str, settings: SettingsDep):
+        """An approved, anonymised case report as the panel reads it (reads are audited)."""
+        from cdop.panel.case_reports import read_approved_report
+
+        html = read_approved_report(settings, _case_number(case_number), actor=settings.actor)
+        if html is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No approved case report for this case")
+        return HTMLResponse(html)
+
+    @_route(app, "GET", "/audit", response_class=HTMLResponse)
+    def audit(request: Request, settings: SettingsDep, page: PageNo = 1,
+              every: Annotated[bool, Query(alias="all")] = False):
+        """Every time identifiers were shown or sent (or, with all=1, every audit event),
+        newest first: when, case, who, what and why."""
+        with unit_of_work(settings) as uow:
+            rows = audit_view.audit_events(uow.session, reveals_only=not every, page=page)
+        return render_page(request, "audit.html.j2", active="audit", rows=rows, every=every,
+                           page_link=_page_link(request))
 
 
 def _case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
@@ -317,7 +424,7 @@ def _action_routes(app: FastAPI) -> None:
                                   status_code=404)
         return _redirect(request, f"cases/{quote(number)}", done)
 
-    @app.post("/cases/{case_number}/return", dependencies=[Depends(check_csrf)])
+    @_route(app, "POST", "/cases/{case_number}/return", dependencies=[Depends(check_csrf)])
     def record_return_action(
         request: Request,
         case_number: str,
@@ -344,7 +451,7 @@ def _action_routes(app: FastAPI) -> None:
 
         return attempt(request, settings, today, token, number, "return", act, "return_recorded")
 
-    @app.post("/cases/{case_number}/investigation", dependencies=[Depends(check_csrf)])
+    @_route(app, "POST", "/cases/{case_number}/investigation", dependencies=[Depends(check_csrf)])
     def record_investigation_action(
         request: Request,
         case_number: str,
@@ -373,7 +480,7 @@ def _action_routes(app: FastAPI) -> None:
         return attempt(request, settings, today, token, number, "investigation", act,
                        "investigation_recorded")
 
-    @app.post("/cases/{case_number}/report", dependencies=[Depends(check_csrf)])
+    @_route(app, "POST", "/cases/{case_number}/report", dependencies=[Depends(check_csrf)])
     def decide_report_action(
         request: Request,
         case_number: str,

@@ -3,9 +3,9 @@
 Identity is Airflow's own: the JWT the Airflow UI keeps in its `_token` cookie (or an
 `Authorization: Bearer` token), validated by the configured auth manager through
 `airflow.api_fastapi.core_api.security.get_user`, exactly as Airflow's own API does:
-signature, expiry, audience and revocation. The page is then authorised as the custom
-view "CDOP" (GET to read, POST to act), so an auth manager with roles (FAB, Keycloak)
-can restrict it.
+signature, expiry, audience and revocation. What the user may then do is the CDOP's own
+decision, not the auth manager's: each route admits named CDOP roles (`Requires`, built
+from app.ACCESS), and the user's CDOP role comes from the auth manager's roles (roles.py).
 
 Forms carry a CSRF token derived from the session's own JWT (an HMAC keyed by it): a
 page on another site cannot read the cookie, so it cannot compute the token. A POST
@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-RESOURCE = "CDOP"
+from cdop_airflow.ops_app.roles import Role, cdop_roles
+
 CSRF_FIELD = "csrf_token"
 # Airflow's name for the session cookie (base_auth_manager.COOKIE_NAME_JWT_TOKEN); a test
 # holds the two equal. Airflow's API modules are imported at the first request, not here:
@@ -48,14 +49,36 @@ async def require_user(
 
     user = await get_user(request, None, bearer)
     request.state.cdop_signed_in = True
-    method = "GET" if request.method in ("GET", "HEAD") else "POST"
-    if not _auth_manager().is_authorized_custom_view(method=method, resource_name=RESOURCE, user=user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Not allowed to use the CDOP pages")
     request.state.cdop_user = user
+    request.state.cdop_roles = cdop_roles(user)
     return user
 
 
 CurrentUser = Annotated[Any, Depends(require_user)]
+
+
+class Requires:
+    """The dependency on every CDOP route: the signed-in user must hold one of `roles`.
+    app.py builds it from its ACCESS table, never by hand, so the table is the one place
+    that says who may do what."""
+
+    def __init__(self, roles: frozenset[Role]):
+        if not roles:
+            raise ValueError("a route admits at least one role")
+        self.roles = frozenset(roles)
+
+    def __repr__(self) -> str:
+        return f"Requires({', '.join(sorted(self.roles))})"
+
+    async def __call__(self, request: Request, user: CurrentUser) -> None:
+        if not request.state.cdop_roles & self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                "Your CDOP role does not allow this page or action")
+
+
+def has_role(request: Request, *roles: Role) -> bool:
+    """Whether the signed-in user of this request holds one of `roles`."""
+    return bool(getattr(request.state, "cdop_roles", frozenset()) & set(roles))
 
 
 def _session_credential(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str:
