@@ -101,8 +101,11 @@ def test_file_import_is_all_or_nothing_and_names_rows(agencies, tmp_path):
     write_csv(path, [good, second, third])
     result = run("notify", "--file", path, "--today", "2026-11-26")
     assert result.exit_code == 2
-    assert "row 3, field 'agencies': 1 unknown agency code(s): NOPE" in result.output
-    assert "row 4, field 'date_of_death': is in the future" in result.output
+    # Rows count records from 1 (the header is not a row); an unknown code is named by its
+    # place in the list, never repeated.
+    assert "row 2, field 'agencies': unknown agency code (item 2)" in result.output
+    assert "NOPE" not in result.output
+    assert "row 3, field 'date_of_death': is in the future" in result.output
     assert "Mabel" not in result.output and "9876543210" not in result.output
     with unit_of_work(agencies) as uow:
         assert uow.session.scalar(select(func.count(Case.id))) == 0  # nothing half written
@@ -110,7 +113,7 @@ def test_file_import_is_all_or_nothing_and_names_rows(agencies, tmp_path):
     # A duplicate inside one file is caught too, naming both rows.
     write_csv(path, [good, {**good, "forenames": "Else"}])
     dup = run("notify", "--file", path, "--today", "2026-11-26")
-    assert "row 3, field 'nhs_number': duplicates the notification in row 2" in dup.output
+    assert "row 2, field 'nhs_number': duplicates the notification in row 1" in dup.output
 
     as_json = tmp_path / "notifications.json"
     as_json.write_text(json.dumps([good, {**CHILD, "forenames": "Mabel", "surname": "Ormsby", "nhs_number": "4010232137",
@@ -130,8 +133,8 @@ def test_agency_import_validates_every_row(settings, tmp_path):
     ])
     result = run("agencies", "import", path)
     assert result.exit_code == 2
-    for expected in ("row 3, field 'name': is required", "row 3, field 'type': must be one of",
-                     "row 3, field 'request_email': is not a valid email address", "row 3, field 'secure': must be yes or no"):
+    for expected in ("row 2, field 'name': is required", "row 2, field 'type': must be one of",
+                     "row 2, field 'request_email': is not a valid email address", "row 2, field 'secure': must be yes or no"):
         assert expected in result.output
     path.write_text(path.read_text().splitlines()[0] + "\n" + path.read_text().splitlines()[1] + "\n")
     assert run("agencies", "import", path).output.strip() == "agencies: 1 created, 0 updated"
