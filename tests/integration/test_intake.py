@@ -189,3 +189,38 @@ def test_an_unmigrated_database_gets_a_hint_not_a_traceback(tmp_path):
                                             "CDOP_DATABASE_URL": "", "CDOP_ENCRYPTION_KEYS": ""})
     assert result.returncode == 1
     assert "run `cdop db upgrade`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_line_break_in_an_agency_name_is_refused_and_nothing_imported(settings, tmp_path):
+    """Issue 11: a CR in an agency's name used to be stored, and later broke the header of
+    every email to that agency."""
+    path = tmp_path / "agencies.csv"
+    path.write_bytes(b"code,name,type,request_email\r\n"
+                     b"A1,Good Trust,hospital_trust,a1@nhs.net\r\n"
+                     b'A2,"Trust\rBcc: someone@example.org",hospital_trust,a2@nhs.net\r\n')
+    result = cli("agencies", "import", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "row 2, field 'name': must be on one line (it holds a line break)" in result.stderr
+    assert "Bcc" not in result.stderr
+    assert "agencies: 0" not in result.stdout and run("agencies", "list").output == ""
+
+
+def test_notification_files_in_utf8_with_a_bom_are_read_and_others_refused(agencies, tmp_path):
+    as_json = tmp_path / "n.json"
+    as_json.write_bytes(b"\xef\xbb\xbf" + json.dumps([{**CHILD, "forenames": "Søren"}], ensure_ascii=False).encode())
+    ok = run("notify", "--file", as_json, "--today", "2026-11-26")
+    assert ok.exit_code == 0, ok.output
+    latin = tmp_path / "n.csv"
+    write_csv(latin, [{**CHILD, "nhs_number": "", "surname": "Weiß"}])
+    latin.write_bytes(latin.read_text().encode("latin-1"))
+    refused = run("notify", "--file", latin, "--today", "2026-11-26")
+    assert refused.exit_code == 2 and "field 'file': is not UTF-8 text" in refused.output
+    for content, message in ((b"", "is empty"), (b"[{]", "is not valid JSON"),
+                             (b"[" * 50_000 + b"]" * 50_000, "nested more than 32 levels")):
+        as_json.write_bytes(content)
+        result = run("notify", "--file", as_json, "--today", "2026-11-26")
+        assert result.exit_code == 2 and message in result.output
+    year_9999 = run(*notify_args(date_of_birth="9990-01-01", date_of_death="9991-01-01"))
+    assert year_9999.exit_code == 2 and "field 'date_of_birth': must lie between 1900 and 2100" in year_9999.output
+    with unit_of_work(agencies) as uow:
+        assert uow.session.scalar(select(func.count(Case.id))) == 1
