@@ -421,7 +421,11 @@ class _uploaded:
         self.dir = Path(tempfile.mkdtemp(prefix="cdop-upload-"))
         target = self.dir / name
         with target.open("wb") as out:
-            shutil.copyfileobj(self.upload.file, out, length=1024 * 1024)
+            # Copy no more than one byte past the limit: an endless upload cannot fill the disk.
+            left = MAX_UPLOAD_BYTES + 1
+            while left > 0 and (chunk := self.upload.file.read(min(left, 1024 * 1024))):
+                out.write(chunk)
+                left -= len(chunk)
         if target.stat().st_size > MAX_UPLOAD_BYTES:
             self.__exit__()
             raise InputError([Problem("file", f"is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
