@@ -38,6 +38,7 @@ benchmark: install
 	$(BIN)/python benchmarks/panel_papers.py
 	$(BIN)/python benchmarks/annual_report.py
 	$(BIN)/python benchmarks/ops_pages.py
+	$(BIN)/python benchmarks/fuzz_inputs.py
 
 clean:
 	rm -rf var

@@ -577,3 +577,37 @@ def test_the_audit_page_lists_every_reveal_newest_first(client, settings):
     client.cookies.set("_token", token_for("panel", role="user"))
     refused = client.get("/cdop/audit")
     assert refused.status_code == 403 and escape(why[0]) not in refused.text
+NASTY_FORM_VALUES = [
+    "QZV77001XK\r\nBcc: someone@example.org", "QZV77002XK\x00", "\u202eQZV77003XK", "QZV77004XK\x1b[2J",
+    "9999-12-31", "0001-01-01", "QZV77005XK" + "x" * 70_000, "\u2066QZV77006XK\u2069", "QZV77007XK\u200b",
+]
+
+
+def test_the_forms_refuse_any_input_without_echo_or_writing(client, settings):
+    """Issue 11: each form, with control, bidirectional and invisible characters, far
+    dates and over-long text in each field: refused naming the field, nothing echoed,
+    every table as it was."""
+    from tests.support.fuzz_inputs import snapshot
+
+    number, agency = _case_with_sent_request(settings)
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    forms = {
+        "return": {"agency": agency, "received": "2026-02-27"},
+        "investigation": {"kind": "police", "status": "concluded", "date": "2026-02-20", "outcome": "Closed."},
+        "report": {"version": "1", "decision": "return", "comments": "Add the GP's last contact."},
+    }
+    before = snapshot(settings)
+    tried = 0
+    for form, good in forms.items():
+        for field in good:
+            for value in NASTY_FORM_VALUES:
+                if field in ("outcome", "comments") and ("\r\n" in value or value[:1] in "09"):
+                    continue  # a line break or a date is fine in free text
+                response = client.post(f"/cdop/cases/{number}/{form}",
+                                       data={"csrf_token": token, **good, field: value}, follow_redirects=False)
+                tried += 1
+                assert response.status_code in (404, 422), (form, field, response.status_code)
+                assert "qzv7700" not in response.text.lower(), (form, field)
+                assert "Traceback" not in response.text
+    assert tried > 60
+    assert snapshot(settings) == before

@@ -114,8 +114,11 @@ def test_file_import_is_all_or_nothing_and_names_rows(agencies, tmp_path):
     write_csv(path, [good, second, third])
     result = run("notify", "--file", path, "--today", "2026-11-26")
     assert result.exit_code == 2
-    assert "row 3, field 'agencies': 1 unknown agency code(s): NOPE" in result.output
-    assert "row 4, field 'date_of_death': is in the future" in result.output
+    # Rows count records from 1 (the header is not a row); an unknown code is named by its
+    # place in the list, never repeated.
+    assert "row 2, field 'agencies': unknown agency code (item 2)" in result.output
+    assert "NOPE" not in result.output
+    assert "row 3, field 'date_of_death': is in the future" in result.output
     assert "Mabel" not in result.output and "9876543210" not in result.output
     with unit_of_work(agencies) as uow:
         assert uow.session.scalar(select(func.count(Case.id))) == 0  # nothing half written
@@ -123,7 +126,7 @@ def test_file_import_is_all_or_nothing_and_names_rows(agencies, tmp_path):
     # A duplicate inside one file is caught too, naming both rows.
     write_csv(path, [good, {**good, "forenames": "Else"}])
     dup = run("notify", "--file", path, "--today", "2026-11-26")
-    assert "row 3, field 'nhs_number': duplicates the notification in row 2" in dup.output
+    assert "row 2, field 'nhs_number': duplicates the notification in row 1" in dup.output
 
     as_json = tmp_path / "notifications.json"
     as_json.write_text(json.dumps([good, {**CHILD, "forenames": "Mabel", "surname": "Ormsby", "nhs_number": "4010232137",
@@ -143,8 +146,8 @@ def test_agency_import_validates_every_row(settings, tmp_path):
     ])
     result = run("agencies", "import", path)
     assert result.exit_code == 2
-    for expected in ("row 3, field 'name': is required", "row 3, field 'type': must be one of",
-                     "row 3, field 'request_email': is not a valid email address", "row 3, field 'secure': must be yes or no"):
+    for expected in ("row 2, field 'name': is required", "row 2, field 'type': must be one of",
+                     "row 2, field 'request_email': is not a valid email address", "row 2, field 'secure': must be yes or no"):
         assert expected in result.output
     path.write_text(path.read_text().splitlines()[0] + "\n" + path.read_text().splitlines()[1] + "\n")
     assert run("agencies", "import", path).output.strip() == "agencies: 1 created, 0 updated"
@@ -199,3 +202,38 @@ def test_an_unmigrated_database_gets_a_hint_not_a_traceback(tmp_path):
                                             "CDOP_DATABASE_URL": "", "CDOP_ENCRYPTION_KEYS": ""})
     assert result.returncode == 1
     assert "run `cdop db upgrade`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_line_break_in_an_agency_name_is_refused_and_nothing_imported(settings, tmp_path):
+    """Issue 11: a CR in an agency's name used to be stored, and later broke the header of
+    every email to that agency."""
+    path = tmp_path / "agencies.csv"
+    path.write_bytes(b"code,name,type,request_email\r\n"
+                     b"A1,Good Trust,hospital_trust,a1@nhs.net\r\n"
+                     b'A2,"Trust\rBcc: someone@example.org",hospital_trust,a2@nhs.net\r\n')
+    result = cli("agencies", "import", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "row 2, field 'name': must be on one line (it holds a line break)" in result.stderr
+    assert "Bcc" not in result.stderr
+    assert "agencies: 0" not in result.stdout and run("agencies", "list").output == ""
+
+
+def test_notification_files_in_utf8_with_a_bom_are_read_and_others_refused(agencies, tmp_path):
+    as_json = tmp_path / "n.json"
+    as_json.write_bytes(b"\xef\xbb\xbf" + json.dumps([{**CHILD, "forenames": "Søren"}], ensure_ascii=False).encode())
+    ok = run("notify", "--file", as_json, "--today", "2026-11-26")
+    assert ok.exit_code == 0, ok.output
+    latin = tmp_path / "n.csv"
+    write_csv(latin, [{**CHILD, "nhs_number": "", "surname": "Weiß"}])
+    latin.write_bytes(latin.read_text().encode("latin-1"))
+    refused = run("notify", "--file", latin, "--today", "2026-11-26")
+    assert refused.exit_code == 2 and "field 'file': is not UTF-8 text" in refused.output
+    for content, message in ((b"", "is empty"), (b"[{]", "is not valid JSON"),
+                             (b"[" * 50_000 + b"]" * 50_000, "nested more than 32 levels")):
+        as_json.write_bytes(content)
+        result = run("notify", "--file", as_json, "--today", "2026-11-26")
+        assert result.exit_code == 2 and message in result.output
+    year_9999 = run(*notify_args(date_of_birth="9990-01-01", date_of_death="9991-01-01"))
+    assert year_9999.exit_code == 2 and "field 'date_of_birth': must lie between 1900 and 2100" in year_9999.output
+    with unit_of_work(agencies) as uow:
+        assert uow.session.scalar(select(func.count(Case.id))) == 1

@@ -106,17 +106,17 @@ def test_bad_rows_are_refused_naming_row_and_field_and_nothing_is_written(agenci
         "type,date,agency,what_happened\n"
         "summary,,,A fine summary.\n"
         "event,2026-02-27,,Seen in clinic.\n"
-        "event,27/02/2026,,Seen by Dr Fothergill at home.\n"  # row 4: wrong date form
-        "event,2026-02-28,NOSUCH,Visit.\n"  # row 5: unknown agency
-        "event,2026-02-28,,\n"  # row 6: nothing happened
-        "event,2099-01-01,,In the future.\n"  # row 7
+        "event,27/02/2026,,Seen by Dr Fothergill at home.\n"  # row 3 (records count from 1): wrong date form
+        "event,2026-02-28,NOSUCH,Visit.\n"  # row 4: unknown agency
+        "event,2026-02-28,,\n"  # row 5: nothing happened
+        "event,2099-01-01,,In the future.\n"  # row 6
     )
     result = cli("return", "content", number, "RUH", "--file", str(bad), "--today", TODAY)
     assert result.returncode == 2
     err = result.stderr
     assert "nothing was written" in err
-    for expected in ("row 4, field 'date'", "row 5, field 'agency'", "row 6, field 'what_happened'",
-                     "row 7, field 'date': is in the future"):
+    for expected in ("row 3, field 'date'", "row 4, field 'agency'", "row 5, field 'what_happened'",
+                     "row 6, field 'date': is in the future"):
         assert expected in err, err
     assert "27/02/2026" not in err and "Fothergill" not in err and "NOSUCH" not in err
     assert _entries(settings, number) == []

@@ -50,6 +50,32 @@ def keys_rotate() -> None:
                "the older keys can now be removed")
 
 
+@click.group()
+def files() -> None:
+    """The encrypted files kept under CDOP_HOME (returned forms, case reports)."""
+
+
+@files.command("check")
+@friendly_errors
+def files_check() -> None:
+    """List stored files no row points at, and rows whose file is missing (exit 1 if any)."""
+    from cdop.store.db import unit_of_work
+    from cdop.store.files import check_files
+
+    settings = current_settings()
+    with unit_of_work(settings) as uow:
+        result = check_files(uow.session, settings)
+    for path in result.files_without_row:
+        click.echo(f"stored file with no row: {path}")
+    for what in result.rows_without_file:
+        click.echo(f"row with no file: {what}")
+    if not result.clean:
+        click.echo(f"{len(result.files_without_row)} file(s) with no row, "
+                   f"{len(result.rows_without_file)} row(s) with no file (paths under CDOP_HOME)")
+        raise SystemExit(1)
+    click.echo("every stored file has its row and every row its file")
+
+
 # ---------------------------------------------------------------------------- demo, mail
 
 
@@ -93,4 +119,4 @@ def dev_cert(host: str, directory: Path) -> None:
     click.echo(f"certificate {cert}  key {key}")
 
 
-COMMANDS = (db, keys, demo, smtp_sink_cmd, dev_cert)
+COMMANDS = (db, keys, files, demo, smtp_sink_cmd, dev_cert)

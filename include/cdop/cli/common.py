@@ -3,10 +3,9 @@ handling (field and row named, never the value, no traceback) and file reading."
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
-import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +25,12 @@ def current_settings() -> Settings:
 
 def actor() -> str:
     return current_settings().actor
+
+
+ROWS_NOTE = ("  (rows are counted from 1: the first record under a CSV's header row, "
+             "or the first entry of a JSON list)")
+
+
 def friendly_errors(fn):
     """Turn domain errors into a clear message and a non-zero exit, without a traceback."""
 
@@ -41,6 +46,8 @@ def friendly_errors(fn):
             click.echo("error: nothing was written:", err=True)
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
+            if any(p.row is not None for p in exc.problems):
+                click.echo(ROWS_NOTE, err=True)
             sys.exit(EXIT_INPUT)
         except (DuplicateNotification, NotFound, ConfigError) as exc:
             click.echo(f"error: {exc}", err=True)
@@ -55,8 +62,45 @@ def friendly_errors(fn):
                 click.echo(f"error: the CDOP database refused the change ({type(exc.orig).__name__})",
                            err=True)
             sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # A last guard, not the way input is checked: validation refuses bad input
+            # before this. The exception's text may carry a value, so only its kind is shown.
+            if os.environ.get("CDOP_DEBUG"):
+                raise
+            click.echo(f"error: the command stopped on an unexpected {type(exc).__name__}; "
+                       "what it was writing was rolled back (CDOP_DEBUG=1 shows the details)", err=True)
+            sys.exit(1)
 
     return wrapper
+
+
+class DateParam(click.ParamType):
+    """YYYY-MM-DD (or with a time, "YYYY-MM-DD HH:MM") within the sensible range; a bad
+    value is refused without repeating it (click's own types quote what was typed)."""
+
+    def __init__(self, with_time: bool = False):
+        self.with_time = with_time
+        self.name = "YYYY-MM-DD HH:MM" if with_time else "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        from cdop.validation import DATE_MAX, DATE_MIN
+
+        if isinstance(value, dt.datetime):
+            return value
+        form = "%Y-%m-%d %H:%M" if self.with_time else "%Y-%m-%d"
+        try:
+            parsed = dt.datetime.strptime(str(value).strip(), form)
+        except ValueError:
+            self.fail(f"is not in the form {self.name}", param, ctx)
+        if not DATE_MIN <= parsed.date() <= DATE_MAX:
+            self.fail(f"must lie between {DATE_MIN.year} and {DATE_MAX.year}", param, ctx)
+        return parsed
+
+
+DATE = DateParam()
+DATETIME = DateParam(with_time=True)
 
 
 def business_date(value: dt.datetime | None) -> dt.date:
@@ -66,22 +110,16 @@ def business_date(value: dt.datetime | None) -> dt.date:
 
 today_option = click.option(
     "--today",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=DATE,
     default=None,
     help="Business date to act on (default: today in England).",
 )
 
 
-def read_table(path: Path) -> tuple[list[dict], int | None]:
-    """Rows from a CSV (header row 1, so data starts at row 2) or JSON (a list; row 1)."""
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            data = [data]
-        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise click.ClickException("the JSON file must hold an object or a list of objects")
-        return data, 1
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return list(csv.DictReader(fh)), 2
+def read_table(path: Path) -> tuple[list[dict], int]:
+    """Records from a CSV (after its header row) or a JSON file (an object or a list of
+    objects), numbered from 1 in both (see cdop.validation for the limits)."""
+    from cdop.validation import load_table_file
 
-
+    _, rows = load_table_file(path)
+    return rows, 1

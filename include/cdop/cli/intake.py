@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import (
+    DATE,
     business_date,
     current_settings,
     friendly_errors,
@@ -67,7 +68,7 @@ def agencies_list() -> None:
 @click.option("--postcode")
 @click.option("--deprivation-decile", "deprivation_decile")
 @click.option("--place-of-death", "place_of_death")
-@click.option("--expected", type=click.Choice(["yes", "no"]))
+@click.option("--expected", help="yes or no.")
 @click.option("--circumstance", "circumstances", multiple=True)
 @click.option("--agency", "agencies_", multiple=True, help="Agency code (repeat for each).")
 @click.option("--investigation", "investigations", multiple=True, help="Process that applies (repeat).")
@@ -167,17 +168,20 @@ def return_() -> None:
 @return_.command("record")
 @click.argument("case_number")
 @click.argument("agency_code")
-@click.option("--received", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--received", type=DATE, required=True)
 @click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path))
 @today_option
 @friendly_errors
 def return_record(case_number, agency_code, received, file_, today) -> None:
     """Record that an agency returned its form (stops its reminders)."""
     from cdop.requests.returns import record_return
+    from cdop.validation import agency_code as code_of
+    from cdop.validation import case_number as number_of
 
-    record_return(current_settings(), case_number, agency_code, received_on=received.date(),
+    number, code = number_of(case_number), code_of(agency_code)
+    record_return(current_settings(), number, code, received_on=received.date(),
                   today=business_date(today), file=file_)
-    click.echo(f"recorded return from {agency_code.upper()} for {case_number.upper()}")
+    click.echo(f"recorded return from {code} for {number}")
 
 
 @click.group()
@@ -189,17 +193,19 @@ def investigation() -> None:
 @click.argument("case_number")
 @click.argument("kind")
 @click.option("--status", required=True, help="not_started, in_progress, concluded or not_applicable")
-@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Start or conclusion date.")
+@click.option("--date", "on", type=DATE, help="Start or conclusion date.")
 @click.option("--outcome", help="Outcome (kept encrypted).")
 @today_option
 @friendly_errors
 def investigation_record(case_number, kind, status, on, outcome, today) -> None:
     """Add or update an investigation's status."""
     from cdop.intake.investigations import record_investigation
+    from cdop.validation import case_number as number_of
 
-    record_investigation(current_settings(), case_number, kind, status=status,
-                         on=on.date() if on else None, today=business_date(today), outcome=outcome)
-    click.echo(f"recorded {kind} {status} for {case_number.upper()}")
+    number = number_of(case_number)
+    result = record_investigation(current_settings(), number, kind, status=status,
+                                  on=on.date() if on else None, today=business_date(today), outcome=outcome)
+    click.echo(f"recorded {result['kind']} {result['status']} for {number}")
 
 
 COMMANDS = (agencies, notify, case, return_, investigation)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from cdop.cli.common import business_date, current_settings, friendly_errors, today_option
+from cdop.cli.common import DATETIME, business_date, current_settings, friendly_errors, today_option
 from cdop.config import local_today
 
 
@@ -42,7 +42,7 @@ def ncmd_group() -> None:
 
 @ncmd_group.command("record")
 @click.argument("case_number")
-@click.option("--at", "at", required=True, type=click.DateTime(["%Y-%m-%d %H:%M"]),
+@click.option("--at", "at", required=True, type=DATETIME,
               help='When the NCMD was notified, "YYYY-MM-DD HH:MM".')
 @today_option
 @friendly_errors

@@ -1,31 +1,57 @@
 """Key rotation: re-encrypt every identifiable field and every encrypted file (returned
-forms, case reports: `*.enc` under CDOP_HOME) under the first key, and re-index."""
+forms, case reports: `*.enc` under CDOP_HOME) under the first key, and re-index.
+
+Everything is read and checked before anything is written: if any field or file cannot
+be read with the configured keys, rotation stops with a ConfigError and changes
+nothing. Files are re-encrypted one at a time through a temporary file in the same
+directory (fsynced, then renamed over the file), inside the database transaction; a
+rotation killed part-way leaves every file readable under the old or the new key (keep
+both until a rotation has finished), and the next run first removes any temporary file
+the killed one left.
+"""
 
 from __future__ import annotations
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import Text, bindparam, select, type_coerce, update
 
 from cdop.confidentiality import crypto
-from cdop.config import Settings
+from cdop.config import ConfigError, Settings
+from cdop.store import files
 from cdop.store.db import unit_of_work
 from cdop.store.models import ENCRYPTED_COLUMNS, Case
 
+UNREADABLE = ("{what} cannot be decrypted with the configured CDOP_ENCRYPTION_KEYS; nothing was "
+              "changed (put the key the data was encrypted with after the new one)")
+
 
 def rotate(settings: Settings) -> dict[str, int]:
+    files.remove_partial_files(settings)
     rows = 0
     with unit_of_work(settings, settings.actor) as uow:
+        # Read and re-encrypt every field in memory first: one that cannot be read stops
+        # the rotation before any statement is sent.
+        updates = []
         for model, columns in ENCRYPTED_COLUMNS.items():
             table = model.__table__
             raw = [type_coerce(table.c[c], Text).label(c) for c in columns]
             for record in uow.session.execute(select(table.c.id, *raw)).mappings():
-                values = {
-                    c: type_coerce(bindparam(f"v_{c}", crypto.rotate_token(record[c])), Text)
-                    for c in columns
-                    if record[c] is not None
-                }
+                try:
+                    values = {c: crypto.rotate_token(record[c]) for c in columns if record[c] is not None}
+                except (InvalidToken, UnicodeEncodeError, TypeError):
+                    raise ConfigError(UNREADABLE.format(what=f"a stored field of {table.name}")) from None
                 if values:
-                    uow.session.execute(update(table).where(table.c.id == record["id"]).values(values))
-                    rows += 1
+                    updates.append((table, record["id"], values))
+        paths = sorted(p for p in settings.home.rglob("*.enc") if p.is_file())
+        for path in paths:
+            try:
+                crypto.rotate_bytes(path.read_bytes())
+            except InvalidToken:
+                raise ConfigError(UNREADABLE.format(what=f"the file {path.relative_to(settings.home)}")) from None
+        for table, row_id, values in updates:
+            params = {c: type_coerce(bindparam(f"v_{c}", v), Text) for c, v in values.items()}
+            uow.session.execute(update(table).where(table.c.id == row_id).values(params))
+            rows += 1
         # Blind indexes follow the first key too.
         for case in uow.session.scalars(select(Case)):
             case.nhs_index = crypto.blind_index(case.nhs_number) if case.nhs_number else None
@@ -33,18 +59,7 @@ def rotate(settings: Settings) -> dict[str, int]:
                 case.forenames, case.surname, case.date_of_birth, case.date_of_death.isoformat()
             )
         uow.audit("keys_rotated", "database", rows=rows)
-        files = _rotate_files(settings)
+        for path in paths:
+            files.write_atomically(path, crypto.rotate_bytes(path.read_bytes()))
         uow.commit()
-    return {"rows": rows, "files": files}
-
-
-def _rotate_files(settings: Settings) -> int:
-    """Re-encrypt each stored file in place (write a temporary file, then rename), so a
-    crash leaves every file readable under the old or the new key."""
-    count = 0
-    for path in sorted(settings.home.rglob("*.enc")):
-        tmp = path.with_name(path.name + ".rotating")
-        tmp.write_bytes(crypto.rotate_bytes(path.read_bytes()))
-        tmp.replace(path)
-        count += 1
-    return count
+    return {"rows": rows, "files": len(paths)}

@@ -4,8 +4,6 @@ encrypted and never shown back except on an audited reveal."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,15 @@ from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import CaseIdentifier
 from cdop.taxonomy import taxonomy
-from cdop.validation import InputError, Problem, RowReader, normalise_postcode
+from cdop.validation import (
+    InputError,
+    Problem,
+    RowReader,
+    field_label,
+    load_json_file,
+    normalise_postcode,
+    parse_date,
+)
 
 SIBLING_AGE_BANDS = (*AGE_BANDS, "18 years and over")
 
@@ -27,32 +33,40 @@ SIBLING_AGE_BANDS = (*AGE_BANDS, "18 years and over")
 FAMILY_CONTEXT_FIELDS = ("siblings", "key_worker_offered", "bereavement_support_offered", "support_notes")
 
 
+FAMILY_SECTIONS = ("context", "identifiers", "case_number")
+LIST_MAX = 100
+
+
 def load_family_file(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem("file", f"is not valid JSON (line {getattr(exc, 'lineno', '?')})")]) from None
+    data = load_json_file(path)
     if not isinstance(data, dict):
         raise InputError([Problem("file", "must hold an object with 'context' and/or 'identifiers'")])
-    unknown = sorted(set(data) - {"context", "identifiers", "case_number"})
+    unknown = [Problem(field_label(k, FAMILY_SECTIONS, i), "is not a section of the family file")
+               for i, k in enumerate(data, start=1) if k not in FAMILY_SECTIONS]
     if unknown:
-        raise InputError([Problem(k, "is not a section of the family file") for k in unknown])
+        raise InputError(unknown)
+    if data.get("identifiers") is not None and not isinstance(data["identifiers"], list):
+        raise InputError([Problem("identifiers", "must be a list of objects with 'field' and 'value'")])
     return data
 
 
 def _parse_context(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
     offers = taxonomy().labels("family_offer")
-    for key in sorted(set(raw) - set(FAMILY_CONTEXT_FIELDS)):
-        problems.append(Problem(str(key), "is not a family context field; allowed: "
-                                + ", ".join(FAMILY_CONTEXT_FIELDS)))
+    for position, key in enumerate(raw, start=1):
+        if key not in FAMILY_CONTEXT_FIELDS:
+            problems.append(Problem(field_label(key, FAMILY_CONTEXT_FIELDS, position),
+                                    "is not a family context field; allowed: " + ", ".join(FAMILY_CONTEXT_FIELDS)))
     context: dict[str, Any] = {}
     siblings = raw.get("siblings")
     if siblings is not None:
         items = siblings if isinstance(siblings, list) else [siblings]
+        if len(items) > LIST_MAX:
+            problems.append(Problem("siblings", f"has more than {LIST_MAX} entries"))
+            items = []
         bands = []
         for i, item in enumerate(items, start=1):
             band = item.get("age_band") if isinstance(item, dict) else item
-            band = str(band or "").strip()
+            band = band.strip() if isinstance(band, str) else ""
             if band not in SIBLING_AGE_BANDS:
                 problems.append(Problem(f"siblings[{i}]", "must be an age band: " + ", ".join(SIBLING_AGE_BANDS)))
             else:
@@ -69,7 +83,7 @@ def _parse_context(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str,
                 problems.append(Problem(key, "must be one of " + ", ".join(sorted(offers))))
             else:
                 context[key] = code
-    notes = reader.text("support_notes", required=False, max_len=2000)
+    notes = reader.text("support_notes", required=False, max_len=2000, multiline=True)
     problems.extend(reader.problems)
     if notes:
         context["support_notes"] = notes
@@ -79,6 +93,9 @@ def _parse_context(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str,
 def _parse_identifiers(items: Sequence[Any], problems: list[Problem]) -> list[tuple[str, str]]:
     allowed = taxonomy().labels("family_identifier")
     found = []
+    if len(items) > LIST_MAX:
+        problems.append(Problem("identifiers", f"has more than {LIST_MAX} entries"))
+        return found
     for i, item in enumerate(items, start=1):
         if not isinstance(item, Mapping):
             problems.append(Problem(f"identifiers[{i}]", "must be an object with 'field' and 'value'"))
@@ -92,11 +109,11 @@ def _parse_identifiers(items: Sequence[Any], problems: list[Problem]) -> list[tu
             if field.endswith("postcode"):
                 value = normalise_postcode(value)
             if field.endswith("date_of_birth"):
-                try:
-                    value = dt.date.fromisoformat(value).isoformat()
-                except ValueError:
-                    problems.append(Problem(f"identifiers[{i}].value", "is not a date in the form YYYY-MM-DD"))
+                day, wrong = parse_date(value)
+                if wrong:
+                    problems.append(Problem(f"identifiers[{i}].value", wrong))
                     continue
+                value = day.isoformat()
             found.append((field, value))
     return found
 
@@ -115,6 +132,8 @@ def record_family(
     problems: list[Problem] = []
     if context is not None and not isinstance(context, Mapping):
         raise InputError([Problem("context", "must be an object")])
+    if not isinstance(identifiers, list | tuple):
+        raise InputError([Problem("identifiers", "must be a list of objects with 'field' and 'value'")])
     parsed_context = _parse_context(context or {}, problems)
     parsed_ids = _parse_identifiers(list(identifiers), problems)
     if context is None and not identifiers:

@@ -18,6 +18,7 @@ from cdop.validation import (
     RowReader,
 )
 
+OUTCOME_MAX = 2000
 INVESTIGATION_STATUSES = ("not_started", "in_progress", "concluded", "not_applicable")
 
 
@@ -30,14 +31,16 @@ def record_investigation(
     on: dt.date | None,
     today: dt.date,
     outcome: str | None = None,
-) -> None:
-    """Add or update a parallel process (inquest, police, CSPR, CDRM...) for a case."""
-    reader = RowReader({"kind": kind, "status": status, "date": on})
+) -> dict[str, str]:
+    """Add or update a parallel process (inquest, police, CSPR, CDRM...) for a case.
+    Returns the kind and status codes recorded."""
+    reader = RowReader({"kind": kind, "status": status, "date": on, "outcome": outcome})
     kind_code = reader.choice("kind", taxonomy().labels("investigation"))
     status_code = reader.choice("status", taxonomy().labels("investigation_status"))
     day = reader.date("date", required=status_code == "concluded")
     if day and day > today:
         reader.problem("date", "is in the future")
+    outcome = reader.text("outcome", required=False, max_len=OUTCOME_MAX, multiline=True)
     if reader.problems:
         raise InputError(reader.problems)
     with unit_of_work(settings) as uow:
@@ -69,3 +72,4 @@ def record_investigation(
             on=day.isoformat() if day else None,
         )
         uow.commit()
+    return {"kind": kind_code, "status": status_code}

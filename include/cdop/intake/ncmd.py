@@ -14,7 +14,7 @@ from cdop.rules.ncmd import ncmd_deadline
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import Case
-from cdop.validation import InputError, Problem
+from cdop.validation import InputError, Problem, check_date
 
 
 def record_ncmd_notified(settings: Settings, case_number: str, *, at: dt.datetime) -> None:
@@ -31,6 +31,7 @@ def record_ncmd_notification(settings: Settings, case_number: str, *, at: dt.dat
                              today: dt.date) -> bool:
     """Record when the NCMD was told of the death; return whether it was within the
     deadline. The time may be neither in the future nor before the death."""
+    check_date("at", at)
     if at.date() > today:
         raise InputError([Problem("at", "is in the future")])
     with unit_of_work(settings) as uow:

@@ -28,6 +28,8 @@ from cdop.validation import (
     read_rows,
 )
 
+NAME_MAX = 100
+
 
 class DuplicateNotification(ValueError):
     def __init__(self, case_number: str, rule: str, row: int | None = None):
@@ -66,17 +68,10 @@ class Notification:
     row: int | None = None
 
 
-def _split_codes(value: Any) -> list[str]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).replace(";", ",").replace("|", ",").split(",")
-    return [str(i).strip().upper() for i in items if str(i).strip()]
-
-
 def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]) -> Notification | None:
     tax = taxonomy()
-    forenames = r.text("forenames", max_len=100)
-    surname = r.text("surname", max_len=100)
+    forenames = r.text("forenames", max_len=NAME_MAX)
+    surname = r.text("surname", max_len=NAME_MAX)
     born = r.date("date_of_birth")
     died = r.date("date_of_death")
     nhs = r.text("nhs_number", required=False, max_len=14)
@@ -97,12 +92,12 @@ def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]
     notified_on = r.date("notified_on", required=False) or today
     if died and notified_on < died:
         r.problem("notified_on", "is before the date of death")
-    agencies = _split_codes(r.raw("agencies"))
-    if not agencies:
+    if notified_on > today:
+        r.problem("notified_on", "is in the future")
+    before = len(r.problems)
+    agencies = r.codes("agencies", known_agencies)
+    if not agencies and len(r.problems) == before:
         r.problem("agencies", "at least one agency known to the child is required")
-    unknown = [a for a in agencies if a not in known_agencies]
-    if unknown:
-        r.problem("agencies", f"{len(unknown)} unknown agency code(s): " + ", ".join(unknown))
     notifier_email = r.email("notifier_email", required=False)
     values = {
         "sex": r.choice("sex", tax.labels("sex")),
@@ -112,7 +107,7 @@ def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]
         "circumstances": r.choices("circumstances", tax.labels("circumstance")),
         "investigations": r.choices("investigations", tax.labels("investigation")),
         "deprivation_decile": r.integer("deprivation_decile", low=1, high=10),
-        "address": r.text("address", required=False, max_len=300),
+        "address": r.text("address", required=False, max_len=300, multiline=True),
         "notifier_name": r.text("notifier_name", required=False, max_len=120),
         "notifier_role": r.text("notifier_role", required=False, max_len=120),
     }
@@ -127,7 +122,7 @@ def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]
         postcode=postcode,
         notifier_email=notifier_email,
         notified_on=notified_on,
-        agencies=list(dict.fromkeys(agencies)),
+        agencies=agencies,
         row=r.row,
         **values,
     )

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,15 @@ from cdop.store.models import (
     RecommendationUpdate,
 )
 from cdop.taxonomy import taxonomy
-from cdop.validation import InputError, Problem, RowReader
+from cdop.validation import (
+    CODE_MAX,
+    InputError,
+    Problem,
+    RowReader,
+    clean_text,
+    field_label,
+    load_json_file,
+)
 
 KIND_AGREED = "recommendation"
 KIND_REMINDER = "recommendation_reminder"
@@ -59,15 +66,13 @@ ACTOR = "airflow:cdop_follow_up_recommendations"
 OPEN_STATUSES = ("agreed", "in_progress")
 UPDATE_STATUSES = ("in_progress", "completed", "not_accepted")
 TEXT_MAX = 4000
+LIST_MAX = 200
 ANALYSIS_FIELDS = ("reviewed_on", "category", "modifiable", "learning", "factors", "recommendations",
                    "case_number")
 
 
 def load_analysis_file(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem("file", f"is not valid JSON (line {getattr(exc, 'lineno', '?')})")]) from None
+    data = load_json_file(path)
     if not isinstance(data, dict):
         raise InputError([Problem("file", "must hold one analysis object")])
     return data
@@ -80,13 +85,14 @@ def _categories() -> dict[str, str]:
 def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Agency]):
     tax = taxonomy()
     problems: list[Problem] = []
-    for key in sorted(set(data) - set(ANALYSIS_FIELDS)):
-        problems.append(Problem(str(key), "is not a field of the analysis form"))
+    for position, key in enumerate(data, start=1):
+        if key not in ANALYSIS_FIELDS:
+            problems.append(Problem(field_label(key, ANALYSIS_FIELDS, position), "is not a field of the analysis form"))
     r = RowReader(data)
     values = {
         "category": r.choice("category", _categories()),
         "modifiable": r.choice("modifiable", tax.labels("modifiable")),
-        "learning": r.text("learning", required=False, max_len=TEXT_MAX),
+        "learning": r.text("learning", required=False, max_len=TEXT_MAX, multiline=True),
         "reviewed_on": r.date("reviewed_on", required=False),
     }
     if values["reviewed_on"] and values["reviewed_on"] > today:
@@ -98,11 +104,14 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
     if not isinstance(raw_factors, list):
         problems.append(Problem("factors", "must be a list"))
         raw_factors = []
+    if len(raw_factors) > LIST_MAX:
+        problems.append(Problem("factors", f"has more than {LIST_MAX} entries"))
+        raw_factors = []
     for i, item in enumerate(raw_factors, start=1):
         fr = RowReader(item if isinstance(item, Mapping) else {})
         factor = {
             "domain": fr.choice("domain", tax.labels("factor_domain")),
-            "description": fr.text("description", max_len=TEXT_MAX),
+            "description": fr.text("description", max_len=TEXT_MAX, multiline=True),
             "contributed": fr.boolean("contributed"),
         }
         problems += [Problem(f"factors[{i}].{p.field}", p.message) for p in fr.problems]
@@ -115,9 +124,12 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
     if not isinstance(raw_recs, list):
         problems.append(Problem("recommendations", "must be a list"))
         raw_recs = []
+    if len(raw_recs) > LIST_MAX:
+        problems.append(Problem("recommendations", f"has more than {LIST_MAX} entries"))
+        raw_recs = []
     for i, item in enumerate(raw_recs, start=1):
         rr = RowReader(item if isinstance(item, Mapping) else {})
-        code = rr.text("agency", required=False, max_len=40)
+        code = rr.text("agency", required=False, max_len=CODE_MAX)
         agency = agencies.get(code.upper()) if code else None
         if code and agency is None:
             rr.problem("agency", "is not an agency code in the directory")
@@ -130,7 +142,7 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
             "organisation": organisation or (agency.name if agency else None),
             "agency_id": agency.id if agency else None,
             "email": email or (agency.request_email if agency else None),
-            "text": rr.text("text", max_len=TEXT_MAX),
+            "text": rr.text("text", max_len=TEXT_MAX, multiline=True),
             "due_on": due,
         }
         problems += [Problem(f"recommendations[{i}].{p.field}", p.message) for p in rr.problems]
@@ -152,7 +164,8 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
     with unit_of_work(settings, actor) as uow:
         session = uow.session
         case = get_case(uow, case_number)
-        if data.get("case_number") and str(data["case_number"]).strip().upper() != case.case_number:
+        declared, wrong = clean_text(data.get("case_number"), max_len=30)
+        if wrong or (declared and declared.upper() != case.case_number):
             raise InputError([Problem("case_number", "does not match the case the analysis is recorded against")])
         agencies = {a.code: a for a in session.scalars(select(Agency))}
         values, factors, recommendations, problems = _parse(data, today=today, agencies=agencies)
@@ -269,7 +282,7 @@ def record_recommendation_update(settings: Settings, recommendation_id: int, *, 
     follow-up, in progress asks again a follow-up interval from now (not before due)."""
     r = RowReader({"status": status, "progress": progress})
     code = r.choice("status", {s: s for s in UPDATE_STATUSES})
-    text = r.text("progress", max_len=TEXT_MAX)
+    text = r.text("progress", max_len=TEXT_MAX, multiline=True)
     if r.problems:
         raise InputError(r.problems)
     with unit_of_work(settings, actor) as uow:

@@ -52,7 +52,7 @@ from cdop.store.models import (
     CaseReport,
     utcnow,
 )
-from cdop.validation import InputError, Problem, reveal_reason
+from cdop.validation import InputError, Problem, RowReader, reveal_reason
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
                         gate_findings=findings, built_on=today)
     uow.session.add(report)
     uow.session.flush()  # claims (case, version): a concurrent build of the same one fails here
-    report.html_path, report.pdf_path = _store(settings, case.case_number, version, html, pdf)
+    report.html_path, report.pdf_path = _store(uow, settings, case.case_number, version, html, pdf)
     if findings:
         located = locate_findings(uow.session, case, gate, settings)
         outbox.enqueue(
@@ -214,12 +214,11 @@ def decide(
     return it with comments (required). `version`, when given, must be the current one (a
     decision about an older version is refused). Comments must not hold an identifier.
     Raises InputError (naming the field) when the report is not awaiting a check."""
-    comments = (comments or "").strip() or None
-    problems = []
-    if not approve and not comments:
+    reader = RowReader({"comments": comments})
+    comments = reader.text("comments", required=False, max_len=COMMENTS_MAX, multiline=True)
+    problems = list(reader.problems)
+    if not approve and not comments and not problems:
         problems.append(Problem("comments", "are required when returning a report"))
-    if comments and len(comments) > COMMENTS_MAX:
-        problems.append(Problem("comments", f"are longer than {COMMENTS_MAX} characters"))
     if problems:
         raise InputError(problems)
     with unit_of_work(settings, actor) as uow:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.store import files
+from cdop.store.db import UnitOfWork
 from cdop.store.models import (
     CaseReport,
 )
@@ -16,17 +17,16 @@ def report_dir(settings: Settings, case_number: str, version: int) -> Path:
     return settings.home / "reports" / case_number / f"v{version}"
 
 
-def _store(settings: Settings, case_number: str, version: int, html: str, pdf: bytes) -> tuple[str, str]:
-    folder = report_dir(settings, case_number, version)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for suffix, content in (("html", html.encode("utf-8")), ("pdf", pdf)):
-        target = folder / f"{case_number}-report-v{version}.{suffix}.enc"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(crypto.encrypt_bytes(content))
-        shutil.move(tmp, target)
-        paths.append(str(target.relative_to(settings.home)))
-    return paths[0], paths[1]
+def _store(uow: UnitOfWork, settings: Settings, case_number: str, version: int, html: str,
+           pdf: bytes) -> tuple[str, str]:
+    """Keep the report's files for the unit of work (removed again if it rolls back). The
+    (case, version) row is claimed first, so no committed report's files are overwritten."""
+    folder = report_dir(settings, case_number, version).relative_to(settings.home)
+    html_path = files.store_encrypted(uow, settings, folder, f"{case_number}-report-v{version}.html",
+                                      html.encode("utf-8"), unique=False)
+    pdf_path = files.store_encrypted(uow, settings, folder, f"{case_number}-report-v{version}.pdf", pdf,
+                                     unique=False)
+    return html_path, pdf_path
 
 
 def read_file(settings: Settings, relative: str) -> bytes:

@@ -22,7 +22,7 @@ from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
 from cdop.taxonomy import taxonomy
-from cdop.validation import InputError, Problem
+from cdop.validation import InputError, Problem, RowReader, check_date
 
 KIND = "agency_request"
 
@@ -161,11 +161,13 @@ def waive_request(settings: Settings, case_number: str, agency_code: str, *, rea
     and its chasing stops. The reason is kept on the request; the audit notes the waiver."""
     from cdop.store.lookups import get_case, get_request
 
-    reason = (reason or "").strip()
+    reader = RowReader({"reason": reason})
+    reason = reader.text("reason", required=False, max_len=1000, multiline=True)
+    if reader.problems:
+        raise InputError(reader.problems)
     if not reason:
         raise InputError([Problem("reason", "is required: say why the return is not needed")])
-    if len(reason) > 1000:
-        raise InputError([Problem("reason", "is longer than 1000 characters")])
+    check_date("today", today)
     with unit_of_work(settings) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)

@@ -18,10 +18,7 @@ checked when it is recorded.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +26,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.store import files
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import NotFound, get_case, get_request
 from cdop.store.models import (
@@ -40,9 +37,17 @@ from cdop.store.models import (
     ChronologyEntry,
 )
 from cdop.validation import (
+    CODE_MAX,
+    DATE_MAX,
+    DATE_MIN,
+    MAX_RECORDS,
     InputError,
     Problem,
     RowReader,
+    clean_text,
+    field_label,
+    load_json_file,
+    load_table_file,
     read_rows,
 )
 
@@ -59,77 +64,81 @@ ENTRY_MAX = 4_000
 
 def load_return_file(
     path: Path, *, case_number: str | None = None, agency_code: str | None = None
-) -> tuple[str | None, list[dict], int, list[Problem]]:
-    """Read a return template: JSON {"summary", "chronology": [...]} (entries numbered from
-    1) or CSV type,date,agency,what_happened (data from row 2; a row of type "summary"
-    holds the summary). Returns (summary, entries, number of the first entry, problems).
-    A JSON file that names its case or agency must name the ones it is recorded against."""
+) -> tuple[str | None, list[dict | None], int, list[Problem]]:
+    """Read a return template: JSON {"summary", "chronology": [...]} or CSV
+    type,date,agency,what_happened (a row of type "summary" holds the summary). Records
+    are numbered from 1 in both (the CSV's header row is not counted). Returns (summary,
+    entries, number of the first entry, problems). A JSON file that names its case or
+    agency must name the ones it is recorded against."""
     path = Path(path)
     problems: list[Problem] = []
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError([Problem("file", f"is not valid JSON (line {getattr(exc, 'lineno', '?')})")]) from None
+        data = load_json_file(path)
         if isinstance(data, list):
             data = {"chronology": data}
         if not isinstance(data, dict):
             raise InputError([Problem("file", "must hold an object with 'summary' and 'chronology'")])
-        unknown = sorted(set(data) - {"summary", "chronology", "case_number", "agency"})
-        problems += [Problem(k, "is not a section of the return template") for k in unknown]
+        sections = ("summary", "chronology", "case_number", "agency")
+        problems += [Problem(field_label(k, sections, i), "is not a section of the return template")
+                     for i, k in enumerate(data, start=1) if k not in sections]
         for key, expected in (("case_number", case_number), ("agency", agency_code)):
-            declared = str(data.get(key) or "").strip().upper()
-            if declared and expected and declared != expected.strip().upper():
+            declared, wrong = clean_text(data.get(key), max_len=40)
+            if wrong:
+                problems.append(Problem(key, wrong))
+            elif declared and expected and declared.upper() != expected.strip().upper():
                 problems.append(Problem(key, "does not match the return it is recorded against"))
         summary = data.get("summary")
         if summary is not None and not isinstance(summary, str):
             problems.append(Problem("summary", "must be text"))
             summary = None
         entries = data.get("chronology") or []
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        if not isinstance(entries, list):
             raise InputError([*problems, Problem("chronology", "must be a list of entries")])
-        return (summary.strip() or None) if summary else None, entries, 1, problems
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            rows = [{(k or "").strip().lower(): v for k, v in row.items()} for row in reader]
-    except UnicodeDecodeError:
-        raise InputError([Problem("file", "is not UTF-8 text (save the spreadsheet as CSV UTF-8)")]) from None
+        if len(entries) > MAX_RECORDS:
+            raise InputError([Problem("file", f"has more than {MAX_RECORDS} records")])
+        problems += [Problem("chronology", "is not an object", i)
+                     for i, e in enumerate(entries, start=1) if not isinstance(e, dict)]
+        if problems and any(not isinstance(e, dict) for e in entries):
+            raise InputError(problems)
+        return summary, entries, 1, problems
+    header, rows = load_table_file(path)
+    header = [h.lower() for h in header or []]
     missing = [c for c in ("date", "what_happened") if c not in header]
     if missing:
         raise InputError([Problem(c, "column is missing from the header row") for c in missing])
     summary, entries = None, []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=1):
+        row = {(k or "").strip().lower(): v for k, v in row.items()}
         if (row.get("type") or "").strip().lower() == "summary":
             if summary is not None:
                 problems.append(Problem("type", "only one row may hold the summary", number))
-            text = (row.get("what_happened") or "").strip()
-            if not text:
+            text = row.get("what_happened") or ""
+            if not text.strip():
                 problems.append(Problem("what_happened", "is required (the summary)", number))
-            summary = text or None
-            entries.append(None)  # keeps entry numbers equal to file rows
+            summary = text if text.strip() else None
+            entries.append(None)  # keeps entry numbers equal to record numbers
         else:
             entries.append(row)
-    return summary, entries, 2, problems
+    return summary, entries, 1, problems
 
 
 def _parse_entry(r: RowReader, *, today: dt.date, agencies: Mapping[str, Agency], default: Agency):
-    unknown = [k for k, v in r.data.items() if k not in ENTRY_COLUMNS and v not in (None, "")]
-    for key in unknown:
-        r.problem(str(key) if key else "(unnamed column)", "is not a column of the return template")
-    if (r.raw("type") or "event").lower() != "event":
+    for position, (key, value) in enumerate(r.data.items(), start=1):
+        if key not in ENTRY_COLUMNS and value not in (None, ""):
+            r.problem(field_label(key, ENTRY_COLUMNS, position), "is not a column of the return template")
+    kind = r.text("type", required=False, max_len=20)
+    if kind is not None and kind.lower() != "event":
         r.problem("type", "must be 'event' (the summary has its own place in the template)")
     day = r.date("date")
     if day and day > today:
         r.problem("date", "is in the future")
     agency = default
-    code = r.text("agency", required=False, max_len=40)
+    code = r.text("agency", required=False, max_len=CODE_MAX)
     if code:
         agency = agencies.get(code.upper())
         if agency is None:
             r.problem("agency", "is not an agency code in the directory")
-    text = r.text("what_happened", max_len=ENTRY_MAX)
+    text = r.text("what_happened", max_len=ENTRY_MAX, multiline=True)
     if r.problems:
         return None
     return {"event_date": day, "agency_id": agency.id, "description": text}
@@ -151,9 +160,12 @@ def record_return_content(
     """Record a return's summary and chronology, all-or-nothing. `entries` are template rows
     (None for a row that held the summary); `problems` are any the file reader found."""
     problems = list(problems)
-    if summary is not None and len(summary) > SUMMARY_MAX:
-        problems.append(Problem("summary", f"is longer than {SUMMARY_MAX} characters"))
-    if summary is None and not any(entries):
+    checked = RowReader({"summary": summary})
+    summary = checked.text("summary", required=False, max_len=SUMMARY_MAX, multiline=True)
+    problems += checked.problems
+    if len(entries) > MAX_RECORDS:
+        raise InputError([*problems, Problem("chronology", f"has more than {MAX_RECORDS} entries")])
+    if summary is None and not any(entries) and not checked.problems:
         problems.append(Problem("content", "give a summary, chronology entries or both"))
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
@@ -196,7 +208,7 @@ def amend_summary(settings: Settings, case_number: str, agency_code: str, *, sum
                   actor: str | None = None) -> None:
     """Replace a return's summary (e.g. to redact what the gate found)."""
     reader = RowReader({"summary": summary})
-    text = reader.text("summary", max_len=SUMMARY_MAX)
+    text = reader.text("summary", max_len=SUMMARY_MAX, multiline=True)
     if reader.problems:
         raise InputError(reader.problems)
     with unit_of_work(settings, actor) as uow:
@@ -220,7 +232,7 @@ def amend_entry(settings: Settings, case_number: str, entry_id: int, *, today: d
                 actor: str | None = None) -> None:
     """Change a chronology entry's text and/or date (e.g. to redact a name)."""
     reader = RowReader({"what_happened": what_happened, "date": date})
-    text = reader.text("what_happened", required=False, max_len=ENTRY_MAX)
+    text = reader.text("what_happened", required=False, max_len=ENTRY_MAX, multiline=True)
     day = reader.date("date", required=False)
     if day and day > today:
         reader.problem("date", "is in the future")
@@ -291,7 +303,9 @@ def record_return(
 ) -> None:
     """Record an agency's returned form; this stops its chase ladder at once."""
     problems = []
-    if received_on > today:
+    if not DATE_MIN <= received_on <= DATE_MAX:
+        problems.append(Problem("received", f"must lie between {DATE_MIN.year} and {DATE_MAX.year}"))
+    elif received_on > today:
         problems.append(Problem("received", "is in the future"))
     if file is not None and not Path(file).is_file():
         problems.append(Problem("file", "no such file"))
@@ -304,7 +318,12 @@ def record_return(
             raise InputError([Problem("agency", "no request has been sent to this agency yet")])
         if request.requested_on and received_on < request.requested_on:
             raise InputError([Problem("received", "is before the request was sent")])
-        stored = _store_file(settings, case.case_number, agency_code, Path(file)) if file else None
+        stored = None
+        if file:
+            # A new name each time: the file the row points at now stays until this commits.
+            stored = files.store_encrypted(uow, settings, Path("files") / case.case_number / request.agency.code,
+                                           files.safe_name(Path(file).name), _read_return_file(Path(file)))
+            files.remove_when_committed(uow, settings, request.return_file)
         request.status = "returned"
         request.returned_on = received_on
         request.next_chase_on = None
@@ -315,19 +334,20 @@ def record_return(
             "agency_request",
             request.id,
             case_id=case.id,
-            agency=agency_code.upper(),
+            agency=request.agency.code,
             received_on=received_on.isoformat(),
             file_attached=bool(stored),
         )
         uow.commit()
 
 
-def _store_file(settings: Settings, case_number: str, agency_code: str, source: Path) -> str:
-    """Keep a returned file encrypted at rest under CDOP_HOME/files."""
-    target_dir = settings.files_dir / case_number / agency_code.upper()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / (source.name + ".enc")
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(crypto.encrypt_bytes(source.read_bytes()))
-    shutil.move(tmp, target)
-    return str(target.relative_to(settings.home))
+RETURN_FILE_MAX = 25 * 1024 * 1024
+
+
+def _read_return_file(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > RETURN_FILE_MAX:
+            raise InputError([Problem("file", f"is larger than {RETURN_FILE_MAX // (1024 * 1024)} MB")])
+        return path.read_bytes()
+    except OSError:
+        raise InputError([Problem("file", "cannot be read")]) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,26 @@ class UnitOfWork:
         self.engine = engine
         self.actor = actor
         self.session: Session = sessionmaker(engine, expire_on_commit=False)()
+        # Work outside the database that must follow the transaction's fate: a file
+        # written for it is removed if it rolls back; a file it replaced is removed once
+        # it commits (cdop.store.files).
+        self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self._after_commit.append(action)
+
+    def after_rollback(self, action: Callable[[], None]) -> None:
+        self._after_rollback.append(action)
+
+    @staticmethod
+    def _run(actions: list[Callable[[], None]]) -> None:
+        pending, actions[:] = list(actions), []
+        for action in pending:
+            try:
+                action()
+            except OSError:
+                pass  # a file that cannot be removed shows in `cdop files check`
 
     def audit(
         self,
@@ -106,9 +126,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        self._after_rollback.clear()
+        self._run(self._after_commit)
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._after_commit.clear()
+        self._run(self._after_rollback)
 
 
 @contextmanager
@@ -117,8 +141,10 @@ def unit_of_work(settings: Settings, actor: str | None = None) -> Iterator[UnitO
     try:
         yield uow
     finally:
-        uow.rollback()
-        uow.session.close()
+        try:
+            uow.rollback()
+        finally:
+            uow.session.close()
 
 
 def alembic_config(settings: Settings):

@@ -409,7 +409,7 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
 
 def _action_routes(app: FastAPI) -> None:
     from cdop.store.lookups import NotFound
-    from cdop.validation import InputError, Problem, RowReader
+    from cdop.validation import CODE_MAX, InputError, Problem, RowReader
 
     def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
                 form_name: str, action: Callable[[], None], done: str) -> Response:
@@ -442,7 +442,7 @@ def _action_routes(app: FastAPI) -> None:
 
         def act() -> None:
             reader = RowReader({"agency": agency, "received": received})
-            code = reader.text("agency", max_len=40)
+            code = reader.text("agency", max_len=CODE_MAX)
             day = reader.date("received")
             if reader.problems:
                 raise InputError(reader.problems)
@@ -464,14 +464,14 @@ def _action_routes(app: FastAPI) -> None:
         outcome: Annotated[str, Form()] = "",
     ):
         """Add or update a parallel process (the same service as `cdop investigation record`)."""
-        from cdop.intake.investigations import record_investigation
+        from cdop.intake.investigations import OUTCOME_MAX, record_investigation
 
         number = _case_number(case_number)
 
         def act() -> None:
             reader = RowReader({"date": date, "outcome": outcome})
             day = reader.date("date", required=False)
-            text = reader.text("outcome", required=False, max_len=2000)
+            text = reader.text("outcome", required=False, max_len=OUTCOME_MAX, multiline=True)
             if reader.problems:
                 raise InputError(reader.problems)
             record_investigation(settings, number, kind, status=status_, on=day, today=today,
@@ -522,11 +522,17 @@ class _uploaded:
 
         if self.upload is None:
             return None
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(self.upload.filename).name)[-100:].lstrip(".") or "return"
+        from cdop.store.files import safe_name
+
+        name = safe_name(self.upload.filename, 100)
         self.dir = Path(tempfile.mkdtemp(prefix="cdop-upload-"))
         target = self.dir / name
         with target.open("wb") as out:
-            shutil.copyfileobj(self.upload.file, out, length=1024 * 1024)
+            # Copy no more than one byte past the limit: an endless upload cannot fill the disk.
+            left = MAX_UPLOAD_BYTES + 1
+            while left > 0 and (chunk := self.upload.file.read(min(left, 1024 * 1024))):
+                out.write(chunk)
+                left -= len(chunk)
         if target.stat().st_size > MAX_UPLOAD_BYTES:
             self.__exit__()
             raise InputError([Problem("file", f"is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
