@@ -12,7 +12,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, literal, select
 
 from cdop.config import LadderStep
