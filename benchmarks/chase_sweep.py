@@ -11,7 +11,7 @@ encrypted token), and times, interleaved with its floor (A B A B ..., medians):
   queues the same messages (checked: the two outboxes are identical);
 
 then the sweep's statements, and its peak memory at the largest size, run in a fresh
-child process (its own ru_maxrss). The databases are dropped afterwards.
+child process (its own VmHWM). The databases are dropped afterwards.
 Usage:  python benchmarks/chase_sweep.py [--quick] [--pairs N]
 """
 
@@ -271,7 +271,7 @@ def main() -> None:
         print(r["sweep"].line() + f"  [{r['statements']} statements]", flush=True)
     for r in results:
         if "peak_mib" in r:
-            print(f"\npeak memory of the sweep, {r['label']}, fresh child process (its own ru_maxrss): "
+            print(f"\npeak memory of the sweep, {r['label']}, fresh child process (its own VmHWM): "
                   f"{r['peak_mib']:.0f} MiB (limit 300 MiB)")
         if "plan" in r:
             print(f"\nEXPLAIN ANALYZE of the selection, {r['label']}:\n{r['plan']}")
