@@ -1,4 +1,5 @@
-"""How long each operations page takes with 10,000 cases in the CDOP database.
+"""How long each operations page takes with 10,000 cases in the CDOP database, and the
+two hot pages beside their floors.
 
 Loads a throwaway database (SQLite by default; --postgres for a throwaway database on
 the PostgreSQL at 127.0.0.1:5432) with N cases spread over every stage -- four agency
@@ -8,7 +9,13 @@ the plugin mounts; Airflow's JWT check is replaced by a fixed user, its cost is 
 token decode) and prints the median and worst of several loads. The tables are
 ANALYZEd after the bulk load, as autovacuum would do on a live PostgreSQL.
 
-    .venv/bin/python benchmarks/ops_pages.py [--cases 10000] [--postgres] [--runs 5]
+Then, for "overdue returns by agency" and "panel meetings", the page's read model (the
+view functions its route calls) and the whole page over HTTP, each beside its floor:
+the page's SQL alone, the very statements the read model ran (captured), replayed on a
+raw DBAPI cursor with nothing done to the rows. The two sides interleaved (A B A B ...),
+medians of --pairs pairs, and the ratio; with the number of statements each page runs.
+
+    .venv/bin/python benchmarks/ops_pages.py [--cases 10000] [--postgres] [--runs 5] [--pairs 21]
 """
 
 from __future__ import annotations
@@ -28,7 +35,10 @@ from pathlib import Path
 from fastapi import Request
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "include"))
+sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
+
+from _compare import HEADER, interleaved  # noqa: E402
+
 TODAY = dt.date(2026, 3, 2)
 AGENCIES = ["RUH", "NCH", "GPHC", "GPMV", "CSC", "POL", "SCH1", "EDU", "CHS", "WMAS", "CAMHS", "HOS"]
 PROCESSES = ["coroner_inquest", "post_mortem", "police", "cdrm", "cspr", "leder", "nhs_psi"]
@@ -139,6 +149,16 @@ def load(settings, cases: int, seed: int = 6) -> dict[str, int]:
             {"meeting_id": meeting_ids[i // 8], "case_id": cid, "allocated_on": TODAY, "pack": None}
             for i, cid in enumerate(ready[: len(meeting_ids) * 8])
         ])
+        # The packs of every meeting up to ten days ahead went, to each of nine members.
+        went = [i for i, m in zip(meeting_ids, meetings, strict=True)
+                if m["meets_on"] <= TODAY + dt.timedelta(days=10)]
+        conn.execute(insert(OutboxMessage), [
+            {"business_key": f"meeting-{mid}/member-{k}/panel_pack/1", "message_id": f"<{uuid.uuid4().hex}@bench>",
+             "kind": "panel_pack", "sequence": 1, "to_addrs": [f"member{k}@example.nhs.net"], "cc_addrs": [],
+             "subject": "pack", "secure_route": True, "business_date": TODAY, "params": {}, "status": "sent",
+             "attempts": 1, "created_at": dt.datetime.combine(TODAY, dt.time(9))}
+            for mid in went for k in range(1, 10)
+        ])
     # A bulk load leaves the planner without statistics until autovacuum's next pass;
     # take them now, as a live database would have them.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -150,6 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=21, help="interleaved pairs beside each floor")
     parser.add_argument("--postgres", action="store_true", help="use a throwaway PostgreSQL database")
     args = parser.parse_args()
 
@@ -222,6 +243,69 @@ def run(args, url: str) -> None:
                 assert response.status_code == 200, path
             rows = response.text.count("<tr>") - response.text.count("<thead>")
             print(f"{label:40} {statistics.median(times):10.1f} {max(times):10.1f} {rows:6d}")
+        print()
+        beside_floors(settings, client, args.pairs)
+
+
+def beside_floors(settings, client, pairs: int) -> None:
+    """The two hot pages: read model and whole page, each beside the page's SQL alone."""
+    from sqlalchemy import event
+
+    from cdop.rules.workdays import WorkingCalendar
+    from cdop.store.db import make_engine, unit_of_work
+    from cdop.views import overdue as overdue_view
+    from cdop.views import panel as panel_view
+
+    def overdue_page():
+        calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        with unit_of_work(settings) as uow:
+            overdue_view.overdue_by_agency(uow.session, TODAY, calendar)
+            overdue_view.overdue_returns(uow.session, TODAY, calendar, settings.policy, agency=None, page=1)
+
+    def meetings_page():
+        panel_view.upcoming_meetings(settings, TODAY)
+
+    engine = make_engine(settings)
+    raw = engine.raw_connection()
+
+    def captured(work) -> list[tuple[str, object]]:
+        seen = []
+
+        def listen(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+                seen.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            work()
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        return seen
+
+    def replay(statements):
+        def floor():
+            cur = raw.cursor()
+            for statement, parameters in statements:
+                cur.execute(statement, parameters)
+                cur.fetchall()
+            cur.close()
+            raw.rollback()
+        return floor
+
+    print(f"beside the floor (the page's SQL alone, replayed on a raw cursor); {engine.dialect.name}")
+    print(HEADER)
+    for label, work, path in (("overdue returns by agency", overdue_page, "/overdue"),
+                              ("panel meetings", meetings_page, "/meetings")):
+        statements = captured(work)
+        floor = replay(statements)
+        note = f"[{len(statements)} statements]"
+        print(interleaved(f"page {label!r}: read model", work, floor, pairs=pairs, note=note).line(), flush=True)
+
+        def page(path=path):
+            assert client.get(path).status_code == 200
+
+        print(interleaved(f"page {label!r}: whole page over HTTP", page, floor, pairs=pairs).line(), flush=True)
+    raw.close()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cdop.store.models import Analysis, Case, CaseIdentifier, Recommendation, RecommendationUpdate
@@ -62,16 +63,24 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(rows), columns=columns)
 
 
-def _count_by_report_year(dates: pd.Series, years: list[int]) -> dict[int, int]:
-    if dates.empty:
-        return dict.fromkeys(years, 0)
-    stamps = pd.to_datetime(dates)
-    report_years = stamps.dt.year + (stamps.dt.month >= 4).astype(int)
-    counts = report_years.value_counts()
+def _report_year(column, years: list[int]):
+    """The report year a date falls in, in SQL (NULL outside `years`): a CASE over the
+    years' periods, so the count is a GROUP BY on the date's index range."""
+    return sql_case(*[(column.between(*report_period(y)), y) for y in years])
+
+
+def _count_by_report_year(session: Session, column, years: list[int]) -> dict[int, int]:
+    """How many rows fall in each of `years` (report years), by one GROUP BY."""
+    first, last = report_period(years[0])[0], report_period(years[-1])[1]
+    year = _report_year(column, years).label("report_year")
+    counts = dict(session.execute(
+        select(year, func.count()).where(column.between(first, last)).group_by(year)).all())
     return {y: int(counts.get(y, 0)) for y in years}
 
 
 def extract(session: Session, year: int) -> ReportData:
+    """The year's data from six set-based SELECTs (plain rows into pandas; the trend
+    counts are GROUP BYs in SQL), whatever the number of cases."""
     start, end = report_period(year)
     trend_years = list(range(year - TREND_YEARS + 1, year + 1))
     trend_start = report_period(trend_years[0])[0]
@@ -87,19 +96,9 @@ def extract(session: Session, year: int) -> ReportData:
             .join(Analysis, Analysis.case_id == Case.id)
             .where(Analysis.reviewed_on.between(start, end))
             .order_by(Analysis.reviewed_on, Case.id)
-        ),
+        ).tuples(),
         REVIEW_COLUMNS,
     )
-    notified_dates = _frame(
-        session.execute(select(Case.notified_on).where(Case.notified_on.between(trend_start, end))),
-        ["notified_on"],
-    )["notified_on"]
-    reviewed_dates = _frame(
-        session.execute(
-            select(Analysis.reviewed_on).where(Analysis.reviewed_on.between(trend_start, end))
-        ),
-        ["reviewed_on"],
-    )["reviewed_on"]
     notified_ids = set(
         session.scalars(select(Case.id).where(Case.notified_on.between(start, end)))
     )
@@ -113,11 +112,11 @@ def extract(session: Session, year: int) -> ReportData:
             )
             .where(Recommendation.agreed_on.between(trend_start, end))
             .order_by(Recommendation.agreed_on, Recommendation.id)
-        ),
+        ).tuples(),
         RECOMMENDATION_COLUMNS,
     )
     if not recommendations.empty:
-        recommendations["status"] = _status_at(session, recommendations, end)
+        recommendations["status"] = _status_at(session, recommendations, trend_start, end)
         recommendations["report_year"] = [report_year_of(d) for d in recommendations["agreed_on"]]
     else:
         recommendations["report_year"] = pd.Series(dtype="int64")
@@ -129,32 +128,32 @@ def extract(session: Session, year: int) -> ReportData:
         start=start,
         end=end,
         reviews=reviews,
-        notified_by_year=_count_by_report_year(notified_dates, trend_years),
-        reviews_by_year=_count_by_report_year(reviewed_dates, trend_years),
+        notified_by_year=_count_by_report_year(session, Case.notified_on, trend_years),
+        reviews_by_year=_count_by_report_year(session, Analysis.reviewed_on, trend_years),
         recommendations=recommendations,
         scope_case_ids=scope,
     )
 
 
-def _status_at(session: Session, recs: pd.DataFrame, end: dt.date) -> list[str]:
+def _status_at(session: Session, recs: pd.DataFrame, agreed_from: dt.date, end: dt.date) -> list[str]:
     """Each recommendation's status as at the year's end, from its updates; a
     recommendation with no update at all keeps its recorded status. Reading history
-    rather than today's status makes a rebuild of the same year give the same report."""
-    ids = [int(i) for i in recs["id"]]
+    rather than today's status makes a rebuild of the same year give the same report.
+    The updates of every recommendation in `recs` (those agreed from `agreed_from` to
+    `end`) come in one SELECT."""
     latest: dict[int, str] = {}
     any_update: set[int] = set()
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk: chunk + 900]
-        rows = session.execute(
-            select(RecommendationUpdate.recommendation_id, RecommendationUpdate.recorded_on,
-                   RecommendationUpdate.status)
-            .where(RecommendationUpdate.recommendation_id.in_(part))
-            .order_by(RecommendationUpdate.recorded_on, RecommendationUpdate.id)
-        )
-        for rec_id, recorded_on, status in rows:
-            any_update.add(rec_id)
-            if recorded_on <= end:
-                latest[rec_id] = status
+    rows = session.execute(
+        select(RecommendationUpdate.recommendation_id, RecommendationUpdate.recorded_on,
+               RecommendationUpdate.status)
+        .join(Recommendation, Recommendation.id == RecommendationUpdate.recommendation_id)
+        .where(Recommendation.agreed_on.between(agreed_from, end))
+        .order_by(RecommendationUpdate.recorded_on, RecommendationUpdate.id)
+    )
+    for rec_id, recorded_on, status in rows:
+        any_update.add(rec_id)
+        if recorded_on <= end:
+            latest[rec_id] = status
     return [
         latest.get(int(i), "agreed") if int(i) in any_update else status
         for i, status in zip(recs["id"], recs["status"], strict=True)

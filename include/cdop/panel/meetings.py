@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
@@ -123,25 +123,48 @@ def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:
 
 
 def _pack_planned(session: Session, meeting_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(
-        OutboxMessage.kind == KIND_PACK, OutboxMessage.business_key.like(f"meeting-{meeting_id}/%")))))
+    return meeting_id in _packs_planned(session, [meeting_id])
+
+
+def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
+    """Which of these meetings have their pack queued (business key meeting-<id>/...):
+    one statement, on the partial index of panel packs (its kind written inline, as
+    SQLite needs to use a partial index)."""
+    if not meeting_ids:
+        return set()
+    prefixes = {f"meeting-{i}/": i for i in meeting_ids}
+    keys = session.scalars(select(OutboxMessage.business_key).where(
+        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
+        or_(*(OutboxMessage.business_key.like(f"{p}%") for p in prefixes))))
+    return {prefixes[key[: key.index("/") + 1]] for key in keys}
+
+
+def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
+                      limit: int | None = None) -> list[dict[str, Any]]:
+    """The meetings (from today unless include_past), each with how many cases it holds,
+    when its papers go and whether they went: two statements whatever the number."""
+    allocated = (select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id).label("n"))
+                 .group_by(MeetingAllocation.meeting_id).subquery())
+    query = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
+                    PanelMeeting.location, func.coalesce(allocated.c.n, 0))
+             .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id)
+             .order_by(PanelMeeting.meets_on, PanelMeeting.id))
+    if not include_past:
+        query = query.where(PanelMeeting.meets_on >= today)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.execute(query).all()
+    sent = _packs_planned(session, [r[0] for r in rows])
+    return [
+        {"id": i, "meets_on": day.isoformat(), "kind": kind, "capacity": capacity, "allocated": n,
+         "location": location, "papers_on": pack_date(policy, day).isoformat(), "papers_sent": i in sent}
+        for i, day, kind, capacity, location, n in rows
+    ]
 
 
 def list_meetings(settings: Settings, *, today: dt.date, include_past: bool = False) -> list[dict[str, Any]]:
     with unit_of_work(settings) as uow:
-        query = select(PanelMeeting).order_by(PanelMeeting.meets_on, PanelMeeting.id)
-        if not include_past:
-            query = query.where(PanelMeeting.meets_on >= today)
-        counts = dict(uow.session.execute(
-            select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id))
-            .group_by(MeetingAllocation.meeting_id)).all())
-        return [
-            {"id": m.id, "meets_on": m.meets_on.isoformat(), "kind": m.kind, "capacity": m.capacity,
-             "allocated": counts.get(m.id, 0), "location": m.location,
-             "papers_on": pack_date(settings.policy, m.meets_on).isoformat(),
-             "papers_sent": _pack_planned(uow.session, m.id)}
-            for m in uow.session.scalars(query)
-        ]
+        return meetings_overview(uow.session, settings.policy, today=today, include_past=include_past)
 
 
 # ----------------------------------------------------------------------------- allocation
@@ -210,20 +233,39 @@ def agenda(settings: Settings, meeting_id: int) -> dict[str, Any]:
         meeting = uow.session.get(PanelMeeting, meeting_id)
         if meeting is None:
             raise InputError([Problem("meeting", "no such meeting")])
-        numbers = _case_numbers(uow.session, list(uow.session.scalars(
-            select(MeetingAllocation.case_id).where(MeetingAllocation.meeting_id == meeting_id)
-            .order_by(MeetingAllocation.id))))
         return {"id": meeting.id, "meets_on": meeting.meets_on.isoformat(), "kind": meeting.kind,
                 "capacity": meeting.capacity, "location": meeting.location,
                 "papers_on": pack_date(settings.policy, meeting.meets_on).isoformat(),
-                "cases": [_case_line(uow.session, n) | {"pack": a} for n, a in zip(
-                    numbers, _pack_flags(uow.session, meeting_id), strict=True)]}
+                "cases": agendas(uow.session, [meeting_id])[meeting_id]}
 
 
-def _pack_flags(session: Session, meeting_id: int) -> list[str | None]:
-    return list(session.scalars(select(MeetingAllocation.pack)
-                                .where(MeetingAllocation.meeting_id == meeting_id)
-                                .order_by(MeetingAllocation.id)))
+def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The agenda of each meeting in one statement: its cases in the order allocated,
+    each as `_case_line` gives it, with whether its papers went (pack / addendum)."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in meeting_ids}
+    if not meeting_ids:
+        return found
+    latest_approved = (select(func.max(CaseReport.version))
+                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
+                       .correlate(Case).scalar_subquery())
+    rows = session.execute(
+        select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.date_of_birth,
+               Case.date_of_death, Case.death_expected, Case.age_at_death_days, Case.notified_on,
+               latest_approved)
+        .join(Case, Case.id == MeetingAllocation.case_id)
+        .where(MeetingAllocation.meeting_id.in_(meeting_ids))
+        .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
+    for meeting_id, pack, number, born, died, expected, age_days, notified, version in rows:
+        found[meeting_id].append({
+            "case_number": number,
+            "age_band": age_band(dt.date.fromisoformat(born), died),
+            "expected": expected,
+            "neonatal": age_days < NEONATAL_DAYS,
+            "report_version": version,
+            "notified_on": notified,
+            "pack": pack,
+        })
+    return found
 
 
 KIND_PACK = "panel_pack"

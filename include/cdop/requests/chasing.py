@@ -5,8 +5,9 @@ days after the due date, then an escalation at 15) is walked one step at a time:
 
 - The sweep (`plan_chases`) reads only open requests whose `next_chase_on` has come, by
   the (status, next_chase_on) index, so its cost follows what is due, not the backlog.
-- Each step is an outbox message with the business key (case, agency, "chase", step):
-  a rerun, a retry or two runs at once queue it once.
+- Each step is an outbox message with the business key (case, agency, "chase", step),
+  all of a run's steps queued by one INSERT ... SELECT ... ON CONFLICT DO NOTHING: a
+  rerun, a retry or two runs at once queue it once; a run that dies queues nothing.
 - The request moves up the ladder only when the step has been *sent* (`on_sent`), so a
   step that failed to send is retried on the next run, never skipped.
 - A run takes at most one step per request; the next step is due on its ladder date but
@@ -25,11 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, and_, case, func, literal, select, update
+from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
-from cdop.mail import outbox
+from cdop.mail import bulk, outbox
 from cdop.mail.mailer import Email
 from cdop.rules.chase_ladder import due_for_chase_predicate, ladder_date, next_chase_date
 from cdop.rules.workdays import working_calendar
@@ -73,14 +74,24 @@ def recipients(policy: Policy, agency: Agency, action: str) -> tuple[list[str], 
 def due_for_chase(today: dt.date) -> Select:
     """The one sweep query: open requests whose next step has come, found by the
     (status, next_chase_on) index, with the case number (no identifier is even read)
-    and the agency."""
+    and the agency, as plain rows."""
     return (
-        select(AgencyRequest)
-        .where(due_for_chase_predicate(today))
-        .options(
-            joinedload(AgencyRequest.case).load_only(Case.id, Case.case_number, Case.closed_on),
-            joinedload(AgencyRequest.agency),
+        select(
+            AgencyRequest.id.label("request_id"),
+            AgencyRequest.ladder_step,
+            AgencyRequest.next_chase_on,
+            Case.id.label("case_id"),
+            Case.case_number,
+            Case.closed_on,
+            Agency.id.label("agency_id"),
+            Agency.code.label("agency_code"),
+            Agency.name.label("agency_name"),
+            Agency.request_email,
+            Agency.escalation_email,
         )
+        .join(Case, Case.id == AgencyRequest.case_id)
+        .join(Agency, Agency.id == AgencyRequest.agency_id)
+        .where(due_for_chase_predicate(today))
         .order_by(AgencyRequest.next_chase_on, AgencyRequest.id)
     )
 
@@ -88,57 +99,88 @@ def due_for_chase(today: dt.date) -> Select:
 def plan_chases(settings: Settings, today: dt.date) -> list[int]:
     """Queue the next ladder step of every request due one today; return the new outbox ids.
 
-    Safe to run twice: a step already queued (sent or not) is not queued again."""
+    One INSERT ... SELECT ... ON CONFLICT DO NOTHING queues every step (cdop.mail.bulk),
+    so the cost follows what is due. Safe to run twice, or twice at once: a step already
+    queued (sent or not) is not queued again."""
     policy = settings.policy
     if not is_working_day(settings, today):
         return []
-    planned: list[int] = []
+    ladder = policy.chase_ladder
     with unit_of_work(settings, ACTOR) as uow:
-        due = uow.session.scalars(due_for_chase(today)).all()
-        for request in due:
-            step = request.ladder_step + 1
-            if step > len(policy.chase_ladder):
-                # The ladder was shortened since this date was set: nothing more to send.
-                request.next_chase_on = None
-                continue
-            if request.case.closed_on is not None:
-                continue
-            message, created = _enqueue_step(uow, settings, request, step, today)
-            if created:
-                planned.append(message.id)
+        # The ladder was shortened since these dates were set: nothing more to send.
+        stopped = uow.session.execute(
+            update(AgencyRequest)
+            .where(due_for_chase_predicate(today), AgencyRequest.ladder_step >= len(ladder))
+            .values(next_chase_on=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        planned = bulk.enqueue_select(uow, settings, _chase_messages(uow, policy, today)) if ladder else []
         uow.commit()
-    log.info("chase sweep %s: %d request(s) due a step, %d step(s) queued",
-             today.isoformat(), len(due), len(planned))
+    log.info("chase sweep %s: %d step(s) queued, %d request(s) at the top of a shortened ladder",
+             today.isoformat(), len(planned), stopped)
     return planned
 
 
-def _enqueue_step(uow: UnitOfWork, settings: Settings, request: AgencyRequest, step: int, today: dt.date):
-    policy = settings.policy
-    case, agency = request.case, request.agency
-    action = policy.chase_ladder[step - 1].action
-    to, cc = recipients(policy, agency, action)
-    if action == "reminder":
-        subject = (f"Reminder: child death review {case.case_number}: "
-                   f"information from {agency.name} is overdue")
-    else:
-        subject = (f"Escalation: child death review {case.case_number}: "
-                   f"information from {agency.name} is overdue")
-    return outbox.enqueue(
-        uow,
-        settings,
-        key=outbox.business_key(case.case_number, agency.code, "chase", step),
-        kind=_KIND_FOR_ACTION[action],
-        to=to,
-        cc=cc,
-        subject=subject,
-        business_date=today,
-        sequence=step,
-        case_id=case.id,
-        agency_id=agency.id,
-        request_id=request.id,
-        secure_route=all(policy.is_secure_address(a) for a in to + cc),
-        params={"step": step, "action": action},
+def _chase_messages(uow: UnitOfWork, policy: Policy, today: dt.date) -> Select:
+    """The next step's message of every due request of an open case, as the columns
+    bulk.enqueue_select wants: what `recipients` and the subject lines say, in SQL."""
+    dialect = bulk.dialect_of(uow)
+    ladder = policy.chase_ladder
+    due = due_for_chase(today).order_by(None).subquery("due")
+    step = due.c.ladder_step + 1
+
+    def by_step(values: list[str]):
+        return case({n: literal(v) for n, v in enumerate(values, start=1)}, value=step)
+
+    action = by_step([s.action for s in ladder])
+    is_reminder = action == "reminder"
+    has_escalation_contact = func.coalesce(due.c.escalation_email, "") != ""
+    coordinator = literal(policy.coordinator_email)
+    to = case(
+        (is_reminder, bulk.json_list(dialect, due.c.request_email)),
+        (has_escalation_contact, bulk.json_list(dialect, due.c.escalation_email)),
+        else_=bulk.json_list(dialect, coordinator),
     )
+    cc = case(
+        (and_(~is_reminder, has_escalation_contact), bulk.json_list(dialect, coordinator)),
+        else_=bulk.json_list(dialect),
+    )
+    reminder_secure, escalation_secure = _secure_routes(uow, policy)
+    secure = case((is_reminder, due.c.agency_id.in_(reminder_secure)),
+                  else_=due.c.agency_id.in_(escalation_secure))
+    subject = (by_step(["Reminder" if s.action == "reminder" else "Escalation" for s in ladder])
+               + literal(": child death review ") + due.c.case_number
+               + literal(": information from ") + due.c.agency_name + literal(" is overdue"))
+    return (
+        select(
+            (due.c.case_number + literal("/") + due.c.agency_code + literal("/chase/")
+             + bulk.text_of(step)).label("business_key"),
+            by_step([_KIND_FOR_ACTION[s.action] for s in ladder]).label("kind"),
+            step.label("sequence"),
+            due.c.case_id,
+            due.c.agency_id,
+            due.c.request_id,
+            to.label("to_addrs"),
+            cc.label("cc_addrs"),
+            subject.label("subject"),
+            secure.label("secure_route"),
+            bulk.business_date_param(today).label("business_date"),
+            bulk.json_object(dialect, step=step, action=action).label("params"),
+        )
+        .where(due.c.closed_on.is_(None), step <= len(ladder))
+    )
+
+
+def _secure_routes(uow: UnitOfWork, policy: Policy) -> tuple[list[int], list[int]]:
+    """The agencies whose reminder, and whose escalation, travel only to secure addresses
+    (policy.is_secure_address, over the few agencies rather than the many requests)."""
+    reminder, escalation = [], []
+    for agency in uow.session.execute(select(Agency.id, Agency.request_email, Agency.escalation_email)):
+        for action, ids in (("reminder", reminder), ("escalation", escalation)):
+            to, cc = recipients(policy, agency, action)
+            if all(policy.is_secure_address(a) for a in to + cc):
+                ids.append(agency.id)
+    return reminder, escalation
 
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,16 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
+# SHA-256 in SQL on SQLite (PostgreSQL has sha256()): Message-IDs derived in bulk.
+SQLITE_SHA256 = "cdop_sha256_hex"
+
+
+def _sha256_hex(value: str | None) -> str | None:
+    return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.create_function(SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
     dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")

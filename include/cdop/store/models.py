@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -161,7 +162,13 @@ class OutboxMessage(Base):
     """Every message the system sends, under a business key: claim, send, mark sent."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status", "status"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status", "status"),
+        # Which meetings' packs are queued (the key's meeting-<id>/ prefix): partial, so
+        # the many other messages (a chase sweep queues thousands) do not pay for it.
+        Index("ix_outbox_messages_panel_packs", "business_key",
+              postgresql_where=text("kind = 'panel_pack'"), sqlite_where=text("kind = 'panel_pack'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdop.config import Settings
+from cdop.store.db import unit_of_work
 from cdop.store.models import (
     Case,
     CaseReport,
@@ -18,12 +19,15 @@ from cdop.views.paging import PAGE_SIZE, Page, page_number, paginate
 
 def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> list[dict]:
     """The next meetings with their agendas, from the panel module's own views (issue 4):
-    case numbers, age band, expected or not, report version, whether the papers went."""
+    case numbers, age band, expected or not, report version, whether the papers went.
+    One unit of work and three statements, however many meetings and cases."""
     from cdop.panel import meetings as panel
 
+    with unit_of_work(settings) as uow:
+        upcoming = panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit)
+        agendas = panel.agendas(uow.session, [m["id"] for m in upcoming])
     meetings = []
-    for meeting in panel.list_meetings(settings, today=today)[:limit]:
-        agenda = panel.agenda(settings, meeting["id"])
+    for meeting in upcoming:
         meets_on = dt.date.fromisoformat(meeting["meets_on"])
         meetings.append(
             meeting
@@ -31,7 +35,7 @@ def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> 
                 "meets_on": meets_on,
                 "papers_on": dt.date.fromisoformat(meeting["papers_on"]),
                 "days_to_go": (meets_on - today).days,
-                "agenda": agenda["cases"],
+                "agenda": agendas[meeting["id"]],
             }
         )
     return meetings
