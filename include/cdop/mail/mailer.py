@@ -12,6 +12,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email import errors as email_errors
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
@@ -45,7 +46,24 @@ class Email:
 
 
 class MailError(RuntimeError):
-    """A send failed; the message holds the SMTP reason, never the message content."""
+    """A send failed; the message holds the SMTP reason, never the message content.
+
+    `permanent` says the failure belongs to this message (the server refused it with a
+    5xx, or it cannot be written as a valid email): sending it again would fail again,
+    so the outbox sets it aside instead of retrying. Anything else (a dropped
+    connection, a timeout, a 4xx) is transient and the message is retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, code: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.code = code
+
+
+def _refusal(code: int, what: str = "") -> MailError:
+    if code >= 500:
+        return MailError(f"refused by the server{what} ({code})", permanent=True, code=code)
+    return MailError(f"SMTP {code} refused the message{what}", code=code)
 
 
 class Mailer(Protocol):
@@ -55,6 +73,37 @@ class Mailer(Protocol):
 
 
 def to_mime(email: Email) -> EmailMessage:
+    """The MIME message. Raises ValueError for a header that cannot be written (a
+    carriage return or line feed in a subject or address, say)."""
+    msg = _headers(email)
+    return _with_content(msg, email)
+
+
+def _with_content(msg: EmailMessage, email: Email) -> EmailMessage:
+    msg.set_content(email.text)
+    if email.html:
+        msg.add_alternative(email.html, subtype="html")
+    for att in email.attachments:
+        maintype, _, subtype = att.mime_type.partition("/")
+        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
+    return msg
+
+
+def render_message(email: Email) -> bytes:
+    """The bytes to hand to the SMTP server. A message that cannot be written is a
+    permanent failure of that message, named by its kind only (the exception's text
+    would repeat the offending value)."""
+    try:
+        msg = _headers(email)
+    except (ValueError, TypeError, IndexError, LookupError, email_errors.MessageError):
+        raise MailError("invalid header", permanent=True) from None
+    try:
+        return _with_content(msg, email).as_bytes(policy=SMTP_POLICY)
+    except (ValueError, TypeError, IndexError, LookupError, email_errors.MessageError):
+        raise MailError("invalid content", permanent=True) from None
+
+
+def _headers(email: Email) -> EmailMessage:
     msg = EmailMessage()
     msg["Message-ID"] = email.message_id
     msg["Date"] = formatdate(localtime=False)
@@ -64,13 +113,7 @@ def to_mime(email: Email) -> EmailMessage:
         msg["Cc"] = ", ".join(email.cc)
     msg["Subject"] = email.subject
     for name, value in email.headers:
-        msg[name] = value
-    msg.set_content(email.text)
-    if email.html:
-        msg.add_alternative(email.html, subtype="html")
-    for att in email.attachments:
-        maintype, _, subtype = att.mime_type.partition("/")
-        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
+        msg[name] = value  # the policy refuses a CR or LF in a value with ValueError
     return msg
 
 
@@ -106,20 +149,34 @@ class SmtpMailer:
         return client
 
     def send(self, email: Email) -> None:
+        data = render_message(email)  # before connecting: a bad message is its own fault
         try:
             if self._client is None:
                 self._client = self._connect()
-            refused = self._client.smtp.sendmail(
-                self.sender, email.recipients(), to_mime(email).as_bytes(policy=SMTP_POLICY)
-            )
         except smtplib.SMTPResponseException as exc:
+            # Refused at connection or login: the server's state, not this message's.
             self._drop()
-            raise MailError(f"SMTP {exc.smtp_code} refused the message") from None
+            raise MailError(f"SMTP {exc.smtp_code} at connection", code=exc.smtp_code) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
+        try:
+            refused = self._client.smtp.sendmail(self.sender, email.recipients(), data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Every recipient refused; smtplib has reset the transaction.
+            raise _refusal(min(code for code, _ in exc.recipients.values())) from None
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500 and exc.smtp_code != 421:
+                # This message is refused; smtplib reset the transaction, so the
+                # connection goes on serving the rest of the batch.
+                raise _refusal(exc.smtp_code) from None
+            self._drop()
+            raise MailError(f"SMTP {exc.smtp_code} refused the message", code=exc.smtp_code) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
         if refused:
-            raise MailError(f"SMTP refused {len(refused)} recipient(s)")
+            raise _refusal(min(code for code, _ in refused.values()), " for some recipients")
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -134,9 +191,11 @@ class SmtpMailer:
 
 
 class RecordingMailer:
-    """An in-memory mailer for unit tests."""
+    """An in-memory mailer for unit tests. It writes each message as the SMTP mailer
+    would (so an invalid header fails here too); `fail_on` names the calls (1-based) that
+    fail, as a dropped connection or with the MailError given."""
 
-    def __init__(self, fail_on: set[int] | None = None):
+    def __init__(self, fail_on: set[int] | dict[int, MailError] | None = None):
         self.sent: list[Email] = []
         self.fail_on = fail_on or set()
         self.calls = 0
@@ -144,7 +203,10 @@ class RecordingMailer:
     def send(self, email: Email) -> None:
         self.calls += 1
         if self.calls in self.fail_on:
+            if isinstance(self.fail_on, dict):
+                raise self.fail_on[self.calls]
             raise MailError("SMTP connection failed (test)")
+        render_message(email)
         self.sent.append(email)
 
     def close(self) -> None:
