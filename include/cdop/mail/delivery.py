@@ -176,16 +176,18 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
     return sorted(claimed)
 
 
-def _prefetch(session: Session, messages: Sequence[OutboxMessage]) -> None:
+def _prefetch(session: Session, messages: Sequence[OutboxMessage]) -> list[AgencyRequest]:
     """Load the agency requests (with case and agency) of a batch in one query, so the
-    composers' and hooks' `session.get` find them in the session."""
+    composers' and hooks' `session.get` find them in the session. The caller keeps the
+    list: the session's identity map holds its objects only while they are referenced."""
     request_ids = {m.request_id for m in messages if m.request_id is not None}
-    if request_ids:
-        session.scalars(
-            select(AgencyRequest)
-            .where(AgencyRequest.id.in_(request_ids))
-            .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
-        ).unique().all()
+    if not request_ids:
+        return []
+    return list(session.scalars(
+        select(AgencyRequest)
+        .where(AgencyRequest.id.in_(request_ids))
+        .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
+    ).unique().all())
 
 
 def _compose(settings: Settings, actor: str | None, token: str,
@@ -198,7 +200,7 @@ def _compose(settings: Settings, actor: str | None, token: str,
         messages = session.scalars(
             select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
         ).all()
-        _prefetch(session, messages)
+        loaded = _prefetch(session, messages)  # noqa: F841 -- kept referenced
         for number, message in enumerate(messages):
             try:
                 kind = registry.get(message.kind)
@@ -278,7 +280,8 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
     messages = session.scalars(
         select(OutboxMessage).where(OutboxMessage.id.in_(marked_ids)).order_by(OutboxMessage.id)
     ).all()
-    _prefetch(session, messages)
+    # Kept on the session's info for the hooks' `session.get` (see _prefetch).
+    session.info["cdop_prefetched"] = _prefetch(session, messages)
     return list(messages)
 
 
