@@ -5,7 +5,7 @@ cases of 10 agency requests each, all due their first reminder, queues the remin
 the chase sweep, then times, interleaved (A B A B ..., medians of --pairs pairs):
 
   A  the project: deliver() -- claim, compose, send over SMTP, mark sent, move each
-     request up the ladder and audit it -- to cdop.dev.smtp_sink on a free loopback port;
+     request up the ladder and audit it -- to cdop.dev.smtp_sink (a process of its own) on a free loopback port;
   B  the floor: a raw smtplib loop over one connection sending the same composed
      messages (composed once, beforehand), to the same server.
 
@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import shutil
 import smtplib
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +52,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_sink(directory: Path, port: int) -> subprocess.Popen:
+    """cdop.dev.smtp_sink in a process of its own, as a real server would be: in this
+    process it would compete with the sender for the interpreter lock."""
+    code = ("import sys; from pathlib import Path; from cdop.dev import smtp_sink; "
+            "smtp_sink.serve_forever(Path(sys.argv[1]), port=int(sys.argv[2]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "include")}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(directory), str(port)], env=env,
+                            stdout=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the SMTP sink did not start")
 
 
 def setup(settings, count: int) -> None:
@@ -203,7 +223,6 @@ def project_run(settings, meter: Meter, clock: SmtpClock) -> tuple[float, int, d
 
 def bench(backend: str, count: int, pairs: int) -> dict:
     from cdop.config import settings_from_env
-    from cdop.dev import smtp_sink
     from cdop.requests import chasing
     from cdop.store.db import dispose_engines, make_engine
 
@@ -216,7 +235,7 @@ def bench(backend: str, count: int, pairs: int) -> dict:
             settings = settings_from_env({"CDOP_DATABASE_URL": url, "CDOP_HOME": str(home),
                                           "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                                           "CDOP_SMTP_PORT": str(port)})
-            controller = smtp_sink.start(home / "mail", port=port)
+            controller = start_sink(home / "mail", port)
             try:
                 setup(settings, count)
                 queued = chasing.plan_chases(settings, TODAY)
@@ -238,7 +257,8 @@ def bench(backend: str, count: int, pairs: int) -> dict:
                 assert received == 2 * pairs * count, received
             finally:
                 smtplib.SMTP.sendmail = clock._original if "clock" in locals() else smtplib.SMTP.sendmail
-                controller.stop()
+                controller.terminate()
+                controller.wait(timeout=30)
                 dispose_engines()
     finally:
         shutil.rmtree(home, ignore_errors=True)
