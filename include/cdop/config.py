@@ -63,6 +63,8 @@ class Policy(BaseModel):
     holiday_subdivision: Literal["ENG", "WLS"] = "ENG"
     coordinator_email: str = "cdop.coordinator@example.nhs.net"
     digest_recipients: tuple[str, ...] = ("cdop.coordinator@example.nhs.net",)
+    # Who hears of a task that failed after all its retries (DAG, task, run, case numbers).
+    operations_email: str = "cdop.operations@example.nhs.net"
     mail_from: str = "cdop.office@example.nhs.net"
     mail_domain: str = "cdop.example.nhs.net"
     office: OfficeContact = OfficeContact()
@@ -114,7 +116,7 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _emails(self) -> Policy:
-        for name in ("coordinator_email", "mail_from"):
+        for name in ("coordinator_email", "mail_from", "operations_email"):
             if not is_email(getattr(self, name)):
                 raise ValueError(f"{name} is not a valid email address")
         for name in ("digest_recipients", "annual_report_recipients"):

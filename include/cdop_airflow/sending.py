@@ -1,7 +1,11 @@
-"""Deliver the outbox from a task: one SMTP connection per batch; fail loudly on failures."""
+"""Deliver the outbox from a task: one SMTP connection per run; fail loudly on failures.
+
+A held message (set aside for a reason of its own) does not stop the others: the batch
+is sent, then the task fails naming the held business keys (case numbers) only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from cdop.config import Settings
@@ -20,4 +24,27 @@ def send_pending(settings: Settings, kinds: list[str]) -> dict:
         mailer.close()
     log.info("outbox %s: %s", ",".join(kinds), report.as_dict())
     delivery.raise_for_failures(report)
+    return report.as_dict()
+
+
+def send_task_failure(*, dag_id: str, task_id: str, run_id: str, failure_text: str,
+                      logical_date: dt.datetime | None) -> dict:
+    """Queue the failure notice of a task (once per DAG, task and run) and send every
+    pending notice. The business date is the run's logical date (today for a run that
+    has none)."""
+    from cdop.config import local_today
+    from cdop.mail import delivery, task_failures
+    from cdop.mail.mailer import SmtpMailer
+    from cdop_airflow.runtime import settings as runtime_settings
+
+    settings = runtime_settings(task_failures.ACTOR)
+    day = logical_date.date() if logical_date is not None else local_today()
+    task_failures.plan_task_failure(settings, dag_id=dag_id, task_id=task_id, run_id=run_id,
+                                    failure_text=failure_text, today=day)
+    mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
+    try:
+        report = delivery.deliver(settings, mailer, kinds=[task_failures.KIND], actor=settings.actor)
+    finally:
+        mailer.close()
+    log.info("failure notice %s.%s: %s", dag_id, task_id, report.as_dict())
     return report.as_dict()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cdop.dev.demo import load_demo
+from cdop.mail import outbox
 from cdop.store.db import unit_of_work
 from cdop.store.models import Agency, AgencyRequest, AuditEvent, Case, CaseReport, Investigation
 from cdop_airflow.ops_app.app import ACCESS
@@ -418,7 +419,7 @@ def _approved_report(settings, number: str) -> None:
     html = f"<html><body><h1>Case report {number}</h1><p>Anonymised summary for the panel.</p></body></html>"
     with unit_of_work(settings) as uow:
         case = uow.session.scalar(select(Case).where(Case.case_number == number))
-        html_path, pdf_path = _store(settings, number, 1, html, b"%PDF-1.4 report")
+        html_path, pdf_path = _store(uow, settings, number, 1, html, b"%PDF-1.4 report")
         uow.session.add(CaseReport(case_id=case.id, version=1, status="approved", built_on=TODAY,
                                    decided_by="cli:test", decided_at=dt.datetime(2026, 2, 20, 10),
                                    html_path=html_path, pdf_path=pdf_path))
@@ -442,12 +443,21 @@ def _matrix_targets(settings) -> dict:
         uow.commit()
         awaiting = [c.case_number for c in cases[:2]]
         approved = cases[3].case_number
+        held = []
+        for turn in range(2):  # one held message for each coordinator persona to release
+            message, _ = outbox.enqueue(uow, settings, key=f"matrix/held/{turn}", kind="daily_digest",
+                                        to=["cdop.coordinator@example.nhs.net"], subject="Digest",
+                                        business_date=TODAY)
+            message.status, message.last_error = "held", "could not be composed (ValueError)"
+            uow.session.flush()
+            held.append(str(message.id))
+        uow.commit()
     _approved_report(settings, approved)
     one_per_request = {}
     for number, code in sent:  # at most one request per case: distinct cases
         one_per_request.setdefault(number, code)
     return {"returns": list(one_per_request.items())[:2], "processes": open_processes[:2],
-            "reports": awaiting, "approved": approved}
+            "reports": awaiting, "approved": approved, "held": held}
 
 
 def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str, dict]:
@@ -463,6 +473,8 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
         return path.replace("{case_number}", targets["reports"][turn]), {"version": "1", "decision": "approve"}
     if path == "/papers/{case_number}":
         return path.replace("{case_number}", targets["approved"]), {}
+    if path == "/outbox/release":
+        return path, {"message": targets["held"][turn]}
     if path == "/cases":
         return path + "?number=" + targets["approved"], {}
     assert "{" not in path.replace("{case_number}", ""), f"fill in the parameters of {path}"

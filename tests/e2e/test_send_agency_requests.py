@@ -141,8 +141,11 @@ def test_a_send_that_keeps_failing_fails_the_task_with_the_reason(agencies, smtp
     ti = run.get_task_instance("send_requests")
     assert ti.state == "failed" and ti.try_number == 4  # 1 + 3 retries
     with unit_of_work(agencies) as uow:
-        rows = uow.session.scalars(select(OutboxMessage)).all()
+        # The DAG's own messages (the operations address's failure notice is the other).
+        rows = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "agency_request")).all()
         assert {r.status for r in rows} == {"pending"}
+        notice = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "task_failed"))
+        assert notice.status == "pending" and notice.business_key.startswith(f"task_failed/{DAG_ID}/send_requests/")
         # The batch stops after three failures in a row instead of hammering a dead server.
         errors = [r.last_error for r in rows]
         assert errors.count("SMTP connection failed (ConnectionRefusedError)") == 3

@@ -6,6 +6,7 @@ integration and end-to-end tests talk to. It refuses to bind anything but loopba
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import itertools
@@ -20,16 +21,41 @@ from aiosmtpd.controller import Controller
 class EmlStore:
     """aiosmtpd handler: write each accepted message to `directory` as an .eml file."""
 
-    def __init__(self, directory: Path, drop_on: set[int] | None = None):
+    def __init__(self, directory: Path, drop_on: set[int] | None = None,
+                 answer_on: dict[int, str] | None = None, refuse: dict[str, str] | None = None,
+                 hang_on: set[int] | None = None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.drop_on = set(drop_on or ())  # 1-based DATA commands to answer by hanging up
+        # Fault injection for tests: 1-based DATA commands answered with this reply
+        # instead of accepting (e.g. "451 try again later", "554 rejected"), and
+        # recipients refused at RCPT with this reply (e.g. "550 no such user").
+        self.answer_on = dict(answer_on or {})
+        self.refuse = {k.lower(): v for k, v in (refuse or {}).items()}
+        # DATA commands never answered (the client waits, as on a hung server); `hanging`
+        # is set once one arrives, so a test knows a sender is stuck mid-batch.
+        self.hang_on = set(hang_on or ())
+        self.hanging = threading.Event()
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
             number = next(self._counter)
+        if number in self.answer_on:
+            return self.answer_on[number]
+        if number in self.hang_on:
+            self.hanging.set()
+            while server.transport is not None and not server.transport.is_closing():
+                await asyncio.sleep(0.05)
+            return "421 closing connection"
         if number in self.drop_on:
             # Hang up mid-transaction: the client sees a dropped connection, not a reply.
             server.transport.close()
@@ -43,10 +69,12 @@ class EmlStore:
         return "250 Message accepted for delivery"
 
 
-def start(directory: Path, host: str = "127.0.0.1", port: int = 8025, drop_on: set[int] | None = None) -> Controller:
+def start(directory: Path, host: str = "127.0.0.1", port: int = 8025, drop_on: set[int] | None = None,
+          answer_on: dict[int, str] | None = None, refuse: dict[str, str] | None = None,
+          hang_on: set[int] | None = None) -> Controller:
     if not (host == "localhost" or host.startswith("127.") or host == "::1"):
         raise ValueError("the local SMTP sink binds only to loopback")
-    controller = Controller(EmlStore(directory, drop_on), hostname=host, port=port)
+    controller = Controller(EmlStore(directory, drop_on, answer_on, refuse, hang_on), hostname=host, port=port)
     controller.start()
     return controller
 

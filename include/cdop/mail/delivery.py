@@ -1,9 +1,24 @@
-"""Delivering the outbox: claim -> send -> mark sent, each step its own transaction.
+"""Delivering the outbox in batches: claim -> compose -> send -> mark sent.
 
-A claim is an atomic UPDATE guarded by status, so two runs at once cannot both send a
-message. A message whose sender died after claiming is reclaimed once its lease has
-expired; the only repeat possible is after the SMTP server accepted it and before it was
-marked, and that repeat carries the same Message-ID, so mail clients fold it.
+- **Claim.** One UPDATE ... RETURNING takes up to `batch_size` deliverable messages
+  (pending, or sending with an expired lease) under a fresh claim token; on PostgreSQL
+  its sub-select skips rows another deliverer has locked (FOR UPDATE SKIP LOCKED), on
+  SQLite the one writer serialises claimers. Two deliverers never hold one message.
+- **Compose.** The batch is composed in one read-only session, with the agency requests
+  (case, agency) it needs loaded in one query; no transaction is open while we talk to
+  the SMTP server, over ONE connection for the whole run.
+- **Mark sent** in batches (every `mark_every` messages and at the end), each guarded by
+  the claim token, with the kinds' on_sent hooks (chase ladder step, audit rows) in the
+  same transaction. The only repeat possible is a message the server accepted before
+  its batch was marked, after a crash: it is reclaimed once its lease expires and sent
+  again with the same Message-ID, so mail clients fold it.
+
+A message that fails for a reason of its own is **held** (status "held"), never retried
+until a coordinator releases it (`release`): it cannot be composed, the server refused
+it with a 5xx, or its headers are invalid. The reason kept is the KIND of failure
+("could not be composed (ValueError)", "refused by the server (550)", "invalid
+header"), never an exception's text, which may hold a value. A transient failure (a
+dropped connection, a timeout, a 4xx) releases the message to pending for the next run.
 """
 
 from __future__ import annotations
@@ -11,49 +26,69 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, joinedload
 
 from cdop.config import Settings
 from cdop.mail.kinds import REGISTRY
-from cdop.mail.mailer import Mailer, MailError
+from cdop.mail.mailer import Email, Mailer, MailError
 from cdop.mail.outbox import MessageKind, NoLongerWanted
 from cdop.store.db import UnitOfWork, unit_of_work
-from cdop.store.models import OutboxMessage, utcnow
+from cdop.store.models import AgencyRequest, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
+
+HELD = "held"
+BATCH_SIZE = 200
+MARK_EVERY = 50  # sends between two mark-sent commits: bounds the repeat window
 
 
 @dataclass
 class DeliveryReport:
     sent: list[str] = field(default_factory=list)  # business keys (case numbers, codes)
-    failed: dict[str, str] = field(default_factory=dict)  # business key -> reason
-    skipped: int = 0  # claimed by someone else meanwhile
+    failed: dict[str, str] = field(default_factory=dict)  # business key -> reason (transient)
+    skipped: int = 0  # released unattempted when the run stopped early
     cancelled: list[str] = field(default_factory=list)  # composer said: no longer wanted
+    held: dict[str, str] = field(default_factory=dict)  # business key -> kind of reason
 
     def as_dict(self) -> dict:
         counts = {"sent": len(self.sent), "failed": len(self.failed), "skipped": self.skipped}
         if self.cancelled:
             counts["cancelled"] = len(self.cancelled)
+        if self.held:
+            counts["held"] = len(self.held)
         return counts
 
 
 class DeliveryFailed(RuntimeError):
-    """Some messages could not be sent; they stay pending for the next try."""
+    """Some messages were not sent: held ones wait for a coordinator, the others stay
+    pending for the next try. The text names business keys (case numbers) only."""
 
 
-def _deliverable(kinds: Iterable[str] | None, cutoff: dt.datetime):
-    query = select(OutboxMessage.id).where(
-        or_(
-            OutboxMessage.status == "pending",
-            (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < cutoff),
-        )
+def _deliverable(cutoff: dt.datetime):
+    return or_(
+        OutboxMessage.status == "pending",
+        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < cutoff),
     )
-    if kinds:
-        query = query.where(OutboxMessage.kind.in_(list(kinds)))
-    return query.order_by(OutboxMessage.id)
+
+
+@dataclass
+class _Batch:
+    """What one claimed batch became, written back in one transaction per flush."""
+
+    token: str
+    sent: list[OutboxMessage] = field(default_factory=list)
+    released: list[tuple[int, str]] = field(default_factory=list)  # (id, reason)
+    unattempted: list[int] = field(default_factory=list)
+    held: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    cancelled: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.released or self.unattempted or self.held or self.cancelled)
 
 
 def deliver(
@@ -65,128 +100,286 @@ def deliver(
     actor: str | None = None,
     max_consecutive_failures: int = 3,
     registry: Mapping[str, MessageKind] = REGISTRY,
+    batch_size: int = BATCH_SIZE,
+    mark_every: int = MARK_EVERY,
 ) -> DeliveryReport:
-    """Send every deliverable message (optionally only `ids`). Raises nothing for a failed
-    send: the report says which failed and why, and the caller decides to raise."""
+    """Send every deliverable message (optionally only `ids`, or `kinds`). Raises nothing
+    for a failed or held message: the report says which and why, and the caller decides
+    to raise (`raise_for_failures`). Each message is tried at most once per call."""
     report = DeliveryReport()
+    kinds = list(kinds) if kinds else None
+    ids = list(ids) if ids is not None else None
     lease = dt.timedelta(minutes=settings.policy.send_lease_minutes)
-    with unit_of_work(settings, actor) as uow:
-        query = _deliverable(kinds, utcnow() - lease)
-        if ids is not None:
-            query = query.where(OutboxMessage.id.in_(list(ids)))
-        candidates = list(uow.session.scalars(query))
-
+    after_id = 0
     consecutive_failures = 0
-    for message_id in candidates:
+    while True:
         token = secrets.token_hex(16)
-        with unit_of_work(settings, actor) as uow:
-            claimed = uow.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    or_(
-                        OutboxMessage.status == "pending",
-                        (OutboxMessage.status == "sending")
-                        & (OutboxMessage.claimed_at < utcnow() - lease),
-                    ),
-                )
-                .values(
-                    status="sending",
-                    claim_token=token,
-                    claimed_at=utcnow(),
-                    attempts=OutboxMessage.attempts + 1,
-                )
-            ).rowcount
-            uow.commit()
-        if claimed != 1:
-            report.skipped += 1
-            continue
-
-        with unit_of_work(settings, actor) as uow:
-            message = uow.session.get(OutboxMessage, message_id)
-            key, message_kind = message.business_key, message.kind
-            try:
-                email = registry[message.kind].compose(uow.session, message, settings)
-            except NoLongerWanted as exc:
-                uow.rollback()
-                _cancel(uow, message_id, token, str(exc))
-                report.cancelled.append(key)
+        claimed = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
+        if not claimed:
+            break
+        after_id = claimed[-1]
+        batch = _Batch(token)
+        composed = _compose(settings, actor, token, registry, batch)
+        stop = False
+        for message, email in composed:
+            if stop:
+                batch.unattempted.append(message.id)
                 continue
-            except Exception as exc:
-                # A composing bug: release the claim so the message is not stuck, then
-                # fail the task loudly (type only: the text might hold a value).
-                uow.rollback()
-                _release(uow, message_id, token, f"could not compose ({type(exc).__name__})")
-                raise
-        # No transaction is open while we talk to the SMTP server.
-        try:
-            mailer.send(email)
-        except MailError as exc:
-            reason = str(exc)
-            with unit_of_work(settings, actor) as uow:
-                _release(uow, message_id, token, reason)
-            report.failed[key] = reason
-            log.warning("could not send %s: %s", key, reason)
-            consecutive_failures += 1
-            if consecutive_failures >= max_consecutive_failures:
-                log.warning("stopping this batch after %d failures in a row", consecutive_failures)
-                break
-            continue
-        consecutive_failures = 0
-        with unit_of_work(settings, actor) as uow:
-            _mark_sent(uow, message_id, token, settings, registry[message_kind].on_sent)
-        report.sent.append(key)
+            try:
+                mailer.send(email)
+            except MailError as exc:
+                if exc.permanent:
+                    batch.held.append((message, exc.reason))
+                    consecutive_failures = 0
+                else:
+                    batch.released.append((message.id, exc.reason))
+                    report.failed[message.business_key] = exc.reason
+                    log.warning("could not send %s: %s", message.business_key, exc.reason)
+                    consecutive_failures += 1
+                    if consecutive_failures >= max_consecutive_failures:
+                        log.warning("stopping after %d failures in a row", consecutive_failures)
+                        stop = True
+            else:
+                consecutive_failures = 0
+                batch.sent.append(message)
+                if len(batch.sent) >= mark_every:
+                    _flush(settings, actor, registry, batch, report)
+                    batch = _Batch(token)
+        _flush(settings, actor, registry, batch, report)
+        if stop or len(claimed) < batch_size:
+            break
     return report
 
 
-def _release(uow: UnitOfWork, message_id: int, token: str, reason: str) -> None:
-    uow.session.execute(
+def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
+           ids: list[int] | None, after_id: int, limit: int, lease: dt.timedelta) -> list[int]:
+    """Claim up to `limit` deliverable messages after `after_id` in one statement."""
+    now = utcnow()
+    pick = select(OutboxMessage.id).where(_deliverable(now - lease), OutboxMessage.id > after_id)
+    if kinds:
+        pick = pick.where(OutboxMessage.kind.in_(kinds))
+    if ids is not None:
+        pick = pick.where(OutboxMessage.id.in_(ids))
+    pick = pick.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    with unit_of_work(settings, actor) as uow:
+        claimed = uow.session.scalars(
+            update(OutboxMessage)
+            # The guard again outside the sub-select: on PostgreSQL a row updated by
+            # another claimer meanwhile is re-checked against it.
+            .where(OutboxMessage.id.in_(pick), _deliverable(now - lease))
+            .values(status="sending", claim_token=token, claimed_at=now,
+                    attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        uow.commit()
+    return sorted(claimed)
+
+
+def _prefetch(session: Session, messages: Sequence[OutboxMessage]) -> list[AgencyRequest]:
+    """Load the agency requests (with case and agency) of a batch in one query, so the
+    composers' and hooks' `session.get` find them in the session. The caller keeps the
+    list: the session's identity map holds its objects only while they are referenced."""
+    request_ids = {m.request_id for m in messages if m.request_id is not None}
+    if not request_ids:
+        return []
+    return list(session.scalars(
+        select(AgencyRequest)
+        .where(AgencyRequest.id.in_(request_ids))
+        .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
+    ).unique().all())
+
+
+def _compose(settings: Settings, actor: str | None, token: str,
+             registry: Mapping[str, MessageKind], batch: _Batch) -> list[tuple[OutboxMessage, Email]]:
+    """Compose the claimed batch in one session. A message that cannot be composed is
+    held; one no longer wanted is cancelled; a database failure releases the rest."""
+    composed: list[tuple[OutboxMessage, Email]] = []
+    with unit_of_work(settings, actor) as uow:
+        session = uow.session
+        messages = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
+        ).all()
+        loaded = _prefetch(session, messages)  # noqa: F841 -- kept referenced
+        for number, message in enumerate(messages):
+            try:
+                kind = registry.get(message.kind)
+                if kind is None:
+                    raise LookupError(message.kind)
+                composed.append((message, kind.compose(session, message, settings)))
+            except NoLongerWanted as exc:
+                batch.cancelled.append((message, str(exc)))
+            except DBAPIError as exc:
+                # The database failed us, not the message: release this one and the rest.
+                reason = f"database error while composing ({type(exc.orig).__name__})"
+                batch.released.extend((m.id, reason) for m in messages[number:])
+                break
+            except Exception as exc:  # a composing bug or bad data: this message only
+                batch.held.append((message, f"could not be composed ({type(exc).__name__})"))
+        for message in messages:
+            session.expunge(message)
+    return composed
+
+
+def _flush(settings: Settings, actor: str | None, registry: Mapping[str, MessageKind],
+           batch: _Batch, report: DeliveryReport) -> None:
+    """Write back what happened to (part of) a batch: one transaction."""
+    if not batch:
+        return
+    with unit_of_work(settings, actor) as uow:
+        marked = _mark_sent(uow, batch, settings, registry)
+        hooks_ok = True
+        try:
+            _run_hooks(uow, marked, settings, registry)
+            _write_outcomes(uow, batch)
+            uow.commit()
+        except DBAPIError:
+            raise
+        except Exception:
+            hooks_ok = False
+            uow.rollback()
+        if not hooks_ok:
+            # A hook failed: mark again, each message's hook in a savepoint of its own,
+            # so one bad hook never leaves the others' messages unmarked.
+            marked = _mark_sent(uow, batch, settings, registry)
+            for message in marked:
+                try:
+                    with uow.session.begin_nested():
+                        _run_hooks(uow, [message], settings, registry)
+                except DBAPIError:
+                    raise
+                except Exception as exc:
+                    log.error("on_sent of %s failed (%s)", message.business_key, type(exc).__name__)
+                    report.failed[message.business_key] = f"sent, but its follow-up failed ({type(exc).__name__})"
+            _write_outcomes(uow, batch)
+            uow.commit()
+    report.sent.extend(m.business_key for m in marked)
+    report.skipped += len(batch.unattempted)
+    for message, reason in batch.held:
+        report.held[message.business_key] = reason
+        log.error("held %s: %s", message.business_key, reason)
+    report.cancelled.extend(m.business_key for m, _ in batch.cancelled)
+
+
+def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
+               registry: Mapping[str, MessageKind]) -> list[OutboxMessage]:
+    """Mark the batch's sent messages sent where we still hold the claim; return those."""
+    if not batch.sent:
+        return []
+    session = uow.session
+    marked_ids = set(session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-        .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
-    )
-    uow.commit()
-
-
-def _cancel(uow: UnitOfWork, message_id: int, token: str, reason: str) -> None:
-    cancelled = uow.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-        .values(status="cancelled", claim_token=None, last_error=reason)
-    ).rowcount
-    if cancelled == 1:
-        message = uow.session.get(OutboxMessage, message_id)
-        uow.audit("message_cancelled", "outbox_message", message.id, case_id=message.case_id,
-                  kind=message.kind, business_key=message.business_key, reason=reason)
-    uow.commit()
-
-
-def _mark_sent(uow: UnitOfWork, message_id: int, token: str, settings: Settings, hook) -> None:
-    marked = uow.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+        .where(OutboxMessage.id.in_([m.id for m in batch.sent]),
+               OutboxMessage.claim_token == batch.token)
         .values(status="sent", sent_at=utcnow(), last_error=None)
-    ).rowcount
-    if marked == 1:
-        message = uow.session.get(OutboxMessage, message_id)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all())
+    if not marked_ids:
+        return []
+    messages = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(marked_ids)).order_by(OutboxMessage.id)
+    ).all()
+    # Kept on the session's info for the hooks' `session.get` (see _prefetch).
+    session.info["cdop_prefetched"] = _prefetch(session, messages)
+    return list(messages)
+
+
+def _run_hooks(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings,
+               registry: Mapping[str, MessageKind]) -> None:
+    for message in messages:
+        hook = registry[message.kind].on_sent if message.kind in registry else None
         if hook is not None:
             hook(uow, message, settings)
-        uow.audit(
-            "message_sent",
-            "outbox_message",
-            message.id,
-            case_id=message.case_id,
-            kind=message.kind,
-            business_key=message.business_key,
-        )
-    uow.commit()
+        uow.audit("message_sent", "outbox_message", message.id, case_id=message.case_id,
+                  kind=message.kind, business_key=message.business_key)
+
+
+def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:
+    """Release, hold and cancel what the batch did not send, under its claim token."""
+    session = uow.session
+    mine = OutboxMessage.claim_token == batch.token
+    by_reason: dict[str, list[int]] = {}
+    for message_id, reason in batch.released:
+        by_reason.setdefault(reason, []).append(message_id)
+    for reason, message_ids in by_reason.items():
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(message_ids), mine)
+            .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
+            .execution_options(synchronize_session=False))
+    if batch.unattempted:
+        # Never tried in this run: back as they were (the claim counted no attempt).
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(batch.unattempted), mine)
+            .values(status="pending", claim_token=None, claimed_at=None,
+                    attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+    for status, entries, action in ((HELD, batch.held, "message_held"),
+                                    ("cancelled", batch.cancelled, "message_cancelled")):
+        for message, reason in entries:
+            changed = session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message.id, mine)
+                .values(status=status, claim_token=None, claimed_at=None, last_error=reason)
+                .execution_options(synchronize_session=False)).rowcount
+            if changed == 1:
+                uow.audit(action, "outbox_message", message.id, case_id=message.case_id,
+                          kind=message.kind, business_key=message.business_key, reason=reason)
 
 
 def raise_for_failures(report: DeliveryReport) -> None:
+    """Fail the task if anything was not sent, naming business keys (case numbers,
+    agency codes, kinds) and kinds of reason only."""
+    parts = []
+    if report.held:
+        reasons = sorted(set(report.held.values()))
+        keys = ", ".join(sorted(report.held)[:20])
+        parts.append(f"{len(report.held)} message(s) held ({'; '.join(reasons)}): {keys}"
+                     " -- set aside until released (cdop outbox release, or the outbox page)")
     if report.failed:
         reasons = sorted(set(report.failed.values()))
         keys = ", ".join(sorted(report.failed)[:10])
-        raise DeliveryFailed(
-            f"{len(report.failed)} message(s) not sent ({'; '.join(reasons)}): {keys}"
-            " -- they stay pending and will be retried"
-        )
+        parts.append(f"{len(report.failed)} message(s) not sent ({'; '.join(reasons)}): {keys}"
+                     " -- they stay pending and will be retried")
+    if parts:
+        raise DeliveryFailed(" | ".join(parts))
+
+
+# ---------------------------------------------------------------- held messages
+
+
+class NotHeld(LookupError):
+    """The message named is not held (or does not exist)."""
+
+
+def held_messages(session: Session) -> list[OutboxMessage]:
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == HELD).order_by(OutboxMessage.id)))
+
+
+def release(settings: Settings, ref: str, *, actor: str) -> OutboxMessage:
+    """Put a held message back to pending once its cause is fixed; audited with the actor.
+    `ref` is the message's id or its business key."""
+    with unit_of_work(settings, actor) as uow:
+        session = uow.session
+        ref = (ref or "").strip()
+        query = select(OutboxMessage).where(OutboxMessage.status == HELD)
+        if ref.isdigit():
+            query = query.where(OutboxMessage.id == int(ref))
+        else:
+            query = query.where(OutboxMessage.business_key == ref)
+        message = session.scalar(query.with_for_update())
+        if message is None:
+            raise NotHeld("no held message with that id or business key")
+        reason = message.last_error
+        changed = session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == HELD)
+            .values(status="pending", claim_token=None, claimed_at=None)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            raise NotHeld("no held message with that id or business key")
+        uow.audit("message_released", "outbox_message", message.id, case_id=message.case_id,
+                  kind=message.kind, business_key=message.business_key, held_for=reason)
+        uow.commit()
+        session.refresh(message)
+        session.expunge(message)
+        return message

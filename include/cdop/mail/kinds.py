@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from cdop.annual_report import service as annual_report
+from cdop.mail import task_failures
 from cdop.mail.outbox import MessageKind
 from cdop.panel import analysis, case_reports, meetings, papers, report_notices
 from cdop.requests import agency_requests, chasing, digest
@@ -26,4 +27,5 @@ REGISTRY = MappingProxyType({
     analysis.KIND_AGREED: MessageKind(analysis.compose_agreed),
     analysis.KIND_REMINDER: MessageKind(analysis.compose_reminder, analysis.on_reminder_sent),
     annual_report.KIND: MessageKind(annual_report.compose),
+    task_failures.KIND: MessageKind(task_failures.compose),
 })

@@ -12,8 +12,14 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email import charset as email_charset
+from email import encoders as email_encoders
+from email import errors as email_errors
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Protocol
 
@@ -45,7 +51,24 @@ class Email:
 
 
 class MailError(RuntimeError):
-    """A send failed; the message holds the SMTP reason, never the message content."""
+    """A send failed; the message holds the SMTP reason, never the message content.
+
+    `permanent` says the failure belongs to this message (the server refused it with a
+    5xx, or it cannot be written as a valid email): sending it again would fail again,
+    so the outbox sets it aside instead of retrying. Anything else (a dropped
+    connection, a timeout, a 4xx) is transient and the message is retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, code: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.code = code
+
+
+def _refusal(code: int, what: str = "") -> MailError:
+    if code >= 500:
+        return MailError(f"refused by the server{what} ({code})", permanent=True, code=code)
+    return MailError(f"SMTP {code} refused the message{what}", code=code)
 
 
 class Mailer(Protocol):
@@ -55,6 +78,90 @@ class Mailer(Protocol):
 
 
 def to_mime(email: Email) -> EmailMessage:
+    """The MIME message. Raises ValueError for a header that cannot be written (a
+    carriage return or line feed in a subject or address, say)."""
+    msg = _headers(email)
+    return _with_content(msg, email)
+
+
+def _with_content(msg: EmailMessage, email: Email) -> EmailMessage:
+    msg.set_content(email.text)
+    if email.html:
+        msg.add_alternative(email.html, subtype="html")
+    for att in email.attachments:
+        maintype, _, subtype = att.mime_type.partition("/")
+        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
+    return msg
+
+
+def render_message(email: Email) -> bytes:
+    """The bytes to hand to the SMTP server. A message that cannot be written is a
+    permanent failure of that message, named by its kind only (the exception's text
+    would repeat the offending value).
+
+    Built with the email package's classic (compat32) classes: the same MIME structure as
+    `to_mime` (multipart/alternative text and HTML, in multipart/mixed with attachments)
+    at a fraction of the cost of the header registry, which parses every header again.
+    The one check that registry made for us, no CR or LF in a header value, is made here."""
+    headers = _header_values(email)
+    if any("\r" in value or "\n" in value for _, value in headers):
+        raise MailError("invalid header", permanent=True)
+    try:
+        body = _text_part(email.text, "plain")
+        if email.html:
+            alternative = MIMEMultipart("alternative")
+            alternative.attach(body)
+            alternative.attach(_text_part(email.html, "html"))
+            body = alternative
+        if email.attachments:
+            mixed = MIMEMultipart("mixed")
+            mixed.attach(body)
+            for att in email.attachments:
+                mixed.attach(_attachment_part(att))
+            body = mixed
+        for name, value in headers:
+            body[name] = value
+        return body.as_bytes(policy=_WIRE_POLICY)
+    except (ValueError, TypeError, IndexError, LookupError, email_errors.MessageError):
+        raise MailError("invalid content", permanent=True) from None
+
+
+# Generation without re-parsing headers; CRLF line ends as SMTP wants them.
+_WIRE_POLICY = email_policy.compat32.clone(linesep="\r\n")
+_UTF8_8BIT = email_charset.Charset("utf-8")
+_UTF8_8BIT.body_encoding = None  # 7bit or 8bit, as EmailMessage.set_content would choose
+_UTF8_QP = email_charset.Charset("utf-8")
+_UTF8_QP.body_encoding = email_charset.QP
+
+
+def _header_values(email: Email) -> list[tuple[str, str]]:
+    values = [("Message-ID", email.message_id), ("Date", formatdate(localtime=False)),
+              ("From", email.sender), ("To", ", ".join(email.to))]
+    if email.cc:
+        values.append(("Cc", ", ".join(email.cc)))
+    values.append(("Subject", email.subject))
+    values.extend(email.headers)
+    return [(str(name), str(value)) for name, value in values]
+
+
+def _text_part(text: str, subtype: str) -> MIMEText:
+    # A line longer than SMTP allows (998) goes quoted-printable, as set_content would.
+    long_line = any(len(line) > 990 for line in text.splitlines())
+    if not long_line and text.isascii():
+        return MIMEText(text, subtype, "us-ascii")
+    return MIMEText(text, subtype, _UTF8_QP if long_line else _UTF8_8BIT)
+
+
+def _attachment_part(att: Attachment) -> MIMEBase:
+    maintype, _, subtype = att.mime_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(att.content)
+    email_encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=att.filename)
+    return part
+
+
+def _headers(email: Email) -> EmailMessage:
     msg = EmailMessage()
     msg["Message-ID"] = email.message_id
     msg["Date"] = formatdate(localtime=False)
@@ -64,13 +171,7 @@ def to_mime(email: Email) -> EmailMessage:
         msg["Cc"] = ", ".join(email.cc)
     msg["Subject"] = email.subject
     for name, value in email.headers:
-        msg[name] = value
-    msg.set_content(email.text)
-    if email.html:
-        msg.add_alternative(email.html, subtype="html")
-    for att in email.attachments:
-        maintype, _, subtype = att.mime_type.partition("/")
-        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
+        msg[name] = value  # the policy refuses a CR or LF in a value with ValueError
     return msg
 
 
@@ -106,20 +207,34 @@ class SmtpMailer:
         return client
 
     def send(self, email: Email) -> None:
+        data = render_message(email)  # before connecting: a bad message is its own fault
         try:
             if self._client is None:
                 self._client = self._connect()
-            refused = self._client.smtp.sendmail(
-                self.sender, email.recipients(), to_mime(email).as_bytes(policy=SMTP_POLICY)
-            )
         except smtplib.SMTPResponseException as exc:
+            # Refused at connection or login: the server's state, not this message's.
             self._drop()
-            raise MailError(f"SMTP {exc.smtp_code} refused the message") from None
+            raise MailError(f"SMTP {exc.smtp_code} at connection", code=exc.smtp_code) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
+        try:
+            refused = self._client.smtp.sendmail(self.sender, email.recipients(), data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Every recipient refused; smtplib has reset the transaction.
+            raise _refusal(min(code for code, _ in exc.recipients.values())) from None
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500 and exc.smtp_code != 421:
+                # This message is refused; smtplib reset the transaction, so the
+                # connection goes on serving the rest of the batch.
+                raise _refusal(exc.smtp_code) from None
+            self._drop()
+            raise MailError(f"SMTP {exc.smtp_code} refused the message", code=exc.smtp_code) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
         if refused:
-            raise MailError(f"SMTP refused {len(refused)} recipient(s)")
+            raise _refusal(min(code for code, _ in refused.values()), " for some recipients")
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -134,9 +249,11 @@ class SmtpMailer:
 
 
 class RecordingMailer:
-    """An in-memory mailer for unit tests."""
+    """An in-memory mailer for unit tests. It writes each message as the SMTP mailer
+    would (so an invalid header fails here too); `fail_on` names the calls (1-based) that
+    fail, as a dropped connection or with the MailError given."""
 
-    def __init__(self, fail_on: set[int] | None = None):
+    def __init__(self, fail_on: set[int] | dict[int, MailError] | None = None):
         self.sent: list[Email] = []
         self.fail_on = fail_on or set()
         self.calls = 0
@@ -144,7 +261,10 @@ class RecordingMailer:
     def send(self, email: Email) -> None:
         self.calls += 1
         if self.calls in self.fail_on:
+            if isinstance(self.fail_on, dict):
+                raise self.fail_on[self.calls]
             raise MailError("SMTP connection failed (test)")
+        render_message(email)
         self.sent.append(email)
 
     def close(self) -> None:

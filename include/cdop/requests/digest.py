@@ -23,6 +23,7 @@ from cdop.mail.templating import render
 from cdop.requests.chasing import is_working_day
 from cdop.store.db import unit_of_work
 from cdop.store.models import OutboxMessage
+from cdop.views.outbox import held_messages
 from cdop.views.worklists import (
     OverdueRequest,
     ReadyCase,
@@ -52,10 +53,12 @@ class Digest:
     waiting: tuple[WaitingCase, ...]
     ready: tuple[ReadyCase, ...]
     ncmd: tuple[NcmdBreach, ...]
+    # Outbox messages set aside for a reason of their own, waiting to be released.
+    held: tuple[dict, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.waiting or self.ready or self.ncmd)
+        return not (self.overdue or self.waiting or self.ready or self.ncmd or self.held)
 
     @property
     def overdue_by_agency(self) -> list[AgencyOverdue]:
@@ -65,8 +68,11 @@ class Digest:
         ]
 
     def counts(self) -> dict[str, int]:
-        return {"overdue": len(self.overdue), "waiting": len(self.waiting),
-                "ready": len(self.ready), "ncmd": len(self.ncmd)}
+        counts = {"overdue": len(self.overdue), "waiting": len(self.waiting),
+                  "ready": len(self.ready), "ncmd": len(self.ncmd)}
+        if self.held:
+            counts["held"] = len(self.held)
+        return counts
 
 
 def build_digest(session: Session, today: dt.date, policy: Policy) -> Digest:
@@ -76,6 +82,7 @@ def build_digest(session: Session, today: dt.date, policy: Policy) -> Digest:
         waiting=tuple(waiting_cases(session, today)),
         ready=tuple(newly_ready(session, today, policy)),
         ncmd=tuple(ncmd_breaches(session, today, policy)),
+        held=tuple(held_messages(session)),
     )
 
 

@@ -36,6 +36,7 @@ def outbox_messages(
     query = (
         select(
             OutboxMessage.id,
+            OutboxMessage.business_key,
             OutboxMessage.kind,
             OutboxMessage.sequence,
             Case.case_number,
@@ -65,6 +66,7 @@ def outbox_messages(
         [
             {
                 "id": r.id,
+                "business_key": r.business_key,
                 "kind": r.kind,
                 "sequence": r.sequence,
                 "case_number": r.case_number,
@@ -89,3 +91,18 @@ def outbox_messages(
 
 def outbox_kinds(session: Session) -> list[str]:
     return list(session.scalars(select(OutboxMessage.kind).distinct().order_by(OutboxMessage.kind)))
+
+
+def held_messages(session: Session) -> list[dict]:
+    """Messages set aside for a reason of their own, oldest first: what the digest and
+    the outbox page list for a coordinator to fix and release (kind of reason only)."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.business_key, OutboxMessage.kind,
+               OutboxMessage.business_date, OutboxMessage.last_error, Case.case_number)
+        .outerjoin(Case, Case.id == OutboxMessage.case_id)
+        .where(OutboxMessage.status == "held")
+        .order_by(OutboxMessage.id)
+    ).all()
+    return [{"id": r.id, "business_key": r.business_key, "kind": r.kind,
+             "business_date": r.business_date, "reason": r.last_error, "case_number": r.case_number}
+            for r in rows]

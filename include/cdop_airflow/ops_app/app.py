@@ -60,6 +60,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
     "/meetings": {"GET": _COORDINATOR},
     "/reports": {"GET": _COORDINATOR},
     "/outbox": {"GET": _COORDINATOR},
+    "/outbox/release": {"POST": _COORDINATOR},
     "/audit": {"GET": _COORDINATOR},
     "/cases": {"GET": _COORDINATOR},
     "/cases/{case_number}": {"GET": _COORDINATOR},
@@ -225,6 +226,7 @@ def create_app() -> FastAPI:
     _read_routes(app)
     _panel_and_figure_routes(app)
     _action_routes(app)
+    _outbox_routes(app)
     return app
 
 
@@ -233,7 +235,6 @@ def _read_routes(app: FastAPI) -> None:
     from cdop.rules.workdays import WorkingCalendar
     from cdop.store.db import unit_of_work
     from cdop.views import investigations as investigations_view
-    from cdop.views import outbox as outbox_view
     from cdop.views import overdue as overdue_view
     from cdop.views import panel as panel_view
     from cdop.views import pipeline as pipeline_view
@@ -297,17 +298,12 @@ def _read_routes(app: FastAPI) -> None:
                            page_link=_page_link(request))
 
     @_route(app, "GET", "/outbox", response_class=HTMLResponse)
-    def outbox(request: Request, settings: SettingsDep, status_: Annotated[str | None, Query(alias="status")] = None,
+    def outbox(request: Request, settings: SettingsDep, token: Annotated[str, Depends(csrf_token)],
+               status_: Annotated[str | None, Query(alias="status")] = None,
                kind: str | None = None, case: str | None = None, page: PageNo = 1):
-        """Every message: to whom, what kind, when, its state. Case numbers only; no bodies."""
-        with unit_of_work(settings) as uow:
-            counts = outbox_view.outbox_counts(uow.session)
-            kinds = outbox_view.outbox_kinds(uow.session)
-            rows = outbox_view.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
-                                       page=page)
-        return render_page(request, "outbox.html.j2", active="outbox", counts=counts, kinds=kinds,
-                           rows=rows, status=status_ or "", kind=kind or "", case=(case or "").upper(),
-                           page_link=_page_link(request))
+        """Every message: to whom, what kind, when, its state. Case numbers only; no bodies.
+        Messages set aside (held) are listed first, each with a form to release it."""
+        return _outbox_response(request, settings, token, status_, kind, case, page)
 
     @_route(app, "GET", "/cases", response_class=HTMLResponse)
     def find_case(request: Request, number: str = ""):
@@ -375,6 +371,23 @@ def _panel_and_figure_routes(app: FastAPI) -> None:
             rows = audit_view.audit_events(uow.session, reveals_only=not every, page=page)
         return render_page(request, "audit.html.j2", active="audit", rows=rows, every=every,
                            page_link=_page_link(request))
+def _outbox_response(request: Request, settings: Settings, token: str, status_: str | None,
+                     kind: str | None, case: str | None, page: int, *, problem: str | None = None,
+                     status_code: int = 200) -> HTMLResponse:
+    from cdop.store.db import unit_of_work
+    from cdop.views import outbox as outbox_view
+
+    with unit_of_work(settings) as uow:
+        counts = outbox_view.outbox_counts(uow.session)
+        kinds = outbox_view.outbox_kinds(uow.session)
+        held = outbox_view.held_messages(uow.session)
+        rows = outbox_view.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
+                                           page=page)
+    return render_page(request, "outbox.html.j2", active="outbox", counts=counts, kinds=kinds,
+                       held=held, rows=rows, status=status_ or "", kind=kind or "",
+                       case=(case or "").upper(), page_link=_page_link(request),
+                       csrf_field=CSRF_FIELD, csrf_token=token, problem=problem,
+                       status_code=status_code)
 
 
 def _case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
@@ -507,6 +520,30 @@ def _action_routes(app: FastAPI) -> None:
                    actor=settings.actor, today=today, version=number_of_version)
 
         return attempt(request, settings, today, token, number, "report", act, "report_decided")
+
+
+def _outbox_routes(app: FastAPI) -> None:
+    @_route(app, "POST", "/outbox/release", dependencies=[Depends(check_csrf)])
+    def release_message_action(
+        request: Request,
+        settings: SettingsDep,
+        token: Annotated[str, Depends(csrf_token)],
+        message: Annotated[str, Form()] = "",
+    ):
+        """Release a held message once its cause is fixed (the same service as
+        `cdop outbox release`), audited with the signed-in user as the actor."""
+        from cdop.mail.delivery import NotHeld, release
+
+        ref = message.strip()
+        if not ref.isdigit() or len(ref) > 12:
+            return _outbox_response(request, settings, token, "held", None, None, 1,
+                                    problem="message: choose a held message", status_code=422)
+        try:
+            release(settings, ref, actor=settings.actor)
+        except NotHeld:
+            return _outbox_response(request, settings, token, "held", None, None, 1,
+                                    problem="message: is not held (released already?)", status_code=404)
+        return _redirect(request, "outbox", "message_released")
 
 
 class _uploaded:
