@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.private_files import private_dir, write_private
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import NotFound, get_case, get_request
 from cdop.store.models import (
@@ -272,9 +273,11 @@ def merged_chronology(session: Session, case: Case) -> list[tuple[ChronologyEntr
         .outerjoin(AgencyRequest, AgencyRequest.id == ChronologyEntry.request_id)
         .outerjoin(source, source.c.id == AgencyRequest.agency_id)
         .where(ChronologyEntry.case_id == case.id)
-        .order_by(ChronologyEntry.event_date, Agency.code, ChronologyEntry.id)
     )
-    return [(e, code or "", src) for e, code, src in session.execute(query).all()]
+    # The event date is encrypted: one case's entries are ordered here, after decryption
+    # (an entry with no agency first, as SQLite orders NULL first).
+    rows = [(e, code or "", src) for e, code, src in session.execute(query).all()]
+    return sorted(rows, key=lambda row: (row[0].event_date, row[1], row[0].id))
 
 
 # ------------------------------------------------------------------------------- family
@@ -324,10 +327,12 @@ def record_return(
 
 def _store_file(settings: Settings, case_number: str, agency_code: str, source: Path) -> str:
     """Keep a returned file encrypted at rest under CDOP_HOME/files."""
-    target_dir = settings.files_dir / case_number / agency_code.upper()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / (source.name + ".enc")
+    target_dir = private_dir(settings.files_dir / case_number / agency_code.upper())
+    # Stored under a name of the system's making: the name the agency gave the file (and
+    # that the database would keep in plain text) may be the child's.
+    suffix = "".join(c for c in source.suffix.lower() if c.isalnum() or c == ".")[:10]
+    target = target_dir / f"{case_number}-{agency_code.upper()}-return{suffix}.enc"
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(crypto.encrypt_bytes(source.read_bytes()))
+    write_private(tmp, crypto.encrypt_bytes(source.read_bytes()))
     shutil.move(tmp, target)
     return str(target.relative_to(settings.home))
