@@ -7,6 +7,7 @@ from sqlalchemy import Text, bindparam, select, type_coerce, update
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.private_files import write_private
 from cdop.store.db import unit_of_work
 from cdop.store.models import ENCRYPTED_COLUMNS, Case
 
@@ -44,7 +45,7 @@ def _rotate_files(settings: Settings) -> int:
     count = 0
     for path in sorted(settings.home.rglob("*.enc")):
         tmp = path.with_name(path.name + ".rotating")
-        tmp.write_bytes(crypto.rotate_bytes(path.read_bytes()))
+        write_private(tmp, crypto.rotate_bytes(path.read_bytes()))
         tmp.replace(path)
         count += 1
     return count

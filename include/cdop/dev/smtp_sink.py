@@ -16,13 +16,15 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from cdop.private_files import private_dir, write_private
+
 
 class EmlStore:
     """aiosmtpd handler: write each accepted message to `directory` as an .eml file."""
 
     def __init__(self, directory: Path, drop_on: set[int] | None = None):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # messages on a secure route carry identifiers
         self.drop_on = set(drop_on or ())  # 1-based DATA commands to answer by hanging up
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
@@ -38,7 +40,7 @@ class EmlStore:
         tmp = self.directory / (name + ".tmp")
         content = envelope.original_content or envelope.content
         header = f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n".encode()
-        tmp.write_bytes(header + content)
+        write_private(tmp, header + content)
         tmp.rename(self.directory / name)
         return "250 Message accepted for delivery"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.private_files import private_dir, write_private
 from cdop.store.models import (
     CaseReport,
 )
@@ -18,12 +19,12 @@ def report_dir(settings: Settings, case_number: str, version: int) -> Path:
 
 def _store(settings: Settings, case_number: str, version: int, html: str, pdf: bytes) -> tuple[str, str]:
     folder = report_dir(settings, case_number, version)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     paths = []
     for suffix, content in (("html", html.encode("utf-8")), ("pdf", pdf)):
         target = folder / f"{case_number}-report-v{version}.{suffix}.enc"
         tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(crypto.encrypt_bytes(content))
+        write_private(tmp, crypto.encrypt_bytes(content))
         shutil.move(tmp, target)
         paths.append(str(target.relative_to(settings.home)))
     return paths[0], paths[1]
