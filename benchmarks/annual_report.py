@@ -71,6 +71,7 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
     from sqlalchemy import text
 
     from cdop.confidentiality import crypto
+    from cdop.rules.ages import age_band
     from cdop.store.db import make_engine, migrate
 
     start = time.perf_counter()
@@ -82,6 +83,9 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
     nhs = [crypto.encrypt(f"99900000{i:02d}") for i in range(20)]
     address = crypto.encrypt("1 Synthetic Street, Benchtown")
     postcode = crypto.encrypt("BT1 1AA")
+    family = crypto.encrypt("{}")
+    learning = [crypto.encrypt(t) for t in LEARNING]
+    rec_text, progress = crypto.encrypt("Synthetic recommendation."), crypto.encrypt("Update.")
     parent = [crypto.encrypt(f"Parent {n}") for n in ("Yxandor", "Wembrick", "Ulvathorne", "Skarrowen")]
     first_day = dt.date(first_year - 1, 4, 1)
     span = (dt.date(first_year + 9, 3, 31) - first_day).days
@@ -102,28 +106,30 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
             "id": i, "case_number": f"BM-{died.year}-{i:06d}", "forenames": rng.choice(names),
             "surname": rng.choice(names), "date_of_birth": rng.choice(dobs), "nhs_number": rng.choice(nhs),
             "address": address, "postcode": postcode, "notifier_name": None, "nhs_index": None,
-            "identity_index": f"bm{i}", "date_of_death": died, "age_at_death_days": age,
+            "identity_index": f"bm{i}", "date_of_death": crypto.encrypt(died.isoformat()),
+            "age_at_death_days": crypto.encrypt(str(age)),
+            "age_band": age_band(died - dt.timedelta(days=age), died),
             "sex": rng.choice(["male", "male", "female", "female", "not_known"]),
             "ethnicity": rng.choice(ETHNICITY), "deprivation_decile": rng.choice([None, *range(1, 11)]),
             "place_of_death": rng.choice(PLACES), "death_expected": rng.random() < 0.45,
             "circumstances": json.dumps(["sudden_unexpected"] if category == "sudden_unexplained" else
                                         ["suicide_self_harm"] if category == "suicide" else []),
             "notified_on": died + dt.timedelta(days=rng.randint(0, 2)), "closed_on": reviewed,
-            "family_context": "{}", "created_at": dt.datetime(2026, 1, 1),
+            "family_context": family, "created_at": dt.datetime(2026, 1, 1),
         })
         analyses.append({"id": i, "case_id": i, "reviewed_on": reviewed, "category": category,
                          "modifiable": modifiable, "recorded_by": "benchmark",
-                         "learning": rng.choice(LEARNING) if modifiable == "yes" else None})
+                         "learning": rng.choice(learning) if modifiable == "yes" else None})
         if rng.random() < 0.3:
             idents.append({"case_id": i, "field": "parent_name", "value": rng.choice(parent)})
         if modifiable == "yes" and rng.random() < 0.35:
             rid = len(recs) + 1
             recs.append({"id": rid, "case_id": i, "analysis_id": i, "organisation": "Benchmark ICB",
-                         "email": "icb@example.nhs.net", "text": "Synthetic recommendation.",
+                         "email": "icb@example.nhs.net", "text": rec_text,
                          "agreed_on": reviewed, "due_on": reviewed + dt.timedelta(days=180),
                          "status": "agreed", "follow_ups_sent": 0})
             updates.append({"recommendation_id": rid, "recorded_on": reviewed + dt.timedelta(days=90),
-                            "status": rng.choice(["in_progress", "completed"]), "progress": "Update."})
+                            "status": rng.choice(["in_progress", "completed"]), "progress": progress})
 
     def insert(conn, table: str, rows: list[dict]) -> None:
         if rows:

@@ -63,11 +63,14 @@ def load(settings, cases: int, requests: int, due: int) -> None:
              ((i, f"AG{i:04d}", f"Agency {i}", "hospital_trust", f"cdr{i}@nhs.net", f"lead{i}@nhs.net",
                "t", "t") for i in range(1, AGENCIES + 1)))
         died = dt.date(2026, 6, 1)
+        died_token, age_token, family_token = (crypto.encrypt(v) for v in (died.isoformat(), "400", "{}"))
         copy(cur, "cases", ["id", "case_number", "forenames", "surname", "date_of_birth", "identity_index",
-                            "date_of_death", "age_at_death_days", "sex", "ethnicity", "place_of_death",
-                            "death_expected", "circumstances", "notified_on", "family_context", "created_at"],
-             ((i, f"CDOP-2026-{i:06d}", token, token, token, index, died, 400, "female", "not_stated",
-               "hospital", "f", "[]", died, "{}", "2026-06-02 09:00:00") for i in range(1, cases + 1)))
+                            "date_of_death", "age_at_death_days", "age_band", "sex", "ethnicity",
+                            "place_of_death", "death_expected", "circumstances", "notified_on",
+                            "family_context", "created_at"],
+             ((i, f"CDOP-2026-{i:06d}", token, token, token, index, died_token, age_token, "1-4 years",
+               "female", "not_stated", "hospital", "f", "[]", died, family_token, "2026-06-02 09:00:00")
+              for i in range(1, cases + 1)))
         # Spread the due requests evenly through the table, as they would be in life.
         every = requests // due if due else requests + 1
         requested, due_on = dt.date(2026, 12, 1), dt.date(2026, 12, 30)

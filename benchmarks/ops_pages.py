@@ -81,6 +81,7 @@ def load(settings, cases: int, seed: int = 6) -> dict[str, int]:
                 "case_number": f"CDOP-{notified.year}-{n + 1:05d}", "forenames": "Demo",
                 "surname": "Child", "date_of_birth": "2020-01-01", "identity_index": f"{n:064x}",
                 "date_of_death": notified - dt.timedelta(days=2), "age_at_death_days": 700,
+                "age_band": "1-4 years",
                 "sex": "female", "ethnicity": "not_stated", "place_of_death": "hospital",
                 "death_expected": False, "circumstances": [], "notified_on": notified,
                 "closed_on": notified + dt.timedelta(days=300) if stage == "closed" else None,

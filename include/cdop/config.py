@@ -195,11 +195,12 @@ def _demo_key(home: Path) -> str:
     """Demo mode makes (once) and reuses a key kept beside the demo data."""
     from cryptography.fernet import Fernet
 
+    from cdop.private_files import private_dir, write_private
+
     key_file = home / "demo-encryption.key"
     if not key_file.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(Fernet.generate_key().decode() + "\n", encoding="ascii")
-        key_file.chmod(0o600)
+        private_dir(home)
+        write_private(key_file, Fernet.generate_key() + b"\n")
     return key_file.read_text(encoding="ascii").strip()
 
 

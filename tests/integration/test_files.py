@@ -47,7 +47,8 @@ def test_a_reuploaded_return_file_replaces_the_earlier_one(agencies, tmp_path):
         form.write_bytes(f"returned form, version {attempt}".encode())
         record_return(agencies, number, "RUH", received_on=D(2026, 4, 1), today=D(2026, 4, 1), file=form)
     [path] = _stored(agencies)
-    assert path.startswith(f"files/{number}/RUH/") and path.endswith("-form-corrected.docx.enc")
+    assert path.startswith(f"files/{number}/RUH/") and path.endswith(f"-{number}-RUH-return.docx.enc")
+    assert "form-corrected" not in path  # the agency's own file name is never kept
     with unit_of_work(agencies) as uow:
         assert uow.session.scalar(select(AgencyRequest.return_file)) == path
     assert crypto.decrypt_bytes((agencies.home / path).read_bytes()) == b"returned form, version 2"

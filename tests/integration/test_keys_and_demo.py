@@ -11,7 +11,7 @@ from cdop.dev.demo import load_demo
 from cdop.intake.notifications import register_notifications
 from cdop.rules.stages import case_stage
 from cdop.store.db import unit_of_work
-from cdop.store.models import Case, OutboxMessage
+from cdop.store.models import ENCRYPTED_COLUMNS, AuditEvent, Case, OutboxMessage
 
 CHILD = {"forenames": "Ottilie", "surname": "Fenwright", "date_of_birth": "2019-05-05",
          "date_of_death": "2026-11-20", "nhs_number": "9434765919", "sex": "female",
@@ -27,7 +27,8 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{new_key},{env['CDOP_ENCRYPTION_KEYS']}"})
     from cdop.confidentiality.keys import rotate
 
-    assert rotate(rotated) == {"rows": 1, "files": 1}
+    _fill_every_encrypted_column(agencies)
+    assert rotate(rotated) == {"rows": 1 + 11, "files": 1}  # the case, one row of each other table
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -38,6 +39,18 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
         assert case.surname == "Fenwright" and case.nhs_number == "9434765919"
         token = uow.session.scalar(select(type_coerce(Case.surname, Text)))
         assert Fernet(new_key.encode()).decrypt(token.encode()) == b"Fenwright"
+        # Every encrypted column, the ones 0011_encrypt_free_text added included, is under
+        # the new key alone.
+        for model, columns in ENCRYPTED_COLUMNS.items():
+            for column in columns:
+                tokens = uow.session.scalars(select(type_coerce(model.__table__.c[column], Text))).all()
+                if model is AuditEvent:  # only a reveal has a reason; other events have none
+                    tokens = [token for token in tokens if token is not None]
+                assert tokens and None not in tokens, f"{model.__tablename__}.{column} has no value to rotate"
+                for token in tokens:
+                    Fernet(new_key.encode()).decrypt(token.encode())
+        case = uow.session.scalar(select(Case))
+        assert case.date_of_death == dt.date(2026, 11, 20) and case.age_at_death_days == 2756
     import pytest
 
     from cdop.intake.notifications import DuplicateNotification
@@ -45,6 +58,71 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     with pytest.raises(DuplicateNotification):
         register_notifications(only_new, [CHILD], today=dt.date(2026, 11, 26), first_row=None)
     crypto.use_keys(agencies.encryption_keys)
+
+
+def _fill_every_encrypted_column(settings) -> None:
+    """One row with a value in each encrypted column (the case has the rest)."""
+    from cdop.store.models import (
+        Agency,
+        AgencyRequest,
+        Analysis,
+        AnalysisFactor,
+        CaseIdentifier,
+        CaseReport,
+        ChronologyEntry,
+        Investigation,
+        Recommendation,
+        RecommendationUpdate,
+    )
+
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalar(select(Case))
+        case.notifier_email = "o.quennell@nhs.net"
+        case.family_context = {"support_notes": "Grandmother Hope visits"}
+        case.notifier_name, case.address, case.postcode = "Dr Quennell", "1 Mill Lane", "DT1 1AA"
+        request = uow.session.scalar(select(AgencyRequest))
+        request.summary, request.waiver_reason = "Seen twice", "Never saw the child"
+        uow.session.add(Investigation(case_id=case.id, kind="post_mortem", status="concluded",
+                                      outcome="Concluded"))
+        agency = uow.session.scalar(select(Agency))
+        analysis = Analysis(case_id=case.id, reviewed_on=dt.date(2026, 12, 1), category="infection",
+                            modifiable="no", learning="Sepsis screening", recorded_by="t")
+        uow.session.add_all([
+            CaseIdentifier(case_id=case.id, field="school", value="Oakfield"),
+            ChronologyEntry(case_id=case.id, agency_id=agency.id, event_date=dt.date(2026, 11, 1),
+                            description="Seen in clinic"),
+            CaseReport(case_id=case.id, version=1, status="returned", built_on=dt.date(2026, 11, 30),
+                       comments="Add the GP's last contact"),
+            analysis,
+        ])
+        uow.session.flush()
+        rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation="ICB",
+                             email="icb@example.nhs.net", text="Audit", agreed_on=dt.date(2026, 12, 1),
+                             due_on=dt.date(2027, 6, 1))
+        uow.session.add_all([AnalysisFactor(analysis_id=analysis.id, domain="service", description="Delay"),
+                             rec])
+        uow.session.flush()
+        uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=dt.date(2027, 1, 1),
+                                             status="in_progress", progress="Audit started"))
+        uow.audit_reveal("case_revealed", "case", case.id, case.id, reason="Checking the NHS number")
+        if not uow.session.scalar(select(func.count(OutboxMessage.id))):
+            uow.session.add(OutboxMessage(business_key="k", message_id="<k@cdop>", kind="agency_request",
+                                          case_id=case.id, agency_id=agency.id, to_addrs=[], cc_addrs=[],
+                                          subject=f"Child death review {case.case_number}: {agency.name}",
+                                          business_date=dt.date(2026, 11, 26), params={}))
+        uow.commit()
+
+
+def test_every_encrypted_column_is_rotated():
+    """A column of an Encrypted type left out of ENCRYPTED_COLUMNS would keep its old key
+    after `cdop keys rotate`, and be unreadable once the old key is removed."""
+    from cdop.confidentiality.crypto import Encrypted
+    from cdop.store.models import Base
+
+    declared = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns
+                if isinstance(c.type, Encrypted)}
+    listed = {(m.__tablename__, c) for m, columns in ENCRYPTED_COLUMNS.items() for c in columns}
+    assert declared == listed
 
 
 def test_demo_loads_twenty_cases_at_every_stage_once(settings):

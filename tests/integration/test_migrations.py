@@ -4,17 +4,24 @@ PostgreSQL, and a way back down."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pprint
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Column, DefaultClause, Table, func, inspect, select
+from sqlalchemy import Column, DefaultClause, Table, func, inspect, select
 
 from cdop.config import Settings, settings_from_env
-from cdop.store.db import alembic_config, dispose_engines, make_engine, migrate, unit_of_work
+from cdop.store.db import (
+    alembic_config,
+    dispose_engines,
+    downgrade,
+    make_engine,
+    migrate,
+    unit_of_work,
+)
 from cdop.store.models import Agency, AgencyRequest, Base, Case
 from tests.conftest import TEST_KEY
 
@@ -50,29 +57,10 @@ def current_revisions(settings: Settings) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def downgrade(settings: Settings, revision: str) -> None:
-    cfg = alembic_config(settings)
-    with make_engine(settings).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-
-
-def compare_server_default(context, inspected_column, metadata_column, inspected_default,
-                           metadata_default, rendered_metadata_default):
-    """PostgreSQL has no `=` for json, so Alembic's own check (SELECT a = b) fails on a
-    JSON column's default: compare those as text, without the cast the server adds.
-    Every other column is left to Alembic (None)."""
-    if not isinstance(metadata_column.type, JSON):
-        return None
-    def bare(text):
-        return (text or "").split("::")[0].strip().strip("'")
-    return bare(inspected_default) != bare(rendered_metadata_default)
-
-
 def schema_diff(settings: Settings) -> list:
     with make_engine(settings).connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": compare_server_default}
+            conn, opts={"compare_type": True, "compare_server_default": True}
         )
         return compare_metadata(context, Base.metadata)
 
@@ -100,6 +88,7 @@ def add_case_with_request(settings: Settings, number: str) -> None:
             identity_index=f"idx-{number}",
             date_of_death=dt.date(2026, 1, 1),
             age_at_death_days=365,
+            age_band="1-4 years",
             sex="female",
             ethnicity="not_stated",
             place_of_death="hospital",
@@ -144,3 +133,95 @@ def test_downgrade_to_base_and_upgrade_again(sqlite_settings):
     migrate(sqlite_settings)
     assert current_revisions(sqlite_settings) == set(script_heads(sqlite_settings))
     assert not schema_diff(sqlite_settings)
+
+
+PLAIN_ROWS = [
+    ("agencies", {"id": 1, "code": "SCH1", "name": "Oakfield Primary School", "agency_type": "education",
+                  "request_email": "office@oakfield.example.org.uk", "secure_email": False, "active": True}),
+    ("agency_requests", {"id": 1, "case_id": 1, "agency_id": 1, "forms": "[]", "status": "waived",
+                         "waiver_reason": "Łukasz never attended Oakfield", "ladder_step": 0}),
+    ("chronology_entries", {"id": 1, "case_id": 1, "request_id": 1, "agency_id": 1,
+                            "event_date": dt.date(2024, 2, 29), "description": "TOKEN",
+                            "created_at": dt.datetime(2026, 1, 3)}),
+    ("case_reports", {"id": 1, "case_id": 1, "version": 1, "status": "returned", "gate_findings": "[]",
+                      "built_on": dt.date(2026, 1, 5), "comments": "Remove Mrs O'Neill's name"}),
+    ("analyses", {"id": 1, "case_id": 1, "reviewed_on": dt.date(2026, 3, 1), "category": "infection",
+                  "modifiable": "yes", "learning": "Grace's school nurse was not told", "recorded_by": "t"}),
+    ("analysis_factors", {"id": 1, "analysis_id": 1, "domain": "service", "description": "Hope Weiß",
+                          "contributed": True}),
+    ("recommendations", {"id": 1, "case_id": 1, "analysis_id": 1, "organisation": "ICB",
+                         "email": "icb@example.nhs.net", "text": "Tell Søren's GP", "status": "agreed",
+                         "agreed_on": dt.date(2026, 3, 1), "due_on": dt.date(2026, 9, 1),
+                         "follow_ups_sent": 0}),
+    ("recommendation_updates", {"id": 1, "recommendation_id": 1, "recorded_on": dt.date(2026, 4, 1),
+                                "status": "in_progress", "progress": "Met May O’Neill-Smith"}),
+    ("outbox_messages", {"id": 1, "business_key": "k", "message_id": "<m@x>", "kind": "agency_request",
+                         "sequence": 1, "case_id": 1, "agency_id": 1, "to_addrs": "[]", "cc_addrs": "[]",
+                         "subject": "Child death review CDOP-2026-0001: Oakfield Primary School",
+                         "secure_route": False, "business_date": dt.date(2026, 1, 2), "params": "{}",
+                         "status": "sent", "attempts": 1, "created_at": dt.datetime(2026, 1, 2)}),
+]
+CONVERTED = {  # table -> column -> the value Python sees after 0011
+    "cases": {"date_of_death": dt.date(2026, 1, 1), "age_at_death_days": 672, "age_band": "1-4 years",
+              "notifier_email": "a.quennell@nhs.net",
+              "family_context": {"siblings": ["5-9 years"], "support_notes": "Aunt Hope visits"}},
+    **{table: {c: v for c, v in row.items() if c in {
+        "waiver_reason", "event_date", "comments", "learning", "description", "text", "progress", "subject"}
+        and v != "TOKEN"} for table, row in PLAIN_ROWS if table != "agencies"},
+}
+
+
+def test_0011_encrypts_existing_rows_and_downgrade_restores_them(empty_settings):
+    """Rows written before 0011 come out encrypted at rest and read the same through the
+    models; the age band is filled from the dates; downgrade gives the plain values back."""
+    from sqlalchemy import text
+
+    from cdop.confidentiality import crypto
+    from cdop.store.models import ENCRYPTED_COLUMNS
+
+    migrate(empty_settings, "0006_merge_heads")
+    engine = make_engine(empty_settings)
+    with engine.begin() as conn:
+        case = {"id": 1, "case_number": "CDOP-2026-0001", "forenames": crypto.encrypt("Łukasz"),
+                "surname": crypto.encrypt("Weiß-O'Neill"), "date_of_birth": crypto.encrypt("2024-02-29"),
+                "identity_index": "i", "date_of_death": dt.date(2026, 1, 1), "age_at_death_days": 672,
+                "sex": "male", "ethnicity": "not_stated", "place_of_death": "hospital",
+                "death_expected": False, "circumstances": "[]", "notified_on": dt.date(2026, 1, 2),
+                "notifier_email": "a.quennell@nhs.net", "created_at": dt.datetime(2026, 1, 2),
+                "family_context": json.dumps(CONVERTED["cases"]["family_context"])}
+        for table, row in [("cases", case), *PLAIN_ROWS]:
+            row = {k: crypto.encrypt("Seen at home") if v == "TOKEN" else v for k, v in row.items()}
+            conn.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"),
+                         row)
+
+    migrate(empty_settings)
+
+    assert not schema_diff(empty_settings)
+    tables = {m.__tablename__: m for m in ENCRYPTED_COLUMNS} | {"cases": Case}
+    with unit_of_work(empty_settings) as uow:
+        for table, expected in CONVERTED.items():
+            model = tables[table]
+            row = uow.session.scalar(select(model))
+            assert {c: getattr(row, c) for c in expected} == expected, table
+        assert uow.session.scalar(select(Case.forenames)) == "Łukasz"
+    with engine.connect() as conn:
+        for table, expected in CONVERTED.items():
+            stored = conn.execute(text(f"SELECT {', '.join(c for c in expected if c != 'age_band')} FROM {table}")).one()
+            assert all(str(v).startswith("gAAAAA") for v in stored), table
+        assert conn.execute(text("SELECT age_band FROM cases")).scalar() == "1-4 years"
+
+    downgrade(empty_settings, "0006_merge_heads")
+
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT date_of_death, age_at_death_days, notifier_email, family_context "
+                                "FROM cases")).one()
+        assert str(row[0])[:10] == "2026-01-01" and row[1] == 672 and row[2] == "a.quennell@nhs.net"
+        family = row[3] if isinstance(row[3], dict) else json.loads(row[3])
+        assert family == CONVERTED["cases"]["family_context"]
+        assert conn.execute(text("SELECT waiver_reason FROM agency_requests")).scalar() == \
+            "Łukasz never attended Oakfield"
+        assert str(conn.execute(text("SELECT event_date FROM chronology_entries")).scalar())[:10] == "2024-02-29"
+        assert conn.execute(text("SELECT subject FROM outbox_messages")).scalar().startswith("Child death")
+        assert conn.execute(text("SELECT count(*) FROM agency_requests")).scalar() == 1  # no cascade
+    migrate(empty_settings)
+    assert not schema_diff(empty_settings)

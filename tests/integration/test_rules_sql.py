@@ -153,6 +153,7 @@ def build_cases(settings: Settings) -> None:
                 identity_index=f"rules-{n}",
                 date_of_death=dt.date(2026, 1, 1),
                 age_at_death_days=365,
+                age_band="1-4 years",
                 sex="female",
                 ethnicity="not_stated",
                 place_of_death="hospital",

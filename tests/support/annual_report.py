@@ -8,6 +8,7 @@ import datetime as dt
 import itertools
 
 from cdop.config import Settings
+from cdop.rules.ages import age_band
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
     Analysis,
@@ -63,6 +64,7 @@ def add_case(session, *, died, age_days, sex="male", ethnicity="white_british", 
         identity_index=f"fixture-{n}",
         date_of_death=died,
         age_at_death_days=age_days,
+        age_band=age_band(born, died),
         sex=sex,
         ethnicity=ethnicity,
         deprivation_decile=decile,

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cdop.config import ConfigError, Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Attachment, Email
+from cdop.private_files import private_dir, write_private
 from cdop.store.db import unit_of_work
 from cdop.store.models import AnnualReport, OutboxMessage
 from cdop.validation import InputError, Problem
@@ -199,14 +200,14 @@ def build_annual_report(
     lap("gate")
 
     root = reports_root(settings)
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     build_dir = root / f".build-{year}-{secrets.token_hex(6)}"
-    (build_dir / "tables").mkdir(parents=True)
-    (build_dir / names["html"]).write_text(html, encoding="utf-8")
-    (build_dir / names["pdf"]).write_bytes(pdf)
+    private_dir(build_dir / "tables")
+    write_private(build_dir / names["html"], html.encode("utf-8"))
+    write_private(build_dir / names["pdf"], pdf)
     for name, text in csvs.items():
-        (build_dir / "tables" / name).write_text(text, encoding="utf-8")
-    (build_dir / "manifest.json").write_text(manifest_text, encoding="utf-8")
+        write_private(build_dir / "tables" / name, text.encode("utf-8"))
+    write_private(build_dir / "manifest.json", manifest_text.encode("utf-8"))
     _swap(root, year, build_dir)
     lap("write")
 

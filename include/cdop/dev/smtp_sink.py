@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from cdop.private_files import private_dir, write_private
+
 
 class EmlStore:
     """aiosmtpd handler: write each accepted message to `directory` as an .eml file."""
@@ -25,7 +27,7 @@ class EmlStore:
                  answer_on: dict[int, str] | None = None, refuse: dict[str, str] | None = None,
                  hang_on: set[int] | None = None):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # messages on a secure route carry identifiers
         self.drop_on = set(drop_on or ())  # 1-based DATA commands to answer by hanging up
         # Fault injection for tests: 1-based DATA commands answered with this reply
         # instead of accepting (e.g. "451 try again later", "554 rejected"), and
@@ -64,7 +66,7 @@ class EmlStore:
         tmp = self.directory / (name + ".tmp")
         content = envelope.original_content or envelope.content
         header = f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n".encode()
-        tmp.write_bytes(header + content)
+        write_private(tmp, header + content)
         tmp.rename(self.directory / name)
         return "250 Message accepted for delivery"
 

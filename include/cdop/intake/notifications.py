@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.rules.ages import age_band
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation
 from cdop.taxonomy import taxonomy
@@ -212,6 +213,7 @@ def _create_case(uow: UnitOfWork, settings: Settings, n: Notification, agencies:
         identity_index=crypto.blind_index(*_identity_parts(n)),
         date_of_death=n.date_of_death,
         age_at_death_days=age_days,
+        age_band=age_band(n.date_of_birth, n.date_of_death),
         sex=n.sex,
         ethnicity=n.ethnicity,
         deprivation_decile=n.deprivation_decile,

@@ -44,6 +44,7 @@ from cdop.mail.templating import render
 from cdop.panel.report_content import locate_findings, report_context
 from cdop.panel.report_files import _store, read_file
 from cdop.pdf import PdfRenderFailed, html_to_pdf
+from cdop.private_files import private_dir, write_private
 from cdop.rules.stages import Stage, case_stage, needs_report_predicate
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.lookups import get_case
@@ -137,11 +138,10 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
 
 def cases_newly_ready(session: Session) -> list[str]:
     """Case numbers of open cases that are ready for panel and have no report yet."""
-    return list(session.scalars(
-        select(Case.case_number)
-        .where(needs_report_predicate())
-        .order_by(Case.date_of_death, Case.case_number)
-    ))
+    # Oldest death first: the date of death is encrypted, so the (few) ready cases are
+    # ordered after decryption.
+    rows = session.execute(select(Case.case_number, Case.date_of_death).where(needs_report_predicate()))
+    return [number for number, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
 def assemble_reports(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, Any]:
@@ -298,11 +298,11 @@ def export_report(settings: Settings, case_number: str, target: Path, *, reason:
         report = uow.session.scalar(query.order_by(CaseReport.version.desc()).limit(1))
         if report is None:
             raise InputError([Problem("version" if version else "report", "no such case report")])
-        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(target)
         written = []
         for relative in (report.html_path, report.pdf_path):
             out = target / Path(relative).name.removesuffix(".enc")
-            out.write_bytes(read_file(settings, relative))
+            write_private(out, read_file(settings, relative))
             written.append(out)
         uow.audit_reveal("report_exported", "case_report", report.id, case.id, reason=reason,
                          version=report.version, status=report.status)

@@ -176,15 +176,16 @@ def is_neonatal(case: Case) -> bool:
 
 def cases_awaiting_meeting(session: Session) -> list[Case]:
     """Open cases with an approved report and no place on an agenda, oldest death first."""
-    return list(session.scalars(
+    cases = session.scalars(
         select(Case)
         .where(
             Case.closed_on.is_(None),
             exists().where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED),
             ~exists().where(MeetingAllocation.case_id == Case.id),
         )
-        .order_by(Case.date_of_death, Case.case_number)
-    ))
+    )
+    # The date of death is encrypted: the approved cases waiting are ordered after decryption.
+    return sorted(cases, key=lambda c: (c.date_of_death, c.case_number))
 
 
 def allocate_cases(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, list[str]]:

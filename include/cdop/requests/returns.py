@@ -284,9 +284,11 @@ def merged_chronology(session: Session, case: Case) -> list[tuple[ChronologyEntr
         .outerjoin(AgencyRequest, AgencyRequest.id == ChronologyEntry.request_id)
         .outerjoin(source, source.c.id == AgencyRequest.agency_id)
         .where(ChronologyEntry.case_id == case.id)
-        .order_by(ChronologyEntry.event_date, Agency.code, ChronologyEntry.id)
     )
-    return [(e, code or "", src) for e, code, src in session.execute(query).all()]
+    # The event date is encrypted: one case's entries are ordered here, after decryption
+    # (an entry with no agency first, as SQLite orders NULL first).
+    rows = [(e, code or "", src) for e, code, src in session.execute(query).all()]
+    return sorted(rows, key=lambda row: (row[0].event_date, row[1], row[0].id))
 
 
 # ------------------------------------------------------------------------------- family
@@ -321,8 +323,12 @@ def record_return(
         stored = None
         if file:
             # A new name each time: the file the row points at now stays until this commits.
+            # Stored under a name of the system's making: the name the agency gave the file
+            # (kept in plain text in the row and on disk) may be the child's.
+            suffix = "".join(c for c in Path(file).suffix.lower() if c.isalnum() or c == ".")[:10]
             stored = files.store_encrypted(uow, settings, Path("files") / case.case_number / request.agency.code,
-                                           files.safe_name(Path(file).name), _read_return_file(Path(file)))
+                                           f"{case.case_number}-{request.agency.code}-return{suffix}",
+                                           _read_return_file(Path(file)))
             files.remove_when_committed(uow, settings, request.return_file)
         request.status = "returned"
         request.returned_on = received_on

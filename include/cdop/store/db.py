@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.private_files import private_dir, private_file
 from cdop.store.models import AuditEvent
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -25,9 +26,7 @@ def make_engine(settings: Settings) -> Engine:
     engine = _engines.get(settings.database_url)
     if engine is None:
         if settings.database_url.startswith("sqlite:///"):
-            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-                parents=True, exist_ok=True
-            )
+            _private_sqlite_file(Path(settings.database_url.removeprefix("sqlite:///")))
             engine = create_engine(settings.database_url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             # Take the write lock at BEGIN so concurrent claimers serialise rather than
@@ -45,6 +44,18 @@ SQLITE_SHA256 = "cdop_sha256_hex"
 
 def _sha256_hex(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file owner-only (0600) before SQLite opens it: SQLite gives its -wal
+    and -shm files the database file's mode. Files made before this are tightened too."""
+    if path.name in ("", ":memory:"):
+        return
+    private_dir(path.parent)
+    private_file(path)
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists():
+            extra.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -170,8 +181,35 @@ def migrate(settings: Settings, revision: str = "head") -> None:
     """Bring the CDOP database to `revision`, by default the single head (safe to run again)."""
     from alembic import command
 
+    _alembic(settings, command.upgrade, revision)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    """Take the CDOP database back to `revision` (tests, and undoing a release)."""
+    from alembic import command
+
+    _alembic(settings, command.downgrade, revision)
+
+
+def _alembic(settings: Settings, step, revision: str) -> None:
+    # The keys are installed first (make_engine): a data migration encrypts with them.
     engine = make_engine(settings)
     cfg = alembic_config(settings)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # A migration that re-creates a table SQLite cannot alter (Alembic's batch mode)
+            # drops the old one: with foreign keys on, that would cascade-delete its
+            # children. SQLite ignores this pragma inside a transaction, so it is set on
+            # the raw connection before the migration's transaction begins, and the keys
+            # are checked before commit.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
+from cdop.private_files import private_dir
 from cdop.store.db import UnitOfWork
 from cdop.store.models import Agency, AgencyRequest, Case, CaseReport
 
@@ -71,7 +72,7 @@ def store_encrypted(uow: UnitOfWork, settings: Settings, folder: str | Path, nam
     path relative to CDOP_HOME. `unique` puts a random prefix on the name, so a new file
     never overwrites one a committed row still points at."""
     directory = settings.home / folder
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)  # every missing folder 0700, not only the last
     target = directory / ((f"{secrets.token_hex(4)}-" if unique else "") + name + ".enc")
     write_atomically(target, crypto.encrypt_bytes(data))
     uow.after_rollback(lambda: target.unlink(missing_ok=True))

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from cdop.confidentiality.crypto import Encrypted
+from cdop.confidentiality.crypto import Encrypted, EncryptedDate, EncryptedInt, EncryptedJSON
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -80,9 +80,13 @@ class Case(Base):
     # Keyed hashes for duplicate detection without decrypting every row.
     nhs_index: Mapped[str | None] = mapped_column(String(64), index=True)
     identity_index: Mapped[str] = mapped_column(String(64), index=True)
-    # Facts needed for review and statistics (not identifying on their own).
-    date_of_death: Mapped[dt.date] = mapped_column(Date)
-    age_at_death_days: Mapped[int] = mapped_column(Integer)
+    # The exact date of death and age: with either one in plain text the date of birth
+    # is one subtraction away (migration 0011_encrypt_free_text). Queries use the coarse
+    # age band, or the office's own dates, and decrypt the rows they need.
+    date_of_death: Mapped[dt.date] = mapped_column(EncryptedDate)
+    age_at_death_days: Mapped[int] = mapped_column(EncryptedInt)
+    # Facts needed for review and statistics (coarse, not identifying on their own).
+    age_band: Mapped[str] = mapped_column(String(20))  # cdop.rules.ages.AGE_BANDS
     sex: Mapped[str] = mapped_column(String(20))
     ethnicity: Mapped[str] = mapped_column(String(60))
     deprivation_decile: Mapped[int | None] = mapped_column(Integer)
@@ -90,14 +94,16 @@ class Case(Base):
     death_expected: Mapped[bool] = mapped_column(Boolean)
     circumstances: Mapped[list[str]] = mapped_column(JSON, default=list)
     notifier_role: Mapped[str | None] = mapped_column(String(120))
-    notifier_email: Mapped[str | None] = mapped_column(String(254))
+    notifier_email: Mapped[str | None] = mapped_column(Encrypted)  # often carries a name
+    # The office's dates stay plain: each is on or after the death, so none bounds the
+    # date of death from below (see migration 0011_encrypt_free_text).
     notified_on: Mapped[dt.date] = mapped_column(Date)
     ncmd_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
-    # Non-identifying family circumstances the panel sees (e.g. siblings by age band,
-    # key worker offered, bereavement support offered).
-    # The server default is the one 0002 gave the column when it was added to existing rows.
-    family_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Family circumstances the panel sees (e.g. siblings by age band, key worker offered,
+    # bereavement support offered, the office's free-text notes): encrypted, the notes
+    # come from the family.
+    family_context: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     requests: Mapped[list[AgencyRequest]] = relationship(
@@ -130,7 +136,7 @@ class AgencyRequest(Base):
     returned_on: Mapped[dt.date | None] = mapped_column(Date)
     return_file: Mapped[str | None] = mapped_column(String(500))
     waived_on: Mapped[dt.date | None] = mapped_column(Date)
-    waiver_reason: Mapped[str | None] = mapped_column(Text)
+    waiver_reason: Mapped[str | None] = mapped_column(Encrypted)
     summary: Mapped[str | None] = mapped_column(Encrypted)  # the agency's return summary
     ladder_step: Mapped[int] = mapped_column(Integer, default=0)
     next_chase_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -180,7 +186,8 @@ class OutboxMessage(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id"))
     to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
     cc_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    subject: Mapped[str] = mapped_column(String(300))
+    # A subject names the agency next to the case number (a school, a GP practice).
+    subject: Mapped[str] = mapped_column(Encrypted)
     secure_route: Mapped[bool] = mapped_column(Boolean, default=False)
     # Business date the message belongs to (the run's logical date).
     business_date: Mapped[dt.date] = mapped_column(Date)
@@ -237,7 +244,7 @@ class ChronologyEntry(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
-    event_date: Mapped[dt.date] = mapped_column(Date)
+    event_date: Mapped[dt.date] = mapped_column(EncryptedDate)  # may be the birth: encrypted
     description: Mapped[str] = mapped_column(Encrypted)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -259,7 +266,7 @@ class CaseReport(Base):
     built_on: Mapped[dt.date] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    comments: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Encrypted)
     # When the coordinator's check was last offered in Airflow (a Required Action); the
     # offer is renewed after it times out, so no run waits for months (migration 0004_panel).
     check_requested_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -308,7 +315,7 @@ class Analysis(Base):
     reviewed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # review completed
     category: Mapped[str] = mapped_column(String(40))  # taxonomy category code
     modifiable: Mapped[str] = mapped_column(String(20))  # yes | no | insufficient
-    learning: Mapped[str | None] = mapped_column(Text)  # anonymised text, gate-checked
+    learning: Mapped[str | None] = mapped_column(Encrypted)  # gate-checked, still encrypted
     recorded_by: Mapped[str] = mapped_column(String(120))
 
     factors: Mapped[list[AnalysisFactor]] = relationship(order_by="AnalysisFactor.id")
@@ -320,7 +327,7 @@ class AnalysisFactor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(20))  # taxonomy factor_domain code
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Encrypted)
     contributed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -336,7 +343,7 @@ class Recommendation(Base):
     organisation: Mapped[str] = mapped_column(String(200))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     email: Mapped[str] = mapped_column(String(254))
-    text: Mapped[str] = mapped_column(Text)  # anonymised
+    text: Mapped[str] = mapped_column(Encrypted)  # gate-checked, still encrypted
     agreed_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date)
     # agreed | in_progress | completed | not_accepted
@@ -354,7 +361,7 @@ class RecommendationUpdate(Base):
     )
     recorded_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
-    progress: Mapped[str] = mapped_column(Text)
+    progress: Mapped[str] = mapped_column(Encrypted)
 
 
 class AnnualReport(Base):
@@ -391,11 +398,21 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
         "address",
         "postcode",
         "notifier_name",
+        "notifier_email",
+        "date_of_death",
+        "age_at_death_days",
+        "family_context",
     ),
     Investigation: ("outcome",),
-    AgencyRequest: ("summary",),
+    AgencyRequest: ("summary", "waiver_reason"),
     CaseIdentifier: ("value",),
-    ChronologyEntry: ("description",),
+    ChronologyEntry: ("event_date", "description"),
+    CaseReport: ("comments",),
+    Analysis: ("learning",),
+    AnalysisFactor: ("description",),
+    Recommendation: ("text",),
+    RecommendationUpdate: ("progress",),
+    OutboxMessage: ("subject",),
     AuditEvent: ("reason",),
 }
 
