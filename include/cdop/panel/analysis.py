@@ -338,7 +338,7 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}")
+    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}", settings=settings)
     return email
 
 

@@ -175,7 +175,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
     if not message.secure_route:
         # Not a secure route: no papers, no agenda; only where to get them.
         email = outbox.templated_email(message, settings, "panel_pack_note", context)
-        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}")
+        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}", settings=settings)
         return email
     attachments = []
     for line in context["cases"]:
@@ -185,7 +185,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
         attachments.append(Attachment(pdf_filename(case.case_number, report.version),
                                       report_pdf(settings, report), "application/pdf"))
     email = outbox.templated_email(message, settings, template, context, tuple(attachments))
-    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}")
+    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}", settings=settings)
     return email
 
 
@@ -206,5 +206,6 @@ def compose_new_deaths(session: Session, message: OutboxMessage, settings: Setti
         "cases": [_case_line(session, n) for n in numbers],
     }
     email = outbox.templated_email(message, settings, "panel_new_deaths", context)
-    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}")
+    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}",
+               settings=settings)
     return email

@@ -44,5 +44,5 @@ def compose_returned(session: Session, message: OutboxMessage, settings: Setting
 def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
             context: dict[str, Any]) -> Email:
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}")
+    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}", settings=settings)
     return email

@@ -371,6 +371,28 @@ class AnnualReport(Base):
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
 
 
+class GateDecision(Base):
+    """The coordinator's decision on a flagged text in one case's document: "not an
+    identifier" (the flag is not raised again there) or "redact" (it stays blocked
+    until the text is gone). The flagged text is kept only as its fingerprint (an HMAC
+    under the blind-index key), never as text."""
+
+    __tablename__ = "gate_decisions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "document", "finding_kind", "fingerprint",
+                         name="uq_gate_decisions_case_document_finding"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(40))  # a document kind, e.g. case_report
+    finding_kind: Mapped[str] = mapped_column(String(20))  # e.g. name
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(20))  # not_identifier | redact
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
 ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Case: (
