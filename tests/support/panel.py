@@ -9,8 +9,8 @@ import random
 import threading
 import time
 
-from cdop.confidentiality.documents import pdf_text
 from cdop.confidentiality.detectors import office_policy
+from cdop.confidentiality.documents import pdf_text
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_identifiers
 from cdop.config import Settings

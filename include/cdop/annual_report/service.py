@@ -129,8 +129,8 @@ def build_annual_report(
     from cdop.annual_report.content import build_content
     from cdop.annual_report.data import extract, scope_identifiers
     from cdop.annual_report.render import report_html, table_csvs, table_rows
-    from cdop.confidentiality.documents import pdf_text
     from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.documents import pdf_text
     from cdop.confidentiality.year_gate import ReportBlocked, YearGate
     from cdop.pdf import html_to_pdf
 

@@ -189,7 +189,7 @@ def _phones(text: str, nhs_spans: list[tuple[int, int]], policy: DocumentPolicy)
         except pn.NumberParseException:
             continue
         if pn.is_valid_number(number) or (number.country_code == 44 and pn.is_possible_number(number)
-                                          and digits.lstrip("0").startswith(("7", "1", "2", "3"))):
+                                          and str(number.national_number).startswith(("7", "1", "2", "3"))):
             found.append(Finding("unrecorded.phone", "phone", m.start(), m.end(), "stop"))
     return found
 

@@ -62,6 +62,9 @@ _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augu
            "september", "october", "november", "december"]
 
 
+_MONTH_ABBREVIATIONS = frozenset(m[:3] for m in _MONTHS) | {"sept"}
+
+
 def date_forms(day: dt.date) -> set[str]:
     """The ways a date is written in letters and reports, folded like the text."""
     d, m, y, yy = day.day, day.month, day.year, day.year % 100
@@ -144,6 +147,9 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
     if len(words) == 1 and words[0].lower() in _MONTHS:
         if nxt.isdigit() or re.fullmatch(r"\d+(st|nd|rd|th)?", prev or "x"):
             return None  # "May 2026", "1 May"
+        near = before[-2:] + after[:2]
+        if any(w in _MONTHS or w in _MONTH_ABBREVIATIONS for w in near):
+            return None  # "April and May", "May to July": the month among months
     possessive = raw[re_:re_ + 2] in ("'s", "\u2019s") or raw[re_ - 1:re_] in ("s",) and \
         raw[re_:re_ + 1] in ("'", "\u2019")
     if possessive:

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cdop.confidentiality.decisions import NOT_IDENTIFIER
 from cdop.confidentiality.folding import _fold
 from cdop.confidentiality.gate import Gate, Identifier
 from cdop.confidentiality.words import COMMON_WORDS, GENERIC_PLACE_WORDS, WORD_NAMES, given_names
-from cdop.confidentiality.decisions import NOT_IDENTIFIER
 from cdop.store.models import Case, CaseIdentifier, GateDecision
 from cdop.validation import Problem
 
