@@ -108,8 +108,8 @@ _MONTH_NAMES = (r"January|February|March|April|May|June|July|August|September|Oc
                 r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
 _DAY = r"(?:[0-2]?\d|3[01])(?:st|nd|rd|th)?"
 _DATE_PATTERNS = (
-    re.compile(r"(?<![\d/.\-])(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d/.\-])"),  # ISO
-    re.compile(r"(?<![\d/.\-])(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?![\d/.\-])"),  # d/m/y
+    re.compile(r"(?<![\d/.\-])(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d/\-]|\.\d)"),  # ISO
+    re.compile(r"(?<![\d/.\-])(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?![\d/\-]|\.\d)"),  # d/m/y
     re.compile(r"(?<![\w])(" + _DAY + r")(?:\s+of)?[\s\-]+(" + _MONTH_NAMES + r")\b\.?,?(?:[\s\-]+('?\d{2}|\d{4})\b)?",
                re.IGNORECASE),
     re.compile(r"(?<![\w])(" + _MONTH_NAMES + r")\.?\s+(" + _DAY + r")\b,?(?:\s+(\d{4})\b)?", re.IGNORECASE),
