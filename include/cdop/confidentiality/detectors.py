@@ -22,10 +22,13 @@ are allowed explicitly.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
+
+from anyascii import anyascii
 
 from cdop.confidentiality.folding import Finding, _fold
 from cdop.confidentiality.words import COMMON_WORDS, ORGANISATION_WORDS, WORD_NAMES, given_names
@@ -217,34 +220,29 @@ _CAP_WORD = re.compile(r"(?<![\w'\u2019])(" + _CAP + r")")
 _RUN_CONNECTORS = frozenset({"and", "of", "for", "the", "&", "on", "upon", "in", "st", "st."})
 
 
+_CAP_TOKEN = r"[A-Z\u00c0-\u00de][\w'\u2019\-&.]*"
+_CAP_RUN = re.compile(_CAP_TOKEN + r"(?:[ \t]+(?:(?:and|of|for|the|&|on|upon|in)[ \t]+)*" + _CAP_TOKEN + r")*")
+_WORD = re.compile(r"[\w'\u2019\-&.]+")
+
+
+def _key(word: str) -> str:
+    """A word as the lists hold it: lower case, transliterated, no trailing punctuation."""
+    word = word if word.isascii() else anyascii(word)
+    return word.lower().strip(".'\u2019-&")
+
+
 def _organisation_spans(text: str) -> list[tuple[int, int]]:
-    """Capitalised runs (connectors allowed inside) ending in an organisation word."""
+    """Capitalised runs (connectors allowed inside) ending in an organisation word:
+    "Royal United Hospital", "Avon and Somerset Police", "the Grace Suite"."""
     spans = []
-    tokens = list(re.finditer(r"[A-Za-z\u00c0-\u024f&][A-Za-z\u00c0-\u024f'\u2019\-&.]*", text))
-    i = 0
-    while i < len(tokens):
-        if not tokens[i].group(0)[0].isupper():
-            i += 1
-            continue
-        j = i
-        last_org = None
-        while j < len(tokens):
-            word = tokens[j].group(0)
-            gap = text[tokens[j - 1].end():tokens[j].start()] if j > i else ""
-            if j > i and ("\n" in gap or any(c in gap for c in ",;:()")):
-                break
-            if word[0].isupper():
-                if _fold(word).strip().replace(" ", "") in ORGANISATION_WORDS or \
-                        _fold(word).strip().split(" ")[0] in ORGANISATION_WORDS:
-                    last_org = j
-            elif word.lower() not in _RUN_CONNECTORS:
-                break
-            j += 1
-        if last_org is not None:
-            spans.append((tokens[i].start(), tokens[last_org].end()))
-            i = last_org + 1
-        else:
-            i = max(j, i + 1)
+    for run in _CAP_RUN.finditer(text):
+        last = None
+        for word in _WORD.finditer(run.group(0)):
+            w = word.group(0)
+            if w[0].isupper() and (_key(w) in ORGANISATION_WORDS or _key(w.split("'")[0]) in ORGANISATION_WORDS):
+                last = word.end()
+        if last is not None:
+            spans.append((run.start(), run.start() + last))
     return spans
 
 
@@ -277,28 +275,42 @@ aged family mother father parents parent carers carer brother sister sibling sib
 """.split())
 
 
+class _Spans:
+    """Sorted, non-overlapping spans; `covers(s, e)` in O(log n)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.spans = sorted(spans)
+        self.starts = [a for a, _ in self.spans]
+
+    def covers(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.starts, s) - 1
+        return i >= 0 and self.spans[i][0] <= s and e <= self.spans[i][1]
+
+    def add(self, s: int, e: int) -> None:
+        i = bisect.bisect_right(self.starts, s)
+        self.starts.insert(i, s)
+        self.spans.insert(i, (s, e))
+
+
 def _name_flags(text: str) -> list[Finding]:
     found: list[tuple[int, int]] = []
-    orgs = _organisation_spans(text)
-
-    def in_org(s: int, e: int) -> bool:
-        return any(a <= s and e <= b for a, b in orgs)
-
+    orgs = _Spans(_organisation_spans(text))
     for pattern in (_TITLE_NAME, _RELATION_NAME):
         for m in pattern.finditer(text):
             word = m.group(1)
-            if len(word) < 2 or _ordinary(word) or in_org(m.start(1), m.end(1)):
+            folded = _fold(word).strip()
+            if len(word) < 2 or folded in ORGANISATION_WORDS or folded in _NOT_NAMES \
+                    or orgs.covers(m.start(1), m.end(1)):
                 continue
             found.append((m.start(), m.end()))
+    taken = _Spans(found)
     names = given_names()
     for m in _CAP_WORD.finditer(text):
         word = m.group(1)
-        if any(s <= m.start() < e for s, e in found) or in_org(m.start(), m.end()):
+        if taken.covers(m.start(), m.start() + 1) or orgs.covers(m.start(), m.end()):
             continue
-        folded = _fold(word).strip().split(" ")[0]
-        if folded not in names or _ordinary(word):
-            continue
-        if folded in WORD_NAMES:
+        folded = _key(word).split("'")[0].split("\u2019")[0]
+        if folded not in names or folded in WORD_NAMES or _ordinary(word):
             continue
         found.append((m.start(), m.end()))
     return [Finding("unrecorded.name", "name", s, e, "flag") for s, e in found]

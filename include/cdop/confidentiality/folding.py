@@ -31,13 +31,16 @@ def _fold_char(ch: str) -> str:
     if ch.isascii():
         return ch if ch.isalnum() else " "
     out = anyascii(ch)
-    return "".join(c if c.isalnum() else " " for c in out) if out else " "
+    return "".join(c if c.isalnum() else " " for c in out)  # a combining mark folds to nothing
 
 
 def _fold(text: str) -> str:
     """Lower case, transliterated, every run of non-alphanumerics one space."""
     text = anyascii(text).lower()
     return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text).split()) + " "
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+|[^\x00-\x7f]")
 
 
 class Folded:
@@ -49,18 +52,33 @@ class Folded:
         cased: list[str] = [" "]
         offsets: list[int] = [0]
         space = True
-        for i, ch in enumerate(raw):
-            for c in _fold_char(ch):
+        last_end = 0
+        # ASCII runs of letters and digits are copied whole (fast on a large document);
+        # each other character is transliterated on its own (so its offset is known).
+        for m in _TOKEN.finditer(raw):
+            start, end = m.span()
+            if start > last_end and not space:  # separators between tokens
+                cased.append(" ")
+                offsets.append(last_end)
+                space = True
+            last_end = end
+            token = m.group(0)
+            if token.isascii():
+                cased.append(token)
+                offsets.extend(range(start, end))
+                space = False
+                continue
+            for c in _fold_char(token):
                 if c == " ":
                     if not space:
                         cased.append(" ")
-                        offsets.append(i)
+                        offsets.append(start)
                     space = True
                 else:
                     cased.append(c)
-                    offsets.append(i)
+                    offsets.append(start)
                     space = False
-        if not space:
+        if not space or len(cased) == 1:  # (a text of no letters folds to two spaces)
             cased.append(" ")
             offsets.append(len(raw))
         self.cased = "".join(cased)
