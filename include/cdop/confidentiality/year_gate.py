@@ -15,8 +15,11 @@ identifiers to those that *could* match, using facts every real match implies:
 * a postcode matches only as one or two consecutive words;
 * an NHS number matches only inside a run of digits and separators.
 
-The narrowed set then goes through the real Gate, so what is found (and the message,
-naming fields only) is exactly what `Gate` would find.
+(plural and possessive forms are indexed too). What nobody recorded (postcodes, phone
+numbers, names after a title...) does not depend on the identifiers: the real Gate looks
+for it in each document whatever the narrowed set. The narrowed set then goes through
+the real Gate, so what is found (and the message, naming fields only) is exactly what
+`Gate` would find.
 """
 
 from __future__ import annotations
