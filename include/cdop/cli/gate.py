@@ -23,7 +23,8 @@ def gate_group() -> None:
 
 @gate_group.command("check")
 @click.argument("case_number")
-@click.option("--file", "path", required=True, help="The text to check (- for standard input).")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="The text to check (- for standard input).")
 @click.option("--document", default="text", show_default=True,
               help="Document kind (case_report, chronology, summary, panel_pack, learning, "
                    "recommendation, annual_report, digest, notice, email, text).")
@@ -48,7 +49,8 @@ def check(case_number: str, path: str, document: str) -> None:
 
 @gate_group.command("decide")
 @click.argument("case_number")
-@click.option("--file", "path", required=True, help="The text the flag was found in.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="The text the flag was found in.")
 @click.option("--document", default="text", show_default=True, help="Document kind, as for check.")
 @click.option("--finding", "number", type=int, required=True, help="The flag's number, as `check` printed it.")
 @click.option("--not-identifier", "decision", flag_value="not_identifier",
