@@ -38,7 +38,8 @@ def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[
     return sorted(found)
 
 
-def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: str = "email") -> None:
+def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: str = "email",
+               allowed_dates=()) -> None:
     """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text).
     With `settings`, the office's own addresses and number are what it may carry."""
     if settings is not None:
@@ -46,7 +47,7 @@ def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: 
 
         from cdop.confidentiality.detectors import office_policy
 
-        gate = dataclasses.replace(gate, policy=office_policy(settings, kind))
+        gate = dataclasses.replace(gate, policy=office_policy(settings, kind, allowed_dates=allowed_dates))
     texts = [email.subject, email.text]
     if email.html:
         texts += [email.html, visible_text(email.html)]

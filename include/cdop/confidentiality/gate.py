@@ -179,8 +179,11 @@ class Gate:
     def recorded_findings(self, text: str, folded: Folded | None = None) -> list[Finding]:
         folded = folded or Folded(text)
         found: list[Finding] = []
+        # A date the document carries as its own (a meeting, the day it was built, the
+        # year's period) is that, not a child's date, even on the same day.
+        own = {d.isoformat() for d in getattr(self.policy, "allowed_dates", ())}
         for ident in self.identifiers:
-            if ident.value:
+            if ident.value and not (ident.kind == "date" and ident.value.strip() in own):
                 found.extend(self._match(ident, folded))
         return found
 
