@@ -39,7 +39,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
         assert case.surname == "Fenwright" and case.nhs_number == "9434765919"
         token = uow.session.scalar(select(type_coerce(Case.surname, Text)))
         assert Fernet(new_key.encode()).decrypt(token.encode()) == b"Fenwright"
-        # Every encrypted column, the ones 0011_encrypt_free_text added included, is under
+        # Every encrypted column, the ones 0009_encrypt_free_text added included, is under
         # the new key alone.
         for model, columns in ENCRYPTED_COLUMNS.items():
             for column in columns:

@@ -161,7 +161,7 @@ PLAIN_ROWS = [
                          "secure_route": False, "business_date": dt.date(2026, 1, 2), "params": "{}",
                          "status": "sent", "attempts": 1, "created_at": dt.datetime(2026, 1, 2)}),
 ]
-CONVERTED = {  # table -> column -> the value Python sees after 0011
+CONVERTED = {  # table -> column -> the value Python sees after 0009
     "cases": {"date_of_death": dt.date(2026, 1, 1), "age_at_death_days": 672, "age_band": "1-4 years",
               "notifier_email": "a.quennell@nhs.net",
               "family_context": {"siblings": ["5-9 years"], "support_notes": "Aunt Hope visits"}},
@@ -171,8 +171,8 @@ CONVERTED = {  # table -> column -> the value Python sees after 0011
 }
 
 
-def test_0011_encrypts_existing_rows_and_downgrade_restores_them(empty_settings):
-    """Rows written before 0011 come out encrypted at rest and read the same through the
+def test_0009_encrypts_existing_rows_and_downgrade_restores_them(empty_settings):
+    """Rows written before 0009 come out encrypted at rest and read the same through the
     models; the age band is filled from the dates; downgrade gives the plain values back."""
     from sqlalchemy import text
 

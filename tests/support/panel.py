@@ -9,6 +9,7 @@ import random
 import threading
 import time
 
+from cdop.confidentiality.detectors import office_policy
 from cdop.confidentiality.documents import pdf_text
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_identifiers
@@ -97,7 +98,8 @@ def gate_for(settings: Settings, *case_numbers: str) -> Gate:
             case = get_case(uow, number)
             extra = [(i.field, i.value) for i in uow.session.query(CaseIdentifier).filter_by(case_id=case.id)]
             identifiers.extend(case_identifiers(case, extra))
-    return Gate(tuple(identifiers))
+    # What the office's own messages may carry: its addresses, number and mail domain.
+    return Gate(tuple(identifiers), policy=office_policy(settings, "email"))
 
 
 def received(smtp_server, *kinds: str) -> list:
@@ -108,7 +110,10 @@ def received(smtp_server, *kinds: str) -> list:
 def every_part_text(message) -> list[str]:
     """The text of every part of a received message: headers, bodies, attachments (a
     PDF's extracted text), so the gate can be run over all of it."""
-    texts = [f"{k}: {v}" for k, v in message.items()]
+    # Routing headers carry the directory addresses the office sends to (and its own):
+    # those are the message's recipients, not text anyone wrote; every other header is kept.
+    routing = {"to", "cc", "bcc", "from", "reply-to", "sender", "x-envelope-to", "message-id", "return-path"}
+    texts = [f"{k}: {v}" for k, v in message.items() if k.lower() not in routing]
     for part in message.walk():
         if part.is_multipart():
             continue

@@ -78,3 +78,38 @@ def test_check_all_names_documents_and_fields_never_values():
     assert "tables/learning.csv: child.forenames" in message
     assert "Rosalind" not in message and "Theodore" not in message
     assert "email" not in caught.value.findings
+
+
+HARD_IDENTIFIERS = tuple(
+    ident for i in range(6)
+    for ident in case_identifiers(SimpleNamespace(
+        forenames=["Łukasz", "Søren", "Zoë Siân", "Will", "Grace May", "Theodore"][i],
+        surname=["Wiśniewski-Ó Briain", "Weiß", "O'Neill", "Hope", "Quennell", "Ng"][i],
+        date_of_birth=f"201{i}-0{i + 1}-1{i}", date_of_death=None, nhs_number=None, postcode=None,
+        address="Rose Cottage, Kingsdown Road, Box" if i == 1 else None, notifier_name=None),
+        [("mother_name", "Siobhán O’Neill"), ("school", "Widcombe Junior School")])
+)
+
+HARD_TEXTS = [
+    "Lukasz and the Wisniewskis; Mr O Briain; Soren Weiss.",
+    "Zoe ONeill, Mrs O Neill and Siobhan; the O'Neills' house.",
+    "Will there be a review? Will Hope was seen; the Hopes; may; May 2012; May's aunt.",
+    "The Quennells at Widcombe; Grace Suite; Rose Cottage on Kingsdown Road.",
+    "Dr Kowalczyk, 07700 900123, BS1 4DJ, jo@gmail.com, 12 Acacia Avenue, 943 476 5919.",
+]
+
+
+@pytest.mark.parametrize("text", HARD_TEXTS)
+def test_year_gate_agrees_with_the_gate_on_every_new_form(text):
+    assert YearGate(HARD_IDENTIFIERS).scan(text) == Gate(HARD_IDENTIFIERS).scan(text)
+    assert YearGate(HARD_IDENTIFIERS).scan(text)  # and each text does hold something
+
+
+def test_year_gate_agrees_on_random_mixtures_of_hard_names():
+    rng = random.Random(7)
+    words = ["Lukasz", "Wisniewskis", "O", "Briain", "ONeill", "O'Neill", "Will", "will", "Hope", "Hopes",
+             "May", "may", "2012", "Quennells", "Grace", "Suite", "Rose", "Cottage", "Kingsdown", "Road",
+             "Widcombe", "the", ".", "BS1", "4DJ", "07700", "900123", "Dr", "Smith", "Sarah"]
+    for _ in range(200):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 25)))
+        assert YearGate(HARD_IDENTIFIERS).scan(text) == Gate(HARD_IDENTIFIERS).scan(text), text

@@ -130,6 +130,7 @@ def build_annual_report(
     from cdop.annual_report.content import build_content
     from cdop.annual_report.data import extract, scope_identifiers
     from cdop.annual_report.render import report_html, table_csvs, table_rows
+    from cdop.confidentiality.detectors import office_policy
     from cdop.confidentiality.documents import pdf_text
     from cdop.confidentiality.year_gate import ReportBlocked, YearGate
     from cdop.pdf import html_to_pdf
@@ -190,7 +191,7 @@ def build_annual_report(
     documents = {names["html"]: html, names["pdf"]: pdf_text(pdf), "manifest.json": manifest_text,
                  "email": "\n".join([subject, email_text, email_html])}
     try:
-        YearGate(identifiers).check_all(
+        YearGate(identifiers, policy=office_policy(settings, "annual_report")).check_all(
             year, documents, tables={f"tables/{n}": r for n, r in rows.items()},
             flowing=frozenset({names["pdf"]}),
         )

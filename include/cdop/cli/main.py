@@ -4,14 +4,14 @@ Every command validates first and writes all-or-nothing; errors name the field a
 row, never the value. Commands that act "today" take --today (the business date), which
 defaults to today in England. Each area's commands live in a module of
 their own (admin, intake, requests, returns, reports, panel, analysis,
-annual_report, outbox) and are added here, explicitly.
+annual_report, outbox, gate) and are added here, explicitly.
 """
 
 from __future__ import annotations
 
 import click
 
-from cdop.cli import admin, analysis, intake, outbox, panel, reports, requests, returns
+from cdop.cli import admin, analysis, gate, intake, outbox, panel, reports, requests, returns
 from cdop.cli.annual_report import annual_report
 
 
@@ -22,7 +22,7 @@ def main() -> None:
 
 for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
                 panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
-                annual_report, *outbox.COMMANDS):
+                annual_report, *outbox.COMMANDS, *gate.COMMANDS):
     main.add_command(command)
 for command in returns.RETURN_COMMANDS:
     intake.return_.add_command(command)

@@ -25,13 +25,29 @@ def visible_text(html: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
+FLAG_SUFFIX = " (flag)"
+
+
 def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[str]:
-    texts = [html, visible_text(html)] + ([pdf_text(pdf)] if pdf is not None else [])
-    return sorted({f for t in texts for f in gate.scan(t)})
+    """What stops the document: fields found, and each kind of flag not yet decided
+    (e.g. "unrecorded.name (flag)"): a flagged document stays blocked until the
+    coordinator decides every flag."""
+    texts = [visible_text(html)] + ([pdf_text(pdf)] if pdf is not None else [])
+    found = {f for t in [html, *texts] for f in gate.scan(t)}
+    found |= {f.field + FLAG_SUFFIX for t in texts for f in gate.flags(t)}
+    return sorted(found)
 
 
-def gate_email(gate: Gate, email: Email, document: str) -> None:
-    """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text)."""
+def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: str = "email",
+               allowed_dates=()) -> None:
+    """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text).
+    With `settings`, the office's own addresses and number are what it may carry."""
+    if settings is not None:
+        import dataclasses
+
+        from cdop.confidentiality.detectors import office_policy
+
+        gate = dataclasses.replace(gate, policy=office_policy(settings, kind, allowed_dates=allowed_dates))
     texts = [email.subject, email.text]
     if email.html:
         texts += [email.html, visible_text(email.html)]

@@ -1,22 +1,44 @@
 """The anonymisation gate: every document is checked before it can leave the system.
 
-A document's text (and a PDF's extracted text) is searched for the case's identifiers
-and those recorded for its family and contacts, in the forms they take in real text:
-any case, any spacing, names split over lines, dates written the many ways people write
-them, NHS numbers in groups, postcodes with or without the space. The gate answers with
-the *fields* that matched (e.g. "child.surname", "sibling_name"), never the values, so
-the coordinator knows what to redact and nothing identifying reaches a log.
+Two kinds of finding:
+
+* **Recorded identifiers** -- the case's own (the child's name, dates of birth and death,
+  NHS number, address, postcode) and those recorded for the family and contacts -- in
+  the forms they take in real text: any case, any spacing, transliterated on both sides
+  (Ł->L, ø->o, ß->ss, æ->ae, by anyascii), each part of a multi-part name, apostrophes
+  straight, curly, dropped or spaced, plural and possessive forms, names split over
+  lines, dates written the many ways people write them. These *stop* the release.
+* **Identifiers nobody recorded** (`cdop.confidentiality.detectors`): a postcode, a valid
+  NHS number, a UK phone number, an email address that is not the office's own, a house
+  number and street, a calendar date where the document uses relative timing -- these
+  also stop the release; a person's name nobody recorded (after a title or a relation
+  word, or a given name from a maintained list) is a *flag*: the coordinator decides
+  (redact, or "not an identifier", remembered per case and document).
+
+Names that are also ordinary words ("May", "Will", "Grace", "Hope") match only where
+they are written as a name: capitalised; not "May" next to a number (the month); not a
+sentence-initial "Will"/"May" followed by a pronoun or "be" (the modal verb); a
+sentence-initial one otherwise, or one followed by an organisation word ("the Grace
+Suite"), is a flag, not a stop, because both readings are real.
+
+The gate answers with the *fields* (or kinds) that matched, and positions, never the
+values, so the coordinator knows what to redact and nothing identifying reaches a log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["name", "date", "nhs_number", "postcode", "address", "text"]
+from cdop.confidentiality.decisions import fingerprints
+from cdop.confidentiality.detectors import unrecorded_findings
+from cdop.confidentiality.folding import Finding, Folded, Severity, _fold
+from cdop.confidentiality.words import ORGANISATION_WORDS, WORD_NAMES
+
+Kind = Literal["name", "date", "nhs_number", "postcode", "address", "text", "place"]
 
 
 @dataclass(frozen=True)
@@ -34,80 +56,222 @@ class IdentifierFound(RuntimeError):
         super().__init__(f"{document}: blocked by the anonymisation gate; matched field(s): {', '.join(fields)}")
 
 
-def _fold(text: str) -> str:
-    """Lower case, accents stripped, every run of non-alphanumerics one space."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text).split()) + " "
+# ------------------------------------------------------------------------------ dates
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"]
+
+
+_MONTH_ABBREVIATIONS = frozenset(m[:3] for m in _MONTHS) | {"sept"}
 
 
 def date_forms(day: dt.date) -> set[str]:
     """The ways a date is written in letters and reports, folded like the text."""
-    d, m, y = day.day, day.month, day.year
-    month, mon = day.strftime("%B").lower(), day.strftime("%b").lower()
+    d, m, y, yy = day.day, day.month, day.year, day.year % 100
+    month, mon = _MONTHS[m - 1], _MONTHS[m - 1][:3]
     suffix = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-    forms = {
-        f"{y}-{m:02d}-{d:02d}",
-        f"{d:02d}/{m:02d}/{y}", f"{d}/{m}/{y}", f"{d:02d}/{m:02d}/{y % 100:02d}", f"{d}/{m}/{y % 100:02d}",
-        f"{d:02d}.{m:02d}.{y}", f"{d:02d}-{m:02d}-{y}",
-        f"{d} {month} {y}", f"{d:02d} {month} {y}", f"{d}{suffix} {month} {y}", f"{d}{suffix} of {month} {y}",
-        f"{d} {mon} {y}", f"{d:02d} {mon} {y}", f"{d}{suffix} {mon} {y}",
-        f"{month} {d} {y}", f"{month} {d}{suffix} {y}", f"{mon} {d} {y}",
-        f"{d}-{mon}-{y}", f"{d:02d}-{mon}-{y}", f"{d:02d}{mon}{y}",
-    }
+    months = {month, mon} | ({"sept"} if m == 9 else set())
+    days = {f"{d}", f"{d:02d}", f"{d}{suffix}"}
+    years = {f"{y}", f"{yy:02d}"}
+    forms = {f"{y}-{m:02d}-{d:02d}", f"{y} {m} {d}"}
+    for dd in (f"{d}", f"{d:02d}"):
+        for mm in (f"{m}", f"{m:02d}"):
+            for yr in years:
+                forms.add(f"{dd} {mm} {yr}")
+    for name in months:
+        for dd in days:
+            for yr in (f"{y}", f"{yy:02d}"):
+                forms |= {f"{dd} {name} {yr}", f"{dd} of {name} {yr}", f"{name} {dd} {yr}",
+                          f"{dd}{name}{yr}"}
     return {_fold(f).strip() for f in forms}
 
 
-def _digits_pattern(digits: str) -> re.Pattern[str]:
-    # 10 digits, possibly grouped by spaces, hyphens or dots (e.g. 943 476 5919).
-    return re.compile(r"(?<!\d)" + r"[\s.\-]?".join(digits) + r"(?!\d)")
+# ---------------------------------------------------------------------- name patterns
 
+_MODAL_NEXT = frozenset("i we you he she it they there this that the a an be not".split())
+_SENTENCE_END = ".!?:;\n\u2022*\u2013\u2014(\""
+
+
+@functools.lru_cache(maxsize=20000)
+def name_variants(value: str) -> tuple[str, ...]:
+    """The folded forms one recorded name is written in: as recorded, and with the
+    separators an apostrophe or hyphen leaves dropped (O'Neill, ONeill, O Neill)."""
+    phrase = _fold(value).strip()
+    if not phrase:
+        return ()
+    forms = {phrase}
+    if re.search(r"['\u2019\u2018\u02bc`\-]", value):
+        forms.add(phrase.replace(" ", ""))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=20000)
+def _name_pattern(value: str) -> re.Pattern[str] | None:
+    variants = name_variants(value)
+    if not variants:
+        return None
+    alternatives = [re.escape(v).replace(r"\ ", " ") for v in variants]
+    # PDF text extraction and line wrapping can split a name ("Bright-\nwell") or drop
+    # the space between words: allow separators between letters, whole words only.
+    squeezed = variants[0].replace(" ", "")
+    if len(squeezed) >= 6:
+        alternatives.append(" ?".join(map(re.escape, squeezed)))
+    # Plural and possessive forms: "the Quennells", "Quennell's", "Quennells'".
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?:e?s)?(?![a-z0-9])")
+
+
+def _is_word_name(value: str) -> bool:
+    tokens = _fold(value).split()
+    return bool(tokens) and all(t in WORD_NAMES for t in tokens)
+
+
+def _sentence_start(raw: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and raw[i] in " \t\r":
+        i -= 1
+    return i < 0 or raw[i] in _SENTENCE_END
+
+
+def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
+    """Whether a name that is also a word, found at folded [fs, fe), is written as a
+    name (stop), may be (flag), or is the word (None)."""
+    raw = folded.raw
+    rs, re_ = folded.raw_span(fs, fe)
+    words = folded.cased[fs:fe].split()
+    if not all(w[:1].isupper() for w in words):
+        return None
+    after = folded.text[fe:fe + 40].split()
+    before = folded.text[max(0, fs - 12):fs].split()
+    nxt = after[0] if after else ""
+    prev = before[-1] if before else ""
+    if len(words) == 1 and words[0].lower() in _MONTHS:
+        if nxt.isdigit() or re.fullmatch(r"\d+(st|nd|rd|th)?", prev or "x"):
+            return None  # "May 2026", "1 May"
+        near = before[-2:] + after[:2]
+        if any(w in _MONTHS or w in _MONTH_ABBREVIATIONS for w in near):
+            return None  # "April and May", "May to July": the month among months
+    possessive = raw[re_:re_ + 2] in ("'s", "\u2019s") or raw[re_ - 1:re_] in ("s",) and \
+        raw[re_:re_ + 1] in ("'", "\u2019")
+    if possessive:
+        return "stop"
+    if nxt in ORGANISATION_WORDS:
+        return "flag"  # "the Grace Suite", "Sunny Ward": a room or ward named after a word
+    if _sentence_start(raw, rs):
+        if len(words) == 1 and nxt in _MODAL_NEXT:
+            return None  # "Will there be...", "May we..."
+        return "flag"
+    return "stop"
+
+
+# ------------------------------------------------------------------------------ gate
 
 @dataclass(frozen=True)
 class Gate:
     identifiers: tuple[Identifier, ...]
+    # What this document may legitimately carry (dates, addresses) and which unrecorded
+    # kinds are sought: see cdop.confidentiality.detectors.DocumentPolicy.
+    policy: object | None = None
+    # Fingerprints of flagged text the coordinator marked "not an identifier" for this
+    # case and document (cdop.confidentiality.decisions).
+    dismissed: frozenset[str] = field(default_factory=frozenset)
+
+    # ------------------------------------------------------------------ recorded
+    def recorded_findings(self, text: str, folded: Folded | None = None) -> list[Finding]:
+        folded = folded or Folded(text)
+        found: list[Finding] = []
+        # A date the document carries as its own (a meeting, the day it was built, the
+        # year's period) is that, not a child's date, even on the same day.
+        own = {d.isoformat() for d in getattr(self.policy, "allowed_dates", ())}
+        for ident in self.identifiers:
+            if ident.value and not (ident.kind == "date" and ident.value.strip() in own):
+                found.extend(self._match(ident, folded))
+        return found
+
+    def findings(self, text: str) -> list[Finding]:
+        """Everything the gate finds in `text`, in order: recorded identifiers and what
+        nobody recorded, with severities; flags the coordinator dismissed are left out."""
+        folded = Folded(text)
+        found = self.recorded_findings(text, folded) + unrecorded_findings(text, self.policy)
+        found = _drop_covered(found)
+        if self.dismissed:
+            found = [f for f in found if f.severity == "stop"
+                     or not self.dismissed.intersection(fingerprints(f.kind, text[f.start:f.end]))]
+        return sorted(found, key=lambda f: (f.start, f.end, f.field))
 
     def scan(self, text: str) -> list[str]:
-        """Fields whose identifier appears in `text` (sorted, unique); [] means clean."""
-        folded = _fold(text)
-        found = set()
-        for ident in self.identifiers:
-            if ident.value and self._matches(ident, text, folded):
-                found.add(ident.field)
-        return sorted(found)
+        """Fields (and unrecorded kinds) that stop the release (sorted, unique); [] is clean."""
+        if not text:
+            return []
+        return sorted({f.field for f in self.findings(text) if f.severity == "stop"})
+
+    def flags(self, text: str) -> list[Finding]:
+        """Findings for the coordinator to decide (not dismissed)."""
+        return [f for f in self.findings(text) if f.severity == "flag"] if text else []
 
     def check(self, document: str, *texts: str) -> None:
         fields = sorted({f for t in texts for f in self.scan(t)})
         if fields:
             raise IdentifierFound(document, fields)
 
+    # ------------------------------------------------------------------ matching
     @staticmethod
-    def _matches(ident: Identifier, raw: str, folded: str) -> bool:
+    def _match(ident: Identifier, folded: Folded) -> list[Finding]:
         value = ident.value.strip()
+        raw, text = folded.raw, folded.text
+        spans: list[tuple[int, int]] = []
         if ident.kind == "nhs_number":
             digits = re.sub(r"\D", "", value)
-            return len(digits) == 10 and bool(_digits_pattern(digits).search(raw))
+            if len(digits) == 10:
+                pat = _digits_pattern(digits)
+                return [Finding(ident.field, ident.kind, m.start(), m.end(), "stop") for m in pat.finditer(raw)]
+            return []
         if ident.kind == "postcode":
             code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
-            return len(code) >= 5 and (
-                f" {code} " in folded or f" {code[:-3]} {code[-3:]} " in folded
-            )
-        if ident.kind == "date":
+            if len(code) < 5:
+                return []
+            pattern = re.compile(rf"(?<= )(?:{code}|{code[:-3]} {code[-3:]})(?= )")
+            spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        elif ident.kind == "date":
             try:
                 day = dt.date.fromisoformat(value)
             except ValueError:
-                return False
-            return any(f" {form} " in folded for form in date_forms(day))
-        phrase = _fold(value).strip()
-        if not phrase:
-            return False
-        if f" {phrase} " in folded:
-            return True
-        # PDF text extraction and line wrapping can split a name ("Bright-\nwell") or
-        # drop the space between words: allow separators between letters, whole words only.
-        squeezed = phrase.replace(" ", "")
-        if len(squeezed) < 6:
-            return False
-        pattern = r"(?<![a-z0-9])" + r" ?".join(map(re.escape, squeezed)) + r"(?![a-z0-9])"
-        return re.search(pattern, folded) is not None
+                return []
+            pattern = _date_pattern(day)
+            spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        else:
+            pattern = _name_pattern(value)
+            if pattern is None:
+                return []
+            word_name = ident.kind == "name" and _is_word_name(value)
+            out = []
+            for m in pattern.finditer(text):
+                severity: Severity | None = "stop"
+                if word_name:
+                    severity = _word_name_severity(folded, m.start(), m.end())
+                if severity:
+                    s, e = folded.raw_span(m.start(), m.end())
+                    out.append(Finding(ident.field, ident.kind, s, e, severity))
+            return out
+        return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop") for s, e in spans]
 
 
+@functools.lru_cache(maxsize=20000)
+def _date_pattern(day: dt.date) -> re.Pattern[str]:
+    forms = sorted(date_forms(day), key=len, reverse=True)
+    return re.compile(r"(?<= )(?:" + "|".join(re.escape(f).replace(r"\ ", " ") for f in forms) + r")(?= )")
+
+
+@functools.lru_cache(maxsize=20000)
+def _digits_pattern(digits: str) -> re.Pattern[str]:
+    # 10 digits, possibly grouped by spaces, hyphens or dots (e.g. 943 476 5919).
+    return re.compile(r"(?<!\d)" + r"[\s.\-]?".join(digits) + r"(?!\d)")
+
+
+def _drop_covered(found: list[Finding]) -> list[Finding]:
+    """An unrecorded finding inside a recorded one's span says nothing new: keep the
+    recorded one (it names the field)."""
+    recorded = [(f.start, f.end) for f in found if not f.field.startswith("unrecorded.")]
+    if not recorded:
+        return found
+    return [f for f in found if not f.field.startswith("unrecorded.")
+            or not any(s <= f.start and f.end <= e for s, e in recorded)]

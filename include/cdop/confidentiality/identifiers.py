@@ -10,8 +10,11 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cdop.confidentiality.decisions import NOT_IDENTIFIER
+from cdop.confidentiality.folding import _fold
 from cdop.confidentiality.gate import Gate, Identifier
-from cdop.store.models import Case, CaseIdentifier
+from cdop.confidentiality.words import COMMON_WORDS, GENERIC_PLACE_WORDS, WORD_NAMES, given_names
+from cdop.store.models import Case, CaseIdentifier, GateDecision
 from cdop.validation import Problem
 
 
@@ -19,16 +22,19 @@ def case_identifiers(case, extra: Iterable[tuple[str, str]] = ()) -> tuple[Ident
     """The identifiers of a case (a models.Case) and of its family and contacts.
 
     `extra` holds (field, value) pairs from CaseIdentifier rows: the field name says
-    the kind (…_name, …date_of_birth, …postcode, …address, anything else as text).
+    the kind (…_name, …date_of_birth / …_date, …postcode, …address, school / workplace /
+    nursery / employer / gp_practice / house_name as a place, anything else as text).
     """
     found: list[Identifier] = [
         Identifier("child.name", f"{case.forenames} {case.surname}", "name"),
-        Identifier("child.surname", case.surname, "name"),
         Identifier("child.date_of_birth", case.date_of_birth, "date"),
     ]
-    for forename in case.forenames.split():
-        if len(forename) >= 3:
-            found.append(Identifier("child.forenames", forename, "name"))
+    found += [Identifier("child.surname", part, "name") for part in surname_parts(case.surname)]
+    found += [Identifier("child.forenames", part, "name") for part in forename_parts(case.forenames)]
+    date_of_death = getattr(case, "date_of_death", None)
+    if date_of_death:
+        value = date_of_death.isoformat() if hasattr(date_of_death, "isoformat") else str(date_of_death)
+        found.append(Identifier("child.date_of_death", value, "date"))
     if case.nhs_number:
         found.append(Identifier("child.nhs_number", case.nhs_number, "nhs_number"))
     if case.postcode:
@@ -36,46 +42,160 @@ def case_identifiers(case, extra: Iterable[tuple[str, str]] = ()) -> tuple[Ident
     if case.address:
         found.extend(_address_identifiers("child.address", case.address))
     if getattr(case, "notifier_name", None):
-        found.append(Identifier("notifier_name", case.notifier_name, "name"))
+        found.extend(_name_identifiers("notifier_name", case.notifier_name))
     for field, value in extra:
         found.extend(_classify(field, value))
-    return tuple(found)
+    return tuple(_unique(found))
+
+
+def _unique(found: list[Identifier]) -> list[Identifier]:
+    seen, out = set(), []
+    for ident in found:
+        key = (ident.field, ident.value.strip().lower() if ident.value else "", ident.kind)
+        if ident.value and key not in seen:
+            seen.add(key)
+            out.append(ident)
+    return out
+
+
+_TITLE = re.compile(r"^(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|rev|revd)\.?$", re.IGNORECASE)
+_PARTICLES = frozenset("o mc mac de da di du van von der den la le st al el ap ni nic ui".split())
+
+
+def _parts(value: str) -> list[str]:
+    """Each part of a name split on spaces and hyphens (Wiśniewski-Ó Briain: Wiśniewski,
+    Ó Briain, Briain), titles dropped; parts of fewer than 3 letters (once folded) are
+    too short to mean anything alone, but a particle stays joined to what follows."""
+    words = [w for w in re.split(r"\s+", value.strip()) if w and not _TITLE.match(w)]
+    parts: list[str] = []
+    for word in words:
+        parts.extend(p for p in word.split("-") if p)
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        folded = _fold(part).strip()
+        if folded in _PARTICLES and i + 1 < len(parts):
+            out.append(f"{part} {parts[i + 1]}")  # "Ó Briain" (and "O Briain", "OBriain")
+            continue
+        if len(folded.replace(" ", "")) >= 3:
+            out.append(part)
+    return out
+
+
+def surname_parts(surname: str) -> list[str]:
+    """The surname whole and each part of a hyphenated, spaced or double-barrelled one."""
+    return [surname.strip(), *(p for p in _parts(surname) if p.strip() != surname.strip())]
+
+
+def forename_parts(forenames: str) -> list[str]:
+    return _parts(forenames)
+
+
+def _name_identifiers(field: str, value: str) -> list[Identifier]:
+    """A recorded person's name whole, forename alone, surname alone (and every part)."""
+    found = [Identifier(field, value, "name")]
+    found += [Identifier(field, part, "name") for part in _parts(value)]
+    words = [w for w in value.split() if not _TITLE.match(w)]
+    if len(words) > 2:
+        found.append(Identifier(field, " ".join(words[-2:]), "name"))  # a two-word surname
+    return found
+
+
+_HOUSE_NUMBER = re.compile(r"^(?:(?:flat|apartment|apt|unit)\s*\d+[a-z]?,?\s*)?\d+[a-z]?(?:\s*-\s*\d+)?,?\s+",
+                           re.IGNORECASE)
 
 
 def _address_identifiers(field: str, address: str) -> list[Identifier]:
+    """The whole address, each line with a street (with and without its number), and a
+    house name (a first line without a number)."""
     parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
     found = [Identifier(field, address, "address")]
-    if parts and re.search(r"[A-Za-z]", parts[0]) and len(parts[0]) >= 6:
-        found.append(Identifier(field, parts[0], "address"))  # house number and street
+    for i, part in enumerate(parts[:3]):
+        if re.match(r"^(?:flat|apartment|apt|unit)\s*\d+[a-z]?$", part, re.IGNORECASE):
+            continue  # "Flat 3" alone says nothing
+        if not re.search(r"[A-Za-z]", part) or len(part) < 6:
+            break
+        street = _HOUSE_NUMBER.sub("", part).strip()
+        if street != part:
+            found.append(Identifier(field, part, "address"))  # house number and street
+            if len(street) >= 6 and len(street.split()) >= 2:
+                found.append(Identifier(field, street, "address"))  # the street alone
+        elif i == 0 and len(parts) > 1:
+            found.append(Identifier(field, part, "place"))  # a house name
+            if len(parts) > 2 and len(parts[1].split()) >= 2 and not re.match(r"^\d", parts[1]):
+                found.append(Identifier(field, parts[1], "address"))  # its street
+                break
+        else:
+            break  # the town and what follows identify nobody alone
     return found
+
+
+def place_names(value: str) -> list[str]:
+    """A school's or workplace's name and the forms people write it in: generic words
+    dropped ("Oakfield" for "Oakfield Primary School"), but never reduced to a word too
+    generic to mean anything (the remainder must hold a non-generic word of >= 3 letters,
+    and a common word alone, like "Oak", keeps its pair)."""
+    whole = value.strip()
+    forms = [whole]
+    folded = _fold(whole).strip()
+    reduced = f" {folded} "
+    for generic in GENERIC_PLACE_WORDS:
+        reduced = reduced.replace(f" {_fold(generic).strip()} ", " ")
+        reduced = reduced.replace(f" {_fold(generic).strip()} ", " ")
+    rest = [w for w in reduced.split() if w != "s"]
+    distinctive = [w for w in rest if len(w) >= 3 and w not in COMMON_WORDS]
+    if rest and rest != folded.split():
+        if distinctive:
+            forms.append(" ".join(rest))
+            if len(rest) > 1:
+                names = given_names()
+                forms += [w for w in distinctive if len(w) >= 4 and w not in names and w not in WORD_NAMES]
+        elif len(rest) == 1 and len(folded.split()) > 1:
+            # "Oak Academy": "Oak" is a common word; keep it with the next word.
+            words = folded.split()
+            i = words.index(rest[0]) if rest[0] in words else 0
+            if i + 1 < len(words):
+                forms.append(" ".join(words[i:i + 2]))
+    return list(dict.fromkeys(forms))
+
+
+PLACE_FIELDS = ("school", "nursery", "college", "workplace", "employer", "gp_practice", "practice",
+                "surgery", "club", "church", "house_name", "place")
 
 
 def _classify(field: str, value: str) -> list[Identifier]:
     name = field.lower()
-    if name.endswith("date_of_birth") or name.endswith("_date"):
+    if name.endswith("date_of_birth") or name.endswith("_date") or name.endswith("date_of_death"):
         return [Identifier(field, value, "date")]
     if name.endswith("nhs_number"):
         return [Identifier(field, value, "nhs_number")]
     if name.endswith("postcode"):
         return [Identifier(field, value, "postcode")]
-    if name.endswith("address"):
+    if "address" in name:
         return _address_identifiers(field, value)
-    if name.endswith("name"):
-        found = [Identifier(field, value, "name")]
-        tokens = value.split()
-        if len(tokens) > 1 and len(tokens[-1]) >= 3:
-            found.append(Identifier(field, tokens[-1], "name"))  # the surname alone
-        return found
+    if name.endswith("name") and not name.endswith("house_name"):
+        return _name_identifiers(field, value)
+    if any(name == p or name.endswith("_" + p) or name.startswith(p) for p in PLACE_FIELDS):
+        return [Identifier(field, form, "place") for form in place_names(value)]
     return [Identifier(field, value, "text")]
 
 
-def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = ()) -> Gate:
+def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = (), *,
+              document: str | None = None, policy=None) -> Gate:
     """The anonymisation gate for one case: the child's identifiers and those recorded for
-    the family and contacts (plus `extra`, e.g. ones being recorded now)."""
+    the family and contacts (plus `extra`, e.g. ones being recorded now); with `document`,
+    the flags the coordinator marked "not an identifier" in that document are dismissed."""
     recorded = session.execute(
         select(CaseIdentifier.field, CaseIdentifier.value).where(CaseIdentifier.case_id == case.id)
     ).all()
-    return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]))
+    dismissed: frozenset[str] = frozenset()
+    if document is not None and case.id is not None:
+        dismissed = frozenset(session.scalars(
+            select(GateDecision.fingerprint).where(
+                GateDecision.case_id == case.id, GateDecision.document == document,
+                GateDecision.decision == NOT_IDENTIFIER)
+        ))
+    return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]),
+                policy=policy, dismissed=dismissed)
 
 
 def identifier_problem(gate: Gate, field: str, text: str | None, row: int | None = None) -> Problem | None:
@@ -83,6 +203,10 @@ def identifier_problem(gate: Gate, field: str, text: str | None, row: int | None
     if not text:
         return None
     found = gate.scan(text)
-    if not found:
-        return None
-    return Problem(field, f"contains an identifier ({', '.join(found)}): refer to people by their role", row)
+    if found:
+        return Problem(field, f"contains an identifier ({', '.join(found)}): refer to people by their role", row)
+    flags = sorted({f.field for f in gate.flags(text)})
+    if flags:
+        return Problem(field, f"may name someone ({', '.join(flags)}, flagged): refer to people by "
+                              "their role, or mark it not an identifier with `cdop gate decide`", row)
+    return None

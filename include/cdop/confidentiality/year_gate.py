@@ -15,8 +15,11 @@ identifiers to those that *could* match, using facts every real match implies:
 * a postcode matches only as one or two consecutive words;
 * an NHS number matches only inside a run of digits and separators.
 
-The narrowed set then goes through the real Gate, so what is found (and the message,
-naming fields only) is exactly what `Gate` would find.
+(plural and possessive forms are indexed too). What nobody recorded (postcodes, phone
+numbers, names after a title...) does not depend on the identifiers: the real Gate looks
+for it in each document whatever the narrowed set. The narrowed set then goes through
+the real Gate, so what is found (and the message, naming fields only) is exactly what
+`Gate` would find.
 """
 
 from __future__ import annotations
@@ -66,10 +69,11 @@ class YearGate:
     then looked up by its own runs of words, so a scan costs what the document costs,
     not what the number of identifiers costs."""
 
-    def __init__(self, identifiers: Iterable[Identifier]):
+    def __init__(self, identifiers: Iterable[Identifier], policy=None):
         import datetime as dt
 
         self.identifiers = tuple(identifiers)
+        self.policy = policy
         self._by_run: dict[str, list[Identifier]] = {}  # names, texts, addresses, postcodes
         self._by_digits: dict[str, list[Identifier]] = {}
         self._by_form: dict[str, list[Identifier]] = {}  # a date's written forms
@@ -101,7 +105,10 @@ class YearGate:
                 if len(joined) > MAX_JOINED:
                     self._always.append(ident)
                 elif joined:
-                    self._by_run.setdefault(joined, []).append(ident)
+                    # As written, and in its plural and possessive forms (Gate allows
+                    # "Quennells", "Quennell's" -> "quennells").
+                    for form in (joined, joined + "s", joined + "es"):
+                        self._by_run.setdefault(form, []).append(ident)
 
     def _date_words(self, value: str) -> list[tuple[str, ...]]:
         return self._forms.get(value, [])
@@ -136,10 +143,12 @@ class YearGate:
         """Fields whose identifier appears in `text`: exactly what Gate.scan says (with
         `numeric_dates=False`, dates are matched only where a month is named)."""
         candidates = self.candidates(text)
-        if not candidates:
-            return []
+        if numeric_dates:
+            # Identifiers that cannot match were dropped; what nobody recorded is sought
+            # in the text itself, whatever the identifiers: the real Gate does both.
+            return Gate(tuple(candidates), policy=self.policy).scan(text)
         others = tuple(c for c in candidates if c.kind != "date")
-        found = set(Gate(others).scan(text)) if others else set()
+        found = set(Gate(others, policy=self.policy).scan(text))
         folded = _fold(text)
         for ident in candidates:
             if ident.kind == "date" and ident.field not in found and any(

@@ -183,7 +183,9 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         for i, rec in enumerate(recommendations, start=1):
             if rec["due_on"] and rec["due_on"] <= reviewed_on:
                 problems.append(Problem(f"recommendations[{i}].due_on", "must be after the review date"))
-        gate = case_gate(session, case)
+        # A flag (a name nobody recorded) refuses the text too, unless the coordinator
+        # marked it "not an identifier" for this case's learning (`cdop gate decide`).
+        gate = case_gate(session, case, document="learning")
         texts = [("learning", values["learning"])]
         texts += [(f"factors[{i}].description", f["description"]) for i, f in enumerate(factors, start=1)]
         texts += [(f"recommendations[{i}].text", r["text"]) for i, r in enumerate(recommendations, start=1)]
@@ -289,7 +291,8 @@ def record_recommendation_update(settings: Settings, recommendation_id: int, *, 
         rec = uow.session.get(Recommendation, recommendation_id)
         if rec is None:
             raise InputError([Problem("recommendation", "no such recommendation")])
-        found = identifier_problem(case_gate(uow.session, uow.session.get(Case, rec.case_id)), "progress", text)
+        found = identifier_problem(case_gate(uow.session, uow.session.get(Case, rec.case_id),
+                                             document="progress"), "progress", text)
         if found:
             raise InputError([found])
         uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=today, status=code,
@@ -351,7 +354,7 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}")
+    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}", settings=settings)
     return email
 
 

@@ -108,7 +108,8 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
         pdf = html_to_pdf(html)
     except PdfRenderFailed as exc:
         raise ReportBuildFailed(str(exc)) from None
-    gate = case_gate(uow.session, case)
+    gate = case_gate(uow.session, case, document=CASE_REPORT,
+                     policy=report_policy(settings, case, today))
     findings = gate_scan_document(gate, html, pdf)
     report = CaseReport(case_id=case.id, version=version, status=BLOCKED if findings else AWAITING,
                         gate_findings=findings, built_on=today)
@@ -134,6 +135,23 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
     else:
         uow.audit("report_built", "case_report", report.id, case_id=case.id, version=version)
     return BuildResult(case.case_number, version, report.status, tuple(findings))
+
+
+CASE_REPORT = "case_report"
+
+
+def report_policy(settings: Settings, case: Case, today: dt.date):
+    """The case report gives timing relative to the death: a calendar date in it stops
+    it, but for the report's own dates (built, returns received or waived, processes
+    concluded), which the template prints as such."""
+    from cdop.confidentiality.detectors import office_policy
+
+    dates = {today}
+    dates |= {d for r in case.requests for d in (r.returned_on, r.waived_on) if d}
+    dates |= {i.concluded_on for i in case.investigations if i.concluded_on}
+    dates |= {i.started_on for i in case.investigations if getattr(i, "started_on", None)}
+    agencies = [a for r in case.requests for a in (r.agency.request_email, r.agency.escalation_email) if a]
+    return office_policy(settings, CASE_REPORT, allowed_dates=dates, allowed_emails=agencies)
 
 
 def cases_newly_ready(session: Session) -> list[str]:

@@ -159,6 +159,20 @@ def _gate(session: Session, case_numbers: Iterable[str]) -> Gate:
     return Gate(tuple(identifiers))
 
 
+def _pack_dates(session: Session, settings: Settings, meeting: PanelMeeting, numbers: list[str]) -> set:
+    """The dates a pack carries as its own: the meeting's, and each attached report's
+    (built, returns received or waived, processes concluded). One child's report, built
+    on the day another child in the same pack died, names neither."""
+    from cdop.panel.case_reports import report_policy
+
+    dates = {meeting.meets_on}
+    for number in numbers:
+        case = session.scalar(select(Case).where(Case.case_number == number))
+        for report in session.scalars(select(CaseReport).where(CaseReport.case_id == case.id)):
+            dates |= report_policy(settings, case, report.built_on).allowed_dates
+    return dates
+
+
 def _base_context(settings: Settings) -> dict[str, Any]:
     return {"area_name": settings.policy.area_name, "office": settings.policy.office}
 
@@ -175,7 +189,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
     if not message.secure_route:
         # Not a secure route: no papers, no agenda; only where to get them.
         email = outbox.templated_email(message, settings, "panel_pack_note", context)
-        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}")
+        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}", settings=settings)
         return email
     attachments = []
     for line in context["cases"]:
@@ -185,7 +199,8 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
         attachments.append(Attachment(pdf_filename(case.case_number, report.version),
                                       report_pdf(settings, report), "application/pdf"))
     email = outbox.templated_email(message, settings, template, context, tuple(attachments))
-    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}")
+    gate_email(gate, email, f"{message.kind} for meeting {meeting.id}", settings=settings,
+               allowed_dates=_pack_dates(session, settings, meeting, numbers))
     return email
 
 
@@ -206,5 +221,6 @@ def compose_new_deaths(session: Session, message: OutboxMessage, settings: Setti
         "cases": [_case_line(session, n) for n in numbers],
     }
     email = outbox.templated_email(message, settings, "panel_new_deaths", context)
-    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}")
+    gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}",
+               settings=settings)
     return email

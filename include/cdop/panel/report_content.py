@@ -125,4 +125,6 @@ def locate_findings(session: Session, case: Case, gate: Gate, settings: Settings
     for where, text in places:
         for field in gate.scan(text or ""):
             found.append({"field": field, "where": where})
+        for field in sorted({f.field for f in gate.flags(text or "")}):
+            found.append({"field": field + " (flag)", "where": where})
     return found

@@ -50,5 +50,5 @@ def compose_check_requested(session: Session, message: OutboxMessage, settings: 
 def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
             context: dict[str, Any]) -> Email:
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}")
+    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}", settings=settings)
     return email

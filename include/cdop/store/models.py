@@ -81,7 +81,7 @@ class Case(Base):
     nhs_index: Mapped[str | None] = mapped_column(String(64), index=True)
     identity_index: Mapped[str] = mapped_column(String(64), index=True)
     # The exact date of death and age: with either one in plain text the date of birth
-    # is one subtraction away (migration 0011_encrypt_free_text). Queries use the coarse
+    # is one subtraction away (migration 0009_encrypt_free_text). Queries use the coarse
     # age band, or the office's own dates, and decrypt the rows they need.
     date_of_death: Mapped[dt.date] = mapped_column(EncryptedDate)
     age_at_death_days: Mapped[int] = mapped_column(EncryptedInt)
@@ -96,7 +96,7 @@ class Case(Base):
     notifier_role: Mapped[str | None] = mapped_column(String(120))
     notifier_email: Mapped[str | None] = mapped_column(Encrypted)  # often carries a name
     # The office's dates stay plain: each is on or after the death, so none bounds the
-    # date of death from below (see migration 0011_encrypt_free_text).
+    # date of death from below (see migration 0009_encrypt_free_text).
     notified_on: Mapped[dt.date] = mapped_column(Date)
     ncmd_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -386,6 +386,28 @@ class AnnualReport(Base):
     directory: Mapped[str | None] = mapped_column(String(500))
     gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # "document: field"
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+
+
+class GateDecision(Base):
+    """The coordinator's decision on a flagged text in one case's document: "not an
+    identifier" (the flag is not raised again there) or "redact" (it stays blocked
+    until the text is gone). The flagged text is kept only as its fingerprint (an HMAC
+    under the blind-index key), never as text."""
+
+    __tablename__ = "gate_decisions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "document", "finding_kind", "fingerprint",
+                         name="uq_gate_decisions_case_document_finding"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(40))  # a document kind, e.g. case_report
+    finding_kind: Mapped[str] = mapped_column(String(20))  # e.g. name
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(20))  # not_identifier | redact
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.

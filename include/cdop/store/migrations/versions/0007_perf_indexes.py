@@ -5,14 +5,14 @@ key meeting-<id>/...); without an index that is a scan of the whole outbox, whic
 grows by every message ever sent. Partial (kind = 'panel_pack' only), so the many
 other messages -- a chase sweep queues thousands at once -- do not pay for it.
 
-Revision ID: 0009_perf_indexes
+Revision ID: 0007_perf_indexes
 Revises: 0006_merge_heads
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_perf_indexes"
+revision = "0007_perf_indexes"
 down_revision = "0006_merge_heads"
 branch_labels = None
 depends_on = None

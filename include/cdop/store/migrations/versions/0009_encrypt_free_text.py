@@ -1,8 +1,8 @@
 """encrypt at rest what could identify a child: the exact date of death and age, chronology
 dates, and every free text from agencies, the family or the panel; add the coarse age band
 
-Revision ID: 0011_encrypt_free_text
-Revises: 0012_reveal_audit
+Revision ID: 0009_encrypt_free_text
+Revises: 0008_reveal_audit
 
 With `date_of_death` and `age_at_death_days` both in plain text the date of birth was one
 subtraction away, and a chronology date could be the birth itself. Each column below is
@@ -28,8 +28,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_encrypt_free_text"
-down_revision = "0012_reveal_audit"
+revision = "0009_encrypt_free_text"
+down_revision = "0008_reveal_audit"
 branch_labels = None
 depends_on = None
 
@@ -117,7 +117,7 @@ def _age_bands() -> None:
 
 def upgrade() -> None:
     if context_is_offline():
-        raise RuntimeError("0011_encrypt_free_text encrypts rows: run it online (cdop db upgrade)")
+        raise RuntimeError("0009_encrypt_free_text encrypts rows: run it online (cdop db upgrade)")
     for table, specs in _tables().items():
         with op.batch_alter_table(table) as batch:
             for _, column, *_ in specs:

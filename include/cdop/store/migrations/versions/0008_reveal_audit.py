@@ -1,14 +1,14 @@
 """audit events: the stated reason for each reveal of identifiers (encrypted)
 
-Revision ID: 0012_reveal_audit
-Revises: 0009_perf_indexes
+Revision ID: 0008_reveal_audit
+Revises: 0007_perf_indexes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_reveal_audit"
-down_revision = "0009_perf_indexes"
+revision = "0008_reveal_audit"
+down_revision = "0007_perf_indexes"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,99 @@
+"""What the gate finds in a text for one case, in context, for the coordinator (the CLI
+now, the pages later): each finding's field or kind, line:column, severity and a short
+window of the text around it with the identifier itself masked; and the coordinator's
+decision on a flag, remembered for that case and document, and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from cdop.confidentiality.decisions import DECISIONS, NOT_IDENTIFIER, fingerprint
+from cdop.confidentiality.detectors import DOCUMENT_KINDS, office_policy
+from cdop.confidentiality.gate import Finding
+from cdop.confidentiality.identifiers import case_gate
+from cdop.store.db import unit_of_work
+from cdop.store.lookups import get_case
+from cdop.store.models import GateDecision
+from cdop.validation import InputError, Problem
+
+CONTEXT = 30  # characters either side
+
+
+@dataclass(frozen=True)
+class Located:
+    number: int  # 1-based, in text order: what `cdop gate decide --finding` takes
+    field: str
+    kind: str
+    severity: str
+    line: int
+    column: int
+    context: str  # the window around it, the finding itself masked
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def mask(text: str, finding: Finding) -> str:
+    before = text[max(0, finding.start - CONTEXT):finding.start]
+    after = text[finding.end:finding.end + CONTEXT]
+    masked = "[" + finding.field + "]"
+    return " ".join(f"{before}{masked}{after}".split())
+
+
+def _gate(uow, settings, case_number: str, document: str):
+    if document not in DOCUMENT_KINDS:
+        raise InputError([Problem("document", f"must be one of {', '.join(DOCUMENT_KINDS)}")])
+    case = get_case(uow, case_number)
+    return case, case_gate(uow.session, case, document=document, policy=office_policy(settings, document))
+
+
+def findings_in_context(settings, case_number: str, text: str, document: str = "text") -> list[Located]:
+    """The gate's findings in `text` for a case and a document kind, in text order."""
+    with unit_of_work(settings) as uow:
+        _, gate = _gate(uow, settings, case_number, document)
+        found = gate.findings(text)
+    out = []
+    for n, f in enumerate(found, start=1):
+        line, col = _line_col(text, f.start)
+        out.append(Located(n, f.field, f.kind, f.severity, line, col, mask(text, f)))
+    return out
+
+
+def decide(settings, case_number: str, text: str, document: str, number: int, decision: str,
+           actor: str) -> dict[str, Any]:
+    """Record the coordinator's decision on flag `number` of `text` (as numbered by
+    findings_in_context). Only flags can be decided: what stops the release is redacted."""
+    if decision not in DECISIONS:
+        raise InputError([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
+    with unit_of_work(settings, actor) as uow:
+        case, gate = _gate(uow, settings, case_number, document)
+        found = gate.findings(text)
+        if not 1 <= number <= len(found):
+            raise InputError([Problem("finding", f"must be between 1 and {len(found)}")])
+        f = found[number - 1]
+        if f.severity != "flag":
+            raise InputError([Problem("finding", "stops the release: redact it, it cannot be marked")])
+        fp = fingerprint(f.kind, text[f.start:f.end])
+        row = uow.session.scalar(select(GateDecision).where(
+            GateDecision.case_id == case.id, GateDecision.document == document,
+            GateDecision.finding_kind == f.kind, GateDecision.fingerprint == fp))
+        if row is None:
+            row = GateDecision(case_id=case.id, document=document, finding_kind=f.kind, fingerprint=fp,
+                               decision=decision, decided_by=actor)
+            uow.session.add(row)
+        else:
+            row.decision, row.decided_by = decision, actor
+        uow.session.flush()
+        uow.audit("gate_decision", "gate_decision", row.id, case_id=case.id, document=document,
+                  kind=f.kind, field=f.field, decision=decision)
+        uow.commit()
+    return {"case_number": case_number, "document": document, "finding": number, "field": f.field,
+            "decision": decision, "dismissed": decision == NOT_IDENTIFIER}

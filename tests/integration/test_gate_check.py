@@ -1,0 +1,101 @@
+"""`cdop gate check` / `cdop gate decide` and a case report held by a flag until the
+coordinator decides it, on SQLite and PostgreSQL with real templates and the real PDF
+renderer: findings by field or kind and line:column, never the value; the decision kept
+as a fingerprint only, audited, remembered for that case and document."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from cdop.confidentiality.findings import findings_in_context
+from cdop.panel.case_reports import assemble_reports
+from cdop.requests.returns import record_return_content
+from cdop.store.db import unit_of_work
+from cdop.store.models import AuditEvent, CaseReport, GateDecision
+from tests.conftest import cli
+from tests.support.panel import ready_case
+
+D = dt.date
+BUILT = D(2027, 1, 11)
+
+
+def test_gate_check_prints_kinds_and_positions_never_values_with_documented_exit_codes(agencies, tmp_path):
+    settings = agencies
+    number, ids = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH",))
+    surname = ids["surname"] if "surname" in ids else None
+    text = tmp_path / "text.txt"
+
+    text.write_text("Seen by the GP at GP practice A.\nMum and Dad were present; Category 8.\n")
+    clean = cli("gate", "check", number, "--file", str(text))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    text.write_text("Seen by the GP.\nSpoke with Mrs Tremayne about support.\n")
+    flagged = cli("gate", "check", number, "--file", str(text), "--document", "case_report")
+    assert flagged.returncode == 3, flagged.stdout + flagged.stderr
+    assert "2:12  flag  unrecorded.name" in flagged.stdout
+    assert "Tremayne" not in flagged.stdout + flagged.stderr
+
+    text.write_text("Seen on 3 March 2026 at BS1 4DJ; call 07700 900123.\n")
+    stopped = cli("gate", "check", number, "--file", str(text), "--document", "chronology")
+    assert stopped.returncode == 1
+    for kind in ("unrecorded.date", "unrecorded.postcode", "unrecorded.phone"):
+        assert kind in stopped.stdout
+    assert "BS1" not in stopped.stdout and "07700" not in stopped.stdout
+    # The annual report prints its period: a date is not a finding there.
+    assert cli("gate", "check", number, "--file", str(text), "--document", "annual_report").stdout.count(
+        "unrecorded.date") == 0
+
+    assert cli("gate", "check", number, "--file", str(text), "--document", "novel").returncode == 2
+    if surname:
+        text.write_text(f"the {surname}s")
+        assert cli("gate", "check", number, "--file", str(text)).returncode == 1
+
+
+def test_a_flag_holds_the_report_until_the_coordinator_marks_it_not_an_identifier(agencies, tmp_path):
+    settings = agencies
+    number, _ = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH", "CSC"))
+    record_return_content(settings, number, "CSC", summary=None, replace=True, today=D(2026, 12, 1), entries=[
+        {"date": "2026-10-20", "what_happened": "Home visit; Mrs Tremayne from the charity was present."}])
+    assert assemble_reports(settings, BUILT) == {"built": [], "blocked": [number]}
+    with unit_of_work(settings) as uow:
+        [report] = uow.session.scalars(select(CaseReport)).all()
+        assert report.gate_findings == ["unrecorded.name (flag)"]
+
+    text = tmp_path / "entry.txt"
+    text.write_text("Home visit; Mrs Tremayne from the charity was present.")
+    [finding] = findings_in_context(settings, number, text.read_text(), "case_report")
+    assert (finding.field, finding.severity, finding.line, finding.column) == ("unrecorded.name", "flag", 1, 13)
+    assert "Tremayne" not in finding.context and "[unrecorded.name]" in finding.context
+
+    # A finding that stops the release cannot be marked; a flag can.
+    assert cli("gate", "decide", number, "--file", str(text), "--document", "case_report",
+               "--finding", "2", "--not-identifier").returncode == 2
+    decided = cli("gate", "decide", number, "--file", str(text), "--document", "case_report",
+                  "--finding", "1", "--not-identifier")
+    assert decided.returncode == 0, decided.stderr
+    assert "Tremayne" not in decided.stdout
+    with unit_of_work(settings) as uow:
+        [row] = uow.session.scalars(select(GateDecision)).all()
+        assert (row.document, row.finding_kind, row.decision) == ("case_report", "name", "not_identifier")
+        assert "tremayne" not in row.fingerprint.lower() and len(row.fingerprint) == 64
+        audit = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "gate_decision")).all()
+        assert len(audit) == 1 and "Tremayne" not in str(audit[0].details)
+
+    # Remembered for that case and document: the rebuild passes; another document still flags it.
+    built = cli("report", "build", number, "--today", "2027-01-12")
+    assert built.returncode == 0 and f"{number} v2: awaiting_check" in built.stdout, built.stdout + built.stderr
+    assert cli("gate", "check", number, "--file", str(text), "--document", "case_report").returncode == 0
+    assert cli("gate", "check", number, "--file", str(text), "--document", "learning").returncode == 3
+
+
+def test_a_calendar_date_in_a_chronology_entry_stops_the_report(agencies):
+    settings = agencies
+    number, _ = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH",))
+    record_return_content(settings, number, "RUH", summary="Seen in clinic on 14/09/2026 for a review.",
+                          entries=[], today=D(2026, 12, 1))
+    assemble_reports(settings, BUILT)
+    with unit_of_work(settings) as uow:
+        [report] = uow.session.scalars(select(CaseReport)).all()
+        assert report.status == "blocked" and "unrecorded.date" in report.gate_findings
