@@ -234,7 +234,9 @@ def test_record_a_return_from_the_case_page(client, settings):
                                    .order_by(AuditEvent.id.desc()))
         assert request.status == "returned" and request.returned_on == dt.date(2026, 2, 27)
         # Stored under a name of the system's making: the sender's file name may be the child's.
-        assert request.return_file and request.return_file.endswith(f"/{number}-{agency}-return.pdf.enc")
+        # (A random prefix keeps a new upload from overwriting a file a committed row names.)
+        assert request.return_file and request.return_file.endswith(f"-{number}-{agency}-return.pdf.enc")
+        assert "return form" not in request.return_file
         assert event.actor == "airflow:coordinator" and event.details["file_attached"] is True
         stored = (settings.home / request.return_file).read_bytes()
     assert b"the agency's return" not in stored  # encrypted at rest
@@ -624,3 +626,28 @@ def test_the_forms_refuse_any_input_without_echo_or_writing(client, settings):
                 assert "Traceback" not in response.text
     assert tried > 60
     assert snapshot(settings) == before
+
+
+def test_a_blocked_report_shows_the_gate_findings_in_context_without_the_values(client, settings):
+    """Issue 10 item 3: the coordinator sees where the gate found what, with the words around
+    it, every identifier in the window shown by its field name only."""
+    with unit_of_work(settings) as uow:
+        request = uow.session.scalar(
+            select(AgencyRequest).join(Case).where(AgencyRequest.status == "returned")
+            .order_by(Case.case_number))
+        case = request.case
+        number, surname, forename = case.case_number, case.surname, case.forenames.split()[0]
+        code = request.agency.code
+        request.summary = (f"Seen in clinic with {forename} {surname}; mother called on "
+                           "07700 900123 about the follow-up appointment.")
+        uow.session.add(CaseReport(case_id=case.id, version=9, status="blocked", built_on=TODAY,
+                                   gate_findings=["child.surname"]))
+        uow.commit()
+    page = client.get(f"/cdop/cases/{number}")
+    assert page.status_code == 200
+    assert "What the anonymisation gate found" in page.text
+    assert f"summary of the {code} return" in page.text
+    assert "<mark>[child.surname]</mark>" in page.text or "<mark>[child.name]</mark>" in page.text
+    assert "unrecorded.phone" in page.text  # what nobody recorded is found too
+    assert surname not in page.text and "07700 900123" not in page.text
+    assert "follow-up appointment" in page.text  # the context around it

@@ -409,3 +409,17 @@ def test_every_table_of_the_demo_history_is_protected(settings):
                 assert primary_violations(table, 7) == [], (year, table.id)
                 assert determined_cells(table) == [], (year, table.id)
             assert leaks_across_tables(content.tables) == [], year
+
+
+def test_a_death_on_the_first_or_last_day_of_the_year_does_not_block_the_report(settings):
+    """The report prints its own period ("1 April 2025 to 31 March 2026"): that is the
+    period, not a child's date of death, even when a child died on one of those days."""
+    load_known_counts(settings)
+    with unit_of_work(settings, "test") as uow:
+        for died in (dt.date(2025, 4, 1), dt.date(2026, 3, 31)):
+            case = add_case(uow.session, died=died, age_days=400)
+            add_review(uow.session, case, reviewed_on=dt.date(2026, 3, 31), category="infection",
+                       modifiable="no")
+        uow.commit()
+    result = build_annual_report(settings, 2026, today=TODAY)
+    assert (result.directory / "annual-report-2026.pdf").is_file()

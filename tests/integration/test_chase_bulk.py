@@ -47,7 +47,7 @@ def build_world(settings, cases: int = 12) -> dict[str, dict]:
         for i in range(cases):
             case = Case(case_number=f"CDOP-2026-{i + 1:04d}", forenames="Grace", surname="O’Neill-Hope",
                         date_of_birth="2019-05-06", identity_index=f"{i:064d}", date_of_death=D(2026, 5, 25),
-                        age_at_death_days=2576, sex="female", ethnicity="not_stated",
+                        age_at_death_days=2576, age_band="5-9 years", sex="female", ethnicity="not_stated",
                         place_of_death="hospital", death_expected=False, notified_on=D(2026, 5, 26),
                         closed_on=D(2027, 2, 1) if i % 6 == 5 else None)
             s.add(case)
@@ -81,8 +81,8 @@ def expected_messages(settings) -> dict[str, dict]:
                 "kind": chasing._KIND_FOR_ACTION[action], "sequence": step,
                 "request_id": r.request_id, "case_id": r.case_id, "agency_id": r.agency_id,
                 "to_addrs": to, "cc_addrs": cc,
-                "subject": (f"{action.capitalize()}: child death review {r.case_number}: "
-                            f"information from {r.agency_name} is overdue"),
+                # Stored: a generic subject (encrypted); the full one is written at send time.
+                "subject": chasing._STORED_SUBJECT[action],
                 "secure_route": all(policy.is_secure_address(a) for a in to + cc),
                 "business_date": TODAY, "params": {"step": step, "action": action},
                 "status": "pending", "attempts": 0,
@@ -116,6 +116,22 @@ def test_the_bulk_sweep_queues_what_enqueue_would_and_a_rerun_queues_nothing(set
         steps = uow.session.execute(select(AgencyRequest.ladder_step, func.count()).group_by(
             AgencyRequest.ladder_step)).all()
         assert sorted(steps) == [(0, 16), (1, 16), (2, 16)]
+
+
+def test_the_stored_subject_names_nothing_and_the_sent_one_names_the_case_and_agency(settings):
+    build_world(settings)
+    chasing.plan_chases(settings, TODAY)
+    with unit_of_work(settings) as uow:
+        messages = list(uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        assert messages
+        for message in messages[:6]:
+            request = uow.session.get(AgencyRequest, message.request_id)
+            number, agency = request.case.case_number, request.agency.name
+            assert number not in message.subject and agency not in message.subject
+            action = "reminder" if message.kind == chasing.REMINDER else "escalation"
+            email = chasing.compose(uow.session, message, settings)
+            assert email.subject == chasing.subject_line(action, number, agency)
+            assert number in email.subject and agency in email.subject
 
 
 def test_the_message_id_in_sql_is_the_one_enqueue_derives(settings):

@@ -9,6 +9,7 @@ from sqlalchemy import event, select
 
 from cdop.panel import meetings as panel
 from cdop.panel.case_reports import APPROVED
+from cdop.rules.ages import age_band
 from cdop.store.db import make_engine, unit_of_work
 from cdop.store.models import Case, CaseReport, MeetingAllocation, OutboxMessage, PanelMeeting
 from cdop.views import panel as panel_view
@@ -35,7 +36,8 @@ def build(settings, meetings: int, per_meeting: int) -> list[int]:
                 died = D(2026, 12, 26) - dt.timedelta(days=n)  # Boxing Day and before
                 case = Case(case_number=f"CDOP-2026-{n:04d}", forenames=FORENAMES[n % 6], surname="O’Neill",
                             date_of_birth=born.isoformat(), identity_index=f"{n:064d}", date_of_death=died,
-                            age_at_death_days=(died - born).days, sex="male", ethnicity="not_stated",
+                            age_at_death_days=(died - born).days, age_band=age_band(born, died),
+                            sex="male", ethnicity="not_stated",
                             place_of_death="hospital", death_expected=n % 2 == 0, notified_on=died)
                 s.add(case)
                 s.flush()

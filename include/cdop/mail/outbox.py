@@ -50,7 +50,7 @@ def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:
 
 def templated_email(message: OutboxMessage, settings: Settings, template: str, context: dict,
                     attachments: tuple[Attachment, ...] = (),
-                    headers: tuple[tuple[str, str], ...] = ()) -> Email:
+                    headers: tuple[tuple[str, str], ...] = (), subject: str | None = None) -> Email:
     """The email for an outbox message from the template pair email/<template>.{txt,html}.j2,
     with the X-CDOP-* headers every message carries (and any `headers` of its kind)."""
     return Email(
@@ -58,7 +58,7 @@ def templated_email(message: OutboxMessage, settings: Settings, template: str, c
         sender=settings.policy.mail_from,
         to=tuple(message.to_addrs),
         cc=tuple(message.cc_addrs),
-        subject=message.subject,
+        subject=subject or message.subject,
         text=render(f"email/{template}.txt.j2", **context),
         html=render(f"email/{template}.html.j2", **context),
         attachments=attachments,

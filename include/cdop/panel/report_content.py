@@ -105,9 +105,10 @@ def report_context(session: Session, case: Case, settings: Settings, *, version:
     }
 
 
-def locate_findings(session: Session, case: Case, gate: Gate, settings: Settings) -> list[dict[str, str]]:
-    """Where in the case's content each matched field is, for the coordinator to redact:
-    e.g. {"field": "child.surname", "where": "chronology entry 17 (RUH)"}."""
+def content_places(session: Session, case: Case, settings: Settings) -> list[tuple[str, str]]:
+    """Every place of a case's content a report is built from, as (where, text): the
+    returns' summaries and waiver reasons, the chronology, outcomes, family notes and
+    how each agency is named."""
     places: list[tuple[str, str | None]] = []
     for r in case.requests:
         places.append((f"summary of the {r.agency.code} return", r.summary))
@@ -121,10 +122,16 @@ def locate_findings(session: Session, case: Case, gate: Gate, settings: Settings
     labels = _agency_labels(case.requests, settings)
     for r in case.requests:
         places.append((f"how agency {r.agency.code} is named", labels[r.agency.id]))
+    return [(where, text) for where, text in places if text]
+
+
+def locate_findings(session: Session, case: Case, gate: Gate, settings: Settings) -> list[dict[str, str]]:
+    """Where in the case's content each matched field is, for the coordinator to redact:
+    e.g. {"field": "child.surname", "where": "chronology entry 17 (RUH)"}."""
     found = []
-    for where, text in places:
-        for field in gate.scan(text or ""):
+    for where, text in content_places(session, case, settings):
+        for field in gate.scan(text):
             found.append({"field": field, "where": where})
-        for field in sorted({f.field for f in gate.flags(text or "")}):
+        for field in sorted({f.field for f in gate.flags(text)}):
             found.append({"field": field + " (flag)", "where": where})
     return found

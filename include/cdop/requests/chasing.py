@@ -29,6 +29,7 @@ import logging
 from sqlalchemy import Select, and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from cdop.confidentiality import crypto
 from cdop.config import Policy, Settings
 from cdop.mail import bulk, outbox
 from cdop.mail.mailer import Email
@@ -148,9 +149,10 @@ def _chase_messages(uow: UnitOfWork, policy: Policy, today: dt.date) -> Select:
     reminder_secure, escalation_secure = _secure_routes(uow, policy)
     secure = case((is_reminder, due.c.agency_id.in_(reminder_secure)),
                   else_=due.c.agency_id.in_(escalation_secure))
-    subject = (by_step(["Reminder" if s.action == "reminder" else "Escalation" for s in ladder])
-               + literal(": child death review ") + due.c.case_number
-               + literal(": information from ") + due.c.agency_name + literal(" is overdue"))
+    # The stored subject is encrypted at rest (a subject names an agency next to a case
+    # number): Fernet cannot run in SQL, so the sweep stores one of two generic subjects,
+    # encrypted once here, and `compose` writes the full one at send time.
+    subject = by_step([crypto.encrypt(_STORED_SUBJECT[s.action]) for s in ladder])
     return (
         select(
             (due.c.case_number + literal("/") + due.c.agency_code + literal("/chase/")
@@ -181,6 +183,15 @@ def _secure_routes(uow: UnitOfWork, policy: Policy) -> tuple[list[int], list[int
             if all(policy.is_secure_address(a) for a in to + cc):
                 ids.append(agency.id)
     return reminder, escalation
+
+
+_STORED_SUBJECT = {"reminder": "Reminder: child death review: information is overdue",
+                   "escalation": "Escalation: child death review: information is overdue"}
+
+
+def subject_line(action: str, case_number: str, agency_name: str) -> str:
+    return (f"{'Reminder' if action == 'reminder' else 'Escalation'}: child death review "
+            f"{case_number}: information from {agency_name} is overdue")
 
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
@@ -229,7 +240,9 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         "area_name": policy.area_name,
     }
     name = "reminder" if message.kind == REMINDER else "escalation"
-    return outbox.templated_email(message, settings, name, context)
+    subject = subject_line("reminder" if message.kind == REMINDER else "escalation",
+                           case.case_number, agency.name)
+    return outbox.templated_email(message, settings, name, context, subject=subject)
 
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:

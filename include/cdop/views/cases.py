@@ -141,3 +141,47 @@ def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> li
         )
     events.sort(key=lambda e: e["at"])
     return events[-limit:]
+
+
+CONTEXT = 40  # characters either side of a finding
+
+
+def gate_findings_in_context(session: Session, case_number: str, settings) -> list[dict]:
+    """What the gate finds in a case's content, in context, for the coordinator to redact:
+    where (e.g. "chronology entry 17 (RUH)"), the field or kind, whether it stops the
+    release or is a flag, and the words around it with EVERY finding in the window
+    replaced by its field name, so the page itself shows no identifier."""
+    from sqlalchemy.orm import selectinload
+
+    from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.identifiers import case_gate
+    from cdop.panel.report_content import content_places
+    from cdop.store.models import AgencyRequest
+
+    case = session.scalar(
+        select(Case).where(Case.case_number == case_number)
+        .options(selectinload(Case.requests).selectinload(AgencyRequest.agency),
+                 selectinload(Case.investigations)))
+    if case is None:
+        return []
+    gate = case_gate(session, case, document="case_report",
+                     policy=office_policy(settings, "case_report"))
+    shown = []
+    for where, text in content_places(session, case, settings):
+        found = gate.findings(text)
+        for f in found:
+            lo, hi = max(0, f.start - CONTEXT), min(len(text), f.end + CONTEXT)
+            # Mask every finding in the window; where two overlap, this row's own wins.
+            spans = [f] + [o for o in found if o is not f and (o.end <= f.start or o.start >= f.end)]
+            parts, at = [], lo
+            for other in sorted(spans, key=lambda s: s.start):
+                if other.end <= lo or other.start >= hi or other.start < at:
+                    continue
+                parts.append(("text", text[at:other.start]))
+                parts.append(("this" if other is f else "other", other.field))
+                at = other.end
+            parts.append(("text", text[at:hi]))
+            shown.append({"where": where, "field": f.field, "severity": f.severity,
+                          "parts": [(k, " ".join(v.split()) if k == "text" else v) for k, v in parts],
+                          "clipped": (lo > 0, hi < len(text))})
+    return shown

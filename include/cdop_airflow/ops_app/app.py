@@ -402,6 +402,8 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
         if view is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"No case {number}")
         timeline = case_views.case_timeline(uow.session, number)
+        blocked = bool(view.reports) and view.reports[0]["status"] == "blocked"  # newest first
+        findings = case_views.gate_findings_in_context(uow.session, number, settings) if blocked else []
     tax = taxonomy()
     return render_page(
         request,
@@ -409,6 +411,7 @@ def _case_response(request: Request, settings: Settings, today: dt.date, token: 
         active="",
         case=view,
         timeline=timeline,
+        findings=findings,
         csrf_field=CSRF_FIELD,
         csrf_token=token,
         investigation_kinds=tax.labels("investigation"),
