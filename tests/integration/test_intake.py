@@ -237,3 +237,19 @@ def test_notification_files_in_utf8_with_a_bom_are_read_and_others_refused(agenc
     assert year_9999.exit_code == 2 and "field 'date_of_birth': must lie between 1900 and 2100" in year_9999.output
     with unit_of_work(agencies) as uow:
         assert uow.session.scalar(select(func.count(Case.id))) == 1
+
+
+@pytest.mark.parametrize("args, named", [
+    (["return", "amend-entry", "CDOP-2026-0001", "Łukasz9", "--text", "x"], "ENTRY_ID: is not valid"),
+    (["notify", "--file", "/nonexistent/Łukasz-O’Neill-Quennell.csv"], "--file: is not valid"),
+    (["case", "list", "Quennell-Hope"], "the command's words are not right"),
+    (["Weiß-Søren"], "the command's words are not right"),
+    (["case", "show"], "CASE_NUMBER: is required"),
+    (["notify", "--Grace-May"], "not one of this command's"),
+])
+def test_clicks_own_refusals_name_the_parameter_and_never_repeat_the_value(settings, args, named):
+    result = cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert named in result.stderr
+    typed = [a for a in args if any(ch in a for ch in "ŁłöøßÆ’") or "Quennell" in a or "Grace" in a]
+    assert not [a for a in typed if a in result.stderr + result.stdout]

@@ -105,8 +105,9 @@ def test_a_coordinator_lists_and_releases_a_held_message_from_the_command_line(p
             select(AuditEvent.action, AuditEvent.actor, AuditEvent.details)
             .where(AuditEvent.entity == "outbox_message", AuditEvent.entity_id == message_id)
             .order_by(AuditEvent.id)).all()
+    # A request on a secure route carries identifiers: its sending is audited as a reveal too.
     assert [a for a, _, _ in audits] == ["message_held", "message_released", "message_held",
-                                         "message_released", "message_sent"]
+                                         "message_released", "identifiers_sent", "message_sent"]
     assert {actor for action, actor, _ in audits if action == "message_released"} == {"test-coordinator"}
     assert all("Westshire" not in str(details) for _, _, details in audits)
 

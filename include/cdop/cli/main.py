@@ -9,13 +9,55 @@ annual_report, outbox, gate) and are added here, explicitly.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cdop.cli import admin, analysis, gate, intake, outbox, panel, reports, requests, returns
 from cdop.cli.annual_report import annual_report
 
 
-@click.group()
+class CdopGroup(click.Group):
+    """click's own refusals quote what was typed ("'Łukasz' is not a valid integer",
+    "File '/home/…/Quennell.csv' does not exist", "unexpected extra argument (…)"); the
+    CDOP's name the parameter only, like every other refusal, and exit 2."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.MissingParameter as exc:
+            self._refuse(exc, f"{self._name(exc)}: is required")
+        except click.BadParameter as exc:
+            self._refuse(exc, f"{self._name(exc)}: is not valid (see --help)")
+        except click.NoSuchOption as exc:
+            self._refuse(exc, "an option given is not one of this command's (see --help)")
+        except click.UsageError as exc:
+            own = not str(exc.message).startswith(("Got unexpected extra argument", "No such command"))
+            self._refuse(exc, exc.message if own else "the command's words are not right (see --help)")
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    @staticmethod
+    def _name(exc: click.BadParameter) -> str:
+        if isinstance(exc.param, click.Option):
+            return max(exc.param.opts, key=len)  # as typed: --file, not file_
+        return exc.param.human_readable_name if exc.param is not None else "a parameter"
+
+    @staticmethod
+    def _refuse(exc: click.UsageError, text: str) -> None:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        click.echo(f"error: {text}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=CdopGroup)
 def main() -> None:
     """Child Death Overview Panel case-review workflow."""
 
