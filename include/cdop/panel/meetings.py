@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
 from cdop.panel.case_reports import APPROVED
-from cdop.rules.ages import age_band
+from cdop.rules.ages import AGE_BANDS
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MEETING_KINDS = ("general", "neonatal")
 NEONATAL_DAYS = 28
+NEONATAL_BAND = AGE_BANDS[0]  # "0-27 days": under NEONATAL_DAYS days old
 ACTOR = "airflow:cdop_notify_panel"
 
 
@@ -250,18 +251,18 @@ def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str
                        .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
                        .correlate(Case).scalar_subquery())
     rows = session.execute(
-        select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.date_of_birth,
-               Case.date_of_death, Case.death_expected, Case.age_at_death_days, Case.notified_on,
-               latest_approved)
+        select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
+               Case.death_expected, Case.notified_on, latest_approved)
         .join(Case, Case.id == MeetingAllocation.case_id)
         .where(MeetingAllocation.meeting_id.in_(meeting_ids))
         .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
-    for meeting_id, pack, number, born, died, expected, age_days, notified, version in rows:
+    # The plain age band, not the encrypted dates: an agenda needs no identifier decrypted.
+    for meeting_id, pack, number, band, expected, notified, version in rows:
         found[meeting_id].append({
             "case_number": number,
-            "age_band": age_band(dt.date.fromisoformat(born), died),
+            "age_band": band,
             "expected": expected,
-            "neonatal": age_days < NEONATAL_DAYS,
+            "neonatal": band == NEONATAL_BAND,
             "report_version": version,
             "notified_on": notified,
             "pack": pack,
@@ -270,14 +271,8 @@ def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str
 
 
 KIND_PACK = "panel_pack"
-
-
 KIND_ADDENDUM = "panel_addendum"
-
-
 KIND_NEW_DEATHS = "panel_new_deaths"
-
-
 KINDS = (KIND_PACK, KIND_ADDENDUM, KIND_NEW_DEATHS)
 
 
@@ -295,7 +290,7 @@ def _case_line(session: Session, case_number: str) -> dict[str, Any]:
                             .order_by(CaseReport.version.desc()).limit(1))
     return {
         "case_number": case.case_number,
-        "age_band": age_band(dt.date.fromisoformat(case.date_of_birth), case.date_of_death),
+        "age_band": case.age_band,
         "expected": case.death_expected,
         "neonatal": is_neonatal(case),
         "report_version": report.version if report else None,
