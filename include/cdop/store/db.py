@@ -108,6 +108,8 @@ class UnitOfWork:
         entity: str,
         entity_id: int | None = None,
         case_id: int | None = None,
+        *,
+        _reason: str | None = None,  # see audit_reveal
         **details: Any,
     ) -> None:
         self.session.add(
@@ -118,6 +120,7 @@ class UnitOfWork:
                 entity_id=entity_id,
                 case_id=case_id,
                 details=details,
+                reason=_reason,
             )
         )
 
@@ -133,17 +136,7 @@ class UnitOfWork:
     ) -> None:
         """An event that showed or sent identifiers: who (the actor), when, which case and
         why (`reason`, stored encrypted)."""
-        self.session.add(
-            AuditEvent(
-                actor=self.actor,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                case_id=case_id,
-                details=details,
-                reason=reason,
-            )
-        )
+        self.audit(action, entity, entity_id, case_id, _reason=reason, **details)
 
     def commit(self) -> None:
         self.session.commit()
