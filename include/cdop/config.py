@@ -182,10 +182,6 @@ class Settings:
     def mail_dir(self) -> Path:
         return self.home / "mail"
 
-    @property
-    def files_dir(self) -> Path:
-        return self.home / "files"
-
 
 def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -21,10 +21,13 @@ def record_ncmd_notified(settings: Settings, case_number: str, *, at: dt.datetim
     """Record the time the NCMD was told (demo and simulation history; the coordinator's
     entry point, which checks the time, is `record_ncmd_notification`)."""
     with unit_of_work(settings) as uow:
-        case = get_case(uow, case_number)
-        case.ncmd_notified_at = at
-        uow.audit("ncmd_notified", "case", case.id, case_id=case.id, at=at.isoformat())
+        _mark_notified(uow, get_case(uow, case_number), at)
         uow.commit()
+
+
+def _mark_notified(uow, case: Case, at: dt.datetime) -> None:
+    case.ncmd_notified_at = at
+    uow.audit("ncmd_notified", "case", case.id, case_id=case.id, at=at.isoformat())
 
 
 def record_ncmd_notification(settings: Settings, case_number: str, *, at: dt.datetime,
@@ -39,7 +42,8 @@ def record_ncmd_notification(settings: Settings, case_number: str, *, at: dt.dat
         if at.date() < case.date_of_death:
             raise InputError([Problem("at", "is before the date of death")])
         deadline = ncmd_deadline(case.date_of_death, settings.policy.ncmd_deadline_hours)
-    record_ncmd_notified(settings, case_number, at=at)
+        _mark_notified(uow, case, at)  # checked and written in one transaction
+        uow.commit()
     return at <= deadline
 
 

@@ -1,6 +1,6 @@
 """The mail port: one `Mailer` interface; SMTP through yagmail behind it.
 
-Messages are composed with the standard library's EmailMessage so that the plain-text
+Messages are composed with the standard library's email classes so that the plain-text
 part is real text and the HTML part real HTML (yagmail would put the same string in
 both); yagmail opens the connection (TLS, STARTTLS, login). We call `sendmail` ourselves
 rather than `yagmail.send`, whose own sleep-and-retry hides failures that Airflow's
@@ -16,7 +16,6 @@ from email import charset as email_charset
 from email import encoders as email_encoders
 from email import errors as email_errors
 from email import policy as email_policy
-from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -77,31 +76,14 @@ class Mailer(Protocol):
     def close(self) -> None: ...
 
 
-def to_mime(email: Email) -> EmailMessage:
-    """The MIME message. Raises ValueError for a header that cannot be written (a
-    carriage return or line feed in a subject or address, say)."""
-    msg = _headers(email)
-    return _with_content(msg, email)
-
-
-def _with_content(msg: EmailMessage, email: Email) -> EmailMessage:
-    msg.set_content(email.text)
-    if email.html:
-        msg.add_alternative(email.html, subtype="html")
-    for att in email.attachments:
-        maintype, _, subtype = att.mime_type.partition("/")
-        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
-    return msg
-
-
 def render_message(email: Email) -> bytes:
     """The bytes to hand to the SMTP server. A message that cannot be written is a
     permanent failure of that message, named by its kind only (the exception's text
     would repeat the offending value).
 
-    Built with the email package's classic (compat32) classes: the same MIME structure as
-    `to_mime` (multipart/alternative text and HTML, in multipart/mixed with attachments)
-    at a fraction of the cost of the header registry, which parses every header again.
+    Built with the email package's classic (compat32) classes (multipart/alternative text
+    and HTML, in multipart/mixed with attachments), at a fraction of the cost of the
+    header registry's EmailMessage, which parses every header again.
     The one check that registry made for us, no CR or LF in a header value, is made here."""
     headers = _header_values(email)
     if any("\r" in value or "\n" in value for _, value in headers):
@@ -159,20 +141,6 @@ def _attachment_part(att: Attachment) -> MIMEBase:
     email_encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=att.filename)
     return part
-
-
-def _headers(email: Email) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Message-ID"] = email.message_id
-    msg["Date"] = formatdate(localtime=False)
-    msg["From"] = email.sender
-    msg["To"] = ", ".join(email.to)
-    if email.cc:
-        msg["Cc"] = ", ".join(email.cc)
-    msg["Subject"] = email.subject
-    for name, value in email.headers:
-        msg[name] = value  # the policy refuses a CR or LF in a value with ValueError
-    return msg
 
 
 class SmtpMailer:
