@@ -46,6 +46,7 @@ from tests.support.scratch import scratch_postgres
 TODAY = dt.date(2026, 11, 26)
 ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 FERNET = re.compile(r"^gAAAAA[A-Za-z0-9_-]+=*$")
+CIPHER_RUN = re.compile(r"[A-Za-z0-9_=-]{40,}")
 # How a case's rows are reached from the case: (table, column holding the case id), then
 # tables reached through those rows.
 DIRECT = ["agency_requests", "investigations", "outbox_messages", "audit_events", "case_identifiers",
@@ -344,7 +345,10 @@ def test_raw_database_files_hold_no_name_number_postcode_or_date_of_birth_or_dea
     it by a grep; the raw-column test above shows no such date gives it away."""
     settings = demo
     truth = _truth(settings)
-    raw = _raw_bytes(settings).decode("utf-8", "replace")
+    # Ciphertext and blind indexes are long runs of base64 or hex. Upper-cased, a
+    # megabyte of them holds any given six-character postcode by chance about once a run,
+    # so they are blanked first: what is looked for is plain text, which such a run is not.
+    raw = CIPHER_RUN.sub(" ", _raw_bytes(settings).decode("utf-8", "replace"))
     office_dates = {day for rows in _raw_tables(settings).values() for row in rows
                     for value in row.values() for day in _dates(value)}
     squeezed = re.sub(r"\s", "", raw)
