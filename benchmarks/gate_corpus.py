@@ -4,7 +4,8 @@
   (goal >= 95%), clean passages passed without a flag (goal >= 95%).
 
 `first` is tests/support/gate_corpus.py, written alongside the gate; `held-out` is
-tests/support/gate_corpus_heldout.py, written apart from it. Runs against any version of
+tests/support/gate_corpus_heldout.py, written apart from it and read as a case report
+(its DOCUMENT_KIND). Runs against any version of
 the gate that has `case_identifiers` and `Gate.scan` (`Gate.flags`, where it exists, is
 counted as a flag). Usage:
   PYTHONPATH=include python benchmarks/gate_corpus.py [--misses]
@@ -18,6 +19,7 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cdop.confidentiality.detectors import policy_for  # noqa: E402
 from cdop.confidentiality.gate import Gate  # noqa: E402
 from cdop.confidentiality.identifiers import case_identifiers  # noqa: E402
 from tests.support import gate_corpus, gate_corpus_heldout  # noqa: E402
@@ -26,7 +28,9 @@ CORPORA: dict[str, ModuleType] = {"first": gate_corpus, "held-out": gate_corpus_
 
 
 def measure(show_misses: bool = False, corpus: ModuleType = gate_corpus) -> dict[str, tuple[int, int]]:
-    gates = {k: Gate(case_identifiers(case, extra)) for k, (case, extra) in corpus.CHILDREN.items()}
+    kind = getattr(corpus, "DOCUMENT_KIND", None)
+    policy = policy_for(kind) if kind else None  # (the first corpus: any text, no policy)
+    gates = {k: Gate(case_identifiers(case, extra), policy=policy) for k, (case, extra) in corpus.CHILDREN.items()}
     counts = {"recorded": [0, 0], "unrecorded": [0, 0], "clean": [0, 0]}
     for key, text, expected in corpus.passages():
         gate = gates[key]

@@ -7,7 +7,9 @@ hyphenated and spaced surnames (Strauß-McAllister, Åkesson Løvland, Muñoz de
 and names that are also words (Rose, Brook, Summer, Hope, Will, May, Grace). Dates of
 birth and death fall on leap days and bank holidays.
 
-Each passage is (child key, text, expected), as in the first corpus: "recorded" (a recorded
+Passages are read as a case report reads them (DOCUMENT_KIND): timing relative to the
+death, so a calendar date that is not the child's is a finding too. Each passage is
+(child key, text, expected), as in the first corpus: "recorded" (a recorded
 identifier must be named), "unrecorded" (must stop or flag), "clean" (must pass without a
 flag; every clean passage is read under every child). All people, places, numbers and
 addresses are invented: phone numbers come from Ofcom's drama ranges, NHS numbers pass the
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+
+DOCUMENT_KIND = "case_report"
 
 CHILDREN = {
     # Turkish: ş ğ and the dotless ı; a leap-day birthday; died on the spring bank holiday.
@@ -214,7 +218,7 @@ CLEAN = [
     "Seen by the Dr on call; no Mr or Mrs was named on the form.",
     # legal and process language
     "The Coroner opened and adjourned the inquest.", "The Coroner's officer liaised with the family.",
-    "Category 8: perinatal/neonatal event.", "Category 10: sudden unexpected, unexplained death.",
+    "Category 8 (perinatal/neonatal event) was agreed.", "Category 10: sudden unexpected, unexplained death.",
     "A Section 47 enquiry was not opened.", "There was a Child in Need plan.",
     "Early Help assessment was declined.", "Working Together 2023 applies.",
     "The Caldicott Guardian approved the information sharing.",
@@ -228,9 +232,9 @@ CLEAN = [
     "Summer term attendance was 89%.", "Over the summer holidays the family moved.",
     # names used as words
     "Will there be a post-mortem examination?", "May we have the discharge summary?",
-    "There is hope that the new pathway will help.", "The family were offered the Grace Suite.",
-    "Faith leaders were contacted by the chaplaincy team.", "The Rose Room was used for the family.",
-    "Grace period for returns is 20 working days.", "Staff may wish to read the learning.",
+    "There is hope that the new pathway will help.", "The parents stayed overnight in the Grace Suite.",
+    "Faith leaders from the local mosque visited the ward.", "The Rose Room was used for the family.",
+    "Grace period for agency returns: 20 working days.", "Staff may wish to read the learning.",
     "The baby was nursed on Rainbow Ward.", "Sunny Ward staff were debriefed.",
     "Victoria Ward has four cots.",
     "The formula milk in the fridge was stale.",

@@ -103,9 +103,12 @@ _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2
 _STREET_WORDS = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Cl|Drive|Dr|Way|Crescent|Cres|Court|Ct|"
                  r"Gardens|Gdns|Grove|Place|Pl|Terrace|Walk|Rise|Mews|Hill|Row|Square|Sq|View|Park|"
                  r"Green|Parade|Vale|Meadow|Meadows|Fields|Croft|Chase|Wharf|Yard|Boulevard|Gate")
+# A street named in one word ending in a street word: "40 Wellsway", "2 Broadway",
+# "9 Southgate", "12 Kingsmead".
+_ONE_WORD_STREET = r"[A-Z][a-z]+(?:way|gate|mead|side|croft)"
 _ADDRESS = re.compile(
     r"(?<![\w])(?:(?:Flat|Apartment|Apt|Unit|Room)\s+\d+[A-Za-z]?,?\s+)?\d{1,4}[A-Za-z]?,?\s+"
-    r"(?:[A-Z][A-Za-z'\u2019\-]+\s+){1,3}(?:" + _STREET_WORDS + r")\b\.?"
+    r"(?:(?:[A-Z][A-Za-z'\u2019\-]+\s+){1,3}(?:" + _STREET_WORDS + r")|" + _ONE_WORD_STREET + r")\b\.?"
 )
 _MONTH_NAMES = (r"January|February|March|April|May|June|July|August|September|October|November|December|"
                 r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
@@ -180,6 +183,8 @@ def _phones(text: str, nhs_spans: list[tuple[int, int]], policy: DocumentPolicy)
     for m in _PHONE_CANDIDATE.finditer(text):
         candidate = m.group(0).strip(" -.()")
         digits = re.sub(r"\D", "", candidate)
+        if candidate.startswith("00"):
+            digits = digits[2:]  # "0044 ...": the international prefix dialled from abroad
         if len(digits) < 10 or len(digits) > 13 or not re.match(r"^(?:\+\s*44|0044|\(?0)", candidate):
             continue  # a UK number is written with its trunk 0 or +44
         if any(s <= m.start() < e for s, e in nhs_spans):
@@ -275,6 +280,11 @@ aged family mother father parents parent carers carer brother sister sibling sib
 """.split())
 
 
+# A possessive followed by a capitalised word: the name of a thing (a charity, a rule, a
+# hospital) -- unless that word is itself a name or a relation ("Kyle's Mum").
+_EPONYM = re.compile(r"['\u2019]s[ \t]+(?!(?:Mum|Dad|Mother|Father|Nan|Gran|Brother|Sister)\b)[A-Z][a-z]+")
+
+
 class _Spans:
     """Sorted, non-overlapping spans; `covers(s, e)` in O(log n)."""
 
@@ -312,6 +322,8 @@ def _name_flags(text: str) -> list[Finding]:
         folded = _key(word).split("'")[0].split("\u2019")[0]
         if folded not in names or folded in WORD_NAMES or _ordinary(word):
             continue
+        if _EPONYM.match(text, m.end() - 2 if word.endswith(("'s", "\u2019s")) else m.end()):
+            continue  # "Winston's Wish", "Martha's Rule": a name inside a named thing
         found.append((m.start(), m.end()))
     return [Finding("unrecorded.name", "name", s, e, "flag") for s, e in found]
 

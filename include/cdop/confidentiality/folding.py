@@ -40,6 +40,21 @@ def _fold(text: str) -> str:
     return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text).split()) + " "
 
 
+# The other way these letters are written in Latin script: ICAO Doc 9303 (part 3, the
+# transliteration of machine-readable travel documents) writes them as two letters, and
+# so do German and Scandinavian records and the people who copy from a passport
+# ("Bjoern", "Loevland", "Guelsen", "Aakesson"). anyascii gives the one-letter form.
+_DIGRAPHS = str.maketrans({
+    "Ä": "AE", "ä": "ae", "Ö": "OE", "ö": "oe", "Ü": "UE", "ü": "ue", "Ø": "OE", "ø": "oe",
+    "Å": "AA", "å": "aa", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th",
+})
+
+
+def digraphs(text: str) -> str:
+    """`text` with the ICAO two-letter forms of Ä Ö Ü Ø Å Æ Œ Þ (the rest left to anyascii)."""
+    return text.translate(_DIGRAPHS)
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[^\x00-\x7f]")
 
 

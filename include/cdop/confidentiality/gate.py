@@ -35,8 +35,13 @@ from typing import Literal
 
 from cdop.confidentiality.decisions import fingerprints
 from cdop.confidentiality.detectors import unrecorded_findings
-from cdop.confidentiality.folding import Finding, Folded, Severity, _fold
-from cdop.confidentiality.words import ORGANISATION_WORDS, WORD_NAMES
+from cdop.confidentiality.folding import Finding, Folded, Severity, _fold, digraphs
+from cdop.confidentiality.words import (
+    GENERIC_PLACE_WORDS,
+    ORGANISATION_WORDS,
+    WORD_NAMES,
+    is_english_word,
+)
 
 Kind = Literal["name", "date", "nhs_number", "postcode", "address", "text", "place"]
 
@@ -46,6 +51,10 @@ class Identifier:
     field: str
     value: str
     kind: Kind
+    # For one word of a longer place name ("Hayesfield" of "Hayesfield Girls' School"):
+    # the place's own folded words. The word alone counts only where it is not part of
+    # another capitalised name ("North Bristol NHS Trust" is not "Bristol Metropolitan").
+    place_words: frozenset[str] = frozenset()
 
 
 class IdentifierFound(RuntimeError):
@@ -73,7 +82,8 @@ def date_forms(day: dt.date) -> set[str]:
     months = {month, mon} | ({"sept"} if m == 9 else set())
     days = {f"{d}", f"{d:02d}", f"{d}{suffix}"}
     years = {f"{y}", f"{yy:02d}"}
-    forms = {f"{y}-{m:02d}-{d:02d}", f"{y} {m} {d}"}
+    # ISO, and the compact forms systems export ("20250303", "03032025").
+    forms = {f"{y}-{m:02d}-{d:02d}", f"{y} {m} {d}", f"{y}{m:02d}{d:02d}", f"{d:02d}{m:02d}{y}"}
     for dd in (f"{d}", f"{d:02d}"):
         for mm in (f"{m}", f"{m:02d}"):
             for yr in years:
@@ -99,9 +109,9 @@ def name_variants(value: str) -> tuple[str, ...]:
     phrase = _fold(value).strip()
     if not phrase:
         return ()
-    forms = {phrase}
+    forms = {phrase, _fold(digraphs(value)).strip()}
     if re.search(r"['\u2019\u2018\u02bc`\-]", value):
-        forms.add(phrase.replace(" ", ""))
+        forms |= {f.replace(" ", "") for f in forms}
     return tuple(sorted(forms, key=len, reverse=True))
 
 
@@ -120,9 +130,12 @@ def _name_pattern(value: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?:e?s)?(?![a-z0-9])")
 
 
+@functools.lru_cache(maxsize=20000)
 def _is_word_name(value: str) -> bool:
+    """A name every part of which is also an ordinary word: on the list of names that
+    are words, or a common English word ("Ståle" folds to "stale", "Sow", "Brook")."""
     tokens = _fold(value).split()
-    return bool(tokens) and all(t in WORD_NAMES for t in tokens)
+    return bool(tokens) and all(t in WORD_NAMES or is_english_word(t) for t in tokens)
 
 
 def _sentence_start(raw: str, start: int) -> bool:
@@ -155,7 +168,10 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
     if possessive:
         return "stop"
     if nxt in ORGANISATION_WORDS:
-        return "flag"  # "the Grace Suite", "Sunny Ward": a room or ward named after a word
+        nxt_raw = folded.cased[fe:fe + 40].split()
+        if nxt_raw and nxt_raw[0][:1].isupper():
+            return None  # "the Grace Suite", "Rose Ward", "Hope House": a place named after a word
+        return "flag"  # "Grace school", "May panel": either reading is real
     if _sentence_start(raw, rs):
         if len(words) == 1 and nxt in _MODAL_NEXT:
             return None  # "Will there be...", "May we..."
@@ -248,11 +264,39 @@ class Gate:
                 severity: Severity | None = "stop"
                 if word_name:
                     severity = _word_name_severity(folded, m.start(), m.end())
+                s, e = folded.raw_span(m.start(), m.end())
+                if ident.place_words and _in_another_name(raw, s, e, ident.place_words):
+                    severity = None
                 if severity:
-                    s, e = folded.raw_span(m.start(), m.end())
                     out.append(Finding(ident.field, ident.kind, s, e, severity))
             return out
         return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop") for s, e in spans]
+
+
+_FUNCTION_WORDS = frozenset("a an the at in on to from by with of for and or but as is was "
+                            "he she they we his her their attended attends".split())
+_CAPITALISED_BEFORE = re.compile(r"([A-Z][\w'\u2019]*)[ \t]+$")
+_CAPITALISED_AFTER = re.compile(r"^(?:['\u2019]s)?[ \t]+([A-Z][\w'\u2019]*)")
+
+
+@functools.cache
+def _generic_place_words() -> frozenset[str]:
+    return frozenset(w for g in GENERIC_PLACE_WORDS for w in _fold(g).split())
+
+
+def _in_another_name(raw: str, start: int, end: int, own: frozenset[str]) -> bool:
+    """Whether raw[start:end] (one word of a place's name) is written inside another
+    capitalised name: a capitalised neighbour, on the same line and with nothing but
+    spaces between, that is neither a word of the place's own name nor a generic word."""
+    allowed = own | _generic_place_words()
+    before = _CAPITALISED_BEFORE.search(raw, max(0, start - 40), start)
+    after = _CAPITALISED_AFTER.search(raw[end:end + 40])
+    for m in (before, after):
+        word = _fold(m.group(1)).split()[0] if m else ""
+        if not m or word in allowed or (m is before and word in _FUNCTION_WORDS):
+            continue  # "At Hayesfield", "The Widcombe": a capitalised function word
+        return True
+    return False
 
 
 @functools.lru_cache(maxsize=20000)

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from cdop.confidentiality.decisions import NOT_IDENTIFIER
 from cdop.confidentiality.folding import _fold
 from cdop.confidentiality.gate import Gate, Identifier
-from cdop.confidentiality.words import COMMON_WORDS, GENERIC_PLACE_WORDS, WORD_NAMES, given_names
+from cdop.confidentiality.words import (
+    COMMON_WORDS,
+    GENERIC_PLACE_WORDS,
+    WORD_NAMES,
+    given_names,
+    is_english_word,
+)
 from cdop.store.models import Case, CaseIdentifier, GateDecision
 from cdop.validation import Problem
 
@@ -104,6 +110,27 @@ _HOUSE_NUMBER = re.compile(r"^(?:(?:flat|apartment|apt|unit)\s*\d+[a-z]?,?\s*)?\
                            re.IGNORECASE)
 
 
+# The street words people abbreviate (Royal Mail's list, in the forms written on letters).
+_STREET_ABBREVIATIONS = {
+    "road": ("rd",), "street": ("st",), "avenue": ("ave", "av"), "lane": ("ln",), "close": ("cl",),
+    "drive": ("dr",), "crescent": ("cres",), "court": ("ct",), "gardens": ("gdns",), "place": ("pl",),
+    "square": ("sq",), "terrace": ("terr", "tce"), "grove": ("gr",), "parade": ("pde",),
+    "mount": ("mt",), "park": ("pk",),
+}
+_STREET_WORD = {abbr: word for word, abbrs in _STREET_ABBREVIATIONS.items() for abbr in abbrs}
+
+
+def _street_forms(street: str) -> list[str]:
+    """A street as recorded and with its last word abbreviated or spelt out ("Stapleton
+    Road", "Stapleton Rd")."""
+    head, _, last = street.strip().rpartition(" ")
+    key = _fold(last).strip()
+    if not head:
+        return [street]
+    others = _STREET_ABBREVIATIONS.get(key, ()) + ((_STREET_WORD[key],) if key in _STREET_WORD else ())
+    return [street, *(f"{head} {o}" for o in others)]
+
+
 def _address_identifiers(field: str, address: str) -> list[Identifier]:
     """The whole address, each line with a street (with and without its number), and a
     house name (a first line without a number)."""
@@ -116,13 +143,13 @@ def _address_identifiers(field: str, address: str) -> list[Identifier]:
             break
         street = _HOUSE_NUMBER.sub("", part).strip()
         if street != part:
-            found.append(Identifier(field, part, "address"))  # house number and street
+            found += [Identifier(field, form, "address") for form in _street_forms(part)]  # number and street
             if len(street) >= 6 and len(street.split()) >= 2:
-                found.append(Identifier(field, street, "address"))  # the street alone
+                found += [Identifier(field, form, "address") for form in _street_forms(street)]  # street alone
         elif i == 0 and len(parts) > 1:
             found.append(Identifier(field, part, "place"))  # a house name
             if len(parts) > 2 and len(parts[1].split()) >= 2 and not re.match(r"^\d", parts[1]):
-                found.append(Identifier(field, parts[1], "address"))  # its street
+                found += [Identifier(field, form, "address") for form in _street_forms(parts[1])]  # its street
                 break
         else:
             break  # the town and what follows identify nobody alone
@@ -134,8 +161,16 @@ def place_names(value: str) -> list[str]:
     dropped ("Oakfield" for "Oakfield Primary School"), but never reduced to a word too
     generic to mean anything (the remainder must hold a non-generic word of >= 3 letters,
     and a common word alone, like "Oak", keeps its pair)."""
+    return [form for form, _ in _place_forms(value)]
+
+
+def _place_forms(value: str) -> list[tuple[str, bool]]:
+    """place_names, each form saying whether it is one word of a longer name (which
+    counts alone only outside another capitalised name, and never when it is an ordinary
+    English word: "Down" of "Combe Down Surgery")."""
     whole = value.strip()
     forms = [whole]
+    singles: list[str] = []
     folded = _fold(whole).strip()
     reduced = f" {folded} "
     for generic in GENERIC_PLACE_WORDS:
@@ -148,14 +183,16 @@ def place_names(value: str) -> list[str]:
             forms.append(" ".join(rest))
             if len(rest) > 1:
                 names = given_names()
-                forms += [w for w in distinctive if len(w) >= 4 and w not in names and w not in WORD_NAMES]
+                singles = [w for w in distinctive if len(w) >= 4 and w not in names and w not in WORD_NAMES
+                           and not is_english_word(w)]
         elif len(rest) == 1 and len(folded.split()) > 1:
             # "Oak Academy": "Oak" is a common word; keep it with the next word.
             words = folded.split()
             i = words.index(rest[0]) if rest[0] in words else 0
             if i + 1 < len(words):
                 forms.append(" ".join(words[i:i + 2]))
-    return list(dict.fromkeys(forms))
+    out = dict.fromkeys(forms, False) | {w: True for w in singles if w not in forms}
+    return list(out.items())
 
 
 PLACE_FIELDS = ("school", "nursery", "college", "workplace", "employer", "gp_practice", "practice",
@@ -175,7 +212,9 @@ def _classify(field: str, value: str) -> list[Identifier]:
     if name.endswith("name") and not name.endswith("house_name"):
         return _name_identifiers(field, value)
     if any(name == p or name.endswith("_" + p) or name.startswith(p) for p in PLACE_FIELDS):
-        return [Identifier(field, form, "place") for form in place_names(value)]
+        own = frozenset(_fold(value).split())
+        return [Identifier(field, form, "place", own if single else frozenset())
+                for form, single in _place_forms(value)]
     return [Identifier(field, value, "text")]
 
 

@@ -12,6 +12,10 @@
   school or workplace name ("Oak Academy" is matched whole, never as "Oak").
 - ORGANISATION_WORDS: words that end an organisation's or a place's name ("Hospital",
   "Police", "Suite", "Ward"): a capitalised run ending in one is a service, not a person.
+- is_english_word: a common English word, from a maintained word-frequency list
+  (pyspellchecker's), loaded lazily and once: a recorded name that is one ("Ståle",
+  "Sow") is treated like the names that are words; a word of a place's name that is one
+  ("Down" of "Combe Down Surgery") never counts alone.
 - GENERIC_PLACE_WORDS: the generic words of a school or workplace name, dropped to get
   the name people actually write ("Oakfield" for "Oakfield Primary School").
 """
@@ -66,6 +70,20 @@ GENERIC_PLACE_WORDS = (
 )
 
 
+# How often a word must occur in pyspellchecker's English frequency list (~1.6 billion
+# words of subtitles and web text) to count as an ordinary word: "stale", "sow", "brook",
+# "dental", "down" are; "Widcombe", "Hayesfield", "Bristol" (61), "Łukasz" are not (nor,
+# whatever their count, the given names of GIVEN_NAMES).
+ENGLISH_WORD_MIN_COUNT = 1000
+
+
+@functools.cache
+def _english_frequency():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1).word_frequency
+
+
 def _frequency(ch: str) -> int:
     ch = ch.strip()
     if not ch:
@@ -77,13 +95,14 @@ def _frequency(ch: str) -> int:
 
 
 @functools.cache
-def given_names() -> frozenset[str]:
+def _name_list() -> dict[str, bool]:
     """Folded given names with a real frequency somewhere (>= 2 in Great Britain,
-    Ireland or the USA, or >= 4 in any other country the list covers)."""
+    Ireland or the USA, or >= 4 in any other country the list covers), each saying
+    whether it is one in Great Britain, Ireland or the USA."""
     from anyascii import anyascii
 
     text = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_text("utf-8")
-    names: set[str] = set()
+    names: dict[str, bool] = {}
     for line in text.splitlines():
         if not line or line[0] in "#=" or len(line) < 31:
             continue
@@ -91,9 +110,24 @@ def given_names() -> frozenset[str]:
         if len(parts) < 2:
             continue
         freqs = [_frequency(c) for c in line[30:]]
-        if max(freqs[:3], default=0) >= 2 or max(freqs, default=0) >= 4:
+        anglophone = max(freqs[:3], default=0) >= 2
+        if anglophone or max(freqs, default=0) >= 4:
             for name in parts[1].replace("+", " ").split():
                 folded = anyascii(name).lower()
                 if len(folded) >= 3 and folded.isalpha():
-                    names.add(folded)
-    return frozenset(names - COMMON_WORDS - ORGANISATION_WORDS)
+                    names[folded] = names.get(folded, False) or anglophone
+    return names
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Folded given names with a real frequency somewhere (see _name_list), ordinary
+    words and organisation words left out."""
+    return frozenset(_name_list()) - COMMON_WORDS - ORGANISATION_WORDS
+
+
+def is_english_word(word: str) -> bool:
+    """Whether a folded word is a common English word (pyspellchecker's English list) and
+    not a given name in Great Britain, Ireland or the USA: subtitles say "Theodore" and
+    "Jason" often, but they are names; the Norwegian "Ståle" folds to the word "stale"."""
+    return _english_frequency()[word] >= ENGLISH_WORD_MIN_COUNT and not _name_list().get(word, False)
