@@ -132,7 +132,12 @@ def build_annual_report(
     from cdop.annual_report.render import report_html, table_csvs, table_rows
     from cdop.confidentiality.detectors import office_policy
     from cdop.confidentiality.documents import pdf_text
-    from cdop.confidentiality.year_gate import ReportBlocked, YearGate
+    from cdop.confidentiality.year_gate import (
+        ReportBlocked,
+        YearGate,
+        hold_for_flags,
+        report_sources,
+    )
     from cdop.pdf import html_to_pdf
 
     check_year(year, today)
@@ -195,6 +200,7 @@ def build_annual_report(
             year, documents, tables={f"tables/{n}": r for n, r in rows.items()},
             flowing=frozenset({names["pdf"]}),
         )
+        hold_for_flags(settings, year, report_sources(data, content))  # names nobody recorded
     except ReportBlocked as blocked:
         _record_blocked(settings, actor, year, content_hash, today, blocked.findings)
         raise

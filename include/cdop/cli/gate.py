@@ -70,4 +70,151 @@ def decide(case_number: str, path: str, document: str, number: int, decision: st
                f"({result['field']}) recorded as {result['decision']}")
 
 
+# ------------------------------------------------------------ held for flags
+# An annual report, or an outgoing email composed from free text, that holds a name
+# nobody recorded is held: the report is recorded "blocked", the message "held" in the
+# outbox. These commands list those flags in context and record the coordinator's
+# decisions in the same store as `decide` (per case and document kind, audited).
+
+def _held_messages(settings, uow):
+    """(message, document kind or None, flags) for each outbox message held for flags;
+    kind None and no flags: it composes cleanly now (ready to be released)."""
+    from cdop.confidentiality.documents import FlagsHeld
+    from cdop.mail.delivery import held_messages
+    from cdop.mail.kinds import REGISTRY
+
+    out = []
+    for message in held_messages(uow.session):
+        if "FlagsHeld" not in (message.last_error or "") or message.kind not in REGISTRY:
+            continue
+        try:
+            REGISTRY[message.kind].compose(uow.session, message, settings)
+        except FlagsHeld as held:
+            out.append((message, held.kind, held.flags))
+        except Exception:  # noqa: BLE001 -- held for another reason now: `cdop outbox` shows it
+            continue
+        else:
+            out.append((message, None, []))
+    return out
+
+
+def _held_years(uow) -> list[int]:
+    from sqlalchemy import select
+
+    from cdop.store.models import AnnualReport
+
+    rows = uow.session.execute(select(AnnualReport.year, AnnualReport.status, AnnualReport.gate_findings)
+                               .order_by(AnnualReport.year, AnnualReport.id)).all()
+    latest = {year: (status, findings) for year, status, findings in rows}
+    return [y for y, (status, findings) in latest.items()
+            if status == "blocked" and any(str(f).endswith("(flag)") for f in findings or [])]
+
+
+def _report_flags(settings, uow, year: int):
+    from cdop.annual_report.content import build_content
+    from cdop.annual_report.data import extract
+    from cdop.confidentiality.year_gate import report_flags, report_sources
+
+    data = extract(uow.session, year)
+    content = build_content(data, area_name=settings.policy.area_name,
+                            threshold=settings.policy.suppression_threshold)
+    return report_flags(settings, uow.session, report_sources(data, content))
+
+
+def _line(number: int, where: str, text: str, finding) -> str:
+    from cdop.confidentiality.findings import _line_col, mask
+
+    line, col = _line_col(text, finding.start)
+    return f"{number:>3}  {where:<32} {line}:{col:<4} {finding.field:<22} {mask(text, finding)}"
+
+
+@gate_group.command("held")
+@friendly_errors
+def held() -> None:
+    """List what is held for flags (names nobody recorded): annual reports and outgoing
+    emails, each flag numbered, in context (the flagged words masked). Decide each with
+    `cdop gate resolve`.
+
+    Exit codes: 0 nothing is held for flags; 3 something is."""
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Case
+
+    settings = current_settings()
+    count = 0
+    with unit_of_work(settings) as uow:
+        for year in _held_years(uow):
+            flags = _report_flags(settings, uow, year)
+            click.echo(f"annual-report:{year}  ({len(flags)} flag(s); rebuild once decided)")
+            for n, f in enumerate(flags, start=1):
+                click.echo(_line(n, f"{f.case_number} {f.part}", f.text, f.finding))
+            count += len(flags)
+        for message, _kind, flags in _held_messages(settings, uow):
+            number = uow.session.get(Case, message.case_id).case_number if message.case_id else None
+            case = f", case {number}" if number else ""
+            state = f"{len(flags)} flag(s)" if flags else "no flag left: release it with `cdop gate resolve`"
+            click.echo(f"message:{message.id}  {message.kind}{case}  ({state})")
+            for n, f in enumerate(flags, start=1):
+                click.echo(_line(n, f"free text {f.part + 1}", f.text, f.finding))
+            count += len(flags) or 1
+    if not count:
+        click.echo("nothing is held for flags")
+    sys.exit(EXIT_FLAGS if count else EXIT_CLEAN)
+
+
+@gate_group.command("resolve")
+@click.argument("ref")
+@click.option("--finding", "number", type=int, help="The flag's number, as `held` printed it.")
+@click.option("--not-identifier", "decision", flag_value="not_identifier",
+              help="It names nobody: do not flag it again in this case's document.")
+@click.option("--redact", "decision", flag_value="redact",
+              help="It is an identifier: the text must be corrected at its source.")
+@friendly_errors
+def resolve(ref: str, number: int | None, decision: str | None) -> None:
+    """Decide one flag of what is held: REF is annual-report:YEAR or message:ID, as
+    `cdop gate held` printed it. A message whose flags are all marked "not an identifier"
+    goes back to the outbox (audited); a report is built again by `cdop annual-report
+    build` or its DAG."""
+    from cdop.confidentiality.findings import record_decision
+    from cdop.mail.delivery import release
+    from cdop.store.db import unit_of_work
+    from cdop.validation import InputError, Problem
+
+    what, _, key = ref.partition(":")
+    if what not in ("annual-report", "message") or not key.isdigit():
+        raise InputError([Problem("ref", "must be annual-report:YEAR or message:ID, as `cdop gate held` prints")])
+    settings = current_settings()
+    who = actor()
+    released = False
+    with unit_of_work(settings, who) as uow:
+        if what == "annual-report":
+            if int(key) not in _held_years(uow):
+                raise InputError([Problem("ref", "that annual report is not held for flags")])
+            flags = [(f.case_id, "annual_report", f.text, f.finding) for f in _report_flags(settings, uow, int(key))]
+        else:
+            found = [(m, k, fl) for m, k, fl in _held_messages(settings, uow) if m.id == int(key)]
+            if not found:
+                raise InputError([Problem("ref", "no message with that id is held for flags")])
+            message, kind, message_flags = found[0]
+            flags = [(message.case_id, kind, f.text, f.finding) for f in message_flags]
+        if flags:
+            if decision is None or number is None:
+                raise InputError([Problem("decision", "give --finding N and --not-identifier or --redact")])
+            if not 1 <= number <= len(flags):
+                raise InputError([Problem("finding", f"must be between 1 and {len(flags)}")])
+            case_id, document, text, finding = flags[number - 1]
+            if case_id is None:
+                raise InputError([Problem("ref", "this message names no case: correct its text instead")])
+            record_decision(uow, case_id, document, finding, text, decision, who)
+            uow.commit()
+            click.echo(f"{ref}: finding {number} ({finding.field}) recorded as {decision}")
+        if what == "message":
+            remaining = [m for m, k, fl in _held_messages(settings, uow) if m.id == int(key) and not fl]
+            released = bool(remaining)
+    if released:
+        release(settings, key, actor=who)
+        click.echo(f"{ref}: no flag left; back in the outbox to be sent")
+    elif what == "annual-report":
+        click.echo(f"{ref}: build it again once every flag is decided (cdop annual-report build --year {key})")
+
+
 COMMANDS = (gate_group,)

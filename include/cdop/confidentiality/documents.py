@@ -6,9 +6,21 @@ from __future__ import annotations
 import html as html_lib
 import io
 import re
+from dataclasses import dataclass
 
-from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.folding import Finding
+from cdop.confidentiality.gate import Gate, IdentifierFound
 from cdop.mail.mailer import Email
+
+FLAG_SUFFIX = " (flag)"
+
+# For an email of each document kind, the documents whose "not an identifier" decisions
+# it honours: its own, and those its free text was entered in (a recommendation's text
+# with the analysis's learning, its progress; a returned report's comments).
+EMAIL_SOURCES = {
+    "recommendation": ("recommendation", "learning", "progress"),
+    "notice": ("notice", "case_report"),
+}
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -25,8 +37,6 @@ def visible_text(html: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
-FLAG_SUFFIX = " (flag)"
-
 
 def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[str]:
     """What stops the document: fields found, and each kind of flag not yet decided
@@ -38,10 +48,36 @@ def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A flag in one free text an email was composed from (for the coordinator's screen)."""
+
+    part: int  # index into the free texts the email was composed from
+    text: str
+    finding: Finding
+
+
+class FlagsHeld(IdentifierFound):
+    """The free text an email was composed from names someone nobody recorded: the
+    message is held (the outbox's "held" state) until the coordinator decides each flag
+    (`cdop gate held`, `cdop gate resolve`). `kind` is the document kind the decisions
+    are recorded under; `flags` (never in the message) hold the texts."""
+
+    def __init__(self, document: str, kind: str, flags: list[Flag]):
+        super().__init__(document, sorted({f.finding.field + FLAG_SUFFIX for f in flags}))
+        self.kind = kind
+        self.flags = flags
+
+
 def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: str = "email",
-               allowed_dates=()) -> None:
+               allowed_dates=(), free_text=()) -> None:
     """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text).
-    With `settings`, the office's own addresses and number are what it may carry."""
+    With `settings`, the office's own addresses and number are what it may carry.
+
+    `free_text` are the texts the email was composed from that someone typed
+    (a recommendation, its progress, a coordinator's comments): a flag in one of them
+    (a name nobody recorded) holds the message for the coordinator (FlagsHeld). Only
+    these: the rendered email also greets its recipient by name."""
     if settings is not None:
         import dataclasses
 
@@ -57,6 +93,9 @@ def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: 
         elif attachment.mime_type.startswith("text/"):
             texts.append(attachment.content.decode("utf-8", "replace"))
     gate.check(document, *texts)
+    flags = [Flag(i, text, f) for i, text in enumerate(free_text) if text for f in gate.flags(text)]
+    if flags:
+        raise FlagsHeld(document, kind, flags)
 
 
 _PDF_TEXT: dict[bytes, str] = {}

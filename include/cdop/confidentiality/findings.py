@@ -81,19 +81,32 @@ def decide(settings, case_number: str, text: str, document: str, number: int, de
         f = found[number - 1]
         if f.severity != "flag":
             raise InputError([Problem("finding", "stops the release: redact it, it cannot be marked")])
-        fp = fingerprint(f.kind, text[f.start:f.end])
-        row = uow.session.scalar(select(GateDecision).where(
-            GateDecision.case_id == case.id, GateDecision.document == document,
-            GateDecision.finding_kind == f.kind, GateDecision.fingerprint == fp))
-        if row is None:
-            row = GateDecision(case_id=case.id, document=document, finding_kind=f.kind, fingerprint=fp,
-                               decision=decision, decided_by=actor)
-            uow.session.add(row)
-        else:
-            row.decision, row.decided_by = decision, actor
-        uow.session.flush()
-        uow.audit("gate_decision", "gate_decision", row.id, case_id=case.id, document=document,
-                  kind=f.kind, field=f.field, decision=decision)
+        record_decision(uow, case.id, document, f, text, decision, actor)
         uow.commit()
     return {"case_number": case_number, "document": document, "finding": number, "field": f.field,
             "decision": decision, "dismissed": decision == NOT_IDENTIFIER}
+
+
+def record_decision(uow, case_id: int, document: str, finding: Finding, text: str, decision: str,
+                    actor: str) -> GateDecision:
+    """Remember the coordinator's decision on one flag of `text` for a case and a
+    document kind (the flagged text kept only as its fingerprint), audited; the caller
+    commits. Deciding again replaces the decision."""
+    if decision not in DECISIONS:
+        raise InputError([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
+    if finding.severity != "flag":
+        raise InputError([Problem("finding", "stops the release: redact it, it cannot be marked")])
+    fp = fingerprint(finding.kind, text[finding.start:finding.end])
+    row = uow.session.scalar(select(GateDecision).where(
+        GateDecision.case_id == case_id, GateDecision.document == document,
+        GateDecision.finding_kind == finding.kind, GateDecision.fingerprint == fp))
+    if row is None:
+        row = GateDecision(case_id=case_id, document=document, finding_kind=finding.kind, fingerprint=fp,
+                           decision=decision, decided_by=actor)
+        uow.session.add(row)
+    else:
+        row.decision, row.decided_by = decision, actor
+    uow.session.flush()
+    uow.audit("gate_decision", "gate_decision", row.id, case_id=case_id, document=document,
+              kind=finding.kind, field=finding.field, decision=decision)
+    return row

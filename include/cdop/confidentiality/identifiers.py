@@ -219,10 +219,11 @@ def _classify(field: str, value: str) -> list[Identifier]:
 
 
 def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = (), *,
-              document: str | None = None, policy=None) -> Gate:
+              document: str | Iterable[str] | None = None, policy=None) -> Gate:
     """The anonymisation gate for one case: the child's identifiers and those recorded for
-    the family and contacts (plus `extra`, e.g. ones being recorded now); with `document`,
-    the flags the coordinator marked "not an identifier" in that document are dismissed."""
+    the family and contacts (plus `extra`, e.g. ones being recorded now); with `document`
+    (a kind, or several: a text published in one document that was entered in another),
+    the flags the coordinator marked "not an identifier" in it are dismissed."""
     recorded = session.execute(
         select(CaseIdentifier.field, CaseIdentifier.value).where(CaseIdentifier.case_id == case.id)
     ).all()
@@ -230,7 +231,8 @@ def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = (
     if document is not None and case.id is not None:
         dismissed = frozenset(session.scalars(
             select(GateDecision.fingerprint).where(
-                GateDecision.case_id == case.id, GateDecision.document == document,
+                GateDecision.case_id == case.id,
+                GateDecision.document.in_((document,) if isinstance(document, str) else tuple(document)),
                 GateDecision.decision == NOT_IDENTIFIER)
         ))
     return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]),

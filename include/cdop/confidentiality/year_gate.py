@@ -20,13 +20,21 @@ numbers, names after a title...) does not depend on the identifiers: the real Ga
 for it in each document whatever the narrowed set. The narrowed set then goes through
 the real Gate, so what is found (and the message, naming fields only) is exactly what
 `Gate` would find.
+
+Flags (names nobody recorded) in the case's free text the report publishes -- learning
+and recommendations -- hold the report too (`hold_for_flags`, `ReportHeld`): each is
+checked with its own case's gate, and the coordinator decides it for that case and the
+annual report (`cdop gate held`, `cdop gate resolve`), as on a case report.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cdop.confidentiality.documents import FLAG_SUFFIX
+from cdop.confidentiality.folding import Finding
 from cdop.confidentiality.gate import Gate, Identifier, _fold, date_forms
 
 MAX_JOINED = 48  # longest joined value indexed; longer ones always go to the real gate
@@ -190,3 +198,96 @@ class YearGate:
                 findings[name] = fields
         if findings:
             raise ReportBlocked(year, findings)
+
+
+# ------------------------------------------------------------------- flags, held
+
+# The documents whose "not an identifier" decisions an annual report honours: the text
+# was entered as an analysis's learning or a recommendation's progress, then published.
+ANNUAL_REPORT_DOCUMENTS = ("annual_report", "learning", "progress")
+
+
+@dataclass(frozen=True)
+class HeldFlag:
+    """A flag (a name nobody recorded) in one case's text that a document publishes:
+    the case, which part of the document (e.g. "learning"), the text and the finding.
+    Only for the coordinator's screen: never logged, never in an exception's message."""
+
+    case_id: int
+    case_number: str
+    part: str
+    text: str
+    finding: Finding
+
+
+class ReportHeld(ReportBlocked):
+    """The report holds names nobody recorded: held until the coordinator decides each
+    flag (`cdop gate held`, `cdop gate resolve`). The message names cases, parts and
+    fields only; `flags` (for the coordinator's screen) holds the texts."""
+
+    def __init__(self, year: int, flags: list[HeldFlag]):
+        findings: dict[str, list[str]] = {}
+        for f in flags:
+            findings.setdefault(f"{f.case_number} {f.part}", [])
+            label = f.finding.field + FLAG_SUFFIX
+            if label not in findings[f"{f.case_number} {f.part}"]:
+                findings[f"{f.case_number} {f.part}"].append(label)
+        super().__init__(year, findings)
+        self.flags = flags
+
+
+def report_sources(data, content) -> list[tuple[int, str, str]]:
+    """(case id, part, text) for each case's free text the annual report publishes: the
+    learning statements and the recommendations (text and organisation) it prints.
+    `data` is cdop.annual_report.data.ReportData, `content` its ReportContent."""
+    printed = {" ".join(str(t).split()) for t in content.learning}
+    printed |= {" ".join(str(r.get(k) or "").split()) for r in content.recommendations_made
+                for k in ("recommendation", "organisation")}
+    sources: list[tuple[int, str, str]] = []
+    reviews = data.reviews
+    for case_id, text in zip(reviews["case_id"], reviews["learning"], strict=True):
+        if isinstance(text, str) and " ".join(text.split()) in printed:
+            sources.append((int(case_id), "learning", text))
+    recs = data.recommendations
+    if len(recs):
+        for case_id, text, org in zip(recs["case_id"], recs["text"], recs["organisation"], strict=True):
+            for part, value in (("recommendation", text), ("organisation", org)):
+                if isinstance(value, str) and " ".join(value.split()) in printed:
+                    sources.append((int(case_id), part, value))
+    return list(dict.fromkeys(sources))
+
+
+def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> list[HeldFlag]:
+    """The flags not yet decided in each case's published text, checked with that
+    case's gate (its identifiers, the annual report's policy, the coordinator's
+    "not an identifier" decisions for the case's learning, progress and annual report)."""
+    from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.identifiers import case_gate
+    from cdop.store.models import Case
+
+    by_case: dict[int, list[tuple[str, str]]] = {}
+    for case_id, part, text in sources:
+        by_case.setdefault(case_id, []).append((part, text))
+    held: list[HeldFlag] = []
+    policy = office_policy(settings, "annual_report")
+    for case_id, texts in sorted(by_case.items()):
+        case = session.get(Case, case_id)
+        if case is None:
+            continue
+        gate = case_gate(session, case, document=ANNUAL_REPORT_DOCUMENTS, policy=policy)
+        for part, text in texts:
+            held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)]
+    return held
+
+
+def hold_for_flags(settings, year: int, sources: Iterable[tuple[int, str, str]]) -> None:
+    """Raise ReportHeld if the published free text holds a flag not yet decided."""
+    from cdop.store.db import unit_of_work
+
+    sources = list(sources)
+    if not sources:
+        return
+    with unit_of_work(settings) as uow:
+        flags = report_flags(settings, uow.session, sources)
+    if flags:
+        raise ReportHeld(year, flags)

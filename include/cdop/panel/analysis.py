@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.documents import gate_email
+from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
 from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -354,7 +354,10 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} R{rec.id}", settings=settings)
+    last = context["last_update"]
+    gate_email(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), email,
+               f"{message.kind} R{rec.id}", settings=settings, kind="recommendation",
+               free_text=(rec.text, rec.organisation, last.progress if last else None))
     return email
 
 

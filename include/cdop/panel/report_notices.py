@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.documents import gate_email
+from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
 from cdop.confidentiality.identifiers import case_gate
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -38,7 +38,8 @@ def compose_returned(session: Session, message: OutboxMessage, settings: Setting
         CaseReport.case_id == case.id, CaseReport.version == message.params.get("version")))
     context = _notice_context(settings, case, message) | {
         "decided_by": report.decided_by, "decided_at": report.decided_at, "comments": report.comments or ""}
-    return _notice(session, message, settings, case, "panel_report_returned", context)
+    return _notice(session, message, settings, case, "panel_report_returned", context,
+                   free_text=(report.comments,))
 
 
 def compose_check_requested(session: Session, message: OutboxMessage, settings: Settings) -> Email:
@@ -48,7 +49,8 @@ def compose_check_requested(session: Session, message: OutboxMessage, settings: 
 
 
 def _notice(session: Session, message: OutboxMessage, settings: Settings, case: Case, template: str,
-            context: dict[str, Any]) -> Email:
+            context: dict[str, Any], free_text=()) -> Email:
     email = outbox.templated_email(message, settings, template, context)
-    gate_email(case_gate(session, case), email, f"{message.kind} {case.case_number}", settings=settings)
+    gate_email(case_gate(session, case, document=EMAIL_SOURCES["notice"]), email,
+               f"{message.kind} {case.case_number}", settings=settings, kind="notice", free_text=free_text)
     return email
