@@ -1,7 +1,9 @@
 """The CDOP roles under the FAB auth manager (the compose stack's): a real `airflow
 api-server` with FAB, users made members of the FAB roles the init service creates, their
 tokens from FAB's own /auth/token, and the role matrix checked route by route over HTTP.
-A user in Airflow's own Admin role only holds no CDOP role and is refused everywhere."""
+A CDOP role counts whichever way FAB gives it: directly, through a FAB group, or through
+FAB's LDAP/OAuth role mapping (AUTH_ROLES_MAPPING). A user in Airflow's own Admin role
+only holds no CDOP role and is refused everywhere."""
 
 from __future__ import annotations
 
@@ -37,10 +39,34 @@ PEOPLE = {
     "may.oneill": (["CDOP Viewer"], Role.VIEWER),
     "airflow.admin": (["Admin"], None),
 }
+# Roles FAB gives through a group: group -> its FAB roles; username -> (own FAB roles,
+# groups, the CDOP role that follows).
+GROUPS = {"CDOP office": ["CDOP Coordinator"], "Safeguarding panel": ["CDOP Panel member"]}
+PEOPLE_BY_GROUP = {
+    "ngozi.ndiaye": (["Viewer"], ["CDOP office"], Role.COORDINATOR),
+    "siobhan.oconnor": ([], ["Safeguarding panel"], Role.PANEL_MEMBER),
+}
+# Roles FAB gives through its LDAP/OAuth role mapping (AUTH_ROLES_MAPPING in
+# webserver_config.py): the identity provider's group keys -> FAB roles, applied by FAB's
+# own sign-in code (auth_user_oauth) when it registers the user.
+# (Two coordinators in all: each coordinator's actions use up one of the two targets.)
+ROLES_MAPPING = {"cdop-panel": ["CDOP Panel member"], "cdop-viewers": ["CDOP Viewer"]}
+PEOPLE_BY_MAPPING = {"lukasz.wisniewski": (["cdop-viewers"], Role.VIEWER),
+                     "grace.hope": (["cdop-panel", "airflow-users"], Role.PANEL_MEMBER)}
+WEBSERVER_CONFIG = f"""
+AUTH_ROLES_MAPPING = {ROLES_MAPPING!r}
+AUTH_USER_REGISTRATION = True
+AUTH_USER_REGISTRATION_ROLE = "Public"
+AUTH_ROLES_SYNC_AT_LOGIN = True
+"""
 SETUP = """
 import json, os
 from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+from airflow.providers.fab.auth_manager.models import Group
 people = json.loads(os.environ["CDOP_TEST_PEOPLE"])
+by_group = json.loads(os.environ["CDOP_TEST_PEOPLE_BY_GROUP"])
+by_mapping = json.loads(os.environ["CDOP_TEST_PEOPLE_BY_MAPPING"])
+password = os.environ["CDOP_TEST_PASSWORD"]
 with get_application_builder() as ab:
     sm = ab.sm
     for name in json.loads(os.environ["CDOP_TEST_ROLES"]):
@@ -48,8 +74,24 @@ with get_application_builder() as ab:
     for username, roles in people.items():
         user = sm.add_user(username=username, first_name=username, last_name="Test",
                            email=username + "@example.nhs.net",
-                           role=[sm.find_role(r) for r in roles], password=os.environ["CDOP_TEST_PASSWORD"])
+                           role=[sm.find_role(r) for r in roles], password=password)
         assert user, username
+    groups = {}
+    for name, roles in json.loads(os.environ["CDOP_TEST_GROUPS"]).items():
+        groups[name] = Group(name=name, roles=[sm.find_role(r) for r in roles])
+        sm.session.add(groups[name])
+    sm.session.commit()
+    for username, (roles, member_of) in by_group.items():
+        user = sm.add_user(username=username, first_name=username, last_name="Test",
+                           email=username + "@example.nhs.net", role=[sm.find_role(r) for r in roles],
+                           password=password, groups=[groups[g] for g in member_of])
+        assert user and not {r.name for r in user.roles} & {"CDOP Coordinator", "CDOP Panel member"}, username
+    for username, keys in by_mapping.items():
+        user = sm.auth_user_oauth({"username": username, "email": username + "@example.nhs.net",
+                                   "first_name": username, "last_name": "Test", "role_keys": keys},
+                                  rotate_session_id=False)
+        assert user, username
+        sm.reset_password(user.id, password)  # so that the test can ask /auth/token for a token
 """
 
 pytestmark = pytest.mark.timeout(900)
@@ -82,10 +124,14 @@ def fab_server(tmp_path_factory):
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "PYTHONPATH": str(ROOT / "include"),
         "CDOP_TEST_PEOPLE": json.dumps({u: roles for u, (roles, _) in PEOPLE.items()}),
+        "CDOP_TEST_GROUPS": json.dumps(GROUPS),
+        "CDOP_TEST_PEOPLE_BY_GROUP": json.dumps({u: (r, g) for u, (r, g, _) in PEOPLE_BY_GROUP.items()}),
+        "CDOP_TEST_PEOPLE_BY_MAPPING": json.dumps({u: keys for u, (keys, _) in PEOPLE_BY_MAPPING.items()}),
         "CDOP_TEST_ROLES": json.dumps(list(FAB_ROLES)),
         "CDOP_TEST_PASSWORD": PASSWORD,
     })
     _run([str(BIN / "airflow"), "db", "migrate"], env, timeout=600)
+    (work / "airflow" / "webserver_config.py").write_text(WEBSERVER_CONFIG)
     _run([sys.executable, "-c", SETUP], env, timeout=300)
     api = Service("api-server", [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", "1"], env, work)
@@ -126,7 +172,9 @@ def test_the_role_matrix_under_the_fab_auth_manager(fab_server):
     base, targets = fab_server["base"], fab_server["targets"]
     routes = _app_routes(create_app())
     turns: dict[str, int] = {}
-    for username, (_roles, cdop_role) in PEOPLE.items():
+    everyone = {u: r for u, (_, r) in PEOPLE.items()} | {u: r for u, (_, _, r) in PEOPLE_BY_GROUP.items()}
+    everyone |= {u: r for u, (_, r) in PEOPLE_BY_MAPPING.items()}
+    for username, cdop_role in everyone.items():
         token = _token(base, username)
         for method, path in routes:
             allowed = cdop_role in ACCESS[path][method]
