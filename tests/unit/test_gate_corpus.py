@@ -105,3 +105,8 @@ def test_an_international_prefix_and_a_one_word_street_are_found():
 def test_a_calendar_date_stops_a_case_report_but_not_an_annual_report():
     assert unrecorded_findings("On 14/03/2026 the GP saw her.", policy_for("case_report"))
     assert not unrecorded_findings("On 14/03/2026 the GP saw her.", policy_for("annual_report"))
+
+
+def test_a_postcode_whose_inward_code_reads_like_an_ordinal_is_still_a_postcode_alone():
+    assert [f.kind for f in unrecorded_findings("moved to b33 8th")] == ["postcode"]
+    assert not unrecorded_findings("Ward B3 4th floor; seen on the 2nd floor.")

@@ -97,6 +97,7 @@ _POSTCODE = re.compile(
 )
 _DATA_URI = re.compile(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+")
 _ORDINAL = re.compile(r"\d(?:st|nd|rd|th)$", re.IGNORECASE)
+_ORDINAL_NOUN = re.compile(r"[ \t]+[a-z]")
 _NHS = re.compile(r"(?<![\d+])(\d{3})[ \-]?(\d{3})[ \-]?(\d{4})(?![\d])")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \-().]{8,16}\d(?!\d)")
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
@@ -347,8 +348,10 @@ def unrecorded_findings(text: str, policy: DocumentPolicy | None = None) -> list
             found.append(Finding("unrecorded.nhs_number", "nhs_number", m.start(), m.end(), "stop"))
     for m in _POSTCODE.finditer(text):
         inward = m.group(1)[-3:]
-        if _ORDINAL.search(m.group(1)[:-1].rstrip()) or _ORDINAL.search(inward[:3]):
+        if _ORDINAL.search(m.group(1)[:-1].rstrip()):
             continue
+        if _ORDINAL.search(inward[:3]) and _ORDINAL_NOUN.match(text, m.end()):
+            continue  # "Ward B3 4th floor": an ordinal before its noun; "B33 8TH" alone is a postcode
         found.append(Finding("unrecorded.postcode", "postcode", m.start(), m.end(), "stop"))
     if re.search(r"\d{3}", text):
         found.extend(_phones(text, nhs_spans, policy))
