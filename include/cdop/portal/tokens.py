@@ -1,0 +1,112 @@
+"""Secure links to the portal: one random token per email, stored only as a keyed hash.
+
+A token is 256 random bits (`secrets.token_urlsafe(32)`), bound to one agency request
+(and so to its case). The email that carries it is composed at send time, in a
+transaction that is never committed; the token's hash is written by the message's
+`on_sent` hook, in the same transaction that marks the message sent. So a link works
+exactly when its email was sent; a token composed for an email that failed is never
+stored and never works. The hand-over between the two is in this process's memory,
+keyed by the message and its claim, and holds the hash only.
+
+A link lives `policy.portal.link_valid_days` from the email that carried it. Each later
+email for the same request (a reminder) renews every live link of the request to the new
+expiry, so the first email's link keeps working. Submitting the form ends them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+
+from sqlalchemy import select, update
+
+from cdop.confidentiality import crypto
+from cdop.config import Settings
+from cdop.store.db import UnitOfWork
+from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
+
+TOKEN_BYTES = 32
+_pending: dict[tuple[int, str | None], str] = {}
+_pending_lock = threading.Lock()
+
+
+def token_hash(token: str) -> str:
+    """The keyed hash a token is stored and found by (the blind-index key: a copy of the
+    database alone does not let anyone test guesses)."""
+    return hmac.new(_key(), b"portal-link\x1f" + token.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def secret_hash(kind: str, value: str) -> str:
+    return hmac.new(_key(), kind.encode() + b"\x1f" + value.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def _key() -> bytes:
+    # The current blind-index key (derived from the first encryption key).
+    crypto.blind_index("portal")  # raises ConfigError if no keys are installed
+    return crypto._index_keys[0]
+
+
+def link_url(settings: Settings, token: str) -> str:
+    return f"{settings.policy.portal.base_url.rstrip('/')}/r/{token}"
+
+
+def token_for_message(message: OutboxMessage) -> str:
+    """A new token for the email `message` is composing; its hash waits for on_sent."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with _pending_lock:
+        _pending[(message.id, message.claim_token)] = token_hash(token)
+    return token
+
+
+def record_sent_link(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> PortalLink | None:
+    """on_sent: store the hash of the token the sent email carried, and renew the request's
+    other live links to the same expiry."""
+    with _pending_lock:
+        digest = _pending.pop((message.id, message.claim_token), None)
+    if digest is None:
+        return None
+    request = uow.session.get(AgencyRequest, message.request_id)
+    if request is None:
+        return None
+    now = utcnow()
+    expires = now + dt.timedelta(days=settings.policy.portal.link_valid_days)
+    uow.session.execute(
+        update(PortalLink)
+        .where(PortalLink.request_id == request.id, PortalLink.ended_at.is_(None), PortalLink.expires_at > now)
+        .values(expires_at=expires)
+        .execution_options(synchronize_session=False))
+    link = PortalLink(request_id=request.id, case_id=request.case_id, outbox_message_id=message.id,
+                      token_hash=digest, sent_to=message.to_addrs[0], secure_route=bool(message.secure_route),
+                      issued_at=now, expires_at=expires, codes_sent=0, code_failures=0)
+    uow.session.add(link)
+    uow.session.flush()
+    uow.audit("portal_link_issued", "portal_link", link.id, case_id=request.case_id,
+              agency=request.agency.code, expires_on=expires.date().isoformat())
+    return link
+
+
+def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> PortalLink | None:
+    """The link behind `token` if it is live (known, not expired, not ended, its request
+    still open to a return); None for anything else -- the caller cannot tell which."""
+    if not token or len(token) > 100:
+        return None
+    now = now or utcnow()
+    link = uow.session.scalar(select(PortalLink).where(PortalLink.token_hash == token_hash(token)))
+    if link is None or link.ended_at is not None or link.expires_at <= now:
+        return None
+    request = uow.session.get(AgencyRequest, link.request_id)
+    if request is None or request.case.closed_on is not None or request.status in ("pending", "waived"):
+        return None
+    return link
+
+
+def end_links(uow: UnitOfWork, request_id: int, reason: str) -> int:
+    """End every live link of a request (submitted, reopened): they open nothing again."""
+    return uow.session.execute(
+        update(PortalLink)
+        .where(PortalLink.request_id == request_id, PortalLink.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_reason=reason, code=None, session_hash=None)
+        .execution_options(synchronize_session=False)).rowcount
