@@ -220,7 +220,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             view = portal.form_view(settings, token, request.cookies.get(SESSION_COOKIE))
         except portal.LinkNotUsable:
-            # A live link without a session: back to the code page (an unusable one says so there).
+            # A live link without a session goes back to the code page; any other token
+            # gets the plain page (link_state raises for it).
+            portal.link_state(settings, token, None)
             return RedirectResponse(f"/r/{token}", status_code=303)
         return form_page(token, csrf, view)
 
