@@ -4,9 +4,12 @@ what it received, and the portal app driven over HTTP (Starlette's test client).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import re
 
 import pytest
 from fastapi.routing import APIRoute
@@ -175,6 +178,10 @@ def test_every_response_is_no_store_with_a_strict_csp(agencies, sent, smtp_serve
         assert "default-src 'none'" in csp and "script-src" not in csp and "'unsafe-inline'" not in csp
         assert response.headers["referrer-policy"] == "no-referrer"
         assert response.headers["x-frame-options"] == "DENY"
+        # The page's one style block is the one the CSP allows by its hash.
+        style = re.search(r"<style>(.*?)</style>", response.text, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
 
 
 def test_every_route_needs_a_valid_token(agencies, sent, smtp_server):
