@@ -363,3 +363,22 @@ def test_a_reminder_carries_a_new_link_and_renews_the_first(agencies, sent, smtp
                  for link in uow.session.scalars(select(PortalLink).where(PortalLink.sent_to == RUH))}
     renewed, new = links[tokens.token_hash(first)], links[tokens.token_hash(second)]
     assert renewed[0] == new[0] and (new[0] - new[1]).days == 60
+
+
+def test_a_link_keeps_working_after_the_keys_are_rotated(agencies, sent, smtp_server, env):
+    """A token's hash cannot be recomputed (the token is not kept): a link issued before a
+    rotation is still found under the older key, which stays configured after it."""
+    from cryptography.fernet import Fernet
+
+    from cdop.confidentiality import crypto
+    from cdop.confidentiality.keys import rotate
+    from cdop.config import settings_from_env
+
+    [token] = links_in_mail(smtp_server, RUH, "agency_request")
+    rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},{env['CDOP_ENCRYPTION_KEYS']}"})
+    try:
+        rotate(rotated)
+        page = open_with_code(client_for(rotated), smtp_server, token)
+        assert "Return for the child death review" in page.text
+    finally:
+        crypto.use_keys(agencies.encryption_keys)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Email
-from cdop.portal.tokens import secret_hash
+from cdop.portal.tokens import secret_hash, secret_hashes
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
 
@@ -105,7 +105,7 @@ def session_valid(link: PortalLink, value: str | None) -> bool:
         return False
     if link.session_expires_at <= utcnow():
         return False
-    return hmac.compare_digest(link.session_hash, secret_hash("portal-session", value))
+    return any(hmac.compare_digest(link.session_hash, h) for h in secret_hashes("portal-session", value))
 
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:

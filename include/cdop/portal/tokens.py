@@ -36,17 +36,25 @@ _pending_lock = threading.Lock()
 def token_hash(token: str) -> str:
     """The keyed hash a token is stored and found by (the blind-index key: a copy of the
     database alone does not let anyone test guesses)."""
-    return hmac.new(_key(), b"portal-link\x1f" + token.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+    return secret_hash("portal-link", token)
 
 
 def secret_hash(kind: str, value: str) -> str:
-    return hmac.new(_key(), kind.encode() + b"\x1f" + value.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+    return secret_hashes(kind, value)[0]
 
 
-def _key() -> bytes:
-    # The current blind-index key (derived from the first encryption key).
+def secret_hashes(kind: str, value: str) -> tuple[str, ...]:
+    """The hash under every configured key, the current one first. A token's hash cannot
+    be recomputed by `cdop keys rotate` (the token is not kept), so a link issued before a
+    rotation is found under the older key until that key is removed."""
+    message = kind.encode() + b"\x1f" + value.encode("ascii", "replace")
+    return tuple(hmac.new(k, message, hashlib.sha256).hexdigest() for k in _keys())
+
+
+def _keys() -> tuple[bytes, ...]:
+    # The blind-index keys, derived from the encryption keys (cdop.confidentiality.crypto).
     crypto.blind_index("portal")  # raises ConfigError if no keys are installed
-    return crypto._index_keys[0]
+    return crypto._index_keys
 
 
 def link_url(settings: Settings, token: str) -> str:
@@ -94,7 +102,8 @@ def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> Po
     if not token or len(token) > 100:
         return None
     now = now or utcnow()
-    link = uow.session.scalar(select(PortalLink).where(PortalLink.token_hash == token_hash(token)))
+    link = uow.session.scalar(select(PortalLink).where(
+        PortalLink.token_hash.in_(secret_hashes("portal-link", token))))
     if link is None or link.ended_at is not None or link.expires_at <= now:
         return None
     request = uow.session.get(AgencyRequest, link.request_id)
