@@ -18,7 +18,6 @@ from sqlalchemy import select, text, update
 
 from cdop.portal import tokens
 from cdop.portal.app import create_app
-from cdop.portal.service import reopen
 from cdop.requests import chasing
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case, get_request
@@ -328,16 +327,19 @@ def test_the_gate_reads_the_submission_and_tells_the_coordinator_not_the_agency(
         assert notice.to_addrs == [agencies.policy.coordinator_email] and surname not in str(notice.params)
 
 
-def test_the_office_reopens_a_submitted_return_with_a_fresh_link(agencies, sent, smtp_server):
+def test_the_office_reopens_a_submitted_return_with_a_fresh_link(agencies, sent, smtp_server, env):
+    from tests.conftest import cli
+
     [token] = links_in_mail(smtp_server, RUH, "agency_request")
     client = client_for(agencies)
     form = open_with_code(client, smtp_server, token)
     client.post(f"/r/{token}/form", data={**complete_return(sent["today"]), "csrf": csrf_of(form.text),
                                           "action": "submit"})
-    message_id = reopen(agencies, sent["case"], "RUH", today=sent["today"])
-    send_pending(agencies, kinds=["portal_link"])
+    result = cli("portal", "reopen", sent["case"], "RUH")  # the email goes at once
+    assert result.returncode == 0, result.stderr
     [fresh] = links_in_mail(smtp_server, RUH, "portal_link")
-    assert fresh != token and message_id
+    assert fresh != token
+    assert "This link cannot be used" in client.get(f"/r/{token}").text  # the old one stays ended
     again = client_for(agencies)
     page = open_with_code(again, smtp_server, fresh)
     assert "Named nurse for safeguarding" in page.text  # the answers as they were left
@@ -382,3 +384,12 @@ def test_a_link_keeps_working_after_the_keys_are_rotated(agencies, sent, smtp_se
         assert "Return for the child death review" in page.text
     finally:
         crypto.use_keys(agencies.encryption_keys)
+
+
+def test_cdop_portal_reopen_refuses_a_return_never_submitted(agencies, sent, env):
+    from tests.conftest import cli
+
+    result = cli("portal", "reopen", sent["case"], "RUH")
+    assert result.returncode == 2
+    assert "field 'agency': this agency has no submitted portal return to reopen" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -31,6 +31,7 @@ from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
 TOKEN_BYTES = 32
 _pending: dict[tuple[int, str | None], str] = {}
 _pending_lock = threading.Lock()
+_PENDING_MAX = 100_000
 
 
 def token_hash(token: str) -> str:
@@ -65,6 +66,8 @@ def token_for_message(message: OutboxMessage) -> str:
     """A new token for the email `message` is composing; its hash waits for on_sent."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with _pending_lock:
+        if len(_pending) >= _PENDING_MAX:  # emails that failed to send leave their hash here
+            _pending.pop(next(iter(_pending)))
         _pending[(message.id, message.claim_token)] = token_hash(token)
     return token
 
