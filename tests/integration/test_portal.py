@@ -393,3 +393,11 @@ def test_cdop_portal_reopen_refuses_a_return_never_submitted(agencies, sent, env
     assert result.returncode == 2
     assert "field 'agency': this agency has no submitted portal return to reopen" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_with_the_code_switched_off_the_link_alone_opens_the_form(agencies, sent, smtp_server):
+    [token] = links_in_mail(smtp_server, RUH, "agency_request")
+    client = client_for(with_portal(agencies, code_required=False))
+    page = client.get(f"/r/{token}")
+    assert page.url.path == f"/r/{token}/form" and "Return for the child death review" in page.text
+    assert not [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_code"]
