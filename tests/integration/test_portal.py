@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 
@@ -266,7 +267,7 @@ def test_a_bad_submission_names_each_field_beside_it_and_records_nothing(agencie
 
 
 def test_a_submission_is_recorded_as_the_cli_would_and_the_queued_chase_step_is_cancelled(
-        agencies, sent, smtp_server):
+        agencies, sent, smtp_server, env, tmp_path):
     [token] = links_in_mail(smtp_server, RUH, "agency_request")
     with unit_of_work(agencies) as uow:
         due_chase = get_request(uow, get_case(uow, sent["case"]), "RUH").next_chase_on
@@ -295,6 +296,20 @@ def test_a_submission_is_recorded_as_the_cli_would_and_the_queued_chase_step_is_
         assert (agencies.home / attachment.stored_path).read_bytes().find(b"chronology exported") == -1
     # The link is used: it opens nothing again, not even the receipt.
     assert "This link cannot be used" in client.get(f"/r/{token}/form").text
+    # The office reads the answers and the file (audited), never retyping them.
+    from tests.conftest import cli
+
+    shown = cli("portal", "show", sent["case"], "RUH", "--json")
+    assert shown.returncode == 0, shown.stderr
+    answers = {row["question"]: row["answer"] for section in json.loads(shown.stdout)["sections"]
+               for row in section["answers"]}
+    assert answers["Your role (not your name)"] == "Named nurse for safeguarding"
+    assert answers["Did your organisation have safeguarding concerns about the child?"] == "No"
+    written = cli("portal", "attachment", sent["case"], "RUH", "1", "--to", str(tmp_path / "out"))
+    assert written.returncode == 0, written.stderr
+    [out] = (tmp_path / "out").iterdir()
+    assert out.name == f"{sent['case']}-RUH-attachment-1.pdf" and out.read_bytes() == pdf
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 def test_attachments_are_limited_in_type_and_content(agencies, sent, smtp_server):

@@ -367,3 +367,59 @@ def reopen(settings: Settings, case_number: str, agency_code: str, *, today: dt.
                   agency=request.agency.code)
         uow.commit()
         return message.id
+
+
+def submitted_return(settings: Settings, case_number: str, agency_code: str, *,
+                     actor: str | None = None) -> dict[str, Any]:
+    """What an agency entered in the portal, for the coordinator: each section's answers
+    with their questions, the state of the form and its attachments (numbered). The
+    answers are confidential text: reading them is audited (the summary and chronology
+    are the recorded return: `cdop return chronology`)."""
+    with unit_of_work(settings, actor) as uow:
+        case = get_case(uow, case_number)
+        request = get_request(uow, case, agency_code)
+        form = _form(uow, request, create=False)
+        if form is None:
+            raise InputError([Problem("agency", "this agency has not used the portal for this case")])
+        content = form.content or {}
+        answers = content.get("answers") or {}
+        sections = []
+        for section in forms.sections_for(request.agency.agency_type, list(request.forms)):
+            rows = []
+            for f in section.fields:
+                value = answers.get(f.key)
+                rows.append({"question": f.label,
+                             "answer": f.options.get(value, value) if f.type in ("yesno", "choice") else value})
+            sections.append({"title": section.title, "answers": rows})
+        attachments = [{"number": n, "type": a.content_type, "size_bytes": a.size_bytes}
+                       for n, a in enumerate(_attachments(uow, request), start=1)]
+        uow.audit("portal_return_viewed", "agency_request", request.id, case_id=case.id,
+                  agency=request.agency.code)
+        uow.commit()
+    return {"status": form.status, "reference": form.reference, "sections": sections,
+            "attachments": attachments}
+
+
+def _attachments(uow: UnitOfWork, request: AgencyRequest) -> list[PortalAttachment]:
+    return list(uow.session.scalars(select(PortalAttachment).where(
+        PortalAttachment.request_id == request.id).order_by(PortalAttachment.id)))
+
+
+def attachment_content(settings: Settings, case_number: str, agency_code: str, number: int, *,
+                       actor: str | None = None) -> tuple[bytes, str]:
+    """The decrypted bytes of attachment `number` (from 1) and its type; audited."""
+    from cdop.confidentiality import crypto
+
+    with unit_of_work(settings, actor) as uow:
+        case = get_case(uow, case_number)
+        request = get_request(uow, case, agency_code)
+        attached = _attachments(uow, request)
+        if not 1 <= number <= len(attached):
+            raise InputError([Problem("number", f"the return has {len(attached)} attachment(s)")])
+        attachment = attached[number - 1]
+        data = crypto.decrypt_bytes((settings.home / attachment.stored_path).read_bytes())
+        uow.audit("portal_attachment_read", "agency_request", request.id, case_id=case.id,
+                  agency=request.agency.code, number=number)
+        uow.commit()
+    suffix = next((s for s, mime in _MIME.items() if mime == attachment.content_type), ".bin")
+    return data, suffix
