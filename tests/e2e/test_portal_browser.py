@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(os.environ.get("CDOP_SCREENSHOTS", "/tmp/cdop-portal-screenshots"))
 RUH = "cdr.riverside@nhs.net"
+GPHC = "hillcrest.practice@nhs.net"
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -219,6 +220,19 @@ def test_an_agency_completes_its_return_in_the_browser_and_the_next_chase_is_can
         page.goto(url)
         assert page.locator("h1").inner_text() == "This link cannot be used"
         _axe_clean(page, "unusable link")
+
+        # Another agency's link, and wrong codes until it locks: the locked page too.
+        [gp_mail] = [m for m in smtp_server.messages() if m["To"] == GPHC and m["X-CDOP-Kind"] == "agency_request"]
+        page.goto(LINK.search(gp_mail.get_body(("plain",)).get_content()).group(0))
+        wrong = "000000" if latest_code(smtp_server, GPHC) != "000000" else "111111"
+        for _ in range(settings.policy.portal.code_max_failures):
+            _tab_to(page, "code")
+            page.keyboard.type(wrong)
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+        assert "locked" in page.locator("main").inner_text()
+        _axe_clean(page, "locked link")
+        _shot(page, "5-locked")
         browser.close()
 
     with unit_of_work(settings) as uow:

@@ -157,7 +157,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     def code_page(token: str, csrf: str, *, error: str | None = None, locked: bool = False,
                   status: int = 200) -> Response:
-        response = page("code", "Enter the code we emailed you", status, base=f"/r/{token}", csrf=csrf,
+        title = "This link is locked for now" if locked else "Enter the code we emailed you"
+        response = page("code", title, status, base=f"/r/{token}", csrf=csrf,
                         error=error, locked=locked, code_minutes=policy.code_valid_minutes,
                         lockout_minutes=policy.lockout_minutes)
         return with_cookies(response, token, csrf)
