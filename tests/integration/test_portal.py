@@ -340,6 +340,11 @@ def test_the_gate_reads_the_submission_and_tells_the_coordinator_not_the_agency(
         assert finding.details["findings"] == ["summary: child.surname"]
         notice = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "portal_return_flagged"))
         assert notice.to_addrs == [agencies.policy.coordinator_email] and surname not in str(notice.params)
+    # Sent at once, naming the field, never the text.
+    [mail] = [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_return_flagged"]
+    body = mail.get_body(("plain",)).get_content()
+    assert mail["To"] == agencies.policy.coordinator_email and "summary: child.surname" in body
+    assert surname not in body and surname not in mail["Subject"]
 
 
 def test_the_office_reopens_a_submitted_return_with_a_fresh_link(agencies, sent, smtp_server, env):

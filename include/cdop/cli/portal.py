@@ -48,8 +48,8 @@ def portal_reopen(case_number: str, agency_code: str, today) -> None:
     from cdop.portal.service import deliver_now, reopen
 
     settings = current_settings()
-    message_id = reopen(settings, case_number, agency_code, today=business_date(today))
-    deliver_now(settings, [message_id])
+    reopen(settings, case_number, agency_code, today=business_date(today))
+    deliver_now(settings)
     click.echo(f"reopened the {agency_code.upper()} return on {case_number.upper()}: a new link was emailed")
 
 

@@ -122,12 +122,11 @@ def send_code(settings: Settings, token: str, today: dt.date, *, again: bool = F
         if not again and link.code is not None and link.code_expires_at and link.code_expires_at > utcnow():
             return True
         try:
-            message = codes.issue_code(uow, settings, link, today)
+            codes.issue_code(uow, settings, link, today)
         except codes.TooMany:
             return False
         uow.commit()
-        message_id = message.id
-    deliver_now(settings, [message_id])
+    deliver_now(settings)
     return True
 
 
@@ -139,13 +138,19 @@ def check_code(settings: Settings, token: str, typed: str) -> str | None:
     return value
 
 
-def deliver_now(settings: Settings, ids: list[int]) -> None:
+PORTAL_KINDS = (codes.KIND, KIND_LINK, KIND_FLAGGED)
+
+
+def deliver_now(settings: Settings) -> None:
+    """Send the portal's pending messages now: no Airflow run sends them, and nobody
+    should wait for a code. One that could not go (the relay was down) goes with the
+    next; a code replaced meanwhile is cancelled, not sent."""
     from cdop.mail import delivery
     from cdop.mail.mailer import SmtpMailer
 
     mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
     try:
-        delivery.deliver(settings, mailer, ids=ids, actor=ACTOR)
+        delivery.deliver(settings, mailer, kinds=list(PORTAL_KINDS), actor=ACTOR)
     finally:
         mailer.close()
 
@@ -250,12 +255,14 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
         form.submitted_at = utcnow()
         form.reference = f"{case.case_number}-{request.agency.code}-{form.submissions}"
         tokens.end_links(uow, request.id, "submitted")
-        _gate_submission(uow, settings, request, sections, submitted, today)
+        flagged = _gate_submission(uow, settings, request, sections, submitted, today)
         uow.audit("portal_return_submitted", "agency_request", request.id, case_id=case.id,
                   agency=request.agency.code, via="portal", reference=form.reference)
         receipt = {"reference": form.reference, "case_number": case.case_number,
                    "agency_name": request.agency.name, "entries": str(len(submitted.chronology))}
         uow.commit()
+    if flagged:
+        deliver_now(settings)  # the coordinator hears of it now
     return receipt
 
 
@@ -267,13 +274,13 @@ def _portal_problem(problem: Problem) -> Problem:
 
 
 def _gate_submission(uow: UnitOfWork, settings: Settings, request: AgencyRequest,
-                     sections: list[forms.Section], submitted: forms.Submitted, today: dt.date) -> None:
+                     sections: list[forms.Section], submitted: forms.Submitted, today: dt.date) -> bool:
     """The gate over every free text; findings (field names only) to the coordinator."""
     gate = case_gate(uow.session, request.case)
     found = sorted({f"{where}: {kind}" for where, text in forms.free_texts(sections, submitted)
                     for kind in gate.scan(text)})
     if not found:
-        return
+        return False
     uow.audit("portal_return_gate_findings", "agency_request", request.id, case_id=request.case_id,
               agency=request.agency.code, findings=found)
     case = request.case
@@ -284,6 +291,7 @@ def _gate_submission(uow: UnitOfWork, settings: Settings, request: AgencyRequest
                    subject=f"Child death review {case.case_number}: a portal return needs checking",
                    business_date=today, case_id=case.id, agency_id=request.agency_id, request_id=request.id,
                    secure_route=False, params={"findings": found})
+    return True
 
 
 def _store_uploads(uow: UnitOfWork, settings: Settings, request: AgencyRequest,
