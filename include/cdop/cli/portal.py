@@ -19,8 +19,11 @@ def portal_group() -> None:
 @portal_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8095, show_default=True)
+@click.option("--proxy", "proxy", default=None,
+              help="Address of the TLS proxy in front: its X-Forwarded-For is trusted, so the "
+                   "per-address limit counts agencies, not the proxy.")
 @friendly_errors
-def portal_serve(host: str, port: int) -> None:
+def portal_serve(host: str, port: int, proxy: str | None) -> None:
     """Serve the portal. Uvicorn's access log is off: a URL holds a link's token, and the
     portal logs each request by its route's template instead."""
     import logging
@@ -35,7 +38,7 @@ def portal_serve(host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     click.echo(f"portal on http://{host}:{port} (links: {settings.policy.portal.base_url}/r/...)")
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None,
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=bool(proxy), forwarded_allow_ips=proxy)
 
 
 @portal_group.command("reopen")
