@@ -42,7 +42,12 @@ echo "==> loading demo data (fictional agencies and cases)"
 echo "==> starting the local SMTP server on 127.0.0.1:$CDOP_SMTP_PORT (messages kept in $CDOP_HOME/mail)"
 "$BIN/cdop" smtp-sink --port "$CDOP_SMTP_PORT" --dir "$CDOP_HOME/mail" > "$CDOP_HOME/smtp-sink.log" 2>&1 &
 SINK_PID=$!
-trap 'kill $SINK_PID 2>/dev/null || true' EXIT
+# The agencies' return portal: the links in the demo's request emails point here
+# (policy [portal] base_url, by default http://127.0.0.1:8095).
+echo "==> starting the agencies' return portal on 127.0.0.1:8095"
+"$BIN/cdop" portal serve --port 8095 > "$CDOP_HOME/portal.log" 2>&1 &
+PORTAL_PID=$!
+trap 'kill $SINK_PID $PORTAL_PID 2>/dev/null || true' EXIT
 
 PASSWORD=$("$BIN/python" -c 'import json,os; print(json.load(open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]))["admin"])')
 cat <<MSG
@@ -50,6 +55,7 @@ cat <<MSG
   Airflow UI:   http://localhost:$AIRFLOW__API__PORT   (sign in as admin / $PASSWORD)
   CDOP pages:   the "CDOP" entry in the UI's navigation
   Mail sent:    $CDOP_HOME/mail/*.eml
+  Portal:       http://127.0.0.1:8095 (open the link in a request email; the code arrives in the next)
   Coordinator:  CDOP_HOME=$CDOP_HOME CDOP_DEMO=1 .venv/bin/cdop case list
   Logs:         $AIRFLOW_HOME/logs        Stop: Ctrl-C
 

@@ -46,6 +46,34 @@ class OfficeContact(BaseModel):
     secure_email: str = "cdop.office@example.nhs.net"
 
 
+class PortalPolicy(BaseModel):
+    """The agencies' return portal (cdop.portal): how long a link lives, the emailed code,
+    the limits that slow an attacker down, and what an agency may attach."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Where agencies reach the portal; each link is <base_url>/r/<token>.
+    base_url: str = Field(default="http://127.0.0.1:8095", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # A link lives this long from the email that carried it; each reminder renews it.
+    link_valid_days: int = Field(default=60, gt=0, le=365)
+    # Opening a link emails a six-digit code to the same address; the form opens only with it.
+    code_required: bool = True
+    code_valid_minutes: int = Field(default=15, gt=0, le=120)
+    # Wrong codes in a row before the link is locked, and for how long.
+    code_max_failures: int = Field(default=5, gt=0, le=20)
+    lockout_minutes: int = Field(default=30, gt=0, le=1440)
+    # New codes one link may ask for in an hour.
+    codes_per_hour: int = Field(default=5, gt=0, le=60)
+    # How long a browser stays signed in to one request after the code.
+    session_minutes: int = Field(default=120, gt=0, le=720)
+    # Requests a minute, per link and per client address.
+    requests_per_minute_per_link: int = Field(default=60, gt=0)
+    requests_per_minute_per_address: int = Field(default=120, gt=0)
+    attachment_max_mb: int = Field(default=10, gt=0, le=25)
+    max_attachments: int = Field(default=5, gt=0, le=20)
+    attachment_types: tuple[str, ...] = (".pdf", ".docx", ".txt", ".csv", ".png", ".jpg")
+
+
 class Policy(BaseModel):
     """Local policy. Every field has a default; a CDOP changes them in its policy file."""
 
@@ -89,6 +117,7 @@ class Policy(BaseModel):
     # A progress update is asked of an organisation when a recommendation falls due, then
     # every this many working days until it is completed or not accepted.
     recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
+    portal: PortalPolicy = PortalPolicy()
 
     @field_validator("secure_domains")
     @classmethod

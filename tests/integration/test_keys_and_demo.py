@@ -28,7 +28,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     from cdop.confidentiality.keys import rotate
 
     _fill_every_encrypted_column(agencies)
-    assert rotate(rotated) == {"rows": 1 + 11, "files": 1}  # the case, one row of each other table
+    assert rotate(rotated) == {"rows": 1 + 14, "files": 1}  # the case, one row of each other table
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -71,6 +71,9 @@ def _fill_every_encrypted_column(settings) -> None:
         CaseReport,
         ChronologyEntry,
         Investigation,
+        PortalAttachment,
+        PortalForm,
+        PortalLink,
         Recommendation,
         RecommendationUpdate,
     )
@@ -105,6 +108,14 @@ def _fill_every_encrypted_column(settings) -> None:
         uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=dt.date(2027, 1, 1),
                                              status="in_progress", progress="Audit started"))
         uow.audit_reveal("case_revealed", "case", case.id, case.id, reason="Checking the NHS number")
+        uow.session.add_all([
+            PortalLink(request_id=request.id, case_id=case.id, token_hash="0" * 64, sent_to="a@nhs.net",
+                       secure_route=True, expires_at=dt.datetime(2027, 1, 1), code="123456",
+                       codes_sent=1, code_failures=0),
+            PortalForm(request_id=request.id, content={"summary": "Seen twice"}, status="draft", submissions=0),
+            PortalAttachment(request_id=request.id, stored_path="files/x.enc", original_name="Fenwright.pdf",
+                             content_type="application/pdf", size_bytes=1),
+        ])
         if not uow.session.scalar(select(func.count(OutboxMessage.id))):
             uow.session.add(OutboxMessage(business_key="k", message_id="<k@cdop>", kind="agency_request",
                                           case_id=case.id, agency_id=agency.id, to_addrs=[], cc_addrs=[],

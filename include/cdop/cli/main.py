@@ -4,7 +4,7 @@ Every command validates first and writes all-or-nothing; errors name the field a
 row, never the value. Commands that act "today" take --today (the business date), which
 defaults to today in England. Each area's commands live in a module of
 their own (admin, intake, requests, returns, reports, panel, analysis,
-annual_report, outbox, gate) and are added here, explicitly.
+annual_report, outbox, gate, portal) and are added here, explicitly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,18 @@ import sys
 
 import click
 
-from cdop.cli import admin, analysis, gate, intake, outbox, panel, reports, requests, returns
+from cdop.cli import (
+    admin,
+    analysis,
+    gate,
+    intake,
+    outbox,
+    panel,
+    portal,
+    reports,
+    requests,
+    returns,
+)
 from cdop.cli.annual_report import annual_report
 
 
@@ -64,7 +75,7 @@ def main() -> None:
 
 for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
                 panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
-                annual_report, *outbox.COMMANDS, *gate.COMMANDS):
+                annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
     main.add_command(command)
 for command in returns.RETURN_COMMANDS:
     intake.return_.add_command(command)

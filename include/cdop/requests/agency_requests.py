@@ -18,6 +18,7 @@ from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Attachment, Email
 from cdop.mail.templating import render, template_path
+from cdop.portal import tokens
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
@@ -126,14 +127,19 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     request = session.get(AgencyRequest, message.request_id)
     case, agency = request.case, request.agency
     context = request_context(case, agency, request, settings, due_date(settings, message.business_date))
+    # The portal link (a new token for this email; stored, as a hash, once it is sent).
+    context["portal_link"] = tokens.link_url(settings, tokens.token_for_message(message))
+    context["link_valid_days"] = settings.policy.portal.link_valid_days
     return outbox.templated_email(message, settings, "agency_request", context,
                                   form_attachments(settings, case.case_number, request.forms))
 
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     """The request counts as made on the message's business date; the due date and the
-    first chase date follow from policy in working days. A request on a secure route
+    first chase date follow from policy in working days; the portal link the email carried
+starts to work. A request on a secure route
     carried the child's identifiers: that is recorded as a reveal (to which agency, why)."""
+    tokens.record_sent_link(uow, message, settings)
     request = uow.session.get(AgencyRequest, message.request_id)
     if request.agency.secure_email:  # as compose() decided, in this same delivery
         uow.audit_reveal("identifiers_sent", "outbox_message", message.id, request.case_id,

@@ -33,6 +33,7 @@ from cdop.confidentiality import crypto
 from cdop.config import Policy, Settings
 from cdop.mail import bulk, outbox
 from cdop.mail.mailer import Email
+from cdop.portal import tokens
 from cdop.rules.chase_ladder import due_for_chase_predicate, ladder_date, next_chase_date
 from cdop.rules.workdays import working_calendar
 from cdop.store.db import UnitOfWork, unit_of_work
@@ -239,6 +240,11 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         "office": policy.office,
         "area_name": policy.area_name,
     }
+    if message.kind == REMINDER:
+        # A reminder goes to the request address: it carries a new portal link and renews
+        # the older ones (cdop.portal.tokens). An escalation goes to someone else: none.
+        context["portal_link"] = tokens.link_url(settings, tokens.token_for_message(message))
+        context["link_valid_days"] = policy.portal.link_valid_days
     name = "reminder" if message.kind == REMINDER else "escalation"
     subject = subject_line("reminder" if message.kind == REMINDER else "escalation",
                            case.case_number, agency.name)
@@ -247,6 +253,8 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     """The step is taken once it is sent: move the request up and set its next date."""
+    if message.kind == REMINDER:
+        tokens.record_sent_link(uow, message, settings)
     request = uow.session.get(AgencyRequest, message.request_id)
     step = message.sequence
     if request is None or request.status != "sent" or request.ladder_step >= step:

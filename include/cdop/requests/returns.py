@@ -172,35 +172,46 @@ def record_return_content(
         request = get_request(uow, case, agency_code)
         if request.status != "returned":
             problems.append(Problem("agency", "the return has not been recorded yet (cdop return record)"))
-        agencies = {a.code: a for a in uow.session.scalars(select(Agency))}
-        numbered = [(n, e) for n, e in enumerate(entries, start=first_row) if e is not None]
-        try:
-            parsed = read_rows([e for _, e in numbered],
-                               lambda r: _parse_entry(r, today=today, agencies=agencies, default=request.agency))
-        except InputError as exc:
-            # read_rows numbers from 1; give each problem its file row.
-            rows = [n for n, _ in numbered]
-            problems += [Problem(p.field, p.message, rows[p.row - 1]) for p in exc.problems]
-            parsed = []
-        existing = uow.session.scalar(
-            select(func.count(ChronologyEntry.id)).where(ChronologyEntry.request_id == request.id)
-        )
-        if existing and parsed and not replace:
-            problems.append(Problem("chronology", f"this return already has {existing} entries; "
-                                                  "use --replace to replace them"))
-        if problems:
-            raise InputError(problems)
-        if parsed and existing:
-            uow.session.execute(delete(ChronologyEntry).where(ChronologyEntry.request_id == request.id))
-        for values in parsed:
-            uow.session.add(ChronologyEntry(case_id=case.id, request_id=request.id, **values))
-        if summary is not None:
-            request.summary = summary
-        uow.session.flush()
-        uow.audit("return_content_recorded", "agency_request", request.id, case_id=case.id,
-                  agency=request.agency.code, entries=len(parsed), summary=summary is not None,
-                  replaced=bool(parsed and existing))
+        result = _record_content(uow, case, request, summary=summary, entries=entries, today=today,
+                                 first_row=first_row, replace=replace, problems=problems)
         uow.commit()
+    return result
+
+
+def _record_content(uow, case: Case, request: AgencyRequest, *, summary: str | None,
+                    entries: Sequence[Mapping[str, Any] | None], today: dt.date, first_row: int,
+                    replace: bool, problems: list[Problem], via: str | None = None) -> dict[str, int]:
+    """The content of a return, in the caller's unit of work (which commits); raises
+    InputError with every problem and writes nothing if there is one."""
+    agencies = {a.code: a for a in uow.session.scalars(select(Agency))}
+    numbered = [(n, e) for n, e in enumerate(entries, start=first_row) if e is not None]
+    try:
+        parsed = read_rows([e for _, e in numbered],
+                           lambda r: _parse_entry(r, today=today, agencies=agencies, default=request.agency))
+    except InputError as exc:
+        # read_rows numbers from 1; give each problem its file row.
+        rows = [n for n, _ in numbered]
+        problems += [Problem(p.field, p.message, rows[p.row - 1]) for p in exc.problems]
+        parsed = []
+    existing = uow.session.scalar(
+        select(func.count(ChronologyEntry.id)).where(ChronologyEntry.request_id == request.id)
+    )
+    if existing and parsed and not replace:
+        problems.append(Problem("chronology", f"this return already has {existing} entries; "
+                                              "use --replace to replace them"))
+    if problems:
+        raise InputError(problems)
+    if parsed and existing:
+        uow.session.execute(delete(ChronologyEntry).where(ChronologyEntry.request_id == request.id))
+    for values in parsed:
+        uow.session.add(ChronologyEntry(case_id=case.id, request_id=request.id, **values))
+    if summary is not None:
+        request.summary = summary
+    uow.session.flush()
+    details = {"via": via} if via else {}
+    uow.audit("return_content_recorded", "agency_request", request.id, case_id=case.id,
+              agency=request.agency.code, entries=len(parsed), summary=summary is not None,
+              replaced=bool(parsed and existing), **details)
     return {"entries": len(parsed), "replaced": existing if parsed else 0, "summary": int(summary is not None)}
 
 
@@ -316,11 +327,8 @@ def record_return(
     with unit_of_work(settings) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
-        if request.status == "pending":
-            raise InputError([Problem("agency", "no request has been sent to this agency yet")])
-        if request.requested_on and received_on < request.requested_on:
-            raise InputError([Problem("received", "is before the request was sent")])
         stored = None
+        _check_returnable(request, received_on)
         if file:
             # A new name each time: the file the row points at now stays until this commits.
             # Stored under a name of the system's making: the name the agency gave the file
@@ -330,21 +338,61 @@ def record_return(
                                            f"{case.case_number}-{request.agency.code}-return{suffix}",
                                            _read_return_file(Path(file)))
             files.remove_when_committed(uow, settings, request.return_file)
-        request.status = "returned"
-        request.returned_on = received_on
-        request.next_chase_on = None
-        if stored:
-            request.return_file = stored
-        uow.audit(
-            "return_recorded",
-            "agency_request",
-            request.id,
-            case_id=case.id,
-            agency=request.agency.code,
-            received_on=received_on.isoformat(),
-            file_attached=bool(stored),
-        )
+        _mark_returned(uow, case, request, received_on, stored)
         uow.commit()
+
+
+def _check_returnable(request: AgencyRequest, received_on: dt.date) -> None:
+    if request.status == "pending":
+        raise InputError([Problem("agency", "no request has been sent to this agency yet")])
+    if request.requested_on and received_on < request.requested_on:
+        raise InputError([Problem("received", "is before the request was sent")])
+
+
+def _mark_returned(uow, case: Case, request: AgencyRequest, received_on: dt.date, stored: str | None,
+                   via: str | None = None, attachments: int = 0) -> None:
+    """The return is in: its chase ladder stops at once (a step already queued is
+    cancelled when delivery comes to it: cdop.requests.chasing.compose)."""
+    request.status = "returned"
+    request.returned_on = received_on
+    request.next_chase_on = None
+    if stored:
+        request.return_file = stored
+    details = {"via": via, "attachments": attachments} if via else {}
+    uow.audit(
+        "return_recorded",
+        "agency_request",
+        request.id,
+        case_id=case.id,
+        agency=request.agency.code,
+        received_on=received_on.isoformat(),
+        file_attached=bool(stored),
+        **details,
+    )
+
+
+def record_submitted_return(uow, case: Case, request: AgencyRequest, *, received_on: dt.date, today: dt.date,
+                            summary: str | None, entries: Sequence[Mapping[str, Any]], via: str,
+                            attachments: int = 0) -> dict[str, int]:
+    """A whole return at once (status, summary, chronology) in the caller's unit of work:
+    what `record_return` and then `record_return_content --replace` do, all-or-nothing,
+    for a return that arrives complete (the agencies' portal). `via` names the route in
+    the audit."""
+    problems: list[Problem] = []
+    checked = RowReader({"summary": summary})
+    summary = checked.text("summary", required=False, max_len=SUMMARY_MAX, multiline=True)
+    problems += checked.problems
+    if len(entries) > MAX_RECORDS:
+        raise InputError([*problems, Problem("chronology", f"has more than {MAX_RECORDS} entries")])
+    if not DATE_MIN <= received_on <= DATE_MAX or received_on > today:
+        problems.append(Problem("received", "is not a date the return can have arrived"))
+    if problems:
+        raise InputError(problems)
+    _check_returnable(request, received_on)
+    result = _record_content(uow, case, request, summary=summary, entries=entries, today=today,
+                             first_row=1, replace=True, problems=problems, via=via)
+    _mark_returned(uow, case, request, received_on, None, via=via, attachments=attachments)
+    return result
 
 
 RETURN_FILE_MAX = 25 * 1024 * 1024

@@ -410,6 +410,67 @@ class GateDecision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PortalLink(Base):
+    """One secure link to the return portal, sent by email for one agency request. The
+    token itself is never stored: only its keyed hash (`token_hash`). The emailed code is
+    kept encrypted until it is used; a browser that gave it holds a session whose keyed
+    hash is kept here too."""
+
+    __tablename__ = "portal_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The address the link went to: the code goes there too. Whether that route is
+    # secure decides whether the page may show who the request is about.
+    sent_to: Mapped[str] = mapped_column(String(254))
+    secure_route: Mapped[bool] = mapped_column(Boolean, default=False)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))  # submitted | reopened
+    code: Mapped[str | None] = mapped_column(Encrypted)
+    code_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    codes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    code_failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    session_hash: Mapped[str | None] = mapped_column(String(64))
+    session_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PortalForm(Base):
+    """What an agency has typed into the portal for one request: a draft until it is
+    submitted (the answers, chronology and summary as one encrypted document)."""
+
+    __tablename__ = "portal_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), unique=True)
+    content: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | submitted
+    reference: Mapped[str | None] = mapped_column(String(40))
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortalAttachment(Base):
+    """A file an agency attached in the portal, stored encrypted under a name of the
+    system's making; the name the agency gave it (it may be the child's) is encrypted."""
+
+    __tablename__ = "portal_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), index=True)
+    stored_path: Mapped[str] = mapped_column(String(500))
+    original_name: Mapped[str] = mapped_column(Encrypted)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # Tables whose Encrypted columns `cdop keys rotate` re-encrypts. Later modules append.
 ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Case: (
@@ -436,6 +497,9 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     RecommendationUpdate: ("progress",),
     OutboxMessage: ("subject",),
     AuditEvent: ("reason",),
+    PortalLink: ("code",),
+    PortalForm: ("content",),
+    PortalAttachment: ("original_name",),
 }
 
 __all__ = [

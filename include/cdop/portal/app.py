@@ -1,0 +1,281 @@
+"""The agencies' return portal: a small FastAPI service of its own (not part of Airflow).
+
+Every route is under /r/<token> and needs a live token; the form needs, as well, the
+session the emailed code starts. An unknown, expired or used token, an unknown route and
+a wrong method all get the same plain page. Every response carries `Cache-Control:
+no-store`, a strict Content-Security-Policy (no script at all; the one stylesheet by its
+hash), `Referrer-Policy: no-referrer` (the token is in the URL) and frame denial. Forms
+carry a CSRF token (double submit: a cookie scoped to the link and a hidden field).
+Requests are rate-limited per link and per client address (`limits`, in memory: one
+process). The log names the route's template, never the token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cdop.config import Settings, local_today
+from cdop.mail.templating import render, template_path
+from cdop.portal import forms
+from cdop.portal import service as portal
+from cdop.portal.tokens import token_hash
+
+log = logging.getLogger("cdop.portal")
+
+SESSION_COOKIE = "cdop_portal_session"
+CSRF_COOKIE = "cdop_portal_csrf"
+
+
+def _css() -> tuple[Markup, str]:
+    """The one stylesheet, inlined (no route to serve it from, so nothing answers without a
+    token) and allowed by its hash in the CSP. Marked safe: escaping would change its hash."""
+    css = template_path("portal/portal.css").read_text(encoding="utf-8").strip()
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return Markup(css), digest
+
+
+def security_headers(style_hash: str) -> dict[str, str]:
+    return {
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        "Content-Security-Policy": (f"default-src 'none'; style-src 'sha256-{style_hash}'; img-src 'self'; "
+                                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def create_app(settings: Settings) -> FastAPI:
+    policy = settings.policy.portal
+    css, style_hash = _css()
+    headers = security_headers(style_hash)
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    per_link = RateLimitItemPerMinute(policy.requests_per_minute_per_link)
+    per_address = RateLimitItemPerMinute(policy.requests_per_minute_per_address)
+    secure_cookies = policy.base_url.startswith("https://")
+    upload_limit = policy.attachment_max_mb * 1024 * 1024
+    body_limit = upload_limit * policy.max_attachments + 2 * 1024 * 1024
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    def page(template: str, title: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = render(f"portal/{template}.html.j2", title=title, css=css, office=settings.policy.office,
+                      area_name=settings.policy.area_name, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def unusable() -> HTMLResponse:
+        return page("unusable", "This link cannot be used", 404)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        route = "unmatched"
+        try:
+            address = request.client.host if request.client else "unknown"
+            token = request.path_params.get("token") or _token_of(request.url.path)
+            limited = not limiter.hit(per_address, "address", address)
+            if token and not limited:
+                limited = not limiter.hit(per_link, "link", token_hash(token)[:32])
+            if limited:
+                response = page("message", "Too many requests", 429,
+                                text="Too many requests came from here. Please wait a minute and try again.")
+                response.headers["Retry-After"] = "60"
+            elif int(request.headers.get("content-length") or 0) > body_limit:
+                response = page("message", "Too large", 413,
+                                text=f"What was sent is too large: each file may be up to {policy.attachment_max_mb} MB.")
+            else:
+                response = await call_next(request)
+                route = getattr(request.scope.get("route"), "path", "unmatched")
+        except Exception as exc:  # never a traceback (nor a value) to the agency or the log
+            log.error("portal %s %s failed (%s)", request.method, route, type(exc).__name__)
+            response = page("message", "Sorry, something went wrong", 500,
+                            text="The page could not be shown. Please try again later, or contact the CDOP office.")
+        response.headers.update(headers)
+        log.info("portal %s %s %d", request.method, route, response.status_code)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException):
+        return unusable()
+
+    @app.exception_handler(portal.LinkNotUsable)
+    async def link_not_usable(request: Request, exc: portal.LinkNotUsable):
+        return unusable()
+
+    def csrf_of(request: Request) -> str:
+        return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+    def with_cookies(response: Response, token: str, csrf: str, session_value: str | None = None) -> Response:
+        path = f"/r/{token}"
+        response.set_cookie(CSRF_COOKIE, csrf, path=path, httponly=True, samesite="strict", secure=secure_cookies)
+        if session_value is not None:
+            response.set_cookie(SESSION_COOKIE, session_value, path=path, httponly=True, samesite="strict",
+                                secure=secure_cookies, max_age=policy.session_minutes * 60)
+        return response
+
+    async def posted(request: Request) -> tuple[dict[str, Any], list[portal.Upload]]:
+        """The form's fields and files; refused (as a stale form) unless the CSRF field
+        matches the link's cookie."""
+        data = await request.form(max_files=policy.max_attachments + 1, max_fields=2000,
+                                  max_part_size=upload_limit)
+        fields: dict[str, Any] = {}
+        uploads: list[portal.Upload] = []
+        for key, value in data.multi_items():
+            if hasattr(value, "read"):
+                content = await value.read(upload_limit + 1)
+                if value.filename or content:
+                    uploads.append(portal.Upload(value.filename or "", content))
+            else:
+                fields[key] = value
+        cookie = request.cookies.get(CSRF_COOKIE) or ""
+        if not cookie or not hmac.compare_digest(cookie, str(fields.get("csrf") or "")):
+            raise _StaleForm()
+        return fields, uploads
+
+    class _StaleForm(Exception):
+        pass
+
+    @app.exception_handler(_StaleForm)
+    async def stale_form(request: Request, exc: _StaleForm):
+        return page("message", "The form has expired", 400,
+                    text="The page was out of date. Please go back to the link in the email and try again.")
+
+    def code_page(token: str, csrf: str, *, error: str | None = None, locked: bool = False,
+                  status: int = 200) -> Response:
+        title = "This link is locked for now" if locked else "Enter the code we emailed you"
+        response = page("code", title, status, base=f"/r/{token}", csrf=csrf,
+                        error=error, locked=locked, code_minutes=policy.code_valid_minutes,
+                        lockout_minutes=policy.lockout_minutes)
+        return with_cookies(response, token, csrf)
+
+    @app.get("/r/{token}")
+    def open_link(token: str, request: Request) -> Response:
+        csrf = csrf_of(request)
+        state = portal.link_state(settings, token, request.cookies.get(SESSION_COOKIE))
+        if state == "open":
+            return RedirectResponse(f"/r/{token}/form", status_code=303)
+        if state == "no_code":
+            value = portal.start_without_code(settings, token)
+            return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
+        if state == "locked":
+            return code_page(token, csrf, locked=True, status=429)
+        if not portal.send_code(settings, token, local_today()):
+            return code_page(token, csrf, error="No more codes can be sent just now: try again in an hour")
+        return code_page(token, csrf)
+
+    @app.post("/r/{token}/code")
+    async def enter_code(token: str, request: Request) -> Response:
+        fields, _ = await posted(request)
+        csrf = csrf_of(request)
+        value = await run_in_threadpool(portal.check_code, settings, token, str(fields.get("code") or "")[:20])
+        if value is None:
+            state = await run_in_threadpool(portal.link_state, settings, token, None)
+            if state == "locked":
+                return code_page(token, csrf, locked=True, status=429)
+            return code_page(token, csrf, error="The code is not right, or has expired: check the latest email",
+                             status=400)
+        return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
+
+    @app.post("/r/{token}/code/new")
+    async def new_code(token: str, request: Request) -> Response:
+        await posted(request)
+        csrf = csrf_of(request)
+        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(), again=True)
+        if not sent:
+            state = await run_in_threadpool(portal.link_state, settings, token, None)
+            return code_page(token, csrf, locked=state == "locked",
+                             error=None if state == "locked" else "No more codes can be sent just now: try again in an hour")
+        return code_page(token, csrf)
+
+    def form_page(token: str, csrf: str, view: portal.FormView, *, saved: bool = False,
+                  extra_row: bool = False, status: int = 200) -> Response:
+        content = view.content or {}
+        chronology = list(content.get("chronology") or [])
+        blank = {"date": "", "what_happened": ""}
+        chronology += [dict(blank) for _ in range(max(3 - len(chronology), 1 if extra_row else 0))]
+        errors, summary_errors = _errors(view)
+        response = page("form", "Return for the child death review", status, base=f"/r/{token}", csrf=csrf,
+                        view=view, answers=content.get("answers") or {}, summary=content.get("summary"),
+                        chronology=chronology, errors=errors, summary_errors=summary_errors, saved=saved,
+                        summary_max=forms.SUMMARY_MAX, entry_max=forms.ENTRY_MAX,
+                        attachment_types=", ".join(policy.attachment_types),
+                        attachment_accept=",".join(policy.attachment_types),
+                        attachment_max_mb=policy.attachment_max_mb, max_attachments=policy.max_attachments)
+        return with_cookies(response, token, csrf)
+
+    @app.get("/r/{token}/form")
+    def show_form(token: str, request: Request) -> Response:
+        csrf = csrf_of(request)
+        try:
+            view = portal.form_view(settings, token, request.cookies.get(SESSION_COOKIE))
+        except portal.LinkNotUsable:
+            # A live link without a session goes back to the code page; any other token
+            # gets the plain page (link_state raises for it).
+            portal.link_state(settings, token, None)
+            return RedirectResponse(f"/r/{token}", status_code=303)
+        return form_page(token, csrf, view)
+
+    @app.post("/r/{token}/form")
+    async def post_form(token: str, request: Request) -> Response:
+        fields, uploads = await posted(request)
+        csrf = csrf_of(request)
+        session_value = request.cookies.get(SESSION_COOKIE)
+        action = str(fields.get("action") or "save")
+        today = local_today()
+        if action == "submit":
+            result = await run_in_threadpool(portal.submit, settings, token, session_value, fields, uploads,
+                                             today=today)
+            if isinstance(result, portal.FormView):
+                return form_page(token, csrf, result, status=400)
+            return page("receipt", "Return submitted", receipt=result)
+        remove = None
+        if action.startswith("remove-") and action[7:].isdigit():
+            remove = int(action[7:])
+        view = await run_in_threadpool(portal.save, settings, token, session_value, fields, uploads,
+                                       today=today, remove=remove)
+        # A draft keeps what is wrong; only problems with files (not kept) are shown now.
+        view.problems = [p for p in view.problems if p.field == "attachment"]
+        return form_page(token, csrf, view, saved=not view.problems, extra_row=action == "add_row")
+
+    return app
+
+
+def _token_of(path: str) -> str | None:
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "r" and parts[2] else None
+
+
+def _errors(view: portal.FormView) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Problems by the id of the field they belong to, and the summary's (anchor, text)."""
+    labels = {f.key: f.label for s in view.sections for f in s.fields}
+    labels.update(summary="Summary", attachments="Attachments")
+    by_id: dict[str, str] = {}
+    summary: list[tuple[str, str]] = []
+    for problem in view.problems:
+        if problem.field.startswith("chronology"):
+            column = problem.field.removeprefix("chronology").strip() or "date"
+            anchor = f"chronology-{problem.row or 1}-{column}"
+            label = f"Chronology entry {problem.row or 1}, {'date' if column == 'date' else 'what happened'}"
+        elif problem.field == "attachment":
+            anchor, label = "attachments", "Attachments"
+        else:
+            anchor, label = problem.field, labels.get(problem.field, problem.field)
+        text = f"{label}: {problem.message}"
+        by_id.setdefault(anchor, text)
+        summary.append((anchor, text))
+    return by_id, summary
