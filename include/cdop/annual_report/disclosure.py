@@ -264,46 +264,75 @@ def _components(model: _Model) -> list[tuple[list[Name], list[dict[Name, int]]]]
     return list(groups.values())
 
 
-def _solve_group(model: _Model, names: list[Name], equations: list[dict[Name, int]],
-                 need: int, first_only: bool, full: bool = False) -> list[Interval]:
-    """Intervals of the hidden counts in one group of unknowns (see `intervals`). With
-    `first_only`, stop at the first interval narrower than `need` values."""
-    import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
+UNBOUNDED = 10**9  # a count this large is "no upper bound" to a reader
 
-    hidden = [n for n in names if model.state[n] == "hidden"]
+
+def _solve_group(model: _Model, names: list[Name], equations: list[dict[Name, int]],
+                 need: int, first_only: bool, full: bool = False,
+                 skip: set[Name] = frozenset()) -> list[Interval]:
+    """Intervals of the hidden counts in one group of unknowns (see `intervals`): one
+    integer program (HiGHS) built once, re-solved with each hidden count as objective.
+    With `first_only`, stop at the first interval narrower than `need` values."""
+    import highspy
+
+    hidden = [n for n in names if model.state[n] == "hidden" and n not in skip]
     if not equations:
         return [Interval(n, 1, float("inf"), model.values[n]) for n in hidden]
     index = {n: i for i, n in enumerate(names)}
-    a = np.zeros((len(equations), len(names)))
-    b = np.zeros(len(equations))
-    for row, eq in enumerate(equations):
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(len(names), [1.0 if model.state[n] == "hidden" else 0.0 for n in names],
+              [float(UNBOUNDED)] * len(names))
+    for eq in equations:
+        columns, values, rhs = [], [], 0.0
         for n, coefficient in eq.items():
             if n in index:
-                a[row, index[n]] = coefficient
+                columns.append(index[n])
+                values.append(float(coefficient))
             else:
-                b[row] -= coefficient * model.values[n]
-    low = np.array([1.0 if model.state[n] == "hidden" else 0.0 for n in names])
-    constraint = LinearConstraint(a, b, b)
-    bounds = Bounds(low, np.full(len(names), np.inf))
-    integrality = np.ones(len(names))
+                rhs -= coefficient * model.values[n]
+        h.addRow(rhs, rhs, len(columns), columns, values)
+    integer = None  # the same program with whole numbers, made when first needed
+
+    def solve(solver, column: int, sense):
+        solver.changeColCost(column, 1.0)
+        solver.changeObjectiveSense(sense)
+        solver.run()
+        status = solver.getModelStatus()
+        # Read before the model changes (a change clears the solution).
+        value = solver.getInfo().objective_function_value
+        point = solver.getSolution().col_value if status == highspy.HighsModelStatus.kOptimal else None
+        solver.changeColCost(column, 0.0)
+        if point is None:  # the true counts are a solution, so this is not infeasible
+            raise RuntimeError(f"disclosure audit: the solver stopped ({status})")
+        return value, point
+
+    def extreme(column: int, sense) -> float:
+        """The least or greatest whole value of one count. The linear relaxation first:
+        where its optimum is at whole numbers, that is the integer optimum; otherwise
+        the integer program decides."""
+        nonlocal integer
+        value, point = solve(h, column, sense)
+        if all(abs(v - round(v)) < 1e-6 for v in point):
+            return value
+        if integer is None:
+            integer = highspy.Highs()
+            integer.setOptionValue("output_flag", False)
+            integer.passModel(h.getModel())
+            integer.changeColsIntegrality(len(names), list(range(len(names))),
+                                          [highspy.HighsVarType.kInteger] * len(names))
+        return solve(integer, column, sense)[0]
+
     out = []
     for n in hidden:
-        c = np.zeros(len(names))
-        c[index[n]] = -1.0
-        hi = milp(c, constraints=constraint, bounds=bounds, integrality=integrality)
-        high = float("inf") if hi.status == 3 else None
-        if high is None:
-            if hi.status != 0:  # the true counts are a solution: this cannot be infeasible
-                raise RuntimeError(f"disclosure audit: no solution ({hi.message})")
-            high = float(np.floor(-hi.fun + 1e-6))
+        top = extreme(index[n], highspy.ObjSense.kMaximize)
+        high = float("inf") if top >= UNBOUNDED - 0.5 else float(round(top))
         if not full and (high == float("inf") or high < need):
             # Unbounded above: wide enough. Below `need`: too narrow whatever the least
             # value (at least 1). Either way the lower bound adds nothing to the verdict.
             lowest = 1
         else:
-            lo = milp(-c, constraints=constraint, bounds=bounds, integrality=integrality)
-            lowest = int(np.ceil(lo.fun - 1e-6)) if lo.status == 0 else 1
+            lowest = int(round(extreme(index[n], highspy.ObjSense.kMinimize)))
         found = Interval(n, lowest, high, model.values[n])
         out.append(found)
         if first_only and found.width < need:
@@ -312,21 +341,19 @@ def _solve_group(model: _Model, names: list[Name], equations: list[dict[Name, in
 
 
 def _audit(tables: Sequence[Table], links: Sequence[Link], need: int, first_only: bool,
-           cache: dict | None = None, full: bool = False) -> list[Interval]:
+           known_wide: set[Name] | None = None, full: bool = False) -> list[Interval]:
+    """`known_wide`: hidden counts already found wide enough. Hiding one more count only
+    loosens the equations (a known value becomes an unknown of at least 1), so a count
+    found wide stays wide while the hidden set grows: it is not solved again."""
     model = _model(tables, links)
     out: list[Interval] = []
     for names, equations in _components(model):
-        if not any(model.state[n] == "hidden" for n in names):
+        if not any(model.state[n] == "hidden" and n not in (known_wide or ()) for n in names):
             continue
-        signature = (need, tuple(names), tuple(
-            tuple(sorted((str(k), v, model.values[k] if model.state[k] == "published" else None)
-                         for k, v in eq.items())) for eq in equations))
-        if cache is not None and signature in cache:
-            found = cache[signature]
-        else:
-            found = _solve_group(model, names, equations, need, first_only, full)
-            if cache is not None and all(i.width >= need for i in found):
-                cache[signature] = found  # complete (first_only stops only at a narrow one)
+        skip = known_wide or set()
+        found = _solve_group(model, names, equations, need, first_only, full, skip)
+        if known_wide is not None:
+            known_wide.update(i.name for i in found if i.width >= need)
         out.extend(found)
         if first_only and any(i.width < need for i in found):
             break
@@ -337,19 +364,19 @@ def intervals(tables: Sequence[Table], links: Sequence[Link] = ()) -> list[Inter
     """The interval audit: for every hidden count of the published tables, the least and
     greatest whole number consistent with every published count and total of `tables`
     and every link, given that a hidden count is at least 1 (zeros are published as 0)
-    and an unpublished one at least 0. Integer programs (HiGHS, through scipy's milp)
-    per hidden count, over the group of unknowns its equations join. The lower bound is
+    and an unpublished one at least 0. Integer programs (HiGHS) per hidden count, over
+    the group of unknowns its equations join. The lower bound is
     solved only where it matters for `narrow_intervals`; here it always is."""
     return _audit(tables, links, need=2, first_only=False, full=True)
 
 
 def narrow_intervals(tables: Sequence[Table], threshold: int,
                      links: Sequence[Link] = (), *, first_only: bool = False,
-                     cache: dict | None = None) -> list[Interval]:
+                     known_wide: set[Name] | None = None) -> list[Interval]:
     """Hidden counts whose interval holds fewer whole numbers than the suppression range
     (1..threshold): a reader who knows the rules could narrow them down."""
     need = max(threshold, 2)  # at the least, no hidden count may be pinned to one value
-    return [i for i in _audit(tables, links, need, first_only, cache) if i.width < need]
+    return [i for i in _audit(tables, links, need, first_only, known_wide) if i.width < need]
 
 
 # ------------------------------------------------------------------------ algorithm
@@ -407,7 +434,7 @@ def _complement(model: _Model, target: Name) -> Name:
         frontier = [n for eq in touching for n in eq
                     if n not in seen and model.state.get(n) != "published"]
         seen.update(frontier)
-    raise RuntimeError(f"disclosure control: nothing left to hide to protect {target[0]}")
+    raise RuntimeError(f"disclosure control: nothing left to hide to protect {target}")
 
 
 def protect(tables: Sequence[Table], threshold: int, links: Sequence[Link] = (),
@@ -421,7 +448,7 @@ def protect(tables: Sequence[Table], threshold: int, links: Sequence[Link] = (),
     and everything runs again."""
     published = [t for t in tables if t.published]
     forced_names: set[Name] = {_name(t, p) for t, p in forced}
-    cache: dict = {}
+    known_wide: set[Name] = set()
     while True:
         hidden_keys: set[str] = set()
         while True:
@@ -437,10 +464,30 @@ def protect(tables: Sequence[Table], threshold: int, links: Sequence[Link] = (),
             hidden_keys |= now
         if threshold <= 1:
             return
-        narrow = narrow_intervals(tables, threshold, links, first_only=True, cache=cache)
+        # What is hidden now stays hidden: the hidden set only grows, so what the audit
+        # found wide stays wide (see `_audit`).
+        forced_names |= {_name(t, p) for t in published for p in t.hidden}
+        narrow = narrow_intervals(tables, threshold, links, known_wide=known_wide)
         if not narrow:
             return
-        forced_names.add(_complement(_model(tables, links), narrow[0].name))
+        # A complement for the first narrow count, and for each other one whose
+        # equations that complement does not touch (the audit is the costly step).
+        model = _model(tables, links)
+        touched: set[Name] = set()
+        for i, interval in enumerate(narrow):
+            if interval.name in touched:
+                continue
+            try:
+                complement = _complement(model, interval.name)
+            except RuntimeError:
+                if i == 0:
+                    raise
+                continue
+            forced_names.add(complement)
+            model.state[complement] = "hidden"
+            for eq in model.equations:
+                if complement in eq:
+                    touched.update(eq)
 
 
 def suppress(table: Table, threshold: int, forced: Iterable[Pos] = ()) -> None:
