@@ -130,18 +130,19 @@ def _counts(frame: pd.DataFrame, columns: list[str]) -> dict:
 
 def _count_table(table_id: str, title: str, row_header: str, codes: list[str],
                  labels: list[str], values: pd.Series, scope: str, dimension: str,
-                 note: str = "", published: bool = True) -> Table:
+                 note: str = "", published: bool = True, column: str = "Reviews",
+                 share: str = "% of reviews") -> Table:
     """One column of review counts by value, with the total and % of reviews. Every cell
     carries a key: the same count in another table (or year, or pool) is the same key."""
     counts = values.value_counts() if len(values) else pd.Series(dtype="int64")
     table = Table(
-        id=table_id, title=title, row_header=row_header, rows=list(labels), columns=["Reviews"],
+        id=table_id, title=title, row_header=row_header, rows=list(labels), columns=[column],
         counts=[[int(counts.get(code, 0))] for code in codes],
         row_totals=False, column_totals=True, note=note, published=published,
     )
     R = len(codes)
-    table.percent_labels = ["% of reviews"]
-    table.percents = [[Percent("% of reviews", ((r, 0),), (R, 0))] for r in range(R + 1)]
+    table.percent_labels = [share]
+    table.percents = [[Percent(share, ((r, 0),), (R, 0))] for r in range(R + 1)]
     table.keys = {(R, 0): f"reviews:{scope}"}
     table.keys.update({(r, 0): f"reviews:{scope}|{dimension}={code}" for r, code in enumerate(codes)})
     return table
@@ -344,6 +345,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     """The content of one edition. The confidential edition is built with threshold 0
     (nothing hidden); `children` is the population aged 0-17 by mid-year."""
     policy = report_policy or AnnualReportPolicy()
+    extra = {"pool_years": policy.pool_years, "threshold_public": threshold}
     if edition == CONFIDENTIAL:
         threshold = 0
     year, reviews = data.year, data.reviews
@@ -519,7 +521,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         recommendations_made_total=len(made), national=national, empty=n == 0,
         edition=edition, audit_tables=audit_tables, links=links, pooled=pooled_ids,
         rates=rates, national_note=national_note, meetings_held=len(data.meetings),
-        first_year=first_year,
+        first_year=first_year, extra=extra,
         governance={"chair": policy.chair, "foreword": policy.foreword,
                     "membership": [(m.agency, m.role) for m in policy.membership]},
     )
@@ -550,12 +552,12 @@ def _meetings_table(data: ReportData) -> Table:
 def _ncmd_table(data: ReportData, year: int) -> Table:
     counts = data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0)
     table = _count_table(
-        "ncmd", "Deaths notified: the National Child Mortality Database told within 48 hours",
+        "ncmd", f"Deaths notified: the National Child Mortality Database told within "
+                f"{data.ncmd_hours} hours",
         "NCMD told", list(NCMD_BANDS), [NCMD_LABELS[b] for b in NCMD_BANDS],
         pd.Series([b for b, k in counts.items() for _ in range(k)], dtype="object"),
-        f"notified-{year}", "ncmd",
-        note="The deadline is 48 hours from the end of the day of death (local policy).")
-    table.percent_labels = ["% of deaths notified"]
+        f"notified-{year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        note=f"The deadline is {data.ncmd_hours} hours from the end of the day of death.")
     table.keys[(len(NCMD_BANDS), 0)] = f"notified:{year}"
     return table
 

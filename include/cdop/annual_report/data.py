@@ -64,6 +64,7 @@ class ReportData:
     ncmd_timeliness: dict[str, int] = field(default_factory=dict)  # deaths notified in the year
     factors_by_domain: dict[str, int] = field(default_factory=dict)
     actions_taken: dict[int, str] = field(default_factory=dict)  # recommendation id -> progress
+    ncmd_hours: int = 48
 
 
 REVIEW_COLUMNS = [
@@ -218,6 +219,7 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         ncmd_timeliness=_ncmd_timeliness(session, start, end, ncmd_hours),
         factors_by_domain=modifiable_factors_by_domain(session, start, end),
         actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
+        ncmd_hours=ncmd_hours,
     )
 
 

@@ -426,14 +426,22 @@ def _complement(model: _Model, target: Name) -> Name:
                 any(t.is_total(p) for t, p in places), model.values[name], str(name))
 
     seen, frontier = {target}, [target]
-    while frontier:
+    fallback: Name | None = None  # a most-needed count: taken only if nothing else is near
+    depth = 0
+    while frontier and depth < 4:
         touching = [eq for eq in model.equations if any(n in eq for n in frontier)]
         candidates = {n for eq in touching for n in eq if hideable(n)}
         if candidates:
-            return min(candidates, key=order)
+            best = min(candidates, key=order)
+            if not order(best)[0]:
+                return best
+            fallback = fallback or best
         frontier = [n for eq in touching for n in eq
                     if n not in seen and model.state.get(n) != "published"]
         seen.update(frontier)
+        depth += 1
+    if fallback is not None:
+        return fallback
     raise RuntimeError(f"disclosure control: nothing left to hide to protect {target}")
 
 
