@@ -413,6 +413,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
                 dim, frame, _scope(pool_first, year), table_id=pooled_ids[dim.table_id],
                 title=f"{dim.title}: {policy.pool_years} years pooled, {_span_label(pool_first, year)}",
                 note="Pooled over several years so that small numbers still say something.")
+            pooled.prefer_published = set()  # this year's own totals come first
             parts = [single[dim.table_id] if y == year else shadows.table(dim, y, y)
                      for y in range(pool_first, year + 1)]
             links += _linked(pooled, parts)
@@ -445,7 +446,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         title=f"Reviews completed since the panel's first recorded review, {_span_label(first_year, year)}, "
               "by category of death",
         note="All years together: the figures for single years are in each year's report.")
-    cumulative.row_header = "Category of death"
+    cumulative.prefer_published = set()  # this year's own totals come first
     early = year - TREND_SHADOW_YEARS
     parts = [single["category"]] + [shadows.table(category, y, y) for y in range(max(first_year, early), year)]
     if first_year < early:
