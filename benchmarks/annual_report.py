@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import resource
 import subprocess
@@ -247,12 +248,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=11, help="interleaved pairs beside the floor")
     parser.add_argument("--build-pairs", type=int, default=3,
                         help="interleaved pairs of the whole build beside its floor")
-    parser.add_argument("--child", nargs=5, metavar=("HOME", "URL", "KEY", "YEAR", "PAIRS"),
+    parser.add_argument("--child", nargs=4, metavar=("HOME", "URL", "YEAR", "PAIRS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        home, url, key, year, pairs = args.child
-        build_child(home, url, key, int(year), int(pairs))
+        # The key comes by the environment: a Fernet key may begin with "-".
+        home, url, year, pairs = args.child
+        build_child(home, url, os.environ["CDOP_BENCH_KEY"], int(year), int(pairs))
         return
 
     from cryptography.fernet import Fernet
@@ -270,9 +272,10 @@ def main() -> None:
             print(HEADER)
             print(extraction_beside_floor(settings, args.year, args.pairs).line(), flush=True)
             child = subprocess.run(
-                [sys.executable, __file__, "--child", str(home), url, key, str(args.year),
+                [sys.executable, __file__, "--child", str(home), url, str(args.year),
                  str(args.build_pairs)],
                 capture_output=True, text=True, check=False,
+                env={**os.environ, "CDOP_BENCH_KEY": key},
             )
             if child.returncode != 0:
                 print(child.stderr[-3000:])

@@ -575,3 +575,52 @@ def test_a_death_on_the_first_or_last_day_of_the_year_does_not_block_the_report(
         uow.commit()
     result = build_annual_report(settings, 2026, today=TODAY)
     assert (result.directory / "annual-report-2026.pdf").is_file()
+
+
+def test_meetings_ncmd_timeliness_and_factors_by_domain_come_from_the_records(settings):
+    from cdop.store.models import AnalysisFactor, PanelMeeting
+
+    ids = load_known_counts(settings)
+    with unit_of_work(settings, "test") as uow:
+        s = uow.session
+        may = PanelMeeting(meets_on=D(2025, 8, 1), kind="general")
+        dec = PanelMeeting(meets_on=D(2025, 12, 1), kind="neonatal")
+        outside = PanelMeeting(meets_on=D(2026, 4, 2), kind="general")
+        s.add_all([may, dec, outside])
+        s.flush()
+        for case_id in ids["A"]:  # ten reviews completed on 1 August 2025
+            s.scalar(select(Analysis).where(Analysis.case_id == case_id)).meeting_id = may.id
+        for case_id in ids["C"]:  # three on 1 December 2025
+            s.scalar(select(Analysis).where(Analysis.case_id == case_id)).meeting_id = dec.id
+        # NCMD: told the day after one death (in time), a week after another (late).
+        first, second = (s.get(Case, i) for i in ids["B"][:2])
+        first.ncmd_notified_at = dt.datetime.combine(first.date_of_death, dt.time(9)) + dt.timedelta(days=1)
+        second.ncmd_notified_at = dt.datetime.combine(second.date_of_death, dt.time(9)) + dt.timedelta(days=7)
+        # Modifiable factors: two reviews with a service factor that may have contributed,
+        # one of them also a social one; a factor that did not contribute is not counted.
+        for case_id, domain, contributed in ((ids["C"][0], "service", True),
+                                             (ids["C"][0], "social", True),
+                                             (ids["C"][1], "service", True),
+                                             (ids["C"][2], "physical", False)):
+            analysis = s.scalar(select(Analysis).where(Analysis.case_id == case_id))
+            s.add(AnalysisFactor(analysis_id=analysis.id, domain=domain,
+                                 description="Factor.", contributed=contributed))
+        uow.commit()
+    tables = read_tables(build_annual_report(with_threshold(settings, 0), 2026, today=TODAY).directory)
+    assert body(tables["meetings"]) == [["01 August 2025", "10"], ["01 December 2025 (neonatal)", "3"],
+                                        ["Total", "13"]]
+    # Group B died in January 2025 but was notified the day after: in the 2024/25 year.
+    assert body(tables["ncmd"])[-1] == ["Total", "16", "100%"]
+    with unit_of_work(settings, "test") as uow:
+        for case_id in ids["open"][:2]:
+            case = uow.session.get(Case, case_id)
+            case.ncmd_notified_at = dt.datetime(2025, 10, 1, 8) if case_id == ids["open"][0] \
+                else dt.datetime(2025, 10, 9, 8)
+        uow.commit()
+    tables = read_tables(build_annual_report(with_threshold(settings, 0), 2026, today=TODAY).directory)
+    assert body(tables["ncmd"]) == [["Within the deadline", "1", "6%"], ["After the deadline", "1", "6%"],
+                                    ["Not recorded", "14", "88%"], ["Total", "16", "100%"]]
+    assert body(tables["factors"]) == [
+        ["Factors intrinsic to the child", "0"],
+        ["Factors in the social environment, including family and parenting capacity", "1"],
+        ["Factors in the physical environment", "0"], ["Factors in service provision", "2"]]

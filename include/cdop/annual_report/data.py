@@ -105,8 +105,8 @@ def _history(session: Session, end: dt.date) -> pd.DataFrame:
         ).tuples(),
         HISTORY_COLUMNS,
     )
-    frame["report_year"] = pd.Series([report_year_of(d) for d in frame["reviewed_on"]],
-                                     dtype="int64", index=frame.index)
+    days = pd.to_datetime(frame["reviewed_on"])
+    frame["report_year"] = (days.dt.year + (days.dt.month >= 4)).astype("int64")
     return frame
 
 
@@ -123,22 +123,31 @@ def _meetings(session: Session, start: dt.date, end: dt.date) -> list[tuple[dt.d
     return [(day, kind, int(n)) for day, kind, n in rows]
 
 
-def _ncmd_timeliness(session: Session, start: dt.date, end: dt.date, hours: int) -> dict[str, int]:
-    """Deaths notified in the period: NCMD told within the deadline, later, or not recorded.
-    (The date of death is encrypted, so the comparison is made here, per case.)"""
+def _notified(session: Session, start: dt.date, end: dt.date,
+              hours: int) -> tuple[set[int], dict[str, int]]:
+    """Deaths notified in the period (their ids), and whether NCMD was told within the
+    deadline, later, or not recorded. The date of death is encrypted, so the comparison
+    is made here, and the date read only for the cases where NCMD was told."""
     from cdop.rules.ncmd import ncmd_deadline
 
     counts = dict.fromkeys(NCMD_BANDS, 0)
-    for died, told in session.execute(
-        select(Case.date_of_death, Case.ncmd_notified_at).where(Case.notified_on.between(start, end))
+    told: dict[int, dt.datetime] = {}
+    ids: set[int] = set()
+    for case_id, at in session.execute(
+        select(Case.id, Case.ncmd_notified_at).where(Case.notified_on.between(start, end))
     ):
-        if told is None:
+        ids.add(case_id)
+        if at is None:
             counts["not_recorded"] += 1
-        elif told <= ncmd_deadline(died, hours):
-            counts["within"] += 1
         else:
-            counts["late"] += 1
-    return counts
+            told[case_id] = at
+    if told:
+        for case_id, died in session.execute(
+            select(Case.id, Case.date_of_death).where(Case.notified_on.between(start, end),
+                                                      Case.ncmd_notified_at.is_not(None))
+        ):
+            counts["within" if told[case_id] <= ncmd_deadline(died, hours) else "late"] += 1
+    return ids, counts
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -181,9 +190,7 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         ).tuples(),
         REVIEW_COLUMNS,
     )
-    notified_ids = set(
-        session.scalars(select(Case.id).where(Case.notified_on.between(start, end)))
-    )
+    notified_ids, ncmd_timeliness = _notified(session, start, end, ncmd_hours)
 
     recommendations = _frame(
         session.execute(
@@ -216,7 +223,7 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         scope_case_ids=scope,
         history=_history(session, end),
         meetings=_meetings(session, start, end),
-        ncmd_timeliness=_ncmd_timeliness(session, start, end, ncmd_hours),
+        ncmd_timeliness=ncmd_timeliness,
         factors_by_domain=modifiable_factors_by_domain(session, start, end),
         actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
         ncmd_hours=ncmd_hours,
