@@ -211,8 +211,8 @@ def build_annual_report(
 
     confidential_rows = table_rows(editions[CONFIDENTIAL])
     documents = {
-        names["html"]: html[PUBLIC], names["pdf"]: pdf_text(pdf[PUBLIC]),
-        "confidential edition (HTML)": html[CONFIDENTIAL],
+        names["html"]: _text_of(html[PUBLIC]), names["pdf"]: pdf_text(pdf[PUBLIC]),
+        "confidential edition (HTML)": _text_of(html[CONFIDENTIAL]),
         "confidential edition (PDF)": pdf_text(pdf[CONFIDENTIAL]),
         "manifest.json": manifest_text,
         "email": "\n".join([subject, email_text, email_html]),
@@ -258,6 +258,14 @@ def build_annual_report(
         confidential_message_id=messages[CONFIDENTIAL][0],
         email={edition: state for edition, (_, state) in messages.items()},
     )
+
+
+def _text_of(html: str) -> str:
+    """The HTML as the gate reads it: the embedded charts' image data left out (pictures
+    drawn from the published tables' own labels and counts, not text)."""
+    import re
+
+    return re.sub(r'src="data:image/png;base64,[A-Za-z0-9+/=]*"', 'src="chart"', html)
 
 
 def confidential_file(year: int) -> str:
