@@ -209,7 +209,6 @@ def build_annual_report(
                                     names["confidential"]])
     manifest_text = json.dumps(manifest, indent=2, sort_keys=True)
 
-    confidential_rows = table_rows(editions[CONFIDENTIAL])
     documents = {
         names["html"]: _text_of(html[PUBLIC]), names["pdf"]: pdf_text(pdf[PUBLIC]),
         "confidential edition (HTML)": _text_of(html[CONFIDENTIAL]),
@@ -218,8 +217,9 @@ def build_annual_report(
         "email": "\n".join([subject, email_text, email_html]),
         "confidential email": "\n".join([confidential_subject, confidential_text, confidential_html]),
     }
+    # The public CSVs cell by cell; the confidential edition's tables are not files of
+    # their own: its HTML (every cell, numeric dates included) and PDF text are checked.
     tables = {f"tables/{n}": r for n, r in rows.items()}
-    tables.update({f"confidential edition: {n}": r for n, r in confidential_rows.items()})
     try:
         YearGate(identifiers, policy=office_policy(settings, "annual_report")).check_all(
             year, documents, tables=tables,
