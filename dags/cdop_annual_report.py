@@ -1,11 +1,13 @@
 """
 ### Annual report
 
-Build the child death review partners' annual report for the year ending 31 March:
-standard tables with disclosure control, charts, learning and recommendations, as a
-self-contained HTML report, a PDF and a CSV of every table under
-`CDOP_HOME/annual_reports/<year>`; then email the PDF to the partnership's distribution
-list (`Policy.annual_report_recipients`).
+Build the child death review partners' annual report for the year ending 31 March, in
+two editions from one build: the **public** one (disclosure-controlled tables, charts,
+learning and recommendations, as a self-contained HTML report, a PDF and a CSV of every
+table under `CDOP_HOME/annual_reports/<year>`), emailed to the partnership's
+distribution list (`Policy.annual_report_recipients`); and the **confidential** one
+(counts in full, marked confidential on every page, stored encrypted), sent by secure
+email only to `annual_report.confidential_recipients`.
 
 * **Schedule**: daily at 06:30 UTC, acting only when a report is *due*: the latest year
   whose release date (`Policy.annual_report_month_day`, default 06-01, after the year
@@ -24,7 +26,9 @@ list (`Policy.annual_report_recipients`).
   content hash): a rebuild with identical content sends nothing; different content is
   released as the next version and sent again (a queued older version is cancelled).
 * **Disclosure control**: counts from 1 to `Policy.suppression_threshold` (default 7)
-  show `*`, with secondary suppression so no hidden count can be worked out from totals.
+  show `*`; secondary suppression continues until an interval audit of every table
+  published together (single years, pooled years, since the panel began) leaves each
+  hidden count at least as many possible values as the suppression range.
 * **Confidentiality**: every output (HTML, PDF text, CSVs, email) passes the
   anonymisation gate against the identifiers of every case in the year and their
   families; a blocked report is not released and the task fails naming the document and
@@ -83,7 +87,7 @@ def cdop_annual_report():
 
     @task
     def build_report(year: int) -> dict:
-        """Build, gate-check and release the year's report; queue its email; return the version."""
+        """Build, gate-check and release the year's two editions; queue their emails; return the version."""
         from airflow.sdk import get_current_context
 
         from cdop.annual_report import build_annual_report
@@ -94,7 +98,7 @@ def cdop_annual_report():
 
     @task(trigger_rule="none_failed")
     def send_report() -> dict:
-        """Send the queued annual report email(s) with the PDF; fail (and retry) if one could not be sent."""
+        """Send the queued annual report emails (each edition's PDF); fail (and retry) if one could not be sent."""
         from cdop.annual_report import KIND
         from cdop_airflow.runtime import settings
         from cdop_airflow.sending import send_pending

@@ -72,6 +72,48 @@ class PortalPolicy(BaseModel):
     attachment_max_mb: int = Field(default=10, gt=0, le=25)
     max_attachments: int = Field(default=5, gt=0, le=20)
     attachment_types: tuple[str, ...] = (".pdf", ".docx", ".txt", ".csv", ".png", ".jpg")
+class PanelMembership(BaseModel):
+    """One agency's seat on the panel, as the annual report's governance section lists it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=200)
+
+
+class AnnualReportPolicy(BaseModel):
+    """What the annual report says about the panel, and how it is published (local
+    practice; the `[annual_report]` table of the policy file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The chair is named by office: the report is public.
+    chair: str = Field(default="Director of Public Health, Demo Area", max_length=200)
+    foreword: str = Field(default=(
+        "This report sets out what the panel learnt from the deaths of children who lived "
+        "in the area, and what the partners did about it. Behind every number is a child "
+        "and a family; we thank the families and the professionals who helped the panel."
+    ), max_length=4000)
+    membership: tuple[PanelMembership, ...] = (
+        PanelMembership(agency="Public health", role="Chair; Director of Public Health"),
+        PanelMembership(agency="Integrated care board", role="Designated doctor for child deaths"),
+        PanelMembership(agency="Hospital trust", role="Consultant paediatrician"),
+        PanelMembership(agency="Community health", role="Designated nurse for safeguarding"),
+        PanelMembership(agency="Police", role="Detective inspector, child protection"),
+        PanelMembership(agency="Children's social care", role="Head of service"),
+        PanelMembership(agency="Education", role="Safeguarding lead"),
+        PanelMembership(agency="Lay member", role="Lay member"),
+    )
+    # The confidential (unsuppressed) edition goes only to these, each a secure address.
+    confidential_recipients: tuple[str, ...] = ("cdrp.partners@example.nhs.net",)
+    # A table with more than this share of its non-zero counts hidden in one year is
+    # published pooled over `pool_years` years as well.
+    pool_years: int = Field(default=3, ge=2, le=10)
+    pool_when_hidden_share: float = Field(default=0.5, ge=0, le=1)
+    # Population: ONS mid-year estimates, single year of age, by local authority (see
+    # README); None = the fictional file shipped for the demo area.
+    population_file: str | None = None
+    population_area_codes: tuple[str, ...] = ("E06999901", "E06999902")
 
 
 class Policy(BaseModel):
@@ -118,6 +160,7 @@ class Policy(BaseModel):
     # every this many working days until it is completed or not accepted.
     recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
     portal: PortalPolicy = PortalPolicy()
+    annual_report: AnnualReportPolicy = AnnualReportPolicy()
 
     @field_validator("secure_domains")
     @classmethod
@@ -151,6 +194,12 @@ class Policy(BaseModel):
         for name in ("digest_recipients", "annual_report_recipients"):
             if not all(is_email(a) for a in getattr(self, name)):
                 raise ValueError(f"{name} holds an invalid email address")
+        for address in self.annual_report.confidential_recipients:
+            if not is_email(address):
+                raise ValueError("annual_report.confidential_recipients holds an invalid email address")
+            if not self.is_secure_address(address):
+                raise ValueError("annual_report.confidential_recipients: every address must be "
+                                 "on a secure domain (secure_domains)")
         return self
 
     def is_secure_address(self, address: str) -> bool:

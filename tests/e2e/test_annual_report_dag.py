@@ -25,8 +25,12 @@ def test_scheduled_run_builds_the_due_year_once_and_emails_the_pdf(settings, smt
     run = run_dag(dagbag, DAG_ID, dt.date(2026, 6, 2))
     assert _states(run) == {"choose_year": "success", "build_report": "success",
                             "send_report": "success"}
-    [message] = smtp_server.messages()
-    assert message["To"] == "safeguarding.partnership@example.gov.uk"
+    by_to = {m["To"]: m for m in smtp_server.messages()}
+    # Both editions: the public one to the distribution list, the confidential one to the
+    # partners' secure address.
+    assert set(by_to) == {"safeguarding.partnership@example.gov.uk", "cdrp.partners@example.nhs.net"}
+    assert by_to["cdrp.partners@example.nhs.net"]["Subject"].startswith("CONFIDENTIAL:")
+    message = by_to["safeguarding.partnership@example.gov.uk"]
     assert message["X-CDOP-Report-Year"] == "2026"
     [pdf] = list(message.iter_attachments())
     assert pdf.get_content_type() == "application/pdf"
@@ -37,7 +41,7 @@ def test_scheduled_run_builds_the_due_year_once_and_emails_the_pdf(settings, smt
     run = run_dag(dagbag, DAG_ID, dt.date(2026, 6, 3))
     assert _states(run) == {"choose_year": "success", "build_report": "skipped",
                             "send_report": "success"}
-    assert len(smtp_server.messages()) == 1
+    assert len(smtp_server.messages()) == 2
 
 
 def test_trigger_form_year_is_validated(dagbag):

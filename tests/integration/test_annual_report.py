@@ -19,6 +19,7 @@ from cdop.annual_report.data import extract, scope_identifiers
 from cdop.annual_report.disclosure import (
     MARKER,
     determined_cells,
+    intervals,
     leaks_across_tables,
     primary_violations,
 )
@@ -138,9 +139,31 @@ EXPECTED_RAW = {
     ],
     "learning": [["Learning"], [LEARNING_SUDI], [LEARNING_SUICIDE], [LEARNING_PERINATAL]],
     "recommendations_made": [
-        ["Organisation", "Recommendation", "Due", "Status at 31 March"],
+        ["Organisation", "Recommendation", "Due", "Status at 31 March", "Action taken by 31 March"],
         ["Demo Integrated Care Board", "Repeat safer sleep advice at every move.", "June 2026",
-         "In progress"],
+         "In progress", "Started."],
+    ],
+    # No NCMD notification is recorded in the fixture; no panel meeting is.
+    "ncmd": [
+        ["NCMD told", "Deaths notified", "% of deaths notified"],
+        ["Within the deadline", "0", "0%"], ["After the deadline", "0", "0%"],
+        ["Not recorded", "16", "100%"], ["Total", "16", "100%"],
+    ],
+    "meetings": [["Meeting", "Reviews completed"], ["No meeting held", "0"], ["Total", "0"]],
+    "factors": [
+        ["Domain", "Reviews with a modifiable factor in the domain"],
+        ["Factors intrinsic to the child", "0"],
+        ["Factors in the social environment, including family and parenting capacity", "0"],
+        ["Factors in the physical environment", "0"], ["Factors in service provision", "0"],
+    ],
+    "rates": [
+        ["Year (April to March)", "Deaths notified", "Children aged 0-17", "Population estimate",
+         "Deaths per 100,000 children"],
+        ["2021/22", "0", "209,150", "mid-2021", "not calculated (fewer than 3 deaths)"],
+        ["2022/23", "0", "209,588", "mid-2022", "not calculated (fewer than 3 deaths)"],
+        ["2023/24", "0", "209,837", "mid-2023", "not calculated (fewer than 3 deaths)"],
+        ["2024/25", "22", "209,995", "mid-2024", "10.5"],
+        ["2025/26", "16", "210,161", "mid-2025", "7.6"],
     ],
 }
 
@@ -169,16 +192,20 @@ def test_every_value_of_every_table_without_suppression(settings):
         ["Reviews completed within 12 months of the death", "88%"],
         ["Median time from death to review completion", f"{round(MEDIAN)} days"],
     ]
-    national = {row[0]: row[1:4] for row in body(tables["national_comparison"])}
-    assert national == {
-        "Deaths notified": ["16", "3577", "2023/24"],
-        "Reviews completed": ["24", "2575", "2020/21"],
-        "Reviews with modifiable factors (%)": ["20.8%", "28%", "2017/18"],
-        "Reviews of children under one year (%)": ["87.5%", "65%", "2017/18"],
-        "Child deaths per 100,000 children": ["not calculated", "29.8", "2023/24"],
-    }
-    # Every table the report publishes is a file here, and nothing else.
-    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison"}
+    # England for the same year only, as a rate: the file's 2023/24 rate beside this
+    # area's 2023/24 (no deaths notified then in the fixture, so no rate); no England
+    # figure of another year beside this year's counts.
+    assert tables["national_comparison"] == [
+        ["Measure", "Year", "Demo Area", "England", "Source"],
+        ["Child deaths per 100,000 children", "2023/24", "not calculated (fewer than 3 deaths)",
+         "29.8", "National Child Mortality Database: Child death review data release, year "
+         "ending 31 March 2024"],
+    ]
+    # Since the panel began: the fixture's first review was completed in 2024/25.
+    assert tables["cumulative"][-1] == ["Total", "5", "19", "1", "25", "100%", "20%"]
+    # Every table the report publishes is a file here, and nothing else (nothing is pooled
+    # when nothing is suppressed).
+    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison", "cumulative"}
 
 
 def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings):
@@ -205,13 +232,17 @@ def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings
     assert body(tables["themes"]) == [
         ["Sudden unexpected death in infancy (under 1 year)", MARKER, MARKER, MARKER],
         ["Suicide or deliberate self-harm", MARKER, MARKER, MARKER]]
+    # One year's category and age tables are mostly hidden: both are published pooled over
+    # three years as well (2023/24 to 2025/26), audited together with the single year.
+    assert tables["category_pooled"][-1][4] == MARKER  # 25 = 24 + the one 2024/25 review
+    assert tables["cumulative"][-1][4] == MARKER  # the same: since the panel began, 25
     # Recommendations count actions, not children: published in full.
     assert tables["recommendations"] == EXPECTED_RAW["recommendations"]
 
     # Every value of every table: the true count, or the marker where the count is small
     # (always) or a complement; zeros always shown; totals shown unless small.
     for name in ("time_to_review", "category", "age_band", "sex", "ethnicity", "deprivation",
-                 "expected", "place_of_death", "themes", "trend"):
+                 "expected", "place_of_death", "themes", "trend", "ncmd", "factors", "cumulative"):
         for got_row, raw_row in zip(tables[name][1:], raw[name][1:], strict=True):
             assert got_row[0] == raw_row[0]  # the row label
             for got, true in zip(got_row[1:], raw_row[1:], strict=True):
@@ -226,14 +257,25 @@ def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings
                     assert got == true, (name, got_row)
     assert tables["category"][-1][4] == "24"  # the grand total is never a complement here
 
-    # The generic checker over every table the report produces, alone and together.
+    # The interval audit over every table the report publishes, together with the
+    # unpublished tables of other years that pooled and cumulative tables tie in: every
+    # hidden count could be any of at least 7 values.
     with unit_of_work(settings) as uow:
         content = build_content(extract(uow.session, 2026), area_name="Demo Area", threshold=7)
-    assert len(content.tables) == 11
+    ids = [t.id for t in content.tables]
+    assert [i for i in ids if not i.endswith("_pooled")] == [
+        "trend", "time_to_review", "meetings", "ncmd", "category", "age_band", "factors", "sex",
+        "ethnicity", "deprivation", "expected", "place_of_death", "themes", "cumulative",
+        "recommendations"]
+    assert {"category_pooled", "age_band_pooled"} <= set(ids)
+    assert set(content.pooled.values()) == {i for i in ids if i.endswith("_pooled")}
     for table in content.tables:
         assert primary_violations(table, 7) == [], table.id
         assert determined_cells(table) == [], table.id
-    assert leaks_across_tables(content.tables) == []
+    assert leaks_across_tables(content.audit_tables, 7, content.links) == []
+    for interval in intervals(content.audit_tables, content.links):
+        assert interval.low <= interval.value <= interval.high
+        assert interval.width >= 7, interval
     published = {t.id: [t.header(), *t.published_rows()] for t in content.tables}
     assert published == {k: v for k, v in tables.items() if k in published}
 
@@ -321,19 +363,28 @@ def with_port(settings, port):
 def test_rerun_replaces_outputs_and_emails_once_per_version(settings, smtp_server):
     load_known_counts(settings)
     first = build_annual_report(settings, 2026, today=TODAY)
-    assert _deliver(settings, smtp_server).as_dict()["sent"] == 1
-    [message] = smtp_server.messages()
-    assert message["To"] == "safeguarding.partnership@example.gov.uk"
+    assert first.email == {"public": "queued", "confidential": "queued"}
+    assert _deliver(settings, smtp_server).as_dict()["sent"] == 2
+    by_to = {m["To"]: m for m in smtp_server.messages()}
+    assert set(by_to) == {"safeguarding.partnership@example.gov.uk", "cdrp.partners@example.nhs.net"}
+    message = by_to["safeguarding.partnership@example.gov.uk"]
     assert message["Subject"] == "Demo Area Child Death Overview Panel annual report 2025/26"
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "cdop-annual-report-2026-v1.pdf"
     assert "Reviews completed" in pdf_text(attachment.get_content())
+    assert "CONFIDENTIAL" not in pdf_text(attachment.get_content())
+    secret = by_to["cdrp.partners@example.nhs.net"]
+    assert secret["Subject"].startswith("CONFIDENTIAL: Demo Area Child Death Overview Panel")
+    [attachment] = list(secret.iter_attachments())
+    assert attachment.get_filename() == "cdop-annual-report-2026-v1-CONFIDENTIAL.pdf"
+    assert "CONFIDENTIAL" in pdf_text(attachment.get_content())
 
     again = build_annual_report(settings, 2026, today=TODAY + dt.timedelta(days=1))
     assert (again.version, again.new_version, again.message_id) == (1, False, first.message_id)
+    assert again.email == {"public": "sent", "confidential": "sent"}  # nothing queued again
     assert _deliver(settings, smtp_server).as_dict()["sent"] == 0
-    assert len(smtp_server.messages()) == 1
+    assert len(smtp_server.messages()) == 2
 
     with unit_of_work(settings) as uow:  # a late review changes the year's figures
         case = add_case(uow.session, died=D(2025, 7, 1), age_days=20)
@@ -342,10 +393,10 @@ def test_rerun_replaces_outputs_and_emails_once_per_version(settings, smtp_serve
         uow.commit()
     second = build_annual_report(settings, 2026, today=TODAY + dt.timedelta(days=2))
     assert (second.version, second.new_version) == (2, True)
-    assert _deliver(settings, smtp_server).as_dict()["sent"] == 1
-    latest = smtp_server.messages()[-1]
-    assert latest["Subject"].endswith("(version 2)")
-    assert latest["X-CDOP-Report-Version"] == "2"
+    assert _deliver(settings, smtp_server).as_dict()["sent"] == 2
+    for latest in smtp_server.messages()[-2:]:
+        assert latest["Subject"].endswith("(version 2)")
+        assert latest["X-CDOP-Report-Version"] == "2"
     # The year's outputs were replaced: one directory, the new version's.
     root = settings.home / "annual_reports"
     manifest = json.loads((root / "2026" / "manifest.json").read_text())
@@ -360,9 +411,85 @@ def test_a_queued_older_version_is_cancelled_not_sent(settings, smtp_server):
     build_annual_report(settings, 2026, today=TODAY)  # queued, not yet sent
     build_annual_report(with_threshold(settings, 3), 2026, today=TODAY)  # new content
     report = _deliver(settings, smtp_server)
-    assert (len(report.sent), len(report.cancelled)) == (1, 1)
-    [message] = smtp_server.messages()
-    assert message["X-CDOP-Report-Version"] == "2"
+    # Each edition: the older version cancelled, the newer one sent.
+    assert (len(report.sent), len(report.cancelled)) == (2, 2)
+    assert {m["X-CDOP-Report-Version"] for m in smtp_server.messages()} == {"2"}
+
+
+def test_confidential_edition_is_marked_on_every_page_encrypted_at_rest_and_secure_only(settings):
+    from pypdf import PdfReader
+
+    from cdop.annual_report.service import confidential_file
+    from cdop.confidentiality.crypto import decrypt_bytes
+
+    load_known_counts(settings)
+    result = build_annual_report(settings, 2026, today=TODAY)
+    stored = (result.directory / confidential_file(2026)).read_bytes()
+    assert not stored.startswith(b"%PDF") and b"Reviews completed" not in stored
+    assert (result.directory / confidential_file(2026)).stat().st_mode & 0o077 == 0
+    pdf = decrypt_bytes(stored)
+    pages = [" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(pages) >= 4
+    for number, text in enumerate(pages, start=1):
+        assert "CONFIDENTIAL" in text, number
+        assert f"Page {number} of {len(pages)}" in text, number
+    # Counts in full: the three reviews of sudden unexpected death (small) are shown.
+    assert MARKER not in " ".join(pages).replace("shown as *", "")
+    public = " ".join(pdf_text((result.directory / "annual-report-2026.pdf").read_bytes()).split())
+    assert "CONFIDENTIAL" not in public
+    with unit_of_work(settings) as uow:
+        messages = {m.params["edition"]: (m.to_addrs, m.secure_route)
+                    for m in uow.session.scalars(select(OutboxMessage))}
+    assert messages == {"confidential": (["cdrp.partners@example.nhs.net"], True),
+                        "public": (["safeguarding.partnership@example.gov.uk"], False)}
+
+
+def test_confidential_recipients_must_be_secure_addresses():
+    import tempfile
+    from pathlib import Path
+
+    from cdop.config import ConfigError, load_policy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = Path(tmp) / "policy.toml"
+        policy.write_text('[annual_report]\nconfidential_recipients = ["partners@gmail.com"]\n')
+        with pytest.raises(ConfigError) as caught:
+            load_policy(policy)
+    assert "annual_report.confidential_recipients" in str(caught.value)
+    assert "gmail" not in str(caught.value).split("input_value")[0]
+
+
+def test_every_pdf_page_is_legible_text(settings):
+    """Each page's text, extracted: headers wrap without running together, every page
+    is numbered, the contents lists the sections with their pages."""
+    from pypdf import PdfReader
+
+    load_known_counts(settings)
+    result = build_annual_report(settings, 2026, today=TODAY)
+    pdf = (result.directory / "annual-report-2026.pdf").read_bytes()
+    pages = [(p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages]
+    joined = " ".join(" ".join(p.split()) for p in pages)
+    for number, text in enumerate(pages, start=1):
+        flat = " ".join(text.split())
+        assert f"Page {number} of {len(pages)}" in flat
+        # Header cells wrap onto lines of their own: no two header words run together.
+        glued = ("modifiableinformation", "factorsinsufficient", "factorsno", "informationtotal",
+                 "modifiablefactors", "reviews%", "factors%", "totalpercent")
+        for word in flat.lower().split():
+            assert not any(g in word for g in glued), (number, word)
+    contents = " ".join(pages[0].split())
+    for section in ("1. Foreword", "2. Governance", "4. Deaths notified and reviews completed",
+                    "5. Notifying the National Child Mortality Database",
+                    "6. Time from death to completion of the review",
+                    "7. Category of death and modifiable factors", "Modifiable factors by domain",
+                    "10. Since the panel began", "11. Learning themes",
+                    "12. Recommendations and the actions taken", "13. Comparison with England"):
+        assert section in contents, section
+        assert section in " ".join(" ".join(p.split()) for p in pages[1:]), section
+    for phrase in ("Chair; Director of Public Health", "Deaths per 100,000 children",
+                   "Action taken by 31 March", "3 years pooled", "No modifiable factors",
+                   "Insufficient information"):
+        assert phrase in joined, phrase
 
 
 def test_due_year_follows_the_policy_date_and_the_register(settings):
@@ -384,13 +511,25 @@ def test_cli_builds_and_prints_where_the_outputs_are(settings, env):
     directory = settings.home / "annual_reports" / "2026"
     assert f"directory: {directory}" in result.stdout
     assert str(directory / "annual-report-2026.pdf") in result.stdout
-    assert "email: queued for safeguarding.partnership@example.gov.uk" in result.stdout
+    assert "public edition email: queued for safeguarding.partnership@example.gov.uk" in result.stdout
+    assert "confidential edition email: queued for cdrp.partners@example.nhs.net" in result.stdout
+    # An unchanged rebuild says so, and does not claim to queue anything.
+    again = cli("annual-report", "build", "--year", "2026", "--today", "2026-06-03")
+    assert again.returncode == 0, again.stderr
+    assert "(unchanged since the last build)" in again.stdout
+    assert "queued for" not in again.stdout
+    assert again.stdout.count("already queued by an earlier build, not sent yet (nothing new queued)") == 2
     bad = cli("annual-report", "build", "--year", "2027", "--today", "2026-06-02")
     assert bad.returncode == 2 and "field 'year'" in bad.stderr
 
 
 def test_every_table_of_the_demo_history_is_protected(settings):
-    """The generic checker over every table of five years of the demo's history."""
+    """The interval audit over every table of five years of the demo's history, each
+    year's tables together (single-year, pooled, since the panel began): every hidden
+    count could be any of at least 7 values. The demo's category row "Chromosomal,
+    genetic and congenital anomalies" (15 reviews, 13 without modifiable factors) used to
+    publish 13 and 15 and hide two cells summing to 2 -- each exactly 1 to a reader who
+    knows zeros are shown."""
     import csv as csv_module
 
     from cdop.intake.agencies import import_agencies
@@ -401,6 +540,7 @@ def test_every_table_of_the_demo_history_is_protected(settings):
     from cdop.dev.demo_history import load_demo_history
 
     load_demo_history(settings, today=D(2026, 11, 26))
+    row = "Chromosomal, genetic and congenital anomalies"
     with unit_of_work(settings) as uow:
         for year in range(2022, 2027):
             content = build_content(extract(uow.session, year), area_name="Demo", threshold=7)
@@ -408,7 +548,19 @@ def test_every_table_of_the_demo_history_is_protected(settings):
             for table in content.tables:
                 assert primary_violations(table, 7) == [], (year, table.id)
                 assert determined_cells(table) == [], (year, table.id)
-            assert leaks_across_tables(content.tables) == [], year
+            assert leaks_across_tables(content.audit_tables, 7, content.links) == [], year
+            found = intervals(content.audit_tables, content.links)
+            assert found and all(i.width >= 7 for i in found), year
+            category = content.table("category")
+            r = category.rows.index(row)
+            hidden = [c for c in range(3) if (r, c) in category.hidden]
+            published = [category.value((r, c)) for c in range(3) if (r, c) not in category.hidden]
+            # However the row is shown, what is hidden in it stays wide.
+            by_key = {i.name[1]: i for i in found if i.name[0] == "key"}
+            for c in hidden:
+                interval = by_key[category.keys[(r, c)]]
+                assert interval.width >= 7, (year, interval)
+            assert hidden or all(v == 0 or v > 7 for v in published)
 
 
 def test_a_death_on_the_first_or_last_day_of_the_year_does_not_block_the_report(settings):
@@ -423,3 +575,52 @@ def test_a_death_on_the_first_or_last_day_of_the_year_does_not_block_the_report(
         uow.commit()
     result = build_annual_report(settings, 2026, today=TODAY)
     assert (result.directory / "annual-report-2026.pdf").is_file()
+
+
+def test_meetings_ncmd_timeliness_and_factors_by_domain_come_from_the_records(settings):
+    from cdop.store.models import AnalysisFactor, PanelMeeting
+
+    ids = load_known_counts(settings)
+    with unit_of_work(settings, "test") as uow:
+        s = uow.session
+        may = PanelMeeting(meets_on=D(2025, 8, 1), kind="general")
+        dec = PanelMeeting(meets_on=D(2025, 12, 1), kind="neonatal")
+        outside = PanelMeeting(meets_on=D(2026, 4, 2), kind="general")
+        s.add_all([may, dec, outside])
+        s.flush()
+        for case_id in ids["A"]:  # ten reviews completed on 1 August 2025
+            s.scalar(select(Analysis).where(Analysis.case_id == case_id)).meeting_id = may.id
+        for case_id in ids["C"]:  # three on 1 December 2025
+            s.scalar(select(Analysis).where(Analysis.case_id == case_id)).meeting_id = dec.id
+        # NCMD: told the day after one death (in time), a week after another (late).
+        first, second = (s.get(Case, i) for i in ids["B"][:2])
+        first.ncmd_notified_at = dt.datetime.combine(first.date_of_death, dt.time(9)) + dt.timedelta(days=1)
+        second.ncmd_notified_at = dt.datetime.combine(second.date_of_death, dt.time(9)) + dt.timedelta(days=7)
+        # Modifiable factors: two reviews with a service factor that may have contributed,
+        # one of them also a social one; a factor that did not contribute is not counted.
+        for case_id, domain, contributed in ((ids["C"][0], "service", True),
+                                             (ids["C"][0], "social", True),
+                                             (ids["C"][1], "service", True),
+                                             (ids["C"][2], "physical", False)):
+            analysis = s.scalar(select(Analysis).where(Analysis.case_id == case_id))
+            s.add(AnalysisFactor(analysis_id=analysis.id, domain=domain,
+                                 description="Factor.", contributed=contributed))
+        uow.commit()
+    tables = read_tables(build_annual_report(with_threshold(settings, 0), 2026, today=TODAY).directory)
+    assert body(tables["meetings"]) == [["01 August 2025", "10"], ["01 December 2025 (neonatal)", "3"],
+                                        ["Total", "13"]]
+    # Group B died in January 2025 but was notified the day after: in the 2024/25 year.
+    assert body(tables["ncmd"])[-1] == ["Total", "16", "100%"]
+    with unit_of_work(settings, "test") as uow:
+        for case_id in ids["open"][:2]:
+            case = uow.session.get(Case, case_id)
+            case.ncmd_notified_at = dt.datetime(2025, 10, 1, 8) if case_id == ids["open"][0] \
+                else dt.datetime(2025, 10, 9, 8)
+        uow.commit()
+    tables = read_tables(build_annual_report(with_threshold(settings, 0), 2026, today=TODAY).directory)
+    assert body(tables["ncmd"]) == [["Within the deadline", "1", "6%"], ["After the deadline", "1", "6%"],
+                                    ["Not recorded", "14", "88%"], ["Total", "16", "100%"]]
+    assert body(tables["factors"]) == [
+        ["Factors intrinsic to the child", "0"],
+        ["Factors in the social environment, including family and parenting capacity", "1"],
+        ["Factors in the physical environment", "0"], ["Factors in service provision", "2"]]

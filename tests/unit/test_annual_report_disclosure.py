@@ -8,10 +8,13 @@ import pytest
 
 from cdop.annual_report.disclosure import (
     MARKER,
+    Link,
     Percent,
     Table,
     determined_cells,
+    intervals,
     leaks_across_tables,
+    narrow_intervals,
     primary_violations,
     protect,
     suppress,
@@ -143,3 +146,85 @@ def test_random_tables_leave_nothing_recoverable(seed):
     for pos in table.positions():
         if pos not in table.hidden:
             assert table.published_value(pos) == table.value(pos)
+
+
+# ---------------------------------------------------------------- the interval audit
+
+
+def demo_category_table() -> Table:
+    """The demo's category table shape: "Chromosomal, genetic and congenital anomalies"
+    has 1 review with modifiable factors, 13 without, 1 with insufficient information."""
+    counts = [[0, 9, 0], [1, 13, 1], [2, 20, 0], [0, 8, 0], [3, 0, 0]]
+    return Table(id="category", title="c", row_header="Category",
+                 rows=["Perinatal", "Chromosomal, genetic and congenital anomalies", "Infection",
+                       "Chronic", "Suicide"],
+                 columns=["Modifiable", "Not modifiable", "Insufficient"], counts=counts,
+                 row_totals=True, column_totals=True)
+
+
+def test_two_hidden_cells_summing_to_two_are_each_one_to_a_reader_who_knows_zeros_show():
+    table = demo_category_table()
+    table.hidden = {(1, 0), (1, 2)} | {(r, c) for r in range(5) for c in range(3)
+                                       if 1 <= table.counts[r][c] <= 7}
+    by_name = {(i.name[2], i.name[3]): i for i in intervals([table])}
+    # 13 of 15 shown: the two hidden cells sum to 2 and each is at least 1.
+    assert (by_name[(1, 0)].low, by_name[(1, 0)].high) == (1, 1)
+    assert (by_name[(1, 2)].low, by_name[(1, 2)].high) == (1, 1)
+    assert narrow_intervals([table], 7)
+
+
+def test_the_demo_row_is_protected_against_an_interval_audit():
+    table = demo_category_table()
+    suppress(table, 7)
+    assert {(1, 0), (1, 2)} <= table.hidden
+    # Every hidden count could be any of at least 7 values (the range 1..7), given
+    # every published count and total, zeros shown as 0.
+    for interval in intervals([table]):
+        assert interval.low <= interval.value <= interval.high
+        assert interval.width >= 7, interval
+    assert narrow_intervals([table], 7) == []
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_tables_hold_every_hidden_count_to_the_suppression_range(seed):
+    rng = random.Random(1000 + seed)
+    rows, cols = rng.randint(2, 5), rng.randint(2, 4)
+    counts = [[rng.choice([0, 0, 1, 2, 3, 5, 8, 9, 12, 20]) for _ in range(cols)]
+              for _ in range(rows)]
+    table = grid(counts)
+    suppress(table, 5)
+    assert primary_violations(table, 5) == []
+    for interval in intervals([table]):
+        assert interval.low <= interval.value <= interval.high
+        assert interval.width >= 5, (counts, interval)
+    assert all(table.value(p) > 0 for p in table.hidden)  # zeros are never hidden
+
+
+def test_pooled_and_single_year_tables_are_audited_together():
+    """A pooled table (three years) beside this year's: a cell the single-year table
+    hides must not come back as pooled minus the other years, with the years' totals
+    published in a trend table."""
+    def year_table(year: int, counts, published=True) -> Table:
+        t = grid(counts, id=f"y{year}")
+        t.published = published
+        t.keys = {(r, c): f"{year}|{r}|{c}" for r in range(3) for c in range(3)}
+        return t
+
+    this = year_table(2026, [[2, 30], [10, 12]])
+    others = [year_table(y, [[0, 25], [11, 9]], published=False) for y in (2024, 2025)]
+    pooled = grid([[2, 80], [32, 30]], id="pooled")
+    pooled.keys = {(r, c): f"pool|{r}|{c}" for r in range(3) for c in range(3)}
+    trend = Table(id="trend", title="t", row_header="y", rows=["2024", "2025", "2026"],
+                  columns=["Reviews"], counts=[[45], [45], [54]], row_totals=False,
+                  column_totals=False)
+    trend.keys = {(0, 0): "2024|2|2", (1, 0): "2025|2|2", (2, 0): "2026|2|2"}
+    links = [Link(f"pool|{r}|{c}", tuple(f"{y}|{r}|{c}" for y in (2024, 2025, 2026)))
+             for r in range(3) for c in range(3)]
+    tables = [this, *others, pooled, trend]
+    protect(tables, 7, links)
+    assert (0, 0) in this.hidden and (0, 0) in pooled.hidden
+    for interval in intervals(tables, links):
+        assert interval.width >= 7, interval
+    assert leaks_across_tables(tables, 7, links) == []
+    # The unpublished years' tables are never printed.
+    assert all(t.published for t in tables if t.hidden)

@@ -1,5 +1,8 @@
 """The report's content: every table (with disclosure control applied), the headline
-figures, learning, recommendations and the national comparison, built from ReportData.
+figures, learning, recommendations and the national comparison, built from ReportData,
+for one edition: **public** (disclosure-controlled, with pooled tables where one year
+would be mostly hidden) or **confidential** (for the child death review partners:
+counts in full).
 
 Everything a reader sees comes from here, and the content hash that decides whether a
 rebuilt report is a new version is taken over it.
@@ -11,17 +14,21 @@ import csv
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from cdop.annual_report.data import ReportData, year_label
-from cdop.annual_report.disclosure import MARKER, Percent, Table, protect
+from cdop.annual_report.data import NCMD_BANDS, ReportData, year_label
+from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
+from cdop.annual_report.population import mid_year_for, rate_per_100k
+from cdop.config import AnnualReportPolicy
 from cdop.rules.ages import AGE_BANDS, age_band
 from cdop.taxonomy import taxonomy
 
 NATIONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "national_reference.csv"
+PUBLIC, CONFIDENTIAL = "public", "confidential"
 MODIFIABLE = ("yes", "no", "insufficient")
 MODIFIABLE_COLUMNS = ["Modifiable factors", "No modifiable factors", "Insufficient information"]
 ETHNIC_GROUPS = [
@@ -30,10 +37,14 @@ ETHNIC_GROUPS = [
     ("not_stated", "Not stated"),
 ]
 TIME_BANDS = ["Within 6 months", "6 to 12 months", "More than 12 months"]
+NCMD_LABELS = {"within": "Within the deadline", "late": "After the deadline",
+               "not_recorded": "Not recorded"}
 STATUS_COLUMNS = [("completed", "Completed"), ("in_progress", "In progress"),
                   ("agreed", "Agreed, not yet started"), ("not_accepted", "Not accepted")]
 LEARNING_ITEMS = 12  # learning statements printed (modifiable ones first)
 RECOMMENDATIONS_LISTED = 30  # recommendations of the year printed in full
+ONS_MIN_DEATHS = 3  # ONS computes no rate from fewer deaths
+TREND_SHADOW_YEARS = 4  # earlier years whose totals the trend table publishes
 
 
 @dataclass
@@ -52,7 +63,7 @@ class ReportContent:
     threshold: int
     start: dt.date
     end: dt.date
-    tables: list[Table]
+    tables: list[Table]  # as published, in order
     headline: list[Figure]
     median_days: str
     learning: list[str]
@@ -61,14 +72,29 @@ class ReportContent:
     national: list[dict]
     empty: bool
     extra: dict = field(default_factory=dict)
+    edition: str = PUBLIC
+    # What the disclosure audit ran over: the published tables, the unpublished tables
+    # of other years they tie in, and the links between them.
+    audit_tables: list[Table] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    pooled: dict[str, str] = field(default_factory=dict)  # single-year table id -> pooled id
+    rates: list[dict] = field(default_factory=list)
+    national_note: str = ""
+    meetings_held: int = 0
+    first_year: int | None = None
+    governance: dict = field(default_factory=dict)
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
+
+    def has(self, table_id: str) -> bool:
+        return any(t.id == table_id for t in self.tables)
 
     def canonical(self) -> dict:
         """Everything published, as plain data (the content hash is taken over this)."""
         return {
             "year": self.year,
+            "edition": self.edition,
             "area": self.area_name,
             "threshold": self.threshold,
             "tables": [
@@ -82,6 +108,10 @@ class ReportContent:
             "recommendations_made": self.recommendations_made,
             "recommendations_made_total": self.recommendations_made_total,
             "national": self.national,
+            "national_note": self.national_note,
+            "rates": self.rates,
+            "governance": self.governance,
+            "meetings_held": self.meetings_held,
         }
 
     def content_hash(self) -> str:
@@ -92,53 +122,55 @@ class ReportContent:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _count_table(
-    table_id: str,
-    title: str,
-    row_header: str,
-    codes: list[str],
-    labels: list[str],
-    series: pd.Series,
-    year: int,
-    dimension: str,
-    note: str = "",
-) -> Table:
-    """One column of review counts by `series` value, with the total and % of reviews."""
-    counts = series.value_counts()
+def _counts(frame: pd.DataFrame, columns: list[str]) -> dict:
+    if frame.empty:
+        return {}
+    return frame.groupby(columns).size().to_dict()
+
+
+def _count_table(table_id: str, title: str, row_header: str, codes: list[str],
+                 labels: list[str], values: pd.Series, scope: str, dimension: str,
+                 note: str = "", published: bool = True, column: str = "Reviews",
+                 share: str = "% of reviews") -> Table:
+    """One column of review counts by value, with the total and % of reviews. Every cell
+    carries a key: the same count in another table (or year, or pool) is the same key."""
+    counts = values.value_counts() if len(values) else pd.Series(dtype="int64")
     table = Table(
-        id=table_id, title=title, row_header=row_header, rows=labels, columns=["Reviews"],
+        id=table_id, title=title, row_header=row_header, rows=list(labels), columns=[column],
         counts=[[int(counts.get(code, 0))] for code in codes],
-        row_totals=False, column_totals=True, note=note,
+        row_totals=False, column_totals=True, note=note, published=published,
     )
     R = len(codes)
-    table.percent_labels = ["% of reviews"]
-    table.percents = [[Percent("% of reviews", ((r, 0),), (R, 0))] for r in range(R + 1)]
-    table.keys = {(R, 0): f"reviews:{year}"}
-    table.keys.update({(r, 0): f"reviews:{year}|{dimension}={code}" for r, code in enumerate(codes)})
+    table.percent_labels = [share]
+    table.percents = [[Percent(share, ((r, 0),), (R, 0))] for r in range(R + 1)]
+    table.keys = {(R, 0): f"reviews:{scope}"}
+    table.keys.update({(r, 0): f"reviews:{scope}|{dimension}={code}" for r, code in enumerate(codes)})
     return table
 
 
-def _modifiable_table(
-    table_id: str, title: str, row_header: str, codes: list[str], labels: list[str],
-    groups: pd.Series, modifiable: pd.Series, year: int, dimension: str,
-) -> Table:
-    """Rows by `groups`, columns modifiable yes/no/insufficient, with both margins."""
-    frame = pd.DataFrame({"g": groups.values, "m": modifiable.values})
-    crosstab = frame.groupby(["g", "m"]).size() if len(frame) else pd.Series(dtype="int64")
+def _modifiable_table(table_id: str, title: str, row_header: str, codes: list[str],
+                      labels: list[str], frame: pd.DataFrame, scope: str, dimension: str,
+                      published: bool = True, note: str = "") -> Table:
+    """Rows by `dimension`, columns modifiable yes/no/insufficient, with both margins;
+    `frame` has columns `g` (the dimension's code) and `m` (modifiable)."""
+    crosstab = _counts(frame, ["g", "m"])
     counts = [[int(crosstab.get((code, m), 0)) for m in MODIFIABLE] for code in codes]
     R, C = len(codes), len(MODIFIABLE)
     table = Table(
-        id=table_id, title=title, row_header=row_header, rows=labels,
+        id=table_id, title=title, row_header=row_header, rows=list(labels),
         columns=list(MODIFIABLE_COLUMNS), counts=counts, row_totals=True, column_totals=True,
+        published=published, note=note,
     )
     table.percent_labels = ["% of reviews", "% with modifiable factors"]
     table.percents = [
         [Percent("% of reviews", ((r, C),), (R, C)), Percent("% with modifiable factors", ((r, 0),), (r, C))]
         for r in range(R + 1)
     ]
-    table.keys = {(R, C): f"reviews:{year}"}
-    table.keys.update({(r, C): f"reviews:{year}|{dimension}={code}" for r, code in enumerate(codes)})
-    table.keys.update({(R, c): f"reviews:{year}|modifiable={m}" for c, m in enumerate(MODIFIABLE)})
+    table.keys = {(R, C): f"reviews:{scope}"}
+    table.keys.update({(r, C): f"reviews:{scope}|{dimension}={code}" for r, code in enumerate(codes)})
+    table.keys.update({(R, c): f"reviews:{scope}|modifiable={m}" for c, m in enumerate(MODIFIABLE)})
+    table.keys.update({(r, c): f"reviews:{scope}|{dimension}={code}|modifiable={m}"
+                       for r, code in enumerate(codes) for c, m in enumerate(MODIFIABLE)})
     table.prefer_published = {(R, 0), (R, C)}  # reviews with modifiable factors; all reviews
     return table
 
@@ -195,14 +227,134 @@ def read_national_reference(path: Path = NATIONAL_REFERENCE) -> list[dict]:
     return list(csv.DictReader(lines))
 
 
+def _hidden_share(table: Table) -> float:
+    cells = [(r, c) for r in range(len(table.rows)) for c in range(len(table.columns))
+             if table.value((r, c))]
+    return sum(1 for p in cells if p in table.hidden) / len(cells) if cells else 0.0
+
+
+# ---------------------------------------------------------------- dimensions of a review
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A way of dividing reviews that the report tabulates for one year and, where one
+    year would be mostly hidden, pooled over several years."""
+
+    table_id: str
+    title: str
+    row_header: str
+    codes: tuple[str, ...]
+    labels: tuple[str, ...]
+    value: Callable[[pd.DataFrame], pd.Series]  # the code of each review in a history frame
+    modifiable: bool  # tabulated against modifiable factors (else a single count column)
+    note: str = ""
+
+
+def _dimensions(history: pd.DataFrame) -> list[Dimension]:
+    tax = taxonomy()
+    categories = [c["code"] for c in tax.categories]
+    category_labels = [c["label"] for c in tax.categories]
+    if len(history) and not history["category"].isin(categories).all():
+        categories.append("_unknown")
+        category_labels.append("Category not recorded")
+    known = set(categories)
+    sexes = tax.labels("sex")
+    places = tax.labels("place_of_death")
+
+    def quintile(f: pd.DataFrame) -> pd.Series:
+        return f["deprivation_decile"].map(
+            lambda d: "unknown" if pd.isna(d) else str((int(d) + 1) // 2))
+
+    return [
+        Dimension("category", "Reviews completed by category of death, and modifiable factors",
+                  "Category of death", tuple(categories), tuple(category_labels),
+                  lambda f: f["category"].where(f["category"].isin(known), "_unknown"), True),
+        Dimension("age_band", "Reviews completed by age at death, and modifiable factors",
+                  "Age at death", AGE_BANDS, AGE_BANDS, lambda f: f["age_band"], True),
+        Dimension("sex", "Reviews completed by sex", "Sex", tuple(sexes), tuple(sexes.values()),
+                  lambda f: f["sex"], False),
+        Dimension("ethnicity", "Reviews completed by ethnic group", "Ethnic group",
+                  tuple(c for c, _ in ETHNIC_GROUPS), tuple(label for _, label in ETHNIC_GROUPS),
+                  lambda f: f["ethnicity"].map(ethnic_group), False,
+                  "ONS 2021 census high-level groups."),
+        Dimension("deprivation", "Reviews completed by deprivation quintile of the child's home",
+                  "Deprivation quintile", ("1", "2", "3", "4", "5", "unknown"),
+                  ("1 (most deprived)", "2", "3", "4", "5 (least deprived)", "Not known"),
+                  quintile, False,
+                  "Index of Multiple Deprivation quintile, from the decile recorded at notification."),
+        Dimension("expected", "Reviews completed: expected and unexpected deaths", "Death was",
+                  ("expected", "unexpected"), ("Expected", "Unexpected"),
+                  lambda f: f["death_expected"].map(lambda e: "expected" if e else "unexpected"),
+                  False),
+        Dimension("place_of_death", "Reviews completed by place of death", "Place of death",
+                  tuple(places), tuple(places.values()), lambda f: f["place_of_death"], False),
+    ]
+
+
+def _dimension_table(dim: Dimension, frame: pd.DataFrame, scope: str, *, table_id: str,
+                     title: str, published: bool = True, note: str = "") -> Table:
+    values = dim.value(frame) if len(frame) else pd.Series(dtype="object")
+    if dim.modifiable:
+        pairs = pd.DataFrame({"g": values.values, "m": frame["modifiable"].values}) if len(frame) \
+            else pd.DataFrame({"g": [], "m": []})
+        return _modifiable_table(table_id, title, dim.row_header, list(dim.codes),
+                                 list(dim.labels), pairs, scope, dim.table_id, published,
+                                 note or dim.note)
+    return _count_table(table_id, title, dim.row_header, list(dim.codes), list(dim.labels),
+                        values, scope, dim.table_id, note or dim.note, published)
+
+
+def _scope(first: int, last: int) -> str:
+    return str(last) if first == last else f"{first}-{last}"
+
+
+def _span_label(first: int, last: int) -> str:
+    return year_label(last) if first == last else f"{year_label(first)} to {year_label(last)}"
+
+
+def _linked(published: Table, parts: list[Table]) -> list[Link]:
+    """Each cell of `published` is the sum of the same cell of `parts`."""
+    return [Link(key, tuple(p.keys[pos] for p in parts)) for pos, key in published.keys.items()]
+
+
+class _Shadows:
+    """Tables of other years that this edition does not print but whose totals tie the
+    printed ones together (unknown to a reader, made once per year and dimension)."""
+
+    def __init__(self, history: pd.DataFrame):
+        self.history = history
+        self.made: dict[tuple[str, str], Table] = {}
+
+    def table(self, dim: Dimension, first: int, last: int) -> Table:
+        scope = _scope(first, last)
+        key = (dim.table_id, scope)
+        if key not in self.made:
+            frame = self.history[self.history["report_year"].between(first, last)]
+            self.made[key] = _dimension_table(dim, frame, scope, table_id=f"{dim.table_id}@{scope}",
+                                              title="", published=False)
+        return self.made[key]
+
+
 # ------------------------------------------------------------------------------ build
 
 
-def build_content(data: ReportData, *, area_name: str, threshold: int) -> ReportContent:
+def build_content(data: ReportData, *, area_name: str, threshold: int, edition: str = PUBLIC,
+                  report_policy: AnnualReportPolicy | None = None,
+                  children: dict[int, int] | None = None) -> ReportContent:
+    """The content of one edition. The confidential edition is built with threshold 0
+    (nothing hidden); `children` is the population aged 0-17 by mid-year."""
+    policy = report_policy or AnnualReportPolicy()
+    extra = {"pool_years": policy.pool_years, "threshold_public": threshold}
+    if edition == CONFIDENTIAL:
+        threshold = 0
     year, reviews = data.year, data.reviews
-    tax = taxonomy()
+    history = data.history if len(data.history.columns) else _history_from(data)
     n = len(reviews)
+    this_year = history[history["report_year"] == year]
     tables: list[Table] = []
+    shadows = _Shadows(history)
+    links: list[Link] = []
 
     # Trend: deaths notified and reviews completed, five years.
     years = sorted(data.notified_by_year)
@@ -224,7 +376,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int) -> Report
     )
     timing = _count_table(
         "time_to_review", "Time from death to completion of the review", "Time taken",
-        TIME_BANDS, TIME_BANDS, bands, year, "time",
+        TIME_BANDS, TIME_BANDS, bands, str(year), "time",
     )
     R = len(TIME_BANDS)
     timing.percent_labels = ["% of reviews", "Cumulative %"]
@@ -235,60 +387,39 @@ def build_content(data: ReportData, *, area_name: str, threshold: int) -> Report
     ] + [[Percent("% of reviews", ((R, 0),), (R, 0))]]
     tables.append(timing)
 
-    # Category of death, with modifiable factors.
-    categories = [c["code"] for c in tax.categories]
-    category_labels = [c["label"] for c in tax.categories]
-    known = reviews["category"].isin(categories) if n else pd.Series(dtype=bool)
-    if n and not known.all():
-        categories.append("_unknown")
-        category_labels.append("Category not recorded")
-    category_codes = reviews["category"].where(known, "_unknown") if n else reviews["category"]
-    tables.append(_modifiable_table(
-        "category", "Reviews completed by category of death, and modifiable factors",
-        "Category of death", categories, category_labels, category_codes,
-        reviews["modifiable"], year, "category",
-    ))
+    # Meetings held, and the reviews completed at each.
+    tables.append(_meetings_table(data))
+    # NCMD told of each death within the deadline.
+    tables.append(_ncmd_table(data, year))
 
-    ages = pd.Series(
-        [age_band_at_death(d, a) for d, a in zip(reviews["date_of_death"], reviews["age_at_death_days"], strict=True)],
-        dtype="object",
-    )
-    tables.append(_modifiable_table(
-        "age_band", "Reviews completed by age at death, and modifiable factors", "Age at death",
-        list(AGE_BANDS), list(AGE_BANDS), ages, reviews["modifiable"], year, "age",
-    ))
-
-    sexes = tax.labels("sex")
-    tables.append(_count_table("sex", "Reviews completed by sex", "Sex", list(sexes),
-                               list(sexes.values()), reviews["sex"], year, "sex"))
-    groups = reviews["ethnicity"].map(ethnic_group) if n else reviews["ethnicity"]
-    tables.append(_count_table(
-        "ethnicity", "Reviews completed by ethnic group", "Ethnic group",
-        [c for c, _ in ETHNIC_GROUPS], [label for _, label in ETHNIC_GROUPS], groups, year,
-        "ethnicity", note="ONS 2021 census high-level groups.",
-    ))
-    quintiles = (
-        reviews["deprivation_decile"].map(lambda d: "unknown" if pd.isna(d) else str((int(d) + 1) // 2))
-        if n else reviews["deprivation_decile"]
-    )
-    tables.append(_count_table(
-        "deprivation", "Reviews completed by deprivation quintile of the child's home",
-        "Deprivation quintile",
-        ["1", "2", "3", "4", "5", "unknown"],
-        ["1 (most deprived)", "2", "3", "4", "5 (least deprived)", "Not known"],
-        quintiles, year, "deprivation",
-        note="Index of Multiple Deprivation quintile, from the decile recorded at notification.",
-    ))
-    expected = reviews["death_expected"].map(lambda e: "expected" if e else "unexpected") if n else reviews["death_expected"]
-    tables.append(_count_table(
-        "expected", "Reviews completed: expected and unexpected deaths", "Death was",
-        ["expected", "unexpected"], ["Expected", "Unexpected"], expected, year, "expected",
-    ))
-    places = tax.labels("place_of_death")
-    tables.append(_count_table(
-        "place_of_death", "Reviews completed by place of death", "Place of death",
-        list(places), list(places.values()), reviews["place_of_death"], year, "place",
-    ))
+    # The review's dimensions, for the year (and pooled where the year is mostly hidden).
+    dimensions = _dimensions(history)
+    single = {dim.table_id: _dimension_table(dim, this_year, str(year), table_id=dim.table_id,
+                                             title=dim.title) for dim in dimensions}
+    pool_first = year - policy.pool_years + 1
+    pooled_ids: dict[str, str] = {}
+    if edition == PUBLIC and threshold > 0:
+        trial = [trend, timing, *single.values()]
+        protect(trial, threshold)
+        for dim in dimensions:
+            if _hidden_share(single[dim.table_id]) > policy.pool_when_hidden_share:
+                pooled_ids[dim.table_id] = f"{dim.table_id}_pooled"
+    by_id = {dim.table_id: dim for dim in dimensions}
+    for dim in dimensions:
+        tables.append(single[dim.table_id])
+        if dim.table_id in pooled_ids:
+            frame = history[history["report_year"].between(pool_first, year)]
+            pooled = _dimension_table(
+                dim, frame, _scope(pool_first, year), table_id=pooled_ids[dim.table_id],
+                title=f"{dim.title}: {policy.pool_years} years pooled, {_span_label(pool_first, year)}",
+                note="Pooled over several years so that small numbers still say something.")
+            pooled.prefer_published = set()  # this year's own totals come first
+            parts = [single[dim.table_id] if y == year else shadows.table(dim, y, y)
+                     for y in range(pool_first, year + 1)]
+            links += _linked(pooled, parts)
+            tables.append(pooled)
+        if dim.table_id == "age_band":
+            tables.append(_factors_table(data, year))
 
     # Themes.
     rows = list(reviews.itertuples(index=False))
@@ -306,6 +437,23 @@ def build_content(data: ReportData, *, area_name: str, threshold: int) -> Report
     themes.percent_labels = ["% with modifiable factors"]
     themes.percents = [[Percent("% with modifiable factors", ((r, 1),), (r, 0))] for r in range(2)]
     tables.append(themes)
+
+    # Cumulative: every review since the panel began, by category.
+    first_year = int(history["report_year"].min()) if len(history) else year
+    category = by_id["category"]
+    cumulative = _dimension_table(
+        category, history, _scope(first_year, year), table_id="cumulative",
+        title=f"Reviews completed since the panel's first recorded review, {_span_label(first_year, year)}, "
+              "by category of death",
+        note="All years together: the figures for single years are in each year's report.")
+    cumulative.prefer_published = set()  # this year's own totals come first
+    early = year - TREND_SHADOW_YEARS
+    parts = [single["category"]] + [shadows.table(category, y, y) for y in range(max(first_year, early), year)]
+    if first_year < early:
+        parts.append(shadows.table(category, first_year, early - 1))
+    if first_year < year:
+        links += _linked(cumulative, parts)
+        tables.append(cumulative)
 
     # Recommendations: counts of actions addressed to organisations, not of children,
     # so they are published in full.
@@ -326,17 +474,24 @@ def build_content(data: ReportData, *, area_name: str, threshold: int) -> Report
     )
     tables.append(progress)
 
-    protect(tables, threshold)
+    # Shadow tables of earlier years whose totals the trend table publishes tie in too.
+    for dim in dimensions:
+        if dim.modifiable:
+            for y in range(max(first_year, early), year):
+                shadows.table(dim, y, y)
+    audit_tables = tables + list(shadows.made.values())
+    protect(audit_tables, threshold, links)
 
     made = recs[recs["report_year"] == year] if len(recs) else recs
     listed = [
         {"organisation": r.organisation, "recommendation": r.text, "due": f"{r.due_on:%B %Y}",
-         "status": dict(STATUS_COLUMNS).get(r.status, r.status)}
+         "status": dict(STATUS_COLUMNS).get(r.status, r.status),
+         "action": data.actions_taken.get(int(r.id), "No progress recorded by 31 March")}
         for r in made.head(RECOMMENDATIONS_LISTED).itertuples(index=False)
     ]
 
-    category_table = next(t for t in tables if t.id == "category")
-    age_table = next(t for t in tables if t.id == "age_band")
+    category_table = single["category"]
+    age_table = single["age_band"]
     C = len(MODIFIABLE)
     RC = len(category_table.rows)
     headline = [
@@ -358,14 +513,89 @@ def build_content(data: ReportData, *, area_name: str, threshold: int) -> Report
         median = MARKER
     headline.append(Figure("Median time from death to review completion", median))
 
-    learning = _learning(reviews)
-    national = _national(tables, year, age_table, category_table, trend)
+    rates = _rates(trend, years, children or {}, threshold)
+    national, national_note = _national(year, age_table, category_table, rates)
     return ReportContent(
         year=year, label=year_label(year), area_name=area_name, threshold=threshold,
         start=data.start, end=data.end, tables=tables, headline=headline, median_days=median,
-        learning=learning, recommendations_made=listed, recommendations_made_total=len(made),
-        national=national, empty=n == 0,
+        learning=_learning(reviews), recommendations_made=listed,
+        recommendations_made_total=len(made), national=national, empty=n == 0,
+        edition=edition, audit_tables=audit_tables, links=links, pooled=pooled_ids,
+        rates=rates, national_note=national_note, meetings_held=len(data.meetings),
+        first_year=first_year, extra=extra,
+        governance={"chair": policy.chair, "foreword": policy.foreword,
+                    "membership": [(m.agency, m.role) for m in policy.membership]},
     )
+
+
+def _history_from(data: ReportData) -> pd.DataFrame:
+    """A history frame from the year's reviews alone (ReportData made without one)."""
+    frame = data.reviews.copy()
+    frame["age_band"] = [age_band_at_death(d, a) for d, a in
+                         zip(frame["date_of_death"], frame["age_at_death_days"], strict=True)]
+    frame["report_year"] = data.year
+    return frame
+
+
+def _meetings_table(data: ReportData) -> Table:
+    rows = [f"{day:%d %B %Y}" + (" (neonatal)" if kind == "neonatal" else "")
+            for day, kind, _ in data.meetings]
+    table = Table(
+        id="meetings", title="Panel meetings held, and the reviews completed at each",
+        row_header="Meeting", rows=rows or ["No meeting held"], columns=["Reviews completed"],
+        counts=[[n] for _, _, n in data.meetings] or [[0]], row_totals=False, column_totals=True,
+        note="Reviews completed at a meeting of the panel; a review may also be completed "
+             "between meetings.",
+    )
+    return table
+
+
+def _ncmd_table(data: ReportData, year: int) -> Table:
+    counts = data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0)
+    table = _count_table(
+        "ncmd", f"Deaths notified: the National Child Mortality Database told within "
+                f"{data.ncmd_hours} hours",
+        "NCMD told", list(NCMD_BANDS), [NCMD_LABELS[b] for b in NCMD_BANDS],
+        pd.Series([b for b, k in counts.items() for _ in range(k)], dtype="object"),
+        f"notified-{year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        note=f"The deadline is {data.ncmd_hours} hours from the end of the day of death.")
+    table.keys[(len(NCMD_BANDS), 0)] = f"notified:{year}"
+    return table
+
+
+def _factors_table(data: ReportData, year: int) -> Table:
+    domains = taxonomy().labels("factor_domain")
+    table = Table(
+        id="factors", title="Modifiable factors by domain", row_header="Domain",
+        rows=list(domains.values()), columns=["Reviews with a modifiable factor in the domain"],
+        counts=[[data.factors_by_domain.get(code, 0)] for code in domains],
+        row_totals=False, column_totals=False,
+        note="A review may have modifiable factors in more than one domain.",
+    )
+    table.keys = {(r, 0): f"reviews:{year}|domain={code}" for r, code in enumerate(domains)}
+    return table
+
+
+def _rates(trend: Table, years: list[int], children: dict[int, int], threshold: int) -> list[dict]:
+    """Deaths notified per 100,000 children aged 0-17 in each trend year (mid-year
+    population of the year the period starts in); no rate from a hidden count or from
+    fewer than 3 deaths (ONS)."""
+    out = []
+    for i, y in enumerate(years):
+        population = children.get(mid_year_for(y))
+        deaths = trend.value((i, 0))
+        if population is None:
+            shown = "no population figure"
+        elif (i, 0) in trend.hidden:
+            shown = MARKER
+        elif deaths < ONS_MIN_DEATHS:
+            shown = "not calculated (fewer than 3 deaths)"
+        else:
+            shown = f"{rate_per_100k(deaths, population):.1f}"
+        out.append({"year": year_label(y), "deaths": trend.shown((i, 0)),
+                    "children": f"{population:,}" if population else "-",
+                    "mid_year": f"mid-{mid_year_for(y)}", "rate": shown})
+    return out
 
 
 def _learning(reviews: pd.DataFrame) -> list[str]:
@@ -382,34 +612,43 @@ def _learning(reviews: pd.DataFrame) -> list[str]:
     return list(seen)[:LEARNING_ITEMS]
 
 
-def _national(tables, year, age_table: Table, category_table: Table, trend: Table) -> list[dict]:
-    """This area's figures next to the latest national figure for each measure."""
-    latest: dict[str, dict] = {}
-    for row in read_national_reference():
-        if row["measure"] not in latest or row["period"] > latest[row["measure"]]["period"]:
-            latest[row["measure"]] = row
-    last = len(trend.rows) - 1
+NATIONAL_MEASURES = {
+    "death_rate_per_100k": "Child deaths per 100,000 children",
+    "modifiable_share": "Reviews with modifiable factors (%)",
+    "under_one_share": "Reviews of children under one year (%)",
+}
+
+
+def _national(year: int, age_table: Table, category_table: Table,
+              rates: list[dict]) -> tuple[list[dict], str]:
+    """This area beside England for the same year, as rates and shares (counts of a
+    whole country beside a county's say nothing). Every England figure of a year this
+    report has local figures for is compared; shares only for the report year itself."""
     C, RA, RC = len(MODIFIABLE), len(age_table.rows), len(category_table.rows)
-    local = {
-        "deaths_notified": trend.shown((last, 0)),
-        "reviews_completed": trend.shown((last, 1)),
+    label = year_label(year)
+    local_share = {
         "modifiable_share": category_table.percent_shown(Percent("", ((RC, 0),), (RC, C)), 1),
         "under_one_share": age_table.percent_shown(Percent("", ((0, C), (1, C)), (RA, C)), 1),
-        "death_rate_per_100k": "not calculated",
     }
-    labels = {
-        "deaths_notified": "Deaths notified",
-        "reviews_completed": "Reviews completed",
-        "modifiable_share": "Reviews with modifiable factors (%)",
-        "under_one_share": "Reviews of children under one year (%)",
-        "death_rate_per_100k": "Child deaths per 100,000 children",
-    }
+    local_rate = {r["year"]: r["rate"] for r in rates}
     out = []
-    for measure, label in labels.items():
-        ref = latest.get(measure)
-        if ref is None:
+    for ref in read_national_reference():
+        measure, period = ref["measure"], ref["period"]
+        if measure not in NATIONAL_MEASURES:
+            continue
+        if measure == "death_rate_per_100k" and period in local_rate:
+            here = local_rate[period]
+        elif measure in local_share and period == label:
+            here = local_share[measure]
+        else:
             continue
         value = ref["value"] + ("%" if ref["unit"] == "percent" else "")
-        out.append({"measure": label, "this_area": local[measure], "this_area_year": year_label(year),
-                    "england": value, "england_year": ref["period"], "source": ref["source"]})
-    return out
+        out.append({"measure": NATIONAL_MEASURES[measure], "year": period, "this_area": here,
+                    "england": value, "source": ref["source"]})
+    out.sort(key=lambda r: (r["year"], r["measure"]))
+    periods = {r["period"] for r in read_national_reference()}
+    note = "" if label in periods else (
+        f"The national data file has no figures for {label} yet (the National Child Mortality "
+        "Database publishes each year's data release in the following year); each comparison "
+        "is of the same year.")
+    return out, note

@@ -8,14 +8,22 @@ anonymisation gate only, and never enter a table.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cdop.store.models import Analysis, Case, CaseIdentifier, Recommendation, RecommendationUpdate
+from cdop.store.models import (
+    Analysis,
+    AnalysisFactor,
+    Case,
+    CaseIdentifier,
+    PanelMeeting,
+    Recommendation,
+    RecommendationUpdate,
+)
 
 TREND_YEARS = 5
 
@@ -49,6 +57,14 @@ class ReportData:
     reviews_by_year: dict[int, int]  # trend: reviews completed per report year
     recommendations: pd.DataFrame  # agreed on or before the year's end, status at year end
     scope_case_ids: set[int]  # cases whose identifiers the gate checks every output for
+    # Every review since the panel began, plain (unencrypted) columns only: the pooled,
+    # cumulative and per-year tables the disclosure audit ties together.
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    meetings: list[tuple[dt.date, str, int]] = field(default_factory=list)  # (date, kind, reviews)
+    ncmd_timeliness: dict[str, int] = field(default_factory=dict)  # deaths notified in the year
+    factors_by_domain: dict[str, int] = field(default_factory=dict)
+    actions_taken: dict[int, str] = field(default_factory=dict)  # recommendation id -> progress
+    ncmd_hours: int = 48
 
 
 REVIEW_COLUMNS = [
@@ -57,6 +73,81 @@ REVIEW_COLUMNS = [
     "modifiable", "learning",
 ]
 RECOMMENDATION_COLUMNS = ["id", "case_id", "organisation", "text", "agreed_on", "due_on", "status"]
+HISTORY_COLUMNS = ["case_id", "reviewed_on", "category", "modifiable", "age_band", "sex",
+                   "ethnicity", "place_of_death", "death_expected", "deprivation_decile"]
+NCMD_BANDS = ("within", "late", "not_recorded")
+
+# A factor that may have contributed to the death: what makes a review's factor in a domain
+# modifiable. (The one place the analysis's factor shape is read.)
+MODIFIABLE_FACTOR = AnalysisFactor.contributed.is_(True)
+
+
+def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Modifiable factors by domain: reviews completed from `start` to `end` with at
+    least one modifiable factor in each domain (a review may count in several)."""
+    rows = session.execute(
+        select(AnalysisFactor.domain, func.count(func.distinct(Analysis.id)))
+        .join(Analysis, Analysis.id == AnalysisFactor.analysis_id)
+        .where(Analysis.reviewed_on.between(start, end), MODIFIABLE_FACTOR)
+        .group_by(AnalysisFactor.domain)
+    )
+    return {domain: int(n) for domain, n in rows}
+
+
+def _history(session: Session, end: dt.date) -> pd.DataFrame:
+    frame = _frame(
+        session.execute(
+            select(Analysis.case_id, Analysis.reviewed_on, Analysis.category, Analysis.modifiable,
+                   Case.age_band, Case.sex, Case.ethnicity, Case.place_of_death,
+                   Case.death_expected, Case.deprivation_decile)
+            .join(Case, Case.id == Analysis.case_id)
+            .where(Analysis.reviewed_on <= end)
+        ).tuples(),
+        HISTORY_COLUMNS,
+    )
+    days = pd.to_datetime(frame["reviewed_on"])
+    frame["report_year"] = (days.dt.year + (days.dt.month >= 4)).astype("int64")
+    return frame
+
+
+def _meetings(session: Session, start: dt.date, end: dt.date) -> list[tuple[dt.date, str, int]]:
+    """Panel meetings held in the period and the reviews completed at each."""
+    reviews = (select(Analysis.meeting_id, func.count().label("n"))
+               .group_by(Analysis.meeting_id).subquery())
+    rows = session.execute(
+        select(PanelMeeting.meets_on, PanelMeeting.kind, func.coalesce(reviews.c.n, 0))
+        .outerjoin(reviews, reviews.c.meeting_id == PanelMeeting.id)
+        .where(PanelMeeting.meets_on.between(start, end))
+        .order_by(PanelMeeting.meets_on, PanelMeeting.id)
+    )
+    return [(day, kind, int(n)) for day, kind, n in rows]
+
+
+def _notified(session: Session, start: dt.date, end: dt.date,
+              hours: int) -> tuple[set[int], dict[str, int]]:
+    """Deaths notified in the period (their ids), and whether NCMD was told within the
+    deadline, later, or not recorded. The date of death is encrypted, so the comparison
+    is made here, and the date read only for the cases where NCMD was told."""
+    from cdop.rules.ncmd import ncmd_deadline
+
+    counts = dict.fromkeys(NCMD_BANDS, 0)
+    told: dict[int, dt.datetime] = {}
+    ids: set[int] = set()
+    for case_id, at in session.execute(
+        select(Case.id, Case.ncmd_notified_at).where(Case.notified_on.between(start, end))
+    ):
+        ids.add(case_id)
+        if at is None:
+            counts["not_recorded"] += 1
+        else:
+            told[case_id] = at
+    if told:
+        for case_id, died in session.execute(
+            select(Case.id, Case.date_of_death).where(Case.notified_on.between(start, end),
+                                                      Case.ncmd_notified_at.is_not(None))
+        ):
+            counts["within" if told[case_id] <= ncmd_deadline(died, hours) else "late"] += 1
+    return ids, counts
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -78,7 +169,7 @@ def _count_by_report_year(session: Session, column, years: list[int]) -> dict[in
     return {y: int(counts.get(y, 0)) for y in years}
 
 
-def extract(session: Session, year: int) -> ReportData:
+def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
     """The year's data from six set-based SELECTs (plain rows into pandas; the trend
     counts are GROUP BYs in SQL), whatever the number of cases."""
     start, end = report_period(year)
@@ -99,9 +190,7 @@ def extract(session: Session, year: int) -> ReportData:
         ).tuples(),
         REVIEW_COLUMNS,
     )
-    notified_ids = set(
-        session.scalars(select(Case.id).where(Case.notified_on.between(start, end)))
-    )
+    notified_ids, ncmd_timeliness = _notified(session, start, end, ncmd_hours)
 
     recommendations = _frame(
         session.execute(
@@ -132,6 +221,12 @@ def extract(session: Session, year: int) -> ReportData:
         reviews_by_year=_count_by_report_year(session, Analysis.reviewed_on, trend_years),
         recommendations=recommendations,
         scope_case_ids=scope,
+        history=_history(session, end),
+        meetings=_meetings(session, start, end),
+        ncmd_timeliness=ncmd_timeliness,
+        factors_by_domain=modifiable_factors_by_domain(session, start, end),
+        actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
+        ncmd_hours=ncmd_hours,
     )
 
 
@@ -160,6 +255,21 @@ def _status_at(session: Session, recs: pd.DataFrame, agreed_from: dt.date, end: 
     ]
 
 
+def _actions_taken(session: Session, rec_ids: list[int], end: dt.date) -> dict[int, str]:
+    """The latest progress recorded on each recommendation by `end` (the follow-up's
+    own words, gate-checked with the rest of the report)."""
+    latest: dict[int, str] = {}
+    for chunk in range(0, len(rec_ids), 900):
+        for rec_id, progress in session.execute(
+            select(RecommendationUpdate.recommendation_id, RecommendationUpdate.progress)
+            .where(RecommendationUpdate.recommendation_id.in_(rec_ids[chunk:chunk + 900]),
+                   RecommendationUpdate.recorded_on <= end)
+            .order_by(RecommendationUpdate.recorded_on, RecommendationUpdate.id)
+        ):
+            latest[rec_id] = " ".join((progress or "").split())
+    return latest
+
+
 def scope_identifiers(session: Session, case_ids: set[int]):
     """The anonymisation gate's identifiers for every case in scope and its contacts."""
     from cdop.confidentiality.identifiers import case_identifiers
@@ -169,11 +279,11 @@ def scope_identifiers(session: Session, case_ids: set[int]):
     ids = sorted(case_ids)
     for chunk in range(0, len(ids), 900):
         part = ids[chunk: chunk + 900]
-        for case_id, field, value in session.execute(
+        for case_id, field_name, value in session.execute(
             select(CaseIdentifier.case_id, CaseIdentifier.field, CaseIdentifier.value)
             .where(CaseIdentifier.case_id.in_(part))
         ):
-            extra.setdefault(case_id, []).append((field, value))
+            extra.setdefault(case_id, []).append((field_name, value))
         for case in session.execute(
             select(Case.id, Case.forenames, Case.surname, Case.date_of_birth, Case.nhs_number,
                    Case.postcode, Case.address, Case.notifier_name)

@@ -1,33 +1,34 @@
-"""Disclosure control for published count tables.
+"""Disclosure control for published count tables, against a reader who knows the rules.
 
 Rules (the threshold is local policy, `Policy.suppression_threshold`, default 7):
 
 * **Primary suppression.** A count from 1 to the threshold shows the marker instead of
-  the number. Zero is *not* suppressed: "none" discloses nothing about a family, and
-  hiding structural zeros would make tables unreadable (standard practice, e.g. NHS
-  England's sub-national tables). Totals are counts too: a total from 1 to the threshold
-  is hidden like any other cell; larger totals are published as they are.
-* **Secondary suppression.** A published total gives one equation over its line (row or
-  column). A line with exactly one hidden cell would give that cell away, so the next
-  smallest published cell of the line is hidden as well (a non-zero inner cell in
-  preference to a zero or a total, and a cell the table marks as most needed last). Repeat to a fixed point. Then, since several lines
-  together can still pin a cell down (e.g. a "bridge" between two blocks of hidden
-  cells), every hidden cell is tested for being determined by the published totals
-  (exact linear algebra over all the table's equations); one that is gets a further
-  complement, and the loop runs again.
-* **Across tables.** A count that appears in more than one table carries the same `key`
-  in each; once hidden anywhere it is hidden everywhere, and the tables are processed
-  again until nothing changes, so no table reveals what another hides.
+  the number. Zero is *not* suppressed ("none" discloses nothing about a family), and a
+  zero is never hidden as a complement either, so a reader knows every hidden count is
+  at least 1 -- the audit below grants the reader that. Totals are counts too: a total
+  from 1 to the threshold is hidden like any other cell.
+* **What a reader can work out.** With every table of the edition in hand (single-year,
+  pooled over years, cumulative: tied together by `Link`s and by the same `key` for the
+  same count), each hidden count lies in an interval of whole numbers consistent with
+  every published count and total. The *interval audit* computes it exactly (integer
+  programs, as tau-Argus audits a table). A hidden count is protected when its interval
+  holds at least as many values as the suppression range 1..threshold (a sliding
+  protection interval of width threshold - 1, as tau-Argus sets protection levels).
+* **Secondary suppression.** A line with one hidden cell gets a complement at once (the
+  smallest published non-zero cell: an inner cell before a total, a most-needed cell
+  last); then, while the audit finds a narrow interval, the smallest published count
+  on an equation with that count is hidden as well (in every table that shows it), and
+  the audit runs again, until every hidden count is protected.
 * **Derived figures.** A percentage whose numerator or denominator is hidden is hidden.
 
-`determined_cells` is also the generic checker the tests run over every table.
+`intervals`, `narrow_intervals` and `leaks_across_tables` are the checkers the tests
+run over every table published together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 MARKER = "*"
 
@@ -78,6 +79,9 @@ class Table:
     prefer_published: set[Pos] = field(default_factory=set)
     hidden: set[Pos] = field(default_factory=set)
     primary: set[Pos] = field(default_factory=set)
+    # False for a table this edition does not print (the same table for another year of
+    # a pool): a reader does not know its counts, but its totals still hold.
+    published: bool = True
 
     # ------------------------------------------------------------------ the grid
     @property
@@ -153,153 +157,386 @@ class Table:
         return None if pos in self.hidden else self.value(pos)
 
 
+# ------------------------------------------------------------------------ the model
+
+Name = tuple  # ("key", key) for a keyed count, ("cell", table id, row, column) otherwise
+
+
+@dataclass(frozen=True)
+class Link:
+    """A published relation between keyed counts: `total` is the sum of `parts` (a count
+    pooled over years is the sum of each year's count; a cumulative count, of every
+    year's since the panel began). The parts need not be published anywhere."""
+
+    total: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What a reader holding every published table can tell about one hidden count: it
+    lies in low..high (high may be unbounded), and nothing narrower."""
+
+    name: Name
+    low: int
+    high: float
+    value: int
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low + 1
+
+    def label(self) -> str:
+        return "/".join(str(p) for p in self.name[1:])
+
+
+def _name(table: Table, pos: Pos) -> Name:
+    key = table.keys.get(pos)
+    return ("key", key) if key else ("cell", table.id, pos[0], pos[1])
+
+
+@dataclass
+class _Model:
+    values: dict[Name, int]
+    state: dict[Name, str]  # published | hidden | unpublished
+    places: dict[Name, list[tuple[Table, Pos]]]
+    equations: list[dict[Name, int]]
+
+
+def _model(tables: Sequence[Table], links: Sequence[Link]) -> _Model:
+    values: dict[Name, int] = {}
+    state: dict[Name, str] = {}
+    places: dict[Name, list[tuple[Table, Pos]]] = {}
+    rank = {"unpublished": 0, "hidden": 1, "published": 2}
+    for table in tables:
+        for pos in table.positions():
+            name = _name(table, pos)
+            values[name] = table.value(pos)
+            places.setdefault(name, []).append((table, pos))
+            if not table.published:
+                now = "unpublished"
+            else:
+                now = "hidden" if pos in table.hidden else "published"
+            if name not in state or rank[now] > rank[state[name]]:
+                state[name] = now
+    equations: list[dict[Name, int]] = []
+    for table in tables:
+        for line in table.lines():
+            eq: dict[Name, int] = {}
+            for pos, sign in [*((m, 1) for m in line.members), (line.total, -1)]:
+                name = _name(table, pos)
+                eq[name] = eq.get(name, 0) + sign
+            equations.append({k: v for k, v in eq.items() if v})
+    for link in links:
+        eq = {("key", link.total): 1}
+        for part in link.parts:
+            eq[("key", part)] = eq.get(("key", part), 0) - 1
+        for name in eq:
+            state.setdefault(name, "unpublished")
+        equations.append({k: v for k, v in eq.items() if v})
+    return _Model(values, state, places, [eq for eq in equations if eq])
+
+
+def _components(model: _Model) -> list[tuple[list[Name], list[dict[Name, int]]]]:
+    """Unknowns joined by an equation, each group with the equations over it."""
+    parent: dict[Name, Name] = {}
+
+    def find(x: Name) -> Name:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    unknown = {n for n, s in model.state.items() if s != "published"}
+    for eq in model.equations:
+        names = [n for n in eq if n in unknown]
+        for other in names[1:]:
+            parent[find(other)] = find(names[0])
+        for n in names[:1]:
+            find(n)
+    groups: dict[Name, tuple[list[Name], list[dict[Name, int]]]] = {}
+    for n in sorted(unknown, key=str):
+        groups.setdefault(find(n), ([], []))[0].append(n)
+    for eq in model.equations:
+        names = [n for n in eq if n in unknown]
+        if names:
+            groups[find(names[0])][1].append(eq)
+    return list(groups.values())
+
+
+UNBOUNDED = 10**9  # a count this large is "no upper bound" to a reader
+
+
+def _solve_group(model: _Model, names: list[Name], equations: list[dict[Name, int]],
+                 need: int, first_only: bool, full: bool = False,
+                 skip: set[Name] = frozenset()) -> list[Interval]:
+    """Intervals of the hidden counts in one group of unknowns (see `intervals`): one
+    integer program (HiGHS) built once, re-solved with each hidden count as objective.
+    With `first_only`, stop at the first interval narrower than `need` values."""
+    import highspy
+
+    hidden = [n for n in names if model.state[n] == "hidden" and n not in skip]
+    if not equations:
+        return [Interval(n, 1, float("inf"), model.values[n]) for n in hidden]
+    index = {n: i for i, n in enumerate(names)}
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(len(names), [1.0 if model.state[n] == "hidden" else 0.0 for n in names],
+              [float(UNBOUNDED)] * len(names))
+    for eq in equations:
+        columns, values, rhs = [], [], 0.0
+        for n, coefficient in eq.items():
+            if n in index:
+                columns.append(index[n])
+                values.append(float(coefficient))
+            else:
+                rhs -= coefficient * model.values[n]
+        h.addRow(rhs, rhs, len(columns), columns, values)
+    integer = None  # the same program with whole numbers, made when first needed
+
+    def solve(solver, column: int, sense):
+        solver.changeColCost(column, 1.0)
+        solver.changeObjectiveSense(sense)
+        solver.run()
+        status = solver.getModelStatus()
+        # Read before the model changes (a change clears the solution).
+        value = solver.getInfo().objective_function_value
+        point = solver.getSolution().col_value if status == highspy.HighsModelStatus.kOptimal else None
+        solver.changeColCost(column, 0.0)
+        if point is None:  # the true counts are a solution, so this is not infeasible
+            raise RuntimeError(f"disclosure audit: the solver stopped ({status})")
+        return value, point
+
+    def extreme(column: int, sense) -> float:
+        """The least or greatest whole value of one count. The linear relaxation first:
+        where its optimum is at whole numbers, that is the integer optimum; otherwise
+        the integer program decides."""
+        nonlocal integer
+        value, point = solve(h, column, sense)
+        if all(abs(v - round(v)) < 1e-6 for v in point):
+            return value
+        if integer is None:
+            integer = highspy.Highs()
+            integer.setOptionValue("output_flag", False)
+            integer.passModel(h.getModel())
+            integer.changeColsIntegrality(len(names), list(range(len(names))),
+                                          [highspy.HighsVarType.kInteger] * len(names))
+        return solve(integer, column, sense)[0]
+
+    out = []
+    for n in hidden:
+        top = extreme(index[n], highspy.ObjSense.kMaximize)
+        high = float("inf") if top >= UNBOUNDED - 0.5 else float(round(top))
+        if not full and (high == float("inf") or high < need):
+            # Unbounded above: wide enough. Below `need`: too narrow whatever the least
+            # value (at least 1). Either way the lower bound adds nothing to the verdict.
+            lowest = 1
+        else:
+            lowest = int(round(extreme(index[n], highspy.ObjSense.kMinimize)))
+        found = Interval(n, lowest, high, model.values[n])
+        out.append(found)
+        if first_only and found.width < need:
+            break
+    return out
+
+
+def _audit(tables: Sequence[Table], links: Sequence[Link], need: int, first_only: bool,
+           known_wide: set[Name] | None = None, full: bool = False) -> list[Interval]:
+    """`known_wide`: hidden counts already found wide enough. Hiding one more count only
+    loosens the equations (a known value becomes an unknown of at least 1), so a count
+    found wide stays wide while the hidden set grows: it is not solved again."""
+    model = _model(tables, links)
+    out: list[Interval] = []
+    for names, equations in _components(model):
+        if not any(model.state[n] == "hidden" and n not in (known_wide or ()) for n in names):
+            continue
+        skip = known_wide or set()
+        found = _solve_group(model, names, equations, need, first_only, full, skip)
+        if known_wide is not None:
+            known_wide.update(i.name for i in found if i.width >= need)
+        out.extend(found)
+        if first_only and any(i.width < need for i in found):
+            break
+    return sorted(out, key=lambda i: str(i.name))
+
+
+def intervals(tables: Sequence[Table], links: Sequence[Link] = ()) -> list[Interval]:
+    """The interval audit: for every hidden count of the published tables, the least and
+    greatest whole number consistent with every published count and total of `tables`
+    and every link, given that a hidden count is at least 1 (zeros are published as 0)
+    and an unpublished one at least 0. Integer programs (HiGHS) per hidden count, over
+    the group of unknowns its equations join. The lower bound is
+    solved only where it matters for `narrow_intervals`; here it always is."""
+    return _audit(tables, links, need=2, first_only=False, full=True)
+
+
+def narrow_intervals(tables: Sequence[Table], threshold: int,
+                     links: Sequence[Link] = (), *, first_only: bool = False,
+                     known_wide: set[Name] | None = None) -> list[Interval]:
+    """Hidden counts whose interval holds fewer whole numbers than the suppression range
+    (1..threshold): a reader who knows the rules could narrow them down."""
+    need = max(threshold, 2)  # at the least, no hidden count may be pinned to one value
+    return [i for i in _audit(tables, links, need, first_only, known_wide) if i.width < need]
+
+
 # ------------------------------------------------------------------------ algorithm
 
 
 def _candidate_order(table: Table, pos: Pos) -> tuple:
     value = table.value(pos)
-    return (pos in table.prefer_published, value == 0, table.is_total(pos), value, pos)
+    return (pos in table.prefer_published, table.is_total(pos), value, pos)
 
 
-def suppress(table: Table, threshold: int, forced: Iterable[Pos] = ()) -> None:
-    """Apply primary and secondary suppression to `table` in place (idempotent)."""
+def _primary_and_lines(table: Table, threshold: int, forced: set[Pos]) -> None:
+    """Primary suppression, then the quick pass: a line (row or column with its total)
+    with exactly one hidden cell gives it away, so the smallest published non-zero cell
+    of the line is hidden with it, to a fixed point. Zeros are never hidden: a reader
+    knows a hidden count is at least 1, and the audit assumes it."""
     if not table.disclosure_control or threshold <= 0:
-        table.hidden = set(forced) if table.disclosure_control else set()
+        table.primary = set()
+        table.hidden = {p for p in forced if table.value(p)} if table.disclosure_control else set()
         return
     table.primary = {p for p in table.positions() if 1 <= table.value(p) <= threshold}
-    table.hidden |= table.primary | set(forced)
+    table.hidden = table.primary | {p for p in forced if table.value(p)}
     lines = table.lines()
-    while True:
+    changed = True
+    while changed:
         changed = False
         for line in lines:
             cells = (*line.members, line.total)
             hidden = [p for p in cells if p in table.hidden]
             if len(hidden) == 1:
-                visible = [p for p in cells if p not in table.hidden]
-                table.hidden.add(min(visible, key=lambda p: _candidate_order(table, p)))
-                changed = True
-        if changed:
-            continue
-        exposed = determined_cells(table)
-        if not exposed:
-            return
-        # Complement one exposed cell: hide the smallest published cell on one of its lines.
-        target = min(exposed)
-        visible = [
-            p
-            for line in lines
-            if target in (*line.members, line.total)
-            for p in (*line.members, line.total)
-            if p not in table.hidden
-        ]
-        if not visible:  # cannot happen: a determined cell lies on a line with a published total
-            raise RuntimeError(f"table {table.id}: cannot protect cell {target}")
-        table.hidden.add(min(visible, key=lambda p: _candidate_order(table, p)))
+                visible = [p for p in cells if p not in table.hidden and table.value(p)]
+                if visible:
+                    table.hidden.add(min(visible, key=lambda p: _candidate_order(table, p)))
+                    changed = True
 
 
-def protect(tables: Sequence[Table], threshold: int) -> None:
-    """Suppress every table, then propagate hidden keys across tables to a fixed point."""
-    hidden_keys: set[str] = set()
+def _complement(model: _Model, target: Name) -> Name:
+    """The published count to hide next so that `target` gains room: the smallest
+    non-zero count (a cell before a total, a most-needed cell last) on an equation with
+    it, or failing that on an equation with an unknown joined to it."""
+    def hideable(name: Name) -> bool:
+        return model.state.get(name) == "published" and model.values[name] > 0 and any(
+            t.disclosure_control and t.published for t, _ in model.places.get(name, ()))
+
+    def order(name: Name) -> tuple:
+        places = [(t, p) for t, p in model.places[name] if t.published]
+        return (any(p in t.prefer_published for t, p in places),
+                any(t.is_total(p) for t, p in places), model.values[name], str(name))
+
+    seen, frontier = {target}, [target]
+    fallback: Name | None = None  # a most-needed count: taken only if nothing else is near
+    depth = 0
+    while frontier and depth < 4:
+        touching = [eq for eq in model.equations if any(n in eq for n in frontier)]
+        candidates = {n for eq in touching for n in eq if hideable(n)}
+        if candidates:
+            best = min(candidates, key=order)
+            if not order(best)[0]:
+                return best
+            fallback = fallback or best
+        frontier = [n for eq in touching for n in eq
+                    if n not in seen and model.state.get(n) != "published"]
+        seen.update(frontier)
+        depth += 1
+    if fallback is not None:
+        return fallback
+    raise RuntimeError(f"disclosure control: nothing left to hide to protect {target}")
+
+
+def protect(tables: Sequence[Table], threshold: int, links: Sequence[Link] = (),
+            forced: Iterable[tuple[Table, Pos]] = ()) -> None:
+    """Disclosure control over every table published together (in place, idempotent).
+
+    Primary and quick secondary suppression in each table; a count hidden in one table
+    is hidden in all; then the interval audit over all of them (and `links`, and the
+    unpublished tables of other years they tie in); while some hidden count can be
+    narrowed to fewer values than the suppression range, one more complement is hidden
+    and everything runs again."""
+    published = [t for t in tables if t.published]
+    forced_names: set[Name] = {_name(t, p) for t, p in forced}
+    known_wide: set[Name] = set()
     while True:
-        for table in tables:
-            forced = [pos for pos, key in table.keys.items() if key in hidden_keys]
-            suppress(table, threshold, forced)
-        now = {table.keys[p] for table in tables for p in table.hidden if p in table.keys}
-        if now <= hidden_keys:
+        hidden_keys: set[str] = set()
+        while True:
+            for table in published:
+                table.hidden = set()
+                pinned = {p for p in table.positions()
+                          if _name(table, p) in forced_names
+                          or table.keys.get(p) in hidden_keys}
+                _primary_and_lines(table, threshold, pinned)
+            now = {t.keys[p] for t in published for p in t.hidden if p in t.keys}
+            if now <= hidden_keys:
+                break
+            hidden_keys |= now
+        if threshold <= 1:
             return
-        hidden_keys |= now
+        # What is hidden now stays hidden: the hidden set only grows, so what the audit
+        # found wide stays wide (see `_audit`).
+        forced_names |= {_name(t, p) for t in published for p in t.hidden}
+        narrow = narrow_intervals(tables, threshold, links, known_wide=known_wide)
+        if not narrow:
+            return
+        # A complement for the first narrow count, and for each other one whose
+        # equations that complement does not touch (the audit is the costly step).
+        model = _model(tables, links)
+        touched: set[Name] = set()
+        for i, interval in enumerate(narrow):
+            if interval.name in touched:
+                continue
+            try:
+                complement = _complement(model, interval.name)
+            except RuntimeError:
+                if i == 0:
+                    raise
+                continue
+            forced_names.add(complement)
+            model.state[complement] = "hidden"
+            for eq in model.equations:
+                if complement in eq:
+                    touched.update(eq)
 
 
-# --------------------------------------------------------------------------- checker
+def suppress(table: Table, threshold: int, forced: Iterable[Pos] = ()) -> None:
+    """Disclosure control for one table on its own."""
+    protect([table], threshold, forced=[(table, p) for p in forced])
 
 
-def _equations(tables: Sequence[Table]) -> tuple[list[tuple[str, ...]], list[dict]]:
-    """Unknowns (one per key, or per unkeyed hidden cell) and each line's coefficients."""
-    unknowns: dict[tuple[str, ...], int] = {}
-    rows: list[dict[int, int]] = []
-    for table in tables:
-        def name(pos: Pos, table: Table = table) -> tuple[str, ...]:
-            key = table.keys.get(pos)
-            return ("key", key) if key else ("cell", table.id, str(pos))
-
-        for line in table.lines():
-            coefficients: dict[int, int] = {}
-            for pos, sign in [*((m, 1) for m in line.members), (line.total, -1)]:
-                if pos in table.hidden:
-                    index = unknowns.setdefault(name(pos), len(unknowns))
-                    coefficients[index] = coefficients.get(index, 0) + sign
-            coefficients = {k: v for k, v in coefficients.items() if v}
-            if coefficients:
-                rows.append(coefficients)
-    return list(unknowns), rows
-
-
-def determined_unknowns(tables: Sequence[Table]) -> list[tuple[str, ...]]:
-    """Hidden values (keys or cells) that the published totals of `tables` pin down exactly.
-
-    Gauss-Jordan elimination over the rationals: a hidden value is determined iff it is
-    a pivot variable whose reduced row involves no free variable.
-    """
-    names, equations = _equations(tables)
-    matrix = [{k: Fraction(v) for k, v in eq.items()} for eq in equations]
-    pivots: dict[int, dict[int, Fraction]] = {}  # pivot variable -> its reduced row
-    for row in matrix:
-        # Reduce the new row by the existing pivots.
-        for var, prow in pivots.items():
-            if var in row:
-                factor = row[var]
-                for k, v in prow.items():
-                    row[k] = row.get(k, Fraction(0)) - factor * v
-                row = {k: v for k, v in row.items() if v}
-        if not row:
-            continue
-        var = min(row)
-        lead = row[var]
-        row = {k: v / lead for k, v in row.items()}
-        # Eliminate the new pivot from the existing rows.
-        for other, prow in pivots.items():
-            if var in prow:
-                factor = prow[var]
-                for k, v in row.items():
-                    prow[k] = prow.get(k, Fraction(0)) - factor * v
-                pivots[other] = {k: v for k, v in prow.items() if v}
-        pivots[var] = row
-    return [names[var] for var, row in pivots.items() if set(row) == {var}]
-
-
-def determined_cells(table: Table) -> list[Pos]:
-    """Hidden cells of one table that its own published totals give away."""
-    found = determined_unknowns([_unkeyed(table)])
-    return sorted(_pos(name) for name in found)
+# --------------------------------------------------------------------------- checkers
 
 
 def _unkeyed(table: Table) -> Table:
-    copy = Table(**{**table.__dict__, "keys": {}})
-    return copy
+    return Table(**{**table.__dict__, "keys": {}})
 
 
-def _pos(name: tuple[str, ...]) -> Pos:
-    r, c = name[2].strip("()").split(",")
-    return int(r), int(c)
+def determined_cells(table: Table) -> list[Pos]:
+    """Hidden cells of one table that its own published totals pin to a single value."""
+    found = narrow_intervals([_unkeyed(table)], 2)
+    return sorted((int(i.name[2]), int(i.name[3])) for i in found)
 
 
-def leaks_across_tables(tables: Sequence[Table]) -> list[str]:
+def leaks_across_tables(tables: Sequence[Table], threshold: int = 2,
+                        links: Sequence[Link] = ()) -> list[str]:
     """Problems a reader could exploit with every table in hand: a key hidden in one
-    table but published in another, or a hidden value the totals of all tables pin down."""
+    table but published in another, or a hidden count the interval audit narrows to
+    fewer values than `threshold` (2: pinned to one value)."""
     problems = []
-    hidden_keys = {t.keys[p] for t in tables for p in t.hidden if p in t.keys}
-    for table in tables:
+    published = [t for t in tables if t.published]
+    hidden_keys = {t.keys[p] for t in published for p in t.hidden if p in t.keys}
+    for table in published:
         for pos, key in table.keys.items():
             if key in hidden_keys and pos not in table.hidden:
                 problems.append(f"{table.id}{pos}: key {key} hidden elsewhere but published here")
-    for name in determined_unknowns(tables):
-        problems.append(f"hidden value {'/'.join(name[1:])} is determined by published totals")
+    for interval in narrow_intervals(tables, threshold, links):
+        high = "any" if interval.high == float("inf") else int(interval.high)
+        problems.append(f"hidden count {interval.label()} narrowed to {interval.low}..{high}")
     return problems
 
 
 def primary_violations(table: Table, threshold: int) -> list[Pos]:
     """Published cells that should have been suppressed (1..threshold)."""
-    if not table.disclosure_control or threshold <= 0:
+    if not table.disclosure_control or threshold <= 0 or not table.published:
         return []
     return [
         p for p in table.positions() if p not in table.hidden and 1 <= table.value(p) <= threshold

@@ -13,6 +13,7 @@ different content is released as the next version and sent again.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from cdop.validation import InputError, Problem
 log = logging.getLogger(__name__)
 
 KIND = "annual_report"
+PUBLIC, CONFIDENTIAL = "public", "confidential"
 FIRST_YEAR = 2010  # the trigger form's lower bound; CDOP data before 2010 is not held
 
 
@@ -46,13 +48,18 @@ class BuildResult:
     directory: Path
     files: list[str]
     new_version: bool
-    message_id: int | None
+    message_id: int | None  # the public edition's email
     timings: dict[str, float] = field(default_factory=dict)
+    confidential_message_id: int | None = None
+    # What happened to each edition's email in this build: queued (now), pending (queued
+    # by an earlier build, not sent yet), sent (earlier), cancelled, or no recipients.
+    email: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """Small, non-identifying: fit for XCom and logs."""
         return {"year": self.year, "version": self.version, "new_version": self.new_version,
-                "content_hash": self.content_hash[:16], "message_id": self.message_id}
+                "content_hash": self.content_hash[:16], "message_id": self.message_id,
+                "confidential_message_id": self.confidential_message_id, "email": self.email}
 
 
 def reports_root(settings: Settings) -> Path:
@@ -152,14 +159,24 @@ def build_annual_report(
         clock = now
 
     policy = settings.policy
+    report_policy = policy.annual_report
+    children = _children(report_policy)
     with unit_of_work(settings, actor) as uow:
-        data = extract(uow.session, year)
+        data = extract(uow.session, year, ncmd_hours=policy.ncmd_deadline_hours)
         lap("extract")
         identifiers = scope_identifiers(uow.session, data.scope_case_ids)
         lap("identifiers")
-        content = build_content(data, area_name=policy.area_name,
-                                 threshold=policy.suppression_threshold)
-        content_hash = content.content_hash()
+        editions = {
+            edition: build_content(data, area_name=policy.area_name,
+                                   threshold=policy.suppression_threshold, edition=edition,
+                                   report_policy=report_policy, children=children)
+            for edition in (PUBLIC, CONFIDENTIAL)
+        }
+        content = editions[PUBLIC]
+        # One version covers both editions: either changing makes a new one.
+        content_hash = hashlib.sha256(
+            "/".join(editions[e].content_hash() for e in (PUBLIC, CONFIDENTIAL)).encode()
+        ).hexdigest()
         existing = uow.session.scalar(
             select(AnnualReport).where(AnnualReport.year == year,
                                        AnnualReport.content_hash == content_hash)
@@ -173,10 +190,12 @@ def build_annual_report(
             version, new_version = (last or 0) + 1, True
     lap("tables")
 
-    charts = all_charts(content)
-    lap("charts")
-    html = report_html(content, charts, version)
-    pdf = html_to_pdf(html)
+    from cdop.annual_report.render import email_bodies, email_subject
+
+    html, pdf = {}, {}
+    for edition, edition_content in editions.items():
+        html[edition] = report_html(edition_content, all_charts(edition_content), version)
+        pdf[edition] = html_to_pdf(html[edition])
     lap("pdf")
     rows = table_rows(content)
     csvs = table_csvs(content)
@@ -185,20 +204,31 @@ def build_annual_report(
         "area_name": content.area_name, "threshold": content.threshold,
         "headline": [{"label": f.label, "shown": f.shown} for f in content.headline],
     }
-    from cdop.annual_report.render import email_bodies, email_subject
-
     subject = email_subject(content.area_name, content.label, version)
     email_text, email_html = email_bodies(summary, policy)
-    names = {"html": f"annual-report-{year}.html", "pdf": f"annual-report-{year}.pdf"}
-    manifest = dict(summary, files=[names["html"], names["pdf"], *(f"tables/{n}" for n in csvs)])
+    confidential_subject = email_subject(content.area_name, content.label, version, CONFIDENTIAL)
+    confidential_text, confidential_html = email_bodies(summary, policy, CONFIDENTIAL)
+    names = {"html": f"annual-report-{year}.html", "pdf": f"annual-report-{year}.pdf",
+             "confidential": confidential_file(year)}
+    manifest = dict(summary, files=[names["html"], names["pdf"], *(f"tables/{n}" for n in csvs),
+                                    names["confidential"]])
     manifest_text = json.dumps(manifest, indent=2, sort_keys=True)
 
-    documents = {names["html"]: html, names["pdf"]: pdf_text(pdf), "manifest.json": manifest_text,
-                 "email": "\n".join([subject, email_text, email_html])}
+    documents = {
+        names["html"]: _text_of(html[PUBLIC]), names["pdf"]: pdf_text(pdf[PUBLIC]),
+        "confidential edition (HTML)": _text_of(html[CONFIDENTIAL]),
+        "confidential edition (PDF)": pdf_text(pdf[CONFIDENTIAL]),
+        "manifest.json": manifest_text,
+        "email": "\n".join([subject, email_text, email_html]),
+        "confidential email": "\n".join([confidential_subject, confidential_text, confidential_html]),
+    }
+    # The public CSVs cell by cell; the confidential edition's tables are not files of
+    # their own: its HTML (every cell, numeric dates included) and PDF text are checked.
+    tables = {f"tables/{n}": r for n, r in rows.items()}
     try:
         YearGate(identifiers, policy=office_policy(settings, "annual_report")).check_all(
-            year, documents, tables={f"tables/{n}": r for n, r in rows.items()},
-            flowing=frozenset({names["pdf"]}),
+            year, documents, tables=tables,
+            flowing=frozenset({names["pdf"], "confidential edition (PDF)"}),
         )
         hold_for_flags(settings, year, report_sources(data, content))  # names nobody recorded
     except ReportBlocked as blocked:
@@ -206,27 +236,57 @@ def build_annual_report(
         raise
     lap("gate")
 
+    from cdop.confidentiality.crypto import encrypt_bytes
+
     root = reports_root(settings)
     private_dir(root)
     build_dir = root / f".build-{year}-{secrets.token_hex(6)}"
     private_dir(build_dir / "tables")
-    write_private(build_dir / names["html"], html.encode("utf-8"))
-    write_private(build_dir / names["pdf"], pdf)
+    write_private(build_dir / names["html"], html[PUBLIC].encode("utf-8"))
+    write_private(build_dir / names["pdf"], pdf[PUBLIC])
+    # The confidential edition is kept encrypted at rest (the database's keys).
+    write_private(build_dir / names["confidential"], encrypt_bytes(pdf[CONFIDENTIAL]))
     for name, text in csvs.items():
         write_private(build_dir / "tables" / name, text.encode("utf-8"))
     write_private(build_dir / "manifest.json", manifest_text.encode("utf-8"))
     _swap(root, year, build_dir)
     lap("write")
 
-    message_id = _record_release(settings, actor, year, version, content_hash, today, subject)
+    messages = _record_release(settings, actor, year, version, content_hash, today,
+                               {PUBLIC: subject, CONFIDENTIAL: confidential_subject})
     lap("register")
     log.info("annual report %s version %s released (%s)", year, version,
              "new version" if new_version else "same content as before")
     return BuildResult(
         year=year, version=version, content_hash=content_hash,
         directory=year_directory(settings, year), files=manifest["files"],
-        new_version=new_version, message_id=message_id, timings=timings,
+        new_version=new_version, message_id=messages[PUBLIC][0], timings=timings,
+        confidential_message_id=messages[CONFIDENTIAL][0],
+        email={edition: state for edition, (_, state) in messages.items()},
     )
+
+
+def _text_of(html: str) -> str:
+    """The HTML as the gate reads it: the embedded charts' image data left out (pictures
+    drawn from the published tables' own labels and counts, not text)."""
+    import re
+
+    return re.sub(r'src="data:image/png;base64,[A-Za-z0-9+/=]*"', 'src="chart"', html)
+
+
+def confidential_file(year: int) -> str:
+    return f"annual-report-{year}-confidential.pdf.enc"
+
+
+def _children(report_policy) -> dict[int, int]:
+    """Children aged 0-17 by mid-year from the configured population file."""
+    from cdop.annual_report.population import children_by_mid_year, population_path
+
+    try:
+        return children_by_mid_year(population_path(report_policy.population_file),
+                                    report_policy.population_area_codes)
+    except InputError as exc:
+        raise ConfigError(f"policy setting 'annual_report.population_file': {exc}") from None
 
 
 def _swap(root: Path, year: int, build_dir: Path) -> None:
@@ -267,8 +327,21 @@ def _record_blocked(settings, actor, year, content_hash, today, findings) -> Non
         uow.commit()
 
 
-def _record_release(settings, actor, year, version, content_hash, today, subject) -> int | None:
+def _email_state(message: OutboxMessage, created: bool) -> str:
+    if created:
+        return "queued"
+    return {"pending": "pending", "sent": "sent"}.get(message.status, message.status)
+
+
+def _record_release(settings, actor, year, version, content_hash, today,
+                    subjects: dict[str, str]) -> dict[str, tuple[int | None, str]]:
+    """Register the release and queue each edition's email (once per content): the
+    public one to the distribution list, the confidential one by secure email only.
+    Returns, per edition, the message id and what happened to it in this build."""
     policy = settings.policy
+    recipients = {PUBLIC: tuple(policy.annual_report_recipients),
+                  CONFIDENTIAL: tuple(policy.annual_report.confidential_recipients)}
+    out: dict[str, tuple[int | None, str]] = {}
     with unit_of_work(settings, actor) as uow:
         row = uow.session.scalar(
             select(AnnualReport).where(AnnualReport.year == year,
@@ -280,24 +353,34 @@ def _record_release(settings, actor, year, version, content_hash, today, subject
         row.status, row.version, row.gate_findings, row.built_on = "released", version, [], today
         row.built_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         row.directory = str(year_directory(settings, year))
-        message_id = None
-        if policy.annual_report_recipients:
+        for edition in (PUBLIC, CONFIDENTIAL):
+            to = recipients[edition]
+            if not to:
+                out[edition] = (None, "no recipients")
+                continue
+            confidential = edition == CONFIDENTIAL
+            # The policy refuses a confidential recipient off the secure domains; checked
+            # again here, where the message is made.
+            if confidential and not all(policy.is_secure_address(a) for a in to):
+                raise ConfigError("policy setting 'annual_report.confidential_recipients': "
+                                  "every address must be on a secure domain")
+            key_parts = (KIND, year, CONFIDENTIAL) if confidential else (KIND, year)
             message, created = outbox.enqueue(
                 uow, settings,
-                key=outbox.business_key(KIND, year, content_hash[:16]),
-                kind=KIND,
-                to=list(policy.annual_report_recipients),
-                subject=subject,
-                business_date=today,
-                params={"year": year, "version": version, "content_hash": content_hash},
+                key=outbox.business_key(*key_parts, content_hash[:16]),
+                kind=KIND, to=list(to), subject=subjects[edition], business_date=today,
+                secure_route=confidential,
+                params={"year": year, "version": version, "content_hash": content_hash,
+                        "edition": edition},
             )
-            message_id = message.id
-            row.outbox_message_id = message.id
+            out[edition] = (message.id, _email_state(message, created))
+            if not confidential:
+                row.outbox_message_id = message.id
         uow.session.flush()
         uow.audit("annual_report_released", "annual_report", row.id, year=year, version=version,
                   content_hash=content_hash[:16])
         uow.commit()
-    return message_id
+    return out
 
 
 # ------------------------------------------------------------------------------- send
@@ -315,10 +398,22 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         raise outbox.NoLongerWanted(
             f"annual report {year}: superseded by a later version before it was sent"
         )
-    pdf = (directory / f"annual-report-{year}.pdf").read_bytes()
     version = manifest["version"]
+    headers = (("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(version)))
+    if message.params.get("edition") == CONFIDENTIAL:
+        from cdop.confidentiality.crypto import decrypt_bytes
+
+        pdf = decrypt_bytes((directory / confidential_file(year)).read_bytes())
+        return outbox.templated_email(
+            message, settings, "annual_report_confidential",
+            email_context(manifest, settings.policy),
+            attachments=(Attachment(f"cdop-annual-report-{year}-v{version}-CONFIDENTIAL.pdf", pdf,
+                                    "application/pdf"),),
+            headers=headers,
+        )
+    pdf = (directory / f"annual-report-{year}.pdf").read_bytes()
     return outbox.templated_email(
         message, settings, "annual_report", email_context(manifest, settings.policy),
         attachments=(Attachment(f"cdop-annual-report-{year}-v{version}.pdf", pdf, "application/pdf"),),
-        headers=(("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(version))),
+        headers=headers,
     )

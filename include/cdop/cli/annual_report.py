@@ -33,20 +33,49 @@ def build(year: int, send: bool, today) -> None:
     click.echo(f"  directory: {result.directory}")
     for name in result.files:
         click.echo(f"  {result.directory / name}")
-    if result.message_id is None:
-        click.echo("  email: no recipients configured (annual_report_recipients)")
-    elif send:
+    policy = settings.policy
+    recipients = {"public": policy.annual_report_recipients,
+                  "confidential": policy.annual_report.confidential_recipients}
+    ids = {"public": result.message_id, "confidential": result.confidential_message_id}
+    sent_now: set[str] = set()
+    if send and any(ids[e] is not None and result.email.get(e) in ("queued", "pending")
+                    for e in ids):
         from cdop.mail import delivery
         from cdop.mail.mailer import SmtpMailer
 
-        mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
+        wanted = [ids[e] for e in ids if ids[e] is not None and result.email.get(e) in ("queued", "pending")]
+        mailer = SmtpMailer(settings.smtp, policy.mail_from)
         try:
-            report = delivery.deliver(settings, mailer, kinds=[KIND], ids=[result.message_id])
+            report = delivery.deliver(settings, mailer, kinds=[KIND], ids=wanted)
         finally:
             mailer.close()
         delivery.raise_for_failures(report)
-        sent = "sent" if report.sent else "already sent earlier (same content)"
-        click.echo(f"  email: {sent} to {', '.join(settings.policy.annual_report_recipients)}")
-    else:
-        click.echo(f"  email: queued for {', '.join(settings.policy.annual_report_recipients)} "
-                   f"(sent by the cdop_annual_report DAG, or now with --send)")
+        sent_now = set(_sent_editions(settings, ids))
+    for edition in ("public", "confidential"):
+        click.echo(f"  {edition} edition email: {_email_line(result.email.get(edition), edition in sent_now, recipients[edition])}")
+
+
+def _sent_editions(settings, ids: dict[str, int | None]) -> list[str]:
+    """The editions whose message the outbox now records as sent."""
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import OutboxMessage
+
+    with unit_of_work(settings) as uow:
+        return [e for e, i in ids.items()
+                if i is not None and uow.session.get(OutboxMessage, i).status == "sent"]
+
+
+def _email_line(state: str | None, sent_now: bool, recipients) -> str:
+    """What happened to one edition's email, as it is (never "queued" when nothing was)."""
+    to = ", ".join(recipients)
+    if sent_now:
+        return f"sent now to {to}"
+    return {
+        "queued": f"queued for {to} (sent by the cdop_annual_report DAG, or now with --send)",
+        "pending": ("unchanged content: already queued by an earlier build, not sent yet "
+                    "(nothing new queued)"),
+        "sent": "unchanged content: already sent earlier (nothing queued)",
+        "cancelled": "unchanged content: its message was cancelled earlier (nothing queued)",
+        "no recipients": "not sent: no recipients configured",
+        None: "not sent: no recipients configured",
+    }.get(state, f"unchanged content: the earlier message is {state} (nothing queued)")
