@@ -26,10 +26,13 @@ def analysis_group() -> None:
 @click.argument("case_number")
 @click.option("--file", "file_", type=existing_file, help="JSON analysis form (include/templates/returns/).")
 @click.option("--category", help="Category of death (taxonomy code).")
-@click.option("--modifiable", help="yes, no or insufficient.")
+@click.option("--modifiable", help="Derived from the grades (any factor graded 2: yes); say "
+              "'insufficient' if the information was not enough to judge.")
 @click.option("--learning")
 @click.option("--reviewed-on", help="Date of the review (default: the meeting's date).")
-@click.option("--factor", "factors", multiple=True, help="'DOMAIN|yes-or-no|description' (repeat).")
+@click.option("--factor", "factors", multiple=True,
+              help="'DOMAIN|FACTOR|GRADE|notes' (repeat): a factor line, codes from "
+                   "data/analysis_factors.toml, grade 0 not available, 1 not contributory, 2 may have contributed.")
 @click.option("--recommendation", "recommendations", multiple=True,
               help="'AGENCY|YYYY-MM-DD|text' to a directory agency (repeat; use --file for others).")
 @today_option
@@ -47,14 +50,14 @@ def analysis_record(case_number, file_, category, modifiable, learning, reviewed
     else:
         data = {"category": category, "modifiable": modifiable, "learning": learning,
                 "reviewed_on": reviewed_on,
-                "factors": [dict(zip(("domain", "contributed", "description"), f.split("|", 2), strict=False))
+                "factors": [dict(zip(("domain", "factor", "grade", "notes"), f.split("|", 3), strict=False))
                             for f in factors],
                 "recommendations": [dict(zip(("agency", "due_on", "text"), r.split("|", 2), strict=False))
                                     for r in recommendations]}
     result = record_analysis(current_settings(), case_number, data, today=business_date(today), actor=actor())
     recs = ", ".join(f"R{i}" for i in result["recommendations"]) or "none"
-    click.echo(f"recorded the analysis of {result['case_number']}; case closed on {result['closed_on']}; "
-               f"recommendations: {recs}")
+    click.echo(f"recorded the analysis of {result['case_number']}; modifiable factors: {result['modifiable']}; "
+               f"finalised and case closed on {result['closed_on']}; recommendations: {recs}")
 
 
 @analysis_group.command("show")
