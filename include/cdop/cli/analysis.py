@@ -4,6 +4,7 @@ follow-up of its recommendations."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -105,3 +106,28 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     view = record_recommendation_update(current_settings(), int(number), status=status, progress=progress,
                                         today=business_date(today))
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
+
+
+@click.group("ncmd")
+def ncmd_group() -> None:
+    """What goes to the National Child Mortality Database."""
+
+
+@ncmd_group.command("export")
+@click.option("--year", type=int, required=True,
+              help="Year ending 31 March, e.g. 2027 for reviews completed April 2026 to March 2027.")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: CDOP_HOME/ncmd/YEAR); created owner-only.")
+@today_option
+@friendly_errors
+def ncmd_export(year: int, to: Path | None, today) -> None:
+    """Write the year's completed analyses, one CSV per section of the analysis form
+    (README, "The NCMD export"), after the anonymisation gate has passed every cell."""
+    from cdop.panel.ncmd_export import export_ncmd
+
+    result = export_ncmd(current_settings(), year, today=business_date(today), to=to, actor=actor())
+    click.echo(f"NCMD export {year - 1}/{str(year)[2:]}: {result.counts['analysis.csv']} analyses, "
+               f"{result.counts['factors.csv']} factor lines, {result.counts['recommendations.csv']} "
+               f"recommendations; gate: nothing found")
+    for name in (*result.counts, "manifest.json"):
+        click.echo(f"  {result.directory / name}")

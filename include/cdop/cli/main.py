@@ -63,7 +63,7 @@ def main() -> None:
 
 
 for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
-                panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
+                panel.panel_group, analysis.analysis_group, analysis.recommendation_group, analysis.ncmd_group,
                 annual_report, *outbox.COMMANDS, *gate.COMMANDS):
     main.add_command(command)
 for command in returns.RETURN_COMMANDS:
