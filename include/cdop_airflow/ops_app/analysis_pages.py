@@ -125,6 +125,27 @@ def problems_by_field(problems: list, factor_rows: list[int], rec_rows: list[int
     return out
 
 
+_LABELS = {"case": "The case", "category": "Category of death", "modifiable": "Modifiable factors",
+           "learning": "Learning", "factors": "Factors", "recommendations": "Recommendations"}
+_PARTS = {"factor": "domain and factor", "grade": "grade", "notes": "notes", "agency": "agency",
+          "organisation": "organisation", "email": "email address", "text": "recommendation", "due_on": "due date"}
+
+
+def error_summary(inline: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(form field id, what a person calls it, message) for the summary above the form."""
+    out = []
+    for name, messages in inline.items():
+        match = re.match(r"^(factor|rec)-(\d+)-(\w+)$", name)
+        if match:
+            kind, row, part = match.groups()
+            label = f"{'Factor line' if kind == 'factor' else 'Recommendation'} {row}, {_PARTS.get(part, part)}"
+        else:
+            label = _LABELS.get(name, name.replace("_", " "))
+        anchor = name if match or name in ("category", "modifiable", "learning") else ""
+        out += [(anchor, label, m) for m in messages]
+    return out
+
+
 def routes(app: FastAPI, *, render_page: Callable[..., HTMLResponse], user_settings: Callable[..., Settings],
            business_today: Callable[[], dt.date]) -> None:
     """Declare this module's routes on `app` with the app's renderer and dependencies."""
@@ -156,7 +177,7 @@ def routes(app: FastAPI, *, render_page: Callable[..., HTMLResponse], user_setti
         return render_page(
             request, "analysis_form.html.j2", active="analyses", case=case, recorded=recorded,
             choices=service.form_choices(), agencies=agencies, values=kept, problems=problems,
-            inline=inline, factor_rows=FACTOR_ROWS,
+            inline=inline, summary=error_summary(inline), factor_rows=FACTOR_ROWS,
             recommendation_rows=RECOMMENDATION_ROWS, csrf_field=CSRF_FIELD, csrf_token=token, today=today,
             status_code=status_code)
 
