@@ -52,6 +52,7 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
     form["factors"][0]["domain"] = "family"
     form["factors"][1]["grade"] = 3
     form["factors"][2]["factor"] = "co_sleeping_at_nursery"  # not a code of its domain
+    form["factors"].append(dict(form["factors"][1]))  # the same factor twice
     form["learning"] = f"The school ({ids['school']}) noticed first."
     form["recommendations"][0]["due_on"] = "2027-03-01"  # before the review
     form["recommendations"][1]["email"] = "not-an-email"
@@ -64,6 +65,7 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
     assert result.returncode == 2
     for expected in ("field 'category'", "field 'factors[1].domain'", "field 'factors[2].grade'",
                      "field 'factors[3].factor': must be one of",
+                     "field 'factors[4].factor': is already on line 2",
                      "field 'learning': contains an identifier (school)", "field 'recommendations[1].due_on'",
                      "field 'recommendations[2].email'"):
         assert expected in result.stderr, result.stderr

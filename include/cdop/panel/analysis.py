@@ -137,6 +137,12 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
         }
         problems += [Problem(f"factors[{i}].{p.field}", p.message) for p in fr.problems]
         factors.append(factor)
+    seen: dict[tuple[str, str], int] = {}
+    for i, f in enumerate(factors, start=1):
+        if f["domain"] and f["factor_code"]:
+            first = seen.setdefault((f["domain"], f["factor_code"]), i)
+            if first != i:
+                problems.append(Problem(f"factors[{i}].factor", f"is already on line {first}: one line a factor"))
     grades = [f["grade"] for f in factors if f["grade"] is not None]
     declared = values["modifiable"]
     if declared == YES and MAY_HAVE_CONTRIBUTED not in grades:
