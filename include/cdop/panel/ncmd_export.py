@@ -155,13 +155,15 @@ def _for_gate(rows: list[list[str]]) -> list[list[str]]:
     """The table as the gate reads it: every cell, with each taxonomy label (the `*_label`
     columns: the same few phrases on every row) read once, in rows of their own, rather
     than once a row -- the labels are most of a table's words and the gate's cost grows
-    with the words."""
+    with the words. A label's place in its row holds a mark that is no word, so the cells
+    either side do not run together into something else (a grade beside the notes reads
+    as a house number: "1 Attended ...")."""
     header, body = rows[0], rows[1:]
     labels = [i for i, column in enumerate(header) if column.endswith("_label")]
     if not labels:
         return rows
     seen = sorted({row[i] for row in body for i in labels})
-    return [header, *([c if i not in labels else "" for i, c in enumerate(row)] for row in body),
+    return [header, *([c if i not in labels else "·" for i, c in enumerate(row)] for row in body),
             *([label] for label in seen)]
 
 
