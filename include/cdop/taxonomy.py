@@ -69,3 +69,23 @@ def taxonomy() -> Taxonomy:
     )
     categories = tuple(sorted(raw.pop("category"), key=lambda c: c["rank"]))
     return Taxonomy(vocab=raw, forms=forms, categories=categories)
+
+
+FACTORS_DATA = Path(__file__).with_name("data") / "analysis_factors.toml"
+
+
+@dataclass(frozen=True)
+class FactorCodes:
+    """The analysis form's factor codes by domain and its grades (data/analysis_factors.toml)."""
+
+    grades: dict[int, str]
+    by_domain: dict[str, dict[str, str]]
+
+    def label(self, domain: str, code: str) -> str:
+        return self.by_domain[domain][code]
+
+
+@lru_cache(maxsize=1)
+def factor_codes() -> FactorCodes:
+    raw = tomllib.loads(FACTORS_DATA.read_text(encoding="utf-8"))
+    return FactorCodes(grades={int(k): v for k, v in raw["grade"].items()}, by_domain=raw["factor"])

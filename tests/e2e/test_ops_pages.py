@@ -13,7 +13,17 @@ from sqlalchemy import func, select
 from cdop.dev.demo import load_demo
 from cdop.mail import outbox
 from cdop.store.db import unit_of_work
-from cdop.store.models import Agency, AgencyRequest, AuditEvent, Case, CaseReport, Investigation
+from cdop.store.models import (
+    Agency,
+    AgencyRequest,
+    AuditEvent,
+    Case,
+    CaseReport,
+    Investigation,
+    MeetingAllocation,
+    PanelMeeting,
+    Recommendation,
+)
 from cdop_airflow.ops_app.app import ACCESS
 from cdop_airflow.ops_app.roles import Role
 from tests.support.ops import (
@@ -122,7 +132,7 @@ def _every_route(app):
             continue
         # A Mount (static files, a sub-app) would not run the app's dependencies.
         assert isinstance(route, APIRoute), f"{route!r} is not an API route"
-        path = re.sub(r"\{case_number\}", "CDOP-2026-0001", route.path)
+        path = re.sub(r"\{case_number\}", "CDOP-2026-0001", route.path).replace("{recommendation_id}", "1")
         assert "{" not in path, f"fill in the parameters of {route.path}"
         found += [(method, "/cdop" + path) for method in sorted(route.methods - {"HEAD"})]
     return found
@@ -440,9 +450,23 @@ def _matrix_targets(settings) -> dict:
         open_processes = uow.session.execute(
             select(Case.case_number, Investigation.kind).join(Investigation)
             .where(Investigation.status == "in_progress").order_by(Case.case_number)).all()
-        cases = list(uow.session.scalars(select(Case).order_by(Case.id.desc()).limit(4)))
+        cases = list(uow.session.scalars(select(Case).where(Case.closed_on.is_(None))
+                                         .order_by(Case.id.desc()).limit(6)))
         for case in cases[:2]:
             uow.session.add(CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=TODAY))
+        # Two cases discussed at a meeting that has taken place, for the analysis form.
+        past = PanelMeeting(meets_on=TODAY - dt.timedelta(days=7), kind="general", capacity=8)
+        uow.session.add(past)
+        uow.session.flush()
+        for case in cases[4:6]:
+            uow.session.add_all([
+                CaseReport(case_id=case.id, version=1, status="approved", built_on=TODAY - dt.timedelta(days=20)),
+                MeetingAllocation(meeting_id=past.id, case_id=case.id, allocated_on=TODAY - dt.timedelta(days=19),
+                                  pack="pack")])
+        analysed = [c.case_number for c in cases[4:6]]
+        recommendations = [str(i) for i in uow.session.scalars(
+            select(Recommendation.id).where(Recommendation.status.in_(("agreed", "in_progress")))
+            .order_by(Recommendation.id).limit(2))]
         uow.commit()
         awaiting = [c.case_number for c in cases[:2]]
         approved = cases[3].case_number
@@ -460,7 +484,8 @@ def _matrix_targets(settings) -> dict:
     for number, code in sent:  # at most one request per case: distinct cases
         one_per_request.setdefault(number, code)
     return {"returns": list(one_per_request.items())[:2], "processes": open_processes[:2],
-            "reports": awaiting, "approved": approved, "held": held}
+            "reports": awaiting, "approved": approved, "held": held, "analysed": analysed,
+            "recommendations": recommendations}
 
 
 def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str, dict]:
@@ -476,6 +501,13 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
         return path.replace("{case_number}", targets["reports"][turn]), {"version": "1", "decision": "approve"}
     if path == "/papers/{case_number}":
         return path.replace("{case_number}", targets["approved"]), {}
+    if path == "/cases/{case_number}/analysis":
+        return path.replace("{case_number}", targets["analysed"][turn]), (
+            {"category": "infection", "factor-1-factor": "child:acute_illness", "factor-1-grade": "1"}
+            if method == "POST" else {})
+    if path == "/recommendations/{recommendation_id}/progress":
+        return path.replace("{recommendation_id}", targets["recommendations"][turn]), {
+            "status": "in_progress", "progress": "Audit started."}
     if path == "/outbox/release":
         return path, {"message": targets["held"][turn]}
     if path == "/cases":

@@ -185,7 +185,8 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
     analysis = tmp_path / "analysis.json"
     analysis.write_text(json.dumps({
         "category": "infection", "modifiable": "yes", "learning": "Earlier review of febrile children.",
-        "factors": [{"domain": "service", "description": "Delay in review out of hours.", "contributed": True}],
+        "factors": [{"domain": "service", "factor": "treatment_delay", "grade": 2,
+                     "notes": "Delay in review out of hours."}],
         "recommendations": [{"agency": "RUH", "text": "Audit out-of-hours review times.",
                              "due_on": "2027-06-30"}],
     }))

@@ -50,7 +50,9 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
     form["reviewed_on"] = None
     form["category"] = "natural"
     form["factors"][0]["domain"] = "family"
-    form["factors"][1]["contributed"] = "perhaps"
+    form["factors"][1]["grade"] = 3
+    form["factors"][2]["factor"] = "co_sleeping_at_nursery"  # not a code of its domain
+    form["factors"].append(dict(form["factors"][1]))  # the same factor twice
     form["learning"] = f"The school ({ids['school']}) noticed first."
     form["recommendations"][0]["due_on"] = "2027-03-01"  # before the review
     form["recommendations"][1]["email"] = "not-an-email"
@@ -61,7 +63,9 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
     assert result.returncode == 2 and "field 'case': its panel meeting has not happened yet" in result.stderr
     result = cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
     assert result.returncode == 2
-    for expected in ("field 'category'", "field 'factors[1].domain'", "field 'factors[2].contributed'",
+    for expected in ("field 'category'", "field 'factors[1].domain'", "field 'factors[2].grade'",
+                     "field 'factors[3].factor': must be one of",
+                     "field 'factors[4].factor': is already on line 2",
                      "field 'learning': contains an identifier (school)", "field 'recommendations[1].due_on'",
                      "field 'recommendations[2].email'"):
         assert expected in result.stderr, result.stderr
@@ -87,8 +91,9 @@ def test_the_analysis_closes_the_case_and_recommendations_are_followed_up(agenci
     assert describe_case(settings, number)["stage"] == "closed"
     shown = json.loads(cli("analysis", "show", number).stdout)
     assert (shown["reviewed_on"], shown["category"], shown["modifiable"]) == ("2027-03-04", "acute_medical", "yes")
-    assert [(f["domain"], f["contributed"]) for f in shown["factors"]] == [
-        ("child", True), ("service", True), ("social", False)]
+    assert shown["finalised_on"] == "2027-03-05"
+    assert [(f["domain"], f["factor"], f["grade"]) for f in shown["factors"]] == [
+        ("child", "chronic_condition", 2), ("service", "care_plan", 2), ("social", "parental_smoking", 1)]
     r1, r2 = (r["id"] for r in shown["recommendations"])
     # A second analysis of a closed case is refused.
     assert cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-06").returncode == 2
@@ -142,15 +147,19 @@ def test_recommendation_flags_and_validation_of_the_command_line_form(agencies):
     settings = agencies
     number, _ = _case_seen_by_panel(settings)
     with pytest.raises(InputError) as refused:
-        record_analysis(settings, number, {"category": "infection", "modifiable": "yes", "factors": [],
+        record_analysis(settings, number, {"category": "infection", "modifiable": "yes",
+                                           "factors": [{"domain": "child", "factor": "acute_illness", "grade": 1}],
                                            "recommendations": [{"agency": "SCH1", "text": "Review first aid.",
                                                                 "due_on": "2027-09-01"}]},
                         today=D(2027, 3, 5), actor="coordinator")
-    assert [p.field for p in refused.value.problems] == ["factors"]  # modifiable: name a factor
-    result = cli("analysis", "record", number, "--category", "infection", "--modifiable", "no",
-                 "--factor", "child|no|Previously well.", "--recommendation",
+    # "yes" with no factor graded 2 contradicts the grades: refused, naming the field.
+    assert [p.field for p in refused.value.problems] == ["modifiable"]
+    result = cli("analysis", "record", number, "--category", "infection",
+                 "--factor", "child|acute_illness|1|Previously well.", "--recommendation",
                  "RUH|2027-09-01|Review sepsis screening in the emergency department.", "--today", "2027-03-05")
     assert result.returncode == 0, result.stderr
     shown = json.loads(cli("analysis", "show", number).stdout)
     assert shown["recommendations"][0]["organisation"] == "Riverside University Hospitals NHS Trust"
-    assert shown["factors"] == [{"domain": "child", "description": "Previously well.", "contributed": False}]
+    assert shown["modifiable"] == "no"
+    assert shown["factors"] == [{"domain": "child", "factor": "acute_illness", "grade": 1,
+                                 "factor_label": "Acute or sudden-onset illness", "notes": "Previously well."}]

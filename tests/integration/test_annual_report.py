@@ -603,8 +603,8 @@ def test_meetings_ncmd_timeliness_and_factors_by_domain_come_from_the_records(se
                                              (ids["C"][1], "service", True),
                                              (ids["C"][2], "physical", False)):
             analysis = s.scalar(select(Analysis).where(Analysis.case_id == case_id))
-            s.add(AnalysisFactor(analysis_id=analysis.id, domain=domain,
-                                 description="Factor.", contributed=contributed))
+            s.add(AnalysisFactor(analysis_id=analysis.id, domain=domain, factor_code="other",
+                                 grade=2 if contributed else 1, notes="Factor."))
         uow.commit()
     tables = read_tables(build_annual_report(with_threshold(settings, 0), 2026, today=TODAY).directory)
     assert body(tables["meetings"]) == [["01 August 2025", "10"], ["01 December 2025 (neonatal)", "3"],

@@ -89,7 +89,8 @@ def _fill_every_encrypted_column(settings) -> None:
                                       outcome="Concluded"))
         agency = uow.session.scalar(select(Agency))
         analysis = Analysis(case_id=case.id, reviewed_on=dt.date(2026, 12, 1), category="infection",
-                            modifiable="no", learning="Sepsis screening", recorded_by="t")
+                            modifiable="no", learning="Sepsis screening", recorded_by="t",
+                            finalised_on=dt.date(2026, 12, 1))
         uow.session.add_all([
             CaseIdentifier(case_id=case.id, field="school", value="Oakfield"),
             ChronologyEntry(case_id=case.id, agency_id=agency.id, event_date=dt.date(2026, 11, 1),
@@ -102,7 +103,8 @@ def _fill_every_encrypted_column(settings) -> None:
         rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation="ICB",
                              email="icb@example.nhs.net", text="Audit", agreed_on=dt.date(2026, 12, 1),
                              due_on=dt.date(2027, 6, 1))
-        uow.session.add_all([AnalysisFactor(analysis_id=analysis.id, domain="service", description="Delay"),
+        uow.session.add_all([AnalysisFactor(analysis_id=analysis.id, domain="service", factor_code="treatment_delay",
+                                            grade=1, notes="Delay"),
                              rec])
         uow.session.flush()
         uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=dt.date(2027, 1, 1),

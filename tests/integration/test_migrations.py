@@ -171,6 +171,14 @@ CONVERTED = {  # table -> column -> the value Python sees after 0009
 }
 
 
+# Columns renamed by a later migration (0013_analysis_lines: a factor's description is its notes).
+RENAMED = {("analysis_factors", "description"): "notes"}
+
+
+def _now_called(table: str, column: str) -> str:
+    return RENAMED.get((table, column), column)
+
+
 def test_0009_encrypts_existing_rows_and_downgrade_restores_them(empty_settings):
     """Rows written before 0009 come out encrypted at rest and read the same through the
     models; the age band is filled from the dates; downgrade gives the plain values back."""
@@ -202,11 +210,12 @@ def test_0009_encrypts_existing_rows_and_downgrade_restores_them(empty_settings)
         for table, expected in CONVERTED.items():
             model = tables[table]
             row = uow.session.scalar(select(model))
-            assert {c: getattr(row, c) for c in expected} == expected, table
+            assert {c: getattr(row, _now_called(table, c)) for c in expected} == expected, table
         assert uow.session.scalar(select(Case.forenames)) == "Łukasz"
     with engine.connect() as conn:
         for table, expected in CONVERTED.items():
-            stored = conn.execute(text(f"SELECT {', '.join(c for c in expected if c != 'age_band')} FROM {table}")).one()
+            columns = ", ".join(_now_called(table, c) for c in expected if c != "age_band")
+            stored = conn.execute(text(f"SELECT {columns} FROM {table}")).one()
             assert all(str(v).startswith("gAAAAA") for v in stored), table
         assert conn.execute(text("SELECT age_band FROM cases")).scalar() == "1-4 years"
 
@@ -223,5 +232,61 @@ def test_0009_encrypts_existing_rows_and_downgrade_restores_them(empty_settings)
         assert str(conn.execute(text("SELECT event_date FROM chronology_entries")).scalar())[:10] == "2024-02-29"
         assert conn.execute(text("SELECT subject FROM outbox_messages")).scalar().startswith("Child death")
         assert conn.execute(text("SELECT count(*) FROM agency_requests")).scalar() == 1  # no cascade
+    migrate(empty_settings)
+    assert not schema_diff(empty_settings)
+
+
+def test_0013_turns_factors_into_graded_lines_and_downgrade_restores_them(empty_settings):
+    """Factors recorded as contributed yes / no become lines graded 2 / 1 under the domain's
+    `other` code, their encrypted description the notes; the panel's recorded modifiable
+    finding is kept; the analysis is finalised on the day its case closed (else its review
+    date). Downgrade gives the old columns back."""
+    from sqlalchemy import text
+
+    from cdop.confidentiality import crypto
+    from cdop.store.models import Analysis, AnalysisFactor
+
+    migrate(empty_settings, "0010_gate_decisions")
+    add_case_with_request(empty_settings, "CDOP-2026-0001")
+    add_case_with_request(empty_settings, "CDOP-2026-0002")
+    engine = make_engine(empty_settings)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET closed_on = :d WHERE case_number = 'CDOP-2026-0001'"),
+                     {"d": dt.date(2026, 3, 2)})
+        ids = dict(conn.execute(text("SELECT case_number, id FROM cases")).all())
+        for aid, number, modifiable in [(1, "CDOP-2026-0001", "no"), (2, "CDOP-2026-0002", "yes")]:
+            conn.execute(text("INSERT INTO analyses (id, case_id, reviewed_on, category, modifiable, recorded_by) "
+                              "VALUES (:id, :c, :r, 'congenital', :m, 't')"),
+                         {"id": aid, "c": ids[number], "r": dt.date(2026, 3, 1), "m": modifiable})
+        conn.execute(text("INSERT INTO analysis_factors (id, analysis_id, domain, description, contributed) "
+                          "VALUES (:id, :a, :d, :t, :c)"),
+                     [{"id": 1, "a": 1, "d": "child", "t": crypto.encrypt("Life-limiting condition"), "c": True},
+                      {"id": 2, "a": 2, "d": "service", "t": crypto.encrypt("Grace’s plan not shared"), "c": False}])
+
+    migrate(empty_settings)
+
+    assert not schema_diff(empty_settings)
+    with unit_of_work(empty_settings) as uow:
+        lines = [(f.analysis_id, f.domain, f.factor_code, f.grade, f.notes)
+                 for f in uow.session.scalars(select(AnalysisFactor).order_by(AnalysisFactor.id))]
+        assert lines == [(1, "child", "other", 2, "Life-limiting condition"),
+                         (2, "service", "other", 1, "Grace’s plan not shared")]
+        analyses = [(a.id, a.modifiable, a.finalised_on)
+                    for a in uow.session.scalars(select(Analysis).order_by(Analysis.id))]
+        assert analyses == [(1, "no", dt.date(2026, 3, 2)), (2, "yes", dt.date(2026, 3, 1))]
+    with engine.connect() as conn:
+        assert all(v.startswith("gAAAAA") for v in conn.execute(text("SELECT notes FROM analysis_factors")).scalars())
+        # The database refuses a grade the form does not have.
+        with pytest.raises(Exception, match="(?i)check"):
+            conn.execute(text("UPDATE analysis_factors SET grade = 3 WHERE id = 1"))
+        conn.rollback()
+
+    downgrade(empty_settings, "0010_gate_decisions")
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, contributed, description FROM analysis_factors ORDER BY id")).all()
+        assert [(i, bool(c), crypto.decrypt(d)) for i, c, d in rows] == [
+            (1, True, "Life-limiting condition"), (2, False, "Grace’s plan not shared")]
+        assert "finalised_on" not in {c["name"] for c in inspect(conn).get_columns("analyses")}
     migrate(empty_settings)
     assert not schema_diff(empty_settings)

@@ -80,7 +80,7 @@ def add_case(session, *, died, age_days, sex="male", ethnicity="white_british", 
 
 def add_review(session, case: Case, *, reviewed_on, category, modifiable, learning=None) -> Analysis:
     analysis = Analysis(case_id=case.id, reviewed_on=reviewed_on, category=category,
-                        modifiable=modifiable, learning=learning, recorded_by="test")
+                        modifiable=modifiable, learning=learning, recorded_by="test", finalised_on=reviewed_on)
     session.add(analysis)
     case.closed_on = reviewed_on
     session.flush()

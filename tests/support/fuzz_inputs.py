@@ -352,9 +352,9 @@ def make_input(target: str, rng: random.Random, n: int, case_number: str = "CDOP
         args = ["analysis", "record", case_number, "--today", "2027-03-05"]
         if rng.random() < 0.2:
             learning = form.get("learning")
-            return Input(target, category, m, args + ["--category", "infection", "--modifiable", "no",
+            return Input(target, category, m, args + ["--category", "infection",
                                                       "--learning", str(learning),
-                                                      "--factor", f"child|no|{form['factors'][0].get('description')}"])
+                                                      "--factor", f"child|acute_illness|1|{form['factors'][0].get('notes')}"])
         suffix, content = ".json", json_bytes(form, bom=rng.random() < 0.3)
         if rng.random() < 0.2:
             category, suffix, content = broken_file(rng, m, suffix=".json", rows=[form])

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from cdop.store.models import (
     Analysis,
-    AnalysisFactor,
     Case,
     CaseIdentifier,
     PanelMeeting,
@@ -77,21 +76,15 @@ HISTORY_COLUMNS = ["case_id", "reviewed_on", "category", "modifiable", "age_band
                    "ethnicity", "place_of_death", "death_expected", "deprivation_decile"]
 NCMD_BANDS = ("within", "late", "not_recorded")
 
-# A factor that may have contributed to the death: what makes a review's factor in a domain
-# modifiable. (The one place the analysis's factor shape is read.)
-MODIFIABLE_FACTOR = AnalysisFactor.contributed.is_(True)
-
-
 def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
     """Modifiable factors by domain: reviews completed from `start` to `end` with at
-    least one modifiable factor in each domain (a review may count in several)."""
-    rows = session.execute(
-        select(AnalysisFactor.domain, func.count(func.distinct(Analysis.id)))
-        .join(Analysis, Analysis.id == AnalysisFactor.analysis_id)
-        .where(Analysis.reviewed_on.between(start, end), MODIFIABLE_FACTOR)
-        .group_by(AnalysisFactor.domain)
-    )
-    return {domain: int(n) for domain, n in rows}
+    least one factor graded 2 (may have contributed) in each domain (a review may count
+    in several). The count is the analysis's own (cdop.panel.analysis; the rule is
+    cdop.rules.modifiable); domains with none are left out."""
+    from cdop.panel.analysis import modifiable_factors_by_domain as by_domain
+
+    return {domain: counts["modifiable"] for domain, counts in by_domain(session, start, end).items()
+            if counts["modifiable"]}
 
 
 def _history(session: Session, end: dt.date) -> pd.DataFrame:

@@ -4,6 +4,7 @@ follow-up of its recommendations."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -26,10 +27,13 @@ def analysis_group() -> None:
 @click.argument("case_number")
 @click.option("--file", "file_", type=existing_file, help="JSON analysis form (include/templates/returns/).")
 @click.option("--category", help="Category of death (taxonomy code).")
-@click.option("--modifiable", help="yes, no or insufficient.")
+@click.option("--modifiable", help="Derived from the grades (any factor graded 2: yes); say "
+              "'insufficient' if the information was not enough to judge.")
 @click.option("--learning")
 @click.option("--reviewed-on", help="Date of the review (default: the meeting's date).")
-@click.option("--factor", "factors", multiple=True, help="'DOMAIN|yes-or-no|description' (repeat).")
+@click.option("--factor", "factors", multiple=True,
+              help="'DOMAIN|FACTOR|GRADE|notes' (repeat): a factor line, codes from "
+                   "data/analysis_factors.toml, grade 0 not available, 1 not contributory, 2 may have contributed.")
 @click.option("--recommendation", "recommendations", multiple=True,
               help="'AGENCY|YYYY-MM-DD|text' to a directory agency (repeat; use --file for others).")
 @today_option
@@ -47,14 +51,14 @@ def analysis_record(case_number, file_, category, modifiable, learning, reviewed
     else:
         data = {"category": category, "modifiable": modifiable, "learning": learning,
                 "reviewed_on": reviewed_on,
-                "factors": [dict(zip(("domain", "contributed", "description"), f.split("|", 2), strict=False))
+                "factors": [dict(zip(("domain", "factor", "grade", "notes"), f.split("|", 3), strict=False))
                             for f in factors],
                 "recommendations": [dict(zip(("agency", "due_on", "text"), r.split("|", 2), strict=False))
                                     for r in recommendations]}
     result = record_analysis(current_settings(), case_number, data, today=business_date(today), actor=actor())
     recs = ", ".join(f"R{i}" for i in result["recommendations"]) or "none"
-    click.echo(f"recorded the analysis of {result['case_number']}; case closed on {result['closed_on']}; "
-               f"recommendations: {recs}")
+    click.echo(f"recorded the analysis of {result['case_number']}; modifiable factors: {result['modifiable']}; "
+               f"finalised and case closed on {result['closed_on']}; recommendations: {recs}")
 
 
 @analysis_group.command("show")
@@ -102,3 +106,28 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     view = record_recommendation_update(current_settings(), int(number), status=status, progress=progress,
                                         today=business_date(today))
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
+
+
+@click.group("ncmd")
+def ncmd_group() -> None:
+    """What goes to the National Child Mortality Database."""
+
+
+@ncmd_group.command("export")
+@click.option("--year", type=int, required=True,
+              help="Year ending 31 March, e.g. 2027 for reviews completed April 2026 to March 2027.")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: CDOP_HOME/ncmd/YEAR); created owner-only.")
+@today_option
+@friendly_errors
+def ncmd_export(year: int, to: Path | None, today) -> None:
+    """Write the year's completed analyses, one CSV per section of the analysis form
+    (README, "The NCMD export"), after the anonymisation gate has passed every cell."""
+    from cdop.panel.ncmd_export import export_ncmd
+
+    result = export_ncmd(current_settings(), year, today=business_date(today), to=to, actor=actor())
+    click.echo(f"NCMD export {year - 1}/{str(year)[2:]}: {result.counts['analysis.csv']} analyses, "
+               f"{result.counts['factors.csv']} factor lines, {result.counts['recommendations.csv']} "
+               f"recommendations; gate: nothing found")
+    for name in (*result.counts, "manifest.json"):
+        click.echo(f"  {result.directory / name}")

@@ -75,7 +75,7 @@ def main() -> None:
 
 for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
                 panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
-                annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
+                analysis.ncmd_group, annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
     main.add_command(command)
 for command in returns.RETURN_COMMANDS:
     intake.return_.add_command(command)

@@ -27,6 +27,7 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
+from cdop.taxonomy import factor_codes
 
 HISTORY_YEARS = 6  # report years with completed reviews (a five-year trend and one more)
 HISTORY_ENDS_DAYS_AGO = 200  # the live demo's oldest open case was notified ~140 working days ago
@@ -186,15 +187,22 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
     analysis = Analysis(
         case_id=case.id, reviewed_on=reviewed, category=category, modifiable=modifiable,
         learning=LEARNING.get(category) if modifiable == "yes" or rng.random() < 0.2 else None,
-        recorded_by="demo",
+        recorded_by="demo", finalised_on=reviewed,
     )
     session.add(analysis)
     session.flush()
-    domains = ["child", "social", "physical", "service"]
-    for domain in rng.sample(domains, rng.randint(1, 3)):
+    # Factor lines graded as the analysis form does: a case with modifiable factors has at
+    # least one graded 2 (cdop.rules.modifiable), one with insufficient information only 0s.
+    codes = factor_codes().by_domain
+    chosen = rng.sample(sorted(codes), rng.randint(1, 3))
+    for position, domain in enumerate(chosen):
+        if modifiable == "yes":
+            grade = 2 if position == 0 or rng.random() < 0.4 else 1
+        else:
+            grade = 0 if modifiable == "insufficient" else 1
         session.add(AnalysisFactor(analysis_id=analysis.id, domain=domain,
-                                   description="Factor recorded by the panel (demo).",
-                                   contributed=modifiable == "yes" and rng.random() < 0.6))
+                                   factor_code=rng.choice(sorted(codes[domain])), grade=grade,
+                                   notes="Factor recorded by the panel (demo)."))
     case.closed_on = reviewed
     if modifiable == "yes" and rng.random() < 0.45:
         organisation, text = rng.choice(RECOMMENDATIONS)

@@ -1,12 +1,16 @@
 """The panel's analysis of a case, its recommendations, and following them up.
 
-- `record_analysis` records the analysis form after the meeting: the category of death
-  (taxonomy code: one per case, the hierarchy is in data/taxonomy.toml), the factors
-  found in each domain and whether each contributed, whether there were modifiable
-  factors (yes / no / insufficient information), the learning, and recommendations to
-  named organisations with due dates. All-or-nothing; free text is checked by the
-  anonymisation gate when it is recorded, because it is kept (and later published in
-  the annual report) as anonymised text. The case then closes.
+- `record_analysis` records the analysis form once the case has been discussed at a panel
+  meeting that has taken place: the category of death (taxonomy code: one per case, the
+  hierarchy is in data/taxonomy.toml), the factors as lines of their own (domain, factor
+  code from data/analysis_factors.toml, grade 0-2, notes), whether there were modifiable
+  factors -- derived from the grades (cdop.rules.modifiable: any factor graded 2) -- the
+  learning, and recommendations to named organisations with due dates. All-or-nothing;
+  free text is checked by the anonymisation gate when it is recorded, because it is kept
+  (and later published in the annual report) as anonymised text. The analysis is then
+  complete and finalised (NCMD) with the business date, and the case closes.
+- `modifiable_factors_by_domain` counts, for the annual report, the analyses with a
+  modifiable factor (graded 2) in each domain.
 - Each recommendation is sent to its organisation when agreed (outbox, business key
   case/recommendation-N/recommendation/1).
 - `plan_recommendation_follow_ups` (DAG cdop_follow_up_recommendations, working days):
@@ -24,7 +28,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
@@ -33,6 +38,12 @@ from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Email
 from cdop.panel.case_reports import APPROVED
+from cdop.rules.modifiable import GRADES, INSUFFICIENT, MAY_HAVE_CONTRIBUTED, YES, case_modifiable
+from cdop.rules.recommendations import (
+    OPEN_STATUSES,
+    overdue_recommendation_predicate,
+    recommendation_overdue,
+)
 from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.lookups import get_case
@@ -48,7 +59,7 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
-from cdop.taxonomy import taxonomy
+from cdop.taxonomy import factor_codes, taxonomy
 from cdop.validation import (
     CODE_MAX,
     InputError,
@@ -63,12 +74,12 @@ KIND_AGREED = "recommendation"
 KIND_REMINDER = "recommendation_reminder"
 KINDS = (KIND_AGREED, KIND_REMINDER)
 ACTOR = "airflow:cdop_follow_up_recommendations"
-OPEN_STATUSES = ("agreed", "in_progress")
 UPDATE_STATUSES = ("in_progress", "completed", "not_accepted")
 TEXT_MAX = 4000
 LIST_MAX = 200
 ANALYSIS_FIELDS = ("reviewed_on", "category", "modifiable", "learning", "factors", "recommendations",
                    "case_number")
+FACTOR_FIELDS = ("domain", "factor", "grade", "notes")
 
 
 def load_analysis_file(path: Path) -> dict[str, Any]:
@@ -91,7 +102,8 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
     r = RowReader(data)
     values = {
         "category": r.choice("category", _categories()),
-        "modifiable": r.choice("modifiable", tax.labels("modifiable")),
+        # Derived from the grades; the panel may say "insufficient" (or confirm the result).
+        "modifiable": r.choice("modifiable", tax.labels("modifiable"), required=False),
         "learning": r.text("learning", required=False, max_len=TEXT_MAX, multiline=True),
         "reviewed_on": r.date("reviewed_on", required=False),
     }
@@ -107,17 +119,38 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
     if len(raw_factors) > LIST_MAX:
         problems.append(Problem("factors", f"has more than {LIST_MAX} entries"))
         raw_factors = []
+    codes = factor_codes().by_domain
     for i, item in enumerate(raw_factors, start=1):
-        fr = RowReader(item if isinstance(item, Mapping) else {})
+        item = item if isinstance(item, Mapping) else {}
+        for position, key in enumerate(item, start=1):
+            if key not in FACTOR_FIELDS:
+                problems.append(Problem(f"factors[{i}].{field_label(key, FACTOR_FIELDS, position)}",
+                                        "is not a field of a factor line"))
+        fr = RowReader(item)
+        domain = fr.choice("domain", tax.labels("factor_domain"))
+        code = fr.choice("factor", codes[domain]) if domain else fr.text("factor", max_len=CODE_MAX)
         factor = {
-            "domain": fr.choice("domain", tax.labels("factor_domain")),
-            "description": fr.text("description", max_len=TEXT_MAX, multiline=True),
-            "contributed": fr.boolean("contributed"),
+            "domain": domain,
+            "factor_code": code,
+            "grade": fr.integer("grade", low=min(GRADES), high=max(GRADES), required=True),
+            "notes": fr.text("notes", required=False, max_len=TEXT_MAX, multiline=True),
         }
         problems += [Problem(f"factors[{i}].{p.field}", p.message) for p in fr.problems]
         factors.append(factor)
-    if values["modifiable"] == "yes" and not raw_factors:
-        problems.append(Problem("factors", "modifiable factors were found: describe at least one factor"))
+    seen: dict[tuple[str, str], int] = {}
+    for i, f in enumerate(factors, start=1):
+        if f["domain"] and f["factor_code"]:
+            first = seen.setdefault((f["domain"], f["factor_code"]), i)
+            if first != i:
+                problems.append(Problem(f"factors[{i}].factor", f"is already on line {first}: one line a factor"))
+    grades = [f["grade"] for f in factors if f["grade"] is not None]
+    declared = values["modifiable"]
+    if declared == YES and MAY_HAVE_CONTRIBUTED not in grades:
+        problems.append(Problem("modifiable", "is yes, but no factor is graded 2 (may have contributed)"))
+    elif declared in ("no", INSUFFICIENT) and MAY_HAVE_CONTRIBUTED in grades:
+        problems.append(Problem("modifiable", "a factor is graded 2 (may have contributed): "
+                                              "the case has modifiable factors"))
+    values["modifiable"] = case_modifiable(grades, insufficient_information=declared == INSUFFICIENT)
 
     recommendations = []
     raw_recs = data.get("recommendations") or []
@@ -175,7 +208,10 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
                                                           CaseReport.status == APPROVED).limit(1)):
             problems.insert(0, Problem("case", "has no approved case report: the panel has not seen it"))
         meeting = _allocation(session, case)
-        if meeting is not None and meeting.meets_on > today:
+        if meeting is None:
+            problems.insert(0, Problem("case", "has not been discussed at a panel meeting: "
+                                               "allocate it to a meeting first"))
+        elif meeting.meets_on > today:
             problems.insert(0, Problem("case", "its panel meeting has not happened yet"))
         reviewed_on = values["reviewed_on"] or (meeting.meets_on if meeting else today)
         if meeting is not None and reviewed_on < meeting.meets_on:
@@ -187,7 +223,7 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         # marked it "not an identifier" for this case's learning (`cdop gate decide`).
         gate = case_gate(session, case, document="learning")
         texts = [("learning", values["learning"])]
-        texts += [(f"factors[{i}].description", f["description"]) for i, f in enumerate(factors, start=1)]
+        texts += [(f"factors[{i}].notes", f["notes"]) for i, f in enumerate(factors, start=1)]
         texts += [(f"recommendations[{i}].text", r["text"]) for i, r in enumerate(recommendations, start=1)]
         # A recommendation to the child's own school would name it in every message.
         texts += [(f"recommendations[{i}].organisation", r["organisation"])
@@ -198,7 +234,7 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
 
         analysis = Analysis(case_id=case.id, meeting_id=meeting.id if meeting else None, reviewed_on=reviewed_on,
                             category=values["category"], modifiable=values["modifiable"],
-                            learning=values["learning"], recorded_by=actor)
+                            learning=values["learning"], recorded_by=actor, finalised_on=today)
         session.add(analysis)
         session.flush()
         for factor in factors:
@@ -222,11 +258,11 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         case.closed_on = today
         uow.audit("analysis_recorded", "analysis", analysis.id, case_id=case.id, category=values["category"],
                   modifiable=values["modifiable"], factors=len(factors), recommendations=ids,
-                  reviewed_on=reviewed_on.isoformat())
+                  reviewed_on=reviewed_on.isoformat(), finalised_on=today.isoformat())
         uow.audit("case_closed", "case", case.id, case_id=case.id, closed_on=today.isoformat())
         uow.commit()
     return {"case_number": case_number.strip().upper(), "analysis_id": analysis.id,
-            "recommendations": ids, "closed_on": today.isoformat()}
+            "modifiable": values["modifiable"], "recommendations": ids, "closed_on": today.isoformat()}
 
 
 def analysis_view(settings: Settings, case_number: str) -> dict[str, Any] | None:
@@ -245,11 +281,77 @@ def analysis_view(settings: Settings, case_number: str) -> dict[str, Any] | None
             "modifiable": analysis.modifiable,
             "learning": analysis.learning,
             "recorded_by": analysis.recorded_by,
-            "factors": [{"domain": f.domain, "description": f.description, "contributed": f.contributed}
+            "finalised_on": analysis.finalised_on.isoformat(),
+            "factors": [{"domain": f.domain, "factor": f.factor_code,
+                         "factor_label": factor_codes().by_domain.get(f.domain, {}).get(f.factor_code, f.factor_code),
+                         "grade": f.grade, "notes": f.notes}
                         for f in analysis.factors],
             "recommendations": [_rec_view(r) for r in recs],
             "closed_on": case.closed_on.isoformat() if case.closed_on else None,
         }
+
+
+def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
+    """For analyses reviewed from `start` to `end` (inclusive): per factor domain, how many
+    had a factor in it graded 2 (may have contributed: modifiable) and how many had any
+    factor line in it. One GROUP BY; a case counts once per domain."""
+    graded_2 = func.max(sql_case((AnalysisFactor.grade == MAY_HAVE_CONTRIBUTED, 1), else_=0))
+    per_case = (
+        select(AnalysisFactor.domain.label("domain"), graded_2.label("modifiable"))
+        .join(Analysis, Analysis.id == AnalysisFactor.analysis_id)
+        .where(Analysis.reviewed_on >= start, Analysis.reviewed_on <= end)
+        .group_by(Analysis.id, AnalysisFactor.domain)
+        .subquery()
+    )
+    rows = session.execute(select(per_case.c.domain, func.sum(per_case.c.modifiable), func.count())
+                           .group_by(per_case.c.domain)).all()
+    found = {domain: (int(modifiable or 0), int(n)) for domain, modifiable, n in rows}
+    return {domain: {"modifiable": found.get(domain, (0, 0))[0], "with_factor": found.get(domain, (0, 0))[1]}
+            for domain in taxonomy().labels("factor_domain")}
+
+
+def form_choices() -> dict[str, Any]:
+    """The analysis form's vocabularies: categories, domains, factor codes, grades."""
+    tax = taxonomy()
+    codes = factor_codes()
+    return {"categories": [(c["code"], c["label"]) for c in tax.categories],
+            "domains": list(tax.labels("factor_domain").items()),
+            "factors": codes.by_domain, "grades": codes.grades,
+            "modifiable": list(tax.labels("modifiable").items())}
+
+
+def awaiting_analysis(settings: Settings, today: dt.date) -> list[dict[str, Any]]:
+    """Cases discussed at a panel meeting that has taken place whose analysis is not yet
+    recorded, oldest meeting first (case numbers and meeting dates only)."""
+    with unit_of_work(settings) as uow:
+        rows = uow.session.execute(
+            select(Case.case_number, Case.age_band, Case.death_expected, PanelMeeting.meets_on)
+            .join(MeetingAllocation, MeetingAllocation.case_id == Case.id)
+            .join(PanelMeeting, PanelMeeting.id == MeetingAllocation.meeting_id)
+            .where(PanelMeeting.meets_on <= today, Case.closed_on.is_(None),
+                   ~select(Analysis.id).where(Analysis.case_id == Case.id).exists())
+            .order_by(PanelMeeting.meets_on, Case.case_number)
+        ).all()
+    return [{"case_number": n, "age_band": band, "expected": expected, "meets_on": on}
+            for n, band, expected, on in rows]
+
+
+def case_for_analysis(settings: Settings, case_number: str, today: dt.date) -> dict[str, Any]:
+    """What the analysis form shows above itself: the case number, its meeting, whether the
+    analysis may be recorded now and, if not, why (raises NotFound for an unknown case)."""
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, case_number)
+        meeting = _allocation(uow.session, case)
+        recorded = uow.session.scalar(select(Analysis.id).where(Analysis.case_id == case.id)) is not None
+        blocker = None
+        if recorded or case.closed_on is not None:
+            blocker = "Its analysis has been recorded and the case is closed."
+        elif meeting is None:
+            blocker = "The case has not been discussed at a panel meeting yet."
+        elif meeting.meets_on > today:
+            blocker = f"Its panel meeting ({meeting.meets_on.isoformat()}) has not happened yet."
+        return {"case_number": case.case_number, "age_band": case.age_band, "expected": case.death_expected,
+                "meets_on": meeting.meets_on if meeting else None, "blocker": blocker, "recorded": recorded}
 
 
 def _rec_view(r: Recommendation) -> dict[str, Any]:
@@ -272,6 +374,42 @@ def list_recommendations(settings: Settings, *, case_number: str | None = None,
             query = query.where(Recommendation.status.in_(OPEN_STATUSES))
         rows = uow.session.execute(query.order_by(Recommendation.due_on, Recommendation.id)).all()
         return [_rec_view(r) | {"case_number": n} for r, n in rows]
+
+
+def recommendations_page(settings: Settings, today: dt.date, *, status: str | None = None,
+                         page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """The recommendations page: overdue first (oldest due first), then the other open
+    ones by due date, then those completed or not accepted; each with its progress
+    history (evidence of action). One statement for the page's rows, one for their
+    updates."""
+    overdue = overdue_recommendation_predicate(today)
+    with unit_of_work(settings) as uow:
+        query = select(Recommendation, Case.case_number).join(Case, Case.id == Recommendation.case_id)
+        if status == "open":
+            query = query.where(Recommendation.status.in_(OPEN_STATUSES))
+        elif status == "overdue":
+            query = query.where(overdue)
+        elif status in UPDATE_STATUSES or status == "agreed":
+            query = query.where(Recommendation.status == status)
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = uow.session.execute(
+            query.order_by(sql_case((overdue, 0), (Recommendation.status.in_(OPEN_STATUSES), 1), else_=2),
+                           Recommendation.due_on, Recommendation.id)
+            .limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        ids = [r.id for r, _ in rows]
+        updates: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            for u in uow.session.scalars(select(RecommendationUpdate)
+                                         .where(RecommendationUpdate.recommendation_id.in_(ids))
+                                         .order_by(RecommendationUpdate.recorded_on, RecommendationUpdate.id)):
+                updates[u.recommendation_id].append({"recorded_on": u.recorded_on, "status": u.status,
+                                                     "progress": u.progress})
+        items = [_rec_view(r) | {"case_number": n, "overdue": recommendation_overdue(r.status, r.due_on, today),
+                                 "days_overdue": (today - r.due_on).days, "open": r.status in OPEN_STATUSES,
+                                 "updates": updates[r.id]}
+                 for r, n in rows]
+    return {"items": items, "total": total, "page": page, "pages": max(1, -(-total // per_page))}
 
 
 def _follow_up_calendar(settings: Settings) -> WorkingCalendar:

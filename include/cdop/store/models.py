@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -314,21 +315,31 @@ class Analysis(Base):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("panel_meetings.id"))
     reviewed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # review completed
     category: Mapped[str] = mapped_column(String(40))  # taxonomy category code
-    modifiable: Mapped[str] = mapped_column(String(20))  # yes | no | insufficient
+    # yes | no | insufficient: derived from the factors' grades by cdop.rules.modifiable
+    # when recorded (any factor graded 2 = yes), kept so that reports count it in SQL.
+    modifiable: Mapped[str] = mapped_column(String(20))
     learning: Mapped[str | None] = mapped_column(Encrypted)  # gate-checked, still encrypted
     recorded_by: Mapped[str] = mapped_column(String(120))
+    # The analysis is complete and finalised (NCMD) on this business date; the case closes.
+    finalised_on: Mapped[dt.date] = mapped_column(Date)
 
     factors: Mapped[list[AnalysisFactor]] = relationship(order_by="AnalysisFactor.id")
 
 
 class AnalysisFactor(Base):
+    """One line of the analysis form: a factor in its domain, graded 0-2
+    (data/analysis_factors.toml: 0 information not available, 1 present but not
+    contributory, 2 may have contributed, i.e. modifiable)."""
+
     __tablename__ = "analysis_factors"
+    __table_args__ = (CheckConstraint("grade IN (0, 1, 2)", name="grade"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(20))  # taxonomy factor_domain code
-    description: Mapped[str] = mapped_column(Encrypted)
-    contributed: Mapped[bool] = mapped_column(Boolean, default=False)
+    factor_code: Mapped[str] = mapped_column(String(40))  # analysis_factors.toml code in its domain
+    grade: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Encrypted)  # gate-checked, still encrypted
 
 
 class Recommendation(Base):
@@ -492,7 +503,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     ChronologyEntry: ("event_date", "description"),
     CaseReport: ("comments",),
     Analysis: ("learning",),
-    AnalysisFactor: ("description",),
+    AnalysisFactor: ("notes",),
     Recommendation: ("text",),
     RecommendationUpdate: ("progress",),
     OutboxMessage: ("subject",),

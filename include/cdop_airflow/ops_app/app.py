@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request,
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from cdop.config import Settings, local_today
+from cdop_airflow.ops_app import analysis_pages
 from cdop_airflow.ops_app.auth import (
     CSRF_FIELD,
     CurrentUser,
@@ -38,6 +39,7 @@ NAV = (
     ("investigations", "Waiting on investigations"),
     ("meetings", "Panel meetings"),
     ("reports", "Reports to check"),
+    *analysis_pages.NAV,
     ("outbox", "Outbox"),
     ("audit", "Audit trail"),
     ("papers", "Panel papers"),
@@ -72,6 +74,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
     "/papers/{case_number}": {"GET": _PANEL},
     # Counts only: no case number, no case detail.
     "/figures": {"GET": _FIGURES},
+    # The analysis form and the recommendations (coordinators; analysis_pages.py).
+    **analysis_pages.ACCESS,
 }
 
 
@@ -227,6 +231,7 @@ def create_app() -> FastAPI:
     _panel_and_figure_routes(app)
     _action_routes(app)
     _outbox_routes(app)
+    analysis_pages.routes(app, render_page=render_page, user_settings=user_settings, business_today=business_today)
     return app
 
 
