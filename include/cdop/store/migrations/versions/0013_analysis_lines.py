@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_analysis_lines"
-down_revision = "0010_gate_decisions"
+down_revision = "0012_portal"
 branch_labels = None
 depends_on = None
 
