@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cdop.config import Settings
 from cdop.mail.kinds import REGISTRY
@@ -176,17 +176,44 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
     return sorted(claimed)
 
 
-def _prefetch(session: Session, messages: Sequence[OutboxMessage]) -> list[AgencyRequest]:
-    """Load the agency requests (with case and agency) of a batch in one query, so the
-    composers' and hooks' `session.get` find them in the session. The caller keeps the
-    list: the session's identity map holds its objects only while they are referenced."""
+def _prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Settings,
+              registry: Mapping[str, MessageKind]) -> list[object]:
+    """Load what the batch's composers read before the first is composed: each kind's
+    own `prefetch` for its messages, and for the others their agency requests (with
+    case and agency) in one query, so the composers' `session.get` find them in the
+    session. The caller keeps the list: the identity map holds objects only while they
+    are referenced."""
+    by_prefetch: dict[object, list[OutboxMessage]] = {}
+    for message in messages:
+        kind = registry.get(message.kind)
+        by_prefetch.setdefault(kind.prefetch if kind is not None else None, []).append(message)
+    kept: list[object] = []
+    for prefetch, group in by_prefetch.items():
+        if prefetch is None:
+            kept.extend(_requests_of(session, group, with_case=True))
+        else:
+            try:
+                kept.append(prefetch(session, group, settings))
+            except DBAPIError:
+                raise
+            except Exception as exc:  # the composers then read what they need themselves
+                log.error("prefetch for %d message(s) failed (%s)", len(group), type(exc).__name__)
+    return kept
+
+
+def _requests_of(session: Session, messages: Sequence[OutboxMessage], *,
+                 with_case: bool) -> list[AgencyRequest]:
+    """The agency requests of `messages` with their agencies (and cases), in one query
+    each. The case is loaded by a second SELECT (selectinload), once per case: joined to
+    every request's row, its encrypted columns would be decrypted once per request."""
     request_ids = {m.request_id for m in messages if m.request_id is not None}
     if not request_ids:
         return []
+    options = [joinedload(AgencyRequest.agency)]
+    if with_case:
+        options.append(selectinload(AgencyRequest.case))
     return list(session.scalars(
-        select(AgencyRequest)
-        .where(AgencyRequest.id.in_(request_ids))
-        .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
+        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids)).options(*options)
     ).unique().all())
 
 
@@ -200,7 +227,7 @@ def _compose(settings: Settings, actor: str | None, token: str,
         messages = session.scalars(
             select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
         ).all()
-        loaded = _prefetch(session, messages)  # noqa: F841 -- kept referenced
+        loaded = _prefetch(session, messages, settings, registry)  # noqa: F841 -- kept referenced
         for number, message in enumerate(messages):
             try:
                 kind = registry.get(message.kind)
@@ -275,14 +302,13 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     ).all())
-    if not marked_ids:
-        return []
-    messages = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(marked_ids)).order_by(OutboxMessage.id)
-    ).all()
-    # Kept on the session's info for the hooks' `session.get` (see _prefetch).
-    session.info["cdop_prefetched"] = _prefetch(session, messages)
-    return list(messages)
+    # The hooks read the messages as composed (detached, as claimed: no one else may
+    # change a message under our claim token), not a fresh copy of each.
+    messages = [m for m in batch.sent if m.id in marked_ids]
+    # What the hooks read, kept on the session's info for their `session.get` (see
+    # _prefetch): the requests and their agencies; no hook reads the case's identifiers.
+    session.info["cdop_prefetched"] = _requests_of(session, messages, with_case=False)
+    return messages
 
 
 def _run_hooks(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings,
