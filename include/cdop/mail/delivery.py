@@ -27,6 +27,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
@@ -110,45 +111,98 @@ def deliver(
     kinds = list(kinds) if kinds else None
     ids = list(ids) if ids is not None else None
     lease = dt.timedelta(minutes=settings.policy.send_lease_minutes)
-    after_id = 0
-    consecutive_failures = 0
-    while True:
+
+    def claim_and_compose(after_id: int) -> tuple[list[int], _Batch, list] | None:
         token = secrets.token_hex(16)
         claimed = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
         if not claimed:
-            break
-        after_id = claimed[-1]
+            return None
         batch = _Batch(token)
-        composed = _compose(settings, actor, token, registry, batch)
-        stop = False
-        for message, email in composed:
-            if stop:
-                batch.unattempted.append(message.id)
-                continue
-            try:
-                mailer.send(email)
-            except MailError as exc:
-                if exc.permanent:
-                    batch.held.append((message, exc.reason))
-                    consecutive_failures = 0
-                else:
-                    batch.released.append((message.id, exc.reason))
-                    report.failed[message.business_key] = exc.reason
-                    log.warning("could not send %s: %s", message.business_key, exc.reason)
-                    consecutive_failures += 1
-                    if consecutive_failures >= max_consecutive_failures:
-                        log.warning("stopping after %d failures in a row", consecutive_failures)
-                        stop = True
-            else:
-                consecutive_failures = 0
-                batch.sent.append(message)
-                if len(batch.sent) >= mark_every:
-                    _flush(settings, actor, registry, batch, report)
-                    batch = _Batch(token)
-        _flush(settings, actor, registry, batch, report)
-        if stop or len(claimed) < batch_size:
-            break
+        return claimed, batch, _compose(settings, actor, token, registry, batch)
+
+    consecutive_failures = 0
+    # The database work (claim, compose, mark sent) runs on one worker thread, in the
+    # order it is handed over, while this thread talks to the SMTP server: the next
+    # batch is claimed and composed, and the last messages marked, during the sends
+    # (the socket waits release the interpreter). A batch is composed before the hooks
+    # of the batch before it have run, as every message of one batch always was.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database:
+        flushes: list[Future] = []
+
+        def flush(batch: _Batch) -> None:
+            flushes.append(database.submit(_flush, settings, actor, registry, batch, report))
+
+        def raise_a_failed_flush() -> None:
+            while flushes and flushes[0].done():
+                flushes.pop(0).result()
+
+        ahead: Future | None = database.submit(claim_and_compose, 0)  # the next batch
+        try:
+            while True:
+                claimed_batch, ahead = ahead.result(), None
+                if claimed_batch is None:
+                    break
+                claimed, batch, composed = claimed_batch
+                more = len(claimed) >= batch_size
+                if more:
+                    ahead = database.submit(claim_and_compose, claimed[-1])
+                stop = False
+                for message, email in composed:
+                    if stop:
+                        batch.unattempted.append(message.id)
+                        continue
+                    raise_a_failed_flush()
+                    try:
+                        mailer.send(email)
+                    except MailError as exc:
+                        if exc.permanent:
+                            batch.held.append((message, exc.reason))
+                            consecutive_failures = 0
+                        else:
+                            batch.released.append((message.id, exc.reason))
+                            report.failed[message.business_key] = exc.reason
+                            log.warning("could not send %s: %s", message.business_key, exc.reason)
+                            consecutive_failures += 1
+                            if consecutive_failures >= max_consecutive_failures:
+                                log.warning("stopping after %d failures in a row", consecutive_failures)
+                                stop = True
+                    else:
+                        consecutive_failures = 0
+                        batch.sent.append(message)
+                        if len(batch.sent) >= mark_every:
+                            flush(batch)
+                            batch = _Batch(batch.token)
+                flush(batch)
+                if stop or not more:
+                    break
+            if ahead is not None:  # claimed ahead and not to be tried in this run: put back
+                flushes.append(database.submit(_unclaim_ahead, settings, actor, ahead))
+            for done in flushes:
+                done.result()
+        except BaseException:
+            # What was claimed ahead goes back now rather than after its lease; what was
+            # sent is still marked (the worker finishes its queue before the pool closes).
+            if ahead is not None and not ahead.cancel():
+                database.submit(_unclaim_ahead, settings, actor, ahead)
+            raise
     return report
+
+
+def _unclaim_ahead(settings: Settings, actor: str | None, ahead: Future) -> None:
+    claimed_batch = ahead.result()
+    if claimed_batch is not None:
+        _unclaim(settings, actor, claimed_batch[0], claimed_batch[1].token)
+
+
+def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: str) -> None:
+    """Put back a batch claimed ahead but never tried, with the attempt its claim counted."""
+    with unit_of_work(settings, actor) as uow:
+        uow.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(claimed), OutboxMessage.claim_token == token,
+                                        OutboxMessage.status == "sending")
+            .values(status="pending", claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+        uow.commit()
 
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
