@@ -18,6 +18,7 @@ SUBJECTS = [
     "Escalation: information from Łódź Ørsted Straße Académie is overdue",
     "It’s O'Neill-Smith’s return",
     "two  spaces and a tab\there",
+    "A word too long to fold " + "x" * 90,
 ]
 TEXTS = [
     "Dear colleague,\n\nThe return is overdue.\n",

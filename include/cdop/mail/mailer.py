@@ -158,10 +158,29 @@ def _boundary(*parts: str) -> str:
 
 def _header_line(name: str, value: str) -> str:
     line = f"{name}: {value}"
-    if value.isascii() and len(line) <= _HEADER_LINE and "  " not in value:
-        return line + "\r\n"
-    # Folded and RFC 2047-encoded exactly as the email package would.
+    if value.isascii() and "  " not in value and "\t" not in value:
+        if len(line) <= _HEADER_LINE:
+            return line + "\r\n"
+        folded = _fold_ascii(name, value)
+        if folded is not None:
+            return folded
+    # Folded and RFC 2047-encoded as the email package does.
     return _WIRE_POLICY.fold_binary(name, value).decode("ascii")
+
+
+def _fold_ascii(name: str, value: str) -> str | None:
+    """An ASCII header folded at its single spaces into lines of at most 78 characters
+    (unfolding gives the value back exactly); None if a word is too long for that."""
+    lines, line = [], f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > _HEADER_LINE and line.strip() != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += " " + word
+        if len(line) > _HEADER_LINE:
+            return None
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _text_entity(text: str, subtype: str) -> tuple[str, str]:
