@@ -226,7 +226,13 @@ def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: s
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
            ids: list[int] | None, after_id: int, limit: int, lease: dt.timedelta) -> list[int]:
-    """Claim up to `limit` deliverable messages after `after_id` in one statement."""
+    """Claim up to `limit` deliverable messages after `after_id`: pick and lock them, then
+    claim the rows picked, in one transaction.
+
+    Two statements, not an UPDATE ... WHERE id IN (SELECT ... LIMIT ... FOR UPDATE SKIP
+    LOCKED): PostgreSQL may run such a sub-select again for each row it updates, and
+    each run skips the rows the UPDATE has just claimed, so one claim took more than
+    `limit` messages (six for a limit of two in the test)."""
     now = utcnow()
     pick = select(OutboxMessage.id).where(_deliverable(now - lease), OutboxMessage.id > after_id)
     if kinds:
@@ -235,11 +241,14 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
         pick = pick.where(OutboxMessage.id.in_(ids))
     pick = pick.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
     with unit_of_work(settings, actor) as uow:
+        picked = uow.session.scalars(pick).all()
+        if not picked:
+            return []
         claimed = uow.session.scalars(
             update(OutboxMessage)
-            # The guard again outside the sub-select: on PostgreSQL a row updated by
-            # another claimer meanwhile is re-checked against it.
-            .where(OutboxMessage.id.in_(pick), _deliverable(now - lease))
+            # The guard again: on PostgreSQL a row another claimer took between its
+            # read and our lock is re-checked against it.
+            .where(OutboxMessage.id.in_(picked), _deliverable(now - lease))
             .values(status="sending", claim_token=token, claimed_at=now,
                     attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id)
