@@ -283,13 +283,18 @@ def main() -> None:
     results = [bench(b, args.count, args.pairs) for b in backends]
     print(f"deliver {args.count} reminders to a loopback SMTP server "
           f"(medians of {args.pairs} interleaved pairs)")
-    print(f"{'backend':<11} {'project':>8} {'floor':>7} {'ratio':>6} {'msg/s':>6} "
-          f"{'stmts/msg':>9} {'commits/msg':>11} {'in DB':>7} {'in SMTP':>8}")
+    print(f"{'backend':<11} {'project':>8} {'floor':>7} {'ratio':>6} {'msg/s':>6} {'floor msg/s':>11} "
+          f"{'stmts/msg':>9} {'commits/msg':>11} {'in DB':>7} {'in SMTP':>8} {'DB/SMTP':>7}")
     for r in results:
         print(f"{r['backend']:<11} {r['project_s']:>7.2f}s {r['floor_s']:>6.2f}s "
-              f"{r['project_s'] / r['floor_s']:>5.1f}x {r['count'] / r['project_s']:>6.0f} "
-              f"{r['statements']:>9.2f} {r['commits']:>11.3f} {r['db_s']:>6.2f}s {r['smtp_s']:>7.2f}s")
-    print("targets: ratio <= 2x; time in DB <= time in SMTP; >= 200 messages a second")
+              f"{r['project_s'] / r['floor_s']:>5.2f}x {r['count'] / r['project_s']:>6.0f} "
+              f"{r['count'] / r['floor_s']:>11.0f} "
+              f"{r['statements']:>9.2f} {r['commits']:>11.3f} {r['db_s']:>6.2f}s {r['smtp_s']:>7.2f}s "
+              f"{r['db_s'] / r['smtp_s']:>6.2f}x")
+    print("targets: ratio <= 2x; time in DB <= time in SMTP; >= 200 messages a second.\n"
+          "The database work runs on a worker thread beside the sends: 'in DB' is its time in\n"
+          "statements and commits, overlapping 'in SMTP' (the sends' time inside sendmail).\n"
+          "'floor msg/s' is the SMTP server's own pace on this machine now: no sender beats it.")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import sys
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cdop.config import Settings
 from cdop.mail.kinds import REGISTRY
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 HELD = "held"
 BATCH_SIZE = 200
 MARK_EVERY = 50  # sends between two mark-sent commits: bounds the repeat window
+SWITCH_INTERVAL = 0.0005  # seconds: see deliver
 
 
 @dataclass
@@ -110,50 +113,126 @@ def deliver(
     kinds = list(kinds) if kinds else None
     ids = list(ids) if ids is not None else None
     lease = dt.timedelta(minutes=settings.policy.send_lease_minutes)
-    after_id = 0
-    consecutive_failures = 0
-    while True:
+
+    def claim_and_compose(after_id: int) -> tuple[list[int], _Batch, list] | None:
         token = secrets.token_hex(16)
         claimed = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
         if not claimed:
-            break
-        after_id = claimed[-1]
+            return None
         batch = _Batch(token)
-        composed = _compose(settings, actor, token, registry, batch)
-        stop = False
-        for message, email in composed:
-            if stop:
-                batch.unattempted.append(message.id)
-                continue
-            try:
-                mailer.send(email)
-            except MailError as exc:
-                if exc.permanent:
-                    batch.held.append((message, exc.reason))
-                    consecutive_failures = 0
-                else:
-                    batch.released.append((message.id, exc.reason))
-                    report.failed[message.business_key] = exc.reason
-                    log.warning("could not send %s: %s", message.business_key, exc.reason)
-                    consecutive_failures += 1
-                    if consecutive_failures >= max_consecutive_failures:
-                        log.warning("stopping after %d failures in a row", consecutive_failures)
-                        stop = True
-            else:
-                consecutive_failures = 0
-                batch.sent.append(message)
-                if len(batch.sent) >= mark_every:
-                    _flush(settings, actor, registry, batch, report)
-                    batch = _Batch(token)
-        _flush(settings, actor, registry, batch, report)
-        if stop or len(claimed) < batch_size:
-            break
+        return claimed, batch, _compose(settings, actor, token, registry, batch)
+
+    # The sending thread wakes from each SMTP reply wanting the interpreter back; with
+    # the default switch interval (5 ms) it can wait that long behind the worker, at
+    # every one of a message's four replies. A shorter interval while we deliver keeps
+    # the conversation at the server's pace.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
+    try:
+        return _deliver(settings, mailer, claim_and_compose, registry, report, actor=actor,
+                        batch_size=batch_size, mark_every=mark_every,
+                        max_consecutive_failures=max_consecutive_failures)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Mapping[str, MessageKind],
+             report: DeliveryReport, *, actor: str | None, batch_size: int, mark_every: int,
+             max_consecutive_failures: int) -> DeliveryReport:
+    # The database work (claim, compose, mark sent) runs on one worker thread, in the
+    # order it is handed over, while this thread talks to the SMTP server: the next
+    # batch is claimed and composed, and the last messages marked, during the sends
+    # (the socket waits release the interpreter). A batch is composed before the hooks
+    # of the batch before it have run, as every message of one batch always was.
+    consecutive_failures = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database:
+        flushes: list[Future] = []
+
+        def flush(batch: _Batch) -> None:
+            flushes.append(database.submit(_flush, settings, actor, registry, batch, report))
+
+        def raise_a_failed_flush() -> None:
+            while flushes and flushes[0].done():
+                flushes.pop(0).result()
+
+        ahead: Future | None = database.submit(claim_and_compose, 0)  # the next batch
+        try:
+            while True:
+                claimed_batch, ahead = ahead.result(), None
+                if claimed_batch is None:
+                    break
+                claimed, batch, composed = claimed_batch
+                more = len(claimed) >= batch_size
+                if more:
+                    ahead = database.submit(claim_and_compose, claimed[-1])
+                stop = False
+                for message, email in composed:
+                    if stop:
+                        batch.unattempted.append(message.id)
+                        continue
+                    raise_a_failed_flush()
+                    try:
+                        mailer.send(email)
+                    except MailError as exc:
+                        if exc.permanent:
+                            batch.held.append((message, exc.reason))
+                            consecutive_failures = 0
+                        else:
+                            batch.released.append((message.id, exc.reason))
+                            report.failed[message.business_key] = exc.reason
+                            log.warning("could not send %s: %s", message.business_key, exc.reason)
+                            consecutive_failures += 1
+                            if consecutive_failures >= max_consecutive_failures:
+                                log.warning("stopping after %d failures in a row", consecutive_failures)
+                                stop = True
+                    else:
+                        consecutive_failures = 0
+                        batch.sent.append(message)
+                        if len(batch.sent) >= mark_every:
+                            flush(batch)
+                            batch = _Batch(batch.token)
+                flush(batch)
+                if stop or not more:
+                    break
+            if ahead is not None:  # claimed ahead and not to be tried in this run: put back
+                flushes.append(database.submit(_unclaim_ahead, settings, actor, ahead))
+            for done in flushes:
+                done.result()
+        except BaseException:
+            # What was claimed ahead goes back now rather than after its lease; what was
+            # sent is still marked (the worker finishes its queue before the pool closes).
+            if ahead is not None and not ahead.cancel():
+                database.submit(_unclaim_ahead, settings, actor, ahead)
+            raise
     return report
+
+
+def _unclaim_ahead(settings: Settings, actor: str | None, ahead: Future) -> None:
+    claimed_batch = ahead.result()
+    if claimed_batch is not None:
+        _unclaim(settings, actor, claimed_batch[0], claimed_batch[1].token)
+
+
+def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: str) -> None:
+    """Put back a batch claimed ahead but never tried, with the attempt its claim counted."""
+    with unit_of_work(settings, actor) as uow:
+        uow.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(claimed), OutboxMessage.claim_token == token,
+                                        OutboxMessage.status == "sending")
+            .values(status="pending", claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+        uow.commit()
 
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
            ids: list[int] | None, after_id: int, limit: int, lease: dt.timedelta) -> list[int]:
-    """Claim up to `limit` deliverable messages after `after_id` in one statement."""
+    """Claim up to `limit` deliverable messages after `after_id`: pick and lock them, then
+    claim the rows picked, in one transaction.
+
+    Two statements, not an UPDATE ... WHERE id IN (SELECT ... LIMIT ... FOR UPDATE SKIP
+    LOCKED): PostgreSQL may run such a sub-select again for each row it updates, and
+    each run skips the rows the UPDATE has just claimed, so one claim took more than
+    `limit` messages (six for a limit of two in the test)."""
     now = utcnow()
     pick = select(OutboxMessage.id).where(_deliverable(now - lease), OutboxMessage.id > after_id)
     if kinds:
@@ -162,11 +241,14 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
         pick = pick.where(OutboxMessage.id.in_(ids))
     pick = pick.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
     with unit_of_work(settings, actor) as uow:
+        picked = uow.session.scalars(pick).all()
+        if not picked:
+            return []
         claimed = uow.session.scalars(
             update(OutboxMessage)
-            # The guard again outside the sub-select: on PostgreSQL a row updated by
-            # another claimer meanwhile is re-checked against it.
-            .where(OutboxMessage.id.in_(pick), _deliverable(now - lease))
+            # The guard again: on PostgreSQL a row another claimer took between its
+            # read and our lock is re-checked against it.
+            .where(OutboxMessage.id.in_(picked), _deliverable(now - lease))
             .values(status="sending", claim_token=token, claimed_at=now,
                     attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id)
@@ -176,17 +258,44 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
     return sorted(claimed)
 
 
-def _prefetch(session: Session, messages: Sequence[OutboxMessage]) -> list[AgencyRequest]:
-    """Load the agency requests (with case and agency) of a batch in one query, so the
-    composers' and hooks' `session.get` find them in the session. The caller keeps the
-    list: the session's identity map holds its objects only while they are referenced."""
+def _prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Settings,
+              registry: Mapping[str, MessageKind]) -> list[object]:
+    """Load what the batch's composers read before the first is composed: each kind's
+    own `prefetch` for its messages, and for the others their agency requests (with
+    case and agency) in one query, so the composers' `session.get` find them in the
+    session. The caller keeps the list: the identity map holds objects only while they
+    are referenced."""
+    by_prefetch: dict[object, list[OutboxMessage]] = {}
+    for message in messages:
+        kind = registry.get(message.kind)
+        by_prefetch.setdefault(kind.prefetch if kind is not None else None, []).append(message)
+    kept: list[object] = []
+    for prefetch, group in by_prefetch.items():
+        if prefetch is None:
+            kept.extend(_requests_of(session, group, with_case=True))
+        else:
+            try:
+                kept.append(prefetch(session, group, settings))
+            except DBAPIError:
+                raise
+            except Exception as exc:  # the composers then read what they need themselves
+                log.error("prefetch for %d message(s) failed (%s)", len(group), type(exc).__name__)
+    return kept
+
+
+def _requests_of(session: Session, messages: Sequence[OutboxMessage], *,
+                 with_case: bool) -> list[AgencyRequest]:
+    """The agency requests of `messages` with their agencies (and cases), in one query
+    each. The case is loaded by a second SELECT (selectinload), once per case: joined to
+    every request's row, its encrypted columns would be decrypted once per request."""
     request_ids = {m.request_id for m in messages if m.request_id is not None}
     if not request_ids:
         return []
+    options = [joinedload(AgencyRequest.agency)]
+    if with_case:
+        options.append(selectinload(AgencyRequest.case))
     return list(session.scalars(
-        select(AgencyRequest)
-        .where(AgencyRequest.id.in_(request_ids))
-        .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
+        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids)).options(*options)
     ).unique().all())
 
 
@@ -200,7 +309,7 @@ def _compose(settings: Settings, actor: str | None, token: str,
         messages = session.scalars(
             select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
         ).all()
-        loaded = _prefetch(session, messages)  # noqa: F841 -- kept referenced
+        loaded = _prefetch(session, messages, settings, registry)  # noqa: F841 -- kept referenced
         for number, message in enumerate(messages):
             try:
                 kind = registry.get(message.kind)
@@ -275,14 +384,13 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     ).all())
-    if not marked_ids:
-        return []
-    messages = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(marked_ids)).order_by(OutboxMessage.id)
-    ).all()
-    # Kept on the session's info for the hooks' `session.get` (see _prefetch).
-    session.info["cdop_prefetched"] = _prefetch(session, messages)
-    return list(messages)
+    # The hooks read the messages as composed (detached, as claimed: no one else may
+    # change a message under our claim token), not a fresh copy of each.
+    messages = [m for m in batch.sent if m.id in marked_ids]
+    # What the hooks read, kept on the session's info for their `session.get` (see
+    # _prefetch): the requests and their agencies; no hook reads the case's identifiers.
+    session.info["cdop_prefetched"] = _requests_of(session, messages, with_case=False)
+    return messages
 
 
 def _run_hooks(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings,

@@ -17,8 +17,8 @@ from cdop.requests import agency_requests, chasing, digest
 
 REGISTRY = MappingProxyType({
     agency_requests.KIND: MessageKind(agency_requests.compose, agency_requests.on_sent),
-    chasing.REMINDER: MessageKind(chasing.compose, chasing.on_sent),
-    chasing.ESCALATION: MessageKind(chasing.compose, chasing.on_sent),
+    chasing.REMINDER: MessageKind(chasing.compose, chasing.on_sent, chasing.prefetch),
+    chasing.ESCALATION: MessageKind(chasing.compose, chasing.on_sent, chasing.prefetch),
     digest.KIND: MessageKind(digest.compose),
     case_reports.KIND_BLOCKED: MessageKind(report_notices.compose_blocked),
     case_reports.KIND_RETURNED: MessageKind(report_notices.compose_returned),

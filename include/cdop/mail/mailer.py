@@ -9,6 +9,9 @@ retries and the outbox must see.
 
 from __future__ import annotations
 
+import base64
+import re
+import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -81,31 +84,134 @@ def render_message(email: Email) -> bytes:
     permanent failure of that message, named by its kind only (the exception's text
     would repeat the offending value).
 
-    Built with the email package's classic (compat32) classes (multipart/alternative text
-    and HTML, in multipart/mixed with attachments), at a fraction of the cost of the
-    header registry's EmailMessage, which parses every header again.
-    The one check that registry made for us, no CR or LF in a header value, is made here."""
+    The usual message (text and HTML parts, plain attachments, ASCII headers that fit on
+    a line) is written directly as MIME, a few string joins (`_write_directly`); any other
+    goes through the email package (`_write_with_email_package`), which folds and
+    encodes headers and bodies as RFC 2047/2231 and quoted-printable need. Both write the
+    same structure, parsed back the same (a test holds them to it). The one check the
+    header registry of EmailMessage would make, no CR or LF in a header value, is made
+    here for both."""
     headers = _header_values(email)
     if any("\r" in value or "\n" in value for _, value in headers):
         raise MailError("invalid header", permanent=True)
     try:
-        body = _text_part(email.text, "plain")
-        if email.html:
-            alternative = MIMEMultipart("alternative")
-            alternative.attach(body)
-            alternative.attach(_text_part(email.html, "html"))
-            body = alternative
-        if email.attachments:
-            mixed = MIMEMultipart("mixed")
-            mixed.attach(body)
-            for att in email.attachments:
-                mixed.attach(_attachment_part(att))
-            body = mixed
-        for name, value in headers:
-            body[name] = value
-        return body.as_bytes(policy=_WIRE_POLICY)
-    except (ValueError, TypeError, IndexError, LookupError, email_errors.MessageError):
+        if _directly_writable(email):
+            return _write_directly(email, headers)
+        return _write_with_email_package(email, headers)
+    except (ValueError, TypeError, IndexError, LookupError, UnicodeError, email_errors.MessageError):
         raise MailError("invalid content", permanent=True) from None
+
+
+def _write_with_email_package(email: Email, headers: list[tuple[str, str]]) -> bytes:
+    """Any message, with the email package's classic (compat32) classes: multipart/
+    alternative text and HTML, in multipart/mixed with attachments."""
+    body = _text_part(email.text, "plain")
+    if email.html:
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(_text_part(email.html, "html"))
+        body = alternative
+    if email.attachments:
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(body)
+        for att in email.attachments:
+            mixed.attach(_attachment_part(att))
+        body = mixed
+    for name, value in headers:
+        body[name] = value
+    return body.as_bytes(policy=_WIRE_POLICY)
+
+
+# What _write_directly writes as it is: a MIME token, a plain file name, a short line.
+_TOKEN = re.compile(r"[A-Za-z0-9!#$&^_.+-]+")
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9 ._()-]{1,40}")
+_MAX_BODY_LINE = 990  # beyond it a body line goes quoted-printable, as set_content would
+_HEADER_LINE = 78  # beyond it a header is folded (RFC 5322's SHOULD)
+
+
+def _directly_writable(email: Email) -> bool:
+    for text in (email.text, email.html):
+        if text and len(text) > _MAX_BODY_LINE and any(
+                len(line) > _MAX_BODY_LINE for line in _LINE_ENDS.split(text)):
+            return False
+    for att in email.attachments:
+        maintype, _, subtype = att.mime_type.partition("/")
+        if not (_TOKEN.fullmatch(maintype) and _TOKEN.fullmatch(subtype)
+                and _PLAIN_FILENAME.fullmatch(att.filename)):
+            return False
+    return True
+
+
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
+def _crlf(text: str) -> str:
+    return _LINE_ENDS.sub("\r\n", text)
+
+
+def _boundary(*parts: str) -> str:
+    while True:
+        boundary = f"=_cdop_{secrets.token_hex(12)}"
+        if not any(boundary in part for part in parts):
+            return boundary
+
+
+def _header_line(name: str, value: str) -> str:
+    line = f"{name}: {value}"
+    if value.isascii() and "  " not in value and "\t" not in value:
+        if len(line) <= _HEADER_LINE:
+            return line + "\r\n"
+        folded = _fold_ascii(name, value)
+        if folded is not None:
+            return folded
+    # Folded and RFC 2047-encoded as the email package does.
+    return _WIRE_POLICY.fold_binary(name, value).decode("ascii")
+
+
+def _fold_ascii(name: str, value: str) -> str | None:
+    """An ASCII header folded at its single spaces into lines of at most 78 characters
+    (unfolding gives the value back exactly); None if a word is too long for that."""
+    lines, line = [], f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > _HEADER_LINE and line.strip() != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += " " + word
+        if len(line) > _HEADER_LINE:
+            return None
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _text_entity(text: str, subtype: str) -> tuple[str, str]:
+    """(headers, body) of a text part: 7bit US-ASCII, or 8bit UTF-8."""
+    charset, cte = ("us-ascii", "7bit") if text.isascii() else ("utf-8", "8bit")
+    return (f'Content-Type: text/{subtype}; charset="{charset}"\r\n'
+            f"Content-Transfer-Encoding: {cte}\r\n", _crlf(text))
+
+
+def _write_directly(email: Email, headers: list[tuple[str, str]]) -> bytes:
+    entities = [_text_entity(email.text, "plain")]
+    if email.html:
+        entities.append(_text_entity(email.html, "html"))
+    boundary = _boundary(*(body for _, body in entities)) if len(entities) > 1 or email.attachments else ""
+    if len(entities) > 1:
+        entity_headers = f'Content-Type: multipart/alternative; boundary="{boundary}a"\r\n'
+        entity_body = "".join(f"--{boundary}a\r\n{h}\r\n{b}\r\n" for h, b in entities) + f"--{boundary}a--\r\n"
+    else:
+        entity_headers, entity_body = entities[0]
+    if email.attachments:
+        parts = [f"--{boundary}m\r\n{entity_headers}\r\n{entity_body}\r\n"]
+        for att in email.attachments:
+            encoded = base64.encodebytes(att.content).decode("ascii").replace("\n", "\r\n")
+            parts.append(f"--{boundary}m\r\nContent-Type: {att.mime_type}\r\n"
+                         "Content-Transfer-Encoding: base64\r\n"
+                         f'Content-Disposition: attachment; filename="{att.filename}"\r\n'
+                         f"\r\n{encoded}")
+        entity_headers = f'Content-Type: multipart/mixed; boundary="{boundary}m"\r\n'
+        entity_body = "".join(parts) + f"--{boundary}m--\r\n"
+    head = "".join(_header_line(name, value) for name, value in headers)
+    return f"{head}MIME-Version: 1.0\r\n{entity_headers}\r\n{entity_body}".encode()
 
 
 # Generation without re-parsing headers; CRLF line ends as SMTP wants them.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,12 +34,19 @@ log = logging.getLogger(__name__)
 # body, and no identifier, is stored in the outbox), and what sending it changes.
 Composer = Callable[[Session, OutboxMessage, Settings], Email]
 OnSent = Callable[[UnitOfWork, OutboxMessage, Settings], None]
+# What a kind's composer reads for a whole claimed batch, loaded in a few queries before
+# the first message is composed (rather than a query or two per message); it returns
+# what must stay referenced while the batch is composed (the session's identity map
+# holds objects only while something does). Without one, the delivery loads each
+# message's agency request with its case and agency.
+Prefetch = Callable[[Session, Sequence[OutboxMessage], Settings], object]
 
 
 @dataclass(frozen=True)
 class MessageKind:
     compose: Composer
     on_sent: OnSent | None = None
+    prefetch: Prefetch | None = None
 
 
 def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, case, func, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cdop.confidentiality import crypto
 from cdop.config import Policy, Settings
@@ -195,6 +196,47 @@ def subject_line(action: str, case_number: str, agency_name: str) -> str:
             f"{case_number}: information from {agency_name} is overdue")
 
 
+_REMINDERS_SENT = "cdop_chase_reminders_sent"  # session.info: request id -> dates
+
+
+def prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Settings) -> list:
+    """What `compose` reads for a batch of chases, in three queries whatever its size:
+    the requests with their agencies, their cases' number and closure only (a chase
+    names no one, so no identifier is even decrypted), and the dates of the reminders
+    each request was already sent."""
+    request_ids = sorted({m.request_id for m in messages if m.request_id is not None})
+    if not request_ids:
+        return []
+    requests = session.scalars(
+        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids))
+        .options(joinedload(AgencyRequest.agency),
+                 selectinload(AgencyRequest.case).load_only(Case.case_number, Case.closed_on))
+    ).unique().all()
+    sent: dict[int, list[dt.date]] = {request_id: [] for request_id in request_ids}
+    for request_id, day in session.execute(
+        select(OutboxMessage.request_id, OutboxMessage.business_date)
+        .where(OutboxMessage.request_id.in_(request_ids), OutboxMessage.kind == REMINDER,
+               OutboxMessage.status == "sent")
+        .order_by(OutboxMessage.request_id, OutboxMessage.sequence)
+    ):
+        sent[request_id].append(day)
+    session.info.setdefault(_REMINDERS_SENT, {}).update(sent)
+    return list(requests)
+
+
+def _reminders_sent(session: Session, request_id: int) -> list[dt.date]:
+    """The dates the request's reminders were sent, from the batch's prefetch if it ran."""
+    prefetched = session.info.get(_REMINDERS_SENT, {})
+    if request_id in prefetched:
+        return list(prefetched[request_id])
+    return list(session.scalars(
+        select(OutboxMessage.business_date)
+        .where(OutboxMessage.request_id == request_id, OutboxMessage.kind == REMINDER,
+               OutboxMessage.status == "sent")
+        .order_by(OutboxMessage.sequence)
+    ).all())
+
+
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
     """A reminder or escalation, composed at send time. It carries the case number and
     never an identifier, whatever the route. A request returned or waived since the step
@@ -213,12 +255,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     calendar = working_calendar(policy)
     step = message.sequence
     ladder = policy.chase_ladder
-    reminders_sent = session.scalars(
-        select(OutboxMessage.business_date)
-        .where(OutboxMessage.request_id == request.id, OutboxMessage.kind == REMINDER,
-               OutboxMessage.status == "sent")
-        .order_by(OutboxMessage.sequence)
-    ).all()
+    reminders_sent = _reminders_sent(session, request.id)
     next_step = None
     if step < len(ladder):
         next_step = {"action": ladder[step].action,
@@ -234,7 +271,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
         "working_days_overdue": calendar.between(request.due_on, today),
         "step": step,
         "reminder_number": sum(1 for s in ladder[:step] if s.action == "reminder"),
-        "reminders_sent": list(reminders_sent),
+        "reminders_sent": reminders_sent,
         "next_step": next_step,
         "business_date": today,
         "office": policy.office,
