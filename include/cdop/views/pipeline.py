@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cdop.rules.review_meeting import lacks_review_meeting_predicate
 from cdop.rules.stages import (
     DONE_REQUEST,
     OPEN_INVESTIGATION,
@@ -28,6 +29,7 @@ STAGE_LABELS = {
     Stage.GATHERING: "Gathering information",
     Stage.WAITING: "Waiting on investigations",
     Stage.READY: "Ready for panel",
+    Stage.ALLOCATED: "Allocated to a meeting",
     Stage.CLOSED: "Closed",
 }
 
@@ -44,11 +46,13 @@ def stage_counts(session: Session) -> dict[str, int]:
 def cases_at_stage(
     session: Session, stage: str, today: dt.date, *, page: int = 1, size: int = PAGE_SIZE
 ) -> Page:
-    """The cases at one stage, oldest notification first."""
+    """The cases at one stage, oldest notification first, each with its age band, whether
+    the death was expected, and the review-meeting flag (cdop.rules.review_meeting)."""
     if stage not in {s.value for s in STAGE_ORDER}:
         return Page([], page_number(page), size, 0)
     numbers = (
-        select(Case.id, Case.case_number, Case.notified_on)
+        select(Case.id, Case.case_number, Case.notified_on, Case.age_band, Case.death_expected,
+               lacks_review_meeting_predicate().label("no_review_meeting"))
         .where(stage_predicate(stage))
         .order_by(Case.notified_on, Case.case_number)
     )
@@ -68,6 +72,9 @@ def cases_at_stage(
         count(AgencyRequest, AgencyRequest.status.in_(DONE_REQUEST)),
         count(AgencyRequest),
         count(Investigation, Investigation.status.in_(OPEN_INVESTIGATION)),
+        window.c.age_band,
+        window.c.death_expected,
+        window.c.no_review_meeting,
     ).order_by(window.c.notified_on, window.c.case_number)
     rows = session.execute(query).all()
     return Page(
@@ -79,8 +86,12 @@ def cases_at_stage(
                 "returned": done,
                 "requested": requested,
                 "open_investigations": open_inv,
+                "age_band": band,
+                "expected": bool(expected),
+                "expected_label": "Expected" if expected else "Unexpected",
+                "no_review_meeting": bool(flag),
             }
-            for number, notified, done, requested, open_inv in rows
+            for number, notified, done, requested, open_inv, band, expected, flag in rows
         ],
         page_number(page),
         size,
