@@ -99,6 +99,34 @@ def cases_at_stage(
     )
 
 
+def case_list(session: Session, *, stage: str | None = None, open_only: bool | None = None,
+              page: int = 1, size: int = PAGE_SIZE) -> Page:
+    """Cases newest notification first, optionally at one stage and/or only open
+    (`open_only=True`) or only closed (`False`), a page at a time: case number, stage,
+    dates, age band, expected or unexpected and the review-meeting flag (no identifier)."""
+    stage_col = stage_expression()
+    query = select(Case.case_number, stage_col, Case.notified_on, Case.closed_on, Case.age_band,
+                   Case.death_expected, lacks_review_meeting_predicate().label("no_review_meeting"))
+    if stage is not None:
+        query = query.where(stage_predicate(stage))
+    if open_only is True:
+        query = query.where(Case.closed_on.is_(None))
+    elif open_only is False:
+        query = query.where(Case.closed_on.is_not(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    number = page_number(page)
+    rows = session.execute(
+        query.order_by(Case.notified_on.desc(), Case.case_number.desc()).limit(size).offset((number - 1) * size)
+    ).all()
+    return Page(
+        [{"case_number": n, "stage": st, "stage_label": STAGE_LABELS[Stage(st)], "notified_on": notified,
+          "closed_on": closed, "age_band": band, "expected": bool(expected),
+          "expected_label": "Expected" if expected else "Unexpected", "no_review_meeting": bool(flag)}
+         for n, st, notified, closed, band, expected, flag in rows],
+        number, size, total,
+    )
+
+
 def stage_of_each_case(session: Session) -> dict[str, str]:
     """case number -> stage from the SQL expression (for tests and the benchmark)."""
     return dict(session.execute(select(Case.case_number, stage_expression())).all())
