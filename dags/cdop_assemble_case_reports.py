@@ -29,8 +29,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from cdop_airflow.common import DEFAULT_ARGS, START_DATE
-from cdop_airflow.review import report_rebuilt_asset
+from cdop_airflow.common import DEFAULT_ARGS, START_DATE, report_rebuilt_asset
 
 ACTOR = "airflow:cdop_assemble_case_reports"
 

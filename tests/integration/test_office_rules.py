@@ -157,3 +157,22 @@ def test_the_demo_has_a_past_meeting_with_a_case_waiting_for_its_analysis(settin
         case = get_case(uow, number)
         assert case.closed_on == today
         assert uow.session.scalar(select(Analysis).where(Analysis.case_id == case.id)).meeting_id == past_id
+
+
+def test_the_read_models_carry_age_band_expected_and_the_review_meeting_flag(agencies):
+    from cdop.views.cases import case_view
+    from cdop.views.pipeline import cases_at_stage
+
+    flagged, _ = notify(agencies, ["RUH"], on=D(2026, 11, 2), seed=2)
+    met, _ = notify(agencies, ["RUH"], on=D(2026, 11, 3), seed=3, investigations=["jar"])
+    send_requests(agencies, D(2026, 11, 9))
+    with unit_of_work(agencies) as uow:
+        page = cases_at_stage(uow.session, "gathering_information", D(2026, 11, 10))
+        rows = {r["case_number"]: r for r in page.rows}
+        assert rows[flagged]["no_review_meeting"] and not rows[met]["no_review_meeting"]
+        assert {r["age_band"] for r in rows.values()} == {"1-4 years"}
+        assert {r["expected_label"] for r in rows.values()} == {"Unexpected"}
+        view = case_view(uow.session, flagged, agencies.policy)
+        assert view.no_review_meeting and view.age_band == "1-4 years" and not view.expected
+        assert view.flags == ["Unexpected death: no Child Death Review Meeting or joint agency response recorded"]
+        assert case_view(uow.session, met, agencies.policy).flags == []

@@ -157,7 +157,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
         if ago > 2:
             from cdop.intake.ncmd import record_ncmd_notified
 
-            told = dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10))
+            told = dt.datetime.combine(notified, dt.time(14))  # the day the office heard
             with happened_on(settings, told):
                 record_ncmd_notified(settings, case_number, at=told)
         sent_on = calendar.add(notified, 1)
