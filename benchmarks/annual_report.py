@@ -67,7 +67,7 @@ def settings_for(home: Path, url: str, key: str):
     from cdop.config import settings_from_env
 
     return settings_from_env({"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url,
-                              "CDOP_ENCRYPTION_KEYS": key})
+                              "CDOP_ENCRYPTION_KEYS": key, "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml")})
 
 
 def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:

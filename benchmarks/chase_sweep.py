@@ -200,7 +200,7 @@ def scenario(cases: int, requests: int, due: int, *, pairs: int, memory: bool, s
 
     with scratch_postgres("cdop_bench") as url:
         home = tempfile.mkdtemp(prefix="cdop-bench-")
-        env = {"CDOP_DATABASE_URL": url, "CDOP_HOME": home, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+        env = {"CDOP_DATABASE_URL": url, "CDOP_HOME": home, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml")}
         settings = settings_from_env(env)
         migrate(settings)
         load(settings, cases, requests, due)

@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 def _environment(home: Path, url: str, smtp_port: int) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
-    return {"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    return {"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml"),
             "CDOP_SMTP_HOST": "127.0.0.1", "CDOP_SMTP_PORT": str(smtp_port), "CDOP_ACTOR": "fuzz"}
 
 

@@ -183,7 +183,7 @@ def main() -> None:
     database = (scratch_postgres("cdop_bench") if args.postgres
                 else nullcontext(f"sqlite:///{workdir / 'cdop.sqlite'}"))
     with database as url:
-        os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml"),
                            "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025"})
         run(args, url)
 

@@ -233,7 +233,7 @@ def bench(backend: str, count: int, pairs: int) -> dict:
         with database as url:
             port = free_port()
             settings = settings_from_env({"CDOP_DATABASE_URL": url, "CDOP_HOME": str(home),
-                                          "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                                          "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml"),
                                           "CDOP_SMTP_PORT": str(port)})
             controller = start_sink(home / "mail", port)
             try:

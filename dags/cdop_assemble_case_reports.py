@@ -14,6 +14,11 @@ offer each report awaiting the coordinator's check as a Required Action: one
   case's and the family's identifiers. A match blocks the report and the coordinator is
   emailed which field matched and where (never the value), to redact and rebuild
   (`cdop report build`). Returned reports' comments go to the office the same way.
+* **At once after a rebuild**: a report rebuilt from the CLI or a page leaves a signal
+  file; the triggerer's watcher turns it into an event of the asset
+  `cdop_case_report_rebuilt`, which starts this DAG within seconds, so the rebuilt
+  report's check is offered then, not at the next hourly run (which still offers it if
+  the signal is lost).
 * **Idempotent**: a case with a report is not built again; a report's check is offered
   once per assembly run (run id `check__<case>__v<version>__<run's hour>`), and again
   only after the wait ran out or an answer could not be recorded.
@@ -22,16 +27,18 @@ offer each report awaiting the coordinator's check as a Required Action: one
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from cdop_airflow.common import DEFAULT_ARGS, START_DATE
+from cdop_airflow.common import DEFAULT_ARGS, START_DATE, report_rebuilt_asset
 
 ACTOR = "airflow:cdop_assemble_case_reports"
 
 
 @dag(
     dag_id="cdop_assemble_case_reports",
-    schedule="20 * * * *",
+    # Hourly, and at once when a report is rebuilt (the asset's watcher).
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("20 * * * *", timezone="UTC"),
+                                 assets=[report_rebuilt_asset()]),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

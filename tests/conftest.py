@@ -37,6 +37,10 @@ os.environ.update(
 for _var in [v for v in os.environ if v.startswith("CDOP_")]:
     if _var not in ("CDOP_TEST_AIRFLOW_DB", "CDOP_TEST_PG_URL"):
         del os.environ[_var]
+# The fictional histories here run ahead of the real date: the clock that no business
+# date may pass (cdop.validation.real_today) is moved for the suite. The test of that
+# check sets its own.
+os.environ["CDOP_TEST_TODAY"] = "2099-12-31"
 
 from cryptography.fernet import Fernet  # noqa: E402
 
@@ -44,6 +48,8 @@ from cdop.config import Settings, settings_from_env  # noqa: E402
 from tests.support.scratch import admin_url, scratch_postgres  # noqa: E402
 
 TEST_KEY = Fernet.generate_key().decode()
+# The office details every deployment outside demo mode sets (cdop.config.require_office_details).
+OFFICE_POLICY = str(ROOT / "tests/support/office_policy.toml")
 PG_ADMIN_URL = admin_url()
 
 
@@ -122,6 +128,7 @@ def env(tmp_path, database_url, smtp_server, monkeypatch) -> dict[str, str]:
         "CDOP_HOME": str(tmp_path / "home"),
         "CDOP_DATABASE_URL": database_url,
         "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+        "CDOP_POLICY_FILE": OFFICE_POLICY,
         "CDOP_SMTP_HOST": "127.0.0.1",
         "CDOP_SMTP_PORT": str(smtp_server.port),
         "CDOP_ACTOR": "test-coordinator",

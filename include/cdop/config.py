@@ -38,12 +38,23 @@ class LadderStep(BaseModel):
 
 
 class OfficeContact(BaseModel):
+    """How agencies, members and families reach the CDOP office. The defaults are
+    placeholders for demo mode only: outside it each must be set in the policy file
+    (`require_office_details`), or every email would carry a made-up phone number."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "CDOP office"
     email: str = "cdop.office@example.nhs.net"
     phone: str = "01234 567890"
     secure_email: str = "cdop.office@example.nhs.net"
+    # The coordinator named in request emails (a role holder's name or job title).
+    coordinator: str = "the CDOP coordinator"
+
+
+# Policy settings a real deployment must set itself (the defaults are placeholders).
+OFFICE_REQUIRED = ("office.name", "office.email", "office.phone", "office.secure_email",
+                   "office.coordinator", "mail_from")
 
 
 class PortalPolicy(BaseModel):
@@ -207,6 +218,27 @@ class Policy(BaseModel):
         return any(domain == d or domain.endswith("." + d) for d in self.secure_domains)
 
 
+def require_office_details(policy: Policy) -> None:
+    """Outside demo mode the office's name, contact details, coordinator and sender
+    address must be set in the policy file, not left at the placeholders: names each
+    one missing."""
+    placeholders = Policy()
+    missing = []
+    for name in OFFICE_REQUIRED:
+        parts = name.split(".")
+        value, default = policy, placeholders
+        for part in parts:
+            value, default = getattr(value, part), getattr(default, part)
+        if not str(value).strip() or value == default:
+            missing.append(name)
+    if missing:
+        raise ConfigError(
+            "policy setting(s) " + ", ".join(f"'{m}'" for m in missing) + " must be set in "
+            "CDOP_POLICY_FILE outside demo mode (the built-in values are placeholders: "
+            "every email would carry them); CDOP_DEMO=1 keeps them for demo data only"
+        )
+
+
 def load_policy(path: str | os.PathLike[str] | None) -> Policy:
     data: dict = {}
     if path:
@@ -317,10 +349,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if smtp.ca_file and not Path(smtp.ca_file).is_file():
         raise ConfigError("CDOP_SMTP_CA_FILE: no such file")
     smtp.check()
+    policy = load_policy(env.get("CDOP_POLICY_FILE"))
+    if not demo:
+        require_office_details(policy)
     return Settings(
         database_url=url,
         encryption_keys=keys,
-        policy=load_policy(env.get("CDOP_POLICY_FILE")),
+        policy=policy,
         smtp=smtp,
         home=home,
         demo=demo,

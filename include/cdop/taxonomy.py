@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,10 +18,13 @@ class FormRule:
     circumstances: tuple[str, ...] = ()
     max_age_days: int | None = None
     unexpected_only: bool = False
+    min_age_days: int | None = None
 
     def applies(self, *, age_days: int, expected: bool, circumstances: set[str]) -> bool:
         if self.always:
             return True
+        if self.min_age_days is not None and age_days < self.min_age_days:
+            return False
         if self.unexpected_only and expected:
             return False
         by_circumstance = bool(self.circumstances) and bool(circumstances & set(self.circumstances))
@@ -33,10 +36,36 @@ class FormRule:
 
 
 @dataclass(frozen=True)
+class CircumstanceRule:
+    """What a circumstance of the death brings: the agency types to ask and the
+    processes that apply (e.g. police and coroner for a road traffic collision)."""
+
+    agency_types: tuple[str, ...] = ()
+    investigations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Taxonomy:
     vocab: dict[str, dict[str, str]]
     forms: tuple[FormRule, ...]
     categories: tuple[dict, ...]
+    agency_min_age_days: dict[str, int] = field(default_factory=dict)
+    circumstance_rules: dict[str, CircumstanceRule] = field(default_factory=dict)
+
+    def agency_applies(self, agency_type: str, age_days: int) -> bool:
+        """Whether an agency of this type is asked about a child who died at this age."""
+        return age_days >= self.agency_min_age_days.get(agency_type, 0)
+
+    def required_by(self, circumstances: list[str]) -> CircumstanceRule:
+        """The agency types and processes the circumstances bring, in taxonomy order."""
+        types: list[str] = []
+        kinds: list[str] = []
+        for code in circumstances:
+            rule = self.circumstance_rules.get(code)
+            if rule:
+                types += [t for t in rule.agency_types if t not in types]
+                kinds += [k for k in rule.investigations if k not in kinds]
+        return CircumstanceRule(tuple(types), tuple(kinds))
 
     def labels(self, vocabulary: str) -> dict[str, str]:
         return self.vocab[vocabulary]
@@ -64,11 +93,16 @@ def taxonomy() -> Taxonomy:
             circumstances=tuple(spec.get("circumstances", ())),
             max_age_days=spec.get("max_age_days"),
             unexpected_only=spec.get("unexpected_only", False),
+            min_age_days=spec.get("min_age_days"),
         )
         for code, spec in raw.pop("forms").items()
     )
     categories = tuple(sorted(raw.pop("category"), key=lambda c: c["rank"]))
-    return Taxonomy(vocab=raw, forms=forms, categories=categories)
+    ages = {code: int(spec["min_age_days"]) for code, spec in raw.pop("agency_rules", {}).items()}
+    rules = {code: CircumstanceRule(tuple(spec.get("agency_types", ())), tuple(spec.get("investigations", ())))
+             for code, spec in raw.pop("circumstance_rules", {}).items()}
+    return Taxonomy(vocab=raw, forms=forms, categories=categories, agency_min_age_days=ages,
+                    circumstance_rules=rules)
 
 
 FACTORS_DATA = Path(__file__).with_name("data") / "analysis_factors.toml"

@@ -24,7 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cdop_airflow.ops_app.roles import FAB_ROLES
-from tests.conftest import PG_ADMIN_URL, free_port
+from tests.conftest import OFFICE_POLICY, PG_ADMIN_URL, free_port
 from tests.support.deploy import compose_airflow_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +164,7 @@ def native_stack(tmp_path_factory):
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
         "CDOP_DATABASE_URL": f"postgresql+psycopg2://{pg}/{cdop_db}",
         "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "CDOP_POLICY_FILE": OFFICE_POLICY,
         "CDOP_SMTP_HOST": "127.0.0.1",
         "CDOP_SMTP_PORT": str(smtp_port),
         "CDOP_SMTP_SECURITY": "none",  # the loopback sink; compose uses starttls to Mailpit

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import TEST_KEY, free_port
+from tests.conftest import OFFICE_POLICY, TEST_KEY, free_port
 from tests.support.ops import AIRFLOW_API_ENV
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,6 +71,7 @@ def api_server(airflow_db, chromium, tmp_path_factory):
         "CDOP_HOME": str(work / "cdop"),
         "CDOP_DATABASE_URL": f"sqlite:///{work / 'cdop.sqlite'}",
         "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+        "CDOP_POLICY_FILE": OFFICE_POLICY,
         "CDOP_SMTP_PORT": "8025",
     }
     settings = settings_from_env(cdop_env)

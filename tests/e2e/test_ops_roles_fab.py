@@ -25,7 +25,7 @@ from cdop.store.db import dispose_engines, migrate
 from cdop_airflow.ops_app.app import ACCESS, create_app
 from cdop_airflow.ops_app.auth import csrf_token_for
 from cdop_airflow.ops_app.roles import FAB_ROLES, Role
-from tests.conftest import TEST_KEY, free_port
+from tests.conftest import OFFICE_POLICY, TEST_KEY, free_port
 from tests.e2e.test_deploy_celery import Service, _http_ok, _run
 from tests.e2e.test_ops_pages import TODAY, _app_routes, _matrix_targets, _request_for
 
@@ -103,7 +103,8 @@ def fab_server(tmp_path_factory):
     port = free_port()
     (work / "dags").mkdir()
     cdop = {"CDOP_HOME": str(work / "cdop"), "CDOP_DATABASE_URL": f"sqlite:///{work / 'cdop.sqlite'}",
-            "CDOP_ENCRYPTION_KEYS": TEST_KEY, "CDOP_ACTOR": "test-coordinator"}
+            "CDOP_ENCRYPTION_KEYS": TEST_KEY, "CDOP_ACTOR": "test-coordinator",
+            "CDOP_POLICY_FILE": OFFICE_POLICY}
     settings = settings_from_env(cdop)
     migrate(settings)
     load_demo(settings, today=TODAY)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from cdop.panel.analysis import KINDS as analysis_kinds
 from cdop.panel.meetings import add_meeting, add_member, pack_date
 from cdop.store.db import unit_of_work
 from cdop.store.models import CaseReport, MeetingAllocation
-from tests.conftest import cli, run_dag
+from tests.conftest import OFFICE_POLICY, cli, run_dag
 from tests.support.ops import airflow_api_environment, token_for
 from tests.support.panel import (
     RequiredActionResponder,
@@ -96,7 +97,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
                                                             tmp_path, monkeypatch):
     settings = agencies
     policy = tmp_path / "policy.toml"
-    policy.write_text('coordinator_airflow_users = ["coordinator"]\n')
+    policy.write_text('coordinator_airflow_users = ["coordinator"]\n' + Path(OFFICE_POLICY).read_text())
     monkeypatch.setenv("CDOP_POLICY_FILE", str(policy))
     client, token = airflow_api
     a, ids_a = ready_case(settings, notified=D(2026, 11, 2), seed=1)

@@ -19,11 +19,11 @@ CHILDREN = [
     ["--forenames", "Percival", "--surname", "Ashgrove", "--date-of-birth", "2026-11-10",
      "--date-of-death", "2026-11-21", "--nhs-number", "9434765919", "--sex", "male",
      "--place-of-death", "hospital", "--expected", "no", "--postcode", "DT1 2CD",
-     "--agency", "RUH", "--agency", "POL", "--agency", "SCH1"],
+     "--agency", "RUH", "--agency", "POL", "--agency", "HOS"],  # no school for a newborn
     ["--forenames", "Henrietta", "--surname", "Moorcroft", "--date-of-birth", "2011-04-02",
      "--date-of-death", "2026-11-22", "--nhs-number", "4010232137", "--sex", "female",
      "--place-of-death", "public_place", "--expected", "no", "--circumstance", "suicide_self_harm",
-     "--agency", "GPHC", "--agency", "CAMHS", "--agency", "SCH2"],
+     "--agency", "GPHC", "--agency", "CAMHS", "--agency", "SCH2"],  # + the coroner (a suspected suicide)
 ]
 
 
@@ -57,18 +57,18 @@ def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
     assert run.state == "success"
 
     messages = smtp_server.messages()
-    assert len(messages) == 6
+    assert len(messages) == 7
     by_recipient = {m["To"]: m for m in messages}
     assert set(by_recipient) == {
         "cdr.riverside@nhs.net", "child.deaths@demo.police.cjsm.net",
-        "office@oakfield-primary.example.org.uk", "hillcrest.practice@nhs.net", "camhs.cdr@nhs.net",
-        "safeguarding@brookside-academy.example.org.uk",
+        "care.team@willowhospice.example.org.uk", "hillcrest.practice@nhs.net", "camhs.cdr@nhs.net",
+        "safeguarding@brookside-academy.example.org.uk", "coroners.office@democounty.gov.uk",
     }
     gate = gates(agencies)
-    secure_domains = ("nhs.net", "cjsm.net")
+    secure_domains = ("nhs.net", "cjsm.net", "gov.uk")  # Policy.secure_domains
     for recipient, message in by_recipient.items():
         case_number = "CDOP-2026-0001" if recipient.split("@")[1] in (
-            "nhs.net", "demo.police.cjsm.net", "oakfield-primary.example.org.uk") and "hillcrest" not in recipient \
+            "nhs.net", "demo.police.cjsm.net", "willowhospice.example.org.uk") and "hillcrest" not in recipient \
             and "camhs" not in recipient else "CDOP-2026-0002"
         assert message["Subject"].startswith(f"Child death review {case_number}: request for information")
         text = parts_text(message)
@@ -103,7 +103,7 @@ def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
 
     # A second run sends nothing.
     assert run_dag(dagbag, DAG_ID, DAY + dt.timedelta(days=1)).state == "success"
-    assert len(smtp_server.messages()) == 6
+    assert len(smtp_server.messages()) == 7
 
     # Nothing identifying in what Airflow showed: task output and XCom.
     out, err = capfd.readouterr()
@@ -130,11 +130,11 @@ def test_a_server_that_drops_the_connection_mid_batch_loses_and_duplicates_nothi
 
     messages = smtp_server.messages()
     ids = [m["Message-ID"] for m in messages]
-    assert len(ids) == 6 and len(set(ids)) == 6
+    assert len(ids) == 7 and len(set(ids)) == 7
     with unit_of_work(agencies) as uow:
         rows = uow.session.scalars(select(OutboxMessage)).all()
         assert {r.status for r in rows} == {"sent"}
-        assert sorted(r.attempts for r in rows) == [1, 1, 1, 1, 2, 2]
+        assert sorted(r.attempts for r in rows) == [1, 1, 1, 1, 1, 2, 2]
         assert {r.message_id for r in rows} == set(ids)
 
 
@@ -154,7 +154,7 @@ def test_a_send_that_keeps_failing_fails_the_task_with_the_reason(agencies, smtp
         # The batch stops after three failures in a row instead of hammering a dead server.
         errors = [r.last_error for r in rows]
         assert errors.count("SMTP connection failed (ConnectionRefusedError)") == 3
-        assert errors.count(None) == 3
+        assert errors.count(None) == 4  # the rest of the seven, untried
     smtp_server.restart()
     assert run_dag(dagbag, DAG_ID, DAY + dt.timedelta(days=1)).state == "success"
-    assert len(smtp_server.messages()) == 6
+    assert len(smtp_server.messages()) == 7

@@ -70,7 +70,7 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
                      "field 'recommendations[2].email'"):
         assert expected in result.stderr, result.stderr
     assert ids["school"] not in result.stderr
-    assert describe_case(settings, number)["stage"] == "ready_for_panel"
+    assert describe_case(settings, number)["stage"] == "allocated_to_meeting"  # nothing changed
     with unit_of_work(settings) as uow:
         assert uow.session.scalar(select(Analysis)) is None
         assert uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "recommendation")) is None

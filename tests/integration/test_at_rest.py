@@ -40,7 +40,7 @@ from cdop.config import Settings, settings_from_env
 from cdop.rules.ages import AGE_BANDS
 from cdop.store.db import dispose_engines, make_engine, unit_of_work
 from cdop.store.models import Base, Case, ChronologyEntry
-from tests.conftest import PG_ADMIN_URL, TEST_KEY, cli
+from tests.conftest import OFFICE_POLICY, PG_ADMIN_URL, TEST_KEY, cli
 from tests.support.scratch import scratch_postgres
 
 TODAY = dt.date(2026, 11, 26)
@@ -71,7 +71,8 @@ def demo(request, tmp_path_factory, pg_available) -> Iterator[Settings]:
             if not pg_available:
                 pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
             url = stack.enter_context(scratch_postgres("cdop_at_rest", PG_ADMIN_URL))
-        env = {"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY}
+        env = {"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+               "CDOP_POLICY_FILE": OFFICE_POLICY}
         for args in (("db", "upgrade"), ("demo", "load", "--today", TODAY.isoformat())):
             result = cli(*args, env_extra=env)
             assert result.returncode == 0, result.stderr[-2000:]
@@ -381,7 +382,8 @@ def test_database_files_and_folders_are_owner_only(demo, tmp_path):
     (the demo made reports; a return recorded with its file adds a returned file)."""
     settings = demo
     env = {"CDOP_HOME": str(settings.home), "CDOP_DATABASE_URL": settings.database_url,
-           "CDOP_ENCRYPTION_KEYS": TEST_KEY}
+           "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+               "CDOP_POLICY_FILE": OFFICE_POLICY}
     result = cli("return", "record", *_a_sent_request(settings), "--received", TODAY.isoformat(),
                  "--file", str(_form(tmp_path)), env_extra=env)
     assert result.returncode == 0, result.stderr[-2000:]

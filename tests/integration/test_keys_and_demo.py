@@ -138,9 +138,9 @@ def test_every_encrypted_column_is_rotated():
     assert declared == listed
 
 
-def test_demo_loads_twenty_cases_at_every_stage_once(settings):
+def test_demo_loads_its_cases_at_every_stage_once(settings):
     today = dt.date(2026, 11, 26)
-    assert load_demo(settings, today=today) == "demo data loaded: 20 cases"
+    assert load_demo(settings, today=today) == "demo data loaded: 21 cases"
     assert "already loaded" in load_demo(settings, today=today)
     with unit_of_work(settings) as uow:
         cases = uow.session.scalars(select(Case)).all()

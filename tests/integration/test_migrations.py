@@ -23,7 +23,7 @@ from cdop.store.db import (
     unit_of_work,
 )
 from cdop.store.models import Agency, AgencyRequest, Base, Case
-from tests.conftest import TEST_KEY
+from tests.conftest import OFFICE_POLICY, TEST_KEY
 
 
 def make_settings(tmp_path, database_url: str) -> Settings:
@@ -32,6 +32,7 @@ def make_settings(tmp_path, database_url: str) -> Settings:
             "CDOP_HOME": str(tmp_path / "home"),
             "CDOP_DATABASE_URL": database_url,
             "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+            "CDOP_POLICY_FILE": OFFICE_POLICY,
         }
     )
 

@@ -4,7 +4,8 @@ Each rule in cdop.rules is written twice: once in Python for a loaded case or re
 (`case_stage`, `case_ready_since`, `needs_report`, `is_overdue`, `is_due_for_chase`) and
 once in SQL for a query over many (`stage_expression`, `stage_predicate`,
 `ready_since_expression`, `needs_report_predicate`, `overdue_predicate`,
-`due_for_chase_predicate`). A few hundred cases in every state are written straight
+`due_for_chase_predicate`, and `case_lacks_review_meeting` /
+`lacks_review_meeting_predicate`). A few hundred cases in every state are written straight
 through the models, then every case and request is judged both ways.
 
 On a mismatch the failure lists the facts of each case that differs (statuses and
@@ -27,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from cdop.config import Settings
 from cdop.rules.chase_ladder import due_for_chase_predicate, is_due_for_chase
 from cdop.rules.overdue import is_overdue, overdue_predicate
+from cdop.rules.review_meeting import case_lacks_review_meeting, lacks_review_meeting_predicate
 from cdop.rules.stages import (
     InvestigationFacts,
     RequestFacts,
@@ -41,7 +43,15 @@ from cdop.rules.stages import (
     stage_predicate,
 )
 from cdop.store.db import unit_of_work
-from cdop.store.models import Agency, AgencyRequest, Case, CaseReport, Investigation
+from cdop.store.models import (
+    Agency,
+    AgencyRequest,
+    Case,
+    CaseReport,
+    Investigation,
+    MeetingAllocation,
+    PanelMeeting,
+)
 
 TODAY = dt.date(2026, 6, 15)
 BEFORE = TODAY - dt.timedelta(days=3)
@@ -53,7 +63,8 @@ MAR01, APR10, MAY20, JUN01 = dt.date(2026, 3, 1), dt.date(2026, 4, 10), dt.date(
 
 REQUEST_STATUSES = ("pending", "sent", "returned", "waived")
 INVESTIGATION_STATUSES = ("not_started", "in_progress", "concluded", "not_applicable")
-INVESTIGATION_KINDS = ("post_mortem", "police")
+# A Child Death Review Meeting second: the review-meeting flag sees it in every status.
+INVESTIGATION_KINDS = ("post_mortem", "cdrm")
 PER_STAGE = 64
 SEED = 20260615
 
@@ -109,24 +120,26 @@ class CaseShape:
     requests: tuple[str, ...]
     investigations: tuple[str, ...]
     has_report: bool
+    allocated: bool = False
 
 
 def case_shapes() -> list[CaseShape]:
-    """Closed/open x 0-3 request statuses x 0-2 process statuses x report or not (order
-    within a case does not matter to any rule): a seeded sample of PER_STAGE shapes of
+    """Closed/open x 0-3 request statuses x 0-2 process statuses x report or not x on a
+    meeting's agenda or not (order within a case does not matter to any rule): a seeded sample of PER_STAGE shapes of
     each stage, so the rarer stages are as well covered as the common ones."""
     request_sets = [c for n in range(4) for c in itertools.combinations_with_replacement(REQUEST_STATUSES, n)]
     process_sets = [c for n in range(3) for c in itertools.combinations_with_replacement(INVESTIGATION_STATUSES, n)]
     by_stage: dict[Stage, list[CaseShape]] = {}
-    for closed, requests, processes, report in itertools.product(
-        (False, True), request_sets, process_sets, (False, True)
+    for closed, requests, processes, report, allocated in itertools.product(
+        (False, True), request_sets, process_sets, (False, True), (False, True)
     ):
         stage = derive_stage(
             [RequestFacts(s) for s in requests],
             [InvestigationFacts(k, s) for k, s in zip(INVESTIGATION_KINDS, processes, strict=False)],
             CLOSED_ON if closed else None,
+            allocated,
         )
-        by_stage.setdefault(stage, []).append(CaseShape(closed, requests, processes, report))
+        by_stage.setdefault(stage, []).append(CaseShape(closed, requests, processes, report, allocated))
     rng = random.Random(SEED)
     return [
         shape
@@ -144,6 +157,9 @@ def build_cases(settings: Settings) -> None:
         agency_ids = list(s.scalars(select(Agency.id).order_by(Agency.id).limit(3)))
         assert len(agency_ids) == 3
         reported: list[Case] = []
+        allocated: list[Case] = []
+        meeting = PanelMeeting(meets_on=TODAY, kind="general", capacity=8)
+        s.add(meeting)
         for n, shape in enumerate(case_shapes(), start=1):
             case = Case(
                 case_number=f"CDOP-2026-{n:04d}",
@@ -157,7 +173,7 @@ def build_cases(settings: Settings) -> None:
                 sex="female",
                 ethnicity="not_stated",
                 place_of_death="hospital",
-                death_expected=False,
+                death_expected=n % 3 == 0,
                 notified_on=dt.date(2026, 1, 2),
                 closed_on=CLOSED_ON if shape.closed else None,
             )
@@ -176,7 +192,10 @@ def build_cases(settings: Settings) -> None:
             s.add(case)
             if shape.has_report:
                 reported.append(case)
+            if shape.allocated:
+                allocated.append(case)
         s.flush()
+        s.add_all(MeetingAllocation(meeting_id=meeting.id, case_id=c.id, allocated_on=BEFORE) for c in allocated)
         s.add_all(CaseReport(case_id=c.id, version=1, status="awaiting_check", built_on=TODAY) for c in reported)
         uow.commit()
 
@@ -201,7 +220,8 @@ def world(agencies) -> Loaded:
         cases = list(
             uow.session.scalars(
                 select(Case)
-                .options(selectinload(Case.requests), selectinload(Case.investigations))
+                .options(selectinload(Case.requests), selectinload(Case.investigations),
+                         selectinload(Case.allocation))
                 .order_by(Case.id)
             )
         )
@@ -240,11 +260,12 @@ def describe_request(r: AgencyRequest) -> str:
 def describe_case(case: Case, reported: set[int]) -> str:
     requests = "; ".join(describe_request(r) for r in case.requests) or "none"
     processes = "; ".join(
-        f"{i.status}[concluded {when(i.concluded_on)}]" for i in case.investigations
+        f"{i.kind} {i.status}[concluded {when(i.concluded_on)}]" for i in case.investigations
     ) or "none"
     return (
         f"{'closed ' + when(case.closed_on) if case.closed_on else 'open'} | requests: {requests}"
         f" | processes: {processes} | report: {'yes' if case.id in reported else 'no'}"
+        f" | on an agenda: {'yes' if case.allocation is not None else 'no'}"
     )
 
 
@@ -366,3 +387,18 @@ def test_due_for_chase_predicate_matches_is_due_for_chase(world):
         if (r.id in selected) != is_due_for_chase(r.status, r.next_chase_on, TODAY)
     ]
     assert not mismatches, report("due_for_chase_predicate() differs from is_due_for_chase()", mismatches)
+
+
+def test_review_meeting_flag_predicate_matches_the_python_rule(world):
+    selected = select_ids(world.settings, select(Case.id).where(lacks_review_meeting_predicate()))
+    flagged = {c.id for c in world.cases if case_lacks_review_meeting(c)}
+    # Both answers occur, for expected and unexpected deaths alike.
+    assert flagged and len(flagged) < len(world.cases)
+    assert any(not c.death_expected and c.id not in flagged for c in world.cases)
+    mismatches = [
+        f"python={c.id in flagged} sql={c.id in selected} expected={c.death_expected}: "
+        f"{describe_case(c, world.reported)}"
+        for c in world.cases
+        if (c.id in selected) != (c.id in flagged)
+    ]
+    assert not mismatches, report("lacks_review_meeting_predicate() differs from the Python rule", mismatches)

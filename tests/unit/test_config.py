@@ -61,3 +61,40 @@ def test_today_for_a_person_is_the_date_in_england():
     assert local_today(dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 7, 2)
     # In winter England is on UTC.
     assert local_today(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
+
+
+def _policy_file(tmp_path, text: str) -> str:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_outside_demo_mode_the_office_details_are_required_and_named(tmp_path):
+    from cryptography.fernet import Fernet
+
+    env = {"CDOP_HOME": str(tmp_path), "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    with pytest.raises(ConfigError) as err:
+        settings_from_env(env)  # no policy file: every office detail is a placeholder
+    for name in ("office.name", "office.email", "office.phone", "office.secure_email",
+                 "office.coordinator", "mail_from"):
+        assert f"'{name}'" in str(err.value)
+    partial = _policy_file(tmp_path, 'mail_from = "office@area.nhs.net"\n[office]\nname = "Area CDOP office"\n'
+                                     'email = "office@area.nhs.net"\nsecure_email = "office@area.nhs.net"\n'
+                                     'coordinator = "Sam Lee, CDOP coordinator"\n')
+    with pytest.raises(ConfigError) as err:
+        settings_from_env({**env, "CDOP_POLICY_FILE": partial})
+    assert "'office.phone'" in str(err.value) and "'office.name'" not in str(err.value)
+    # Demo mode keeps the placeholders.
+    demo = settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_DEMO": "1"})
+    assert demo.policy.office.phone == "01234 567890"
+
+
+def test_the_office_details_set_in_policy_start_the_cdop(tmp_path):
+    from cryptography.fernet import Fernet
+
+    from tests.conftest import OFFICE_POLICY
+
+    s = settings_from_env({"CDOP_HOME": str(tmp_path), "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                           "CDOP_POLICY_FILE": OFFICE_POLICY})
+    assert s.policy.office.coordinator == "Alex Morgan, CDOP coordinator"
+    assert s.policy.mail_from == "cdop.office@demo-area.nhs.net"

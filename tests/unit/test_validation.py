@@ -198,3 +198,19 @@ def test_size_and_record_limits(tmp_path):
     many = _write(tmp_path, "many.csv", b"a\n" + b"1\n" * (MAX_RECORDS + 1))
     with pytest.raises(InputError, match=f"more than {MAX_RECORDS} records"):
         load_table_file(many)
+
+
+def test_no_business_date_may_lie_after_today_in_england(monkeypatch):
+    import datetime as dt
+
+    from cdop.validation import InputError, not_in_future, real_today
+
+    monkeypatch.setenv("CDOP_TEST_TODAY", "2026-12-01")
+    assert real_today() == dt.date(2026, 12, 1)
+    not_in_future("today", dt.date(2026, 12, 1))  # today itself is fine
+    not_in_future("today", None)
+    with pytest.raises(InputError) as err:
+        not_in_future("received", dt.datetime(2026, 12, 2, 0, 5))
+    assert str(err.value.problems[0]) == "field 'received': is in the future: a business date cannot be after today"
+    monkeypatch.delenv("CDOP_TEST_TODAY")
+    assert real_today() <= dt.date.today() + dt.timedelta(days=1)  # the wall clock, in England

@@ -78,14 +78,16 @@ def friendly_errors(fn):
 
 class DateParam(click.ParamType):
     """YYYY-MM-DD (or with a time, "YYYY-MM-DD HH:MM") within the sensible range; a bad
-    value is refused without repeating it (click's own types quote what was typed)."""
+    value is refused without repeating it (click's own types quote what was typed).
+    Every date option of the CLI is a business date (`--today`, `--received`, `--date`,
+    `--at`): none may lie in the future (cdop.validation.not_in_future)."""
 
     def __init__(self, with_time: bool = False):
         self.with_time = with_time
         self.name = "YYYY-MM-DD HH:MM" if with_time else "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
-        from cdop.validation import DATE_MAX, DATE_MIN
+        from cdop.validation import DATE_MAX, DATE_MIN, InputError, not_in_future
 
         if isinstance(value, dt.datetime):
             return value
@@ -96,6 +98,12 @@ class DateParam(click.ParamType):
             self.fail(f"is not in the form {self.name}", param, ctx)
         if not DATE_MIN <= parsed.date() <= DATE_MAX:
             self.fail(f"must lie between {DATE_MIN.year} and {DATE_MAX.year}", param, ctx)
+        try:
+            not_in_future(param.name if param else "date", parsed)
+        except InputError as exc:
+            refusal = click.BadParameter(exc.problems[0].message, ctx=ctx, param=param)
+            refusal.cdop_reason = exc.problems[0].message  # says why, without the value
+            raise refusal from None
         return parsed
 
 
@@ -104,8 +112,13 @@ DATETIME = DateParam(with_time=True)
 
 
 def business_date(value: dt.datetime | None) -> dt.date:
-    """The --today option, or today in England."""
-    return value.date() if value else local_today()
+    """The --today option (never in the future: DateParam refuses it), or today in England."""
+    from cdop.validation import not_in_future
+
+    if value is None:
+        return local_today()
+    not_in_future("today", value)
+    return value.date()
 
 
 today_option = click.option(

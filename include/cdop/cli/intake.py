@@ -138,23 +138,35 @@ def case_show(case_number: str, reveal: bool, reason: str | None, as_json: bool)
 
 
 @case.command("list")
+@click.option("--stage", help="Only cases at this stage (e.g. ready_for_panel, allocated_to_meeting).")
+@click.option("--open", "state", flag_value="open", help="Only open cases.")
+@click.option("--closed", "state", flag_value="closed", help="Only closed cases.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--page-size", "size", default=50, show_default=True, type=click.IntRange(1, 500))
 @friendly_errors
-def case_list() -> None:
-    """List cases with their stage (case numbers only)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from cdop.rules.stages import case_stage
+def case_list(stage, state, page, size) -> None:
+    """List cases newest first, a page at a time, with stage, age band and expected or
+    unexpected (case numbers only)."""
+    from cdop.rules.stages import STAGE_ORDER
     from cdop.store.db import unit_of_work
-    from cdop.store.models import Case
+    from cdop.validation import InputError, Problem
+    from cdop.views.pipeline import case_list as list_cases
 
+    stages = [s.value for s in STAGE_ORDER]
+    if stage is not None and stage.strip() not in stages:
+        raise InputError([Problem("stage", "is not a stage: one of " + ", ".join(stages))])
     with unit_of_work(current_settings()) as uow:
-        cases = uow.session.scalars(
-            select(Case).options(selectinload(Case.requests), selectinload(Case.investigations))
-            .order_by(Case.case_number)
-        )
-        for c in cases:
-            click.echo(f"{c.case_number}  {case_stage(c).value:26} notified {c.notified_on}")
+        result = list_cases(uow.session, stage=stage.strip() if stage else None,
+                            open_only={"open": True, "closed": False}.get(state), page=page, size=size)
+    for c in result.rows:
+        flag = "  ! no CDRM or joint agency response" if c["no_review_meeting"] else ""
+        closed = f" closed {c['closed_on']}" if c["closed_on"] else ""
+        click.echo(f"{c['case_number']}  {c['stage']:25} notified {c['notified_on']}{closed}  "
+                   f"{c['age_band']:13} {c['expected_label']:10}{flag}")
+    shown = f"{(result.number - 1) * result.size + 1}-{(result.number - 1) * result.size + len(result.rows)}"
+    click.echo(f"page {result.number} of {result.pages}: case(s) {shown if result.rows else 'none'} "
+               f"of {result.total}, newest first" + (" (--page N for more)" if result.has_next else ""),
+               err=True)
 
 
 # ----------------------------------------------------------------------- returns, processes

@@ -40,7 +40,9 @@ class CdopGroup(click.Group):
         except click.exceptions.MissingParameter as exc:
             self._refuse(exc, f"{self._name(exc)}: is required")
         except click.BadParameter as exc:
-            self._refuse(exc, f"{self._name(exc)}: is not valid (see --help)")
+            # A refusal of the CDOP's own parameter types says why (never the value).
+            reason = getattr(exc, "cdop_reason", None) or "is not valid (see --help)"
+            self._refuse(exc, f"{self._name(exc)}: {reason}")
         except click.NoSuchOption as exc:
             self._refuse(exc, "an option given is not one of this command's (see --help)")
         except click.UsageError as exc:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from cdop.config import Settings
+from cdop.dev.demo_choices import DATA, choose_for, circumstances_for_age
+from cdop.dev.demo_clock import happened_on
 from cdop.intake.agencies import import_agencies
 from cdop.intake.investigations import record_investigation
 from cdop.intake.notifications import register_notifications
@@ -26,7 +27,6 @@ from cdop.rules.workdays import WorkingCalendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 FORENAMES = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Freya", "Arthur", "Ivy", "Theo",
              "Rosie", "Finley", "Poppy", "Jude", "Esme", "Reuben", "Nia", "Kai", "Maisie", "Idris",
              "Zara", "Ezra", "Layla", "Rohan"]
@@ -77,6 +77,7 @@ SCENARIOS = [
     ("ready", 120, ["NCH", "GPMV", "WMAS"], ["cdrm"], 1.0, True),
     ("ready", 80, ["HOS", "GPHC"], ["cdrm"], 1.0, True),
     ("ready", 140, ["RUH", "POL", "SCH1", "CSC"], ["coroner_inquest", "police", "cdrm"], 1.0, True),
+    ("ready", 160, ["NCH", "GPHC", "CHS"], ["post_mortem", "cdrm"], 1.0, True),
 ]
 
 
@@ -129,28 +130,42 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
         notified = calendar.subtract(today, ago) if ago else today
         died = notified - dt.timedelta(days=rng.randint(1, 3))
         neonatal = number % 5 == 0
-        row = _child(rng, died, neonatal) | {
+        child = _child(rng, died, neonatal)
+        age_days = (died - dt.date.fromisoformat(child["date_of_birth"])).days
+        expected = stage == "ready" and number % 2 == 1
+        circumstances = (rng.choice([[], ["congenital_anomaly"], ["palliative_care"]]) if expected
+                         else circumstances_for_age(rng, age_days))
+        # Chosen as registration would (a road traffic death brings the police and the
+        # coroner and their processes), so the history below covers every request.
+        agencies, processes = choose_for(agencies, processes, age_days, circumstances)
+        if not expected and number % 3 and "cdrm" not in processes:
+            # Most unexpected deaths have their joint agency response recorded; the rest
+            # show the review-meeting flag (cdop.rules.review_meeting).
+            processes = ["jar", *processes]
+        row = child | {
             "place_of_death": rng.choice(["hospital", "hospital", "home", "hospice", "public_place"]),
-            "expected": "yes" if stage == "ready" and number % 2 else "no",
-            "circumstances": rng.choice([[], ["sudden_unexpected"], ["cardiac"], ["road_traffic_collision"],
-                                         ["suicide_self_harm"], ["congenital_anomaly"]]),
+            "expected": "yes" if expected else "no",
+            "circumstances": circumstances,
             "agencies": agencies,
             "investigations": processes,
             "notified_on": notified.isoformat(),
         }
-        [case_number] = register_notifications(settings, [row], today=notified, first_row=None)
+        with happened_on(settings, notified, hour=9):
+            [case_number] = register_notifications(settings, [row], today=notified, first_row=None)
         if stage == "notified":
             continue
-        sent_on = calendar.add(notified, 1)
-        ids = plan_agency_requests(settings, sent_on)
-        delivery.deliver(settings, _HistoryMailer(), ids=ids, actor="demo")
-        _record_history(settings, case_number, agencies, processes, returned_share, concluded,
-                        sent_on, today, rng, calendar)
         if ago > 2:
             from cdop.intake.ncmd import record_ncmd_notified
 
-            record_ncmd_notified(settings, case_number,
-                                 at=dt.datetime.combine(died + dt.timedelta(days=1), dt.time(10)))
+            told = dt.datetime.combine(notified, dt.time(14))  # the day the office heard
+            with happened_on(settings, told):
+                record_ncmd_notified(settings, case_number, at=told)
+        sent_on = calendar.add(notified, 1)
+        with happened_on(settings, sent_on, hour=8):
+            ids = plan_agency_requests(settings, sent_on)
+            delivery.deliver(settings, _HistoryMailer(), ids=ids, actor="demo")
+        _record_history(settings, case_number, agencies, processes, returned_share, concluded,
+                        sent_on, today, rng, calendar)
     from cdop.dev.demo_panel import load_demo_panel
 
     load_demo_panel(settings, today=today)
@@ -159,14 +174,19 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
 
 def _record_history(settings, case_number, agencies, processes, returned_share, concluded,
                     sent_on, today, rng, calendar) -> None:
+    """Returns and processes, each recorded on the day it happened (its audit event too)."""
     returning = agencies[: round(len(agencies) * returned_share)]
     for code in returning:
         received = min(calendar.add(sent_on, rng.randint(5, 25)), today)
-        record_return(settings, case_number, code, received_on=received, today=today)
+        with happened_on(settings, received, hour=11):
+            record_return(settings, case_number, code, received_on=received, today=received)
     for kind in processes:
         if concluded:
             when = min(calendar.add(sent_on, rng.randint(20, 60)), today)
-            record_investigation(settings, case_number, kind, status="concluded", on=when, today=today,
-                                 outcome="Concluded; findings shared with the panel.")
+            with happened_on(settings, when, hour=14):
+                record_investigation(settings, case_number, kind, status="concluded", on=when, today=when,
+                                     outcome="Concluded; findings shared with the panel.")
         else:
-            record_investigation(settings, case_number, kind, status="in_progress", on=sent_on, today=today)
+            with happened_on(settings, sent_on, hour=15):
+                record_investigation(settings, case_number, kind, status="in_progress", on=sent_on,
+                                     today=sent_on)

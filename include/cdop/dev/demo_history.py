@@ -16,12 +16,14 @@ import random
 from sqlalchemy import select
 
 from cdop.config import Settings
+from cdop.dev.demo_choices import choose_for
 from cdop.intake.notifications import register_notifications
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
     AgencyRequest,
     Analysis,
     AnalysisFactor,
+    AuditEvent,
     Case,
     CaseIdentifier,
     Recommendation,
@@ -123,7 +125,7 @@ def _case_row(rng: random.Random, died: dt.date, age_days: int, category: str) -
         "place_of_death": place,
         "expected": "yes" if expected else "no",
         "circumstances": circumstances,
-        "agencies": rng.sample(AGENCIES, 3),
+        "agencies": choose_for(rng.sample(AGENCIES, 3), [], age_days, circumstances)[0],
         "notifier_name": "Dr " + rng.choice(SURNAMES),
         "notifier_role": "Consultant paediatrician",
         "notifier_email": "notifier@nhs.net",
@@ -167,6 +169,11 @@ def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -
         for number, (_died, _age, category, reviewed) in zip(numbers, plans, strict=True):
             case = cases[number]
             _review(uow.session, rng, case, category, reviewed, today)
+        # Each registration at the time it happened: the day the death was notified.
+        by_id = {c.id: c for c in cases.values()}
+        for event in uow.session.scalars(select(AuditEvent).where(
+                AuditEvent.action == "notification_registered", AuditEvent.case_id.in_(list(by_id)))):
+            event.occurred_at = dt.datetime.combine(by_id[event.case_id].notified_on, dt.time(9, 30))
         uow.audit("demo_history_loaded", "case", cases=len(numbers))
         uow.commit()
     return len(numbers)

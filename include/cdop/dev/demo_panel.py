@@ -3,11 +3,13 @@
 On top of the demo cases (cdop.dev.demo): panel members (one on an address that is not a
 secure route), return summaries and chronologies for every return received, the
 family's circumstances (and identifiers for the gate) for every case past notification,
-two cases taken through report, check, a past meeting and analysis to closure with
-recommendations (one already due, so the follow-up DAG asks for progress), one case
-approved and waiting for the next meeting, whose papers go today, and one ready case
-left for the assembly DAG (its check then appears as a Required Action in Airflow).
-Everything is fictional; no text names anyone.
+a meeting that has happened: three cases taken through report, check and that meeting,
+two of them to closure with analyses and recommendations (one already due, so the
+follow-up DAG asks for progress) and one waiting for the panel's analysis to be recorded;
+one case approved and waiting for the next meeting, whose papers go today, and one ready
+case left for the assembly DAG (its check then appears as a Required Action in Airflow).
+Each step is stamped with the day it happened (cdop.dev.demo_clock). Everything is
+fictional; no text names anyone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cdop.config import Settings
+from cdop.dev.demo_clock import happened_on
 from cdop.intake.family import record_family
 from cdop.mail import delivery
 from cdop.mail.mailer import Email
@@ -85,10 +88,10 @@ def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str
         plan = [(c.case_number, c.date_of_death, dt.date.fromisoformat(c.date_of_birth),
                  [(r.agency.code, r.returned_on) for r in c.requests if r.status == "returned"],
                  case_stage(c), case_ready_since(c),
-                 c.age_at_death_days)
+                 c.age_at_death_days, c.notified_on)
                 for c in cases]
     ready = []
-    for number, died, born, returned, stage, since, age_days in plan:
+    for number, died, born, returned, stage, since, age_days, notified_on in plan:
         for i, (code, received) in enumerate(returned):
             entries = []
             # Events fall after the date of birth: an entry dated on it would be blocked by
@@ -96,36 +99,43 @@ def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str
             for _ in range(rng.randint(1, 3) if died > born else 0):
                 day = max(died - dt.timedelta(days=rng.randint(0, 90)), born + dt.timedelta(days=1))
                 entries.append({"date": day.isoformat(), "what_happened": rng.choice(EVENTS)})
-            record_return_content(settings, number, code, summary=SUMMARIES[(i + len(number)) % len(SUMMARIES)],
-                                  entries=entries, today=max(received, died), actor="demo")
+            with happened_on(settings, max(received, died), hour=12):
+                record_return_content(settings, number, code,
+                                      summary=SUMMARIES[(i + len(number)) % len(SUMMARIES)],
+                                      entries=entries, today=max(received, died), actor="demo")
         if stage != Stage.NOTIFIED:
             surname = _surname(settings, number)
             identifiers = [{"field": "parent_name", "value": f"{rng.choice(PARENT_FORENAMES)} {surname}"},
                            {"field": "sibling_name", "value": f"{rng.choice(SIBLING_FORENAMES)} {surname}"}]
             if age_days > 4 * 365:
                 identifiers.append({"field": "school", "value": rng.choice(SCHOOLS)})
-            record_family(settings, number, actor="demo", identifiers=identifiers, context={
-                "siblings": rng.choice([[], ["5-9 years"], ["1-4 years", "10-14 years"], ["18 years and over"]]),
-                "key_worker_offered": rng.choice(["yes", "yes", "not_known"]),
-                "bereavement_support_offered": rng.choice(["yes", "declined", "yes"]),
-            })
+            with happened_on(settings, notified_on + dt.timedelta(days=2), hour=16):
+                record_family(settings, number, actor="demo", identifiers=identifiers, context={
+                    "siblings": rng.choice([[], ["5-9 years"], ["1-4 years", "10-14 years"],
+                                            ["18 years and over"]]),
+                    "key_worker_offered": rng.choice(["yes", "yes", "not_known"]),
+                    "bereavement_support_offered": rng.choice(["yes", "declined", "yes"]),
+                })
         if stage == Stage.READY and since is not None:
             ready.append((number, since))
 
-    closed = _close_oldest(settings, ready, today, calendar)
+    closed, discussed = _past_meeting(settings, ready, today, calendar)
     upcoming = calendar.add(today, settings.policy.panel_notice_working_days)  # its papers go today
-    waiting = [n for n, _ in ready if n not in closed]
+    waiting = [n for n, _ in ready if n not in closed and n not in discussed]
     if waiting:
         number = waiting[0]
-        build_report(settings, number, today=today, actor="demo")
-        decide(settings, number, approve=True, comments=None, actor="demo", today=today)
-    add_meeting(settings, meets_on=upcoming, kind="general", capacity=8, location="Demo County Hall, room 2",
-                today=today, actor="demo")
-    add_meeting(settings, meets_on=calendar.add(today, 30), kind="neonatal", capacity=6,
-                location="Northgate Children's Hospital, seminar room", today=today, actor="demo")
+        with happened_on(settings, today, hour=9):
+            build_report(settings, number, today=today, actor="demo")
+            decide(settings, number, approve=True, comments=None, actor="demo", today=today)
+    with happened_on(settings, today, hour=9):
+        add_meeting(settings, meets_on=upcoming, kind="general", capacity=8,
+                    location="Demo County Hall, room 2", today=today, actor="demo")
+        add_meeting(settings, meets_on=calendar.add(today, 30), kind="neonatal", capacity=6,
+                    location="Northgate Children's Hospital, seminar room", today=today, actor="demo")
     # The approved case is left for cdop_notify_panel to allocate, and its papers go today.
-    return (f"panel demo: {len(MEMBERS)} members, 2 upcoming meetings, {len(closed)} case(s) closed with "
-            f"analyses, {min(len(waiting), 1)} approved for the next meeting")
+    return (f"panel demo: {len(MEMBERS)} members, a past meeting ({len(closed)} case(s) closed with "
+            f"analyses, {len(discussed)} waiting for the analysis), 2 upcoming meetings, "
+            f"{min(len(waiting), 1)} approved for the next meeting")
 
 
 def _surname(settings: Settings, number: str) -> str:
@@ -133,25 +143,34 @@ def _surname(settings: Settings, number: str) -> str:
         return uow.session.scalar(select(Case).where(Case.case_number == number)).surname
 
 
-def _close_oldest(settings: Settings, ready: list[tuple[str, dt.date]], today: dt.date,
-                  calendar: WorkingCalendar) -> list[str]:
-    """Take up to two ready cases through the whole panel stage at past business dates."""
-    candidates = sorted(ready, key=lambda item: item[1])[:2]
+def _past_meeting(settings: Settings, ready: list[tuple[str, dt.date]], today: dt.date,
+                  calendar: WorkingCalendar) -> tuple[list[str], list[str]]:
+    """A meeting that has happened: up to three ready cases taken through report, check,
+    allocation and papers, each at its own past business date; the panel's analysis is
+    recorded for two of them (they close), and the third waits for it. Returns (closed,
+    waiting for the analysis)."""
+    candidates = sorted(ready, key=lambda item: item[1])[:3]
     if not candidates:
-        return []
+        return [], []
     last_ready = max(since for _, since in candidates)
     built = calendar.add(last_ready, 1)
     meeting = calendar.add(built, settings.policy.panel_notice_working_days + 3)
     if meeting >= calendar.subtract(today, 5):
-        return []  # the demo's dates leave no room for a past meeting
-    add_meeting(settings, meets_on=meeting, kind="general", capacity=8, location="Demo County Hall, room 2",
-                today=built, actor="demo")
-    for number, _ in candidates:
-        build_report(settings, number, today=built, actor="demo")
-        decide(settings, number, approve=True, comments=None, actor="demo", today=calendar.add(built, 1))
-    allocate_cases(settings, calendar.add(built, 1), actor="demo")
-    plan_panel_papers(settings, pack_date(settings.policy, meeting), actor="demo")
-    delivery.deliver(settings, _HistoryMailer(), kinds=list(PANEL_KINDS), actor="demo")
+        return [], []  # the demo's dates leave no room for a past meeting
+    with happened_on(settings, built, hour=9):
+        add_meeting(settings, meets_on=meeting, kind="general", capacity=8, location="Demo County Hall, room 2",
+                    today=built, actor="demo")
+        for number, _ in candidates:
+            build_report(settings, number, today=built, actor="demo")
+    checked = calendar.add(built, 1)
+    with happened_on(settings, checked, hour=10):
+        for number, _ in candidates:
+            decide(settings, number, approve=True, comments=None, actor="demo", today=checked)
+        allocate_cases(settings, checked, actor="demo")
+    papers = pack_date(settings.policy, meeting)
+    with happened_on(settings, papers, hour=8):
+        plan_panel_papers(settings, papers, actor="demo")
+        delivery.deliver(settings, _HistoryMailer(), kinds=list(PANEL_KINDS), actor="demo")
     analyses = [
         {"category": "acute_medical",
          "learning": "Earlier recognition of a deteriorating child at home; clearer safety-netting advice.",
@@ -181,8 +200,10 @@ def _close_oldest(settings: Settings, ready: list[tuple[str, dt.date]], today: d
               "due_on": calendar.add(today, 90).isoformat()}]},
     ]
     closed = []
-    for (number, _), analysis in zip(candidates, analyses, strict=False):
-        record_analysis(settings, number, analysis, today=calendar.add(meeting, 1), actor="demo")
-        closed.append(number)
-    delivery.deliver(settings, _HistoryMailer(), kinds=["recommendation"], actor="demo")
-    return closed
+    recorded = calendar.add(meeting, 1)
+    with happened_on(settings, recorded, hour=11):
+        for (number, _), analysis in zip(candidates[:2], analyses, strict=False):
+            record_analysis(settings, number, analysis, today=recorded, actor="demo")
+            closed.append(number)
+        delivery.deliver(settings, _HistoryMailer(), kinds=["recommendation"], actor="demo")
+    return closed, [number for number, _ in candidates[2:]]

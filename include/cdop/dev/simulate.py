@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from cdop.config import Settings
 from cdop.dev.demo import fictional_child, load_demo
+from cdop.dev.demo_choices import choose_for
 from cdop.intake import ncmd
 from cdop.intake.investigations import record_investigation
 from cdop.intake.ncmd import record_ncmd_notified
@@ -234,11 +235,14 @@ class World:
         for kind, share in (("cspr", 0.05), ("nhs_psi", 0.1), ("leder", 0.05)):
             if rng.random() < share:
                 processes.append(kind)
+        circumstances = [] if expected or neonatal else rng.choice([[], ["sudden_unexpected"],
+                                                                    ["road_traffic_collision"]])
+        agencies, processes = choose_for(rng.choice(AGENCY_SETS), processes, (died - born).days, circumstances)
         return fictional_child(rng, born, died) | {
             "place_of_death": "hospital" if expected or neonatal else rng.choice(["home", "hospital", "public_place"]),
             "expected": "yes" if expected else "no",
-            "circumstances": [] if expected else rng.choice([[], ["sudden_unexpected"], ["road_traffic_collision"]]),
-            "agencies": rng.choice(AGENCY_SETS),
+            "circumstances": circumstances,
+            "agencies": agencies,
             "investigations": processes,
             "notified_on": today.isoformat(),
         }

@@ -69,7 +69,11 @@ class Notification:
     row: int | None = None
 
 
-def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]) -> Notification | None:
+def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str],
+                       agency_types: Mapping[str, str] | None = None) -> Notification | None:
+    """One notification read and checked. With `agency_types` (directory code -> type,
+    active agencies, in code order) the agencies are chosen by the child's age and the
+    circumstances as the taxonomy says (`choose_agencies`)."""
     tax = taxonomy()
     forenames = r.text("forenames", max_len=NAME_MAX)
     surname = r.text("surname", max_len=NAME_MAX)
@@ -112,9 +116,14 @@ def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]
         "notifier_name": r.text("notifier_name", required=False, max_len=120),
         "notifier_role": r.text("notifier_role", required=False, max_len=120),
     }
+    investigations = values.pop("investigations")
+    if not r.problems and agency_types is not None:
+        agencies, investigations = choose_agencies(r, (died - born).days, values["circumstances"],
+                                                   agencies, investigations, agency_types)
     if r.problems:
         return None
     return Notification(
+        investigations=investigations,
         forenames=forenames,
         surname=surname,
         date_of_birth=born,
@@ -127,6 +136,32 @@ def parse_notification(r: RowReader, *, today: dt.date, known_agencies: set[str]
         row=r.row,
         **values,
     )
+
+
+def choose_agencies(r: RowReader, age_days: int, circumstances: list[str], agencies: list[str],
+                    investigations: list[str], agency_types: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The taxonomy's agency rules (data/taxonomy.toml): an agency type the child was too
+    young for is refused (naming the type, not the agency); a circumstance that needs an
+    agency type the notification lacks (police and coroner for a road traffic collision)
+    gets the directory's first active agency of that type, and its processes."""
+    tax = taxonomy()
+    labels = tax.labels("agency_type")
+    for kind in sorted({agency_types[c] for c in agencies if not tax.agency_applies(agency_types[c], age_days)}):
+        r.problem("agencies", f"{labels.get(kind, kind)}: not asked about a child who died aged under "
+                              f"{tax.agency_min_age_days[kind]} days")
+    needed = tax.required_by(circumstances)
+    chosen = list(agencies)
+    listed_types = {agency_types[c] for c in agencies}
+    for kind in needed.agency_types:
+        if kind in listed_types:
+            continue
+        found = next((code for code, t in agency_types.items() if t == kind), None)
+        if found is None:
+            r.problem("agencies", f"the circumstances need a {labels.get(kind, kind).lower()} agency, "
+                                  "and the directory has none")
+        else:
+            chosen.append(found)
+    return chosen, list(investigations) + [k for k in needed.investigations if k not in investigations]
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -175,7 +210,8 @@ def register_notifications(
         agencies = {a.code: a for a in uow.session.scalars(select(Agency).where(Agency.active))}
         parsed = read_rows(
             rows,
-            lambda r: parse_notification(r, today=today, known_agencies=set(agencies)),
+            lambda r: parse_notification(r, today=today, known_agencies=set(agencies),
+                                         agency_types={c: agencies[c].agency_type for c in sorted(agencies)}),
             first_row=first_row,
         )
         # Duplicates within the file first, then against existing cases, all before

@@ -41,6 +41,7 @@ from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.templating import render
+from cdop.panel.check_signal import signal_check_offer
 from cdop.panel.report_content import locate_findings, report_context
 from cdop.panel.report_files import _store, read_file
 from cdop.pdf import PdfRenderFailed, html_to_pdf
@@ -212,6 +213,14 @@ def build_report(settings: Settings, case_number: str, *, today: dt.date,
             raise InputError([Problem("report", f"v{latest.version} is approved: an approved report is final")])
         result = _build(uow, settings, case, (latest.version + 1) if latest else 1, today)
         uow.commit()
+    if result.status == AWAITING:
+        # Offer its check now (an Airflow asset watcher starts the assembly run), not at
+        # the next hourly run. Best effort: that run still offers it if this is lost.
+        try:
+            signal_check_offer(settings.home, utcnow().isoformat(timespec="seconds"))
+        except OSError as exc:
+            log.warning("the check of %s v%d will be offered by the next hourly run (%s)",
+                        result.case_number, result.version, type(exc).__name__)
     return result
 
 

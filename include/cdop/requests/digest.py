@@ -1,7 +1,10 @@
 """The coordinator's daily digest: what is overdue, waiting, newly ready, and NCMD breaches.
 
 One email a working day to Policy.digest_recipients, under the business key
-("digest", date), with case numbers only. Nothing is queued on a day with nothing to
+("digest", date), with case numbers only. "Newly ready" lists every case that became
+ready since the last digest actually sent (not since the previous working day): a case
+that became ready on a day no digest went out (a holiday, a mail outage, a day with
+nothing else to say) is listed in the next one that does. Nothing is queued on a day with nothing to
 report; the content is built at send time from the database as of the business date,
 so a digest sent late is still right (and one that has become empty is cancelled).
 """
@@ -13,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from itertools import groupby
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
@@ -75,12 +79,21 @@ class Digest:
         return counts
 
 
+def last_digest_sent(session: Session, before: dt.date) -> dt.date | None:
+    """The business date of the last digest sent before `before` (None: never)."""
+    return session.scalar(
+        select(func.max(OutboxMessage.business_date)).where(
+            OutboxMessage.kind == KIND, OutboxMessage.status == "sent", OutboxMessage.business_date < before)
+    )
+
+
 def build_digest(session: Session, today: dt.date, policy: Policy) -> Digest:
+    after = last_digest_sent(session, today) or dt.date.min
     return Digest(
         today=today,
         overdue=tuple(overdue_requests(session, today, policy)),
         waiting=tuple(waiting_cases(session, today)),
-        ready=tuple(newly_ready(session, today, policy)),
+        ready=tuple(newly_ready(session, today, policy, after=after)),
         ncmd=tuple(ncmd_breaches(session, today, policy)),
         held=tuple(held_messages(session)),
     )

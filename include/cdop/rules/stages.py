@@ -2,7 +2,7 @@
 never typed in.
 
 Each rule is here once in Python (for a case already loaded) and once in SQL (for a
-query over many cases). The SQL is built from the same four named conditions that
+query over many cases). The SQL is built from the same five named conditions that
 `derive_stage` tests, in the same order, and `tests/integration/test_rules_sql.py`
 holds the two forms to the same answer on SQLite and PostgreSQL for cases in every
 state.
@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 
-from cdop.store.models import AgencyRequest, Case, CaseReport, Investigation
+from cdop.store.models import AgencyRequest, Case, CaseReport, Investigation, MeetingAllocation
 
 
 class Stage(StrEnum):
@@ -25,10 +25,13 @@ class Stage(StrEnum):
     GATHERING = "gathering_information"
     WAITING = "waiting_on_investigations"
     READY = "ready_for_panel"
+    ALLOCATED = "allocated_to_meeting"
     CLOSED = "closed"
 
 
-STAGE_ORDER = (Stage.NOTIFIED, Stage.GATHERING, Stage.WAITING, Stage.READY, Stage.CLOSED)
+STAGE_ORDER = (Stage.NOTIFIED, Stage.GATHERING, Stage.WAITING, Stage.READY, Stage.ALLOCATED, Stage.CLOSED)
+# Every return in and every process concluded: before and after a meeting's agenda.
+READY_STAGES = (Stage.READY, Stage.ALLOCATED)
 OPEN_REQUEST = ("pending", "sent")
 DONE_REQUEST = ("returned", "waived")
 OPEN_INVESTIGATION = ("not_started", "in_progress")
@@ -55,11 +58,14 @@ def derive_stage(
     requests: Iterable[RequestFacts],
     investigations: Iterable[InvestigationFacts],
     closed_on: dt.date | None = None,
+    allocated: bool = False,
 ) -> Stage:
-    """notified -> gathering information -> waiting on investigations -> ready for panel.
+    """notified -> gathering information -> waiting on investigations -> ready for panel
+    -> allocated to a meeting -> closed.
 
     Ready means every agency request is returned or waived and every applicable
-    process has concluded. A case with no request sent yet is still `notified`.
+    process has concluded. A case with no request sent yet is still `notified`. A ready
+    case on a meeting's agenda (`allocated`) is no longer waiting for one.
     """
     if closed_on is not None:
         return Stage.CLOSED
@@ -71,6 +77,8 @@ def derive_stage(
         return Stage.GATHERING
     if any(i.status in OPEN_INVESTIGATION for i in investigations):
         return Stage.WAITING
+    if allocated:
+        return Stage.ALLOCATED
     return Stage.READY
 
 
@@ -94,7 +102,7 @@ def case_facts(case: Case) -> tuple[list[RequestFacts], list[InvestigationFacts]
 
 def case_stage(case: Case) -> Stage:
     requests, investigations = case_facts(case)
-    return derive_stage(requests, investigations, case.closed_on)
+    return derive_stage(requests, investigations, case.closed_on, case.allocation is not None)
 
 
 def case_ready_since(case: Case) -> dt.date | None:
@@ -117,6 +125,7 @@ def _conditions() -> dict[str, ColumnElement[bool]]:
         "open_request": _request_exists(AgencyRequest.status.in_(OPEN_REQUEST)),
         "open_process": exists().where(Investigation.case_id == Case.id,
                                        Investigation.status.in_(OPEN_INVESTIGATION)),
+        "allocated": exists().where(MeetingAllocation.case_id == Case.id),
     }
 
 
@@ -128,6 +137,7 @@ def stage_expression() -> ColumnElement[str]:
         (~c["sent_any"], literal(Stage.NOTIFIED.value)),
         (c["open_request"], literal(Stage.GATHERING.value)),
         (c["open_process"], literal(Stage.WAITING.value)),
+        (c["allocated"], literal(Stage.ALLOCATED.value)),
         else_=literal(Stage.READY.value),
     ).label("stage")
 
@@ -142,8 +152,16 @@ def stage_predicate(stage: Stage | str) -> ColumnElement[bool]:
         Stage.NOTIFIED: and_(is_open, ~c["sent_any"]),
         Stage.GATHERING: and_(is_open, c["sent_any"], c["open_request"]),
         Stage.WAITING: and_(is_open, c["sent_any"], ~c["open_request"], c["open_process"]),
-        Stage.READY: and_(is_open, c["sent_any"], ~c["open_request"], ~c["open_process"]),
+        Stage.READY: and_(is_open, c["sent_any"], ~c["open_request"], ~c["open_process"], ~c["allocated"]),
+        Stage.ALLOCATED: and_(is_open, c["sent_any"], ~c["open_request"], ~c["open_process"], c["allocated"]),
     }[Stage(stage)]
+
+
+def ready_predicate() -> ColumnElement[bool]:
+    """`derive_stage(...) in READY_STAGES`: every return in and every process concluded,
+    on a meeting's agenda or not yet, and open."""
+    c = _conditions()
+    return and_(~c["closed"], c["sent_any"], ~c["open_request"], ~c["open_process"])
 
 
 def ready_since_expression() -> ColumnElement[dt.date]:

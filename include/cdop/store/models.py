@@ -113,6 +113,8 @@ class Case(Base):
     investigations: Mapped[list[Investigation]] = relationship(
         back_populates="case", order_by="Investigation.id"
     )
+    # Read only: the stage rule asks whether the case is on a meeting's agenda.
+    allocation: Mapped[MeetingAllocation | None] = relationship(viewonly=True, uselist=False)
 
 
 class AgencyRequest(Base):

@@ -33,17 +33,28 @@ class CaseView:
     investigations: list[dict] = field(default_factory=list)
     reports: list[dict] = field(default_factory=list)
     meeting: dict | None = None
+    age_band: str = ""
+    expected: bool = True
+    # cdop.rules.review_meeting: an unexpected death with no CDRM or joint agency response.
+    no_review_meeting: bool = False
+    flags: list[str] = field(default_factory=list)
 
 
 def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | None:
     """A case as the operations pages show it (no identifier), or None if there is none."""
+    from cdop.rules.review_meeting import FLAG_LABEL as REVIEW_MEETING_FLAG
+    from cdop.rules.review_meeting import case_lacks_review_meeting
     from cdop.rules.stages import case_stage
 
     found = session.scalar(select(Case).where(Case.case_number == case_number.strip().upper()))
     if found is None:
         return None
     labels = taxonomy().labels("investigation")
-    view = CaseView(found.case_number, case_stage(found).value, found.notified_on, found.closed_on)
+    view = CaseView(found.case_number, case_stage(found).value, found.notified_on, found.closed_on,
+                    age_band=found.age_band, expected=found.death_expected,
+                    no_review_meeting=case_lacks_review_meeting(found))
+    if view.no_review_meeting:
+        view.flags.append(REVIEW_MEETING_FLAG)
     for r in found.requests:
         view.requests.append(
             {

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cdop.rules.review_meeting import lacks_review_meeting_predicate
 from cdop.rules.stages import (
     DONE_REQUEST,
     OPEN_INVESTIGATION,
@@ -28,6 +29,7 @@ STAGE_LABELS = {
     Stage.GATHERING: "Gathering information",
     Stage.WAITING: "Waiting on investigations",
     Stage.READY: "Ready for panel",
+    Stage.ALLOCATED: "Allocated to a meeting",
     Stage.CLOSED: "Closed",
 }
 
@@ -44,11 +46,13 @@ def stage_counts(session: Session) -> dict[str, int]:
 def cases_at_stage(
     session: Session, stage: str, today: dt.date, *, page: int = 1, size: int = PAGE_SIZE
 ) -> Page:
-    """The cases at one stage, oldest notification first."""
+    """The cases at one stage, oldest notification first, each with its age band, whether
+    the death was expected, and the review-meeting flag (cdop.rules.review_meeting)."""
     if stage not in {s.value for s in STAGE_ORDER}:
         return Page([], page_number(page), size, 0)
     numbers = (
-        select(Case.id, Case.case_number, Case.notified_on)
+        select(Case.id, Case.case_number, Case.notified_on, Case.age_band, Case.death_expected,
+               lacks_review_meeting_predicate().label("no_review_meeting"))
         .where(stage_predicate(stage))
         .order_by(Case.notified_on, Case.case_number)
     )
@@ -68,6 +72,9 @@ def cases_at_stage(
         count(AgencyRequest, AgencyRequest.status.in_(DONE_REQUEST)),
         count(AgencyRequest),
         count(Investigation, Investigation.status.in_(OPEN_INVESTIGATION)),
+        window.c.age_band,
+        window.c.death_expected,
+        window.c.no_review_meeting,
     ).order_by(window.c.notified_on, window.c.case_number)
     rows = session.execute(query).all()
     return Page(
@@ -79,12 +86,44 @@ def cases_at_stage(
                 "returned": done,
                 "requested": requested,
                 "open_investigations": open_inv,
+                "age_band": band,
+                "expected": bool(expected),
+                "expected_label": "Expected" if expected else "Unexpected",
+                "no_review_meeting": bool(flag),
             }
-            for number, notified, done, requested, open_inv in rows
+            for number, notified, done, requested, open_inv, band, expected, flag in rows
         ],
         page_number(page),
         size,
         total,
+    )
+
+
+def case_list(session: Session, *, stage: str | None = None, open_only: bool | None = None,
+              page: int = 1, size: int = PAGE_SIZE) -> Page:
+    """Cases newest notification first, optionally at one stage and/or only open
+    (`open_only=True`) or only closed (`False`), a page at a time: case number, stage,
+    dates, age band, expected or unexpected and the review-meeting flag (no identifier)."""
+    stage_col = stage_expression()
+    query = select(Case.case_number, stage_col, Case.notified_on, Case.closed_on, Case.age_band,
+                   Case.death_expected, lacks_review_meeting_predicate().label("no_review_meeting"))
+    if stage is not None:
+        query = query.where(stage_predicate(stage))
+    if open_only is True:
+        query = query.where(Case.closed_on.is_(None))
+    elif open_only is False:
+        query = query.where(Case.closed_on.is_not(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    number = page_number(page)
+    rows = session.execute(
+        query.order_by(Case.notified_on.desc(), Case.case_number.desc()).limit(size).offset((number - 1) * size)
+    ).all()
+    return Page(
+        [{"case_number": n, "stage": st, "stage_label": STAGE_LABELS[Stage(st)], "notified_on": notified,
+          "closed_on": closed, "age_band": band, "expected": bool(expected),
+          "expected_label": "Expected" if expected else "Unexpected", "no_review_meeting": bool(flag)}
+         for n, st, notified, closed, band, expected, flag in rows],
+        number, size, total,
     )
 
 

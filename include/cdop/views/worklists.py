@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, selectinload
 from cdop.config import Policy
 from cdop.rules.chase_ladder import last_action
 from cdop.rules.overdue import overdue_predicate
+from cdop.rules.review_meeting import lacks_review_meeting_predicate
 from cdop.rules.stages import (
     DONE_REQUEST,
     OPEN_INVESTIGATION,
     Stage,
+    ready_predicate,
     ready_since_expression,
     stage_predicate,
 )
@@ -121,22 +123,29 @@ class ReadyCase:
     ready_since: dt.date
     notified_on: dt.date
     days_since_notification: int
+    age_band: str = ""
+    expected: bool = True
+    no_review_meeting: bool = False  # cdop.rules.review_meeting
 
 
-def newly_ready(session: Session, today: dt.date, policy: Policy) -> list[ReadyCase]:
-    """Cases that became ready for panel after the previous working day, up to `today`
-    (by the dates recorded for returns, waivers and concluded processes)."""
-    previous = working_calendar(policy).subtract(today, 1)
+def newly_ready(session: Session, today: dt.date, policy: Policy, *,
+                after: dt.date | None = None) -> list[ReadyCase]:
+    """Cases that became ready for panel after `after` (by default the previous working
+    day), up to `today`, by the dates recorded for returns, waivers and concluded
+    processes. A case already on a meeting's agenda still became ready in that window."""
+    if after is None:
+        after = working_calendar(policy).subtract(today, 1)
     since = ready_since_expression().label("ready_since")
     window = (
-        select(Case.case_number, since, Case.notified_on)
-        .where(stage_predicate(Stage.READY))
+        select(Case.case_number, since, Case.notified_on, Case.age_band, Case.death_expected,
+               lacks_review_meeting_predicate().label("no_review_meeting"))
+        .where(ready_predicate())
         .subquery("ready")
     )
     rows = session.execute(
         select(window)
-        .where(window.c.ready_since > previous, window.c.ready_since <= today)
+        .where(window.c.ready_since > after, window.c.ready_since <= today)
         .order_by(window.c.case_number)
     ).all()
-    return [ReadyCase(number, ready_on, notified, (today - notified).days)
-            for number, ready_on, notified in rows]
+    return [ReadyCase(number, ready_on, notified, (today - notified).days, band, bool(expected), bool(flag))
+            for number, ready_on, notified, band, expected, flag in rows]
