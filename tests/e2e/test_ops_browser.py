@@ -413,7 +413,13 @@ def test_read_and_approve_a_case_report(api_server, signed_in):
 
 def test_hold_a_meeting(api_server, signed_in):
     from cdop.store.db import dispose_engines
-    from cdop.store.models import Case, MeetingAllocation, MeetingAttendance, PanelMeeting, PanelMember
+    from cdop.store.models import (
+        Case,
+        MeetingAllocation,
+        MeetingAttendance,
+        PanelMeeting,
+        PanelMember,
+    )
 
     page, base = signed_in, api_server["url"]
     today = dt.date.today()

@@ -723,3 +723,137 @@ def test_a_blocked_report_shows_the_gate_findings_in_context_without_the_values(
     assert "unrecorded.phone" in page.text  # what nobody recorded is found too
     assert surname not in page.text and "07700 900123" not in page.text
     assert "follow-up appointment" in page.text  # the context around it
+
+
+# ------------------------------------------------------- the coordinator's day (issue 12)
+
+
+def test_refusals_are_pages_of_the_site(client):
+    unknown = client.get("/cdop/cases/NOPE-1")
+    assert unknown.status_code == 404
+    assert "<h1>Not found</h1>" in unknown.text and "There is no case NOPE-1" in unknown.text
+    assert 'href="overdue"' in unknown.text  # the coordinator's navigation: a page of the site
+    nowhere = client.get("/cdop/no/such/page")
+    assert nowhere.status_code == 404 and "There is no page at this address." in nowhere.text
+    assert "</html>" in nowhere.text
+
+
+def test_a_closed_case_is_read_only(client, settings):
+    with unit_of_work(settings) as uow:
+        number = uow.session.scalar(select(Case.case_number).where(Case.closed_on.is_not(None)))
+    page = client.get(f"/cdop/cases/{number}")
+    assert page.status_code == 200 and "This case is closed: its record is read-only." in page.text
+    for form in ("return-form", "waive-form", "investigation-form", "ncmd-form", "family-form", "report-form"):
+        assert f'id="{form}"' not in page.text, form
+    token = csrf_from(page.text)
+    refused = client.post(f"/cdop/cases/{number}/investigation",
+                          data={"csrf_token": token, "kind": "police", "status": "concluded", "date": "2026-02-20"})
+    assert refused.status_code == 422 and "field &#39;case&#39;: is closed: its record is read-only" in refused.text
+    with unit_of_work(settings) as uow:
+        assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.actor == "coordinator"))
+
+
+def test_the_timeline_is_in_words_with_one_name_per_person(client, settings):
+    number, agency = _case_with_sent_request(settings)
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    client.post(f"/cdop/cases/{number}/return", data={"csrf_token": token, "agency": agency,
+                                                      "received": "2026-02-27"},
+                files={"file": ("r.pdf", b"%PDF-1.4 x", "application/pdf")})
+    with unit_of_work(settings) as uow:
+        name = uow.session.scalar(select(Agency.name).where(Agency.code == agency))
+        case_id = uow.session.scalar(select(Case.id).where(Case.case_number == number))
+        uow.session.add(AuditEvent(actor="airflow-ui:coordinator", action="report_approved", entity="case_report",
+                                   case_id=case_id, details={"version": 1}))
+        uow.commit()
+    timeline = client.get(f"/cdop/cases/{number}").text.split('id="timeline"')[1]
+    from markupsafe import escape
+
+    assert f"Return received from {escape(name)}, with a file" in timeline
+    assert "Case report version 1 approved for the panel" in timeline
+    assert "file attached" not in timeline and "airflow-ui:" not in timeline and "airflow:coordinator" not in timeline
+    assert "<td>coordinator</td>" in timeline
+
+
+def test_register_notifications_from_a_file_all_or_nothing(client, settings):
+    page = client.get("/cdop/notifications/new")
+    token = csrf_from(page.text)
+    header = "forenames,surname,date_of_birth,date_of_death,sex,place_of_death,expected,deprivation_decile,agencies\n"
+    bad = (header + "Ada,QZV77011XK,2020-01-01,2026-02-01,female,home,no,3,RUH\n"
+           "Bo,QZV77012XK,2020-01-01,2031-02-01,male,home,no,3,NOPE\n")
+    with unit_of_work(settings) as uow:
+        before = uow.session.scalar(select(func.count()).select_from(Case))
+    refused = client.post("/cdop/notifications/file", data={"csrf_token": token},
+                          files={"file": ("deaths.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422
+    assert "row 2, field &#39;date_of_death&#39;" in refused.text and "row 2, field &#39;agencies&#39;" in refused.text
+    assert "qzv7701" not in refused.text.lower()
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == before  # nothing half-written
+    good = bad.replace("2031-02-01", "2026-02-02").replace("NOPE", "GPHC")
+    done = client.post("/cdop/notifications/file", data={"csrf_token": token},
+                       files={"file": ("deaths.csv", good.encode(), "text/csv")})
+    assert done.status_code == 200 and "2 notifications registered" in done.text
+    assert "QZV7701" not in done.text
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == before + 2
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "notification_registered")
+                                   .order_by(AuditEvent.id.desc()))
+        assert event.actor == "coordinator"
+
+
+def test_edit_an_agency_and_import_the_directory(client, settings):
+    page = client.get("/cdop/agencies")
+    assert page.status_code == 200 and "RUH" in page.text
+    token = csrf_from(client.get("/cdop/agencies/RUH").text)
+    bad = client.post("/cdop/agencies/RUH", data={"csrf_token": token, "name": "Riverside\r\nBcc: x@example.org",
+                                                  "type": "hospital_trust", "request_email": "not-an-address"})
+    assert bad.status_code == 422 and "field &#39;name&#39;" in bad.text and "field &#39;request_email&#39;" in bad.text
+    assert "Bcc" not in bad.text.split("Nothing was recorded")[1].split("</div>")[0]
+    ok = client.post("/cdop/agencies/RUH", data={"csrf_token": token, "name": "Riverside University Hospitals",
+                                                 "type": "hospital_trust", "request_email": "cdr.riverside@nhs.net",
+                                                 "secure": "yes", "active": "yes"}, follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(Agency.name).where(Agency.code == "RUH")) == "Riverside University Hospitals"
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "agencies_imported")
+                                   .order_by(AuditEvent.id.desc()))
+        assert event.actor == "coordinator"
+    assert client.get("/cdop/agencies/NOPE").status_code == 404
+
+
+def test_family_identifiers_are_entered_but_never_shown_back_except_by_an_audited_reveal(client, settings):
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalar(select(Case).where(Case.closed_on.is_(None)).order_by(Case.id))
+        number, surname = case.case_number, case.surname
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    done = client.post(f"/cdop/cases/{number}/family",
+                       data={"csrf_token": token, "sibling": ["5-9 years"], "key_worker_offered": "yes",
+                             "identifier_field": ["parent_name", ""], "identifier_value": ["Morwenna Pascoe", ""]},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text[:400]
+    page = client.get(f"/cdop/cases/{number}").text
+    assert "Morwenna" not in page and "parent name" in page and surname not in page
+    refused = client.post(f"/cdop/cases/{number}/identifiers", data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 422 and "field &#39;reason&#39;" in refused.text and surname not in refused.text
+    shown = client.post(f"/cdop/cases/{number}/identifiers", data={"csrf_token": token, "reason": "Coroner's officer"})
+    assert shown.status_code == 200 and surname in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    with unit_of_work(settings) as uow:
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "identifiers_viewed")
+                                   .order_by(AuditEvent.id.desc()))
+        assert event.actor == "coordinator" and event.reason == "Coroner's officer"
+
+
+def test_meeting_business_waits_for_the_meeting(client, settings):
+    from cdop.panel.meetings import add_meeting
+
+    meeting = add_meeting(settings, meets_on=TODAY + dt.timedelta(days=20), kind="general", capacity=4,
+                          today=TODAY, starts_at="14:30", location="Room 9")
+    page = client.get(f"/cdop/meetings/{meeting}")
+    assert page.status_code == 200 and "at 14:30" in page.text and 'name="minutes"' not in page.text
+    token = csrf_from(page.text)
+    early = client.post(f"/cdop/meetings/{meeting}", data={"csrf_token": token, "minutes": "Too soon."})
+    assert early.status_code == 422 and "field &#39;minutes&#39;: the meeting has not happened yet" in early.text
+    listing = client.get("/cdop/meetings").text
+    assert "at 14:30" in listing and "Room 9" in listing and "Held" in listing
+    assert client.get("/cdop/meetings/999999").status_code == 404

@@ -25,7 +25,13 @@ from cdop_airflow.ops_app.auth import csrf_token_for
 from cdop_airflow.ops_app.roles import FAB_ROLES, Role
 from tests.conftest import TEST_KEY, free_port
 from tests.e2e.test_deploy_celery import Service, _http_ok, _run
-from tests.e2e.test_ops_pages import ANSWERS_WITH_A_PAGE, TODAY, _app_routes, _matrix_targets, _request_for
+from tests.e2e.test_ops_pages import (
+    ANSWERS_WITH_A_PAGE,
+    TODAY,
+    _app_routes,
+    _matrix_targets,
+    _request_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

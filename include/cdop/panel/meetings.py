@@ -25,9 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import Date, Integer, bindparam, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
@@ -266,6 +267,14 @@ def _pack_planned(session: Session, meeting_id: int) -> bool:
     return meeting_id in _packs_planned(session, [meeting_id])
 
 
+@lru_cache(maxsize=64)
+def _packs_statement(count: int):
+    """The packs query for `count` meetings, built once (building it cost more than running it)."""
+    return select(OutboxMessage.business_key).where(
+        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
+        or_(*(OutboxMessage.business_key.like(bindparam(f"prefix_{i}")) for i in range(count))))
+
+
 def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
     """Which of these meetings have their pack queued (business key meeting-<id>/...):
     one statement, on the partial index of panel packs (its kind written inline, as
@@ -273,42 +282,56 @@ def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
     if not meeting_ids:
         return set()
     prefixes = {f"meeting-{i}/": i for i in meeting_ids}
-    keys = session.scalars(select(OutboxMessage.business_key).where(
-        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
-        or_(*(OutboxMessage.business_key.like(f"{p}%") for p in prefixes))))
+    keys = session.scalars(_packs_statement(len(prefixes)),
+                           {f"prefix_{i}": f"{p}%" for i, p in enumerate(prefixes)})
     return {prefixes[key[: key.index("/") + 1]] for key in keys}
 
 
-def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
-                      limit: int | None = None, past_only: bool = False) -> list[dict[str, Any]]:
-    """The meetings (from today unless include_past; before today, newest first, with
-    past_only), each with its time, place, how many cases it holds, its members and who
-    attended, when its papers go and whether they went: three statements whatever the
-    number."""
+@lru_cache(maxsize=16)
+def _overview_statement(include_past: bool, limited: bool, past: bool):
+    """The meetings query, built once per shape; the day and the limits are bound."""
     allocated = (select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id).label("n"))
                  .group_by(MeetingAllocation.meeting_id).subquery())
-    query = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
-                    PanelMeeting.location, func.coalesce(allocated.c.n, 0), PanelMeeting.starts_at)
-             .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id))
-    if past_only:
-        query = query.where(PanelMeeting.meets_on < today).order_by(PanelMeeting.meets_on.desc(),
-                                                                    PanelMeeting.id.desc())
-    else:
-        query = query.order_by(PanelMeeting.meets_on, PanelMeeting.id)
-        if not include_past:
-            query = query.where(PanelMeeting.meets_on >= today)
+    base = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
+                   PanelMeeting.location, func.coalesce(allocated.c.n, 0).label("n"), PanelMeeting.starts_at)
+            .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id))
+    today = bindparam("today", type_=Date)
+    query = base.order_by(PanelMeeting.meets_on, PanelMeeting.id)
+    if not include_past:
+        query = query.where(PanelMeeting.meets_on >= today)
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    if past:
+        # The held ones in the same statement: each side limited on its own.
+        held = (base.where(PanelMeeting.meets_on < today)
+                .order_by(PanelMeeting.meets_on.desc(), PanelMeeting.id.desc())
+                .limit(bindparam("past", type_=Integer)))
+        ahead, behind = query.subquery(), held.subquery()
+        query = union_all(select(ahead, literal(0).label("side")), select(behind, literal(1).label("side")))
+    return query
+
+
+def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
+                      limit: int | None = None, past: int = 0) -> list[dict[str, Any]]:
+    """The meetings (from today unless include_past), each with its time, place, how many
+    cases it holds, its members and who attended, when its papers go and whether they
+    went; with `past`, that many meetings held before today after them, newest first.
+    Three statements whatever the number."""
+    query = _overview_statement(include_past, limit is not None, bool(past))
+    params: dict[str, Any] = {"today": today}
     if limit is not None:
-        query = query.limit(limit)
-    rows = session.execute(query).all()
+        params["limit"] = limit
+    if past:
+        params["past"] = past
+    rows = [tuple(r)[:7] for r in session.execute(query, params).all()]
+    if past:  # upcoming in date order, then held, newest first
+        upcoming = sorted((r for r in rows if r[1] >= today), key=lambda r: (r[1], r[0]))
+        rows = upcoming + sorted((r for r in rows if r[1] < today), key=lambda r: (r[1], r[0]), reverse=True)
     ids = [r[0] for r in rows]
     sent = _packs_planned(session, ids)
     people: dict[int, dict[str, Any]] = {i: {"members": [], "attended": 0, "apologies": 0} for i in ids}
     if ids:
-        for meeting_id, name, status in session.execute(
-                select(MeetingAttendance.meeting_id, PanelMember.name, MeetingAttendance.status)
-                .join(PanelMember, PanelMember.id == MeetingAttendance.member_id)
-                .where(MeetingAttendance.meeting_id.in_(ids))
-                .order_by(MeetingAttendance.meeting_id, PanelMember.name)):
+        for meeting_id, name, status in session.execute(_attendance_statement(), {"ids": ids}):
             entry = people[meeting_id]
             entry["members"].append({"name": name, "status": status})
             if status in ("attended", "apologies"):
@@ -400,21 +423,33 @@ def agenda(settings: Settings, meeting_id: int) -> dict[str, Any]:
                 "cases": agendas(uow.session, [meeting_id])[meeting_id]}
 
 
+@lru_cache(maxsize=1)
+def _attendance_statement():
+    return (select(MeetingAttendance.meeting_id, PanelMember.name, MeetingAttendance.status)
+            .join(PanelMember, PanelMember.id == MeetingAttendance.member_id)
+            .where(MeetingAttendance.meeting_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MeetingAttendance.meeting_id, PanelMember.name))
+
+
+@lru_cache(maxsize=1)
+def _agendas_statement():
+    latest_approved = (select(func.max(CaseReport.version))
+                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
+                       .correlate(Case).scalar_subquery())
+    return (select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
+                   Case.death_expected, Case.notified_on, latest_approved, MeetingAllocation.outcome)
+            .join(Case, Case.id == MeetingAllocation.case_id)
+            .where(MeetingAllocation.meeting_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
+
+
 def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The agenda of each meeting in one statement: its cases in the order allocated,
     each as `_case_line` gives it, with whether its papers went (pack / addendum)."""
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in meeting_ids}
     if not meeting_ids:
         return found
-    latest_approved = (select(func.max(CaseReport.version))
-                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
-                       .correlate(Case).scalar_subquery())
-    rows = session.execute(
-        select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
-               Case.death_expected, Case.notified_on, latest_approved, MeetingAllocation.outcome)
-        .join(Case, Case.id == MeetingAllocation.case_id)
-        .where(MeetingAllocation.meeting_id.in_(meeting_ids))
-        .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
+    rows = session.execute(_agendas_statement(), {"ids": list(meeting_ids)})
     # The plain age band, not the encrypted dates: an agenda needs no identifier decrypted.
     for meeting_id, pack, number, band, expected, notified, version, outcome in rows:
         found[meeting_id].append({

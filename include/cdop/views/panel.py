@@ -21,17 +21,15 @@ def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6, pas
     """The next meetings with their agendas, from the panel module's own views (issue 4):
     time, place, members, case numbers, age band, expected or not, report version,
     whether the papers went; with `past`, that many meetings held before today too
-    (newest first, after the upcoming ones). One unit of work and a few statements,
+    (newest first, after the upcoming ones). One unit of work and four statements,
     however many meetings and cases."""
     from cdop.panel import meetings as panel
 
     with unit_of_work(settings) as uow:
-        upcoming = panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit)
-        held = (panel.meetings_overview(uow.session, settings.policy, today=today, limit=past, past_only=True)
-                if past else [])
-        agendas = panel.agendas(uow.session, [m["id"] for m in upcoming + held])
+        listed = panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit, past=past)
+        agendas = panel.agendas(uow.session, [m["id"] for m in listed])
     meetings = []
-    for meeting in upcoming + held:
+    for meeting in listed:
         meets_on = dt.date.fromisoformat(meeting["meets_on"])
         meetings.append(
             meeting
