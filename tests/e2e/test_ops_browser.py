@@ -300,6 +300,7 @@ def test_register_a_notification_from_the_form(api_server, signed_in):
     form.get_by_label("Sudden and unexpected").check()
     form.locator("input[name=agencies][value=RUH]").check()
     form.locator("input[name=agencies][value=GPHC]").check()
+    _shot(page, "19-register-a-death")
     form.get_by_role("button", name="Register the notification").click()
     page.wait_for_url("**/cdop/cases/*?done=registered")
     number = page.url.rsplit("/", 1)[1].split("?")[0]

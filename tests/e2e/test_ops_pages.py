@@ -540,7 +540,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
         form = {"name": "Riverside University Hospitals NHS Trust", "type": "hospital_trust",
                 "request_email": "cdr.riverside@nhs.net", "secure": "yes", "active": "yes"}
     elif path == "/meetings" and method == "POST":
-        form = {"date": "2026-04-0" + "12"[turn], "time": "14:00", "kind": "general", "capacity": "6",
+        # Ahead of the business date, whether the server's is TODAY or the real one.
+        form = {"date": f"{dt.date.today().year + 1}-04-0" + "12"[turn], "time": "14:00", "kind": "general",
+                "capacity": "6",
                 "location": "Room 2"}
     elif path == "/meetings/{meeting_id}" and method == "POST":
         form = {"member": "1"}
