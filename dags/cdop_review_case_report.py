@@ -116,7 +116,7 @@ def cdop_review_case_report():
             settings(ACTOR), params["case_number"], int(params["version"]),
             decision=DECISIONS[answer["chosen_options"][0]],
             comments=None,  # options only: comments are written on the CDOP page
-            actor=f"airflow-ui:{who}", today=business_date(context),
+            actor=who, today=business_date(context),  # the plain user name, as on the pages
         )
         logging.getLogger(__name__).info("%s v%s: %s", params["case_number"], params["version"], outcome)
         return outcome

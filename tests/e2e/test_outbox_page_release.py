@@ -58,4 +58,4 @@ def test_the_outbox_page_shows_a_held_message_and_releases_it(signed_in, agencie
     with unit_of_work(agencies) as uow:
         assert uow.session.get(OutboxMessage, held).status == "pending"
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "message_released"))
-        assert event.actor == "airflow:coordinator" and event.details["business_key"] == KEY
+        assert event.actor == "coordinator" and event.details["business_key"] == KEY

@@ -140,7 +140,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
                                "record_decision": "success"}
     view = json.loads(cli("report", "show", a, "--json").stdout)
     assert view["reports"][0]["status"] == "approved"
-    assert view["reports"][0]["decided_by"] == "airflow-ui:coordinator"
+    assert view["reports"][0]["decided_by"] == "coordinator"
     detail, stored = _hitl_detail_and_xcom(dagrun)
     assert detail.assigned_users == [{"id": "coordinator", "name": "coordinator"}]
     assert detail.params == {} and detail.params_input == {}

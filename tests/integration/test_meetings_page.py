@@ -69,12 +69,13 @@ def statements_of(settings, work) -> tuple[object, int]:
         event.remove(engine, "before_cursor_execute", listen)
 
 
-def test_the_page_runs_three_statements_however_many_meetings(settings):
+def test_the_page_runs_four_statements_however_many_meetings(settings):
+    """Meetings, the packs queued, members and attendance, agendas: one statement each."""
     build(settings, meetings=12, per_meeting=3)
     few, few_statements = statements_of(settings, lambda: panel_view.upcoming_meetings(settings, TODAY, limit=2))
     many, many_statements = statements_of(settings, lambda: panel_view.upcoming_meetings(settings, TODAY, limit=11))
     assert len(few) == 2 and len(many) == 11
-    assert few_statements == many_statements == 3
+    assert few_statements == many_statements == 4
 
 
 def test_the_page_shows_what_each_case_and_meeting_say(settings):
@@ -92,7 +93,8 @@ def test_the_page_shows_what_each_case_and_meeting_say(settings):
             assert meeting["allocated"] == len(allocated) == 3
             assert meeting["papers_on"] == panel.pack_date(settings.policy, meeting["meets_on"])
             # The per-case path the papers use gives the same line for each case.
-            assert meeting["agenda"] == [panel._case_line(s, number) | {"pack": pack} for number, pack in allocated]
+            assert meeting["agenda"] == [panel._case_line(s, number) | {"pack": pack, "outcome": None}
+                                         for number, pack in allocated]
     assert panel.agenda(settings, ids[3])["cases"] == next(m["agenda"] for m in page if m["id"] == ids[3])
     listed = {m["id"]: m for m in panel.list_meetings(settings, today=TODAY, include_past=True)}
     assert set(listed) == set(ids) and listed[ids[9]]["papers_sent"] and not listed[ids[0]]["papers_sent"]

@@ -71,17 +71,21 @@ def meeting_group() -> None:
 
 @meeting_group.command("add")
 @click.option("--date", "meets_on", required=True, help="YYYY-MM-DD")
+@click.option("--time", "starts_at", help="Time of day it starts, HH:MM.")
 @click.option("--kind", default="general", show_default=True, help="general or neonatal")
 @click.option("--capacity", default="8", show_default=True, help="Most cases on the agenda.")
 @click.option("--location")
+@click.option("--member", "members", multiple=True,
+              help="Panel member id to invite (repeat; default: every active member).")
 @today_option
 @friendly_errors
-def meeting_add(meets_on, kind, capacity, location, today) -> None:
+def meeting_add(meets_on, starts_at, kind, capacity, location, members, today) -> None:
     """Register a panel meeting."""
     from cdop.panel.meetings import add_meeting, pack_date
 
     meeting_id = add_meeting(current_settings(), meets_on=meets_on, kind=kind, capacity=capacity, location=location,
-                             today=business_date(today))
+                             today=business_date(today), starts_at=starts_at, members=list(members) or None,
+                             actor=actor())
     import datetime as dt
 
     papers = pack_date(current_settings().policy, dt.date.fromisoformat(meets_on))
@@ -89,17 +93,63 @@ def meeting_add(meets_on, kind, capacity, location, today) -> None:
 
 
 @meeting_group.command("list")
-@click.option("--all", "include_past", is_flag=True, help="Include past meetings.")
+@click.option("--upcoming", is_flag=True, help="Only meetings from the business date on.")
+@click.option("--all", "_all", is_flag=True, hidden=True, help="Past meetings are listed anyway.")
 @today_option
 @friendly_errors
-def meeting_list(include_past, today) -> None:
-    """List meetings with their allocations and when the papers go."""
+def meeting_list(upcoming, _all, today) -> None:
+    """List meetings, past ones too, with time, place, members, cases and papers."""
     from cdop.panel.meetings import list_meetings
 
-    for m in list_meetings(current_settings(), today=business_date(today), include_past=include_past):
+    day = business_date(today)
+    for m in list_meetings(current_settings(), today=day, include_past=not upcoming):
         sent = "sent" if m["papers_sent"] else f"go on {m['papers_on']}"
-        click.echo(f"{m['id']:>4}  {m['meets_on']}  {m['kind']:8} {m['allocated']}/{m['capacity']} cases  "
-                   f"papers {sent}  {m['location'] or ''}")
+        when = "held" if m["meets_on"] < day.isoformat() else "ahead"
+        people = f"{len(m['members'])} members"
+        if when == "held":
+            people += f" ({m['attended']} attended, {m['apologies']} apologies)"
+        click.echo(f"{m['id']:>4}  {m['meets_on']} {m['starts_at'] or '--:--'}  {when:5} {m['kind']:8} "
+                   f"{m['allocated']}/{m['capacity']} cases  {people}  papers {sent}  {m['location'] or ''}")
+
+
+@meeting_group.command("record")
+@click.argument("meeting_id", type=int)
+@click.option("--attended", multiple=True, help="Member id who attended (repeat).")
+@click.option("--apologies", multiple=True, help="Member id who sent apologies (repeat).")
+@click.option("--minutes-file", type=click.Path(exists=True, dir_okay=False), help="The minutes, UTF-8 text.")
+@click.option("--outcome", "outcomes", multiple=True,
+              help="CASE_NUMBER=reviewed|deferred|more_information (repeat).")
+@today_option
+@friendly_errors
+def meeting_record(meeting_id, attended, apologies, minutes_file, outcomes, today) -> None:
+    """Record a meeting that has happened: attendance, apologies, minutes, each case's outcome."""
+    from pathlib import Path
+
+    from cdop.panel.meetings import record_meeting
+    from cdop.validation import InputError, Problem
+
+    marks = {}
+    for status, ids in (("attended", attended), ("apologies", apologies)):
+        for position, value in enumerate(ids, start=1):
+            if not value.strip().isdigit():
+                raise InputError([Problem(f"--{status}", f"is not a member id (item {position})")])
+            marks[int(value)] = status
+    chosen = {}
+    for position, item in enumerate(outcomes, start=1):
+        number, sep, code = item.partition("=")
+        if not sep:
+            raise InputError([Problem("--outcome", f"must be CASE_NUMBER=outcome (item {position})")])
+        chosen[number.strip().upper()] = code.strip()
+    minutes = None
+    if minutes_file:
+        try:
+            minutes = Path(minutes_file).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem("--minutes-file", "is not UTF-8 text")]) from exc
+    result = record_meeting(current_settings(), meeting_id, today=business_date(today), actor=actor(),
+                            attendance=marks, minutes=minutes, outcomes=chosen)
+    click.echo(f"meeting {meeting_id}: {result['members']} members, {result['attended']} attended, "
+               f"{result['apologies']} apologies, {result['outcomes']} outcome(s) recorded")
 
 
 @panel_group.command("allocate")

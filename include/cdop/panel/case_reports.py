@@ -361,11 +361,32 @@ def read_approved_report(settings: Settings, case_number: str, *, actor: str) ->
     return html
 
 
+def read_report(settings: Settings, case_number: str, version: int, *, actor: str) -> str | None:
+    """The HTML of one version of a case's report, for the coordinator's check on the
+    pages (any status with a stored HTML); None when there is no such version. Each
+    reading is audited, as the panel's are."""
+    from cdop.store.lookups import NotFound
+
+    with unit_of_work(settings, actor) as uow:
+        try:
+            case = get_case(uow, case_number)
+        except NotFound:
+            return None
+        report = uow.session.scalar(
+            select(CaseReport).where(CaseReport.case_id == case.id, CaseReport.version == version))
+        if report is None or not report.html_path:
+            return None
+        html = read_file(settings, report.html_path).decode("utf-8")
+        uow.audit("report_read", "case_report", report.id, case_id=case.id, version=report.version)
+        uow.commit()
+    return html
+
+
 # ------------------------------------------------------------------- coordinator notices
 
 
 __all__ = [
     "APPROVED", "AWAITING", "BLOCKED", "RETURNED", "BuildResult", "IdentifierFound",
-    "assemble_reports", "build_report", "decide", "export_report", "read_approved_report",
+    "assemble_reports", "build_report", "decide", "export_report", "read_approved_report", "read_report",
     "report_view",
 ]

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import Date, Integer, bindparam, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
@@ -38,6 +40,7 @@ from cdop.store.models import (
     Case,
     CaseReport,
     MeetingAllocation,
+    MeetingAttendance,
     OutboxMessage,
     PanelMeeting,
     PanelMember,
@@ -55,25 +58,162 @@ ACTOR = "airflow:cdop_notify_panel"
 # ------------------------------------------------------------------ meetings and members
 
 
+OUTCOMES = {
+    "reviewed": "Review completed",
+    "deferred": "Deferred to a later meeting",
+    "more_information": "Further information requested",
+}
+ATTENDANCE = {"invited": "Invited", "attended": "Attended", "apologies": "Sent apologies"}
+
+
+def _parse_time(r: RowReader, field: str, value: Any) -> dt.time | None:
+    text = r.text(field, required=False, max_len=5)
+    if not text:
+        return None
+    try:
+        at = dt.time.fromisoformat(text)
+    except ValueError:
+        r.problem(field, "is not a time of day in the form HH:MM")
+        return None
+    return at.replace(second=0, microsecond=0)
+
+
 def add_meeting(settings: Settings, *, meets_on: dt.date | str, kind: str = "general", capacity: int | str = 8,
-                location: str | None = None, today: dt.date, actor: str | None = None) -> int:
-    r = RowReader({"date": meets_on, "kind": kind, "capacity": capacity, "location": location})
+                location: str | None = None, today: dt.date, actor: str | None = None,
+                starts_at: str | None = None, members: Sequence[int | str] | None = None) -> int:
+    """Register a meeting; `members` (panel member ids) are invited, every active member
+    when None."""
+    r = RowReader({"date": meets_on, "kind": kind, "capacity": capacity, "location": location,
+                   "time": starts_at})
     day = r.date("date")
     if day and day < today:
         r.problem("date", "is in the past")
     kind_code = r.choice("kind", {k: k for k in MEETING_KINDS})
     size = r.integer("capacity", low=1, high=40, required=True)
     place = r.text("location", required=False, max_len=200)
+    at = _parse_time(r, "time", starts_at)
     if r.problems:
         raise InputError(r.problems)
     with unit_of_work(settings, actor) as uow:
-        meeting = PanelMeeting(meets_on=day, kind=kind_code, capacity=size, location=place)
+        invited = _member_ids(uow.session, members)
+        meeting = PanelMeeting(meets_on=day, kind=kind_code, capacity=size, location=place, starts_at=at)
         uow.session.add(meeting)
         uow.session.flush()
+        uow.session.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m, status="invited")
+                            for m in invited)
         uow.audit("meeting_registered", "panel_meeting", meeting.id, meets_on=day.isoformat(),
-                  kind=kind_code, capacity=size)
+                  kind=kind_code, capacity=size, members=len(invited))
         uow.commit()
         return meeting.id
+
+
+def _member_ids(session: Session, members: Sequence[int | str] | None) -> list[int]:
+    active = dict(session.execute(select(PanelMember.id, PanelMember.active)).all())
+    if members is None:
+        return sorted(i for i, on in active.items() if on)
+    chosen: list[int] = []
+    for position, value in enumerate(members, start=1):
+        text = str(value).strip()
+        if not text.isdigit() or int(text) not in active:
+            raise InputError([Problem("members", f"is not a panel member (item {position})")])
+        chosen.append(int(text))
+    return sorted(set(chosen))
+
+
+def record_meeting(settings: Settings, meeting_id: int, *, today: dt.date, actor: str | None = None,
+                   members: Sequence[int | str] | None = None,
+                   attendance: Mapping[int, str] | None = None,
+                   minutes: str | None = None,
+                   outcomes: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The meeting's business, all-or-nothing: who is invited (`members`), who attended or
+    sent apologies (`attendance`: member id -> status), the minutes (kept encrypted) and
+    the panel's outcome for each case on the agenda (`outcomes`: case number -> code).
+    Attendance, minutes and outcomes only once the meeting has happened."""
+    problems: list[Problem] = []
+    r = RowReader({"minutes": minutes})
+    text = r.text("minutes", required=False, max_len=20_000, multiline=True)
+    problems += r.problems
+    with unit_of_work(settings, actor) as uow:
+        meeting = uow.session.get(PanelMeeting, meeting_id)
+        if meeting is None:
+            raise InputError([Problem("meeting", "no such meeting")])
+        happened = meeting.meets_on <= today
+        rows = {a.member_id: a for a in uow.session.scalars(
+            select(MeetingAttendance).where(MeetingAttendance.meeting_id == meeting_id))}
+        invited = _member_ids(uow.session, members) if members is not None else sorted(rows)
+        marks = {}
+        for position, (member_id, status) in enumerate((attendance or {}).items(), start=1):
+            if status not in ATTENDANCE:
+                problems.append(Problem("attendance", f"must be one of {', '.join(ATTENDANCE)} (item {position})"))
+            elif member_id not in invited:
+                problems.append(Problem("attendance", f"is for a member not invited (item {position})"))
+            elif status != "invited" and not happened:
+                problems.append(Problem("attendance", "the meeting has not happened yet"))
+            else:
+                marks[member_id] = status
+        allocations = {n: a for a, n in uow.session.execute(
+            select(MeetingAllocation, Case.case_number).join(Case, Case.id == MeetingAllocation.case_id)
+            .where(MeetingAllocation.meeting_id == meeting_id)).all()}
+        chosen = {}
+        for position, (number, code) in enumerate((outcomes or {}).items(), start=1):
+            if not code:
+                continue
+            if number not in allocations:
+                problems.append(Problem("outcome", f"is for a case not on this agenda (item {position})"))
+            elif code not in OUTCOMES:
+                problems.append(Problem("outcome", f"must be one of {', '.join(OUTCOMES)} (item {position})"))
+            elif not happened:
+                problems.append(Problem("outcome", "the meeting has not happened yet"))
+            else:
+                chosen[number] = code
+        if text and not happened:
+            problems.append(Problem("minutes", "the meeting has not happened yet"))
+        if problems:
+            raise InputError(problems)
+        for member_id in set(rows) - set(invited):
+            uow.session.delete(rows.pop(member_id))
+        for member_id in invited:
+            if member_id not in rows:
+                rows[member_id] = MeetingAttendance(meeting_id=meeting_id, member_id=member_id, status="invited")
+                uow.session.add(rows[member_id])
+            if member_id in marks:
+                rows[member_id].status = marks[member_id]
+        if text is not None and text != (meeting.minutes or None):
+            meeting.minutes, meeting.minutes_recorded_on = text, today
+        for number, code in chosen.items():
+            allocation = allocations[number]
+            if allocation.outcome != code:
+                allocation.outcome, allocation.outcome_on = code, today
+                uow.audit("case_outcome_recorded", "meeting_allocation", allocation.id,
+                          case_id=allocation.case_id, outcome=code, meeting=meeting_id)
+        uow.session.flush()
+        counts = {s: sum(1 for a in rows.values() if a.status == s) for s in ATTENDANCE}
+        uow.audit("meeting_recorded", "panel_meeting", meeting_id, members=len(rows),
+                  attended=counts["attended"], apologies=counts["apologies"],
+                  minutes=bool(meeting.minutes), outcomes=len(chosen))
+        uow.commit()
+        return {"members": len(rows), **counts, "outcomes": len(chosen)}
+
+
+def meeting_detail(session: Session, policy: Policy, meeting_id: int) -> dict[str, Any] | None:
+    """One meeting for the coordinator: when, where, members with attendance, the agenda
+    with each case's outcome, the minutes. A few statements."""
+    meeting = session.get(PanelMeeting, meeting_id)
+    if meeting is None:
+        return None
+    statuses = dict(session.execute(select(MeetingAttendance.member_id, MeetingAttendance.status)
+                                    .where(MeetingAttendance.meeting_id == meeting_id)).all())
+    members = [{"id": m.id, "name": m.name, "role": m.role, "active": m.active,
+                "status": statuses.get(m.id)}
+               for m in session.scalars(select(PanelMember).order_by(PanelMember.name, PanelMember.id))
+               if m.active or m.id in statuses]
+    agenda = agendas(session, [meeting_id])[meeting_id]
+    return {"id": meeting.id, "meets_on": meeting.meets_on, "starts_at": meeting.starts_at,
+            "kind": meeting.kind, "capacity": meeting.capacity, "location": meeting.location,
+            "papers_on": pack_date(policy, meeting.meets_on),
+            "papers_sent": _pack_planned(session, meeting.id),
+            "minutes": meeting.minutes, "minutes_recorded_on": meeting.minutes_recorded_on,
+            "members": members, "agenda": agenda}
 
 
 def add_member(settings: Settings, *, name: str, role: str, email: str, actor: str | None = None) -> dict:
@@ -127,6 +267,14 @@ def _pack_planned(session: Session, meeting_id: int) -> bool:
     return meeting_id in _packs_planned(session, [meeting_id])
 
 
+@lru_cache(maxsize=64)
+def _packs_statement(count: int):
+    """The packs query for `count` meetings, built once (building it cost more than running it)."""
+    return select(OutboxMessage.business_key).where(
+        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
+        or_(*(OutboxMessage.business_key.like(bindparam(f"prefix_{i}")) for i in range(count))))
+
+
 def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
     """Which of these meetings have their pack queued (business key meeting-<id>/...):
     one statement, on the partial index of panel packs (its kind written inline, as
@@ -134,32 +282,66 @@ def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
     if not meeting_ids:
         return set()
     prefixes = {f"meeting-{i}/": i for i in meeting_ids}
-    keys = session.scalars(select(OutboxMessage.business_key).where(
-        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
-        or_(*(OutboxMessage.business_key.like(f"{p}%") for p in prefixes))))
+    keys = session.scalars(_packs_statement(len(prefixes)),
+                           {f"prefix_{i}": f"{p}%" for i, p in enumerate(prefixes)})
     return {prefixes[key[: key.index("/") + 1]] for key in keys}
 
 
-def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
-                      limit: int | None = None) -> list[dict[str, Any]]:
-    """The meetings (from today unless include_past), each with how many cases it holds,
-    when its papers go and whether they went: two statements whatever the number."""
+@lru_cache(maxsize=16)
+def _overview_statement(include_past: bool, limited: bool, past: bool):
+    """The meetings query, built once per shape; the day and the limits are bound."""
     allocated = (select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id).label("n"))
                  .group_by(MeetingAllocation.meeting_id).subquery())
-    query = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
-                    PanelMeeting.location, func.coalesce(allocated.c.n, 0))
-             .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id)
-             .order_by(PanelMeeting.meets_on, PanelMeeting.id))
+    base = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
+                   PanelMeeting.location, func.coalesce(allocated.c.n, 0).label("n"), PanelMeeting.starts_at)
+            .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id))
+    today = bindparam("today", type_=Date)
+    query = base.order_by(PanelMeeting.meets_on, PanelMeeting.id)
     if not include_past:
         query = query.where(PanelMeeting.meets_on >= today)
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    if past:
+        # The held ones in the same statement: each side limited on its own.
+        held = (base.where(PanelMeeting.meets_on < today)
+                .order_by(PanelMeeting.meets_on.desc(), PanelMeeting.id.desc())
+                .limit(bindparam("past", type_=Integer)))
+        ahead, behind = query.subquery(), held.subquery()
+        query = union_all(select(ahead, literal(0).label("side")), select(behind, literal(1).label("side")))
+    return query
+
+
+def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
+                      limit: int | None = None, past: int = 0) -> list[dict[str, Any]]:
+    """The meetings (from today unless include_past), each with its time, place, how many
+    cases it holds, its members and who attended, when its papers go and whether they
+    went; with `past`, that many meetings held before today after them, newest first.
+    Three statements whatever the number."""
+    query = _overview_statement(include_past, limit is not None, bool(past))
+    params: dict[str, Any] = {"today": today}
     if limit is not None:
-        query = query.limit(limit)
-    rows = session.execute(query).all()
-    sent = _packs_planned(session, [r[0] for r in rows])
+        params["limit"] = limit
+    if past:
+        params["past"] = past
+    rows = [tuple(r)[:7] for r in session.execute(query, params).all()]
+    if past:  # upcoming in date order, then held, newest first
+        upcoming = sorted((r for r in rows if r[1] >= today), key=lambda r: (r[1], r[0]))
+        rows = upcoming + sorted((r for r in rows if r[1] < today), key=lambda r: (r[1], r[0]), reverse=True)
+    ids = [r[0] for r in rows]
+    sent = _packs_planned(session, ids)
+    people: dict[int, dict[str, Any]] = {i: {"members": [], "attended": 0, "apologies": 0} for i in ids}
+    if ids:
+        for meeting_id, name, status in session.execute(_attendance_statement(), {"ids": ids}):
+            entry = people[meeting_id]
+            entry["members"].append({"name": name, "status": status})
+            if status in ("attended", "apologies"):
+                entry[status] += 1
     return [
         {"id": i, "meets_on": day.isoformat(), "kind": kind, "capacity": capacity, "allocated": n,
-         "location": location, "papers_on": pack_date(policy, day).isoformat(), "papers_sent": i in sent}
-        for i, day, kind, capacity, location, n in rows
+         "location": location, "starts_at": at.strftime("%H:%M") if at else None,
+         "papers_on": pack_date(policy, day).isoformat(), "papers_sent": i in sent,
+         "places_left": max(0, capacity - n), **people[i]}
+        for i, day, kind, capacity, location, n, at in rows
     ]
 
 
@@ -241,23 +423,35 @@ def agenda(settings: Settings, meeting_id: int) -> dict[str, Any]:
                 "cases": agendas(uow.session, [meeting_id])[meeting_id]}
 
 
+@lru_cache(maxsize=1)
+def _attendance_statement():
+    return (select(MeetingAttendance.meeting_id, PanelMember.name, MeetingAttendance.status)
+            .join(PanelMember, PanelMember.id == MeetingAttendance.member_id)
+            .where(MeetingAttendance.meeting_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MeetingAttendance.meeting_id, PanelMember.name))
+
+
+@lru_cache(maxsize=1)
+def _agendas_statement():
+    latest_approved = (select(func.max(CaseReport.version))
+                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
+                       .correlate(Case).scalar_subquery())
+    return (select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
+                   Case.death_expected, Case.notified_on, latest_approved, MeetingAllocation.outcome)
+            .join(Case, Case.id == MeetingAllocation.case_id)
+            .where(MeetingAllocation.meeting_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
+
+
 def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The agenda of each meeting in one statement: its cases in the order allocated,
     each as `_case_line` gives it, with whether its papers went (pack / addendum)."""
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in meeting_ids}
     if not meeting_ids:
         return found
-    latest_approved = (select(func.max(CaseReport.version))
-                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
-                       .correlate(Case).scalar_subquery())
-    rows = session.execute(
-        select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
-               Case.death_expected, Case.notified_on, latest_approved)
-        .join(Case, Case.id == MeetingAllocation.case_id)
-        .where(MeetingAllocation.meeting_id.in_(meeting_ids))
-        .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
+    rows = session.execute(_agendas_statement(), {"ids": list(meeting_ids)})
     # The plain age band, not the encrypted dates: an agenda needs no identifier decrypted.
-    for meeting_id, pack, number, band, expected, notified, version in rows:
+    for meeting_id, pack, number, band, expected, notified, version, outcome in rows:
         found[meeting_id].append({
             "case_number": number,
             "age_band": band,
@@ -266,6 +460,7 @@ def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str
             "report_version": version,
             "notified_on": notified,
             "pack": pack,
+            "outcome": outcome,
         })
     return found
 

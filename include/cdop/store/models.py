@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -283,6 +284,21 @@ class PanelMeeting(Base):
     kind: Mapped[str] = mapped_column(String(20), default="general")  # general | neonatal
     capacity: Mapped[int] = mapped_column(Integer, default=8)
     location: Mapped[str | None] = mapped_column(String(200))
+    starts_at: Mapped[dt.time | None] = mapped_column(Time)  # local time of day
+    minutes: Mapped[str | None] = mapped_column(Encrypted)  # gate-checked when recorded
+    minutes_recorded_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class MeetingAttendance(Base):
+    """A member invited to a meeting, and whether they attended or sent apologies."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_meeting_attendance_meeting_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("panel_meetings.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("panel_members.id"))
+    status: Mapped[str] = mapped_column(String(20), default="invited")  # invited | attended | apologies
 
 
 class PanelMember(Base):
@@ -305,6 +321,8 @@ class MeetingAllocation(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     allocated_on: Mapped[dt.date] = mapped_column(Date)
     pack: Mapped[str | None] = mapped_column(String(20))  # None until sent: pack | addendum
+    outcome: Mapped[str | None] = mapped_column(String(30))  # the panel's, per case (meetings.OUTCOMES)
+    outcome_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Analysis(Base):
@@ -513,6 +531,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     PortalLink: ("code",),
     PortalForm: ("content",),
     PortalAttachment: ("original_name",),
+    PanelMeeting: ("minutes",),
 }
 
 __all__ = [
@@ -520,6 +539,7 @@ __all__ = [
     "AgencyRequest",
     "AuditEvent",
     "Base",
+    "MeetingAttendance",
     "Case",
     "ENCRYPTED_COLUMNS",
     "Investigation",

@@ -38,6 +38,9 @@ class CaseView:
     # cdop.rules.review_meeting: an unexpected death with no CDRM or joint agency response.
     no_review_meeting: bool = False
     flags: list[str] = field(default_factory=list)
+    ncmd_notified_at: dt.datetime | None = None
+    family_fields: list[str] = field(default_factory=list)  # which were recorded, not their values
+    identifier_fields: list[str] = field(default_factory=list)  # the same
 
 
 def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | None:
@@ -55,6 +58,12 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
                     no_review_meeting=case_lacks_review_meeting(found))
     if view.no_review_meeting:
         view.flags.append(REVIEW_MEETING_FLAG)
+    view.ncmd_notified_at = found.ncmd_notified_at
+    view.family_fields = sorted(k for k, v in (found.family_context or {}).items() if v not in (None, ""))
+    from cdop.store.models import CaseIdentifier
+
+    view.identifier_fields = sorted(set(session.scalars(
+        select(CaseIdentifier.field).where(CaseIdentifier.case_id == found.id))))
     for r in found.requests:
         view.requests.append(
             {
@@ -88,17 +97,21 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
                 "built_on": rep.built_on,
                 "gate_findings": list(rep.gate_findings or []),
                 "decided_by": rep.decided_by,
+                "decided_by_name": person(rep.decided_by) if rep.decided_by else None,
                 "decided_at": rep.decided_at,
                 "comments": rep.comments,
+                "readable": bool(rep.html_path),
             }
         )
     allocation = session.execute(
-        select(PanelMeeting.meets_on, PanelMeeting.kind, MeetingAllocation.pack)
+        select(PanelMeeting.meets_on, PanelMeeting.kind, MeetingAllocation.pack, PanelMeeting.starts_at,
+               PanelMeeting.id, MeetingAllocation.outcome)
         .join(MeetingAllocation, MeetingAllocation.meeting_id == PanelMeeting.id)
         .where(MeetingAllocation.case_id == found.id)
     ).first()
     if allocation:
-        view.meeting = {"meets_on": allocation[0], "kind": allocation[1], "pack": allocation[2]}
+        view.meeting = {"meets_on": allocation[0], "kind": allocation[1], "pack": allocation[2],
+                        "starts_at": allocation[3], "id": allocation[4], "outcome": allocation[5]}
     return view
 
 
@@ -115,6 +128,7 @@ def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> li
             "action": e.action,
             "actor": e.actor,
             "entity": e.entity,
+            "entity_id": e.entity_id if e.entity == "agency_request" else None,
             "details": {k: v for k, v in (e.details or {}).items() if k != "case_number"},
         }
         for e in session.scalars(
@@ -151,7 +165,101 @@ def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> li
             }
         )
     events.sort(key=lambda e: e["at"])
-    return events[-limit:]
+    events = events[-limit:]
+    agencies = _request_agencies(session, case_id)
+    for e in events:
+        e["what"] = describe_event(e, agencies)
+        e["who"] = person(e["actor"])
+    return events
+
+
+def _request_agencies(session: Session, case_id: int) -> dict[int, str]:
+    from cdop.store.models import AgencyRequest
+
+    return dict(session.execute(
+        select(AgencyRequest.id, Agency.name).join(Agency, Agency.id == AgencyRequest.agency_id)
+        .where(AgencyRequest.case_id == case_id)).all())
+
+
+def person(actor: str) -> str:
+    """Who acted, one way: a person by the plain name they sign in with (older entries said
+    "airflow:admin" or "airflow-ui:admin" for the same person); a scheduled task as
+    "scheduled task" with its name."""
+    prefix, _, rest = actor.partition(":")
+    if prefix in ("airflow", "airflow-ui") and rest:
+        if rest.startswith("cdop_") or rest == "task-failure":
+            return "scheduled task (" + rest.removeprefix("cdop_").replace("_", " ") + ")"
+        return rest
+    if actor == "outbox":
+        return "outbox"
+    return actor
+
+
+_KIND_WORDS = {
+    "agency_request": "Information request",
+    "agency_reminder": "Reminder",
+    "agency_escalation": "Escalation",
+    "daily_digest": "Daily digest",
+}
+
+
+def describe_event(e: dict, agencies: dict[int, str]) -> str:
+    """An event as a sentence a CDOP office would write ("Return received from GP practice
+    A, with a file"); built from codes, counts, dates and agency names only."""
+    d = e.get("details") or {}
+    action = e["action"]
+    agency = agencies.get(e.get("entity_id") or -1) or d.get("agency") or "the agency"
+    if e["source"] == "outbox":
+        words = _KIND_WORDS.get(d.get("kind") or "", str(d.get("kind") or "message").replace("_", " ").capitalize())
+        to = f" to {d['agency']}" if d.get("agency") else ""
+        state = {"sent": "sent", "pending": "waiting to be sent", "held": "held (see the outbox)",
+                 "sending": "being sent"}.get(d.get("status") or "", d.get("status") or "")
+        return f"{words}{to} queued; {state}".rstrip("; ")
+    labels = taxonomy().labels("investigation")
+    statuses = taxonomy().labels("investigation_status")
+    sentences = {
+        "notification_registered": lambda: "Notification registered"
+        + (f"; requests to {d['agencies']} agencies" if d.get("agencies") else ""),
+        "request_sent": lambda: f"Information request sent to {agency}"
+        + (f", due {d['due_on']}" if d.get("due_on") else ""),
+        "chase_sent": lambda: f"Chased {agency} (step {d.get('step')})",
+        "return_recorded": lambda: f"Return received from {agency}"
+        + (", with a file" if d.get("file_attached") else ", without a file"),
+        "return_content_recorded": lambda: f"Content of the {agency} return recorded: "
+        + ", ".join(p for p in (("the summary" if d.get("summary") else ""),
+                                (f"{d.get('entries', 0)} chronology entries" if d.get("entries") else "")) if p)
+        + ("; earlier entries replaced" if d.get("replaced") else ""),
+        "return_summary_amended": lambda: f"Summary of the {agency} return amended",
+        "chronology_entry_amended": lambda: "A chronology entry amended",
+        "chronology_entry_removed": lambda: "A chronology entry removed",
+        "chronology_viewed": lambda: "Chronology read",
+        "request_waived": lambda: f"Return from {agency} waived",
+        "investigation_recorded": lambda: f"{labels.get(d.get('kind'), d.get('kind') or 'Process')}: "
+        + statuses.get(d.get("status"), str(d.get("status") or "")).lower()
+        + (f" on {d['on']}" if d.get("on") else ""),
+        "ncmd_notified": lambda: "National Child Mortality Database told of the death",
+        "family_recorded": lambda: "Family circumstances recorded"
+        + (f"; {d['identifiers_added']} identifier(s) added" if d.get("identifiers_added") else ""),
+        "identifiers_viewed": lambda: "Identifiers shown, with a reason (audited)",
+        "identifiers_sent": lambda: f"Identifiers sent to {agency} by the secure route",
+        "report_built": lambda: f"Case report version {d.get('version')} built",
+        "report_blocked": lambda: f"Case report version {d.get('version')} stopped by the anonymisation gate",
+        "report_check_requested": lambda: "Coordinator's check of the case report requested",
+        "report_approved": lambda: f"Case report version {d.get('version')} approved for the panel",
+        "report_returned": lambda: f"Case report version {d.get('version')} returned with comments",
+        "report_read": lambda: f"Case report version {d.get('version')} read",
+        "report_exported": lambda: "Case report exported, with a reason (audited)",
+        "case_allocated": lambda: "Allocated to a panel meeting",
+        "case_outcome_recorded": lambda: "The panel's outcome recorded",
+        "analysis_recorded": lambda: "The panel's analysis recorded",
+        "recommendation_updated": lambda: "A recommendation's progress recorded",
+        "gate_decision": lambda: "Anonymisation gate decision recorded",
+        "message_released": lambda: "Held message released",
+        "message_sent": lambda: "Message sent",
+        "case_closed": lambda: "Case closed",
+    }
+    make = sentences.get(action)
+    return make() if make else action.replace("_", " ").capitalize()
 
 
 CONTEXT = 40  # characters either side of a finding

@@ -17,17 +17,19 @@ from cdop.store.models import (
 from cdop.views.paging import PAGE_SIZE, Page, page_number, paginate
 
 
-def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> list[dict]:
+def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6, past: int = 0) -> list[dict]:
     """The next meetings with their agendas, from the panel module's own views (issue 4):
-    case numbers, age band, expected or not, report version, whether the papers went.
-    One unit of work and three statements, however many meetings and cases."""
+    time, place, members, case numbers, age band, expected or not, report version,
+    whether the papers went; with `past`, that many meetings held before today too
+    (newest first, after the upcoming ones). One unit of work and four statements,
+    however many meetings and cases."""
     from cdop.panel import meetings as panel
 
     with unit_of_work(settings) as uow:
-        upcoming = panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit)
-        agendas = panel.agendas(uow.session, [m["id"] for m in upcoming])
+        listed = panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit, past=past)
+        agendas = panel.agendas(uow.session, [m["id"] for m in listed])
     meetings = []
-    for meeting in upcoming:
+    for meeting in listed:
         meets_on = dt.date.fromisoformat(meeting["meets_on"])
         meetings.append(
             meeting
@@ -35,6 +37,7 @@ def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6) -> 
                 "meets_on": meets_on,
                 "papers_on": dt.date.fromisoformat(meeting["papers_on"]),
                 "days_to_go": (meets_on - today).days,
+                "held": meets_on < today,
                 "agenda": agendas[meeting["id"]],
             }
         )

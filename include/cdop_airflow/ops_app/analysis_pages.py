@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -30,7 +29,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cdop.config import Settings
-from cdop_airflow.ops_app.auth import CSRF_FIELD, Requires, check_csrf, csrf_token
+from cdop_airflow.ops_app.auth import CSRF_FIELD, check_csrf, csrf_token
 from cdop_airflow.ops_app.roles import Role
 
 _COORDINATOR = frozenset({Role.COORDINATOR})
@@ -40,19 +39,12 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
     "/recommendations": {"GET": _COORDINATOR},
     "/recommendations/{recommendation_id}/progress": {"POST": _COORDINATOR},
 }
-NAV = (("analyses", "Analyses"), ("recommendations", "Recommendations"))
 
 FACTOR_ROWS = 8  # blank factor lines offered on the form (no script: the CSP allows none)
 RECOMMENDATION_ROWS = 4
 CASE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 LINE_FIELD = re.compile(r"^(factors|recommendations)\[(\d+)\]\.(\w+)$")
 RECOMMENDATION_FILTERS = ("open", "overdue", "completed", "not_accepted")
-
-
-def _route(app: FastAPI, method: str, path: str, **kwargs: Any):
-    roles = ACCESS[path][method]
-    dependencies = [Depends(Requires(roles)), *kwargs.pop("dependencies", [])]
-    return app.api_route(path, methods=[method], dependencies=dependencies, **kwargs)
 
 
 def _case_number(value: str) -> str:
@@ -146,11 +138,12 @@ def error_summary(inline: dict[str, list[str]]) -> list[tuple[str, str, str]]:
     return out
 
 
-def routes(app: FastAPI, *, render_page: Callable[..., HTMLResponse], user_settings: Callable[..., Settings],
-           business_today: Callable[[], dt.date]) -> None:
-    """Declare this module's routes on `app` with the app's renderer and dependencies."""
+def routes(app: FastAPI) -> None:
+    """Declare this module's routes on `app` with the pages' renderer and dependencies."""
     from cdop.store.lookups import NotFound
     from cdop.validation import InputError
+    from cdop_airflow.ops_app.common import business_today, render_page, user_settings
+    from cdop_airflow.ops_app.common import route as _route
 
     def analysis_response(request: Request, settings: Settings, today: dt.date, token: str, number: str, *,
                           values: dict[str, str] | None = None, problems: list | None = None,
