@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -70,18 +71,74 @@ def pg_available() -> bool:
     return False
 
 
+def _wants_migrated(request) -> bool:
+    """Whether this test takes the `settings` fixture below (a migrated database)."""
+    defs = request.node._fixtureinfo.name2fixturedefs.get("settings")
+    return bool(defs) and defs[-1].func.__module__ == __name__
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite CDOP database migrated to head once per session (copied, never used)."""
+    from cdop.store.db import make_engine, migrate
+
+    work = tmp_path_factory.mktemp("cdop-template")
+    path = work / "cdop.sqlite"
+    s = settings_from_env({"CDOP_HOME": str(work / "home"), "CDOP_DATABASE_URL": f"sqlite:///{path}",
+                           "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+    migrate(s)
+    make_engine(s).dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(tmp_path_factory) -> str:
+    """A PostgreSQL CDOP database migrated to head once per session (process), the
+    template each test's database is copied from; nobody connects to it after."""
+    from cdop.store.db import make_engine, migrate
+
+    with scratch_postgres("cdop_template", PG_ADMIN_URL) as url:
+        s = settings_from_env({"CDOP_HOME": str(tmp_path_factory.mktemp("cdop-template-pg")),
+                               "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+        migrate(s)
+        make_engine(s).dispose()
+        yield url
+
+
+def _copy_sqlite(template: Path, path: Path) -> None:
+    """Copy a closed SQLite database into a new owner-only file, as make_engine makes it."""
+    from cdop.private_files import private_dir, private_file
+
+    private_dir(path.parent)
+    private_file(path)
+    source, target = sqlite3.connect(template), sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path, pg_available):
-    """A fresh, empty CDOP database on each backend."""
+    """A fresh CDOP database on each backend: empty, or -- for a test that takes
+    `settings` -- a copy of one migrated to head this session, exactly what `settings`
+    would build (it still runs `migrate`, which then finds nothing to do). Migrating
+    each test's database from scratch was most of the suite's time."""
+    migrated = _wants_migrated(request)
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cdop.sqlite'}"
+        path = tmp_path / "cdop.sqlite"
+        if migrated:
+            _copy_sqlite(request.getfixturevalue("_migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         from cdop.store.db import dispose_engines
 
         dispose_engines()
         return
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    with scratch_postgres("cdop_test", PG_ADMIN_URL) as url:
+    template = request.getfixturevalue("_migrated_postgres") if migrated else None
+    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template) as url:
         yield url
 
 
