@@ -8,6 +8,7 @@ metadata DB migrated once per session for `dag.test()`.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import socket
 import sqlite3
@@ -222,17 +223,41 @@ def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-@pytest.fixture(scope="session")
-def airflow_db():
-    """Airflow's metadata DB, migrated once per session."""
+def _airflow_migrate(**overrides: str) -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, **overrides},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory):
+    """Airflow's metadata DB, migrated once per session.
+
+    Under pytest-xdist each worker has its own Airflow home and SQLite metadata DB (set
+    above at import); the first worker to get here migrates one for the whole run and the
+    others copy it, so the run pays for `airflow db migrate` once."""
+    conn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    own = _AIRFLOW_HOME / "airflow.db"
+    if not os.environ.get("PYTEST_XDIST_WORKER") or conn != f"sqlite:///{own}":
+        _airflow_migrate()
+        return conn
+    shared = tmp_path_factory.getbasetemp().parent / "airflow-metadata"  # this run's, all workers'
+    shared.mkdir(exist_ok=True)
+    template = shared / "airflow.db"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not template.exists():
+            building = shared / "building.db"
+            building.unlink(missing_ok=True)
+            _airflow_migrate(AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{building}")
+            building.rename(template)
+    _copy_sqlite(template, own)
+    return conn
 
 
 @pytest.fixture(scope="session")
@@ -250,3 +275,20 @@ def run_dag(dagbag, dag_id: str, day: dt.date, hour: int = 9, retry_seconds: flo
         task.retry_exponential_backoff = 0
     logical = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
     return dag.test(logical_date=logical)
+
+
+_SHARED_SCOPES = ("class", "module", "package")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's `--dist loadgroup` (make test): the tests of a module that share
+    a fixture wider than one test (an api-server, a demo load, a module's databases) go
+    to one worker, so that fixture is built once; every other test goes to whichever
+    worker is free. Without xdist the mark does nothing."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
