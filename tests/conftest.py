@@ -278,17 +278,27 @@ def run_dag(dagbag, dag_id: str, day: dt.date, hour: int = 9, retry_seconds: flo
 
 
 _SHARED_SCOPES = ("class", "module", "package")
+# Fixtures that start a stack of their own (an api-server, a Celery worker, Chromium):
+# the tests that use them are one group, so no two of them run at once and their timed
+# waits (page loads, server start-up) never compete with each other for the two cores.
+_SERVER_FIXTURES = {"chromium", "browser", "api_server", "fab_server", "native_stack"}
+SERVERS_GROUP = "servers"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """For pytest-xdist's `--dist loadgroup` (make test): the tests of a module that share
     a fixture wider than one test (an api-server, a demo load, a module's databases) go
-    to one worker, so that fixture is built once; every other test goes to whichever
-    worker is free. Without xdist the mark does nothing."""
+    to one worker, so that fixture is built once; tests that start their own server stack
+    share one group (SERVERS_GROUP), run one after another; a test already marked
+    `xdist_group` keeps its mark; every other test goes to whichever worker is free.
+    Without xdist the marks do nothing."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
-        if info is None:
+        if info is None or item.get_closest_marker("xdist_group"):
             continue
-        if any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values()):
+        defs = info.name2fixturedefs
+        if _SERVER_FIXTURES & set(defs):
+            item.add_marker(pytest.mark.xdist_group(SERVERS_GROUP))
+        elif any(d and d[-1].scope in _SHARED_SCOPES for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
