@@ -27,9 +27,14 @@ browser:
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver docker-compose >/dev/null; \
 	    else echo "note: chromium/docker-compose not installed (need root): their tests will be skipped"; fi; }
 
+# The suite runs on TEST_WORKERS pytest-xdist workers, one per core of CI (most tests wait on
+# PostgreSQL, SMTP, subprocesses). loadgroup keeps a module's shared fixtures on one worker
+# (tests/conftest.py marks them). `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+
 test: install browser
 	$(BIN)/ruff check dags plugins include tests benchmarks
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 benchmark: install
 	$(BIN)/python benchmarks/dag_parse_time.py

@@ -8,8 +8,10 @@ metadata DB migrated once per session for `dag.test()`.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -76,18 +78,74 @@ def pg_available() -> bool:
     return False
 
 
+def _wants_migrated(request) -> bool:
+    """Whether this test takes the `settings` fixture below (a migrated database)."""
+    defs = request.node._fixtureinfo.name2fixturedefs.get("settings")
+    return bool(defs) and defs[-1].func.__module__ == __name__
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite CDOP database migrated to head once per session (copied, never used)."""
+    from cdop.store.db import make_engine, migrate
+
+    work = tmp_path_factory.mktemp("cdop-template")
+    path = work / "cdop.sqlite"
+    s = settings_from_env({"CDOP_HOME": str(work / "home"), "CDOP_DATABASE_URL": f"sqlite:///{path}",
+                           "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+    migrate(s)
+    make_engine(s).dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(tmp_path_factory) -> str:
+    """A PostgreSQL CDOP database migrated to head once per session (process), the
+    template each test's database is copied from; nobody connects to it after."""
+    from cdop.store.db import make_engine, migrate
+
+    with scratch_postgres("cdop_template", PG_ADMIN_URL) as url:
+        s = settings_from_env({"CDOP_HOME": str(tmp_path_factory.mktemp("cdop-template-pg")),
+                               "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+        migrate(s)
+        make_engine(s).dispose()
+        yield url
+
+
+def _copy_sqlite(template: Path, path: Path) -> None:
+    """Copy a closed SQLite database into a new owner-only file, as make_engine makes it."""
+    from cdop.private_files import private_dir, private_file
+
+    private_dir(path.parent)
+    private_file(path)
+    source, target = sqlite3.connect(template), sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path, pg_available):
-    """A fresh, empty CDOP database on each backend."""
+    """A fresh CDOP database on each backend: empty, or -- for a test that takes
+    `settings` -- a copy of one migrated to head this session, exactly what `settings`
+    would build (it still runs `migrate`, which then finds nothing to do). Migrating
+    each test's database from scratch was most of the suite's time."""
+    migrated = _wants_migrated(request)
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cdop.sqlite'}"
+        path = tmp_path / "cdop.sqlite"
+        if migrated:
+            _copy_sqlite(request.getfixturevalue("_migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         from cdop.store.db import dispose_engines
 
         dispose_engines()
         return
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    with scratch_postgres("cdop_test", PG_ADMIN_URL) as url:
+    template = request.getfixturevalue("_migrated_postgres") if migrated else None
+    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template) as url:
         yield url
 
 
@@ -172,17 +230,41 @@ def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-@pytest.fixture(scope="session")
-def airflow_db():
-    """Airflow's metadata DB, migrated once per session."""
+def _airflow_migrate(**overrides: str) -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, **overrides},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory):
+    """Airflow's metadata DB, migrated once per session.
+
+    Under pytest-xdist each worker has its own Airflow home and SQLite metadata DB (set
+    above at import); the first worker to get here migrates one for the whole run and the
+    others copy it, so the run pays for `airflow db migrate` once."""
+    conn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    own = _AIRFLOW_HOME / "airflow.db"
+    if not os.environ.get("PYTEST_XDIST_WORKER") or conn != f"sqlite:///{own}":
+        _airflow_migrate()
+        return conn
+    shared = tmp_path_factory.getbasetemp().parent / "airflow-metadata"  # this run's, all workers'
+    shared.mkdir(exist_ok=True)
+    template = shared / "airflow.db"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not template.exists():
+            building = shared / "building.db"
+            building.unlink(missing_ok=True)
+            _airflow_migrate(AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{building}")
+            building.rename(template)
+    _copy_sqlite(template, own)
+    return conn
 
 
 @pytest.fixture(scope="session")
@@ -200,3 +282,30 @@ def run_dag(dagbag, dag_id: str, day: dt.date, hour: int = 9, retry_seconds: flo
         task.retry_exponential_backoff = 0
     logical = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
     return dag.test(logical_date=logical)
+
+
+_SHARED_SCOPES = ("class", "module", "package")
+# Fixtures that start a stack of their own (an api-server, a Celery worker, Chromium):
+# the tests that use them are one group, so no two of them run at once and their timed
+# waits (page loads, server start-up) never compete with each other for the two cores.
+_SERVER_FIXTURES = {"chromium", "browser", "api_server", "fab_server", "native_stack"}
+SERVERS_GROUP = "servers"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's `--dist loadgroup` (make test): the tests of a module that share
+    a fixture wider than one test (an api-server, a demo load, a module's databases) go
+    to one worker, so that fixture is built once; tests that start their own server stack
+    share one group (SERVERS_GROUP), run one after another; a test already marked
+    `xdist_group` keeps its mark; every other test goes to whichever worker is free.
+    Without xdist the marks do nothing."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        defs = info.name2fixturedefs
+        if _SERVER_FIXTURES & set(defs):
+            item.add_marker(pytest.mark.xdist_group(SERVERS_GROUP))
+        elif any(d and d[-1].scope in _SHARED_SCOPES for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -30,13 +30,19 @@ def _admin(statement: str, url: str) -> None:
 
 
 @contextmanager
-def scratch_postgres(prefix: str = "cdop_scratch", url: str | None = None) -> Iterator[str]:
-    """Yield the SQLAlchemy URL of a new, empty database; drop it on the way out."""
+def scratch_postgres(
+    prefix: str = "cdop_scratch", url: str | None = None, template: str | None = None
+) -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a new database -- empty, or a copy of the database at
+    `template` (a URL on the same server that nobody is connected to) -- and drop it on
+    the way out. The name is unique (a random suffix), so parallel test workers and
+    other runs on the same server never meet."""
     from cdop.store.db import dispose_engines
 
     url = url or admin_url()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"', url)
+    copy_of = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
+    _admin(f'CREATE DATABASE "{name}"{copy_of}', url)
     try:
         yield url.rsplit("/", 1)[0] + "/" + name
     finally:
