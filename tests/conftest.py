@@ -92,7 +92,7 @@ def _migrated_sqlite(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("cdop-template")
     path = work / "cdop.sqlite"
     s = settings_from_env({"CDOP_HOME": str(work / "home"), "CDOP_DATABASE_URL": f"sqlite:///{path}",
-                           "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+                           "CDOP_ENCRYPTION_KEYS": TEST_KEY, "CDOP_POLICY_FILE": OFFICE_POLICY})
     migrate(s)
     make_engine(s).dispose()
     return path
@@ -106,7 +106,8 @@ def _migrated_postgres(tmp_path_factory) -> str:
 
     with scratch_postgres("cdop_template", PG_ADMIN_URL) as url:
         s = settings_from_env({"CDOP_HOME": str(tmp_path_factory.mktemp("cdop-template-pg")),
-                               "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY})
+                               "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY,
+                               "CDOP_POLICY_FILE": OFFICE_POLICY})
         migrate(s)
         make_engine(s).dispose()
         yield url
