@@ -31,7 +31,7 @@ from cdop.cli.common import (
 @friendly_errors
 def return_content(case_number, agency_code, file_, summary, entries, replace, today) -> None:
     """Record what an agency returned: its summary and chronology (all-or-nothing)."""
-    from cdop.requests.returns import load_return_file, record_return_content
+    from cdop.requests.returns import load_return_file, record_return_content, typed_entries
 
     if file_ is not None and entries:
         raise click.UsageError("give either --file or --entry, not both")
@@ -43,15 +43,7 @@ def return_content(case_number, agency_code, file_, summary, entries, replace, t
             raise click.UsageError("the file already holds a summary: leave out --summary")
         summary = summary or file_summary
     else:
-        rows, first_row = [], 1
-        for raw in entries:
-            parts = [p.strip() for p in raw.split("|")]
-            if len(parts) == 2:
-                rows.append({"date": parts[0], "what_happened": parts[1]})
-            elif len(parts) == 3:
-                rows.append({"date": parts[0], "agency": parts[1], "what_happened": parts[2]})
-            else:
-                rows.append({"date": parts[0], "what_happened": None})
+        rows, first_row = typed_entries(entries), 1
     result = record_return_content(current_settings(), case_number, agency_code, summary=summary, entries=rows,
                                    today=business_date(today), first_row=first_row, replace=replace,
                                    problems=problems)

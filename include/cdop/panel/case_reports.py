@@ -340,31 +340,20 @@ def export_report(settings: Settings, case_number: str, target: Path, *, reason:
 def read_approved_report(settings: Settings, case_number: str, *, actor: str) -> str | None:
     """The HTML of a case's latest approved report, for the panel's pages; None when the
     case has none approved (or no such case). Each reading is audited."""
-    from cdop.store.lookups import NotFound
-
-    with unit_of_work(settings, actor) as uow:
-        try:
-            case = get_case(uow, case_number)
-        except NotFound:
-            return None
-        report = uow.session.scalar(
-            select(CaseReport)
-            .where(CaseReport.case_id == case.id, CaseReport.status == APPROVED)
-            .order_by(CaseReport.version.desc())
-            .limit(1)
-        )
-        if report is None or not report.html_path:
-            return None
-        html = read_file(settings, report.html_path).decode("utf-8")
-        uow.audit("report_read", "case_report", report.id, case_id=case.id, version=report.version)
-        uow.commit()
-    return html
+    return _read_report(settings, case_number, actor,
+                        lambda q: q.where(CaseReport.status == APPROVED).order_by(CaseReport.version.desc()))
 
 
 def read_report(settings: Settings, case_number: str, version: int, *, actor: str) -> str | None:
     """The HTML of one version of a case's report, for the coordinator's check on the
     pages (any status with a stored HTML); None when there is no such version. Each
     reading is audited, as the panel's are."""
+    return _read_report(settings, case_number, actor, lambda q: q.where(CaseReport.version == version))
+
+
+def _read_report(settings: Settings, case_number: str, actor: str, narrow) -> str | None:
+    """The stored HTML of the first of a case's reports that `narrow` picks, the reading
+    audited; None when there is no such case or report."""
     from cdop.store.lookups import NotFound
 
     with unit_of_work(settings, actor) as uow:
@@ -372,8 +361,7 @@ def read_report(settings: Settings, case_number: str, version: int, *, actor: st
             case = get_case(uow, case_number)
         except NotFound:
             return None
-        report = uow.session.scalar(
-            select(CaseReport).where(CaseReport.case_id == case.id, CaseReport.version == version))
+        report = uow.session.scalar(narrow(select(CaseReport).where(CaseReport.case_id == case.id)).limit(1))
         if report is None or not report.html_path:
             return None
         html = read_file(settings, report.html_path).decode("utf-8")

@@ -144,6 +144,23 @@ def _parse_entry(r: RowReader, *, today: dt.date, agencies: Mapping[str, Agency]
     return {"event_date": day, "agency_id": agency.id, "description": text}
 
 
+def typed_entries(lines: Sequence[str]) -> list[dict]:
+    """Chronology entries as typed, one a line: 'YYYY-MM-DD | what happened' or
+    'YYYY-MM-DD | AGENCY | what happened' (`cdop return content --entry`, and the case
+    page's box). A line of another shape is kept with nothing in what happened, so that
+    record_return_content names its row and field."""
+    rows: list[dict] = []
+    for line in lines:
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 2:
+            rows.append({"date": parts[0], "what_happened": parts[1]})
+        elif len(parts) == 3:
+            rows.append({"date": parts[0], "agency": parts[1], "what_happened": parts[2]})
+        else:
+            rows.append({"date": parts[0], "what_happened": None})
+    return rows
+
+
 def record_return_content(
     settings: Settings,
     case_number: str,

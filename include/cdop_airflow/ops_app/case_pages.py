@@ -393,19 +393,10 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
 
 
 def _typed_entries(text: str) -> list[dict]:
-    """Chronology entries typed one a line, 'YYYY-MM-DD | what happened' or
-    'YYYY-MM-DD | AGENCY | what happened' (as `cdop return content --entry`)."""
-    rows: list[dict] = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) == 2:
-            rows.append({"date": parts[0], "what_happened": parts[1]})
-        elif len(parts) == 3:
-            rows.append({"date": parts[0], "agency": parts[1], "what_happened": parts[2]})
-        else:
-            rows.append({"date": parts[0], "what_happened": None})
-    return rows
+    """The box's lines, as `cdop return content --entry` reads each (blank lines skipped)."""
+    from cdop.requests.returns import typed_entries
+
+    return typed_entries([line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+                          if line.strip()])
 
 
