@@ -130,7 +130,7 @@ def test_record_an_analysis_with_recommendations_and_a_recommendations_progress(
             True, today + dt.timedelta(days=90), "agreed")
         recorded = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "analysis_recorded",
                                                                AuditEvent.entity_id == analysis.id))
-        assert recorded.actor == "airflow:coordinator"
+        assert recorded.actor == "coordinator"
         assert uow.session.get(Case, analysis.case_id).closed_on == today
     dispose_engines()
 
@@ -162,6 +162,6 @@ def test_record_an_analysis_with_recommendations_and_a_recommendations_progress(
                                                             AuditEvent.entity_id == rec_id))
         assert (rec_row.status, update.status, update.recorded_on) == ("completed", "completed", today)
         assert update.progress == "Audit of written plans completed; actions agreed with each practice."
-        assert event.actor == "airflow:coordinator"
+        assert event.actor == "coordinator"
     dispose_engines()
     context.close()

@@ -122,12 +122,12 @@ def test_record_an_analysis_from_the_form(client, settings):
                          ("service", "recognition", 2, "The school did not call for help."),
                          ("physical", "water", 0, None)]
         assert (analysis.modifiable, analysis.finalised_on, analysis.recorded_by) == (
-            "yes", TODAY, "airflow:coordinator")
+            "yes", TODAY, "coordinator")
         [rec] = uow.session.scalars(select(Recommendation).where(Recommendation.analysis_id == analysis.id))
         assert (rec.due_on, rec.organisation) == (dt.date(2026, 9, 30), "Riverside University Hospitals NHS Trust")
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "analysis_recorded",
                                                             AuditEvent.entity_id == analysis.id))
-        assert event.actor == "airflow:coordinator"
+        assert event.actor == "coordinator"
         assert uow.session.get(Case, analysis.case_id).closed_on == TODAY
         case_id = analysis.case_id
     shown = client.get(done.headers["location"]).text
@@ -184,7 +184,7 @@ def test_recommendations_overdue_first_and_progress_recorded(client, settings):
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "recommendation_updated")
                                    .order_by(AuditEvent.id.desc()))
         assert (rec.status, rec.next_follow_up_on, updates) == ("completed", None, before + 1)
-        assert event.actor == "airflow:coordinator" and event.entity_id == rec_id
+        assert event.actor == "coordinator" and event.entity_id == rec_id
     assert "Progress recorded." in client.get("/cdop/recommendations?done=progress_recorded").text
     # Now among the completed, with its evidence of action and no form.
     card = None
