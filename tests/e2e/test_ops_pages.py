@@ -460,9 +460,10 @@ def _matrix_targets(settings) -> dict:
             select(Case.case_number, Investigation.kind).join(Investigation)
             .where(Investigation.status == "in_progress", Case.closed_on.is_(None))
             .order_by(Case.case_number)).all()
-        open_cases = list(uow.session.scalars(
-            select(Case.case_number).where(Case.closed_on.is_(None), Case.date_of_death < TODAY)
-            .order_by(Case.case_number)))
+        # The date of death is encrypted: compared here, decrypted, not in SQL.
+        open_cases = [c.case_number for c in uow.session.scalars(
+            select(Case).where(Case.closed_on.is_(None)).order_by(Case.case_number))
+            if c.date_of_death < TODAY]
         cases = list(uow.session.scalars(select(Case).where(Case.closed_on.is_(None))
                                          .order_by(Case.id.desc()).limit(6)))
         for case in cases[:2]:

@@ -42,8 +42,9 @@ def test_a_task_that_fails_after_its_retries_emails_the_operations_address_ids_o
     assert "CDOP-2026-0001" in text  # the case whose message was held
     assert not any(i in text for i in IDENTIFIERS)
     assert "Bcc" not in text and "invalid header" not in text  # no exception text at all
-    # The rest of the batch went: five requests, the police's held.
-    assert len([m for m in messages if m["X-CDOP-Kind"] == "agency_request"]) == 5
+    # The rest of the batch went: six requests (the coroner's among them: one child's death
+    # is a suspected suicide), the police's held.
+    assert len([m for m in messages if m["X-CDOP-Kind"] == "agency_request"]) == 6
     assert len(CHILDREN) == 2
 
     # The notice is keyed by DAG, task and run: running the callback again sends nothing.
