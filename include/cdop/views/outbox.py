@@ -55,13 +55,19 @@ def outbox_messages(
         .outerjoin(Agency, Agency.id == OutboxMessage.agency_id)
         .order_by(OutboxMessage.id.desc())
     )
+    # The same messages without the outer joins that only add columns, for the total.
+    counted = select(OutboxMessage.id)
     if status:
         query = query.where(OutboxMessage.status == status)
+        counted = counted.where(OutboxMessage.status == status)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
+        counted = counted.where(OutboxMessage.kind == kind)
     if case_number:
-        query = query.where(Case.case_number == case_number.strip().upper())
-    rows, total = paginate(session, query, page, size)
+        number = Case.case_number == case_number.strip().upper()
+        query = query.where(number)
+        counted = counted.join(Case, Case.id == OutboxMessage.case_id).where(number)
+    rows, total = paginate(session, query, page, size, counted=counted)
     return Page(
         [
             {
