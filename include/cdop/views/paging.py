@@ -44,8 +44,15 @@ def paginate(session: Session, query: Select, page: int, size: int, *,
     the total is taken from it, so counting does not look up every row's joined rows.
     `total`, if given, is the count the caller already has (nothing is counted)."""
     if total is None:
-        counted = query if counted is None else counted
-        total = session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
-    number = page_number(page)
-    rows = session.execute(query.limit(size).offset((number - 1) * size)).all()
+        total = count_rows(session, query if counted is None else counted)
+    rows = session.execute(query.limit(size).offset(page_offset(page, size))).all()
     return rows, total
+
+
+def count_rows(session: Session, query: Select) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def page_offset(page: int, size: int) -> int:
+    """How many rows come before page `page`."""
+    return (page_number(page) - 1) * size
