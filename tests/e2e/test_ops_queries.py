@@ -216,3 +216,43 @@ def test_pages_agree_with_the_chasing_queries(demo):
     assert {(r["case_number"], r["kind"], r["days_waiting"]) for r in waiting_mine.rows} == {
         (w.case_number, p.kind, p.days) for w in waiting_theirs for p in w.processes
     }
+
+
+def test_totals_taken_the_short_way_are_the_rows_the_lists_hold(demo):
+    """The pages take each list's total from a count they already have (the stage
+    counts, the processes waited on) or from a query without the joins that only add
+    columns: each must be the number of rows the list itself holds, filter by filter."""
+    from cdop.views import audit as audit_view
+
+    with unit_of_work(demo) as uow:
+        s = uow.session
+        counts = pipeline.stage_counts(s)
+        for stage in STAGE_ORDER:
+            given = pipeline.cases_at_stage(s, stage.value, TODAY, size=10_000, total=counts[stage.value])
+            counted = pipeline.cases_at_stage(s, stage.value, TODAY, size=10_000)
+            assert given.total == counted.total == len(counted.rows) == counts[stage.value]
+        by_process = investigations.waiting_by_process(s)
+        assert by_process
+        for kind in [None, *(p["kind"] for p in by_process), "no_such_kind"]:
+            given = investigations.waiting_on_investigations(s, TODAY, kind=kind, size=10_000,
+                                                             by_process=by_process)
+            counted = investigations.waiting_on_investigations(s, TODAY, kind=kind, size=10_000)
+            assert given.total == counted.total == len(counted.rows)
+            assert given.rows == counted.rows
+        one_case = outbox_view.outbox_messages(s, size=1).rows[0]["case_number"]
+        kinds = outbox_view.outbox_kinds(s)
+        for filters in ({}, {"status": "sent"}, {"status": "pending"}, {"kind": kinds[0]},
+                        {"case_number": one_case}, {"case_number": "CDOP-1900-99999"},
+                        {"status": "sent", "kind": kinds[-1], "case_number": one_case}):
+            page = outbox_view.outbox_messages(s, size=10_000, **filters)
+            assert page.total == len(page.rows), filters
+        # A reveal among the other events, and one event of no case.
+        s.add_all([AuditEvent(actor="test", action="identifiers_viewed", entity="case", entity_id=1,
+                              details={}, reason="panel asked"),
+                   AuditEvent(actor="test", action="report_exported", entity="report", details={})])
+        s.flush()
+        for reveals_only in (True, False):
+            page = audit_view.audit_events(s, reveals_only=reveals_only, size=100_000)
+            assert page.total == len(page.rows) > 0
+        reveals = [e for e in s.scalars(select(AuditEvent)) if e.action in audit_view.REVEALS]
+        assert audit_view.audit_events(s, size=100_000).total == len(reveals) >= 2

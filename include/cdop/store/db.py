@@ -33,7 +33,12 @@ def make_engine(settings: Settings) -> Engine:
             # fail on lock upgrade (SQLite's "database is locked").
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         else:
-            engine = create_engine(settings.database_url, pool_pre_ping=True)
+            # No JIT: the planner's estimate for the stage rule's CASE of EXISTS tests
+            # crosses jit_above_cost, and compiling it took ~380 ms for a 40 ms query.
+            # Every query here is a page's or a task's, over thousands of rows, not
+            # millions: JIT never pays for itself.
+            engine = create_engine(settings.database_url, pool_pre_ping=True,
+                                   connect_args={"options": "-c jit=off"})
         _engines[settings.database_url] = engine
     return engine
 

@@ -127,6 +127,9 @@ class AgencyRequest(Base):
         # The chase sweep reads only open requests due a step: its cost follows what is
         # due, not the size of the backlog.
         Index("ix_agency_requests_chase", "status", "next_chase_on"),
+        # The stage rule's tests (any request sent? any still open?) per case, answered
+        # from the index alone.
+        Index("ix_agency_requests_case_status", "case_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +157,11 @@ class Investigation(Base):
     """A parallel process the review waits for (inquest, police, CSPR, CDRM...)."""
 
     __tablename__ = "investigations"
-    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_investigations_case_kind"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", name="uq_investigations_case_kind"),
+        # The stage rule's "any process still open?" per case, from the index alone.
+        Index("ix_investigations_case_status", "case_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -174,6 +181,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_messages_status", "status"),
+        # The outbox page's list of kinds (and its filter by kind) without a table scan.
+        Index("ix_outbox_messages_kind", "kind"),
         # Which meetings' packs are queued (the key's meeting-<id>/ prefix): partial, so
         # the many other messages (a chase sweep queues thousands) do not pay for it.
         Index("ix_outbox_messages_panel_packs", "business_key",
@@ -211,6 +220,8 @@ class AuditEvent(Base):
     """Who changed what, when. Details never carry identifiers: case numbers only."""
 
     __tablename__ = "audit_events"
+    # The audit trail's reveals (a few actions among every event), newest first.
+    __table_args__ = (Index("ix_audit_events_action_occurred", "action", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

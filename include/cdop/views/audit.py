@@ -21,9 +21,11 @@ def audit_events(session: Session, *, reveals_only: bool = True, page: int = 1,
         .outerjoin(Case, Case.id == AuditEvent.case_id)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
+    counted = select(AuditEvent.id)  # the same events, without the join for the case number
     if reveals_only:
         query = query.where(AuditEvent.action.in_(REVEALS))
-    rows, total = paginate(session, query, page, size)
+        counted = counted.where(AuditEvent.action.in_(REVEALS))
+    rows, total = paginate(session, query, page, size, counted=counted)
     return Page(
         [
             {"occurred_at": at, "case_number": number, "actor": actor, "action": action,

@@ -50,9 +50,12 @@ def waiting_on_investigations(
     kind: str | None = None,
     page: int = 1,
     size: int = PAGE_SIZE,
+    by_process: list[dict] | None = None,
 ) -> Page:
     """Each open process of a case that waits only on investigations, longest wait first.
-    The wait runs from the process's start, or (not started) from the case's notification."""
+    The wait runs from the process's start, or (not started) from the case's notification.
+    `by_process`: `waiting_by_process`'s answer, when the caller has it: the list's total
+    is its sum (or the one kind's count), so the stage rule is not run a second time."""
     labels = taxonomy().labels("investigation")
     since = func.coalesce(Investigation.started_on, Case.notified_on)
     query = (
@@ -72,7 +75,9 @@ def waiting_on_investigations(
     )
     if kind:
         query = query.where(Investigation.kind == kind)
-    rows, total = paginate(session, query, page, size)
+    total = None if by_process is None else sum(
+        p["cases"] for p in by_process if not kind or p["kind"] == kind)
+    rows, total = paginate(session, query, page, size, total=total)
     out = []
     for number, kind_code, status, started, notified in rows:
         start = started or notified

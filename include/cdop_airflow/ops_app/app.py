@@ -192,7 +192,8 @@ def _read_routes(app: FastAPI) -> None:
                 (s.value for s in STAGE_ORDER if counts[s.value] and s.value != "closed"),
                 STAGE_ORDER[0].value,
             )
-            cases = pipeline_view.cases_at_stage(uow.session, chosen, today, page=page)
+            cases = pipeline_view.cases_at_stage(uow.session, chosen, today, page=page,
+                                                 total=counts[chosen])
         return render_page(request, "pipeline.html.j2", active="", counts=counts, chosen=chosen,
                            stages=[(s.value, pipeline_view.STAGE_LABELS.get(s, s.value.replace("_", " ").capitalize())) for s in STAGE_ORDER],
                            cases=cases, page_link=_page_link(request), today=today)
@@ -216,7 +217,8 @@ def _read_routes(app: FastAPI) -> None:
         """Cases waiting only on parallel processes: which process, for how long."""
         with unit_of_work(settings) as uow:
             by_process = investigations_view.waiting_by_process(uow.session)
-            rows = investigations_view.waiting_on_investigations(uow.session, today, kind=kind, page=page)
+            rows = investigations_view.waiting_on_investigations(uow.session, today, kind=kind, page=page,
+                                                                 by_process=by_process)
         return render_page(request, "investigations.html.j2", active="investigations",
                            by_process=by_process, rows=rows, kind=kind or "",
                            page_link=_page_link(request), today=today)
