@@ -88,9 +88,12 @@ class YearGate:
         self._always: list[Identifier] = []  # too long to index: always checked
         self._forms: dict[str, list[tuple[str, ...]]] = {}
         self._longest_form = 0
+        # A date the document carries as its own (policy.allowed_dates: a meeting, the
+        # year's period) is that, not a child's date: Gate's own rule.
+        own = {d.isoformat() for d in getattr(policy, "allowed_dates", ())}
         for ident in self.identifiers:
             value = (ident.value or "").strip()
-            if not value:
+            if not value or (ident.kind == "date" and value in own):
                 continue
             if ident.kind == "nhs_number":
                 self._by_digits.setdefault(re.sub(r"\D", "", value), []).append(ident)
