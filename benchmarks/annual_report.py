@@ -123,6 +123,7 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
         })
         analyses.append({"id": i, "case_id": i, "reviewed_on": reviewed, "category": category,
                          "modifiable": modifiable, "recorded_by": "benchmark",
+                         "finalised_on": reviewed,
                          "learning": rng.choice(learning) if modifiable == "yes" else None})
         if rng.random() < 0.3:
             idents.append({"case_id": i, "field": "parent_name", "value": rng.choice(parent)})

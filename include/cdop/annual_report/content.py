@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cdop.annual_report.data import NCMD_BANDS, ReportData, year_label
+from cdop.annual_report.data import HISTORY_DIMENSIONS, NCMD_BANDS, ReportData, year_label
 from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy
@@ -249,13 +249,15 @@ class Dimension:
     value: Callable[[pd.DataFrame], pd.Series]  # the code of each review in a history frame
     modifiable: bool  # tabulated against modifiable factors (else a single count column)
     note: str = ""
+    column: str = ""  # the history's column (ReportData.history) the codes come from
 
 
-def _dimensions(history: pd.DataFrame) -> list[Dimension]:
+def _dimensions(history: dict[str, pd.DataFrame]) -> list[Dimension]:
     tax = taxonomy()
     categories = [c["code"] for c in tax.categories]
     category_labels = [c["label"] for c in tax.categories]
-    if len(history) and not history["category"].isin(categories).all():
+    recorded = history["category"]
+    if len(recorded) and not recorded["category"].isin(categories).all():
         categories.append("_unknown")
         category_labels.append("Category not recorded")
     known = set(categories)
@@ -269,31 +271,33 @@ def _dimensions(history: pd.DataFrame) -> list[Dimension]:
     return [
         Dimension("category", "Reviews completed by category of death, and modifiable factors",
                   "Category of death", tuple(categories), tuple(category_labels),
-                  lambda f: f["category"].where(f["category"].isin(known), "_unknown"), True),
+                  lambda f: f["category"].where(f["category"].isin(known), "_unknown"), True, column="category"),
         Dimension("age_band", "Reviews completed by age at death, and modifiable factors",
-                  "Age at death", AGE_BANDS, AGE_BANDS, lambda f: f["age_band"], True),
+                  "Age at death", AGE_BANDS, AGE_BANDS, lambda f: f["age_band"], True, column="age_band"),
         Dimension("sex", "Reviews completed by sex", "Sex", tuple(sexes), tuple(sexes.values()),
-                  lambda f: f["sex"], False),
+                  lambda f: f["sex"], False, column="sex"),
         Dimension("ethnicity", "Reviews completed by ethnic group", "Ethnic group",
                   tuple(c for c, _ in ETHNIC_GROUPS), tuple(label for _, label in ETHNIC_GROUPS),
                   lambda f: f["ethnicity"].map(ethnic_group), False,
-                  "ONS 2021 census high-level groups."),
+                  "ONS 2021 census high-level groups.", column="ethnicity"),
         Dimension("deprivation", "Reviews completed by deprivation quintile of the child's home",
                   "Deprivation quintile", ("1", "2", "3", "4", "5", "unknown"),
                   ("1 (most deprived)", "2", "3", "4", "5 (least deprived)", "Not known"),
                   quintile, False,
-                  "Index of Multiple Deprivation quintile, from the decile recorded at notification."),
+                  "Index of Multiple Deprivation quintile, from the decile recorded at notification.", column="deprivation_decile"),
         Dimension("expected", "Reviews completed: expected and unexpected deaths", "Death was",
                   ("expected", "unexpected"), ("Expected", "Unexpected"),
                   lambda f: f["death_expected"].map(lambda e: "expected" if e else "unexpected"),
-                  False),
+                  False, column="death_expected"),
         Dimension("place_of_death", "Reviews completed by place of death", "Place of death",
-                  tuple(places), tuple(places.values()), lambda f: f["place_of_death"], False),
+                  tuple(places), tuple(places.values()), lambda f: f["place_of_death"], False, column="place_of_death"),
     ]
 
 
 def _dimension_table(dim: Dimension, frame: pd.DataFrame, scope: str, *, table_id: str,
                      title: str, published: bool = True, note: str = "") -> Table:
+    """`frame`: the history's counts for the dimension's column, one row per review again."""
+    frame = frame.loc[frame.index.repeat(frame["n"].astype("int64"))] if len(frame) else frame
     values = dim.value(frame) if len(frame) else pd.Series(dtype="object")
     if dim.modifiable:
         pairs = pd.DataFrame({"g": values.values, "m": frame["modifiable"].values}) if len(frame) \
@@ -322,7 +326,7 @@ class _Shadows:
     """Tables of other years that this edition does not print but whose totals tie the
     printed ones together (unknown to a reader, made once per year and dimension)."""
 
-    def __init__(self, history: pd.DataFrame):
+    def __init__(self, history: dict[str, pd.DataFrame]):
         self.history = history
         self.made: dict[tuple[str, str], Table] = {}
 
@@ -330,7 +334,7 @@ class _Shadows:
         scope = _scope(first, last)
         key = (dim.table_id, scope)
         if key not in self.made:
-            frame = self.history[self.history["report_year"].between(first, last)]
+            frame = _years(self.history[dim.column], first, last)
             self.made[key] = _dimension_table(dim, frame, scope, table_id=f"{dim.table_id}@{scope}",
                                               title="", published=False)
         return self.made[key]
@@ -349,9 +353,8 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     if edition == CONFIDENTIAL:
         threshold = 0
     year, reviews = data.year, data.reviews
-    history = data.history if len(data.history.columns) else _history_from(data)
+    history = data.history or _history_from(data)
     n = len(reviews)
-    this_year = history[history["report_year"] == year]
     tables: list[Table] = []
     shadows = _Shadows(history)
     links: list[Link] = []
@@ -394,7 +397,8 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
 
     # The review's dimensions, for the year (and pooled where the year is mostly hidden).
     dimensions = _dimensions(history)
-    single = {dim.table_id: _dimension_table(dim, this_year, str(year), table_id=dim.table_id,
+    single = {dim.table_id: _dimension_table(dim, _years(history[dim.column], year, year), str(year),
+                                             table_id=dim.table_id,
                                              title=dim.title) for dim in dimensions}
     pool_first = year - policy.pool_years + 1
     pooled_ids: dict[str, str] = {}
@@ -408,7 +412,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     for dim in dimensions:
         tables.append(single[dim.table_id])
         if dim.table_id in pooled_ids:
-            frame = history[history["report_year"].between(pool_first, year)]
+            frame = _years(history[dim.column], pool_first, year)
             pooled = _dimension_table(
                 dim, frame, _scope(pool_first, year), table_id=pooled_ids[dim.table_id],
                 title=f"{dim.title}: {policy.pool_years} years pooled, {_span_label(pool_first, year)}",
@@ -439,10 +443,10 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     tables.append(themes)
 
     # Cumulative: every review since the panel began, by category.
-    first_year = int(history["report_year"].min()) if len(history) else year
+    first_year = int(history["category"]["report_year"].min()) if len(history["category"]) else year
     category = by_id["category"]
     cumulative = _dimension_table(
-        category, history, _scope(first_year, year), table_id="cumulative",
+        category, history["category"], _scope(first_year, year), table_id="cumulative",
         title=f"Reviews completed since the panel's first recorded review, {_span_label(first_year, year)}, "
               "by category of death",
         note="All years together: the figures for single years are in each year's report.")
@@ -528,13 +532,23 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     )
 
 
-def _history_from(data: ReportData) -> pd.DataFrame:
-    """A history frame from the year's reviews alone (ReportData made without one)."""
+def _history_from(data: ReportData) -> dict[str, pd.DataFrame]:
+    """A history from the year's reviews alone (ReportData made without one), counted
+    as cdop.annual_report.data reads it."""
     frame = data.reviews.copy()
     frame["age_band"] = [age_band_at_death(d, a) for d, a in
                          zip(frame["date_of_death"], frame["age_at_death_days"], strict=True)]
     frame["report_year"] = data.year
-    return frame
+    out = {}
+    for name in HISTORY_DIMENSIONS:
+        keys = ["report_year", name, "modifiable"]
+        out[name] = (frame[keys].groupby(keys, dropna=False).size().reset_index(name="n")
+                     if len(frame) else pd.DataFrame(columns=[*keys, "n"]))
+    return out
+
+
+def _years(frame: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
+    return frame[frame["report_year"].between(first, last)] if len(frame) else frame
 
 
 def _meetings_table(data: ReportData) -> Table:

@@ -56,9 +56,10 @@ class ReportData:
     reviews_by_year: dict[int, int]  # trend: reviews completed per report year
     recommendations: pd.DataFrame  # agreed on or before the year's end, status at year end
     scope_case_ids: set[int]  # cases whose identifiers the gate checks every output for
-    # Every review since the panel began, plain (unencrypted) columns only: the pooled,
-    # cumulative and per-year tables the disclosure audit ties together.
-    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Every review since the panel began, plain (unencrypted) columns only, counted: for
+    # each of HISTORY_DIMENSIONS a frame (report_year, <column>, modifiable, n) -- the
+    # pooled, cumulative and per-year tables the disclosure audit ties together.
+    history: dict[str, pd.DataFrame] = field(default_factory=dict)
     meetings: list[tuple[dt.date, str, int]] = field(default_factory=list)  # (date, kind, reviews)
     ncmd_timeliness: dict[str, int] = field(default_factory=dict)  # deaths notified in the year
     factors_by_domain: dict[str, int] = field(default_factory=dict)
@@ -72,8 +73,9 @@ REVIEW_COLUMNS = [
     "modifiable", "learning",
 ]
 RECOMMENDATION_COLUMNS = ["id", "case_id", "organisation", "text", "agreed_on", "due_on", "status"]
-HISTORY_COLUMNS = ["case_id", "reviewed_on", "category", "modifiable", "age_band", "sex",
-                   "ethnicity", "place_of_death", "death_expected", "deprivation_decile"]
+# The columns the review tables divide reviews by (each against modifiable factors).
+HISTORY_DIMENSIONS = ("category", "age_band", "sex", "ethnicity", "deprivation_decile",
+                      "death_expected", "place_of_death")
 NCMD_BANDS = ("within", "late", "not_recorded")
 
 def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
@@ -87,20 +89,29 @@ def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date)
             if counts["modifiable"]}
 
 
-def _history(session: Session, end: dt.date) -> pd.DataFrame:
-    frame = _frame(
+def _history(session: Session, end: dt.date) -> dict[str, pd.DataFrame]:
+    """Every review completed by `end`, counted: one GROUP BY in SQL of report year,
+    modifiable factors and the columns the tables divide reviews by (the cases' rows are
+    read once), then for each column the counts by (report year, column, modifiable)."""
+    keys = ["report_year", "modifiable", *HISTORY_DIMENSIONS]
+    first = session.scalar(select(func.min(Analysis.reviewed_on)).where(Analysis.reviewed_on <= end))
+    if first is None:
+        return {c: pd.DataFrame(columns=["report_year", c, "modifiable", "n"])
+                for c in HISTORY_DIMENSIONS}
+    years = list(range(report_year_of(first), report_year_of(end) + 1))
+    year = _report_year(Analysis.reviewed_on, years).label("report_year")
+    columns = [getattr(Analysis if name == "category" else Case, name) for name in HISTORY_DIMENSIONS]
+    counted = _frame(
         session.execute(
-            select(Analysis.case_id, Analysis.reviewed_on, Analysis.category, Analysis.modifiable,
-                   Case.age_band, Case.sex, Case.ethnicity, Case.place_of_death,
-                   Case.death_expected, Case.deprivation_decile)
+            select(year, Analysis.modifiable, *columns, func.count())
             .join(Case, Case.id == Analysis.case_id)
             .where(Analysis.reviewed_on <= end)
+            .group_by(year, Analysis.modifiable, *columns)
         ).tuples(),
-        HISTORY_COLUMNS,
+        [*keys, "n"],
     )
-    days = pd.to_datetime(frame["reviewed_on"])
-    frame["report_year"] = (days.dt.year + (days.dt.month >= 4)).astype("int64")
-    return frame
+    return {name: counted.groupby(["report_year", name, "modifiable"], dropna=False, sort=False)["n"]
+            .sum().reset_index() for name in HISTORY_DIMENSIONS}
 
 
 def _meetings(session: Session, start: dt.date, end: dt.date) -> list[tuple[dt.date, str, int]]:

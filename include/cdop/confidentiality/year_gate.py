@@ -88,9 +88,12 @@ class YearGate:
         self._always: list[Identifier] = []  # too long to index: always checked
         self._forms: dict[str, list[tuple[str, ...]]] = {}
         self._longest_form = 0
+        # A date the document carries as its own (policy.allowed_dates: a meeting, the
+        # year's period) is that, not a child's date: Gate's own rule.
+        own = {d.isoformat() for d in getattr(policy, "allowed_dates", ())}
         for ident in self.identifiers:
             value = (ident.value or "").strip()
-            if not value:
+            if not value or (ident.kind == "date" and value in own):
                 continue
             if ident.kind == "nhs_number":
                 self._by_digits.setdefault(re.sub(r"\D", "", value), []).append(ident)
@@ -257,26 +260,74 @@ def report_sources(data, content) -> list[tuple[int, str, str]]:
     return list(dict.fromkeys(sources))
 
 
+def _may_hold(ident: Identifier, folded: str) -> bool:
+    """False only when `ident` (a date) cannot appear in the folded text: every written
+    form of a date holds its day's number and its year's last two digits."""
+    if ident.kind != "date":
+        return True
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat((ident.value or "").strip())
+    except ValueError:
+        return True
+    return f"{day.year % 100:02d}" in folded and str(day.day) in folded
+
+
 def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> list[HeldFlag]:
     """The flags not yet decided in each case's published text, checked with that
     case's gate (its identifiers, the annual report's policy, the coordinator's
-    "not an identifier" decisions for the case's learning, progress and annual report)."""
+    "not an identifier" decisions for the case's learning, progress and annual report).
+
+    A year publishes the text of thousands of cases: their identifiers and decisions are
+    read a chunk of cases at a time (three SELECTs per 900 cases, not three per case),
+    and each text goes through the real Gate with only the case's identifiers that could
+    match it (YearGate's narrowing), so the findings are exactly the case gate's."""
+    from sqlalchemy import select
+
+    from cdop.confidentiality.decisions import NOT_IDENTIFIER
     from cdop.confidentiality.detectors import office_policy
-    from cdop.confidentiality.identifiers import case_gate
-    from cdop.store.models import Case
+    from cdop.confidentiality.identifiers import case_identifiers
+    from cdop.store.models import Case, CaseIdentifier, GateDecision
 
     by_case: dict[int, list[tuple[str, str]]] = {}
     for case_id, part, text in sources:
         by_case.setdefault(case_id, []).append((part, text))
     held: list[HeldFlag] = []
     policy = office_policy(settings, "annual_report")
-    for case_id, texts in sorted(by_case.items()):
-        case = session.get(Case, case_id)
-        if case is None:
-            continue
-        gate = case_gate(session, case, document=ANNUAL_REPORT_DOCUMENTS, policy=policy)
-        for part, text in texts:
-            held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)]
+    ids = sorted(by_case)
+    for chunk in range(0, len(ids), 900):
+        part_ids = ids[chunk:chunk + 900]
+        recorded: dict[int, list[tuple[str, str]]] = {}
+        for case_id, field_name, value in session.execute(
+            select(CaseIdentifier.case_id, CaseIdentifier.field, CaseIdentifier.value)
+            .where(CaseIdentifier.case_id.in_(part_ids))
+            .order_by(CaseIdentifier.id)
+        ):
+            recorded.setdefault(case_id, []).append((field_name, value))
+        dismissed: dict[int, set[str]] = {}
+        for case_id, fingerprint in session.execute(
+            select(GateDecision.case_id, GateDecision.fingerprint).where(
+                GateDecision.case_id.in_(part_ids),
+                GateDecision.document.in_(ANNUAL_REPORT_DOCUMENTS),
+                GateDecision.decision == NOT_IDENTIFIER)
+        ):
+            dismissed.setdefault(case_id, set()).add(fingerprint)
+        cases = session.execute(
+            select(Case.id, Case.case_number, Case.forenames, Case.surname, Case.date_of_birth,
+                   Case.date_of_death, Case.nhs_number, Case.postcode, Case.address,
+                   Case.notifier_name)
+            .where(Case.id.in_(part_ids))
+            .order_by(Case.id)
+        )
+        for case in cases:
+            identifiers = case_identifiers(case, recorded.get(case.id, ()))
+            for part, text in by_case[case.id]:
+                folded = _fold(text)
+                narrowing = YearGate((i for i in identifiers if _may_hold(i, folded)), policy=policy)
+                gate = Gate(tuple(narrowing.candidates(text)), policy=policy,
+                            dismissed=frozenset(dismissed.get(case.id, ())))
+                held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)]
     return held
 
 

@@ -4,7 +4,10 @@ annual report has a five-year trend, categories, learning and recommendations to
 Every name, date and NHS number is invented (NHS numbers from the 999 test range).
 Notifications go through the intake service (validation, encryption, case numbers);
 the panel's analyses, recommendations and their progress are written as the panel
-stage records them. The history stops where the live demo's open cases begin, and every
+stage records them. Reviews are completed at the panel's monthly meetings (and now and
+then at a neonatal meeting; a few between meetings), each case on its meeting's agenda,
+and the NCMD is told of most deaths within 48 hours, recorded as the intake service
+records it. The history stops where the live demo's open cases begin, and every
 historical case is closed, so no agency is ever sent a request for one.
 """
 
@@ -26,6 +29,8 @@ from cdop.store.models import (
     AuditEvent,
     Case,
     CaseIdentifier,
+    MeetingAllocation,
+    PanelMeeting,
     Recommendation,
     RecommendationUpdate,
 )
@@ -80,6 +85,9 @@ FORENAMES = ["Alfie", "Bella", "Caleb", "Daisy", "Elliot", "Florence", "Gabriel"
 SURNAMES = ["Abernethy", "Blackmore", "Cartwright", "Dalrymple", "Eastwood", "Fotheringham",
             "Gatenby", "Hawksworth", "Illingworth", "Jarrold", "Kenworthy", "Loxley"]
 AGENCIES = ["RUH", "NCH", "GPHC", "GPMV", "CHS", "POL", "CSC"]
+NEONATAL_EVERY = 3  # months: a neonatal panel meeting in every third month
+BETWEEN_MEETINGS = 0.05  # share of reviews completed between meetings
+NCMD_MIX = ((0.88, "within"), (0.07, "late"), (0.05, "not_recorded"))
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -132,6 +140,41 @@ def _case_row(rng: random.Random, died: dt.date, age_days: int, category: str) -
     }
 
 
+def _meeting_days(first: dt.date, last: dt.date, neonatal_until: dt.date) -> list[tuple[dt.date, str]]:
+    """The panel's meetings from `first` to `last`: the second Tuesday of each month, and
+    (until `neonatal_until`) a neonatal meeting on the fourth Tuesday of every third month."""
+    days = []
+    month = dt.date(first.year, first.month, 1)
+    while month <= last:
+        tuesday = month + dt.timedelta(days=(1 - month.weekday()) % 7)
+        days.append((tuesday + dt.timedelta(days=7), "general"))
+        if month.month % NEONATAL_EVERY == 0 and tuesday + dt.timedelta(days=21) <= neonatal_until:
+            days.append((tuesday + dt.timedelta(days=21), "neonatal"))
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return [(day, kind) for day, kind in days if first <= day <= last]
+
+
+def _meeting_for(meetings: list[tuple[dt.date, str]], planned: dt.date, neonatal: bool):
+    """The meeting a review planned for `planned` is completed at: the next general one,
+    or for a neonatal death the next neonatal one if it comes within six weeks."""
+    general = next((m for m in meetings if m[0] >= planned and m[1] == "general"), None)
+    if neonatal:
+        special = next((m for m in meetings if m[0] >= planned and m[1] == "neonatal"), None)
+        if special is not None and (special[0] - planned).days <= 42:
+            return special
+    return general
+
+
+def _ncmd_told(rng: random.Random, died: dt.date) -> dt.datetime | None:
+    """When the NCMD was told: mostly within 48 hours of the death, some later, a few not
+    recorded (the deadline is 48 hours after the end of the day of death)."""
+    band = rng.choices([b for _, b in NCMD_MIX], weights=[w for w, _ in NCMD_MIX])[0]
+    if band == "not_recorded":
+        return None
+    days = rng.randint(0, 2) if band == "within" else rng.randint(3, 9)
+    return dt.datetime.combine(died + dt.timedelta(days=days), dt.time(rng.randint(9, 17), rng.choice([0, 15, 30, 45])))
+
+
 def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -> int:
     """Add the history (once: called by load_demo on an empty database). Returns cases added."""
     from cdop.annual_report.data import latest_closed_year, report_period
@@ -157,6 +200,20 @@ def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -
         reviewed = min(day + dt.timedelta(days=lag), review_by)
         plans.append((day, age_days, category, reviewed))
 
+    # Meetings and NCMD times come from a stream of their own: the cases stay as they were.
+    meeting_rng = random.Random(seed * 11 + 3)
+    # The history's meetings stop where the live demo begins (its own meetings, papers and
+    # allocations follow); reviews after that were completed between meetings.
+    meetings = _meeting_days(min(p[3] for p in plans), last_death, last_death) if plans else []
+    held: list[tuple[dt.date, str] | None] = []
+    for i, (died, age_days, category, reviewed) in enumerate(plans):
+        meeting = None if meeting_rng.random() < BETWEEN_MEETINGS else \
+            _meeting_for(meetings, reviewed, age_days <= 27)
+        held.append(meeting)
+        if meeting is not None:
+            plans[i] = (died, age_days, category, meeting[0])
+    told = [_ncmd_told(meeting_rng, died) for died, *_ in plans]
+
     rows = []
     for died, age_days, category, _ in plans:
         row = _case_row(rng, died, age_days, category)
@@ -166,9 +223,22 @@ def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -
 
     with unit_of_work(settings, "demo") as uow:
         cases = {c.case_number: c for c in uow.session.scalars(select(Case).where(Case.case_number.in_(numbers)))}
-        for number, (_died, _age, category, reviewed) in zip(numbers, plans, strict=True):
+        # Each meeting full with its own reviews: the live demo allocates to meetings of its own.
+        rows_of = {}
+        for day, kind in sorted({m for m in held if m is not None}):
+            rows_of[(day, kind)] = PanelMeeting(meets_on=day, kind=kind, capacity=held.count((day, kind)),
+                                                location="Demo House, Demotown", starts_at=dt.time(10))
+        uow.session.add_all(rows_of.values())
+        uow.session.flush()
+        for number, (_died, _age, category, reviewed), meeting in zip(numbers, plans, held, strict=True):
             case = cases[number]
-            _review(uow.session, rng, case, category, reviewed, today)
+            analysis = _review(uow.session, rng, case, category, reviewed, today)
+            if meeting is not None:
+                row = rows_of[meeting]
+                analysis.meeting_id = row.id
+                uow.session.add(MeetingAllocation(
+                    meeting_id=row.id, case_id=case.id, allocated_on=row.meets_on - dt.timedelta(days=21),
+                    pack="pack", outcome="reviewed", outcome_on=row.meets_on))
         # Each registration at the time it happened: the day the death was notified.
         by_id = {c.id: c for c in cases.values()}
         for event in uow.session.scalars(select(AuditEvent).where(
@@ -176,11 +246,16 @@ def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -
             event.occurred_at = dt.datetime.combine(by_id[event.case_id].notified_on, dt.time(9, 30))
         uow.audit("demo_history_loaded", "case", cases=len(numbers))
         uow.commit()
+    from cdop.intake.ncmd import record_ncmd_notified
+
+    for number, at in zip(numbers, told, strict=True):
+        if at is not None:
+            record_ncmd_notified(settings, number, at=at)
     return len(numbers)
 
 
 def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt.date,
-            today: dt.date) -> None:
+            today: dt.date) -> Analysis:
     for request in session.scalars(select(AgencyRequest).where(AgencyRequest.case_id == case.id)):
         request.status = "returned"
         request.requested_on = case.notified_on + dt.timedelta(days=1)
@@ -229,3 +304,4 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
             session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=step,
                                              status=status, progress=f"Update from {organisation}."))
             rec.status = status
+    return analysis
