@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ROOT, TEST_KEY, free_port
+from tests.conftest import OFFICE_POLICY, ROOT, TEST_KEY, free_port
 from tests.support.portal import LINK, latest_code, sent_case
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,7 +56,9 @@ def portal(tmp_path, smtp_server, chromium):
 
     port = free_port()
     policy = tmp_path / "policy.toml"
-    policy.write_text(f'[portal]\nbase_url = "http://127.0.0.1:{port}"\n')
+    # The test office's details (required outside demo mode), and the portal's address.
+    policy.write_text(Path(OFFICE_POLICY).read_text(encoding="utf-8")
+                      + f'\n[portal]\nbase_url = "http://127.0.0.1:{port}"\n')
     env = {
         "CDOP_HOME": str(tmp_path / "home"),
         "CDOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cdop.sqlite'}",
