@@ -28,7 +28,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     from cdop.confidentiality.keys import rotate
 
     _fill_every_encrypted_column(agencies)
-    assert rotate(rotated) == {"rows": 1 + 14, "files": 1}  # the case, one row of each other table
+    assert rotate(rotated) == {"rows": 1 + 15, "files": 1}  # the case, one row of each other table
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -71,6 +71,7 @@ def _fill_every_encrypted_column(settings) -> None:
         CaseReport,
         ChronologyEntry,
         Investigation,
+        PanelMeeting,
         PortalAttachment,
         PortalForm,
         PortalLink,
@@ -98,6 +99,8 @@ def _fill_every_encrypted_column(settings) -> None:
             CaseReport(case_id=case.id, version=1, status="returned", built_on=dt.date(2026, 11, 30),
                        comments="Add the GP's last contact"),
             analysis,
+            PanelMeeting(meets_on=dt.date(2026, 11, 30), kind="general", capacity=8,
+                         minutes="Discussed the case"),
         ])
         uow.session.flush()
         rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation="ICB",

@@ -138,7 +138,9 @@ def test_the_demo_has_a_past_meeting_with_a_case_waiting_for_its_analysis(settin
     monkeypatch.setenv("CDOP_TEST_TODAY", today.isoformat())
     load_demo(settings, today=today)
     with unit_of_work(settings) as uow:
-        past = uow.session.scalar(select(PanelMeeting).where(PanelMeeting.meets_on < today))
+        # The latest meeting that has happened (the history's monthly meetings come before it).
+        past = uow.session.scalar(select(PanelMeeting).where(PanelMeeting.meets_on < today)
+                                  .order_by(PanelMeeting.meets_on.desc()).limit(1))
         waiting = uow.session.scalars(
             select(Case).join(MeetingAllocation, MeetingAllocation.case_id == Case.id)
             .where(MeetingAllocation.meeting_id == past.id, Case.closed_on.is_(None))).all()
@@ -150,7 +152,7 @@ def test_the_demo_has_a_past_meeting_with_a_case_waiting_for_its_analysis(settin
         assert len(set(days)) >= 5 and str(today) not in days
     # The README's next step records the analysis and closes the case.
     result = cli("analysis", "record", number, "--category", "infection", "--modifiable", "no",
-                 "--factor", "child|no|Previously well",
+                 "--factor", "child|acute_illness|1|Previously well",
                  "--recommendation", f"RUH|{today + dt.timedelta(days=120)}|Audit sepsis screening")
     assert result.returncode == 0, result.stderr
     with unit_of_work(settings) as uow:

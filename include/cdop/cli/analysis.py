@@ -108,12 +108,8 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
 
 
-@click.group("ncmd")
-def ncmd_group() -> None:
-    """What goes to the National Child Mortality Database."""
-
-
-@ncmd_group.command("export")
+# `cdop ncmd export`: main.py adds it to the `ncmd` group beside `ncmd record`.
+@click.command("export")
 @click.option("--year", type=int, required=True,
               help="Year ending 31 March, e.g. 2027 for reviews completed April 2026 to March 2027.")
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path),

@@ -77,8 +77,9 @@ def main() -> None:
 
 for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
                 panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
-                analysis.ncmd_group, annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
+                annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
     main.add_command(command)
+requests.ncmd_group.add_command(analysis.ncmd_export)
 for command in returns.RETURN_COMMANDS:
     intake.return_.add_command(command)
 intake.case.add_command(returns.case_family)
