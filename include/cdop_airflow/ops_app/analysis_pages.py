@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cdop.config import Settings
 from cdop_airflow.ops_app.auth import CSRF_FIELD, check_csrf, csrf_token
+from cdop_airflow.ops_app.common import case_number as _case_number
 from cdop_airflow.ops_app.roles import Role
 
 _COORDINATOR = frozenset({Role.COORDINATOR})
@@ -42,16 +43,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
 
 FACTOR_ROWS = 8  # blank factor lines offered on the form (no script: the CSP allows none)
 RECOMMENDATION_ROWS = 4
-CASE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 LINE_FIELD = re.compile(r"^(factors|recommendations)\[(\d+)\]\.(\w+)$")
 RECOMMENDATION_FILTERS = ("open", "overdue", "completed", "not_accepted")
-
-
-def _case_number(value: str) -> str:
-    number = value.strip().upper()
-    if not CASE_NUMBER.match(number):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such case")
-    return number
 
 
 def _base(request: Request) -> str:
