@@ -395,12 +395,24 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
 
 def _run_hooks(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings,
                registry: Mapping[str, MessageKind]) -> None:
+    # No autoflush between hooks: what they add (ladder steps, links, audit rows) is
+    # written in one flush at the end, a few multi-row statements rather than a flush per
+    # message. A hook that must read its own writes flushes them itself.
+    by_kind: dict[str, list[OutboxMessage]] = {}
     for message in messages:
-        hook = registry[message.kind].on_sent if message.kind in registry else None
-        if hook is not None:
-            hook(uow, message, settings)
-        uow.audit("message_sent", "outbox_message", message.id, case_id=message.case_id,
-                  kind=message.kind, business_key=message.business_key)
+        by_kind.setdefault(message.kind, []).append(message)
+    with uow.session.no_autoflush:
+        for kind, sent in by_kind.items():
+            spec = registry.get(kind)
+            if spec is not None and spec.on_sent_batch is not None:
+                spec.on_sent_batch(uow, sent, settings)
+            elif spec is not None and spec.on_sent is not None:
+                for message in sent:
+                    spec.on_sent(uow, message, settings)
+        for message in messages:
+            uow.audit("message_sent", "outbox_message", message.id, case_id=message.case_id,
+                      kind=message.kind, business_key=message.business_key)
+    uow.session.flush()
 
 
 def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # body, and no identifier, is stored in the outbox), and what sending it changes.
 Composer = Callable[[Session, OutboxMessage, Settings], Email]
 OnSent = Callable[[UnitOfWork, OutboxMessage, Settings], None]
+# The same for a batch of sent messages of one kind, in the order they were sent: for a
+# kind whose follow-up is cheaper set-wise (one UPDATE for the batch, not one a message).
+OnSentBatch = Callable[[UnitOfWork, Sequence[OutboxMessage], Settings], None]
 # What a kind's composer reads for a whole claimed batch, loaded in a few queries before
 # the first message is composed (rather than a query or two per message); it returns
 # what must stay referenced while the batch is composed (the session's identity map
@@ -47,6 +50,7 @@ class MessageKind:
     compose: Composer
     on_sent: OnSent | None = None
     prefetch: Prefetch | None = None
+    on_sent_batch: OnSentBatch | None = None  # instead of on_sent, where given
 
 
 def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:

@@ -4,6 +4,8 @@ gate found something in a submitted return (the fields only, never the text)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,3 +42,7 @@ def compose_flagged(session: Session, message: OutboxMessage, settings: Settings
 
 def on_link_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     tokens.record_sent_link(uow, message, settings)
+
+
+def on_links_sent(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
+    tokens.record_sent_links(uow, messages, settings)

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
@@ -75,28 +76,48 @@ def token_for_message(message: OutboxMessage) -> str:
 def record_sent_link(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> PortalLink | None:
     """on_sent: store the hash of the token the sent email carried, and renew the request's
     other live links to the same expiry."""
+    return record_sent_links(uow, [message], settings).get(message.id)
+
+
+def record_sent_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
+                      settings: Settings) -> dict[int, PortalLink]:
+    """record_sent_link for a batch of sent messages (message id -> its link): the
+    renewals in one UPDATE, the links and their audit rows left for the batch's one flush.
+    A message whose email carried no link (an escalation, a failed compose) gets none."""
     with _pending_lock:
-        digest = _pending.pop((message.id, message.claim_token), None)
-    if digest is None:
-        return None
-    request = uow.session.get(AgencyRequest, message.request_id)
-    if request is None:
-        return None
+        digests = {m.id: d for m in messages
+                   if (d := _pending.pop((m.id, m.claim_token), None)) is not None}
+    requests = {m.id: r for m in messages if m.id in digests
+                and (r := uow.session.get(AgencyRequest, m.request_id)) is not None}
+    if not requests:
+        return {}
     now = utcnow()
     expires = now + dt.timedelta(days=settings.policy.portal.link_valid_days)
-    uow.session.execute(
-        update(PortalLink)
-        .where(PortalLink.request_id == request.id, PortalLink.ended_at.is_(None), PortalLink.expires_at > now)
-        .values(expires_at=expires)
-        .execution_options(synchronize_session=False))
-    link = PortalLink(request_id=request.id, case_id=request.case_id, outbox_message_id=message.id,
-                      token_hash=digest, sent_to=message.to_addrs[0], secure_route=bool(message.secure_route),
-                      issued_at=now, expires_at=expires, codes_sent=0, code_failures=0)
-    uow.session.add(link)
-    uow.session.flush()
-    uow.audit("portal_link_issued", "portal_link", link.id, case_id=request.case_id,
-              agency=request.agency.code, expires_on=expires.date().isoformat())
-    return link
+    request_ids = sorted({r.id for r in requests.values()})
+    for chunk in range(0, len(request_ids), 500):
+        uow.session.execute(
+            update(PortalLink)
+            .where(PortalLink.request_id.in_(request_ids[chunk:chunk + 500]),
+                   PortalLink.ended_at.is_(None), PortalLink.expires_at > now)
+            .values(expires_at=expires)
+            .execution_options(synchronize_session=False))
+    links = {}
+    for message in messages:
+        request = requests.get(message.id)
+        if request is None:
+            continue
+        links[message.id] = link = PortalLink(
+            request_id=request.id, case_id=request.case_id, outbox_message_id=message.id,
+            token_hash=digests[message.id], sent_to=message.to_addrs[0],
+            secure_route=bool(message.secure_route), issued_at=now, expires_at=expires,
+            codes_sent=0, code_failures=0)
+        uow.session.add(link)
+        # Audited by its request and the email that carried it (one link per email), so
+        # that nothing needs flushing here for the link's own id.
+        uow.audit("portal_link_issued", "agency_request", request.id, case_id=request.case_id,
+                  agency=request.agency.code, outbox_message_id=message.id,
+                  expires_on=expires.date().isoformat())
+    return links
 
 
 def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> PortalLink | None:

@@ -9,6 +9,7 @@ case number and how to reach the CDOP office.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -135,11 +136,20 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
 
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
+    on_sent_batch(uow, [message], settings)
+
+
+def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
     """The request counts as made on the message's business date; the due date and the
     first chase date follow from policy in working days; the portal link the email carried
-starts to work. A request on a secure route
-    carried the child's identifiers: that is recorded as a reveal (to which agency, why)."""
-    tokens.record_sent_link(uow, message, settings)
+    starts to work (the batch's links in one go). A request on a secure route carried the
+    child's identifiers: that is recorded as a reveal (to which agency, why)."""
+    tokens.record_sent_links(uow, messages, settings)
+    for message in messages:
+        _request_made(uow, message, settings)
+
+
+def _request_made(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     request = uow.session.get(AgencyRequest, message.request_id)
     if request.agency.secure_email:  # as compose() decided, in this same delivery
         uow.audit_reveal("identifiers_sent", "outbox_message", message.id, request.case_id,

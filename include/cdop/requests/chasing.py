@@ -290,8 +290,18 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
 
 def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     """The step is taken once it is sent: move the request up and set its next date."""
-    if message.kind == REMINDER:
-        tokens.record_sent_link(uow, message, settings)
+    on_sent_batch(uow, [message], settings)
+
+
+def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
+    """on_sent for a batch: the reminders' portal links in one go (cdop.portal.tokens),
+    then each request moved up its ladder."""
+    tokens.record_sent_links(uow, [m for m in messages if m.kind == REMINDER], settings)
+    for message in messages:
+        _step_taken(uow, message, settings)
+
+
+def _step_taken(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     request = uow.session.get(AgencyRequest, message.request_id)
     step = message.sequence
     if request is None or request.status != "sent" or request.ladder_step >= step:
