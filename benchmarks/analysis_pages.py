@@ -26,12 +26,11 @@ import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
-from fastapi import Request
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT), str(ROOT / "benchmarks")]
 
 from _compare import HEADER, interleaved  # noqa: E402
+from _signin import coordinator_app  # noqa: E402
 from ops_pages import TODAY, load  # noqa: E402
 
 DOMAINS = ("child", "social", "physical", "service")
@@ -115,27 +114,11 @@ def run(args, url: str, workdir: Path) -> None:
     from cdop.panel.analysis import awaiting_analysis, recommendations_page
     from cdop.panel.ncmd_export import export_ncmd
     from cdop.store.db import make_engine
-    from cdop_airflow.ops_app import create_app
-    from cdop_airflow.ops_app.app import business_today
-    from cdop_airflow.ops_app.auth import require_user
-    from cdop_airflow.ops_app.roles import Role
 
     settings = settings_from_env()
     print(f"loaded {load(settings, args.cases)} and {add_analyses(settings)} into {url.split('://')[0]}")
 
-    class User:
-        def get_name(self) -> str:
-            return "benchmark"
-
-    async def signed_in(request: Request):
-        request.state.cdop_user = User()
-        request.state.cdop_signed_in = True
-        request.state.cdop_roles = frozenset({Role.COORDINATOR})
-        return request.state.cdop_user
-
-    app = create_app()
-    app.dependency_overrides[require_user] = signed_in
-    app.dependency_overrides[business_today] = lambda: TODAY
+    app = coordinator_app(TODAY)
     engine = make_engine(settings)
     raw = engine.raw_connection()
 

@@ -5,8 +5,8 @@ Loads a throwaway database (SQLite by default; --postgres for a throwaway databa
 the PostgreSQL at 127.0.0.1:5432) with N cases spread over every stage -- four agency
 requests each, parallel processes, the outbox and audit trail they leave, panel
 meetings with agendas -- then requests each page through the CDOP app (the same app
-the plugin mounts; Airflow's JWT check is replaced by a fixed user, its cost is one
-token decode). Each page over HTTP is printed beside its floor: the statements that
+the plugin mounts, signed in by benchmarks/_signin.py: Airflow's user look-up answers
+a fixed coordinator, saving one token decode; every dependency runs as deployed). Each page over HTTP is printed beside its floor: the statements that
 request ran, captured, replayed on a raw DBAPI cursor with nothing done to the rows;
 interleaved (A B A B ...), medians of --pairs pairs, the ratio, the statements it ran,
 and whether it stays under 300 ms. The tables are ANALYZEd after the bulk load, as
@@ -34,12 +34,11 @@ import uuid
 from contextlib import nullcontext
 from pathlib import Path
 
-from fastapi import Request
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
 from _compare import HEADER, interleaved  # noqa: E402
+from _signin import coordinator_app  # noqa: E402
 
 TODAY = dt.date(2026, 3, 2)
 AGENCIES = ["RUH", "NCH", "GPHC", "GPMV", "CSC", "POL", "SCH1", "EDU", "CHS", "WMAS", "CAMHS", "HOS"]
@@ -206,9 +205,6 @@ def run(args, url: str) -> None:
     from cdop.config import settings_from_env
     from cdop.store.db import unit_of_work
     from cdop.store.models import Case
-    from cdop_airflow.ops_app import create_app
-    from cdop_airflow.ops_app.app import business_today
-    from cdop_airflow.ops_app.auth import require_user
 
     settings = settings_from_env()
     started = time.perf_counter()
@@ -218,21 +214,7 @@ def run(args, url: str) -> None:
         some_case = uow.session.scalar(select(Case.case_number).where(Case.closed_on.is_(None))
                                        .order_by(Case.id.desc()))
 
-    class User:
-        def get_name(self) -> str:
-            return "benchmark"
-
-    async def signed_in(request: Request):
-        from cdop_airflow.ops_app.roles import Role
-
-        request.state.cdop_user = User()
-        request.state.cdop_signed_in = True
-        request.state.cdop_roles = frozenset({Role.COORDINATOR})
-        return request.state.cdop_user
-
-    app = create_app()
-    app.dependency_overrides[require_user] = signed_in
-    app.dependency_overrides[business_today] = lambda: TODAY
+    app = coordinator_app(TODAY)
     with unit_of_work(settings) as uow:
         from cdop.store.models import PanelMeeting
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from cdop.confidentiality import crypto
 from cdop.config import Settings
@@ -85,7 +85,10 @@ class UnitOfWork:
     def __init__(self, engine: Engine, actor: str):
         self.engine = engine
         self.actor = actor
-        self.session: Session = sessionmaker(engine, expire_on_commit=False)()
+        # A plain Session: a sessionmaker made here would be a new Session subclass each
+        # time, for which SQLAlchemy builds its event dispatch afresh (a fixed cost
+        # larger than a small page's own SQL).
+        self.session: Session = Session(engine, expire_on_commit=False)
         # Work outside the database that must follow the transaction's fate: a file
         # written for it is removed if it rolls back; a file it replaced is removed once
         # it commits (cdop.store.files).

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import MutableHeaders
 
 from cdop.config import Settings
 from cdop_airflow.ops_app import (
@@ -100,6 +101,30 @@ SECURITY_HEADERS = {
 # ------------------------------------------------------------------------------- app
 
 
+class SecurityHeaders:
+    """SECURITY_HEADERS on every response that has not set its own, as plain ASGI:
+    Starlette's `@app.middleware("http")` runs each request through a task group and a
+    memory stream, a fixed cost larger than a small page's own SQL."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="CDOP operations",
@@ -110,12 +135,7 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 

@@ -119,14 +119,16 @@ def _settings_for_environment(_env: tuple[tuple[str, str], ...]) -> Settings:
     return settings("airflow-ui")
 
 
-def base_settings() -> Settings:
+async def base_settings() -> Settings:
     """Settings from the environment (or the cdop_* Connections), built once per
-    environment: Connections are read at the first request, not at every one."""
+    environment: Connections are read at the first request, not at every one.
+    The request dependencies that do no I/O are async, so that none costs a hop to the
+    thread pool."""
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CDOP_")))
     return _settings_for_environment(env)
 
 
-def business_today() -> dt.date:
+async def business_today() -> dt.date:
     """A person acting on the page acts today, in England."""
     return local_today()
 
@@ -138,7 +140,7 @@ def person_name(user: Any) -> str:
     return str(user.get_name())
 
 
-def user_settings(user: CurrentUser, base: Annotated[Settings, Depends(base_settings)]) -> Settings:
+async def user_settings(user: CurrentUser, base: Annotated[Settings, Depends(base_settings)]) -> Settings:
     """The signed-in Airflow user is the actor in the audit trail."""
     return dataclasses.replace(base, actor=person_name(user))
 
