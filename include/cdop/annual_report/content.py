@@ -24,7 +24,7 @@ from cdop.annual_report.data import HISTORY_DIMENSIONS, NCMD_BANDS, ReportData, 
 from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy
-from cdop.rules.ages import AGE_BANDS, age_band
+from cdop.rules.ages import AGE_BANDS
 from cdop.taxonomy import taxonomy
 
 NATIONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "national_reference.csv"
@@ -194,10 +194,7 @@ def _time_band(died: dt.date, reviewed: dt.date) -> str:
     return TIME_BANDS[2]
 
 
-def age_band_at_death(date_of_death: dt.date, age_days: int) -> str:
-    """The reporting age band (cdop.rules.stages.AGE_BANDS), in completed years as the domain
-    rule counts them: the date of birth is the date of death less the age in days."""
-    return age_band(date_of_death - dt.timedelta(days=int(age_days)), date_of_death)
+INFANT_BANDS = AGE_BANDS[:2]  # under one year (completed years, as the bands count)
 
 
 def ethnic_group(code: str) -> str:
@@ -211,7 +208,7 @@ def is_sudi(row) -> bool:
     """Sudden unexpected death in infancy: an unexpected death under one year, found
     sudden and unexplained by the panel or notified as sudden and unexpected."""
     return (
-        row.age_at_death_days < 365
+        row.age_band in INFANT_BANDS
         and not row.death_expected
         and (row.category == "sudden_unexplained" or "sudden_unexpected" in (row.circumstances or []))
     )
@@ -536,8 +533,6 @@ def _history_from(data: ReportData) -> dict[str, pd.DataFrame]:
     """A history from the year's reviews alone (ReportData made without one), counted
     as cdop.annual_report.data reads it."""
     frame = data.reviews.copy()
-    frame["age_band"] = [age_band_at_death(d, a) for d, a in
-                         zip(frame["date_of_death"], frame["age_at_death_days"], strict=True)]
     frame["report_year"] = data.year
     out = {}
     for name in HISTORY_DIMENSIONS:

@@ -68,7 +68,7 @@ class ReportData:
 
 
 REVIEW_COLUMNS = [
-    "case_id", "date_of_death", "age_at_death_days", "sex", "ethnicity", "deprivation_decile",
+    "case_id", "date_of_death", "age_band", "sex", "ethnicity", "deprivation_decile",
     "place_of_death", "death_expected", "circumstances", "reviewed_on", "category",
     "modifiable", "learning",
 ]
@@ -155,7 +155,9 @@ def _notified(session: Session, start: dt.date, end: dt.date,
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(rows), columns=columns)
+    # Plain tuples: pandas probes each record it is given (hasattr), and a Row answers a
+    # missing attribute slowly.
+    return pd.DataFrame.from_records([tuple(row) for row in rows], columns=columns)
 
 
 def _report_year(column, years: list[int]):
@@ -183,7 +185,7 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
     reviews = _frame(
         session.execute(
             select(
-                Case.id, Case.date_of_death, Case.age_at_death_days, Case.sex, Case.ethnicity,
+                Case.id, Case.date_of_death, Case.age_band, Case.sex, Case.ethnicity,
                 Case.deprivation_decile, Case.place_of_death, Case.death_expected,
                 Case.circumstances, Analysis.reviewed_on, Analysis.category,
                 Analysis.modifiable, Analysis.learning,
@@ -196,16 +198,21 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
     )
     notified_ids, ncmd_timeliness = _notified(session, start, end, ncmd_hours)
 
+    # Five years of recommendations are counted by status; only the year's own are
+    # printed, so only their text (encrypted) is read.
+    texts = dict(session.execute(
+        select(Recommendation.id, Recommendation.text).where(Recommendation.agreed_on.between(start, end))
+    ).tuples().all())
     recommendations = _frame(
-        session.execute(
+        ((rec_id, case_id, organisation, texts.get(rec_id), agreed_on, due_on, status)
+         for rec_id, case_id, organisation, agreed_on, due_on, status in session.execute(
             select(
                 Recommendation.id, Recommendation.case_id, Recommendation.organisation,
-                Recommendation.text, Recommendation.agreed_on, Recommendation.due_on,
-                Recommendation.status,
+                Recommendation.agreed_on, Recommendation.due_on, Recommendation.status,
             )
             .where(Recommendation.agreed_on.between(trend_start, end))
             .order_by(Recommendation.agreed_on, Recommendation.id)
-        ).tuples(),
+        )),
         RECOMMENDATION_COLUMNS,
     )
     if not recommendations.empty:
