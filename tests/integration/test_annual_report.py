@@ -624,3 +624,33 @@ def test_meetings_ncmd_timeliness_and_factors_by_domain_come_from_the_records(se
         ["Factors intrinsic to the child", "0"],
         ["Factors in the social environment, including family and parenting capacity", "1"],
         ["Factors in the physical environment", "0"], ["Factors in service provision", "2"]]
+
+
+def test_the_history_counts_are_the_reviews_counted_one_by_one(settings):
+    """_history (GROUPING SETS on PostgreSQL, one GROUP BY of every column on SQLite)
+    against its definition: every review read row by row and counted in Python."""
+    from collections import Counter
+
+    from cdop.annual_report.data import HISTORY_DIMENSIONS, _history, report_year_of
+
+    load_known_counts(settings)
+    end = D(2026, 3, 31)
+    with unit_of_work(settings) as uow:
+        history = _history(uow.session, end)
+        reviews = uow.session.execute(
+            select(Analysis.reviewed_on, Analysis.modifiable, Analysis.category,
+                   *(getattr(Case, n) for n in HISTORY_DIMENSIONS if n != "category"))
+            .join(Case, Case.id == Analysis.case_id).where(Analysis.reviewed_on <= end)).all()
+    assert reviews
+    others = [n for n in HISTORY_DIMENSIONS if n != "category"]
+    for name in HISTORY_DIMENSIONS:
+        expected = Counter()
+        for row in reviews:
+            value = row[2] if name == "category" else row[3 + others.index(name)]
+            expected[(report_year_of(row[0]), value, row[1])] += 1
+        frame = history[name]
+        got = Counter({(int(y), None if v != v else v, m): int(n)  # NaN (no value) -> None
+                       for y, v, m, n in frame.itertuples(index=False)})
+        if name == "deprivation_decile":
+            got = Counter({(y, None if v is None else int(v), m): n for (y, v, m), n in got.items()})
+        assert got == expected, name
