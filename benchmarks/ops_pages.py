@@ -321,7 +321,7 @@ def beside_floors(settings, client, pairs: int) -> None:
             overdue_view.overdue_returns(uow.session, TODAY, calendar, settings.policy, agency=None, page=1)
 
     def meetings_page():
-        panel_view.upcoming_meetings(settings, TODAY, past=6)  # as the page asks
+        panel_view.meetings_page(settings, TODAY, past=6)  # as the page asks
 
     engine = make_engine(settings)
     raw = engine.raw_connection()
@@ -362,7 +362,11 @@ def beside_floors(settings, client, pairs: int) -> None:
         def page(path=path):
             assert client.get(path).status_code == 200
 
-        print(interleaved(f"page {label!r}: whole page over HTTP", page, floor, pairs=pairs).line(), flush=True)
+        # The whole page beside the statements that request ran (the meetings page also
+        # reads the members a new meeting may invite).
+        requested = captured(page)
+        print(interleaved(f"page {label!r}: whole page over HTTP", page, replay(requested), pairs=pairs,
+                          note=f"[{len(requested)} statements]").line(), flush=True)
     raw.close()
 
 

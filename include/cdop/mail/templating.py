@@ -26,6 +26,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # The templates ship with the code: no stat() of each template (and of each one
+        # it extends or imports) at every render to see whether it changed.
+        auto_reload=False,
     )
     env.filters["long_date"] = _long_date
     return env

@@ -251,11 +251,16 @@ def set_member_active(settings: Settings, email: str, *, active: bool, actor: st
 
 def list_members(settings: Settings) -> list[dict[str, Any]]:
     with unit_of_work(settings) as uow:
-        return [
-            {"id": m.id, "name": m.name, "role": m.role, "email": m.email, "active": m.active,
-             "secure": settings.policy.is_secure_address(m.email)}
-            for m in uow.session.scalars(select(PanelMember).order_by(PanelMember.id))
-        ]
+        return members(uow.session, settings.policy)
+
+
+def members(session: Session, policy: Policy) -> list[dict[str, Any]]:
+    """Every panel member, in the order they were added."""
+    return [
+        {"id": m.id, "name": m.name, "role": m.role, "email": m.email, "active": m.active,
+         "secure": policy.is_secure_address(m.email)}
+        for m in session.scalars(select(PanelMember).order_by(PanelMember.id))
+    ]
 
 
 def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:

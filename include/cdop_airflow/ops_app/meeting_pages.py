@@ -41,14 +41,14 @@ def routes(app: FastAPI) -> None:
 
     def listing(request: Request, settings, today, token: str, *, problems=None, failed_form=None,
                 status_code: int = 200) -> HTMLResponse:
-        from cdop.panel.meetings import MEETING_KINDS, OUTCOMES, list_members
+        from cdop.panel.meetings import MEETING_KINDS, OUTCOMES
         from cdop.views import panel as panel_view
 
-        meetings = panel_view.upcoming_meetings(settings, today, past=PAST_SHOWN)
+        meetings, members = panel_view.meetings_page(settings, today, past=PAST_SHOWN)
         return render_page(request, "meetings.html.j2", active="meetings",
                            upcoming=[m for m in meetings if not m["held"]],
                            held=[m for m in meetings if m["held"]],
-                           members=[m for m in list_members(settings) if m["active"]],
+                           members=members,
                            kinds=MEETING_KINDS, outcome_labels=OUTCOMES, csrf_token=token, today=today, problems=problems or [],
                            failed_form=failed_form, status_code=status_code)
 
