@@ -30,6 +30,7 @@ annual report (`cdop gate held`, `cdop gate resolve`), as on a case report.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -50,18 +51,6 @@ class ReportBlocked(RuntimeError):
             f"annual report {year}: not released, blocked by the anonymisation gate "
             f"(matched field(s): {detail})"
         )
-
-
-def _word_runs(words: list[str], limit: int = MAX_JOINED) -> set[str]:
-    runs = set()
-    for i in range(len(words)):
-        joined = ""
-        for word in words[i:]:
-            joined += word
-            if len(joined) > limit:
-                break
-            runs.add(joined)
-    return runs
 
 
 def _digit_windows(raw: str) -> set[str]:
@@ -121,6 +110,23 @@ class YearGate:
                     for form in (joined, joined + "s", joined + "es"):
                         self._by_run.setdefault(form, []).append(ident)
 
+        # The keys in order: a run of words is extended only while it is the start of
+        # some key (bisect), so a text's cost follows its words, not every run of them.
+        self._keys = sorted(self._by_run)
+
+    def _runs(self, words: list[str]):
+        """Every run of consecutive words, joined, that is an indexed key."""
+        keys, by_run, n = self._keys, self._by_run, len(words)
+        for i in range(n):
+            joined = ""
+            for j in range(i, n):
+                joined += words[j]
+                k = bisect_left(keys, joined)
+                if k == len(keys) or not keys[k].startswith(joined):
+                    break
+                if joined in by_run:
+                    yield joined
+
     def _date_words(self, value: str) -> list[tuple[str, ...]]:
         return self._forms.get(value, [])
 
@@ -128,7 +134,7 @@ class YearGate:
         folded = _fold(text)
         words = folded.split()
         found: dict[int, Identifier] = {id(i): i for i in self._always}
-        for run in _word_runs(words):
+        for run in self._runs(words):
             for ident in self._by_run.get(run, ()):
                 found[id(ident)] = ident
         if self._by_form:
