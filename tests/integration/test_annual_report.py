@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import statistics
 
 import pytest
@@ -23,7 +24,7 @@ from cdop.annual_report.disclosure import (
     leaks_across_tables,
     primary_violations,
 )
-from cdop.confidentiality.documents import pdf_text
+from cdop.confidentiality.documents import pdf_text, visible_text
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.year_gate import ReportBlocked
 from cdop.mail import delivery
@@ -477,6 +478,10 @@ def test_every_pdf_page_is_legible_text(settings):
                  "modifiablefactors", "reviews%", "factors%", "totalpercent")
         for word in flat.lower().split():
             assert not any(g in word for g in glued), (number, word)
+    # Nor do two sentences ("...31 March 2024.A typical panel..."), in the PDF or the HTML.
+    html = visible_text((result.directory / "annual-report-2026.html").read_text(encoding="utf-8"))
+    for text in (joined, " ".join(html.split())):
+        assert not re.search(r"[a-z0-9]{2}\.[A-Z]", text), re.findall(r"\S*[a-z0-9]{2}\.[A-Z]\S*", text)
     contents = " ".join(pages[0].split())
     for section in ("1. Foreword", "2. Governance", "4. Deaths notified and reviews completed",
                     "5. Notifying the National Child Mortality Database",
