@@ -155,6 +155,9 @@ class Policy(BaseModel):
     annual_report_month_day: str = Field(default="06-01", pattern=r"^\d{2}-\d{2}$")
     annual_report_recipients: tuple[str, ...] = ("safeguarding.partnership@example.gov.uk",)
     send_lease_minutes: int = Field(default=15, gt=0)
+    # A message whose sender stopped mid-send this many times (its lease ran out each
+    # time, never released) is held rather than tried again: it may be what stops it.
+    send_interrupted_max: int = Field(default=5, gt=0)
     # Panel stage (issue 4). Agencies named by type, not name, in case reports: a school
     # or GP practice narrows down where a family lives.
     report_agency_types_by_type: tuple[str, ...] = ("education", "gp")

@@ -133,3 +133,42 @@ def test_a_deliverer_killed_mid_batch_is_finished_by_another_after_its_lease(que
     assert set(sent_audits.values()) == {1} and len(sent_audits) == 8
     assert set(request_audits.values()) == {1} and len(request_audits) == 8
     assert set(requests) == {"sent"}
+
+
+def test_a_message_whose_sending_was_interrupted_again_and_again_is_held(queued, smtp_server):
+    """A sender that dies while sending the same message every time (killed, out of
+    memory) leaves it "sending" with its lease run out; after policy.send_interrupted_max
+    such takeovers it is held, so it stops no further run, and the rest goes. One taken
+    over fewer times is still sent. Released, it goes with the next run."""
+    cap = queued.policy.send_interrupted_max
+    expired = dt.datetime.utcnow() - dt.timedelta(minutes=queued.policy.send_lease_minutes + 1)
+    with unit_of_work(queued) as uow:
+        first, second = uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id).limit(2)).all()
+        keys = first.business_key, second.business_key
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == first.id).values(
+            status="sending", claim_token="dead", claimed_at=expired, attempts=cap))
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == second.id).values(
+            status="sending", claim_token="dead", claimed_at=expired, attempts=cap - 1))
+        uow.commit()
+    mailer = SmtpMailer(queued.smtp, queued.policy.mail_from)
+    try:
+        report = delivery.deliver(queued, mailer, kinds=["agency_request"])
+        assert report.held == {keys[0]: delivery.INTERRUPTED}
+        assert keys[1] in report.sent and len(report.sent) == 7
+        with pytest.raises(delivery.DeliveryFailed) as err:
+            delivery.raise_for_failures(report)
+        assert keys[0] in str(err.value)
+        with unit_of_work(queued) as uow:
+            held = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.business_key == keys[0]))
+            assert (held.status, held.last_error, held.claim_token) == ("held", delivery.INTERRUPTED, None)
+            audited = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "message_held")).all()
+            assert [a.entity_id for a in audited] == [held.id]
+        # Left alone by the next run; sent once released.
+        assert delivery.deliver(queued, mailer, kinds=["agency_request"]).as_dict() == {
+            "sent": 0, "failed": 0, "skipped": 0}
+        delivery.release(queued, keys[0], actor="coordinator")
+        assert delivery.deliver(queued, mailer, kinds=["agency_request"]).sent == [keys[0]]
+    finally:
+        mailer.close()
+    received = collections.Counter(m["Message-ID"] for m in smtp_server.messages())
+    assert len(received) == 8 and set(received.values()) == {1}

@@ -48,6 +48,7 @@ HELD = "held"
 BATCH_SIZE = 200
 MARK_EVERY = 50  # sends between two mark-sent commits: bounds the repeat window
 SWITCH_INTERVAL = 0.0005  # seconds: see deliver
+INTERRUPTED = "sending was interrupted too many times"  # see _hold_interrupted
 
 
 @dataclass
@@ -113,6 +114,9 @@ def deliver(
     kinds = list(kinds) if kinds else None
     ids = list(ids) if ids is not None else None
     lease = dt.timedelta(minutes=settings.policy.send_lease_minutes)
+    for key in _hold_interrupted(settings, actor, kinds, ids, lease):
+        report.held[key] = INTERRUPTED
+        log.error("held %s: %s", key, INTERRUPTED)
 
     def claim_and_compose(after_id: int) -> tuple[list[int], _Batch, list] | None:
         token = secrets.token_hex(16)
@@ -222,6 +226,42 @@ def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: s
             .values(status="pending", claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
         uow.commit()
+
+
+def _hold_interrupted(settings: Settings, actor: str | None, kinds: list[str] | None,
+                      ids: list[int] | None, lease: dt.timedelta) -> list[str]:
+    """Hold each message whose lease ran out `policy.send_interrupted_max` times: its
+    sender stopped while sending it every time (killed, out of memory, a crash in a
+    library), so it may be the cause, and taking it over once more would stop the next
+    sender too. Only a message left "sending" counts: a failure that was caught (a 4xx,
+    a dropped connection) released it to pending, however many times. Returns the held
+    messages' business keys; a coordinator releases them as any other held message."""
+    now = utcnow()
+    stuck = select(OutboxMessage.id).where(
+        OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease,
+        OutboxMessage.attempts >= settings.policy.send_interrupted_max)
+    if kinds:
+        stuck = stuck.where(OutboxMessage.kind.in_(kinds))
+    if ids is not None:
+        stuck = stuck.where(OutboxMessage.id.in_(ids))
+    with unit_of_work(settings, actor) as uow:
+        picked = uow.session.scalars(stuck.with_for_update(skip_locked=True)).all()
+        if not picked:
+            return []
+        held = uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(picked), OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_at < now - lease)
+            .values(status=HELD, claim_token=None, claimed_at=None, last_error=INTERRUPTED)
+            .returning(OutboxMessage.id, OutboxMessage.case_id, OutboxMessage.kind,
+                       OutboxMessage.business_key)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for message_id, case_id, kind, key in held:
+            uow.audit("message_held", "outbox_message", message_id, case_id=case_id, kind=kind,
+                      business_key=key, reason=INTERRUPTED)
+        uow.commit()
+    return sorted(key for *_, key in held)
 
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
