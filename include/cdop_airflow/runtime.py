@@ -70,7 +70,31 @@ def settings(actor: str) -> Settings:
     if not env.get("CDOP_ENCRYPTION_KEYS") and (conn := _connection("cdop_crypto")):
         env["CDOP_ENCRYPTION_KEYS"] = conn.password or ""
     env["CDOP_ACTOR"] = actor
+    _mask_secrets(env)
     return settings_from_env(env)
+
+
+def _mask_secrets(env: dict[str, str]) -> None:
+    """Tell Airflow's secrets masker what in the settings is secret, wherever it came
+    from: Airflow masks a Connection's password as it reads it, but not the database URL
+    built from it (the password URL-escaped), an `extra.url`, or settings given as
+    environment variables -- the encryption keys above all. A log line, rendered
+    template or exception that carried one shows *** instead."""
+    from airflow.sdk.log import mask_secret
+    from sqlalchemy.engine import make_url
+
+    secrets = [env.get("CDOP_SMTP_PASSWORD", "")]
+    secrets += [k.strip() for k in env.get("CDOP_ENCRYPTION_KEYS", "").split(",")]
+    if url := env.get("CDOP_DATABASE_URL", ""):
+        try:
+            parsed = make_url(url)
+        except Exception:  # not a URL settings will accept: its own error says so
+            parsed = None
+        if parsed is not None and parsed.password:
+            secrets += [url, str(parsed.password), parsed.render_as_string(hide_password=False)]
+    for secret in secrets:
+        if secret:
+            mask_secret(secret)
 
 
 def business_date(context) -> dt.date:

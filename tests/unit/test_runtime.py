@@ -174,3 +174,19 @@ def test_supervisor_errors_other_than_not_found_propagate(env, monkeypatch, erro
     with pytest.raises(ConfigError) as err:
         runtime.settings("tester")
     _assert_hides_the_secret(err, "cdop_db", error)
+
+
+def test_the_database_password_and_the_keys_are_masked_in_airflow_logs(env, monkeypatch):
+    """Whatever their source: the URL built from the Connection (its password escaped in
+    it), and encryption keys given as an environment variable."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("CDOP_ENCRYPTION_KEYS", key)
+    _connections(monkeypatch, cdop_db=_pg_connection())
+    url = runtime.settings("test").database_url
+    line = f"connecting to {url} with keys {key}"
+    shown = redact(line)
+    assert key not in shown and PASSWORD not in shown and url not in shown
+    assert "***" in shown
