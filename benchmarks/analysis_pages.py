@@ -192,7 +192,8 @@ def main() -> None:
                 else nullcontext(f"sqlite:///{workdir / 'cdop.sqlite'}"))
     with database as url:
         os.environ.update({"CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                           "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025"})
+                           "CDOP_HOME": str(workdir), "CDOP_SMTP_PORT": "8025",
+                           "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml")})
         run(args, url, workdir)
 
 
