@@ -14,6 +14,9 @@ email, set the due date by policy in working days, and record it.
   the CDOP office. Logs and XCom carry case numbers only.
 * **Failure**: a message that cannot be sent stays pending; the task fails with the
   SMTP reason and is retried; the next run picks it up in any case.
+* **The portal's messages** (sign-in codes, links after a reopen, gate findings for the
+  coordinator) go the moment they are queued; one that could not go then (the relay was
+  down) goes with the next run of this DAG.
 """
 
 from __future__ import annotations
@@ -56,7 +59,17 @@ def cdop_send_agency_requests():
 
         return send_pending(settings("airflow:cdop_send_agency_requests"), kinds=[KIND])
 
+    @task
+    def send_portal_messages() -> dict:
+        """Send the portal's messages that their live send left pending."""
+        from cdop.portal.service import PORTAL_KINDS
+        from cdop_airflow.runtime import settings
+        from cdop_airflow.sending import send_pending
+
+        return send_pending(settings("airflow:cdop_send_agency_requests"), kinds=list(PORTAL_KINDS))
+
     send_requests(plan_requests())
+    send_portal_messages()
 
 
 cdop_send_agency_requests()

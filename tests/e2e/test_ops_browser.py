@@ -475,17 +475,24 @@ def test_every_page_passes_axe(api_server, signed_in):
     from axe_playwright_python.sync_playwright import Axe
 
     from cdop.store.db import dispose_engines
-    from cdop.store.models import Case, PanelMeeting
+    from cdop.store.models import Agency, AgencyRequest, Case, PanelMeeting
+    from tests.support.ops import submitted_portal_return
 
     page, base = signed_in, api_server["url"]
     with _db(api_server) as uow:
         number = uow.session.scalar(select(Case.case_number).where(Case.closed_on.is_(None)).order_by(Case.id))
         closed = uow.session.scalar(select(Case.case_number).where(Case.closed_on.is_not(None)))
         meeting = uow.session.scalar(select(PanelMeeting.id).order_by(PanelMeeting.id))
+        portal_case, portal_agency = uow.session.execute(
+            select(Case.case_number, Agency.code).join(AgencyRequest, AgencyRequest.case_id == Case.id)
+            .join(Agency, Agency.id == AgencyRequest.agency_id)
+            .where(Case.closed_on.is_(None), AgencyRequest.status != "pending").order_by(Case.id.desc())).first()
+    submitted_portal_return(api_server["settings"], portal_case, portal_agency, attachment=b"%PDF-1.4 axe")
     dispose_engines()
     paths = ["", "notifications/new", "overdue", "investigations", "meetings", f"meetings/{meeting}", "reports",
              "agencies", "agencies/RUH", "outbox", "audit", "audit?all=1", "papers", "figures",
-             f"cases/{number}", f"cases/{closed}", "cases/NO-SUCH-CASE"]
+             f"cases/{number}", f"cases/{closed}", "cases/NO-SUCH-CASE",
+             f"cases/{portal_case}", f"cases/{portal_case}/portal/{portal_agency}"]
     for stage in api_server["counts"]:
         paths.append(f"?stage={stage}")
     axe = Axe()

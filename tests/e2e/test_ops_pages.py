@@ -21,17 +21,20 @@ from cdop.store.models import (
     CaseReport,
     Investigation,
     MeetingAllocation,
+    OutboxMessage,
     PanelMeeting,
     Recommendation,
 )
 from cdop_airflow.ops_app.app import ACCESS
 from cdop_airflow.ops_app.roles import Role
 from tests.support.ops import (
+    PORTAL_ANSWER,
     airflow_api_environment,
     cdop_subapp,
     csrf_from,
     expired_token,
     forged_token,
+    submitted_portal_return,
     token_for,
 )
 
@@ -134,6 +137,7 @@ def _every_route(app):
         assert isinstance(route, APIRoute), f"{route!r} is not an API route"
         path = re.sub(r"\{case_number\}", "CDOP-2026-0001", route.path).replace("{recommendation_id}", "1")
         path = path.replace("{code}", "RUH").replace("{version}", "1").replace("{meeting_id}", "1")
+        path = path.replace("{agency}", "RUH").replace("{number}", "1")
         assert "{" not in path, f"fill in the parameters of {route.path}"
         found += [(method, "/cdop" + path) for method in sorted(route.methods - {"HEAD"})]
     return found
@@ -504,7 +508,9 @@ def _matrix_targets(settings) -> dict:
     return {"returns": requests[:2], "waivers": requests[2:4], "content": returned[:2],
             "processes": open_processes[:2], "open": open_cases, "reports": awaiting,
             "approved": approved, "held": held, "meeting": str(meeting),
-            "analysed": analysed, "recommendations": recommendations}
+            "analysed": analysed, "recommendations": recommendations,
+            "portal": [submitted_portal_return(settings, number, code, attachment=b"%PDF-1.4 matrix")
+                       for number, code in requests[4:6]]}
 
 
 AGENCY_FILE = (b"code,name,type,request_email,escalation_email,secure,phone\n"
@@ -556,6 +562,10 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
             "status": "in_progress", "progress": "Audit started."}, None
     if path == "/outbox/release":
         return path, {"message": targets["held"][turn]}, None
+    if path.startswith("/cases/{case_number}/portal/{agency}"):
+        number, code = targets["portal"][turn if method == "POST" else 0]
+        return (path.replace("{case_number}", number).replace("{agency}", code)
+                .replace("{number}", "1"), {}, None)
     if path == "/cases":
         return path + "?number=" + targets["approved"], {}, None
     if path == "/notifications" and method == "POST":
@@ -891,3 +901,72 @@ def test_meeting_business_waits_for_the_meeting(client, settings):
     listing = client.get("/cdop/meetings").text
     assert "at 14:30" in listing and "Room 9" in listing and "Held" in listing
     assert client.get("/cdop/meetings/999999").status_code == 404
+
+
+def test_a_portal_return_is_read_downloaded_and_reopened_from_the_case_page(client, settings, smtp_server):
+    """The coordinator sees an agency's portal return from the case page: its answers
+    (audited, not cached), its attachment as a download named by case and agency, and a
+    Reopen button that ends the agency's links and queues a fresh one, which the request
+    DAG's portal task sends."""
+    from cdop.mail import delivery
+    from cdop.portal.service import KIND_LINK, PORTAL_KINDS
+    from cdop.store.models import PortalForm, PortalLink
+
+    number, code = _case_with_sent_request(settings)
+    submitted_portal_return(settings, number, code, attachment=b"%PDF-1.4 the agency's file")
+    case_page = client.get(f"/cdop/cases/{number}")
+    assert case_page.status_code == 200
+    link = f'cases/{number}/portal/{code}"'
+    assert link in case_page.text and f"submitted ({number}-{code}-1)" in case_page.text
+    assert PORTAL_ANSWER not in case_page.text  # the answers are on their own, audited page
+
+    answers = client.get(f"/cdop/cases/{number}/portal/{code}")
+    assert answers.status_code == 200 and PORTAL_ANSWER in answers.text
+    assert answers.headers["cache-control"] == "no-store"
+    assert "Named Child" not in answers.text  # the name the agency gave its file is never shown
+    download = client.get(f"/cdop/cases/{number}/portal/{code}/attachments/1")
+    assert download.status_code == 200 and download.content == b"%PDF-1.4 the agency's file"
+    assert download.headers["content-disposition"] == f'attachment; filename="{number}-{code}-attachment-1.pdf"'
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert client.get(f"/cdop/cases/{number}/portal/{code}/attachments/2").status_code == 404
+    assert client.get(f"/cdop/cases/{number}/portal/NOPE").status_code == 404
+    with unit_of_work(settings) as uow:
+        actions = [(e.action, e.actor) for e in uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(("portal_return_viewed", "portal_attachment_read")))
+            .order_by(AuditEvent.id))]
+    assert actions == [("portal_return_viewed", "coordinator"), ("portal_attachment_read", "coordinator")]
+
+    with unit_of_work(settings) as uow:  # a live link, which the reopening ends
+        request_id = uow.session.scalar(select(PortalForm.request_id).where(
+            PortalForm.reference == f"{number}-{code}-1"))
+        uow.session.add(PortalLink(request_id=request_id, case_id=uow.session.get(AgencyRequest, request_id).case_id,
+                                   token_hash="matrix-live-link", sent_to="x@nhs.net", secure_route=True,
+                                   issued_at=dt.datetime(2026, 2, 20), expires_at=dt.datetime(2099, 1, 1),
+                                   codes_sent=0, code_failures=0))
+        uow.commit()
+    token = csrf_from(case_page.text)
+    done = client.post(f"/cdop/cases/{number}/portal/{code}/reopen", data={"csrf_token": token},
+                       follow_redirects=False)
+    assert done.status_code == 303 and "done=portal_reopened" in done.headers["location"]
+    again = client.post(f"/cdop/cases/{number}/portal/{code}/reopen", data={"csrf_token": token})
+    assert again.status_code == 422 and "no submitted portal return to reopen" in again.text
+    with unit_of_work(settings) as uow:
+        form = uow.session.scalar(select(PortalForm).where(PortalForm.request_id == request_id))
+        link = uow.session.scalar(select(PortalLink).where(PortalLink.token_hash == "matrix-live-link"))
+        queued = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == KIND_LINK)).all()
+        assert form.status == "reopened" and link.ended_reason == "reopened"
+        assert [m.status for m in queued] == ["pending"]
+    # What the request DAG's send_portal_messages task runs: the new link goes.
+    from dataclasses import replace
+
+    from cdop.mail.mailer import SmtpMailer
+
+    sending = replace(settings, smtp=replace(settings.smtp, port=smtp_server.port))
+    mailer = SmtpMailer(sending.smtp, sending.policy.mail_from)
+    try:
+        report = delivery.deliver(sending, mailer, kinds=list(PORTAL_KINDS))
+    finally:
+        mailer.close()
+    assert len(report.sent) == 1 and not report.failed
+    [mail] = smtp_server.messages()
+    assert "/r/" in mail.get_body(("plain",)).get_content()

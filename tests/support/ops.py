@@ -86,3 +86,34 @@ def cdop_subapp(app):
         if isinstance(route, Mount) and route.path == "/cdop" and isinstance(route.app, FastAPI):
             return route.app
     raise AssertionError("the CDOP app is not mounted at /cdop")
+
+
+PORTAL_ANSWER = "Seen by the named nurse on the ward"
+
+
+def submitted_portal_return(settings, number: str, code: str, *, attachment: bytes | None = None):
+    """A portal return the agency has submitted (a form with one answer in each of its
+    first fields, and a stored, encrypted attachment), as the portal leaves it."""
+    from pathlib import Path
+
+    from cdop.portal import forms
+    from cdop.store import files
+    from cdop.store.db import unit_of_work
+    from cdop.store.lookups import get_case, get_request
+    from cdop.store.models import PortalAttachment, PortalForm
+
+    with unit_of_work(settings) as uow:
+        request = get_request(uow, get_case(uow, number), code)
+        [first, *_] = forms.sections_for(request.agency.agency_type, list(request.forms))
+        text_field = next(f for f in first.fields if f.type == "text")
+        uow.session.add(PortalForm(request_id=request.id, status="submitted", submissions=1,
+                                   reference=f"{number}-{code}-1", submitted_at=dt.datetime(2026, 2, 27, 10),
+                                   content={"answers": {text_field.key: PORTAL_ANSWER}}))
+        if attachment is not None:
+            stored = files.store_encrypted(uow, settings, Path("files") / number / code,
+                                           f"{number}-{code}-portal.pdf", attachment)
+            uow.session.add(PortalAttachment(request_id=request.id, stored_path=stored,
+                                             original_name="Named Child chronology.pdf",
+                                             content_type="application/pdf", size_bytes=len(attachment)))
+        uow.commit()
+    return number, code

@@ -64,7 +64,15 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
 
     view.identifier_fields = sorted(set(session.scalars(
         select(CaseIdentifier.field).where(CaseIdentifier.case_id == found.id))))
+    from cdop.store.models import PortalForm
+
+    # The portal form's state and receipt only: its content is read (and audited) on the
+    # return's own page.
+    portal = {request_id: (state, reference) for request_id, state, reference in session.execute(
+        select(PortalForm.request_id, PortalForm.status, PortalForm.reference)
+        .where(PortalForm.request_id.in_([r.id for r in found.requests])))} if found.requests else {}
     for r in found.requests:
+        state, reference = portal.get(r.id, (None, None))
         view.requests.append(
             {
                 "agency": r.agency.code,
@@ -74,6 +82,8 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
                 "due_on": r.due_on,
                 "returned_on": r.returned_on,
                 "ladder": ladder_label(policy, r.ladder_step),
+                "portal": state,  # None (not opened), draft, submitted or reopened
+                "portal_reference": reference,
             }
         )
     for i in found.investigations:

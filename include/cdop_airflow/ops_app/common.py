@@ -85,6 +85,7 @@ DONE_MESSAGES = {
     "meeting_saved": "Meeting saved.",
     "analysis_recorded": "Analysis recorded and finalised; the case is closed and its recommendations go to their organisations.",
     "progress_recorded": "Progress recorded.",
+    "portal_reopened": "The portal return is open again: a new link goes to the agency within minutes.",
 }
 
 
