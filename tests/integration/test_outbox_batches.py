@@ -172,3 +172,51 @@ def test_a_message_whose_sending_was_interrupted_again_and_again_is_held(queued,
         mailer.close()
     received = collections.Counter(m["Message-ID"] for m in smtp_server.messages())
     assert len(received) == 8 and set(received.values()) == {1}
+
+
+class _Killed(BaseException):
+    """The sender dying mid-send (as SIGKILL or an out-of-memory kill would), in-process."""
+
+
+def test_only_the_message_that_stops_its_sender_is_held_not_its_batch(queued, smtp_server):
+    """A message that brings its sender down every time leaves its whole batch "sending".
+    Taken over, those messages are claimed one at a time, so the interruptions count
+    against that message alone: after policy.send_interrupted_max it is held, and every
+    other message of its batch is sent."""
+    cap = queued.policy.send_interrupted_max
+    with unit_of_work(queued) as uow:
+        keys = list(uow.session.scalars(select(OutboxMessage.business_key).order_by(OutboxMessage.id)))
+    poison = keys[2]
+
+    class Dying(SmtpMailer):
+        def send(self, email):
+            if email.message_id == poison_id:
+                raise _Killed()
+            return super().send(email)
+
+    with unit_of_work(queued) as uow:
+        poison_id = uow.session.scalar(select(OutboxMessage.message_id).where(OutboxMessage.business_key == poison))
+
+    def expire_leases():
+        with unit_of_work(queued) as uow:
+            uow.session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(
+                claimed_at=dt.datetime.utcnow() - dt.timedelta(minutes=queued.policy.send_lease_minutes + 1)))
+            uow.commit()
+
+    report = None
+    for _ in range(cap + 1):
+        mailer = Dying(queued.smtp, queued.policy.mail_from)
+        try:
+            report = delivery.deliver(queued, mailer, kinds=["agency_request"])
+            break
+        except _Killed:
+            expire_leases()
+        finally:
+            mailer.close()
+    assert report is not None and report.held == {poison: delivery.INTERRUPTED}
+    with unit_of_work(queued) as uow:
+        states = dict(uow.session.execute(select(OutboxMessage.business_key, OutboxMessage.status)).all())
+    assert states.pop(poison) == "held" and set(states.values()) == {"sent"}
+    received = collections.Counter(m["Message-ID"] for m in smtp_server.messages())
+    assert poison_id not in received and len(received) == 7
+    assert set(received.values()) <= {1, 2}  # the two sent before the first kill came again

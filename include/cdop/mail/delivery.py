@@ -95,6 +95,16 @@ class _Batch:
         return bool(self.sent or self.released or self.unattempted or self.held or self.cancelled)
 
 
+@dataclass
+class _Claimed:
+    """A batch claimed and composed: its ids, whether more may follow, and its messages."""
+
+    ids: list[int]
+    more: bool
+    batch: _Batch
+    composed: list
+
+
 def deliver(
     settings: Settings,
     mailer: Mailer,
@@ -118,13 +128,13 @@ def deliver(
         report.held[key] = INTERRUPTED
         log.error("held %s: %s", key, INTERRUPTED)
 
-    def claim_and_compose(after_id: int) -> tuple[list[int], _Batch, list] | None:
+    def claim_and_compose(after_id: int) -> _Claimed | None:
         token = secrets.token_hex(16)
-        claimed = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
+        claimed, more = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
         if not claimed:
             return None
         batch = _Batch(token)
-        return claimed, batch, _compose(settings, actor, token, registry, batch)
+        return _Claimed(claimed, more, batch, _compose(settings, actor, token, registry, batch))
 
     # The sending thread wakes from each SMTP reply wanting the interpreter back; with
     # the default switch interval (5 ms) it can wait that long behind the worker, at
@@ -165,8 +175,8 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                 claimed_batch, ahead = ahead.result(), None
                 if claimed_batch is None:
                     break
-                claimed, batch, composed = claimed_batch
-                more = len(claimed) >= batch_size
+                claimed, more, batch, composed = (claimed_batch.ids, claimed_batch.more,
+                                                  claimed_batch.batch, claimed_batch.composed)
                 if more:
                     ahead = database.submit(claim_and_compose, claimed[-1])
                 stop = False
@@ -214,7 +224,7 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
 def _unclaim_ahead(settings: Settings, actor: str | None, ahead: Future) -> None:
     claimed_batch = ahead.result()
     if claimed_batch is not None:
-        _unclaim(settings, actor, claimed_batch[0], claimed_batch[1].token)
+        _unclaim(settings, actor, claimed_batch.ids, claimed_batch.batch.token)
 
 
 def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: str) -> None:
@@ -265,25 +275,40 @@ def _hold_interrupted(settings: Settings, actor: str | None, kinds: list[str] | 
 
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
-           ids: list[int] | None, after_id: int, limit: int, lease: dt.timedelta) -> list[int]:
+           ids: list[int] | None, after_id: int, limit: int,
+           lease: dt.timedelta) -> tuple[list[int], bool]:
     """Claim up to `limit` deliverable messages after `after_id`: pick and lock them, then
-    claim the rows picked, in one transaction.
+    claim the rows picked, in one transaction. Returns the ids claimed and whether more
+    may follow.
+
+    A message taken over from a sender that stopped mid-send (still "sending", its lease
+    run out) is claimed alone, and so marked as soon as it is sent: if it is what stops
+    senders, it alone counts the interruption towards `_hold_interrupted`, not the batch
+    it was claimed with.
 
     Two statements, not an UPDATE ... WHERE id IN (SELECT ... LIMIT ... FOR UPDATE SKIP
     LOCKED): PostgreSQL may run such a sub-select again for each row it updates, and
     each run skips the rows the UPDATE has just claimed, so one claim took more than
     `limit` messages (six for a limit of two in the test)."""
     now = utcnow()
-    pick = select(OutboxMessage.id).where(_deliverable(now - lease), OutboxMessage.id > after_id)
+    pick = select(OutboxMessage.id, OutboxMessage.status).where(_deliverable(now - lease),
+                                                                OutboxMessage.id > after_id)
     if kinds:
         pick = pick.where(OutboxMessage.kind.in_(kinds))
     if ids is not None:
         pick = pick.where(OutboxMessage.id.in_(ids))
     pick = pick.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
     with unit_of_work(settings, actor) as uow:
-        picked = uow.session.scalars(pick).all()
-        if not picked:
-            return []
+        rows = uow.session.execute(pick).all()
+        if not rows:
+            return [], False
+        more = len(rows) >= limit
+        taken_over = [i for i, (_, state) in enumerate(rows) if state == "sending"]
+        if taken_over:
+            first = taken_over[0]
+            # Alone if it comes first; else the batch stops short of it (it comes next).
+            rows, more = (rows[:1], True) if first == 0 else (rows[:first], True)
+        picked = [message_id for message_id, _ in rows]
         claimed = uow.session.scalars(
             update(OutboxMessage)
             # The guard again: on PostgreSQL a row another claimer took between its
@@ -295,7 +320,7 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
             .execution_options(synchronize_session=False)
         ).all()
         uow.commit()
-    return sorted(claimed)
+    return sorted(claimed), more
 
 
 def _prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Settings,
