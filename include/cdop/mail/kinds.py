@@ -16,12 +16,9 @@ from cdop.portal import messages as portal
 from cdop.requests import agency_requests, chasing, digest
 
 REGISTRY = MappingProxyType({
-    agency_requests.KIND: MessageKind(agency_requests.compose, agency_requests.on_sent,
-                                       on_sent_batch=agency_requests.on_sent_batch),
-    chasing.REMINDER: MessageKind(chasing.compose, chasing.on_sent, chasing.prefetch,
-                                   chasing.on_sent_batch),
-    chasing.ESCALATION: MessageKind(chasing.compose, chasing.on_sent, chasing.prefetch,
-                                   chasing.on_sent_batch),
+    agency_requests.KIND: MessageKind(agency_requests.compose, on_sent_batch=agency_requests.on_sent_batch),
+    chasing.REMINDER: MessageKind(chasing.compose, prefetch=chasing.prefetch, on_sent_batch=chasing.on_sent_batch),
+    chasing.ESCALATION: MessageKind(chasing.compose, prefetch=chasing.prefetch, on_sent_batch=chasing.on_sent_batch),
     digest.KIND: MessageKind(digest.compose),
     case_reports.KIND_BLOCKED: MessageKind(report_notices.compose_blocked),
     case_reports.KIND_RETURNED: MessageKind(report_notices.compose_returned),
@@ -34,7 +31,6 @@ REGISTRY = MappingProxyType({
     annual_report.KIND: MessageKind(annual_report.compose),
     task_failures.KIND: MessageKind(task_failures.compose),
     portal_codes.KIND: MessageKind(portal_codes.compose),
-    portal.KIND_LINK: MessageKind(portal.compose_link, portal.on_link_sent,
-                                    on_sent_batch=portal.on_links_sent),
+    portal.KIND_LINK: MessageKind(portal.compose_link, on_sent_batch=portal.on_links_sent),
     portal.KIND_FLAGGED: MessageKind(portal.compose_flagged),
 })

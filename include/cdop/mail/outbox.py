@@ -50,7 +50,7 @@ class MessageKind:
     compose: Composer
     on_sent: OnSent | None = None
     prefetch: Prefetch | None = None
-    on_sent_batch: OnSentBatch | None = None  # instead of on_sent, where given
+    on_sent_batch: OnSentBatch | None = None  # a kind gives this or on_sent
 
 
 def message_headers(message: OutboxMessage) -> tuple[tuple[str, str], ...]:

@@ -40,9 +40,5 @@ def compose_flagged(session: Session, message: OutboxMessage, settings: Settings
     return outbox.templated_email(message, settings, "portal_return_flagged", context)
 
 
-def on_link_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
-    tokens.record_sent_link(uow, message, settings)
-
-
 def on_links_sent(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
     tokens.record_sent_links(uow, messages, settings)

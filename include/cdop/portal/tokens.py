@@ -73,17 +73,13 @@ def token_for_message(message: OutboxMessage) -> str:
     return token
 
 
-def record_sent_link(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> PortalLink | None:
-    """on_sent: store the hash of the token the sent email carried, and renew the request's
-    other live links to the same expiry."""
-    return record_sent_links(uow, [message], settings).get(message.id)
-
-
 def record_sent_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
                       settings: Settings) -> dict[int, PortalLink]:
-    """record_sent_link for a batch of sent messages (message id -> its link): the
-    renewals in one UPDATE, the links and their audit rows left for the batch's one flush.
-    A message whose email carried no link (an escalation, a failed compose) gets none."""
+    """on_sent, for a batch of sent messages (message id -> its link): store the hash of
+    the token each email carried, and renew each request's other live links to the same
+    expiry -- the renewals in one UPDATE, the links and their audit rows left for the
+    batch's one flush. A message whose email carried no link (an escalation, a failed
+    compose) gets none."""
     with _pending_lock:
         digests = {m.id: d for m in messages
                    if (d := _pending.pop((m.id, m.claim_token), None)) is not None}

@@ -135,10 +135,6 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
                                   form_attachments(settings, case.case_number, request.forms))
 
 
-def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
-    on_sent_batch(uow, [message], settings)
-
-
 def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
     """The request counts as made on the message's business date; the due date and the
     first chase date follow from policy in working days; the portal link the email carried

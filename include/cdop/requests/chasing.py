@@ -288,14 +288,9 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     return outbox.templated_email(message, settings, name, context, subject=subject)
 
 
-def on_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
-    """The step is taken once it is sent: move the request up and set its next date."""
-    on_sent_batch(uow, [message], settings)
-
-
 def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:
-    """on_sent for a batch: the reminders' portal links in one go (cdop.portal.tokens),
-    then each request moved up its ladder."""
+    """A step is taken once it is sent: the reminders' portal links start to work (in one
+    go, cdop.portal.tokens), then each request moves up its ladder to its next date."""
     tokens.record_sent_links(uow, [m for m in messages if m.kind == REMINDER], settings)
     for message in messages:
         _step_taken(uow, message, settings)
