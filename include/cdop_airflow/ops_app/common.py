@@ -203,6 +203,17 @@ def case_number(value: str) -> str:
     return number
 
 
+def agency_code(value: str) -> str:
+    """An agency code from a path, or a 404 that does not repeat it."""
+    from cdop.validation import InputError
+    from cdop.validation import agency_code as parse
+
+    try:
+        return parse(value)
+    except InputError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no agency with this code") from exc
+
+
 def redirect(request: Request, path: str, done: str) -> RedirectResponse:
     return RedirectResponse(
         f"{base_href(request)}{path}?{urlencode({'done': done})}", status_code=status.HTTP_303_SEE_OTHER

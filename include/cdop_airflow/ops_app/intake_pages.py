@@ -18,6 +18,7 @@ from cdop_airflow.ops_app.common import (
     SettingsDep,
     TodayDep,
     TokenDep,
+    agency_code,
     form_values,
     redirect,
     render_page,
@@ -176,14 +177,6 @@ def routes(app: FastAPI) -> None:
         return render_page(request, "agency.html.j2", active="agencies", agency=found,
                            values=values or {}, types=taxonomy().labels("agency_type"), csrf_token=token,
                            problems=problems or [], status_code=status_code)
-
-    def agency_code(value: str) -> str:
-        from cdop.validation import agency_code as parse
-
-        try:
-            return parse(value)
-        except InputError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no agency with this code") from exc
 
     @route(app, "GET", "/agencies/{code}", response_class=HTMLResponse)
     def agency_page(request: Request, code: str, settings: SettingsDep, token: TokenDep):

@@ -17,6 +17,7 @@ from cdop_airflow.ops_app.common import (
     SettingsDep,
     TodayDep,
     TokenDep,
+    agency_code,
     redirect,
     render_page,
     route,
@@ -30,15 +31,6 @@ ACCESS: Access = {
 }
 
 
-def _agency(value: str) -> str:
-    from cdop.validation import InputError, agency_code
-
-    try:
-        return agency_code(value)
-    except InputError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such agency on this case") from exc
-
-
 def routes(app: FastAPI) -> None:
     from cdop.store.lookups import NotFound
     from cdop.validation import InputError
@@ -49,7 +41,7 @@ def routes(app: FastAPI) -> None:
         """What the agency answered in the portal (audited as a reading)."""
         from cdop.portal.service import submitted_return
 
-        number, code = parse_case_number(case_number), _agency(agency)
+        number, code = parse_case_number(case_number), agency_code(agency)
         try:
             answers = submitted_return(settings, number, code, actor=settings.actor)
         except (NotFound, InputError) as exc:
@@ -64,7 +56,7 @@ def routes(app: FastAPI) -> None:
         (never by the name the agency gave it); audited."""
         from cdop.portal.service import attachment_content
 
-        case, code = parse_case_number(case_number), _agency(agency)
+        case, code = parse_case_number(case_number), agency_code(agency)
         if not number.isdigit() or not 1 <= int(number) <= 100:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such attachment")
         try:
@@ -86,7 +78,7 @@ def routes(app: FastAPI) -> None:
         from cdop.validation import Problem
         from cdop_airflow.ops_app.case_pages import _is_closed, case_response
 
-        number, code = parse_case_number(case_number), _agency(agency)
+        number, code = parse_case_number(case_number), agency_code(agency)
         try:
             if _is_closed(settings, number):
                 raise InputError([Problem("case", "is closed: its record is read-only")])
