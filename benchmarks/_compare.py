@@ -73,6 +73,42 @@ print("CHILD_RESULT " + json.dumps({"peak_kib": peak_kib, "vmhwm_kib": hwm, "res
 """
 
 
+NOT_REPLAYED = ("BEGIN", "SAVEPOINT", "RELEASE")  # transaction control, not the work's SQL
+
+
+def captured_statements(engine, work: Callable[[], object],
+                        skip: tuple[str, ...] = NOT_REPLAYED) -> tuple[object, list[tuple[str, object]]]:
+    """Run `work`; what it returned, and the statements (with their parameters) it sent
+    to `engine`, except those starting with one of `skip`."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, object]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(skip):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        result = work()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return result, seen
+
+
+def replayed(raw, statements: list[tuple[str, object]]) -> Callable[[], None]:
+    """The floor of a piece of work: its own statements run on the raw DBAPI connection
+    `raw`, every row fetched and nothing done with it, then rolled back."""
+    def floor() -> None:
+        cur = raw.cursor()
+        for statement, parameters in statements:
+            cur.execute(statement, parameters)
+            cur.fetchall()
+        cur.close()
+        raw.rollback()
+    return floor
+
+
 def in_fresh_child(code: str, env: dict[str, str] | None = None) -> dict:
     """Run `code` (which sets RESULT) in a new interpreter; its result and its own peak
     memory in MiB: VmHWM, read inside the child. (Its ru_maxrss is printed beside it but

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT), str(ROOT / "benchmarks")]
 
-from _compare import HEADER, interleaved  # noqa: E402
+from _compare import HEADER, NOT_REPLAYED, captured_statements, interleaved, replayed  # noqa: E402
 from _signin import coordinator_app  # noqa: E402
 from ops_pages import TODAY, load  # noqa: E402
 
@@ -108,7 +108,6 @@ def add_analyses(settings, seed: int = 15) -> dict[str, int]:
 
 def run(args, url: str, workdir: Path) -> None:
     from fastapi.testclient import TestClient
-    from sqlalchemy import event
 
     from cdop.config import settings_from_env
     from cdop.panel.analysis import awaiting_analysis, recommendations_page
@@ -123,28 +122,11 @@ def run(args, url: str, workdir: Path) -> None:
     raw = engine.raw_connection()
 
     def captured(work) -> list[tuple[str, object]]:
-        seen = []
-
-        def listen(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "INSERT")):
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            work()
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
-        return seen
+        # The export's audit row is not replayed: the floor reads, as the pages do.
+        return captured_statements(engine, work, skip=(*NOT_REPLAYED, "INSERT"))[1]
 
     def replay(statements):
-        def floor():
-            cur = raw.cursor()
-            for statement, parameters in statements:
-                cur.execute(statement, parameters)
-                cur.fetchall()
-            cur.close()
-            raw.rollback()
-        return floor
+        return replayed(raw, statements)
 
     year = TODAY.year if TODAY.month > 3 else TODAY.year - 1
     out = workdir / "ncmd"

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
-from _compare import HEADER, interleaved  # noqa: E402
+from _compare import HEADER, captured_statements, interleaved, replayed  # noqa: E402
 
 from tests.support.scratch import scratch_postgres  # noqa: E402
 
@@ -165,7 +165,6 @@ def vm_hwm_kib() -> int:
 
 def extraction_beside_floor(settings, year: int, pairs: int):
     """annual_report.data.extract against its SQL alone, replayed on a raw cursor."""
-    from sqlalchemy import event
 
     from cdop.annual_report.data import extract
     from cdop.store.db import make_engine, unit_of_work
@@ -175,26 +174,9 @@ def extraction_beside_floor(settings, year: int, pairs: int):
             return extract(uow.session, year)
 
     engine = make_engine(settings)
-    seen = []
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        data = extraction()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
+    data, seen = captured_statements(engine, extraction)
     raw = engine.raw_connection()
-
-    def floor():
-        cur = raw.cursor()
-        for statement, parameters in seen:
-            cur.execute(statement, parameters)
-            cur.fetchall()
-        cur.close()
-        raw.rollback()
+    floor = replayed(raw, seen)
 
     try:
         result = interleaved(f"annual report data extraction, {len(data.reviews):,} reviews in the year",

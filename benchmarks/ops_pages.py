@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
-from _compare import HEADER, interleaved  # noqa: E402
+from _compare import HEADER, captured_statements, interleaved, replayed  # noqa: E402
 from _signin import coordinator_app  # noqa: E402
 
 TODAY = dt.date(2026, 3, 2)
@@ -252,7 +252,6 @@ def every_page_beside_its_floor(settings, client, pages: dict[str, str], pairs: 
     """Each page over HTTP beside its floor -- the statements that very request ran,
     captured, replayed on a raw cursor with nothing done to the rows -- interleaved,
     with the statements it ran and whether it stays under LIMIT_MS."""
-    from sqlalchemy import event
 
     from cdop.store.db import make_engine
 
@@ -260,29 +259,12 @@ def every_page_beside_its_floor(settings, client, pages: dict[str, str], pairs: 
     raw = engine.raw_connection()
 
     def captured(path: str) -> list[tuple[str, object]]:
-        seen = []
-
-        def listen(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            response = client.get(path)
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
+        response, seen = captured_statements(engine, lambda: client.get(path))
         assert response.status_code == 200, (path, response.text[:300])
         return seen
 
     def replay(statements):
-        def floor():
-            cur = raw.cursor()
-            for statement, parameters in statements:
-                cur.execute(statement, parameters)
-                cur.fetchall()
-            cur.close()
-            raw.rollback()
-        return floor
+        return replayed(raw, statements)
 
     print(f"each page over HTTP beside its floor (its own SQL replayed on a raw cursor); "
           f"{engine.dialect.name}; limit {LIMIT_MS:.0f} ms")
@@ -307,7 +289,6 @@ def every_page_beside_its_floor(settings, client, pages: dict[str, str], pairs: 
 
 def beside_floors(settings, client, pairs: int) -> None:
     """The two hot pages: read model and whole page, each beside the page's SQL alone."""
-    from sqlalchemy import event
 
     from cdop.rules.workdays import WorkingCalendar
     from cdop.store.db import make_engine, unit_of_work
@@ -327,28 +308,10 @@ def beside_floors(settings, client, pairs: int) -> None:
     raw = engine.raw_connection()
 
     def captured(work) -> list[tuple[str, object]]:
-        seen = []
-
-        def listen(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            work()
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
-        return seen
+        return captured_statements(engine, work)[1]
 
     def replay(statements):
-        def floor():
-            cur = raw.cursor()
-            for statement, parameters in statements:
-                cur.execute(statement, parameters)
-                cur.fetchall()
-            cur.close()
-            raw.rollback()
-        return floor
+        return replayed(raw, statements)
 
     print(f"beside the floor (the page's SQL alone, replayed on a raw cursor); {engine.dialect.name}")
     print(HEADER)
