@@ -69,13 +69,13 @@ def statements_of(settings, work) -> tuple[object, int]:
         event.remove(engine, "before_cursor_execute", listen)
 
 
-def test_the_page_runs_four_statements_however_many_meetings(settings):
-    """Meetings, the packs queued, members and attendance, agendas: one statement each."""
+def test_the_page_runs_two_statements_however_many_meetings(settings):
+    """The meetings with their agendas and packs queued, then members and attendance."""
     build(settings, meetings=12, per_meeting=3)
     few, few_statements = statements_of(settings, lambda: panel_view.upcoming_meetings(settings, TODAY, limit=2))
     many, many_statements = statements_of(settings, lambda: panel_view.upcoming_meetings(settings, TODAY, limit=11))
     assert len(few) == 2 and len(many) == 11
-    assert few_statements == many_statements == 4
+    assert few_statements == many_statements == 2
 
 
 def test_the_page_shows_what_each_case_and_meeting_say(settings):
@@ -98,3 +98,35 @@ def test_the_page_shows_what_each_case_and_meeting_say(settings):
     assert panel.agenda(settings, ids[3])["cases"] == next(m["agenda"] for m in page if m["id"] == ids[3])
     listed = {m["id"]: m for m in panel.list_meetings(settings, today=TODAY, include_past=True)}
     assert set(listed) == set(ids) and listed[ids[9]]["papers_sent"] and not listed[ids[0]]["papers_sent"]
+
+
+def test_members_attendance_and_an_empty_agenda_are_those_each_meeting_gives(settings):
+    """Meetings with no case, members invited to some meetings only, one inactive member
+    who attended: the page's two statements give what each meeting's own page gives."""
+    ids = build(settings, meetings=4, per_meeting=2)
+    people = [panel.add_member(settings, name=name, role="Paediatrician", email=f"{tag}@nhs.net")["id"]
+              for name, tag in (("Zoë Ward", "zw"), ("Ade Okafor", "ao"), ("Mo Ali", "ma"))]
+    empty = panel.add_meeting(settings, meets_on=TODAY + dt.timedelta(days=90), today=TODAY, members=people[:2])
+    held_empty = panel.add_meeting(settings, meets_on=TODAY - dt.timedelta(days=40), today=TODAY - dt.timedelta(days=60))
+    panel.record_meeting(settings, ids[0], today=TODAY, members=people,
+                         attendance={people[0]: "attended", people[1]: "apologies"})
+    panel.set_member_active(settings, "zw@nhs.net", active=False)
+
+    meetings, members = panel_view.meetings_page(settings, TODAY, past=3)
+    upcoming = [m["id"] for m in meetings if not m["held"]]
+    held = [m["id"] for m in meetings if m["held"]]
+    assert upcoming == [*ids[1:], empty] and held == [ids[0], held_empty]  # held: newest first
+    assert [m["name"] for m in members] == ["Ade Okafor", "Mo Ali"]  # active, in the order added
+    with unit_of_work(settings) as uow:
+        for meeting in meetings:
+            detail = panel.meeting_detail(uow.session, settings.policy, meeting["id"])
+            invited = sorted((p["name"], p["status"]) for p in detail["members"] if p["status"])
+            assert [(p["name"], p["status"]) for p in meeting["members"]] == invited
+            assert meeting["attended"] == sum(s == "attended" for _, s in invited)
+            assert meeting["apologies"] == sum(s == "apologies" for _, s in invited)
+            assert meeting["agenda"] == detail["agenda"] and meeting["allocated"] == len(detail["agenda"])
+            assert meeting["papers_sent"] == detail["papers_sent"] is False
+    by_id = {m["id"]: m for m in meetings}
+    assert by_id[empty]["agenda"] == [] and by_id[empty]["places_left"] == 8
+    assert [p["name"] for p in by_id[empty]["members"]] == ["Ade Okafor", "Zoë Ward"]
+    assert by_id[ids[0]]["attended"] == 1 and by_id[ids[0]]["apologies"] == 1

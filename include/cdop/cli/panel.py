@@ -104,7 +104,7 @@ def meeting_list(upcoming, _all, today) -> None:
     day = business_date(today)
     for m in list_meetings(current_settings(), today=day, include_past=not upcoming):
         sent = "sent" if m["papers_sent"] else f"go on {m['papers_on']}"
-        when = "held" if m["meets_on"] < day.isoformat() else "ahead"
+        when = "held" if m["held"] else "ahead"
         people = f"{len(m['members'])} members"
         if when == "held":
             people += f" ({m['attended']} attended, {m['apologies']} apologies)"

@@ -18,9 +18,11 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from cdop.config import Settings
 from cdop.mail.mailer import Attachment, Email
@@ -79,6 +81,27 @@ def templated_email(message: OutboxMessage, settings: Settings, template: str, c
 
 def business_key(*parts: object) -> str:
     return "/".join(str(p) for p in parts)
+
+
+class key_head(FunctionElement):
+    """SQL form of a business key's first part, before its first "/" (the meeting of a
+    panel pack's key): a query can then join on it instead of matching one prefix per
+    row. PostgreSQL has split_part and SQLite instr, but no function is in both."""
+
+    type = String()
+    inherit_cache = True
+    name = "key_head"
+
+
+@compiles(key_head)
+def _key_head_sqlite(element: key_head, compiler, **kw) -> str:
+    key = compiler.process(next(iter(element.clauses)), **kw)
+    return f"substr({key}, 1, instr({key}, '/') - 1)"
+
+
+@compiles(key_head, "postgresql")
+def _key_head_postgresql(element: key_head, compiler, **kw) -> str:
+    return f"split_part({compiler.process(next(iter(element.clauses)), **kw)}, '/', 1)"
 
 
 def message_id_for(key: str, domain: str) -> str:

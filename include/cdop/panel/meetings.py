@@ -28,10 +28,22 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, bindparam, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from cdop.config import Policy, Settings
+from cdop.mail.outbox import key_head
 from cdop.panel.case_reports import APPROVED
 from cdop.rules.ages import AGE_BANDS
 from cdop.rules.workdays import WorkingCalendar
@@ -256,11 +268,14 @@ def list_members(settings: Settings) -> list[dict[str, Any]]:
 
 def members(session: Session, policy: Policy) -> list[dict[str, Any]]:
     """Every panel member, in the order they were added."""
-    return [
-        {"id": m.id, "name": m.name, "role": m.role, "email": m.email, "active": m.active,
-         "secure": policy.is_secure_address(m.email)}
-        for m in session.scalars(select(PanelMember).order_by(PanelMember.id))
-    ]
+    return [_member(*row, policy=policy) for row in session.execute(
+        select(PanelMember.id, PanelMember.name, PanelMember.role, PanelMember.email, PanelMember.active)
+        .order_by(PanelMember.id))]
+
+
+def _member(member_id: int, name: str, role: str, email: str, active: bool, *, policy: Policy) -> dict[str, Any]:
+    return {"id": member_id, "name": name, "role": role, "email": email, "active": active,
+            "secure": policy.is_secure_address(email)}
 
 
 def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:
@@ -268,86 +283,136 @@ def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:
     return WorkingCalendar(policy.holiday_subdivision).subtract(meets_on, policy.panel_notice_working_days)
 
 
+def meeting_key(meeting_id: int) -> str:
+    """The first part of the business key of a meeting's pack to each member."""
+    return f"meeting-{meeting_id}"
+
+
+def _meeting_key_sql(meeting_id: Any) -> Any:
+    """meeting_key in SQL, for a meeting id column."""
+    return literal("meeting-", literal_execute=True) + cast(meeting_id, String)
+
+
+@lru_cache(maxsize=1)
+def _pack_planned_statement():
+    return select(exists().where(OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
+                                 OutboxMessage.business_key.like(bindparam("prefix"))))
+
+
 def _pack_planned(session: Session, meeting_id: int) -> bool:
-    return meeting_id in _packs_planned(session, [meeting_id])
+    """Whether this meeting's pack is queued (a business key meeting-<id>/...), on the
+    partial index of panel packs (its kind written inline, as SQLite needs to use it)."""
+    return bool(session.scalar(_pack_planned_statement(), {"prefix": meeting_key(meeting_id) + "/%"}))
 
 
-@lru_cache(maxsize=64)
-def _packs_statement(count: int):
-    """The packs query for `count` meetings, built once (building it cost more than running it)."""
-    return select(OutboxMessage.business_key).where(
-        OutboxMessage.kind == literal(KIND_PACK, literal_execute=True),
-        or_(*(OutboxMessage.business_key.like(bindparam(f"prefix_{i}")) for i in range(count))))
+def _agenda_columns() -> tuple[Any, ...]:
+    """What an agenda line shows of a case on a meeting's agenda (MeetingAllocation
+    joined to Case): the columns _agenda_line takes, in its order."""
+    latest_approved = (select(func.max(CaseReport.version))
+                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
+                       .correlate(Case).scalar_subquery())
+    return (MeetingAllocation.pack, Case.case_number, Case.age_band, Case.death_expected, Case.notified_on,
+            latest_approved, MeetingAllocation.outcome)
 
 
-def _packs_planned(session: Session, meeting_ids: list[int]) -> set[int]:
-    """Which of these meetings have their pack queued (business key meeting-<id>/...):
-    one statement, on the partial index of panel packs (its kind written inline, as
-    SQLite needs to use a partial index)."""
-    if not meeting_ids:
-        return set()
-    prefixes = {f"meeting-{i}/": i for i in meeting_ids}
-    keys = session.scalars(_packs_statement(len(prefixes)),
-                           {f"prefix_{i}": f"{p}%" for i, p in enumerate(prefixes)})
-    return {prefixes[key[: key.index("/") + 1]] for key in keys}
+def _agenda_line(pack: str | None, number: str, band: str, expected: bool, notified: dt.date,
+                 version: int | None, outcome: str | None) -> dict[str, Any]:
+    # The plain age band, not the encrypted dates: an agenda needs no identifier decrypted.
+    return {"case_number": number, "age_band": band, "expected": expected, "neonatal": band == NEONATAL_BAND,
+            "report_version": version, "notified_on": notified, "pack": pack, "outcome": outcome}
 
 
 @lru_cache(maxsize=16)
 def _overview_statement(include_past: bool, limited: bool, past: bool):
-    """The meetings query, built once per shape; the day and the limits are bound."""
-    allocated = (select(MeetingAllocation.meeting_id, func.count(MeetingAllocation.id).label("n"))
-                 .group_by(MeetingAllocation.meeting_id).subquery())
-    base = (select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
-                   PanelMeeting.location, func.coalesce(allocated.c.n, 0).label("n"), PanelMeeting.starts_at)
-            .outerjoin(allocated, allocated.c.meeting_id == PanelMeeting.id))
+    """The meetings query, built once per shape (the day and the limits are bound): one
+    row for each case on a listed meeting's agenda (one with no case for a meeting with
+    none), the meeting's columns on each, and whether its pack is queued -- its key's
+    first part among those of the packs, read once, not one prefix match per meeting."""
+    base = select(PanelMeeting.id, PanelMeeting.meets_on, PanelMeeting.kind, PanelMeeting.capacity,
+                  PanelMeeting.location, PanelMeeting.starts_at)
     today = bindparam("today", type_=Date)
-    query = base.order_by(PanelMeeting.meets_on, PanelMeeting.id)
-    if not include_past:
-        query = query.where(PanelMeeting.meets_on >= today)
+    ahead = base if include_past else base.where(PanelMeeting.meets_on >= today)
     if limited:
-        query = query.limit(bindparam("limit", type_=Integer))
+        ahead = ahead.order_by(PanelMeeting.meets_on, PanelMeeting.id).limit(bindparam("limit", type_=Integer))
     if past:
         # The held ones in the same statement: each side limited on its own.
         held = (base.where(PanelMeeting.meets_on < today)
                 .order_by(PanelMeeting.meets_on.desc(), PanelMeeting.id.desc())
                 .limit(bindparam("past", type_=Integer)))
-        ahead, behind = query.subquery(), held.subquery()
-        query = union_all(select(ahead, literal(0).label("side")), select(behind, literal(1).label("side")))
-    return query
+        listed = union_all(select(ahead.subquery()), select(held.subquery())).subquery("listed")
+    else:
+        listed = ahead.subquery("listed")
+    packs = (select(key_head(OutboxMessage.business_key))
+             .where(OutboxMessage.kind == literal(KIND_PACK, literal_execute=True)))
+    return (select(*listed.c, _meeting_key_sql(listed.c.id).in_(packs).label("papers_sent"), *_agenda_columns())
+            .select_from(listed.outerjoin(MeetingAllocation, MeetingAllocation.meeting_id == listed.c.id)
+                         .outerjoin(Case, Case.id == MeetingAllocation.case_id))
+            .order_by(listed.c.id, MeetingAllocation.id))
+
+
+@lru_cache(maxsize=1)
+def _people_statement():
+    """Every panel member, with a row for each of the meetings `ids` they were invited
+    to (one with no meeting if none), attendance in name order."""
+    return (select(PanelMember.id, PanelMember.name, PanelMember.role, PanelMember.email, PanelMember.active,
+                   MeetingAttendance.meeting_id, MeetingAttendance.status)
+            .outerjoin(MeetingAttendance, (MeetingAttendance.member_id == PanelMember.id)
+                       & MeetingAttendance.meeting_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MeetingAttendance.meeting_id, PanelMember.name, PanelMember.id))
 
 
 def meetings_overview(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
                       limit: int | None = None, past: int = 0) -> list[dict[str, Any]]:
-    """The meetings (from today unless include_past), each with its time, place, how many
-    cases it holds, its members and who attended, when its papers go and whether they
-    went; with `past`, that many meetings held before today after them, newest first.
-    Three statements whatever the number."""
-    query = _overview_statement(include_past, limit is not None, bool(past))
+    """The meetings (from today unless include_past), each with its time, place, agenda,
+    members and who attended, when its papers go and whether they went; with `past`
+    (and not include_past), that many meetings held before today after them, newest
+    first."""
+    return meetings_and_members(session, policy, today=today, include_past=include_past, limit=limit,
+                                past=past)[0]
+
+
+def meetings_and_members(session: Session, policy: Policy, *, today: dt.date, include_past: bool = False,
+                         limit: int | None = None, past: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """meetings_overview, and every panel member in the order they were added: two
+    statements whatever the number of meetings, cases and members. They run on the
+    session's connection: the rows are plain tuples, and the ORM's result machinery
+    around each cost more than its SQL on the meetings page."""
+    past = 0 if include_past else past  # every meeting is listed already
     params: dict[str, Any] = {"today": today}
     if limit is not None:
         params["limit"] = limit
     if past:
         params["past"] = past
-    rows = [tuple(r)[:7] for r in session.execute(query, params).all()]
-    if past:  # upcoming in date order, then held, newest first
-        upcoming = sorted((r for r in rows if r[1] >= today), key=lambda r: (r[1], r[0]))
-        rows = upcoming + sorted((r for r in rows if r[1] < today), key=lambda r: (r[1], r[0]), reverse=True)
-    ids = [r[0] for r in rows]
-    sent = _packs_planned(session, ids)
-    people: dict[int, dict[str, Any]] = {i: {"members": [], "attended": 0, "apologies": 0} for i in ids}
-    if ids:
-        for meeting_id, name, status in session.execute(_attendance_statement(), {"ids": ids}):
-            entry = people[meeting_id]
-            entry["members"].append({"name": name, "status": status})
+    connection = session.connection()
+    found: dict[int, dict[str, Any]] = {}
+    for meeting_id, day, kind, capacity, location, at, sent, *line in connection.execute(
+            _overview_statement(include_past, limit is not None, bool(past)), params).all():
+        meeting = found.get(meeting_id)
+        if meeting is None:
+            meeting = found[meeting_id] = {
+                "id": meeting_id, "meets_on": day, "kind": kind, "capacity": capacity, "location": location,
+                "starts_at": at.strftime("%H:%M") if at else None, "papers_on": pack_date(policy, day),
+                "papers_sent": bool(sent), "days_to_go": (day - today).days, "held": day < today,
+                "agenda": [], "members": [], "attended": 0, "apologies": 0}
+        if line[1] is not None:  # the case number: a meeting with no case has one row of NULLs
+            meeting["agenda"].append(_agenda_line(*line))
+    for meeting in found.values():
+        meeting["allocated"] = len(meeting["agenda"])
+        meeting["places_left"] = max(0, meeting["capacity"] - meeting["allocated"])
+    everyone: dict[int, dict[str, Any]] = {}
+    for member_id, name, role, email, active, meeting_id, status in connection.execute(
+            _people_statement(), {"ids": list(found)}).all():
+        if member_id not in everyone:
+            everyone[member_id] = _member(member_id, name, role, email, active, policy=policy)
+        if meeting_id is not None:
+            meeting = found[meeting_id]
+            meeting["members"].append({"name": name, "status": status})
             if status in ("attended", "apologies"):
-                entry[status] += 1
-    return [
-        {"id": i, "meets_on": day.isoformat(), "kind": kind, "capacity": capacity, "allocated": n,
-         "location": location, "starts_at": at.strftime("%H:%M") if at else None,
-         "papers_on": pack_date(policy, day).isoformat(), "papers_sent": i in sent,
-         "places_left": max(0, capacity - n), **people[i]}
-        for i, day, kind, capacity, location, n, at in rows
-    ]
+                meeting[status] += 1
+    in_order = sorted(found.values(), key=lambda m: (m["meets_on"], m["id"]))
+    if past:  # upcoming in date order, then held, newest first
+        in_order = [m for m in in_order if not m["held"]] + [m for m in reversed(in_order) if m["held"]]
+    return in_order, [everyone[i] for i in sorted(everyone)]
 
 
 def list_meetings(settings: Settings, *, today: dt.date, include_past: bool = False) -> list[dict[str, Any]]:
@@ -429,20 +494,8 @@ def agenda(settings: Settings, meeting_id: int) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _attendance_statement():
-    return (select(MeetingAttendance.meeting_id, PanelMember.name, MeetingAttendance.status)
-            .join(PanelMember, PanelMember.id == MeetingAttendance.member_id)
-            .where(MeetingAttendance.meeting_id.in_(bindparam("ids", expanding=True)))
-            .order_by(MeetingAttendance.meeting_id, PanelMember.name))
-
-
-@lru_cache(maxsize=1)
 def _agendas_statement():
-    latest_approved = (select(func.max(CaseReport.version))
-                       .where(CaseReport.case_id == Case.id, CaseReport.status == APPROVED)
-                       .correlate(Case).scalar_subquery())
-    return (select(MeetingAllocation.meeting_id, MeetingAllocation.pack, Case.case_number, Case.age_band,
-                   Case.death_expected, Case.notified_on, latest_approved, MeetingAllocation.outcome)
+    return (select(MeetingAllocation.meeting_id, *_agenda_columns())
             .join(Case, Case.id == MeetingAllocation.case_id)
             .where(MeetingAllocation.meeting_id.in_(bindparam("ids", expanding=True)))
             .order_by(MeetingAllocation.meeting_id, MeetingAllocation.id))
@@ -454,19 +507,8 @@ def agendas(session: Session, meeting_ids: list[int]) -> dict[int, list[dict[str
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in meeting_ids}
     if not meeting_ids:
         return found
-    rows = session.execute(_agendas_statement(), {"ids": list(meeting_ids)})
-    # The plain age band, not the encrypted dates: an agenda needs no identifier decrypted.
-    for meeting_id, pack, number, band, expected, notified, version, outcome in rows:
-        found[meeting_id].append({
-            "case_number": number,
-            "age_band": band,
-            "expected": expected,
-            "neonatal": band == NEONATAL_BAND,
-            "report_version": version,
-            "notified_on": notified,
-            "pack": pack,
-            "outcome": outcome,
-        })
+    for meeting_id, *line in session.execute(_agendas_statement(), {"ids": list(meeting_ids)}):
+        found[meeting_id].append(_agenda_line(*line))
     return found
 
 

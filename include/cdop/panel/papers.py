@@ -25,6 +25,7 @@ from cdop.panel.meetings import (
     _case_line,
     _case_numbers,
     _pack_planned,
+    meeting_key,
     pack_date,
 )
 from cdop.panel.report_files import pdf_filename, report_pdf
@@ -40,7 +41,7 @@ from cdop.store.models import (
 
 
 def _member_key(meeting: PanelMeeting, member: PanelMember) -> str:
-    return outbox.business_key(f"meeting-{meeting.id}", f"member-{member.id}", KIND_PACK, 1)
+    return outbox.business_key(meeting_key(meeting.id), f"member-{member.id}", KIND_PACK, 1)
 
 
 def plan_panel_papers(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> dict[str, int]:
@@ -82,7 +83,7 @@ def plan_panel_papers(settings: Settings, today: dt.date, *, actor: str = ACTOR)
                     _, created = outbox.enqueue(
                         uow, settings,
                         key=outbox.business_key(number, f"member-{member.id}", KIND_ADDENDUM,
-                                                f"meeting-{meeting.id}"),
+                                                meeting_key(meeting.id)),
                         kind=KIND_ADDENDUM, to=[member.email],
                         subject=f"Child Death Overview Panel {meeting.meets_on.isoformat()}: addendum, case {number}",
                         business_date=today, case_id=allocation.case_id, secure_route=True,

@@ -21,42 +21,24 @@ def upcoming_meetings(settings: Settings, today: dt.date, *, limit: int = 6, pas
     """The next meetings with their agendas, from the panel module's own views (issue 4):
     time, place, members, case numbers, age band, expected or not, report version,
     whether the papers went; with `past`, that many meetings held before today too
-    (newest first, after the upcoming ones). One unit of work and four statements,
+    (newest first, after the upcoming ones). One unit of work and two statements,
     however many meetings and cases."""
+    from cdop.panel import meetings as panel
+
     with unit_of_work(settings) as uow:
-        return _meetings(uow.session, settings, today, limit=limit, past=past)
+        return panel.meetings_overview(uow.session, settings.policy, today=today, limit=limit, past=past)
 
 
 def meetings_page(settings: Settings, today: dt.date, *, limit: int = 6,
                   past: int = 0) -> tuple[list[dict], list[dict]]:
     """What the meetings page shows: upcoming_meetings, and the active panel members a
-    new meeting may invite; one unit of work, five statements."""
+    new meeting may invite; one unit of work, the same two statements."""
     from cdop.panel import meetings as panel
 
     with unit_of_work(settings) as uow:
-        listed = _meetings(uow.session, settings, today, limit=limit, past=past)
-        return listed, [m for m in panel.members(uow.session, settings.policy) if m["active"]]
-
-
-def _meetings(session: Session, settings: Settings, today: dt.date, *, limit: int, past: int) -> list[dict]:
-    from cdop.panel import meetings as panel
-
-    listed = panel.meetings_overview(session, settings.policy, today=today, limit=limit, past=past)
-    agendas = panel.agendas(session, [m["id"] for m in listed])
-    meetings = []
-    for meeting in listed:
-        meets_on = dt.date.fromisoformat(meeting["meets_on"])
-        meetings.append(
-            meeting
-            | {
-                "meets_on": meets_on,
-                "papers_on": dt.date.fromisoformat(meeting["papers_on"]),
-                "days_to_go": (meets_on - today).days,
-                "held": meets_on < today,
-                "agenda": agendas[meeting["id"]],
-            }
-        )
-    return meetings
+        listed, members = panel.meetings_and_members(uow.session, settings.policy, today=today, limit=limit,
+                                                     past=past)
+    return listed, [m for m in members if m["active"]]
 
 
 def reports_awaiting_check(session: Session, *, page: int = 1, size: int = PAGE_SIZE) -> Page:
