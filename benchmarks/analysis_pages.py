@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT), str(ROOT / "benchmarks")]
 
 from _compare import HEADER, NOT_REPLAYED, captured_statements, interleaved, replayed  # noqa: E402
+from _http import served  # noqa: E402
 from _signin import coordinator_app  # noqa: E402
 from ops_pages import TODAY, load  # noqa: E402
 
@@ -107,7 +108,6 @@ def add_analyses(settings, seed: int = 15) -> dict[str, int]:
 
 
 def run(args, url: str, workdir: Path) -> None:
-    from fastapi.testclient import TestClient
 
     from cdop.config import settings_from_env
     from cdop.panel.analysis import awaiting_analysis, recommendations_page
@@ -136,7 +136,7 @@ def run(args, url: str, workdir: Path) -> None:
     }
     print(f"\nbeside the floor (the work's SQL alone, replayed on a raw cursor); {engine.dialect.name}")
     print(HEADER)
-    with TestClient(app) as client:
+    with served(app) as client:
         for label, (read_model, path) in work.items():
             statements = captured(read_model)
             floor = replay(statements)

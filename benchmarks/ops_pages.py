@@ -4,9 +4,11 @@ beside its floor, and the two hot pages' read models beside theirs.
 Loads a throwaway database (SQLite by default; --postgres for a throwaway database on
 the PostgreSQL at 127.0.0.1:5432) with N cases spread over every stage -- four agency
 requests each, parallel processes, the outbox and audit trail they leave, panel
-meetings with agendas -- then requests each page through the CDOP app (the same app
-the plugin mounts, signed in by benchmarks/_signin.py: Airflow's user look-up answers
-a fixed coordinator, saving one token decode; every dependency runs as deployed). Each page over HTTP is printed beside its floor: the statements that
+meetings with agendas -- then requests each page over HTTP from the CDOP app (the same
+app the plugin mounts), served by uvicorn as `airflow api-server` serves it
+(benchmarks/_http.py), signed in by benchmarks/_signin.py: Airflow's user look-up
+answers a fixed coordinator, saving one token decode; every dependency runs as
+deployed. Each page over HTTP is printed beside its floor: the statements that
 request ran, captured, replayed on a raw DBAPI cursor with nothing done to the rows;
 interleaved (A B A B ...), medians of --pairs pairs, the ratio, the statements it ran,
 and whether it stays under 300 ms. The tables are ANALYZEd after the bulk load, as
@@ -38,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
 from _compare import HEADER, captured_statements, interleaved, replayed  # noqa: E402
+from _http import served  # noqa: E402
 from _signin import coordinator_app  # noqa: E402
 
 TODAY = dt.date(2026, 3, 2)
@@ -199,7 +202,6 @@ def main() -> None:
 
 
 def run(args, url: str) -> None:
-    from fastapi.testclient import TestClient
     from sqlalchemy import select
 
     from cdop.config import settings_from_env
@@ -239,7 +241,7 @@ def run(args, url: str) -> None:
         "figures": "/figures",
         "case page and timeline": f"/cases/{some_case}",
     }
-    with TestClient(app) as client:
+    with served(app) as client:
         every_page_beside_its_floor(settings, client, pages, args.pairs)
         print()
         beside_floors(settings, client, args.pairs)
