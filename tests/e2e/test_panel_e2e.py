@@ -31,10 +31,12 @@ from tests.support.ops import airflow_api_environment, token_for
 from tests.support.panel import (
     RequiredActionResponder,
     every_part_text,
+    forget_review_runs,
     gate_for,
     pdf_attachments,
     ready_case,
     received,
+    review_runs,
 )
 
 D = dt.date
@@ -59,16 +61,6 @@ def airflow_api(airflow_db, tmp_path_factory):
         with TestClient(app, base_url="http://airflow.test") as client:
             yield client, token_for("coordinator")
         purge_cached_app()
-
-
-def _review_runs(run_id_prefix: str) -> list:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        runs = session.scalars(select(DagRun).where(DagRun.dag_id == "cdop_review_case_report",
-                                                    DagRun.run_id.like(run_id_prefix + "%"))).all()
-        return [(r.run_id, dict(r.conf or {})) for r in runs]
 
 
 def _hitl_detail_and_xcom(dagrun):
@@ -106,6 +98,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
         add_member(settings, name=name, role=role, email=email)
     add_meeting(settings, meets_on=MEETING, kind="general", capacity=6, today=D(2027, 1, 4))
     gate = gate_for(settings, a, b)
+    forget_review_runs("check__")
 
     # 1. The assembly DAG builds both reports and offers each check as a Required Action.
     built_on = D(2027, 2, 1)
@@ -115,10 +108,10 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
         reports = {r.case_id: r for r in uow.session.scalars(select(CaseReport))}
         assert {r.status for r in reports.values()} == {"awaiting_check"}
         assert {r.check_requested_on for r in reports.values()} == {built_on}
-    offered = _review_runs(f"check__{a}__v1__")
+    offered = review_runs(f"check__{a}__v1__")
     assert offered == [(f"check__{a}__v1__{built_on:%Y%m%d}T0900", {"case_number": a, "version": 1})]
     run_dag(dagbag, "cdop_assemble_case_reports", built_on)  # a rerun builds and offers nothing new
-    assert len(_review_runs("check__")) == 2
+    assert len(review_runs("check__")) == 2
     with unit_of_work(settings) as uow:
         assert uow.session.query(CaseReport).count() == 2
 

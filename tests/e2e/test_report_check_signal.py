@@ -11,37 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import select
-
 from cdop.panel import case_reports
 from cdop.panel.check_signal import signal_path
 from cdop.requests.returns import amend_summary
 from tests.conftest import ROOT, run_dag
-from tests.support.panel import ready_case
+from tests.support.panel import forget_review_runs, ready_case, review_runs
 
 D = dt.date
-
-
-def _review_runs(prefix: str) -> list[tuple[str, dict]]:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        runs = session.scalars(select(DagRun).where(DagRun.dag_id == "cdop_review_case_report",
-                                                    DagRun.run_id.like(prefix + "%"))).all()
-        return [(r.run_id, dict(r.conf or {})) for r in runs]
-
-
-def _forget_review_runs(prefix: str) -> None:
-    """Airflow's metadata database is shared by the test's two backends: the same case
-    number's review runs from the other backend's turn are removed first."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import delete
-
-    with create_session() as session:
-        session.execute(delete(DagRun).where(DagRun.dag_id == "cdop_review_case_report",
-                                             DagRun.run_id.like(prefix + "%")))
 
 
 def _first_event(trigger) -> object:
@@ -72,9 +48,9 @@ def test_a_rebuilt_report_is_offered_for_its_check_by_the_run_its_signal_starts(
     settings = agencies
     number, _ = ready_case(settings, notified=D(2026, 11, 2), seed=5)
     built = D(2027, 2, 1)
-    _forget_review_runs(f"check__{number}__")
+    forget_review_runs(f"check__{number}__")
     run_dag(dagbag, "cdop_assemble_case_reports", built)
-    assert [r for r, _ in _review_runs(f"check__{number}__")] == [f"check__{number}__v1__{built:%Y%m%d}T0900"]
+    assert [r for r, _ in review_runs(f"check__{number}__")] == [f"check__{number}__v1__{built:%Y%m%d}T0900"]
     # The coordinator returns v1, amends the summary and rebuilds (as from the CLI).
     case_reports.decide(settings, number, approve=False, comments="Add the GP's last contact",
                         actor="coordinator", today=built)
@@ -93,7 +69,7 @@ def test_a_rebuilt_report_is_offered_for_its_check_by_the_run_its_signal_starts(
     assert event.payload is True and not signal.exists()
     # ... and the run it starts (the same hour: no hourly run in between) offers v2.
     run_dag(dagbag, "cdop_assemble_case_reports", built, hour=10)
-    offered = dict(_review_runs(f"check__{number}__v2__"))
+    offered = dict(review_runs(f"check__{number}__v2__"))
     assert offered == {f"check__{number}__v2__{built:%Y%m%d}T1000": {"case_number": number, "version": 2}}
     run_dag(dagbag, "cdop_assemble_case_reports", built, hour=10)  # a rerun offers nothing twice
-    assert len(_review_runs(f"check__{number}__v2__")) == 1
+    assert len(review_runs(f"check__{number}__v2__")) == 1

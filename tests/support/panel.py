@@ -190,3 +190,30 @@ class RequiredActionResponder(threading.Thread):
                 return
             time.sleep(0.3)
         raise TimeoutError("the task never waited for input")
+
+
+def review_runs(run_id_prefix: str) -> list[tuple[str, dict]]:
+    """The coordinator-check runs (cdop_review_case_report) whose run id starts so, with
+    their conf."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        runs = session.scalars(select(DagRun).where(DagRun.dag_id == "cdop_review_case_report",
+                                                    DagRun.run_id.like(run_id_prefix + "%"))).all()
+        return [(r.run_id, dict(r.conf or {})) for r in runs]
+
+
+def forget_review_runs(run_id_prefix: str) -> None:
+    """Remove those runs from Airflow's metadata database. It is one per test worker, not
+    one per test: a test that ran before on the same worker (or this test's turn on the
+    other backend) may have left a run of the same case number and hour, and the check
+    would then not be offered again (skip_when_already_exists)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(DagRun).where(DagRun.dag_id == "cdop_review_case_report",
+                                             DagRun.run_id.like(run_id_prefix + "%")))
