@@ -112,11 +112,17 @@ def every_part_text(message) -> list[str]:
     PDF's extracted text), so the gate can be run over all of it."""
     # Routing headers carry the directory addresses the office sends to (and its own):
     # those are the message's recipients, not text anyone wrote; every other header is kept.
+    # A multipart boundary is random hex the mailer chose, not text either: one run of ten
+    # digits in it reads as an NHS number (one message in about 460), so the content type
+    # is kept without its boundary.
     routing = {"to", "cc", "bcc", "from", "reply-to", "sender", "x-envelope-to", "message-id", "return-path"}
-    texts = [f"{k}: {v}" for k, v in message.items() if k.lower() not in routing]
+    texts = [f"{k}: {v}" for k, v in message.items() if k.lower() not in routing | {"content-type"}]
+    texts.append(f"Content-Type: {message.get_content_type()}")
     for part in message.walk():
         if part.is_multipart():
             continue
+        if part.get_filename():
+            texts.append(part.get_filename())
         content = part.get_payload(decode=True) or b""
         if part.get_content_type() == "application/pdf":
             texts.append(pdf_text(content))
