@@ -305,9 +305,8 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
         more = len(rows) >= limit
         taken_over = [i for i, (_, state) in enumerate(rows) if state == "sending"]
         if taken_over:
-            first = taken_over[0]
             # Alone if it comes first; else the batch stops short of it (it comes next).
-            rows, more = (rows[:1], True) if first == 0 else (rows[:first], True)
+            rows, more = rows[:max(taken_over[0], 1)], True
         picked = [message_id for message_id, _ in rows]
         claimed = uow.session.scalars(
             update(OutboxMessage)

@@ -19,6 +19,7 @@ from cdop.store.models import (
     MeetingAllocation,
     OutboxMessage,
     PanelMeeting,
+    PortalForm,
 )
 from cdop.taxonomy import taxonomy
 
@@ -64,8 +65,6 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
 
     view.identifier_fields = sorted(set(session.scalars(
         select(CaseIdentifier.field).where(CaseIdentifier.case_id == found.id))))
-    from cdop.store.models import PortalForm
-
     # The portal form's state and receipt only: its content is read (and audited) on the
     # return's own page.
     portal = {request_id: (state, reference) for request_id, state, reference in session.execute(
