@@ -128,16 +128,17 @@ def load_external(path: Path = EXTERNAL_FILE) -> list[Passage]:
 
 # ---------------------------------------------------------------- the systems
 
-def office_case_policy():
-    """The policy `cdop gate check --document case_report` uses, with the default office."""
-    return office_policy(SimpleNamespace(policy=load_policy(None)), "case_report")
+def office_case_policy(settings=None):
+    """The policy `cdop gate check --document case_report` uses (the default office's, or
+    that of `settings`)."""
+    return office_policy(settings or SimpleNamespace(policy=load_policy(None)), "case_report")
 
 
 class GateSystem:
     name = "gate"
 
-    def __init__(self) -> None:
-        self.policy = office_case_policy()
+    def __init__(self, settings=None) -> None:
+        self.policy = office_case_policy(settings)
 
     def for_child(self, child: Child | None):
         """A function text -> [(start, end)] for one case (None: a case with nothing recorded)."""
