@@ -421,7 +421,7 @@ def test_confidential_edition_is_marked_on_every_page_encrypted_at_rest_and_secu
     from pypdf import PdfReader
 
     from cdop.annual_report.service import confidential_file
-    from cdop.confidentiality.crypto import decrypt_bytes
+    from cdop.crypto import decrypt_bytes
 
     load_known_counts(settings)
     result = build_annual_report(settings, 2026, today=TODAY)

@@ -392,7 +392,7 @@ def test_a_link_keeps_working_after_the_keys_are_rotated(agencies, sent, smtp_se
     rotation is still found under the older key, which stays configured after it."""
     from cryptography.fernet import Fernet
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.confidentiality.keys import rotate
     from cdop.config import settings_from_env
 

@@ -416,7 +416,7 @@ def _attachments(uow: UnitOfWork, request: AgencyRequest) -> list[PortalAttachme
 def attachment_content(settings: Settings, case_number: str, agency_code: str, number: int, *,
                        actor: str | None = None) -> tuple[bytes, str]:
     """The decrypted bytes of attachment `number` (from 1) and its type; audited."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
 
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
