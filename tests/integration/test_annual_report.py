@@ -27,8 +27,8 @@ from cdop.annual_report.disclosure import (
 from cdop.confidentiality.documents import pdf_text, visible_text
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.year_gate import ReportBlocked
-from cdop.mail import delivery
 from cdop.mail.mailer import SmtpMailer
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Analysis, AnnualReport, Case, OutboxMessage
 from tests.conftest import cli
