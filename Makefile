@@ -34,6 +34,7 @@ TEST_WORKERS ?= 2
 
 test: install browser
 	$(BIN)/ruff check dags plugins include tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 benchmark: install

@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 from cdop.portal import tokens
 from cdop.portal.app import create_app
 from cdop.requests import chasing
+from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case, get_request
 from cdop.store.models import (
@@ -49,7 +50,7 @@ def sent(agencies, smtp_server):
 
 
 def client_for(settings) -> TestClient:
-    return TestClient(create_app(settings), follow_redirects=True)
+    return TestClient(create_app(settings, deliver=deliver_now), follow_redirects=True)
 
 
 def open_with_code(client, smtp_server, token: str, to: str = RUH):
@@ -187,7 +188,7 @@ def test_every_response_is_no_store_with_a_strict_csp(agencies, sent, smtp_serve
 def test_every_route_needs_a_valid_token(agencies, sent, smtp_server):
     """Each of the app's routes, with a token that is not live, opens nothing; and the
     form's routes with a live token but no code open nothing either."""
-    app = create_app(agencies)
+    app = create_app(agencies, deliver=deliver_now)
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
     assert routes and all(r.path.startswith("/r/{token}") for r in routes)
     [live] = links_in_mail(smtp_server, RUH, "agency_request")
@@ -392,7 +393,7 @@ def test_a_link_keeps_working_after_the_keys_are_rotated(agencies, sent, smtp_se
     rotation is still found under the older key, which stays configured after it."""
     from cryptography.fernet import Fernet
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.confidentiality.keys import rotate
     from cdop.config import settings_from_env
 

@@ -61,7 +61,9 @@ def security_headers(style_hash: str) -> dict[str, str]:
     }
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
+    """The portal app; `deliver` sends the portal's pending messages at once (codes, and
+    the coordinator's notice of a flagged return): cdop.sending.portal.deliver_now."""
     policy = settings.policy.portal
     css, style_hash = _css()
     headers = security_headers(style_hash)
@@ -174,7 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
             return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
         if state == "locked":
             return code_page(token, csrf, locked=True, status=429)
-        if not portal.send_code(settings, token, local_today()):
+        if not portal.send_code(settings, token, local_today(), deliver=deliver):
             return code_page(token, csrf, error="No more codes can be sent just now: try again in an hour")
         return code_page(token, csrf)
 
@@ -195,7 +197,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def new_code(token: str, request: Request) -> Response:
         await posted(request)
         csrf = csrf_of(request)
-        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(), again=True)
+        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+                                      deliver=deliver, again=True)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
             return code_page(token, csrf, locked=state == "locked",
@@ -239,7 +242,7 @@ def create_app(settings: Settings) -> FastAPI:
         today = local_today()
         if action == "submit":
             result = await run_in_threadpool(portal.submit, settings, token, session_value, fields, uploads,
-                                             today=today)
+                                             today=today, deliver=deliver)
             if isinstance(result, portal.FormView):
                 return form_page(token, csrf, result, status=400)
             return page("receipt", "Return submitted", receipt=result)

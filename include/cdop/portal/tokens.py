@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Settings
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
@@ -54,7 +54,7 @@ def secret_hashes(kind: str, value: str) -> tuple[str, ...]:
 
 
 def _keys() -> tuple[bytes, ...]:
-    # The blind-index keys, derived from the encryption keys (cdop.confidentiality.crypto).
+    # The blind-index keys, derived from the encryption keys (cdop.crypto).
     crypto.blind_index("portal")  # raises ConfigError if no keys are installed
     return crypto._index_keys
 
