@@ -27,7 +27,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "include"))
+sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
 from cryptography.fernet import Fernet  # noqa: E402
 
@@ -87,8 +87,8 @@ def make_ready(settings, count: int) -> list[str]:
             record_investigation(settings, number, kind, status="concluded", on=done, today=done,
                                  outcome="Concluded; natural causes; findings shared.")
         record_family(settings, number, context={"siblings": ["5-9 years"], "key_worker_offered": "yes"},
-                      identifiers=[{"field": "parent_name", "value": f"Parent Surname{i:03d}"},
-                                   {"field": "school", "value": "Example Primary School"}])
+                      identifiers=[{"field": "parent_name", "value": f"Oriel Surname{i:03d}"},
+                                   {"field": "school", "value": "Quarrybank Primary School"}])
         numbers.append(number)
     return numbers
 
@@ -128,6 +128,8 @@ def run(settings, count: int) -> None:
     started = time.perf_counter()
     report = delivery.deliver(settings, mailer, kinds=list(panel.KINDS))
     took = time.perf_counter() - started
+    if not mailer.sent:
+        raise SystemExit(f"papers: none delivered ({report.as_dict()}): the gate held every pack")
     sizes = [sum(len(a.content) for a in e.attachments) for e in mailer.sent]
     timings.append(took)
     print(f"papers: planned {planned['packs']} packs in {plan_took * 1000:.0f} ms; composed, gated and "
