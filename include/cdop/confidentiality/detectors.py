@@ -105,13 +105,15 @@ def _model_entities(text: str):
 
 def _resolve(found: list[Finding]) -> list[Finding]:
     """Where findings overlap, a stop wins over a flag, and among flags the more certain
-    (then the longer); stops are all kept (each names its kind)."""
+    (then the longer); stops are all kept (each names its kind), and so are
+    circumstances (a sentence's worth, saying something no single finding in it says)."""
     stops = sorted((f for f in found if f.severity == "stop"), key=lambda f: f.start)
-    flags = sorted((f for f in found if f.severity == "flag"), key=lambda f: (-f.confidence, f.start - f.end))
-    kept: list[Finding] = []
+    flags = sorted((f for f in found if f.severity == "flag" and f.kind != "circumstance"),
+                   key=lambda f: (-f.confidence, f.start - f.end))
+    kept: list[Finding] = [f for f in found if f.kind == "circumstance"]
     for f in flags:
         if any(g.start < f.end and f.start < g.end for g in stops) or \
-                any(g.start < f.end and f.start < g.end for g in kept):
+                any(g.start < f.end and f.start < g.end for g in kept if g.kind != "circumstance"):
             continue
         kept.append(f)
     return stops + kept

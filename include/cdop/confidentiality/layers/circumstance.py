@@ -29,6 +29,7 @@ _NAMED_DAYS = (r"Christmas\s+(?:Eve|Day)|Boxing\s+Day|New\s+Year['\u2019]?s\s+(?
                r"Easter\s+(?:Sunday|Monday)|Good\s+Friday|Mother['\u2019]?s\s+Day|Father['\u2019]?s\s+Day|"
                r"Remembrance\s+Sunday|St\.?\s+David['\u2019]?s\s+Day|St\.?\s+Patrick['\u2019]?s\s+Day|"
                r"Eid(?:\s+al-\w+)?|Diwali|Vaisakhi|Notting\s+Hill\s+Carnival|Dydd\s+Nadolig|Noswyl\s+Nadolig")
+NAMED_DAY = re.compile(r"(?i:\b(?:" + _NAMED_DAYS + r")\b)")
 _TIME = re.compile(
     r"(?i:\b(?:" + _NAMED_DAYS + r")\b)"
     r"|(?<![\d.:])(?:[01]?\d|2[0-3]):[0-5]\d(?:\s*(?:am|pm|a\.m\.|p\.m\.|hrs))?(?![\d.:])"

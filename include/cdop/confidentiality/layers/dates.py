@@ -58,6 +58,11 @@ def _day_month_year(i: int, m: re.Match) -> tuple[int, int, int | None] | None:
     return int(re.match(r"\d+", m[1])[0]), _WELSH_MONTHS[m[2].lower()], int(m[3]) if m[3] else None
 
 
+# The end of the reporting year ("the year ending 31 March") is a period, not a day of
+# anyone's life.
+_YEAR_END = re.compile(r"(?i:\b(?:year|period)\s+(?:ending|ended|end|to)\s+(?:on\s+)?$)")
+
+
 def date_findings(text: str, policy) -> list[Finding]:
     if not getattr(policy, "relative_timing", False):
         return []
@@ -70,6 +75,8 @@ def date_findings(text: str, policy) -> list[Finding]:
                 if parts is None:
                     continue
                 d, mo, y = parts
+                if y is None and _YEAR_END.search(text, max(0, m.start() - 30), m.start()):
+                    continue
                 if y is None:
                     dt.date(2000, mo, d)  # a real day and month
                     if any(a.month == mo and a.day == d for a in allowed):

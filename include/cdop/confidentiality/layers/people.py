@@ -29,6 +29,7 @@ import re
 
 from cdop.confidentiality.folding import Finding, _fold
 from cdop.confidentiality.layers._text import Spans, key, organisation_spans, sentence_start
+from cdop.confidentiality.layers.circumstance import NAMED_DAY
 from cdop.confidentiality.layers.terms import domain_terms, known_areas
 from cdop.confidentiality.words import (
     COMMON_WORDS,
@@ -53,8 +54,10 @@ _UPPER = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff]"
 _CAP = _UPPER + r"[a-z\u00df-\u024f\u1e00-\u1eff][A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f'\u2019\-]*|[A-Z]['\u2019][A-Z][a-z]+"
 _LOWER = r"[a-z\u00df-\u024f][a-z\u00df-\u024f\u1e00-\u1eff\u0300-\u036f'\u2019\-]+"
 _TITLE_NAME = re.compile(r"\b(?:" + _TITLES + r")\.?\s+(" + _CAP + r")")
-_RELATION_NAME = re.compile(r"(?i:\b(?:" + _RELATIONS + r"))(?:['\u2019]s)?,?\s+(" + _CAP + r")")
-_RELATION_LOWER = re.compile(r"(?i:\b(?:" + _RELATIONS + r"))(?:['\u2019]s)?,?\s+(" + _LOWER + r")\b")
+# One relation or a chain of them ("Mum's partner", "her mum's friend") before the name.
+_RELATION_CHAIN = r"(?i:\b(?:" + _RELATIONS + r")(?:['\u2019]s)?(?:,?\s+(?:" + _RELATIONS + r")(?:['\u2019]s)?)*)"
+_RELATION_NAME = re.compile(_RELATION_CHAIN + r",?\s+(" + _CAP + r")")
+_RELATION_LOWER = re.compile(_RELATION_CHAIN + r",?\s+(" + _LOWER + r")\b")
 _CAP_WORD = re.compile(r"(?<![\w'\u2019])(" + _CAP + r")")
 _FULL_NAME = re.compile(r"(?<![\w'\u2019])(" + _CAP + r")[ \t]+(" + _CAP + r")(?![\w])")
 # A possessive followed by a capitalised word: the name of a thing (a charity, a rule, a
@@ -193,7 +196,8 @@ def _list_findings(text: str, orgs: Spans, taken: Spans) -> list[tuple[int, int,
 
 
 def people_findings(text: str, *, model_entities=()) -> list[Finding]:
-    orgs = Spans(organisation_spans(text))
+    # Organisations and named days ("Christmas Eve", "St David's Day") hold no person.
+    orgs = Spans([*organisation_spans(text), *(m.span() for m in NAMED_DAY.finditer(text))])
     found = _cue_findings(text, orgs)
     taken = Spans((s, e) for s, e, _ in found)
     for s, e, c in _model_findings(text, model_entities, orgs, taken):

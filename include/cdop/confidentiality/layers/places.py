@@ -63,7 +63,7 @@ _WELSH_STREET = re.compile(
     r"(?:\s+(?:y|yr|'r|\u2019r))?\s+" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)")
 _SCHOOL_WORDS = (r"Primary(?:\s+School)?|Infants?(?:\s+School)?|Junior(?:\s+School)?|Secondary(?:\s+School)?|"
                  r"High\s+School|Grammar\s+School|School|Academy|College|(?:Day\s+)?Nursery|Pre-?[Ss]chool|"
-                 r"Playgroup|Kindergarten|Children['\u2019]s\s+Centre|Family\s+Centre|Sixth\s+Form")
+                 r"Playgroup|Kindergarten|Sixth\s+Form")
 _SCHOOL = re.compile(
     r"((?:" + _NAME_WORD + r"|RC|CE|CofE|C\s+of\s+E|of|the|and|&)(?:[ \t]+(?:" + _NAME_WORD
     + r"|RC|CE|CofE|VA|VC|of|the|and|&))*[ \t]+(?:" + _SCHOOL_WORDS + r"))\b")
@@ -79,6 +79,9 @@ english catholic church england a an his her their our your this that any every 
 designated safeguarding lead leads education educational needs pupil referral unit
 attendance all other same previous current free grammar further early years
 """.split())
+_NOT_A_SCHOOL_PART = (ORGANISATION_WORDS - {"school", "academy", "college", "nursery", "church", "house",
+                                            "trust", "home", "united", "centre", "center", "children",
+                                            "childrens"}) | {"and"}
 _BUSINESS_WORDS = (r"Barbers?|Barbershop|Takeaway|Take-away|Kebabs?|Caf[eé]|Chippy|Fish\s+Bar|Chip\s+Shop|"
                    r"Garage|Salon|Stores?|Convenience\s+Store|Supermarket|Newsagents?|Bakery|Butchers?|"
                    r"Pharmacy|Chemists?|Nails|Pizzeria|Pizza|Restaurant|Pub|Inn|Tavern|Arms|Diner|"
@@ -89,25 +92,27 @@ _BUSINESS = re.compile(r"((?:" + _NAME_WORD + r"[ \t]+){1,3}(?:" + _BUSINESS_WOR
 # Foreign addresses: a street word of another language with a number, or a postal code
 # and a town after a comma.
 _FOREIGN_ADDRESS = (
+    # Vietnamese: "Số 12 Đường Lê Lợi", "12 Phố Huế", "Ngõ 5".
+    re.compile(r"(?<![\w])(?:S\u1ed1\s+)?\d{1,4}[A-Za-z/]*,?\s+(?:[\u0110\u0111]\u01b0\u1eddng|Ph\u1ed1|Ng\u00f5|H\u1ebbm)"
+               r"(?:\s+[\w\u00c0-\u1ef9]+){1,4}"),
     re.compile(r"(?<![\w])(?:ul\.|ulica|al\.|aleja|os\.|Strada|Str\.|Calea|Bulevardul|Bd\.|Calle|C/|Avenida|Av\.|"
-               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|[\u0110\u0111]\u01b0\u1eddng|Ph\u1ed1|S\u1ed1|Carrer)\s+"
+               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer)\s+"
                r"(?:[\w'\u2019.\-]+\s+){0,4}?(?:nr\.?\s*|no\.?\s*|n\u00ba\s*)?\d{1,4}[A-Za-z]?\b"),
     re.compile(r"(?<![\w])\d{1,4}[A-Za-z]?,?\s+(?:rue|avenue|boulevard|chemin|place|calle|via|rua)\s+"
                r"(?:[\w'\u2019\-]+\s+){0,4}[\w'\u2019\-]+"),
     re.compile(r"(?<![\w])[A-Z\u00c0-\u00de][\w\u00df]+(?:stra\u00dfe|strasse|gasse|weg|platz|straat|laan|gatan|vej|veien)"
                r"\s+\d{1,4}[a-z]?\b"),
     re.compile(r",[ \t]*(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z\u00c0-\u00de][\w\u00c0-\u024f\-]+"),
-    # Vietnamese: "Số 12 Đường Lê Lợi", "12 Phố Huế", "Ngõ 5".
-    re.compile(r"(?<![\w])(?:S\u1ed1\s+)?\d{1,4}[A-Za-z/]*,?\s+(?:[\u0110\u0111]\u01b0\u1eddng|Ph\u1ed1|Ng\u00f5|H\u1ebbm)"
-               r"(?:\s+[\w\u00c0-\u1ef9]+){1,4}"),
     # Irish Eircodes (routing key and unique identifier).
     re.compile(r"(?<![A-Za-z0-9])(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \u00a0]?[0-9AC-FHKNPRTV-Y]{4}(?![A-Za-z0-9])"),
 )
 # A possessive before a capitalised word: a named thing ("Winston's Wish"), not a place.
 _NAMED_THING = re.compile(r"['\u2019]s[ \t]+[A-Z]")
 _LINE = re.compile(r"[^\n]+")
-_STREETISH = re.compile(r"^\s*(?:(?:Flat|Apartment|Unit)\s+\d+[A-Za-z]?,?\s*)?\d{1,4}[A-Za-z]?,?\s+[A-Z]|\b(?:"
-                        + STREET_WORDS + r")\b")
+# A line of a postal address that says it is one: a house number and a name ("14 Gwel
+# Teg", "Flat 2, 3 Mill Lane"), or a name ending in a street word ("Fenwick Crescent").
+_STREETISH = re.compile(r"^\s*(?:(?:Flat|Apartment|Unit)\s+\d+[A-Za-z]?,?\s*)?\d{1,4}[A-Za-z]?,?\s+" + _NAME_WORD
+                        + r"|" + _NAME_WORD + r"\s+(?:" + STREET_WORDS + r")\s*,?\s*$")
 
 
 @functools.cache
@@ -156,7 +161,12 @@ def _schools(text: str, policy, orgs_taken: Spans) -> list[tuple[int, int]]:
     for pattern in (_SCHOOL, _WELSH_SCHOOL):
         for m in pattern.finditer(text):
             s, e = m.span(1)
-            words = _folded_words(m.group(1))
+            # Start after the last organisation word before the school word ("Mill Lane
+            # Surgery and the Oak Primary": the school is "Oak Primary").
+            for w in list(re.finditer(r"[\w'\u2019\-&]+", m.group(1)))[:-1]:
+                if key(w.group(0)) in _NOT_A_SCHOOL_PART:
+                    s = m.start(1) + w.end() + 1
+            words = _folded_words(text[s:e])
             # Drop leading connectors ("the", "of") from the span.
             while words and words[0] in ("the", "of", "and", "&"):
                 s = text.index(" ", s) + 1 if " " in text[s:e] else e
@@ -177,7 +187,7 @@ def _address_line(line: str) -> bool:
 
 def _multi_line_addresses(text: str) -> list[tuple[int, int]]:
     """Blocks of three or more consecutive short lines (no sentence punctuation at their
-    end), one of them a house number and street or a street word."""
+    end), one of them a house number and a name or a name ending in a street word."""
     if text.count("\n") < 2:
         return []
     spans = []
