@@ -64,4 +64,4 @@ def test_an_impossible_date_is_not_a_date():
 
 def test_the_end_of_the_reporting_year_is_a_period_not_a_date():
     assert _dates("Deaths in the year ending 31 March were reviewed; the period to 31 March too.") == []
-    assert _dates("She was seen on 31 March.") == ["31 March"]
+    assert _dates("She was seen on 31 March by the GP.") == ["31 March"]
