@@ -118,3 +118,9 @@ def test_the_name_lists_are_built_once_into_a_cache_keyed_by_the_package_version
         assert calls == ["first", "last"]  # read from the cache, not rebuilt
     finally:
         name_lists.name_ranks.cache_clear()
+
+
+def test_the_cache_file_is_owner_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(name_lists, "_read_package", lambda kind: {})
+    path = name_lists.build_cache(tmp_path / "names.marshal")
+    assert path.stat().st_mode & 0o777 == 0o600

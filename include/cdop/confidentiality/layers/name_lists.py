@@ -28,7 +28,7 @@ from pathlib import Path
 
 from anyascii import anyascii
 
-MAX_RANK = 5000
+MAX_RANK = 3000  # the people layer asks for at most rank 3000 (a surname in a full name)
 CACHE_VERSION = 1
 
 
@@ -76,7 +76,7 @@ def build_cache(path: Path | None = None) -> Path:
     try:
         with os.fdopen(fd, "wb") as out:
             marshal.dump(data, out)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # owner-only, like every file the project writes
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
