@@ -124,3 +124,17 @@ def test_the_cache_file_is_owner_only(tmp_path, monkeypatch):
     monkeypatch.setattr(name_lists, "_read_package", lambda kind: {})
     path = name_lists.build_cache(tmp_path / "names.marshal")
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("text, worth", [
+    ("Mum and Dad were present; the GP and the Royal United Hospital returned forms.", False),
+    ("Category 8 applied. Learning was shared with West Mercia Police on Christmas Eve.", False),
+    ("Kawasaki disease was considered; Calpol was given.", False),
+    ("The family moved to Llanbedr.", True),
+    ("She met Summer at the park.", True),
+    ("Gurpreet was seen.", True),
+])
+def test_the_model_runs_only_where_a_capitalised_word_is_unexplained(text, worth):
+    from cdop.confidentiality.layers.people import might_name_someone
+
+    assert might_name_someone(text) is worth

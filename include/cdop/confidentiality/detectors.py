@@ -94,7 +94,6 @@ DEFAULT_POLICY = DocumentPolicy()
 MESSAGES = {"circumstance": CIRCUMSTANCE_MESSAGE}
 
 _DATA_URI = re.compile(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+")
-_NEEDS_MODEL = re.compile(r"[A-Z\u00c0-\u00de]")
 
 
 def _model_entities(text: str):
@@ -132,8 +131,12 @@ def unrecorded_findings(text: str, policy: DocumentPolicy | None = None, *, flag
     text = _DATA_URI.sub(lambda m: " " * len(m.group(0)), text)
     found = reference_findings(text)
     found += contact_findings(text, policy, nhs_spans(found))
-    want_model = flags and policy.names and _NEEDS_MODEL.search(text) is not None
-    entities = _model_entities(text) if want_model else ()
+    entities = ()
+    if flags and policy.names:
+        from cdop.confidentiality.layers.people import might_name_someone
+
+        if might_name_someone(text):
+            entities = _model_entities(text)
     places = place_findings(text, policy, model_entities=entities)
     if not flags:
         places = [f for f in places if f.severity == "stop"]
