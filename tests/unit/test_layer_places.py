@@ -123,3 +123,13 @@ def test_a_table_of_labels_and_values_is_not_a_multi_line_address():
     text = ("1. Summary\n Case number\nCDOP-2026-0001\nAge at death\n1-4 years\nSex\nFemale\n"
             "Place of death\nHospital\nExpected or unexpected\nUnexpected\n2. Family circumstances\n")
     assert _found(text) == []
+
+
+def test_spans_answer_over_nested_and_long_spans():
+    from cdop.confidentiality.layers._text import Spans
+
+    spans = Spans([(0, 100), (10, 12), (50, 60)])
+    assert spans.covers(20, 30) and spans.covers(10, 12) and not spans.covers(90, 110)
+    assert spans.overlaps(99, 120) and not spans.overlaps(100, 120)
+    spans.add(200, 210)
+    assert spans.overlaps(205, 206) and not spans.overlaps(150, 199)

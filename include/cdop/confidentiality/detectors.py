@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 
 from cdop.confidentiality.folding import Finding
+from cdop.confidentiality.layers._text import Spans
 from cdop.confidentiality.layers.circumstance import MESSAGE as CIRCUMSTANCE_MESSAGE
 from cdop.confidentiality.layers.circumstance import circumstance_findings
 from cdop.confidentiality.layers.contact import contact_findings, national_digits
@@ -110,10 +111,11 @@ def _resolve(found: list[Finding]) -> list[Finding]:
     flags = sorted((f for f in found if f.severity == "flag" and f.kind != "circumstance"),
                    key=lambda f: (-f.confidence, f.start - f.end))
     kept: list[Finding] = [f for f in found if f.kind == "circumstance"]
+    taken = Spans((f.start, f.end) for f in stops)
     for f in flags:
-        if any(g.start < f.end and f.start < g.end for g in stops) or \
-                any(g.start < f.end and f.start < g.end for g in kept if g.kind != "circumstance"):
+        if taken.overlaps(f.start, f.end):
             continue
+        taken.add(f.start, f.end)
         kept.append(f)
     return stops + kept
 

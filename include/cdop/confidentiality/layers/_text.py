@@ -57,25 +57,27 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 class Spans:
-    """Sorted spans; `covers(s, e)` and `overlaps(s, e)` in O(log n) (non-overlapping
-    input) -- the spans already taken by another rule."""
+    """Sorted spans (which may overlap); `covers(s, e)` and `overlaps(s, e)` look only at
+    the spans that start within the longest span's length before `s`."""
 
     def __init__(self, spans=()):
         self.spans = sorted(spans)
         self.starts = [a for a, _ in self.spans]
+        self.longest = max((b - a for a, b in self.spans), default=0)
 
     def covers(self, s: int, e: int) -> bool:
         i = bisect.bisect_right(self.starts, s) - 1
-        return i >= 0 and self.spans[i][0] <= s and e <= self.spans[i][1]
+        while i >= 0 and self.spans[i][0] >= s - self.longest:
+            if self.spans[i][1] >= e:
+                return True
+            i -= 1
+        return False
 
     def overlaps(self, s: int, e: int) -> bool:
         i = bisect.bisect_left(self.starts, e) - 1
-        while i >= 0:
-            a, b = self.spans[i]
-            if b > s:
+        while i >= 0 and self.spans[i][0] >= s - self.longest:
+            if self.spans[i][1] > s:
                 return True
-            if a < s - 2000:  # no span is this long
-                return False
             i -= 1
         return False
 
@@ -83,3 +85,4 @@ class Spans:
         i = bisect.bisect_right(self.starts, s)
         self.starts.insert(i, s)
         self.spans.insert(i, (s, e))
+        self.longest = max(self.longest, e - s)

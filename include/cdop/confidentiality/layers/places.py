@@ -66,7 +66,7 @@ _SCHOOL_WORDS = (r"Primary(?:\s+School)?|Infants?(?:\s+School)?|Junior(?:\s+Scho
                  r"Playgroup|Kindergarten|Sixth\s+Form")
 _SCHOOL = re.compile(
     r"((?:" + _NAME_WORD + r"|RC|CE|CofE|C\s+of\s+E|of|the|and|&)(?:[ \t]+(?:" + _NAME_WORD
-    + r"|RC|CE|CofE|VA|VC|of|the|and|&))*[ \t]+(?:" + _SCHOOL_WORDS + r"))\b")
+    + r"|RC|CE|CofE|VA|VC|of|the|and|&)){0,6}[ \t]+(?:" + _SCHOOL_WORDS + r"))\b")  # bounded: no quadratic scan
 _WELSH_SCHOOL = re.compile(
     r"((?:Ysgol|Cylch\s+Meithrin|Meithrinfa|Coleg)(?:\s+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Arbennig|Gyfun|"
     r"Sant|Santes|y|yr|'r))*(?:\s+" + _NAME_WORD + r"){1,3})")
