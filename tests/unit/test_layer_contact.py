@@ -27,3 +27,14 @@ def test_the_offices_own_number_and_domain_are_allowed():
 
 def test_numbers_that_are_not_phones_are_clean():
     assert _found("Ward 7, bed 12; the 2023/24 figures; 1,234 contacts; Apgar 9 at 10 minutes.") == []
+
+
+def test_a_family_abroad_has_its_phone_number_found_too():
+    text = ("Grandmother in Cluj: +40 721 234 567; uncle in Lagos 00234 803 123 4567; "
+            "cousin in Hanoi +84 912 345 678; aunt in Boston (617) 555-0143 or 617-555-0143.")
+    assert [s for s, k in _found(text) if k == "phone"] == [
+        "+40 721 234 567", "00234 803 123 4567", "+84 912 345 678", "(617) 555-0143", "617-555-0143"]
+
+
+def test_an_invalid_nhs_number_written_3_3_4_is_not_a_us_phone():
+    assert _found("NHS number 943 476 5918 (a typo) and ref 2023-24-0001.") == []

@@ -95,6 +95,7 @@ def test_the_spar_on_mill_lane_is_found_by_its_street():
     ("They stayed at Hauptstraße 5, 10115 Berlin.", "Hauptstraße 5"),
     ("Post was sent to 14 rue de la Paix, Lyon.", "14 rue de la Paix"),
     ("Her cousin's Eircode is D02 X285.", "D02 X285"),
+    ("Letters went to P.O. Box 4521, Lagos.", "P.O. Box 4521"),
 ])
 def test_foreign_postal_addresses_stop(text, address):
     assert (address, "address", "stop") in _found(text)

@@ -103,6 +103,9 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])[A-Z\u00c0-\u00de][\w\u00df]+(?:stra\u00dfe|strasse|gasse|weg|platz|straat|laan|gatan|vej|veien)"
                r"\s+\d{1,4}[a-z]?\b"),
     re.compile(r",[ \t]*(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z\u00c0-\u00de][\w\u00c0-\u024f\-]+"),
+    # A post office box, at home or abroad.
+    re.compile(r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postfach|Apartado|Caixa\s+Postal|Skrytka\s+pocztowa)\s+\d{1,6}\b",
+               re.IGNORECASE),
     # Irish Eircodes (routing key and unique identifier).
     re.compile(r"(?<![A-Za-z0-9])(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \u00a0]?[0-9AC-FHKNPRTV-Y]{4}(?![A-Za-z0-9])"),
 )
