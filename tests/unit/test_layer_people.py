@@ -138,3 +138,7 @@ def test_the_model_runs_only_where_a_capitalised_word_is_unexplained(text, worth
     from cdop.confidentiality.layers.people import might_name_someone
 
     assert might_name_someone(text) is worth
+
+
+def test_a_nickname_after_known_locally_as_is_a_flag_even_when_it_is_a_word():
+    assert _people("The boy, known locally as Tiny, was 14.") == {"known locally as Tiny": 0.85}

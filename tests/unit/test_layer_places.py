@@ -134,3 +134,18 @@ def test_spans_answer_over_nested_and_long_spans():
     assert spans.overlaps(99, 120) and not spans.overlaps(100, 120)
     spans.add(200, 210)
     assert spans.overlaps(205, 206) and not spans.overlaps(150, 199)
+
+
+@pytest.mark.parametrize("text, place", [
+    ("Eleri lives in Llanfair Caereinion with her nain.", "Llanfair Caereinion"),
+    ("The family moved from Aberdaron after the flood.", "Aberdaron"),
+    ("Grandad lives outside Wellesbourne.", "Wellesbourne"),
+    ("They stayed at a caravan park in Newton-le-Willows.", "Newton-le-Willows"),
+])
+def test_a_village_or_town_by_the_shape_of_its_name_is_a_flag(text, place):
+    assert (place, "place", "flag") in _found(text)
+
+
+def test_countries_are_not_places_of_a_family():
+    text = "The family came from France and Nigeria; the grandparents live in Viet Nam."
+    assert [f for f in unrecorded_findings(text, POLICY) if f.kind in ("place", "name")] == []

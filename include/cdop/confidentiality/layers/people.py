@@ -30,7 +30,7 @@ import re
 from cdop.confidentiality.folding import Finding, _fold
 from cdop.confidentiality.layers._text import Spans, key, organisation_spans, sentence_start
 from cdop.confidentiality.layers.circumstance import NAMED_DAY
-from cdop.confidentiality.layers.terms import domain_terms, known_areas
+from cdop.confidentiality.layers.terms import area_pattern, domain_terms, known_areas
 from cdop.confidentiality.words import (
     COMMON_WORDS,
     ORGANISATION_WORDS,
@@ -46,7 +46,7 @@ _RELATIONS = (r"mother|father|mum|mummy|dad|daddy|aunt|auntie|aunty|uncle|grandm
               r"partner|boyfriend|girlfriend|husband|wife|stepfather|stepmother|step-father|"
               r"step-mother|stepdad|stepmum|cousin|neighbour|neighbor|carer|foster carer|son|"
               r"daughter|niece|nephew|godmother|godfather|babysitter|childminder|sibling|twin|"
-              r"witness|lodger|flatmate|ex-partner|relative|called|named|known as|also known as|aka|"
+              r"witness|lodger|flatmate|ex-partner|relative|called|named|(?:also )?known(?: locally| to \w+)? as|aka|"
               r"a\.k\.a\.|nicknamed|goes by|calls (?:him|her|them)self|brother-in-law|sister-in-law")
 # Upper case in Latin-1 and (checked with str.isupper where it matters) Latin Extended,
 # so "Łukasz", "Ștefan" and "Đức" start a name.
@@ -216,7 +216,8 @@ def might_name_someone(text: str) -> bool:
         if sentence_start(text, m.start()) and folded not in WORD_NAMES and is_english_word(folded):
             continue
         if orgs is None:
-            orgs = Spans([*organisation_spans(text), *(n.span() for n in NAMED_DAY.finditer(text))])
+            orgs = Spans([*organisation_spans(text), *(n.span() for n in NAMED_DAY.finditer(text)),
+                          *(n.span() for n in area_pattern().finditer(text))])
         if orgs.covers(m.start(), m.end()):
             continue
         return True
@@ -225,7 +226,8 @@ def might_name_someone(text: str) -> bool:
 
 def people_findings(text: str, *, model_entities=()) -> list[Finding]:
     # Organisations and named days ("Christmas Eve", "St David's Day") hold no person.
-    orgs = Spans([*organisation_spans(text), *(m.span() for m in NAMED_DAY.finditer(text))])
+    orgs = Spans([*organisation_spans(text), *(m.span() for m in NAMED_DAY.finditer(text)),
+                  *(m.span() for m in area_pattern().finditer(text))])
     found = _cue_findings(text, orgs)
     taken = Spans((s, e) for s, e, _ in found)
     for s, e, c in _model_findings(text, model_entities, orgs, taken):

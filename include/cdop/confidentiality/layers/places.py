@@ -98,7 +98,7 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])(?:ul\.|ulica|al\.|aleja|os\.|Strada|Str\.|Calea|Bulevardul|Bd\.|Calle|C/|Avenida|Av\.|"
                r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer)\s+"
                r"(?:[\w'\u2019.\-]+\s+){0,4}?(?:nr\.?\s*|no\.?\s*|n\u00ba\s*)?\d{1,4}[A-Za-z]?\b"),
-    re.compile(r"(?<![\w])\d{1,4}[A-Za-z]?,?\s+(?:rue|avenue|boulevard|chemin|place|calle|via|rua)\s+"
+    re.compile(r"(?<![\w])\d{1,4}[A-Za-z]?,?\s+(?:[Rr]ue|avenue|boulevard|chemin|place|calle|via|rua)\s+"
                r"(?:[\w'\u2019\-]+\s+){0,4}[\w'\u2019\-]+"),
     re.compile(r"(?<![\w])[A-Z\u00c0-\u00de][\w\u00df]+(?:stra\u00dfe|strasse|gasse|weg|platz|straat|laan|gatan|vej|veien)"
                r"\s+\d{1,4}[a-z]?\b"),
@@ -109,6 +109,17 @@ _FOREIGN_ADDRESS = (
     # Irish Eircodes (routing key and unique identifier).
     re.compile(r"(?<![A-Za-z0-9])(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \u00a0]?[0-9AC-FHKNPRTV-Y]{4}(?![A-Za-z0-9])"),
 )
+# A village or town by the shape of its name, after a preposition: Welsh names by their
+# first element (Llan-, Aber-, Caer-, Cwm-, Pont-...), English ones by their last (-ton,
+# -ham, -by, -thorpe, -wick, -bury, -borough...). A flag: many are also surnames.
+_SETTLEMENT = re.compile(
+    r"(?<![\w])(?:in|at|from|near|to|outside|village\s+of|town\s+of|outskirts\s+of)\s+("
+    r"(?:Llan|Aber|Caer|Cwm|Pont|Tre[fv]?|Bryn|Nant|Ystrad|Rhyd|Porth|Blaen|Glyn|Castell|Betws|Capel|Mynydd|"
+    r"Penrhyn|Pen-y-|Llys)[a-z\u00e0-\u00ff\-]{2,}(?:[ \t\-][A-Z][a-z\u00e0-\u00ff]+)?"
+    r"|[A-Z][a-z]+(?:ton|ham|by|thorpe|thwaite|wick|wich|bury|borough|brough|ford|worth|stead|combe|minster|"
+    r"chester|cester|mouth|well|bridge|hurst|dale|leigh|ley|field|sea|holme|caster|port|stow|stoke|bourne|"
+    r"burn|church|haven|wood|ington|ingham|ton-le|wold|moor|marsh)"
+    r"(?:[ \t\-](?:on|upon|under|in|le)[ \t\-][A-Z][a-z]+)?)(?![\w'\u2019])")
 # A possessive before a capitalised word: a named thing ("Winston's Wish"), not a place.
 _NAMED_THING = re.compile(r"['\u2019]s[ \t]+[A-Z]")
 _LINE = re.compile(r"[^\n]+")
@@ -249,6 +260,13 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             continue
         add(s, e, "business", "flag", 0.6)
     areas = known_areas()
+    for m in _SETTLEMENT.finditer(text):
+        s, e = m.span(1)
+        folded = " ".join(_folded_words(m.group(1)))
+        if folded in areas or folded in domain_terms() or _continues_to_organisation(text, e) \
+                or orgs.overlaps(s, e) or _NAMED_THING.match(text, e):
+            continue
+        add(s, e, "place", "flag", 0.5)
     for s, e, label in model_entities or ():
         if label not in ("GPE", "LOC", "FAC"):
             continue
