@@ -142,3 +142,14 @@ def test_the_model_runs_only_where_a_capitalised_word_is_unexplained(text, worth
 
 def test_a_nickname_after_known_locally_as_is_a_flag_even_when_it_is_a_word():
     assert _people("The boy, known locally as Tiny, was 14.") == {"known locally as Tiny": 0.85}
+
+
+def test_clean_text_loads_no_name_list_and_no_model():
+    code = ("import sys; from cdop.confidentiality.detectors import unrecorded_findings, policy_for; "
+            "found = unrecorded_findings('Mum and Dad were present; the GP and West Mercia Police returned forms.', "
+            "policy_for('case_report')); "
+            "from cdop.confidentiality.layers import name_lists; "
+            "print(found == [], name_lists.name_ranks.cache_info().currsize, "
+            "any(m.split('.')[0] == 'spacy' for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "0", "False"]

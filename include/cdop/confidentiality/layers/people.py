@@ -109,6 +109,24 @@ def _wordlike(word: str) -> bool:
     return folded in WORD_NAMES or _ordinary(word) or is_english_word(folded)
 
 
+# The commonest English words that follow a relation word ("Dad was", "her brother and",
+# "a friend who"): never a lower-case name, known without loading any list.
+_FUNCTION_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each either else
+even ever every few for from further had has have having he her here hers herself him
+himself his how however i if in into is it its itself just least less let like may me
+might more most much must my myself neither never no nor not now of off often on once only
+or other ought our ours ourselves out over own rather said same says she should since so
+some still such than that the their theirs them themselves then there these they this
+those though through thus to too under until up upon us very was we were what when where
+whether which while who whom whose why will with within without would yet you your yours
+told came went saw gave took made left rang called stayed lived lives died found heard got
+felt thought knew asked wanted tried became seemed kept brought helped moved arrived
+reported attended visited returned noticed explained described stated confirmed recalled
+""".split())
+
+
 def _cue_findings(text: str, orgs: Spans) -> list[tuple[int, int, float]]:
     found = []
     for pattern in (_TITLE_NAME, _RELATION_NAME):
@@ -127,7 +145,8 @@ def _cue_findings(text: str, orgs: Spans) -> list[tuple[int, int, float]]:
     for m in _RELATION_LOWER.finditer(text):
         word = m.group(1)
         folded = key(word)
-        if len(folded) < 3 or _wordlike(word) or not _listed(word, 1000):
+        if len(folded) < 3 or folded in _FUNCTION_WORDS or folded in NOT_NAMES or not _listed(word, 1000) \
+                or _wordlike(word):
             continue
         found.append((m.start(1), m.end(1), 0.6))
     return found
@@ -229,6 +248,10 @@ def people_findings(text: str, *, model_entities=()) -> list[Finding]:
     orgs = Spans([*organisation_spans(text), *(m.span() for m in NAMED_DAY.finditer(text)),
                   *(m.span() for m in area_pattern().finditer(text))])
     found = _cue_findings(text, orgs)
+    if not model_entities and not might_name_someone(text):
+        # No capitalised word is unexplained: only a cue (and the lower-case name after
+        # it) can name someone, and the lists need not be loaded.
+        return [Finding("unrecorded.name", "name", s, e, "flag", confidence=c, layer="people") for s, e, c in found]
     taken = Spans((s, e) for s, e, _ in found)
     for s, e, c in _model_findings(text, model_entities, orgs, taken):
         taken.add(s, e)
