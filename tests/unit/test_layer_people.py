@@ -79,6 +79,9 @@ def test_a_given_name_alone_is_a_low_confidence_flag():
     "Winston's Wish and Martha's Rule were explained to the family.",
     "The family travelled from Bristol to Worcestershire.",
     "Will the panel accept the recommendation? May was busy.",
+    "Sudden Unexpected Death in Infancy accounted for 8 deaths; Safer Sleep Week was promoted.",
+    "Bereavement support was offered by Sands and Tommy's.",
+    "Asthma deaths: Harriet's Story was used in training.",
 ])
 def test_domain_words_are_not_people(text):
     assert _people(text) == {}

@@ -91,7 +91,7 @@ def _lists():
 def _ordinary(word: str) -> bool:
     folded = key(word).split("'")[0].split("\u2019")[0]
     return (folded in ORGANISATION_WORDS or folded in COMMON_WORDS or folded in NOT_NAMES
-            or folded in domain_terms() or _fold(word).strip() in NOT_NAMES)
+            or folded in domain_terms() or key(word) in domain_terms() or _fold(word).strip() in NOT_NAMES)
 
 
 def _listed(word: str, max_rank: int = 2000) -> bool:
@@ -166,8 +166,12 @@ def _model_findings(text: str, entities, orgs: Spans, taken: Spans) -> list[tupl
         if not names:
             continue
         folded = " ".join(key(w.group(0)) for w in words)
-        if folded in terms or folded in areas or all(key(w.group(0)) in terms for w in names):
-            continue
+        possessive = text[e:e + 2] in ("'s", "\u2019s")
+        if folded in terms or folded in areas or all(key(w.group(0)) in terms for w in names) \
+                or (possessive and key(span + "'s") in terms):
+            continue  # "Kawasaki", "Tommy's"
+        if any(w.group(0).endswith(("'s", "\u2019s")) for w in names[:-1]):
+            continue  # a named thing: "Harriet's Story"
         start, end = s + names[0].start(), s + names[-1].end()
         end -= 2 if text[start:end].endswith(("'s", "\u2019s")) else 0
         if _EPONYM.match(text, end):
@@ -179,6 +183,8 @@ def _model_findings(text: str, entities, orgs: Spans, taken: Spans) -> list[tupl
         if single and word.isupper():
             continue  # an acronym
         listed = any(_listed(w.group(0)) for w in names)
+        if not listed and all(_wordlike(w.group(0)) for w in names):
+            continue  # "Sudden Unexpected Death", "Safer Sleep": ordinary words, capitalised
         found.append((start, end, 0.8 if listed else 0.6))
     return found
 
