@@ -99,3 +99,16 @@ def test_a_calendar_date_in_a_chronology_entry_stops_the_report(agencies):
     with unit_of_work(settings) as uow:
         [report] = uow.session.scalars(select(CaseReport)).all()
         assert report.status == "blocked" and "unrecorded.date" in report.gate_findings
+
+
+def test_gate_check_says_a_circumstance_could_identify_the_family(agencies, tmp_path):
+    settings = agencies
+    number, _ = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH",))
+    text = tmp_path / "text.txt"
+    text.write_text("The collision happened at 3.15am on Christmas Eve on the M5.\n")
+    flagged = cli("gate", "check", number, "--file", str(text), "--document", "annual_report")
+    assert flagged.returncode == 3, flagged.stdout + flagged.stderr
+    assert "flag  unrecorded.circumstance  (could identify by circumstance)" in flagged.stdout
+    assert "M5" not in flagged.stdout and "3.15" not in flagged.stdout
+    [found] = findings_in_context(settings, number, text.read_text(), "annual_report")
+    assert found.message == "could identify by circumstance"

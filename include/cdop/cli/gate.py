@@ -40,7 +40,8 @@ def check(case_number: str, path: str, document: str) -> None:
 
     found = findings_in_context(current_settings(), case_number, _read(path), document)
     for f in found:
-        click.echo(f"{f.number:>3}  {f.line}:{f.column}  {f.severity:<4}  {f.field}")
+        click.echo(f"{f.number:>3}  {f.line}:{f.column}  {f.severity:<4}  {f.field}"
+                   + (f"  ({f.message})" if f.message else ""))
     stops = sum(f.severity == "stop" for f in found)
     flags = len(found) - stops
     click.echo(f"{stops} finding(s) that stop the release, {flags} flag(s) to decide")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cdop.confidentiality.decisions import DECISIONS, NOT_IDENTIFIER, fingerprint
-from cdop.confidentiality.detectors import DOCUMENT_KINDS, office_policy
+from cdop.confidentiality.detectors import DOCUMENT_KINDS, MESSAGES, office_policy
 from cdop.confidentiality.gate import Finding
 from cdop.confidentiality.identifiers import case_gate
 from cdop.store.db import unit_of_work
@@ -31,6 +31,7 @@ class Located:
     line: int
     column: int
     context: str  # the window around it, the finding itself masked
+    message: str = ""  # what the coordinator reads beside it, where its kind needs more words
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -63,7 +64,7 @@ def findings_in_context(settings, case_number: str, text: str, document: str = "
     out = []
     for n, f in enumerate(found, start=1):
         line, col = _line_col(text, f.start)
-        out.append(Located(n, f.field, f.kind, f.severity, line, col, mask(text, f)))
+        out.append(Located(n, f.field, f.kind, f.severity, line, col, mask(text, f), MESSAGES.get(f.kind, "")))
     return out
 
 

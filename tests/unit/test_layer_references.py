@@ -1,0 +1,105 @@
+"""The references layer: numbers nobody recorded, validated where a check exists and
+anchored on their context words where none does. Every one stops the release."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdop.confidentiality.layers.references import (
+    nhs_number_valid,
+    ni_number_valid,
+    reference_findings,
+)
+
+
+def _found(text):
+    return [(text[f.start:f.end], f.kind) for f in reference_findings(text)]
+
+
+def test_every_reference_finding_stops_and_says_its_layer():
+    found = reference_findings("Police log number 2024/556 and NI number AB 12 34 56 C; NHS 943 476 5919.")
+    assert found and all(f.severity == "stop" and f.layer == "references" and f.role is None for f in found)
+    assert {f.field for f in found} == {"unrecorded.police_reference", "unrecorded.ni_number",
+                                        "unrecorded.nhs_number"}
+
+
+@pytest.mark.parametrize("value", ["AB123456C", "AB 12 34 56 C", "JY 00 11 22 D", "CE123456A"])
+def test_a_national_insurance_number_in_hmrc_format_is_valid(value):
+    assert ni_number_valid(value)
+
+
+@pytest.mark.parametrize("value", [
+    "DA123456A",  # D may not be the first letter
+    "AD123456A",  # nor the second
+    "AO123456A",  # O may not be the second letter
+    "QQ123456C",  # Q is never used (the "QQ 12 34 56 C" of HMRC's examples)
+    "BG123456A", "GB123456A", "NK123456A", "KN123456A", "TN123456A", "NT123456A", "ZZ123456A",
+    "AB123456E",  # the suffix is A-D
+    "AB12345C",  # six digits
+])
+def test_hmrc_prefix_and_suffix_rules_are_kept(value):
+    assert not ni_number_valid(value)
+
+
+def test_ni_numbers_in_agency_text():
+    text = ("Mum (Siân) gave her National Insurance number as JY 00 11 22 D; the form's example "
+            "QQ 12 34 56 C and the sort code 12-34-56 are not numbers of anyone.")
+    assert _found(text) == [("JY 00 11 22 D", "ni_number")]
+
+
+def test_a_lower_case_ni_number_needs_its_context_word():
+    assert _found("his NI no: ab123456c") == [("ab123456c", "ni_number")]
+    assert _found("the code ab123456c was printed on the box") == []
+
+
+@pytest.mark.parametrize("text, reg", [
+    ("A silver Vauxhall, AB12 CDE, was seen leaving.", "AB12 CDE"),
+    ("The car (WR69 KXT) was parked on the drive.", "WR69 KXT"),
+    ("Registration DA51XYZ recorded by the officer.", "DA51XYZ"),
+    ("Dad's van, registration P123 ABC, had no MOT.", "P123 ABC"),  # prefix: needs context
+    ("The vehicle reg ABC 123D was traced.", "ABC 123D"),  # suffix: needs context
+])
+def test_vehicle_registrations(text, reg):
+    assert (reg, "vehicle_registration") in _found(text)
+
+
+def test_an_older_format_without_a_vehicle_word_is_left_alone():
+    # "P123 ABC" could be anything without a vehicle word before it; "BS16 1LE" is a
+    # postcode (the places layer's), "Ward B3" a ward.
+    assert _found("Item P123 ABC on the stock list; seen on Ward B3.") == []
+
+
+def test_a_second_nhs_number_is_found_by_its_check_digit():
+    text = "The twin's NHS number 401 023 2137 was on the same letter; 401 023 2138 is a typo."
+    assert _found(text) == [("401 023 2137", "nhs_number")]
+    assert nhs_number_valid("4010232137") and not nhs_number_valid("4010232138")
+
+
+@pytest.mark.parametrize("text, value, kind", [
+    ("Hospital number: RXH1234567 (Royal Alexandra Children's Hospital).", "RXH1234567", "hospital_number"),
+    ("Ionuț's hospital no. K0456712 was on the discharge letter.", "K0456712", "hospital_number"),
+    ("MRN 00412345 was used on the ED card.", "00412345", "hospital_number"),
+    ("Unit number: 7781234.", "7781234", "hospital_number"),
+    ("The letter quoted RA71234567 at the top.", "RA71234567", "hospital_number"),
+    ("West Mercia Police crime reference 22/45123/24 was given to Mum.", "22/45123/24", "police_reference"),
+    ("Police attended under CAD 1234 of 03/04/24.", "1234 of 03/04/24", "police_reference"),
+    ("Incident number 456-2024 was opened by the control room.", "456-2024", "police_reference"),
+    ("The log number is 2405 (Storm).", "2405", "police_reference"),
+    ("Niche occurrence 47240012345 was linked.", "47240012345", "police_reference"),
+    ("The coroner's reference 2024-0456 appears on the inquest papers.", "2024-0456", "coroner_reference"),
+    ("Coroner's case no. COR/123/24 was opened.", "COR/123/24", "coroner_reference"),
+])
+def test_anchored_references(text, value, kind):
+    assert (value, kind) in _found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The CAD system was unavailable for an hour.",
+    "The daily log was kept by the ward clerk.",
+    "The hospital number was not known to the GP.",
+    "A crime reference was not issued.",
+    "Seen on Ward 7, bed 12 at 14:30; Apgar 9 at 5 minutes.",
+    "Category 3 death; 12 agencies returned forms in 2024/25.",
+])
+def test_context_words_without_a_reference_are_clean(text):
+    assert _found(text) == []
