@@ -127,9 +127,9 @@ def test_a_return_naming_the_mother_is_drafted_by_role_not_blocked(agencies, tmp
     assert "Home visit; spoke with Parent 1 about support." in written
     assert gate_for(settings, number).scan(written) == []
     with unit_of_work(settings) as uow:
-        kept = uow.session.scalar(select(ChronologyEntry.description).where(
-            ChronologyEntry.case_id == get_case(uow, number).id, ChronologyEntry.request_id.is_not(None)))
-    assert kept == said  # the original, for the office
+        kept = list(uow.session.scalars(select(ChronologyEntry.description).where(
+            ChronologyEntry.case_id == get_case(uow, number).id)))
+    assert said in kept  # the original, for the office
 
 
 def test_a_date_of_birth_or_nhs_number_in_a_summary_is_replaced_by_its_label(agencies, tmp_path):

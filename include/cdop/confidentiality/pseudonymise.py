@@ -106,7 +106,11 @@ def outermost(findings: Iterable[Finding], text: str) -> list[Finding]:
     for f in ordered:
         if f.end <= f.start:
             continue
-        if clusters and f.start < end:
+        # Two parts of one person's name side by side ("Zofia Wiśniewska-O’Neill", the
+        # middle name left out) are one person: one label, not "the child the child".
+        beside = clusters and f.role is not None and f.role == clusters[-1][0].role \
+            and f.start >= end and not text[end:f.start].strip()
+        if clusters and (f.start < end or beside):
             clusters[-1].append(f)
             end = max(end, f.end)
         else:
@@ -139,8 +143,10 @@ _LEADING_WORDS = re.compile(r"(?:[a-z]+\s+)+")
 
 
 def _says_nothing(part: str) -> bool:
-    """Lower-case words, a possessive and punctuation only: no name, number or place."""
-    return not re.search(r"[A-Z0-9]", re.sub(r"['\u2019]s\b", "", part))
+    """Lower-case words, a title, a possessive and punctuation only: no name, number or
+    place (the title then goes with the person's label)."""
+    part = re.sub(r"\b(?:Mr|Mrs|Ms|Miss|Mx)\b\.?", "", re.sub(r"['\u2019]s\b", "", part))
+    return not re.search(r"[A-Z0-9]", part)
 
 
 def _letters(n: int) -> str:
