@@ -6,10 +6,9 @@ rebuilds it after amending."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import datetime as dt
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import FastAPI, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -17,7 +16,6 @@ from markupsafe import escape
 
 from cdop.config import Settings
 from cdop_airflow.ops_app.auth import CSRF_FIELD
-
 from cdop_airflow.ops_app.common import (
     COORDINATOR,
     CSRF,
