@@ -273,3 +273,32 @@ def role_counts(roles: Iterable[str | None]) -> dict[str, int]:
             base, _, n = role.partition(":")
             seen.setdefault(base, set()).add(n)
     return {base: len(ns) for base, ns in seen.items()}
+
+
+_TITLE_AHEAD = re.compile(r"^(?:(?:Mr|Mrs|Ms|Miss|Mx|Master|Dr|Prof)\.?\s+)+")
+
+
+def with_echoes(texts: list[tuple[str, list[Finding]]]) -> list[list[Finding]]:
+    """Each text's findings, plus every other place in any of the texts where a name the
+    people layer found (nobody recorded it) is written again: "Ms Xander" found once, a
+    later "Xander's son" is the same person, and a draft that replaced only the first
+    would give her away. Whole words, as capitalised as found; a flag, like the first."""
+    names: set[str] = set()
+    for text, found in texts:
+        for f in found:
+            if f.field == "unrecorded.name" and f.kind == "name":
+                name = _TITLE_AHEAD.sub("", text[f.start:f.end]).strip()
+                name = re.sub(r"['\u2019]s$", "", name)
+                if len(name) >= 3 and name[:1].isupper():
+                    names.add(name)
+    if not names:
+        return [list(found) for _, found in texts]
+    pattern = re.compile(r"(?<![\w'\u2019])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+                         + r")(?![\w])")
+    out = []
+    for text, found in texts:
+        extra = [Finding("unrecorded.name", "name", m.start(), m.end(), "flag", None, 0.5, "people")
+                 for m in pattern.finditer(text)
+                 if not any(f.start < m.end() and m.start() < f.end for f in found)]
+        out.append(list(found) + extra)
+    return out

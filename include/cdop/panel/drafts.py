@@ -31,6 +31,7 @@ from cdop.confidentiality.pseudonymise import (
     Pseudonymiser,
     Replacement,
     role_counts,
+    with_echoes,
 )
 from cdop.config import Settings
 from cdop.requests.returns import merged_chronology
@@ -196,6 +197,8 @@ def draft(session: Session, case: Case, settings: Settings, today: dt.date) -> D
     pseudonymiser = Pseudonymiser(settings.policy.pseudonyms, fingerprint,
                                   role_counts(i.role for i in gate.identifiers),
                                   decisions_of(session, case.id))
-    places = tuple(Place(key, where, text, pseudonymiser.apply(text, gate.findings(text)))
-                   for key, where, text in typed_texts(session, case))
+    texts = typed_texts(session, case)
+    found = with_echoes([(text, gate.findings(text)) for _, _, text in texts])
+    places = tuple(Place(key, where, text, pseudonymiser.apply(text, findings))
+                   for (key, where, text), findings in zip(texts, found, strict=True))
     return Draft(places, gate)
