@@ -67,12 +67,17 @@ def report_show(case_number, as_json) -> None:
     for r in view["reports"]:
         decided = f" by {r['decided_by']} at {r['decided_at']}" if r["decided_by"] else ""
         click.echo(f"  v{r['version']}  built {r['built_on']}  {r['status']}{decided}")
+        if r["replacements"]:
+            click.echo(f"      drafted with {r['replacements']} replacement(s) by role")
         if r["gate_findings"]:
             click.echo("      identifier field(s) found: " + ", ".join(r["gate_findings"]))
         if r["comments"]:
             click.echo(f"      comments: {r['comments']}")
     for item in view["blocked_at"]:
         click.echo(f"      {item['field']}: in {item['where']}")
+    if view["to_decide"]:
+        click.echo(f"  {len(view['to_decide'])} replacement(s) to decide before approval: "
+                   f"cdop report replacements {view['case_number']}")
 
 
 @report_group.command("approve")

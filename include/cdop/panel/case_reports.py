@@ -358,10 +358,12 @@ def report_view(settings: Settings, case_number: str) -> dict[str, Any]:
                  "gate_findings": list(r.gate_findings or []), "decided_by": r.decided_by,
                  "decided_at": r.decided_at.isoformat() if r.decided_at else None,
                  "comments": r.comments, "html_path": r.html_path, "pdf_path": r.pdf_path,
-                 "check_requested_on": r.check_requested_on.isoformat() if r.check_requested_on else None}
+                 "check_requested_on": r.check_requested_on.isoformat() if r.check_requested_on else None,
+                 "replacements": len(r.replacements or [])}
                 for r in reports
             ],
             "blocked_at": located,
+            "to_decide": undecided(uow.session, case.id, reports[-1]) if reports else [],
         }
 
 
