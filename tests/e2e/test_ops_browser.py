@@ -574,11 +574,11 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
     page.get_by_role("button", name="Keep replacement 2 as [person A]").click()
     page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r2")
     # Undo the basket, a false alarm, with a reason: open its row's details, type, one click.
-    row = page.locator("#r4")
+    row = page.locator("#r5")
     row.locator("summary").click()
     row.get_by_label("Not an identifier because").fill("A Moses basket is a cot")
     row.get_by_role("button", name="Undo").click()
-    page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r4")
+    page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r5")
     _shot(page, "31-report-check-decided")
     with _db(api_server) as uow:
         decided = {d.decision: d for d in uow.session.scalars(select(ReplacementDecision))}

@@ -330,8 +330,12 @@ def undecided(session: Session, case_id: int, report: CaseReport) -> list[int]:
     from cdop.panel.drafts import decisions_of
 
     decisions = decisions_of(session, case_id)
-    return [r.get("number", i) for i, r in enumerate(report.replacements or [], start=1)
-            if r.get("severity") == "flag" and (r.get("kind"), r.get("fingerprint")) not in decisions]
+    pending: dict[tuple, int] = {}
+    for i, r in enumerate(report.replacements or [], start=1):
+        key = (r.get("kind"), r.get("fingerprint"))
+        if r.get("severity") == "flag" and key not in decisions:
+            pending.setdefault(key, r.get("number", i))  # the same words again: one decision
+    return list(pending.values())
 
 
 # ---------------------------------------------------------------------------- views

@@ -79,11 +79,17 @@ def replacements(settings: Settings, case_number: str, *, today: dt.date) -> dic
         d = draft(uow.session, case, settings, today)
         report = latest_report(uow.session, case.id)
         items = [_item(i) for i in d.numbered()]
+        # The same words again (the same kind and fingerprint) are decided with the first.
+        first: dict[tuple[str, str], int] = {}
+        for item in items:
+            item["same_as"] = first.setdefault((item["kind"], item["fingerprint"]), item["number"])
+            if item["same_as"] != item["number"]:
+                item["same_as_label"] = items[item["same_as"] - 1]["label"]
         return {
             "case_number": case.case_number,
             "report": ({"version": report.version, "status": report.status} if report else None),
             "replacements": items,
-            "undecided": [i["number"] for i in items if not i["decided"]],
+            "undecided": [i["number"] for i in items if not i["decided"] and i["same_as"] == i["number"]],
             "labels": label_choices(d, settings),
             "places": [{"where": p.where, "segments": [
                 {"text": seg.text, "number": next(i.number for i in d.numbered() if i.replacement is seg.replacement)}

@@ -112,6 +112,7 @@ def check_response(request: Request, settings: Settings, today: dt.date, token: 
         raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no case with this number") from exc
     items = {r["number"]: r for r in view["replacements"]}
     counts = {"all": len(items), "undecided": len(view["undecided"]),
+              "repeats": sum(1 for r in items.values() if r["same_as"] != r["number"]),
               "auto": sum(1 for r in items.values() if r["severity"] == "stop" and not r["decision"]),
               "decided": sum(1 for r in items.values() if r["decision"])}
     return render_page(request, "report_check.html.j2", active="reports", case_number=number, view=view,
