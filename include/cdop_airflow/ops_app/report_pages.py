@@ -111,10 +111,12 @@ def check_response(request: Request, settings: Settings, today: dt.date, token: 
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no case with this number") from exc
     items = {r["number"]: r for r in view["replacements"]}
+    # Counted by the words decided (the first of the same words stands for the rest).
+    firsts = [r for r in items.values() if r["same_as"] == r["number"]]
     counts = {"all": len(items), "undecided": len(view["undecided"]),
-              "repeats": sum(1 for r in items.values() if r["same_as"] != r["number"]),
-              "auto": sum(1 for r in items.values() if r["severity"] == "stop" and not r["decision"]),
-              "decided": sum(1 for r in items.values() if r["decision"])}
+              "repeats": len(items) - len(firsts),
+              "auto": sum(1 for r in firsts if r["severity"] == "stop" and not r["decision"]),
+              "decided": sum(1 for r in firsts if r["decision"])}
     return render_page(request, "report_check.html.j2", active="reports", case_number=number, view=view,
                        items=items, counts=counts, problems=problems or [], failed=failed, revealed=revealed,
                        csrf_field=CSRF_FIELD, csrf_token=token, status_code=status_code)
