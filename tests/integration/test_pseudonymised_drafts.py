@@ -158,7 +158,7 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
     # 3. The coordinator's clicks: undo the false alarm (the basket), change one label,
     # keep every other flag. Each click decides that text everywhere in the case.
     clicks = 0
-    moses = next(r for r in items if f"[{r['label']}] basket" in r["context"])
+    moses = next(r for r in items if f"{r['label']} basket" in r["context"])
     assert (moses["kind"], moses["severity"], moses["layer"]) == ("name", "flag", "people")
     replacements.decide(settings, number, moses["number"], decision="undo", reason="A Moses basket is a cot",
                         actor="coordinator", today=today)

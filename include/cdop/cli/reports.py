@@ -148,6 +148,8 @@ def report_replacements(case_number, today, as_json) -> None:
     for r in view["replacements"]:
         state = {"keep": "kept", "label": "changed", "undo": "undone"}.get(r["decision"] or "", "")
         state = state or ("replaced (a stop)" if r["severity"] == "stop" else "TO DECIDE (a flag)")
+        if r["same_as"] != r["number"]:
+            state = f"as {r['same_as']} (same words)"
         click.echo(f"  {r['number']:>3}  {r['label']:<28} {r['kind']:<10} {state:<20} {r['where']}")
         click.echo(f"       found as {r['found_by']} ({r['field']}): \u2026{r['context']}\u2026")
     if view["undecided"]:

@@ -125,8 +125,13 @@ def scan_report(gate, html: str, pdf: bytes | None, undone: frozenset[tuple[str,
         return not undone or not any((f.kind, fp) in undone for fp in fingerprints(f.kind, text[f.start:f.end]))
 
     texts = [visible_text(html)] + ([pdf_text(pdf)] if pdf is not None else [])
-    found = {f.field for t in [html, *texts] for f in gate.findings(t) if f.severity == "stop" and kept(f, t)}
-    found |= {f.field + FLAG_SUFFIX for t in texts for f in gate.findings(t) if f.severity == "flag" and kept(f, t)}
+    found: set[str] = set()
+    for i, t in enumerate([html, *texts]):
+        for f in gate.findings(t):
+            if f.severity == "stop" and kept(f, t):
+                found.add(f.field)
+            elif f.severity == "flag" and i > 0 and kept(f, t):  # flags in what a reader sees
+                found.add(f.field + FLAG_SUFFIX)
     return sorted(found)
 
 

@@ -73,7 +73,8 @@ class Numbered:
                 after = text.text[end:end + width]
                 break
             at += len(seg.text)
-        return " ".join(f"{before}[{r.label}]{after}".split())
+        marked = r.label if r.label.startswith("[") else f"[{r.label}]"
+        return " ".join(f"{before}{marked}{after}".split())
 
 
 def report_policy(settings: Settings, case: Case, today: dt.date):

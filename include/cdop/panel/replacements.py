@@ -78,7 +78,9 @@ def replacements(settings: Settings, case_number: str, *, today: dt.date) -> dic
         case = _load_case(uow, case_number)
         d = draft(uow.session, case, settings, today)
         report = latest_report(uow.session, case.id)
-        items = [_item(i) for i in d.numbered()]
+        numbered = d.numbered()
+        numbers = {id(i.replacement): i.number for i in numbered}
+        items = [_item(i) for i in numbered]
         # The same words again (the same kind and fingerprint) are decided with the first.
         first: dict[tuple[str, str], int] = {}
         for item in items:
@@ -92,8 +94,7 @@ def replacements(settings: Settings, case_number: str, *, today: dt.date) -> dic
             "undecided": [i["number"] for i in items if not i["decided"] and i["same_as"] == i["number"]],
             "labels": label_choices(d, settings),
             "places": [{"where": p.where, "segments": [
-                {"text": seg.text, "number": next(i.number for i in d.numbered() if i.replacement is seg.replacement)}
-                if seg.replacement is not None else {"text": seg.text, "number": None}
+                {"text": seg.text, "number": numbers[id(seg.replacement)] if seg.replacement is not None else None}
                 for seg in p.draft.segments]} for p in d.places],
         }
 
