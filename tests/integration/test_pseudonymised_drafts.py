@@ -28,6 +28,7 @@ from cdop.intake.notifications import register_notifications
 from cdop.panel import case_reports, replacements
 from cdop.panel.meetings import add_meeting, add_member, allocate_cases, pack_date
 from cdop.panel.papers import plan_panel_papers
+from cdop.panel.report_check import record_check
 from cdop.portal.app import create_app
 from cdop.requests.agency_requests import plan_agency_requests
 from cdop.store.db import unit_of_work
@@ -154,6 +155,9 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
     with pytest.raises(InputError) as refused:
         case_reports.decide(settings, number, approve=True, comments=None, actor="coordinator", today=today)
     assert refused.value.problems[0].field == "replacements"
+    # The same from Airflow's Required Action: not recorded, and not offered again hourly.
+    answer = record_check(settings, number, 1, decision="approve", comments=None, actor="coordinator", today=today)
+    assert answer.startswith("not recorded: field 'replacements'")
 
     # 3. The coordinator's clicks: undo the false alarm (the basket), change one label,
     # keep every other flag. Each click decides that text everywhere in the case.
