@@ -127,6 +127,49 @@ class AnnualReportPolicy(BaseModel):
     population_area_codes: tuple[str, ...] = ("E06999901", "E06999902")
 
 
+PSEUDONYM_DATA = Path(__file__).resolve().parent / "data" / "pseudonyms.toml"
+PSEUDONYM_TABLES = ("roles", "several", "fields", "dates", "plurals", "placeholders")
+LABEL_MAX = 60
+
+
+@lru_cache(maxsize=1)
+def _default_pseudonyms() -> dict[str, dict[str, str]]:
+    raw = tomllib.loads(PSEUDONYM_DATA.read_text(encoding="utf-8"))
+    return {table: dict(raw.get(table, {})) for table in PSEUDONYM_TABLES}
+
+
+class PseudonymPolicy(BaseModel):
+    """The labels a pseudonymised text uses (data/pseudonyms.toml); the policy file's
+    `[pseudonyms.<table>]` changes single entries, the rest keep the shipped value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: dict[str, str] = Field(default_factory=dict)
+    several: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(default_factory=dict)
+    dates: dict[str, str] = Field(default_factory=dict)
+    plurals: dict[str, str] = Field(default_factory=dict)
+    placeholders: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_the_defaults(cls, data):
+        defaults = _default_pseudonyms()
+        data = dict(data or {})
+        return {t: {**defaults[t], **dict(data.get(t) or {})} for t in PSEUDONYM_TABLES} | {
+            k: v for k, v in data.items() if k not in PSEUDONYM_TABLES}
+
+    @model_validator(mode="after")
+    def _labels(self) -> PseudonymPolicy:
+        for table in PSEUDONYM_TABLES:
+            for key, label in getattr(self, table).items():
+                if not label.strip() or len(label) > LABEL_MAX or "\n" in label:
+                    raise ValueError(f"pseudonyms.{table}.{key}: a label of 1-{LABEL_MAX} characters on one line")
+        if "default" not in self.placeholders:
+            raise ValueError("pseudonyms.placeholders.default is required")
+        return self
+
+
 class Policy(BaseModel):
     """Local policy. Every field has a default; a CDOP changes them in its policy file."""
 
@@ -174,6 +217,7 @@ class Policy(BaseModel):
     # every this many working days until it is completed or not accepted.
     recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
     portal: PortalPolicy = PortalPolicy()
+    pseudonyms: PseudonymPolicy = Field(default_factory=PseudonymPolicy)
     annual_report: AnnualReportPolicy = AnnualReportPolicy()
 
     @field_validator("secure_domains")

@@ -517,3 +517,72 @@ def test_every_page_passes_axe(api_server, signed_in):
     if bad:
         failures["refused form"] = bad
     assert not failures, failures
+
+
+def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
+    """Issue 21: the coordinator checks the draft's replacements, not its sentences: the
+    page with every replacement marked (looked at: $CDOP_SCREENSHOTS/30-report-check.png),
+    axe-core with no serious or critical violation, a keep and an undo in one click each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from cdop.panel import case_reports
+    from cdop.store.db import dispose_engines
+    from cdop.store.models import (
+        AgencyRequest,
+        Case,
+        CaseReport,
+        ChronologyEntry,
+        ReplacementDecision,
+    )
+
+    settings = api_server["settings"]
+    today = dt.date.today()
+    with _db(api_server) as uow:
+        reported = select(CaseReport.case_id)
+        request = uow.session.scalar(
+            select(AgencyRequest).join(Case).where(AgencyRequest.status == "returned", Case.closed_on.is_(None),
+                                                   Case.id.not_in(reported)).order_by(Case.id.desc()))
+        case = request.case
+        number, forename = case.case_number, case.forenames.split()[0]
+        request.summary = (f"{forename} was brought to the emergency department by Ms Xander, a neighbour, "
+                           f"who had found {forename} unwell. {forename}'s Moses basket was in the bedroom.")
+        uow.session.add(ChronologyEntry(case_id=case.id, request_id=request.id, agency_id=request.agency_id,
+                                        event_date=today - dt.timedelta(days=2),
+                                        description=f"Ms Xander called the ambulance; {forename} was not breathing."))
+        uow.commit()
+    with _db(api_server) as uow:
+        case_reports._build(uow, settings, case_reports._load_case(uow, number), 1, today)
+        uow.commit()
+    dispose_engines()
+
+    page, base = signed_in, api_server["url"]
+    page.goto(f"{base}/cdop/reports")
+    page.locator(f'a[href="cases/{number}/report/check"]').click()
+    page.wait_for_url(f"**/cdop/cases/{number}/report/check")
+    assert page.get_by_role("heading", name=f"{number}: check the report draft").is_visible()
+    body = page.locator("main").inner_text()
+    assert forename not in body and "Xander" not in body and "Moses" not in body
+    _shot(page, "30-report-check")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa",
+                                                                             "wcag22aa"]}})
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
+    assert "color-contrast" in {r["id"] for r in results.response["passes"]}
+
+    # Keep the neighbour's placeholder: one click.
+    page.get_by_role("button", name="Keep replacement 2 as [person A]").click()
+    page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r2")
+    # Undo the basket, a false alarm, with a reason: open its row's details, type, one click.
+    row = page.locator("#r5")
+    row.locator("summary").click()
+    row.get_by_label("Not an identifier because").fill("A Moses basket is a cot")
+    row.get_by_role("button", name="Undo").click()
+    page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r5")
+    _shot(page, "31-report-check-decided")
+    with _db(api_server) as uow:
+        decided = {d.decision: d for d in uow.session.scalars(select(ReplacementDecision))}
+        assert set(decided) == {"keep", "undo"} and decided["undo"].reason == "A Moses basket is a cot"
+        assert decided["keep"].decided_by == decided["undo"].decided_by == "coordinator"
+        assert _latest_event(uow, "replacement_undone").actor == "coordinator"
+    dispose_engines()

@@ -19,6 +19,7 @@ from cdop.store.models import (
     AuditEvent,
     Case,
     CaseReport,
+    ChronologyEntry,
     Investigation,
     MeetingAllocation,
     OutboxMessage,
@@ -472,6 +473,9 @@ def _matrix_targets(settings) -> dict:
                                          .order_by(Case.id.desc()).limit(6)))
         for case in cases[:2]:
             uow.session.add(CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=TODAY))
+            # A chronology entry naming the child: a replacement for the check page to decide.
+            uow.session.add(ChronologyEntry(case_id=case.id, event_date=TODAY - dt.timedelta(days=3),
+                                            description=f"{case.forenames.split()[0]} seen at home."))
         # Two cases discussed at a meeting that has taken place, for the analysis form.
         past = PanelMeeting(meets_on=TODAY - dt.timedelta(days=7), kind="general", capacity=8)
         uow.session.add(past)
@@ -546,6 +550,14 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
     if path == "/cases/{case_number}/report":
         return (path.replace("{case_number}", targets["reports"][turn]),
                 {"version": "1", "decision": "approve"}, None)
+    if path == "/cases/{case_number}/report/check":
+        return path.replace("{case_number}", targets["reports"][0]), {}, None
+    if path == "/cases/{case_number}/report/replacements":
+        return (path.replace("{case_number}", targets["reports"][turn]),
+                {"replacement": "1", "decision": "keep"}, None)
+    if path == "/cases/{case_number}/report/reveal":
+        return (path.replace("{case_number}", targets["reports"][turn]),
+                {"replacement": "1", "reason": "The matrix checks who may reveal"}, None)
     if path == "/cases/{case_number}/reports/{version}":
         return path.replace("{case_number}", targets["approved"]).replace("{version}", "1"), {}, None
     if path == "/cases/{case_number}/report/rebuild":
@@ -593,7 +605,8 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
 
 
 # An allowed request that answers with a page of its own rather than a redirect.
-ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_number}/report/rebuild": 422}
+ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_number}/report/rebuild": 422,
+                       "/cases/{case_number}/report/reveal": 200}
 
 
 def test_the_role_matrix_on_a_real_api_server(client, settings, airflow_app):
@@ -970,3 +983,110 @@ def test_a_portal_return_is_read_downloaded_and_reopened_from_the_case_page(clie
     assert len(report.sent) == 1 and not report.failed
     [mail] = smtp_server.messages()
     assert "/r/" in mail.get_body(("plain",)).get_content()
+
+
+# --------------------------------------------- the check of a pseudonymised draft (issue 21)
+
+
+def _draft_to_check(settings) -> tuple[str, str]:
+    """A case whose return names the child, a neighbour nobody recorded and a Moses basket,
+    with version 1 of its report drafted from them and waiting for the check."""
+    from cdop.panel import case_reports
+    from cdop.store.lookups import get_case
+
+    with unit_of_work(settings) as uow:
+        request = uow.session.scalar(
+            select(AgencyRequest).join(Case).where(
+                AgencyRequest.status == "returned", Case.closed_on.is_(None),
+                ~select(CaseReport.id).where(CaseReport.case_id == Case.id).exists())
+            .order_by(Case.case_number))
+        number, forename = request.case.case_number, request.case.forenames.split()[0]
+        request.summary = (f"{forename} was brought in by Ms Xander, a neighbour. {forename}'s Moses basket "
+                           "was in the bedroom; Ms Xander called the ambulance.")
+        uow.commit()
+    with unit_of_work(settings) as uow:
+        case = case_reports._load_case(uow, number)
+        assert get_case(uow, number).id == case.id
+        case_reports._build(uow, settings, case, 1, TODAY)
+        uow.commit()
+    return number, forename
+
+
+def test_the_coordinator_checks_each_replacement_on_the_report_page(client, settings):
+    """Issue 21 item 2: the draft with every replacement marked (label, kind, who found it;
+    no original), one small form per replacement: keep, change, undo with a reason, each
+    POST + redirect and audited; a reveal only with a reason, audited; approval waits for
+    every flag."""
+    number, forename = _draft_to_check(settings)
+    page = client.get(f"/cdop/cases/{number}/report/check")
+    assert page.status_code == 200
+    assert forename not in page.text and "Xander" not in page.text and "Moses" not in page.text
+    marks = re.findall(r'<mark class="r ([a-z ]*)"[^>]*>([^<]+)<sup>(\d+)</sup></mark>', page.text)
+    assert [(label, n) for _, label, n in marks] == [
+        ("The child", "1"), ("[person A]", "2"), ("The child", "3"), ("[person B]", "4"), ("[person A]", "5")]
+    assert [kind.strip() for kind, _, _ in marks] == ["", "flag", "", "flag", "flag"]  # flags to decide
+    assert "a name nobody recorded" in page.text and "to decide" in page.text
+    token = csrf_from(page.text)
+    items = {int(n): fp for n, fp in re.findall(
+        r'name="replacement" value="(\d+)"><input type="hidden" name="fingerprint" value="([0-9a-f]+)"', page.text)}
+    assert sorted(items) == [1, 2, 4]  # 3 and 5 are the same words as 1 and 2: decided with them
+    assert "The same words as <a href=\"cases/" + number + "/report/check#r2\">No. 2</a>" in page.text
+
+    # Approval waits.
+    refused = client.post(f"/cdop/cases/{number}/report", data={"csrf_token": token, "version": "1",
+                                                                  "decision": "approve"})
+    assert refused.status_code == 422 and "wait for your decision" in refused.text
+
+    def decide(n: int, **form):
+        return client.post(f"/cdop/cases/{number}/report/replacements", follow_redirects=False,
+                           data={"csrf_token": token, "replacement": str(n), "fingerprint": items[n], **form})
+
+    # Undo without a reason: refused, named, nothing written.
+    bad = decide(4, decision="undo")
+    assert bad.status_code == 422 and "field &#39;reason&#39;: is required" in bad.text
+    undone = decide(4, decision="undo", reason="A Moses basket is a cot")
+    assert undone.status_code == 303 and undone.headers["location"].endswith("/report/check?done=replacement_decided#r4")
+    assert decide(2, decision="label", label="a neighbour").status_code == 303
+    # A label that names someone is refused.
+    named = decide(1, decision="label", label=forename)
+    assert named.status_code == 422 and "contains an identifier" in named.text and forename not in named.text
+    after = client.get(f"/cdop/cases/{number}/report/check")
+    assert "Moses" in after.text  # undone: as written, what the panel will read
+    assert after.text.count(">a neighbour<sup>") == 2  # the same words, the same decision everywhere
+    assert "Every replacement is decided." in after.text
+    # A stale form (the draft changed since the page was drawn) is refused, not decided blind.
+    stale = client.post(f"/cdop/cases/{number}/report/replacements",
+                        data={"csrf_token": token, "replacement": "1", "fingerprint": "0" * 64, "decision": "keep"})
+    assert stale.status_code == 422 and "look again" in stale.text
+
+    # A reveal shows the original once, with a reason, audited; never without one.
+    assert client.post(f"/cdop/cases/{number}/report/reveal",
+                       data={"csrf_token": token, "replacement": "1"}).status_code == 422
+    shown = client.post(f"/cdop/cases/{number}/report/reveal",
+                        data={"csrf_token": token, "replacement": "1", "reason": "The family liaison asked"})
+    assert shown.status_code == 200 and f"was written as: <strong>{forename}</strong>" in shown.text
+    with unit_of_work(settings) as uow:
+        events = {e.action: e for e in uow.session.scalars(select(AuditEvent).where(
+            AuditEvent.action.like("replacement_%")))}
+        assert set(events) == {"replacement_undone", "replacement_relabelled", "replacement_revealed"}
+        assert events["replacement_revealed"].reason == "The family liaison asked"
+        assert events["replacement_undone"].reason == "A Moses basket is a cot"
+        assert events["replacement_revealed"].actor == "coordinator"
+        assert forename not in repr([e.details for e in events.values()])
+    assert client.get(f"/cdop/cases/{number}/report/check").text.count(forename) == 0  # not kept on the page
+
+    approved = client.post(f"/cdop/cases/{number}/report", follow_redirects=False,
+                           data={"csrf_token": token, "version": "1", "decision": "approve"})
+    assert approved.status_code == 303
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(CaseReport.status).join(Case).where(Case.case_number == number)) == "approved"
+
+
+def test_the_check_page_forms_need_the_csrf_token(client, settings):
+    number, _ = _draft_to_check(settings)
+    for path, form in (("replacements", {"replacement": "1", "decision": "keep"}),
+                       ("reveal", {"replacement": "1", "reason": "Because"})):
+        response = client.post(f"/cdop/cases/{number}/report/{path}", data=form, follow_redirects=False)
+        assert response.status_code == 403, path
+    with unit_of_work(settings) as uow:
+        assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.action.like("replacement_%")))

@@ -163,3 +163,39 @@ def test_recommendation_flags_and_validation_of_the_command_line_form(agencies):
     assert shown["modifiable"] == "no"
     assert shown["factors"] == [{"domain": "child", "factor": "acute_illness", "grade": 1,
                                  "factor_label": "Acute or sudden-onset illness", "notes": "Previously well."}]
+
+
+def test_a_recommendation_may_go_to_the_childs_own_school_and_its_text_is_still_gated(agencies, smtp_server):
+    """Issue 21 item 7: the child's school (a recorded family place, and an agency in the
+    directory) may be a recommendation's organisation; the message reaches it; a text that
+    names the school is still refused, and no other identifier passes."""
+    from cdop.intake.family import record_family
+
+    settings = agencies
+    number, _ = _case_seen_by_panel(settings)
+    record_family(settings, number, identifiers=[{"field": "school", "value": "Oakfield Primary School"}])
+    form = {"category": "infection", "modifiable": "no",
+            "factors": [{"domain": "child", "factor": "acute_illness", "grade": 1}],
+            "recommendations": [{"agency": "SCH1", "text": "Review the first aid training of lunchtime staff.",
+                                 "due_on": "2027-09-01"}]}
+    named = {**form, "recommendations": [{**form["recommendations"][0],
+                                          "text": "Oakfield Primary School to review first aid."}]}
+    with pytest.raises(InputError) as refused:
+        record_analysis(settings, number, named, today=D(2027, 3, 5), actor="coordinator")
+    assert [p.field for p in refused.value.problems] == ["recommendations[1].text"]
+    typed = {**form, "recommendations": [{"organisation": "Oakfield Primary School", "email": "head@oakfield.example.org",
+                                          "text": "Review first aid.", "due_on": "2027-09-01"}]}
+    with pytest.raises(InputError) as typed_refused:  # typed by hand: free text, gated
+        record_analysis(settings, number, typed, today=D(2027, 3, 5), actor="coordinator")
+    assert [p.field for p in typed_refused.value.problems] == ["recommendations[1].organisation"]
+
+    recorded = record_analysis(settings, number, form, today=D(2027, 3, 5), actor="coordinator")
+    assert recorded["recommendations"]
+    send_pending(settings, kinds=list(analysis.KINDS))
+    [message] = received(smtp_server, "recommendation")
+    assert message["X-Envelope-To"] == "office@oakfield-primary.example.org.uk"
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(OutboxMessage.status).where(OutboxMessage.kind == "recommendation")) == "sent"
+    # Nothing else identifying in it: the gate without the addressee's own name finds nothing.
+    texts = "\n".join(every_part_text(message))
+    assert gate_for(settings, number).scan(texts.replace("Oakfield Primary School", "the school")) == []

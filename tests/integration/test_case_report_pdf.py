@@ -56,7 +56,12 @@ def test_each_chronology_row_keeps_its_cells_apart_on_every_page(agencies, tmp_p
         # A chronology row starts with its timing ("aged 3 years; 40 days before death").
         for x, y, when in [r for r in runs if r[2].startswith("aged ")]:
             # Every other run drawn on the same line as the timing: the row's other cells.
-            beside = sorted((rx, t) for rx, ry, t in runs if abs(ry - y) < 2 and (rx, t) != (x, when))
+            line = sorted((rx, t) for rx, ry, t in runs if abs(ry - y) < 2 and (rx, t) != (x, when))
+            # The entry's number within the case comes first, left of its timing.
+            numbers = [(rx, t) for rx, t in line if t.isdigit()]
+            assert numbers and numbers[0][0] + _width(numbers[0][1]) < x, (
+                f"page {page_number}: a chronology row's number is missing or runs into its timing")
+            beside = [(rx, t) for rx, t in line if not t.isdigit()]
             assert beside, f"page {page_number}: a chronology row has only its timing"
             agency_x, agency = beside[0]
             assert agency_x > x, f"page {page_number}: the agency is drawn left of the timing"

@@ -240,7 +240,7 @@ def test_notification_files_in_utf8_with_a_bom_are_read_and_others_refused(agenc
 
 
 @pytest.mark.parametrize("args, named", [
-    (["return", "amend-entry", "CDOP-2026-0001", "Łukasz9", "--text", "x"], "ENTRY_ID: is not valid"),
+    (["return", "amend-entry", "CDOP-2026-0001", "Łukasz9", "--text", "x"], "ENTRY_NUMBER: is not valid"),
     (["notify", "--file", "/nonexistent/Łukasz-O’Neill-Quennell.csv"], "--file: is not valid"),
     (["case", "list", "Quennell-Hope"], "the command's words are not right"),
     (["Weiß-Søren"], "the command's words are not right"),

@@ -96,6 +96,15 @@ def test_return_content_from_the_csv_and_json_templates(agencies, tmp_path):
     rows = json.loads(shown.stdout)
     assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
     assert {r["agency"] for r in rows} == {"RUH", "WMAS", "GPHC"}
+    # Numbered 1..n within the case (not by the database's ids, shared by every case), and
+    # amend-entry takes that number.
+    assert [r["number"] for r in rows] == list(range(1, len(rows) + 1))
+    listed = cli("return", "chronology", number).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [str(n) for n in range(1, len(rows) + 1)]
+    amended = cli("return", "amend-entry", number, "2", "--text", "Seen again in clinic.", "--today", "2026-03-02")
+    assert amended.returncode == 0, amended.stderr
+    assert json.loads(cli("return", "chronology", number, "--json").stdout)[1]["what_happened"] == \
+        "Seen again in clinic."
 
 
 def test_bad_rows_are_refused_naming_row_and_field_and_nothing_is_written(agencies, tmp_path):

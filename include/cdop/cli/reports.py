@@ -67,12 +67,17 @@ def report_show(case_number, as_json) -> None:
     for r in view["reports"]:
         decided = f" by {r['decided_by']} at {r['decided_at']}" if r["decided_by"] else ""
         click.echo(f"  v{r['version']}  built {r['built_on']}  {r['status']}{decided}")
+        if r["replacements"]:
+            click.echo(f"      drafted with {r['replacements']} replacement(s) by role")
         if r["gate_findings"]:
             click.echo("      identifier field(s) found: " + ", ".join(r["gate_findings"]))
         if r["comments"]:
             click.echo(f"      comments: {r['comments']}")
     for item in view["blocked_at"]:
         click.echo(f"      {item['field']}: in {item['where']}")
+    if view["to_decide"]:
+        click.echo(f"  {len(view['to_decide'])} replacement(s) to decide before approval: "
+                   f"cdop report replacements {view['case_number']}")
 
 
 @report_group.command("approve")
@@ -118,3 +123,77 @@ def report_export(case_number, target, version, reason) -> None:
 
     for path in export_report(current_settings(), case_number, target, version=version, reason=reason):
         click.echo(str(path))
+
+
+@report_group.command("replacements")
+@click.argument("case_number")
+@today_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def report_replacements(case_number, today, as_json) -> None:
+    """List what the pseudonymised draft replaced, numbered: label, kind, who found it,
+    where, the draft's words around it (never the original) and the decision so far."""
+    from cdop.panel.replacements import replacements
+
+    view = replacements(current_settings(), case_number, today=business_date(today))
+    if as_json:
+        view.pop("places")
+        click.echo(json.dumps(view, indent=2))
+        return
+    report = view["report"]
+    click.echo(f"{view['case_number']}  report: " + (f"v{report['version']} {report['status']}" if report
+                                                    else "not built yet"))
+    if not view["replacements"]:
+        click.echo("  nothing replaced")
+    for r in view["replacements"]:
+        state = {"keep": "kept", "label": "changed", "undo": "undone"}.get(r["decision"] or "", "")
+        state = state or ("replaced (a stop)" if r["severity"] == "stop" else "TO DECIDE (a flag)")
+        if r["same_as"] != r["number"]:
+            state = f"as {r['same_as']} (same words)"
+        click.echo(f"  {r['number']:>3}  {r['label']:<28} {r['kind']:<10} {state:<20} {r['where']}")
+        click.echo(f"       found as {r['found_by']} ({r['field']}): \u2026{r['context']}\u2026")
+    if view["undecided"]:
+        click.echo(f"  {len(view['undecided'])} to decide: cdop report decide {view['case_number']} "
+                   "--replacement N --keep | --label \"...\" | --undo --reason \"...\"")
+
+
+@report_group.command("decide")
+@click.argument("case_number")
+@click.option("--replacement", "number", type=int, required=True, help="Its number in `cdop report replacements`.")
+@click.option("--keep", is_flag=True, help="Keep the label it was given.")
+@click.option("--label", help="Change it to this label (no names: the gate checks it).")
+@click.option("--undo", is_flag=True, help="Undo it: a false alarm, kept as written (needs --reason).")
+@click.option("--reason", help="Why it is a false alarm (kept, encrypted, in the audit trail).")
+@today_option
+@friendly_errors
+def report_decide(case_number, number, keep, label, undo, reason, today) -> None:
+    """Keep, change or undo one replacement of the draft; the same text everywhere in the
+    case follows, and a report waiting for the check is drafted again."""
+    from cdop.panel.replacements import decide
+    from cdop.validation import InputError, Problem
+
+    chosen = [name for name, given in (("keep", keep), ("label", label is not None), ("undo", undo)) if given]
+    if len(chosen) != 1:
+        raise InputError([Problem("decision", "give exactly one of --keep, --label or --undo")])
+    result = decide(current_settings(), case_number, number, decision=chosen[0], label=label, reason=reason,
+                    actor=actor(), today=business_date(today))
+    said = {"keep": f"kept as {result['label']}", "label": f"changed to {result['label']}",
+            "undo": "undone: kept as written"}[result["decision"]]
+    click.echo(f"{result['case_number']} replacement {number} ({result['where']}): {said}")
+    if result["redrafted"]:
+        click.echo(f"  report v{result['redrafted']['version']} drafted again: {result['redrafted']['status']}")
+
+
+@report_group.command("reveal")
+@click.argument("case_number")
+@click.option("--replacement", "number", type=int, required=True)
+@click.option("--reason", required=True, help="Why you need the original (kept, encrypted, in the audit trail).")
+@today_option
+@friendly_errors
+def report_reveal(case_number, number, reason, today) -> None:
+    """Show the original text of one replacement (audited, with the reason)."""
+    from cdop.panel.replacements import reveal
+
+    result = reveal(current_settings(), case_number, number, reason=reason, actor=actor(),
+                    today=business_date(today))
+    click.echo(f"{number} ({result['where']}), drafted as {result['label']}: {result['original']}")

@@ -57,7 +57,7 @@ def return_content(case_number, agency_code, file_, summary, entries, replace, t
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def return_chronology(case_number, as_json) -> None:
-    """List a case's merged chronology with entry numbers, to find what to redact (audited)."""
+    """List a case's merged chronology, its entries numbered 1..n within the case (audited)."""
     from cdop.requests.returns import chronology
 
     rows = chronology(current_settings(), case_number)
@@ -65,27 +65,28 @@ def return_chronology(case_number, as_json) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['id']:>6}  {row['date']}  {row['agency']:8} {row['what_happened']}")
+        click.echo(f"{row['number']:>4}  {row['date']}  {row['agency']:8} {row['what_happened']}")
 
 
 @click.command("amend-entry")
 @click.argument("case_number")
-@click.argument("entry_id", type=int)
+@click.argument("entry_number", type=int)
 @click.option("--text", help="The new text of the entry.")
 @click.option("--date", help="The new date of the entry (YYYY-MM-DD).")
 @click.option("--remove", is_flag=True, help="Remove the entry instead.")
 @today_option
 @friendly_errors
-def return_amend_entry(case_number, entry_id, text, date, remove, today) -> None:
-    """Amend (or remove) a chronology entry, e.g. to redact a name the gate found."""
+def return_amend_entry(case_number, entry_number, text, date, remove, today) -> None:
+    """Amend (or remove) chronology entry ENTRY_NUMBER (as `return chronology` numbers it)."""
     from cdop.requests.returns import amend_entry, remove_entry
 
     if remove:
-        remove_entry(current_settings(), case_number, entry_id)
-        click.echo(f"removed chronology entry {entry_id} from {case_number.upper()}")
+        remove_entry(current_settings(), case_number, entry_number)
+        click.echo(f"removed chronology entry {entry_number} from {case_number.upper()}")
         return
-    amend_entry(current_settings(), case_number, entry_id, what_happened=text, date=date, today=business_date(today))
-    click.echo(f"amended chronology entry {entry_id} of {case_number.upper()}")
+    amend_entry(current_settings(), case_number, entry_number, what_happened=text, date=date,
+                today=business_date(today))
+    click.echo(f"amended chronology entry {entry_number} of {case_number.upper()}")
 
 
 @click.command("amend-summary")

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
+from cdop.confidentiality.folding import _fold
+from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -225,9 +228,11 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         texts = [("learning", values["learning"])]
         texts += [(f"factors[{i}].notes", f["notes"]) for i, f in enumerate(factors, start=1)]
         texts += [(f"recommendations[{i}].text", r["text"]) for i, r in enumerate(recommendations, start=1)]
-        # A recommendation to the child's own school would name it in every message.
+        # An organisation typed by hand is free text, gated like the rest; one taken from
+        # the directory (the child's own school included) is where the recommendation
+        # goes: its name is the addressee, not a disclosure.
         texts += [(f"recommendations[{i}].organisation", r["organisation"])
-                  for i, r in enumerate(recommendations, start=1)]
+                  for i, r in enumerate(recommendations, start=1) if r["agency_id"] is None]
         problems += [p for p in (identifier_problem(gate, field, text) for field, text in texts) if p]
         if problems:
             raise InputError(problems)
@@ -493,10 +498,24 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
     email = outbox.templated_email(message, settings, template, context)
     last = context["last_update"]
-    gate_email(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), email,
-               f"{message.kind} R{rec.id}", settings=settings, kind="recommendation",
+    gate = addressed_to(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), rec)
+    gate_email(gate, email, f"{message.kind} R{rec.id}", settings=settings, kind="recommendation",
                free_text=(rec.text, rec.organisation, last.progress if last else None))
     return email
+
+
+def addressed_to(gate: Gate, rec: Recommendation) -> Gate:
+    """The gate for a message to a recommendation's organisation. When that is a directory
+    agency that is also a recorded place of the family (the child's school), its own name
+    is the message's addressee: that place's identifiers are left out, every other one
+    (and every unrecorded kind) still stops the message."""
+    if rec.agency_id is None or not rec.organisation:
+        return gate
+    own = _fold(rec.organisation).strip()
+    roles = {i.role for i in gate.identifiers if i.kind == "place" and i.role and _fold(i.value).strip() == own}
+    if not roles:
+        return gate
+    return dataclasses.replace(gate, identifiers=tuple(i for i in gate.identifiers if i.role not in roles))
 
 
 def compose_agreed(session: Session, message: OutboxMessage, settings: Settings) -> Email:

@@ -35,15 +35,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.documents import gate_scan_document
 from cdop.confidentiality.gate import IdentifierFound
 from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.templating import render
 from cdop.panel.check_signal import signal_check_offer
+from cdop.panel.drafts import draft, report_policy
 from cdop.panel.report_content import locate_findings, report_context
-from cdop.panel.report_files import _store, read_file
+from cdop.panel.report_files import _store, read_file, report_dir
 from cdop.pdf import PdfRenderFailed, html_to_pdf
 from cdop.private_files import private_dir, write_private
 from cdop.rules.stages import Stage, case_stage, needs_report_predicate
@@ -102,26 +102,76 @@ def _load_case(uow: UnitOfWork, case_number: str) -> Case:
     return case
 
 
-def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today: dt.date) -> BuildResult:
+def _render(uow: UnitOfWork, settings: Settings, case: Case, version: int, today: dt.date):
+    """The report drafted from the case's pseudonymised texts: (draft, HTML, PDF)."""
+    d = draft(uow.session, case, settings, today)
     html = render("report/case_report.html.j2",
-                  **report_context(uow.session, case, settings, version=version, today=today))
+                  **report_context(uow.session, case, settings, version=version, today=today, draft=d))
     try:
         pdf = html_to_pdf(html)
     except PdfRenderFailed as exc:
         raise ReportBuildFailed(str(exc)) from None
+    return d, html, pdf
+
+
+def scan_report(gate, html: str, pdf: bytes | None, undone: frozenset[tuple[str, str]]) -> list[str]:
+    """What stops the built report (as gate_scan_document): fields found, and each kind of
+    flag not decided; a replacement the coordinator undid (a false alarm, with a reason)
+    is not a finding any more."""
+    from cdop.confidentiality.decisions import fingerprints
+    from cdop.confidentiality.documents import FLAG_SUFFIX, pdf_text, visible_text
+
+    def kept(f, text: str) -> bool:
+        return not undone or not any((f.kind, fp) in undone for fp in fingerprints(f.kind, text[f.start:f.end]))
+
+    texts = [visible_text(html)] + ([pdf_text(pdf)] if pdf is not None else [])
+    found: set[str] = set()
+    for i, t in enumerate([html, *texts]):
+        for f in gate.findings(t):
+            if f.severity == "stop" and kept(f, t):
+                found.add(f.field)
+            elif f.severity == "flag" and i > 0 and kept(f, t):  # flags in what a reader sees
+                found.add(f.field + FLAG_SUFFIX)
+    return sorted(found)
+
+
+def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today: dt.date,
+           report: CaseReport | None = None) -> BuildResult:
+    """Build a version (or, with `report`, draft that version again in place: a decision
+    on a replacement changed its text before anyone approved it)."""
+    d, html, pdf = _render(uow, settings, case, version, today)
     gate = case_gate(uow.session, case, document=CASE_REPORT,
                      policy=report_policy(settings, case, today))
-    findings = gate_scan_document(gate, html, pdf)
-    report = CaseReport(case_id=case.id, version=version, status=BLOCKED if findings else AWAITING,
-                        gate_findings=findings, built_on=today)
-    uow.session.add(report)
-    uow.session.flush()  # claims (case, version): a concurrent build of the same one fails here
-    report.html_path, report.pdf_path = _store(uow, settings, case.case_number, version, html, pdf)
-    if findings:
-        located = locate_findings(uow.session, case, gate, settings)
+    findings = scan_report(gate, html, pdf, d.undone())
+    status = BLOCKED if findings else AWAITING
+    if report is None:
+        report = CaseReport(case_id=case.id, version=version, status=status, gate_findings=findings,
+                            built_on=today, replacements=d.summary())
+        uow.session.add(report)
+        uow.session.flush()  # claims (case, version): a concurrent build of the same one fails here
+        report.html_path, report.pdf_path = _store(uow, settings, case.case_number, version, html, pdf)
+        redrafted = False
+    else:
+        from cdop.store import files
+
+        was = report.status
+        folder = report_dir(settings, case.case_number, version).relative_to(settings.home)
+        old = (report.html_path, report.pdf_path)
+        report.html_path = files.store_encrypted(uow, settings, folder, f"{case.case_number}-report-v{version}.html",
+                                                 html.encode("utf-8"))
+        report.pdf_path = files.store_encrypted(uow, settings, folder, f"{case.case_number}-report-v{version}.pdf", pdf)
+        for path in old:
+            files.remove_when_committed(uow, settings, path)
+        report.status, report.gate_findings, report.replacements = status, findings, d.summary()
+        if status == AWAITING and was != AWAITING:
+            report.check_requested_on = None  # offer the check now it can be made
+        redrafted = True
+    if findings and not (redrafted and report.status == BLOCKED and was == BLOCKED):
+        located = locate_findings(uow.session, case, gate, settings, d)
         outbox.enqueue(
             uow, settings,
-            key=outbox.business_key(case.case_number, "coordinator", KIND_BLOCKED, version),
+            key=outbox.business_key(case.case_number, "coordinator", KIND_BLOCKED, version,
+                                    *(["redraft", len(d.summary()), len(findings)] if redrafted else [])),
             kind=KIND_BLOCKED,
             to=[settings.policy.coordinator_email],
             subject=f"Case report {case.case_number} v{version} blocked: identifier found",
@@ -133,26 +183,16 @@ def _build(uow: UnitOfWork, settings: Settings, case: Case, version: int, today:
                   fields=findings, where=sorted({f["where"] for f in located}))
         log.warning("case report %s v%d blocked by the anonymisation gate; field(s): %s",
                     case.case_number, version, ", ".join(findings))
+    elif redrafted:
+        uow.audit("report_redrafted", "case_report", report.id, case_id=case.id, version=version,
+                  status=report.status)
     else:
-        uow.audit("report_built", "case_report", report.id, case_id=case.id, version=version)
+        uow.audit("report_built", "case_report", report.id, case_id=case.id, version=version,
+                  replacements=len(d.summary()))
     return BuildResult(case.case_number, version, report.status, tuple(findings))
 
 
 CASE_REPORT = "case_report"
-
-
-def report_policy(settings: Settings, case: Case, today: dt.date):
-    """The case report gives timing relative to the death: a calendar date in it stops
-    it, but for the report's own dates (built, returns received or waived, processes
-    concluded), which the template prints as such."""
-    from cdop.confidentiality.detectors import office_policy
-
-    dates = {today}
-    dates |= {d for r in case.requests for d in (r.returned_on, r.waived_on) if d}
-    dates |= {i.concluded_on for i in case.investigations if i.concluded_on}
-    dates |= {i.started_on for i in case.investigations if getattr(i, "started_on", None)}
-    agencies = [a for r in case.requests for a in (r.agency.request_email, r.agency.escalation_email) if a]
-    return office_policy(settings, CASE_REPORT, allowed_dates=dates, allowed_emails=agencies)
 
 
 def cases_newly_ready(session: Session) -> list[str]:
@@ -261,6 +301,12 @@ def decide(
         found = identifier_problem(case_gate(uow.session, case), "comments", comments)
         if found:
             raise InputError([found])
+        if approve:
+            pending = undecided(uow.session, case.id, report)
+            if pending:
+                numbers = ", ".join(str(n) for n in pending[:20]) + (", ..." if len(pending) > 20 else "")
+                raise InputError([Problem("replacements", f"{len(pending)} replacement(s) wait for your decision "
+                                          f"(number(s) {numbers}): keep, change or undo each first")])
         report.status = APPROVED if approve else RETURNED
         report.decided_by = actor
         report.decided_at = utcnow()
@@ -283,6 +329,20 @@ def decide(
                 "decided_by": report.decided_by, "decided_at": report.decided_at.isoformat()}
 
 
+def undecided(session: Session, case_id: int, report: CaseReport) -> list[int]:
+    """The numbers of the flags replaced in this version that the coordinator has not
+    decided (a stop is replaced and counts as decided unless undone)."""
+    from cdop.panel.drafts import decisions_of
+
+    decisions = decisions_of(session, case_id)
+    pending: dict[tuple, int] = {}
+    for i, r in enumerate(report.replacements or [], start=1):
+        key = (r.get("kind"), r.get("fingerprint"))
+        if r.get("severity") == "flag" and key not in decisions:
+            pending.setdefault(key, r.get("number", i))  # the same words again: one decision
+    return list(pending.values())
+
+
 # ---------------------------------------------------------------------------- views
 
 
@@ -296,7 +356,9 @@ def report_view(settings: Settings, case_number: str) -> dict[str, Any]:
         ).all()
         located = []
         if reports and reports[-1].status == BLOCKED:
-            located = locate_findings(uow.session, case, case_gate(uow.session, case), settings)
+            today = reports[-1].built_on
+            located = locate_findings(uow.session, case, case_gate(uow.session, case, policy=report_policy(
+                settings, case, today)), settings, draft(uow.session, case, settings, today))
         return {
             "case_number": case.case_number,
             "stage": case_stage(case).value,
@@ -305,10 +367,12 @@ def report_view(settings: Settings, case_number: str) -> dict[str, Any]:
                  "gate_findings": list(r.gate_findings or []), "decided_by": r.decided_by,
                  "decided_at": r.decided_at.isoformat() if r.decided_at else None,
                  "comments": r.comments, "html_path": r.html_path, "pdf_path": r.pdf_path,
-                 "check_requested_on": r.check_requested_on.isoformat() if r.check_requested_on else None}
+                 "check_requested_on": r.check_requested_on.isoformat() if r.check_requested_on else None,
+                 "replacements": len(r.replacements or [])}
                 for r in reports
             ],
             "blocked_at": located,
+            "to_decide": undecided(uow.session, case.id, reports[-1]) if reports else [],
         }
 
 

@@ -107,7 +107,9 @@ def record_check(settings: Settings, case_number: str, version: int, *, decision
                          actor=actor, today=today, version=version)
     except InputError as exc:
         fields = {p.field for p in exc.problems}
-        if fields & {"report", "version"}:
+        # Replacements still to decide are decided on the check page or with `cdop report
+        # decide`, not in Airflow: offering the same check again every hour would not help.
+        if fields & {"report", "version", "replacements"}:
             return "not recorded: " + "; ".join(str(p) for p in exc.problems)
         with unit_of_work(settings, actor) as uow:
             case = get_case(uow, case_number)

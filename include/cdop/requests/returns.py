@@ -248,14 +248,16 @@ def amend_summary(settings: Settings, case_number: str, agency_code: str, *, sum
         uow.commit()
 
 
-def _entry(uow, case: Case, entry_id: int) -> ChronologyEntry:
-    entry = uow.session.get(ChronologyEntry, entry_id)
-    if entry is None or entry.case_id != case.id:
-        raise NotFound(f"case {case.case_number} has no chronology entry {entry_id}")
-    return entry
+def _entry(uow, case: Case, number: int) -> ChronologyEntry:
+    """Chronology entry `number` of the case, as `chronology` numbers them (1..n, in
+    date order within the case: the number the report, the pages and the CLI show)."""
+    rows = merged_chronology(uow.session, case)
+    if not 1 <= number <= len(rows):
+        raise NotFound(f"case {case.case_number} has no chronology entry {number}")
+    return rows[number - 1][0]
 
 
-def amend_entry(settings: Settings, case_number: str, entry_id: int, *, today: dt.date,
+def amend_entry(settings: Settings, case_number: str, number: int, *, today: dt.date,
                 what_happened: str | None = None, date: dt.date | str | None = None,
                 actor: str | None = None) -> None:
     """Change a chronology entry's text and/or date (e.g. to redact a name)."""
@@ -270,7 +272,7 @@ def amend_entry(settings: Settings, case_number: str, entry_id: int, *, today: d
         raise InputError(reader.problems)
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
-        entry = _entry(uow, case, entry_id)
+        entry = _entry(uow, case, number)
         if text is not None:
             entry.description = text
         if day is not None:
@@ -280,12 +282,12 @@ def amend_entry(settings: Settings, case_number: str, entry_id: int, *, today: d
         uow.commit()
 
 
-def remove_entry(settings: Settings, case_number: str, entry_id: int, *, actor: str | None = None) -> None:
+def remove_entry(settings: Settings, case_number: str, number: int, *, actor: str | None = None) -> None:
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
-        entry = _entry(uow, case, entry_id)
+        entry = _entry(uow, case, number)
         uow.session.delete(entry)
-        uow.audit("chronology_entry_removed", "chronology_entry", entry_id, case_id=case.id)
+        uow.audit("chronology_entry_removed", "chronology_entry", entry.id, case_id=case.id, number=number)
         uow.commit()
 
 
@@ -297,9 +299,9 @@ def chronology(settings: Settings, case_number: str, *, actor: str | None = None
         uow.audit("chronology_viewed", "case", case.id, case_id=case.id, entries=len(rows))
         uow.commit()
     return [
-        {"id": e.id, "date": e.event_date.isoformat(), "agency": code, "from_return_of": source,
+        {"number": n, "date": e.event_date.isoformat(), "agency": code, "from_return_of": source,
          "what_happened": e.description}
-        for e, code, source in rows
+        for n, (e, code, source) in enumerate(rows, start=1)
     ]
 
 

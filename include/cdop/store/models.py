@@ -285,6 +285,10 @@ class CaseReport(Base):
     # When the coordinator's check was last offered in Airflow (a Required Action); the
     # offer is renewed after it times out, so no run waits for months (migration 0004_panel).
     check_requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    # What the pseudonymiser replaced in this version, as the coordinator checks it: per
+    # replacement its kind, fingerprint (an HMAC, never the text), severity, field, label
+    # and where (migration 0017_replacements). Approval waits for a decision on each flag.
+    replacements: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
 
 
 class PanelMeeting(Base):
@@ -452,6 +456,29 @@ class GateDecision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ReplacementDecision(Base):
+    """The coordinator's decision on one replacement in a case's pseudonymised draft:
+    keep the label, change it, or undo it as a false alarm (with a reason). Keyed, like
+    GateDecision, by the finding's kind and a fingerprint of its folded text: the same
+    text is decided once for the whole case, and a rebuild asks nothing twice."""
+
+    __tablename__ = "replacement_decisions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "finding_kind", "fingerprint", name="uq_replacement_decisions_case_finding"),
+        CheckConstraint("decision IN ('keep', 'label', 'undo')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    finding_kind: Mapped[str] = mapped_column(String(20))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str | None] = mapped_column(String(60))  # gate-checked when chosen
+    reason: Mapped[str | None] = mapped_column(Encrypted)  # why it was undone
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class PortalLink(Base):
     """One secure link to the return portal, sent by email for one agency request. The
     token itself is never stored: only its keyed hash (`token_hash`). The emailed code is
@@ -543,6 +570,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     PortalForm: ("content",),
     PortalAttachment: ("original_name",),
     PanelMeeting: ("minutes",),
+    ReplacementDecision: ("reason",),
 }
 
 __all__ = [

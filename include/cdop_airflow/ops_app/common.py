@@ -74,6 +74,7 @@ DONE_MESSAGES = {
     "investigation_recorded": "Investigation updated.",
     "report_decided": "Decision recorded.",
     "report_rebuilt": "The report is rebuilt.",
+    "replacement_decided": "Decision recorded: it applies wherever the same text appears in this case.",
     "message_released": "Message released: it goes with the next send.",
     "registered": "Notification registered.",
     "agencies_imported": "The agency directory is imported.",
