@@ -31,6 +31,7 @@ from cdop.panel.papers import plan_panel_papers
 from cdop.panel.report_check import record_check
 from cdop.portal.app import create_app
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import AuditEvent, CaseReport, ReplacementDecision
@@ -48,8 +49,8 @@ SECOND_PARENT = "Will O'Neill"
 # would have been a manual rewrite before (the office retyped 28 such texts for 5 cases).
 RUH_TEXT = {
     "summary": ("Zofia was brought to the emergency department by her mother, Mrs Hope Ó Briain, "
-                "and Will O'Neill. Łukasz waited with Ms Xander, a neighbour. Zofia's old Moses "
-                "basket was still in the bedroom at 12 Stapleton Road."),
+                "and Will O'Neill. Łukasz waited with Ms Xander, a neighbour. Zofia's old Baby "
+                "Bjorn sling was still in the bedroom at 12 Stapleton Road."),
     "safeguarding__concerns_detail": ("Hope Ó Briain asked for help with housing in the spring; "
                                       "Ms Xander made the referral."),
     "health__conditions_detail": "Asthma; Zofia missed two clinic appointments.",
@@ -91,7 +92,7 @@ def _case(settings, today: dt.date) -> str:
 
 def _submit(settings, smtp_server, to: str, today: dt.date, typed: dict[str, str], **answers) -> None:
     [token] = links_in_mail(smtp_server, to, "agency_request")
-    client = TestClient(create_app(settings), follow_redirects=True)
+    client = TestClient(create_app(settings, deliver=deliver_now), follow_redirects=True)
     page = client.get(f"/r/{token}")
     assert page.url.path == f"/r/{token}/form"
     csrf = csrf_of(page.text)
@@ -162,9 +163,10 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
     # 3. The coordinator's clicks: undo the false alarm (the basket), change one label,
     # keep every other flag. Each click decides that text everywhere in the case.
     clicks = 0
-    moses = next(r for r in items if f"{r['label']} basket" in r["context"])
-    assert (moses["kind"], moses["severity"], moses["layer"]) == ("name", "flag", "people")
-    replacements.decide(settings, number, moses["number"], decision="undo", reason="A Moses basket is a cot",
+    # The false alarm: "Bjorn" of a Baby Bjorn sling, a brand taken for a given name.
+    bjorn = next(r for r in items if f"{r['label']} sling" in r["context"])
+    assert (bjorn["kind"], bjorn["severity"], bjorn["layer"]) == ("name", "flag", "people")
+    replacements.decide(settings, number, bjorn["number"], decision="undo", reason="A Baby Bjorn is a baby sling",
                         actor="coordinator", today=today)
     clicks += 1
     result = replacements.decide(settings, number, xander[0]["number"], decision="label", label="a neighbour",
@@ -200,7 +202,7 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
 
     [exported, pdf_file] = case_reports.export_report(settings, number, tmp_path / "v2", reason="Read it")
     written = html_lib.unescape(exported.read_text())
-    assert "old Moses basket" in written  # undone: as the agency wrote it
+    assert "old Baby Bjorn sling" in written  # undone: as the agency wrote it
     assert "with a neighbour, a neighbour" in written or "a neighbour made the referral" in written.lower()
     gate = gate_for(settings, number)
     assert gate.scan(written) == [] and gate.scan(pdf_text(pdf_file.read_bytes())) == []
@@ -213,9 +215,9 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
         case_id = get_case(uow, number).id
         rows = uow.session.scalars(select(ReplacementDecision).where(ReplacementDecision.case_id == case_id)).all()
         assert len(rows) == clicks
-        assert [r.reason for r in rows if r.decision == "undo"] == ["A Moses basket is a cot"]
+        assert [r.reason for r in rows if r.decision == "undo"] == ["A Baby Bjorn is a baby sling"]
         report = uow.session.scalar(select(CaseReport).where(CaseReport.case_id == case_id, CaseReport.version == 2))
-        assert not [r for r in report.replacements if "Moses" in repr(r)]  # fingerprints, never text
+        assert not [r for r in report.replacements if "Bjorn" in repr(r)]  # fingerprints, never text
 
     # 5. The panel pack: the approved report goes to the members, and carries no identifier.
     add_member(settings, name="Dr Ada Chair", role="Chair", email="ada.chair@nhs.net")

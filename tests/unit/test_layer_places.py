@@ -84,6 +84,22 @@ def test_a_shop_or_business_is_a_flag(text, business):
     assert (business, "business", "flag") in _found(text)
 
 
+@pytest.mark.parametrize("text, place, kind", [
+    ("At St Anne's Primary School she was settled.", "St Anne's Primary School", "school"),
+    ("In Little Acorns Nursery Łucja slept after lunch.", "Little Acorns Nursery", "school"),
+    ("To Ali's Barbers on Saturdays, with his uncle.", "Ali's Barbers", "business"),
+    ("Near the Golden Dragon Takeaway the car stopped.", "Golden Dragon Takeaway", "business"),
+])
+def test_a_sentence_initial_preposition_or_article_is_not_part_of_the_place(text, place, kind):
+    assert [(p, k) for p, k, _ in _found(text)] == [(place, kind)]
+
+
+@pytest.mark.parametrize("text", ["Setting   Primary", "Setting\tPrimary", "Provider   Day Nursery",
+                                  "Where   Golden Dragon   Takeaway"])
+def test_a_label_and_its_value_drawn_from_a_table_are_not_a_school_or_business(text):
+    assert _found(text) == []
+
+
 def test_the_spar_on_mill_lane_is_found_by_its_street():
     assert ("Mill Lane", "street", "stop") in _found("Mum bought milk at the Spar on Mill Lane.")
 

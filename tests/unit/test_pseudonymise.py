@@ -93,16 +93,27 @@ def test_labels_are_policy_data_a_cdop_can_change_one_at_a_time(tmp_path):
 
 
 def test_a_decision_changes_or_undoes_a_replacement_everywhere_it_appears():
-    text = "Ms Xander rang. The Moses basket was there. Ms Xander came."
+    # "Bjorn" of a Baby Bjorn sling: a brand the people layer takes for a given name.
+    text = "Ms Xander rang. The Baby Bjorn sling was there. Ms Xander came."
     gate, plain = _pseudonymiser()
     found = plain.apply(text, gate.findings(text))
-    assert found.text == "[person A] rang. The [person B] basket was there. [person A] came."
+    assert found.text == "[person A] rang. The Baby [person B] sling was there. [person A] came."
     assert [r.decided for r in found.replacements] == [False, False, False]  # flags wait for a decision
-    xander, moses = found.replacements[0], found.replacements[1]
+    xander, bjorn = found.replacements[0], found.replacements[1]
     decisions = {(xander.kind, xander.fingerprint): Decision("label", "a neighbour"),
-                 (moses.kind, moses.fingerprint): Decision("undo")}
+                 (bjorn.kind, bjorn.fingerprint): Decision("undo")}
     gate, decided = _pseudonymiser(decisions=decisions)
     again = decided.apply(text, gate.findings(text))
-    assert again.text == "A neighbour rang. The Moses basket was there. A neighbour came."
+    assert again.text == "A neighbour rang. The Baby Bjorn sling was there. A neighbour came."
     assert [r.decision for r in again.replacements] == ["label", "undo", "label"]
     assert all(r.decided for r in again.replacements)
+
+
+def test_the_labels_a_draft_is_written_with_are_not_found_again_even_wrapped():
+    """A drafted text goes through the gate again (HTML, PDF): its own labels and
+    placeholders -- "Parent\\n1" as a PDF wraps it -- are nobody's name or place."""
+    from cdop.confidentiality.detectors import policy_for, unrecorded_findings
+
+    text = ("Brought in by her mother, Parent\n1, and Parent 2. Sibling 1 waited with [person A] "
+            "near [place]; School 2 and Previous address 1 were told.")
+    assert unrecorded_findings(text, policy_for("case_report")) == []

@@ -38,6 +38,7 @@ from cdop.confidentiality.layers.contact import contact_findings, national_digit
 from cdop.confidentiality.layers.dates import date_findings
 from cdop.confidentiality.layers.places import place_findings
 from cdop.confidentiality.layers.references import nhs_number_valid, nhs_spans, reference_findings
+from cdop.confidentiality.layers.terms import label_pattern
 
 __all__ = ["DOCUMENT_KINDS", "DEFAULT_POLICY", "MESSAGES", "RELATIVE_TIMING", "DocumentPolicy", "nhs_number_valid",
            "office_policy", "policy_for", "unrecorded_findings"]
@@ -139,6 +140,9 @@ def unrecorded_findings(text: str, policy: DocumentPolicy | None = None, *, flag
 
         if might_name_someone(text):
             entities = _model_entities(text)
+    labels = Spans(m.span() for m in label_pattern().finditer(text))
+    if labels.spans:
+        entities = tuple(e for e in entities if not labels.overlaps(e[0], e[1]))
     places = place_findings(text, policy, model_entities=entities)
     if not flags:
         places = [f for f in places if f.severity == "stop"]
@@ -153,4 +157,4 @@ def unrecorded_findings(text: str, policy: DocumentPolicy | None = None, *, flag
         found += circumstance_findings(
             text, date_spans=[(f.start, f.end) for f in dates],
             place_spans=[(f.start, f.end) for f in places if f.kind in ("street", "school", "business", "place", "address")])
-    return _resolve(found)
+    return _resolve([f for f in found if not (f.severity == "flag" and labels.overlaps(f.start, f.end))])

@@ -61,12 +61,15 @@ _STREET = re.compile(
 _WELSH_STREET = re.compile(
     r"(?<![\w])((?:Heol|Stryd|Ffordd|L[o\u00f4]n|Maes|Cwrt|Rhodfa|Clos|Teras|Cilgant|Llys|Ystad|Parc)"
     r"(?:\s+(?:y|yr|'r|\u2019r))?\s+" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)")
+# The space inside a name: one. Two or more spaces, or a tab, is where text drawn from a
+# table puts a cell boundary ("Setting   Primary" is a label and its value, not a school).
+_GAP = r"(?:[ ](?![ \t])|[ ]?\u00a0)"
 _SCHOOL_WORDS = (r"Primary(?:\s+School)?|Infants?(?:\s+School)?|Junior(?:\s+School)?|Secondary(?:\s+School)?|"
                  r"High\s+School|Grammar\s+School|School|Academy|College|(?:Day\s+)?Nursery|Pre-?[Ss]chool|"
                  r"Playgroup|Kindergarten|Sixth\s+Form")
 _SCHOOL = re.compile(
-    r"((?:" + _NAME_WORD + r"|RC|CE|CofE|C\s+of\s+E|of|the|and|&)(?:[ \t]+(?:" + _NAME_WORD
-    + r"|RC|CE|CofE|VA|VC|of|the|and|&)){0,6}[ \t]+(?:" + _SCHOOL_WORDS + r"))\b")  # bounded: no quadratic scan
+    r"((?:" + _NAME_WORD + r"|RC|CE|CofE|C\s+of\s+E|of|the|and|&)(?:" + _GAP + r"(?:" + _NAME_WORD
+    + r"|RC|CE|CofE|VA|VC|of|the|and|&)){0,6}" + _GAP + r"(?:" + _SCHOOL_WORDS + r"))\b")  # bounded: no quadratic scan
 _WELSH_SCHOOL = re.compile(
     r"((?:Ysgol|Cylch\s+Meithrin|Meithrinfa|Coleg)(?:\s+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Arbennig|Gyfun|"
     r"Sant|Santes|y|yr|'r))*(?:\s+" + _NAME_WORD + r"){1,3})")
@@ -88,7 +91,7 @@ _BUSINESS_WORDS = (r"Barbers?|Barbershop|Takeaway|Take-away|Kebabs?|Caf[eé]|Chi
                    r"Launderette|Motors|Autos|Car\s+Wash|Hotel|Guest\s+House|B&B|Caravan\s+Park|"
                    r"Holiday\s+Park|Leisure\s+Centre|Farm|Stables|Kennels|Gym|Boxing\s+Club|Social\s+Club|"
                    r"Working\s+Men['\u2019]s\s+Club|Mosque|Gurdwara|Temple|Chapel|Church|Mill|Quarry|Marina|Campsite")
-_BUSINESS = re.compile(r"((?:" + _NAME_WORD + r"[ \t]+){1,3}(?:" + _BUSINESS_WORDS + r"))\b")
+_BUSINESS = re.compile(r"((?:" + _NAME_WORD + _GAP + r"){1,3}(?:" + _BUSINESS_WORDS + r"))\b")
 # Foreign addresses: a street word of another language with a number, or a postal code
 # and a town after a comma.
 _FOREIGN_ADDRESS = (
@@ -170,6 +173,25 @@ def _postcodes(text: str) -> list[Finding]:
     return found
 
 
+# A place's name never starts with a connector, a preposition, an article or a possessive:
+# a capitalised one starts a sentence ("At St Anne's Primary", "To Ali's Barbers").
+_LEADING_NOT_A_NAME = frozenset("""
+the of and & a an at in on to from into onto by for with near outside inside behind opposite
+her his their our my your its this that these those
+""".split())
+
+
+def _trim_leading(text: str, s: int, e: int) -> tuple[int, list[str]]:
+    """The span's start moved past its leading connectors, and the words that remain."""
+    words = _folded_words(text[s:e])
+    while words and words[0] in _LEADING_NOT_A_NAME:
+        s = text.index(" ", s) + 1 if " " in text[s:e] else e
+        while s < e and text[s] in " \t":
+            s += 1
+        words = words[1:]
+    return s, words
+
+
 def _schools(text: str, policy, orgs_taken: Spans) -> list[tuple[int, int]]:
     spans = []
     for pattern in (_SCHOOL, _WELSH_SCHOOL):
@@ -180,11 +202,7 @@ def _schools(text: str, policy, orgs_taken: Spans) -> list[tuple[int, int]]:
             for w in list(re.finditer(r"[\w'\u2019\-&]+", m.group(1)))[:-1]:
                 if key(w.group(0)) in _NOT_A_SCHOOL_PART:
                     s = m.start(1) + w.end() + 1
-            words = _folded_words(text[s:e])
-            # Drop leading connectors ("the", "of") from the span.
-            while words and words[0] in ("the", "of", "and", "&"):
-                s = text.index(" ", s) + 1 if " " in text[s:e] else e
-                words = words[1:]
+            s, words = _trim_leading(text, s, e)
             if not any(w not in _NOT_DISTINCTIVE and w not in GENERIC_PLACE_WORDS for w in words) \
                     and pattern is _SCHOOL:
                 continue
@@ -252,10 +270,7 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
         add(m.start(1), m.end(1), "street", "stop", 0.75)
     for m in _BUSINESS.finditer(text):
         s, e = m.span(1)
-        words = _folded_words(m.group(1))
-        while words and words[0] in ("the", "a", "an", "at", "in", "on"):
-            s = text.index(" ", s) + 1
-            words = words[1:]
+        s, words = _trim_leading(text, s, e)
         if len(words) < 2 or _allowed_place(text[s:e], policy):
             continue
         add(s, e, "business", "flag", 0.6)

@@ -48,3 +48,23 @@ def _countries() -> frozenset[str]:
             if value:
                 names.add(" ".join(key(w) for w in value.replace(",", " ").split()))
     return frozenset(names | {"vietnam", "america", "usa", "us"})
+
+
+@functools.cache
+def label_pattern() -> re.Pattern[str]:
+    """The labels and placeholders a pseudonymised text is written with (data/pseudonyms.toml:
+    "Parent 1", "Sibling 2", "[person A]", "[place]"), as a pattern over the text, line
+    breaks allowed where a PDF wraps a label ("Parent\\n1"): what the gate itself wrote is
+    nobody's name or place."""
+    from cdop.config import _default_pseudonyms
+
+    numbered, bracketed = set(), set()
+    for table in _default_pseudonyms().values():
+        for label in table.values():
+            head = label.split("{", 1)[0].strip()
+            if label.startswith("["):
+                bracketed.add(re.escape(head.strip("[]").strip()))
+            elif "{n}" in label and head:
+                numbered.add(r"\s+".join(map(re.escape, head.split())))
+    return re.compile(r"(?<![\w])(?:(?:" + "|".join(sorted(numbered)) + r")\s+\d{1,2}(?![\w])"
+                      + r"|\[(?:" + "|".join(sorted(bracketed)) + r")(?:\s+[A-Z]{1,2})?\])", re.IGNORECASE)
