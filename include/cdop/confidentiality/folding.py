@@ -3,6 +3,8 @@ case, every run of non-alphanumerics one space; with a map back to the raw text.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -10,6 +12,7 @@ from typing import Literal
 from anyascii import anyascii
 
 Severity = Literal["stop", "flag"]
+Kind = Literal["name", "date", "nhs_number", "postcode", "address", "text", "place"]
 # Which detection layer found it: the recorded identifiers as written ("recorded") or in a
 # form derived from them ("derived": initials, nicknames, misspellings, mutations), and the
 # layers for what nobody recorded.
@@ -121,3 +124,63 @@ class Folded:
         return s, min(e, len(self.raw))
 
 
+# --------------------------------------------------------------- recorded forms
+
+@dataclass(frozen=True)
+class Identifier:
+    field: str
+    value: str
+    kind: Kind
+    # For one word of a longer place name ("Hayesfield" of "Hayesfield Girls' School"):
+    # the place's own folded words. The word alone counts only where it is not part of
+    # another capitalised name ("North Bristol NHS Trust" is not "Bristol Metropolitan").
+    place_words: frozenset[str] = frozenset()
+    # The recorded person's or place's role key (cdop.confidentiality.identifiers.roles).
+    role: str | None = None
+    # A form derived from a recorded identifier (cdop.confidentiality.derived): which
+    # layer, how sure, and how it was derived ("nickname", "mutation", "welsh_date"...).
+    layer: Layer = "recorded"
+    confidence: float = 1.0
+    how: str = ""
+
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"]
+
+
+_MONTH_ABBREVIATIONS = frozenset(m[:3] for m in _MONTHS) | {"sept"}
+
+
+def date_forms(day: dt.date) -> set[str]:
+    """The ways a date is written in letters and reports, folded like the text."""
+    d, m, y, yy = day.day, day.month, day.year, day.year % 100
+    month, mon = _MONTHS[m - 1], _MONTHS[m - 1][:3]
+    suffix = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
+    months = {month, mon} | ({"sept"} if m == 9 else set())
+    days = {f"{d}", f"{d:02d}", f"{d}{suffix}"}
+    years = {f"{y}", f"{yy:02d}"}
+    # ISO, and the compact forms systems export ("20250303", "03032025").
+    forms = {f"{y}-{m:02d}-{d:02d}", f"{y} {m} {d}", f"{y}{m:02d}{d:02d}", f"{d:02d}{m:02d}{y}"}
+    for dd in (f"{d}", f"{d:02d}"):
+        for mm in (f"{m}", f"{m:02d}"):
+            for yr in years:
+                forms.add(f"{dd} {mm} {yr}")
+    for name in months:
+        for dd in days:
+            for yr in (f"{y}", f"{yy:02d}"):
+                forms |= {f"{dd} {name} {yr}", f"{dd} of {name} {yr}", f"{name} {dd} {yr}",
+                          f"{dd}{name}{yr}"}
+    return {_fold(f).strip() for f in forms}
+
+
+@functools.lru_cache(maxsize=20000)
+def name_variants(value: str) -> tuple[str, ...]:
+    """The folded forms one recorded name is written in: as recorded, and with the
+    separators an apostrophe or hyphen leaves dropped (O'Neill, ONeill, O Neill)."""
+    phrase = _fold(value).strip()
+    if not phrase:
+        return ()
+    forms = {phrase, _fold(digraphs(value)).strip()}
+    if re.search(r"['\u2019\u2018\u02bc`\-]", value):
+        forms |= {f.replace(" ", "") for f in forms}
+    return tuple(sorted(forms, key=len, reverse=True))

@@ -186,9 +186,15 @@ def _address_identifiers(field: str, address: str) -> list[Identifier]:
     house name (a first line without a number)."""
     parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
     found = [Identifier(field, address, "address")]
-    for i, part in enumerate(parts[:3]):
+    flat = False
+    for i, part in enumerate(parts[:4]):
         if re.match(r"^(?:flat|apartment|apt|unit)\s*\d+[a-z]?$", part, re.IGNORECASE):
+            flat = True
             continue  # "Flat 3" alone says nothing
+        if flat and i == 1 and not re.search(r"\d", part) and len(part.split()) >= 2 and len(parts) > 2:
+            # "Flat 3, Hollis House, 12 Mill Lane": the building alone names the home.
+            found.append(Identifier(field, part, "place", layer="derived", confidence=0.9, how="building"))
+            continue
         if not re.search(r"[A-Za-z]", part) or len(part) < 6:
             break
         street = _HOUSE_NUMBER.sub("", part).strip()
