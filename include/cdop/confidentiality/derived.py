@@ -43,7 +43,7 @@ from cdop.confidentiality.words import (
     cached,
     given_names,
     is_english_word,
-    known_words,
+    is_known_word,
 )
 
 # How sure a derived form is that it names the recorded person or place.
@@ -327,7 +327,7 @@ def misspelling(token: str, parts: Iterable[str]) -> tuple[str, int, bool] | Non
     word = token.lower()
     if len(word) < 4 or not word.isalpha() or word in WORD_NAMES or word in ORGANISATION_WORDS:
         return None
-    if word in known_words() or is_english_word(word):
+    if is_known_word(word) or is_english_word(word):
         return None
     common = word in given_names()
     best = None

@@ -55,6 +55,7 @@ from cdop.confidentiality.words import (
     ORGANISATION_WORDS,
     WORD_NAMES,
     is_english_word,
+    spelling_words,
 )
 
 
@@ -116,8 +117,6 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
     prev = before[-1] if before else ""
     if re.fullmatch(r"\d+[a-z]?", nxt or "x") and len(words) == 1:
         return None  # "Ward 7", "Bay 4", "May 2026": a word before its number, not a name
-    if " ".join(w.lower() for w in words) + " " + nxt in EPONYMS:
-        return None  # "Moses basket", "Down syndrome": a thing named after someone
     if len(words) == 1 and words[0].lower() in _MONTHS:
         if nxt.isdigit() or re.fullmatch(r"\d+(st|nd|rd|th)?", prev or "x"):
             return None  # "May 2026", "1 May"
@@ -149,6 +148,12 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
 # such a run, is a word of that name.
 _RUN_END = ORGANISATION_WORDS | frozenset("""support line helpline project association society
 charity alliance forum collective initiative programme program fund appeal""".split())
+
+
+def _eponym(folded: Folded, fs: int, fe: int) -> bool:
+    """Whether the name at folded [fs, fe) and the word after it name a thing (EPONYMS)."""
+    nxt = folded.text[fe:fe + 30].split()[:1]
+    return bool(nxt) and f"{folded.text[fs:fe].strip()} {nxt[0]}" in EPONYMS
 
 
 def _in_organisation(folded: Folded, fs: int, fe: int) -> bool:
@@ -266,10 +271,18 @@ class Gate:
                     continue  # a plural that makes a word of a name: "Thi" + "s" is "this"
                 if ident.layer == "derived" and not _derived_written_as_name(ident, folded, m.start(), m.end()):
                     continue
+                if ident.kind == "name" and _eponym(folded, m.start(), m.end()):
+                    continue  # "Moses basket", "Down syndrome": a thing named after someone
+                if ident.layer == "derived" and matched not in forms:
+                    continue  # a plural of a derived form ("Bills"): too far from the name
                 if word_name:
                     severity = _word_name_severity(folded, m.start(), m.end())
+                    if ident.layer == "derived" and severity == "stop":
+                        severity = "flag"  # a nickname that is a word ("Bill", "Bell"): either reading
                 elif ident.kind == "name" and _in_organisation(folded, m.start(), m.end()):
-                    severity = "flag"  # a name inside an organisation's: either reading is real
+                    # A name inside an organisation's: a word of some dictionary ("Roma
+                    # Support Group") is the word; another name may be either.
+                    severity = None if matched in spelling_words() else "flag"
                 s, e = folded.raw_span(m.start(), m.end())
                 if ident.place_words and _in_another_name(raw, s, e, ident.place_words):
                     severity = None

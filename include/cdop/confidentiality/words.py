@@ -196,21 +196,24 @@ def english_words() -> frozenset[str]:
 KNOWN_WORD_MIN_COUNT = 50
 
 
-def _build_known_words() -> frozenset[str]:
+def _build_spelling_words() -> frozenset[str]:
     from spellchecker import SpellChecker
 
     frequency = SpellChecker(language="en", distance=1).word_frequency
-    names = _name_list()
-    return frozenset(w for w, n in frequency.items()
-                     if n >= KNOWN_WORD_MIN_COUNT and w.isalpha() and not names.get(w, False))
+    return frozenset(w for w, n in frequency.items() if n >= KNOWN_WORD_MIN_COUNT and w.isalpha())
 
 
 @functools.cache
-def known_words() -> frozenset[str]:
+def spelling_words() -> frozenset[str]:
     """Every word of pyspellchecker's English list seen at least KNOWN_WORD_MIN_COUNT
-    times, given names of Great Britain, Ireland and the USA left out: what a
-    capitalised word must not be to be read as a misspelt name."""
-    return cached("known-words", _build_known_words)
+    times (names among them: "roma", "moses")."""
+    return cached("spelling-words", _build_spelling_words)
+
+
+def is_known_word(word: str) -> bool:
+    """A word of the spelling list that is not a given name in Great Britain, Ireland or
+    the USA: what a capitalised word must not be to be read as a misspelt name."""
+    return word in spelling_words() and not _name_list().get(word, False)
 
 
 def _frequency(ch: str) -> int:
