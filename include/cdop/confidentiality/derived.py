@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from anyascii import anyascii
 
-from cdop.confidentiality.folding import Finding, Folded, Identifier, _fold
+from cdop.confidentiality.folding import Finding, Folded, Identifier, _fold, after_boundary
 from cdop.confidentiality.words import (
     ORGANISATION_WORDS,
     WORD_NAMES,
@@ -288,14 +288,20 @@ def initials_patterns(person: Person) -> list[tuple[re.Pattern[str], str]]:
     plain = [i for i in letters if not _abbreviation(g + i)]
     if plain:
         cls = "[" + "".join(plain) + "]"
-        out.append((re.compile(rf"(?<![\w.&]){g}\. ?{cls}\.(?:-?[A-Z]\.)?(?![\w&])"), "stop"))
-        out.append((re.compile(rf"(?<![\w.&/-]){g} ?{cls}(?![\w&/-])"), "flag"))
+        out.append((re.compile(rf"{g}(?<![\w.&]{g})\. ?{cls}\.(?:-?[A-Z]\.)?(?![\w&])"), "stop"))
+        out.append((re.compile(rf"{g}(?<![\w.&/-]{g}) ?{cls}(?![\w&/-])"), "flag"))
     surnames = {re.escape(v) for s in person.surnames for v in (s, anyascii(s)) if len(v) >= 2}
-    givens = {re.escape(v) for v in (person.given, anyascii(person.given)) if len(v) >= 2}
+    givens = [re.escape(v) for v in sorted({person.given, anyascii(person.given)}) if len(v) >= 2]
     if surnames:
-        out.append((re.compile(rf"(?<![\w.]){g}\.? ?(?:{'|'.join(sorted(surnames))})(?!\w)"), "stop"))
-    out.append((re.compile(rf"(?<![\w.])(?:{'|'.join(sorted(givens))}) [{letters}]\.(?!\w)"), "stop"))
+        out.append((re.compile(rf"{g}(?<![\w.]{g})\.? ?(?:{'|'.join(sorted(surnames))})(?!\w)"), "stop"))
+    if givens:
+        out.append((re.compile(after_boundary(givens, not_before=r"[\w.]") + rf" [{letters}]\.(?!\w)"), "stop"))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _initials(persons: tuple[Person, ...]) -> list[tuple[Person, re.Pattern[str], str]]:
+    return [(p, pattern, severity) for p in persons for pattern, severity in initials_patterns(p)]
 
 
 # ------------------------------------------------------------------- misspellings
@@ -388,7 +394,8 @@ def _in_handle(raw: str, start: int, end: int) -> bool:
 
 # ---------------------------------------------------------------- the patterned pass
 
-_CAPITALISED = re.compile(r"[A-Z][a-z]+|[A-Z]{4,}")
+# A whole capitalised word of the folded text (not part of "McDonald" or "Zofia2010").
+_CAPITALISED_WORD = re.compile(r"(?<= )(?:[A-Z][a-z]+|[A-Z]{4,})(?= )")
 
 
 def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> list[Finding]:
@@ -398,29 +405,34 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
     raw = folded.raw
     found: list[Finding] = []
     all_parts = {part: p for p in persons for part in p.parts}
-    for person in persons:
-        for pattern, severity in initials_patterns(person):
-            for m in pattern.finditer(raw):
-                found.append(Finding(person.field, "name", m.start(), m.end(), severity, person.role,
-                                     CONFIDENCE["initials"] if severity == "flag" else 0.8, "derived"))
+    for person, pattern, severity in _initials(tuple(persons)):
+        for m in pattern.finditer(raw):
+            found.append(Finding(person.field, "name", m.start(), m.end(), severity, person.role,
+                                 CONFIDENCE["initials"] if severity == "flag" else 0.8, "derived"))
     if not all_parts:
         return found
     cased, text = folded.cased, folded.text
-    for m in _CAPITALISED.finditer(cased):
-        if cased[m.start() - 1] != " " or cased[m.end()] != " ":
-            continue  # inside a word with digits or capitals ("McDonald", "Zofia2010")
-        word = m.group(0).lower()
-        if word in exact:
+    # Each distinct capitalised word is judged once (agency text repeats its words);
+    # only the words that are misspellings are then found in the text.
+    lengths = {len(p) for p in all_parts}
+    hits: dict[str, tuple[str, int, bool]] = {}
+    for word in set(_CAPITALISED_WORD.findall(cased)):
+        low = word.lower()
+        if low in exact or not any(abs(len(low) - n) <= 2 for n in lengths):
             continue
-        hit = misspelling(word, all_parts)
-        if hit is None:
-            continue
-        part, distance, _sounds = hit
-        person = all_parts[part]
-        stop = distance == 1 and len(part) >= 6 and word not in given_names()
-        s, e = folded.raw_span(m.start(), m.end())
-        found.append(Finding(person.field, "name", s, e, "stop" if stop else "flag", person.role,
-                             0.8 if stop else 0.6, "derived"))
+        hit = misspelling(low, all_parts)
+        if hit is not None:
+            hits[word] = hit
+    if hits:
+        pattern = re.compile(after_boundary([re.escape(h) for h in sorted(hits, key=len, reverse=True)], before=" ")
+                             + "(?= )")
+        for m in pattern.finditer(cased):
+            part, distance, _sounds = hits[m.group(0)]
+            person = all_parts[part]
+            stop = distance == 1 and len(part) >= 6 and m.group(0).lower() not in given_names()
+            s, e = folded.raw_span(m.start(), m.end())
+            found.append(Finding(person.field, "name", s, e, "stop" if stop else "flag", person.role,
+                                 0.8 if stop else 0.6, "derived"))
     # A recorded name inside a longer word of the folded text: one pass for every part.
     inside = re.compile("|".join(re.escape(p) for p in sorted(all_parts, key=len, reverse=True)))
     for m in inside.finditer(text):

@@ -27,8 +27,10 @@ values, so the coordinator knows what to redact and nothing identifying reaches 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -44,6 +46,7 @@ from cdop.confidentiality.folding import (  # noqa: F401 -- Identifier, date_for
     Kind,
     Severity,
     _fold,
+    after_boundary,
     date_forms,
     name_variants,
 )
@@ -85,7 +88,7 @@ def _name_pattern(value: str) -> re.Pattern[str] | None:
     if len(squeezed) >= 6:
         alternatives.append(" ?".join(map(re.escape, squeezed)))
     # Plural and possessive forms: "the Quennells", "Quennell's", "Quennells'".
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?:e?s)?(?![a-z0-9])")
+    return re.compile(after_boundary(alternatives, not_before="[a-z0-9]") + r"(?:e?s)?(?![a-z0-9])")
 
 
 @functools.lru_cache(maxsize=20000)
@@ -248,7 +251,7 @@ class Gate:
             code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
             if len(code) < 5:
                 return []
-            pattern = re.compile(rf"(?<= )(?:{code}|{code[:-3]} {code[-3:]})(?= )")
+            pattern = re.compile(after_boundary([code, f"{code[:-3]} {code[-3:]}"], before=" ") + "(?= )")
             spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
         elif ident.kind == "date":
             try:
@@ -325,13 +328,13 @@ def _in_another_name(raw: str, start: int, end: int, own: frozenset[str]) -> boo
 @functools.lru_cache(maxsize=20000)
 def _date_pattern(day: dt.date) -> re.Pattern[str]:
     forms = sorted(date_forms(day), key=len, reverse=True)
-    return re.compile(r"(?<= )(?:" + "|".join(re.escape(f).replace(r"\ ", " ") for f in forms) + r")(?= )")
+    return re.compile(after_boundary([re.escape(f).replace(r"\ ", " ") for f in forms], before=" ") + "(?= )")
 
 
 @functools.lru_cache(maxsize=20000)
 def _welsh_date_pattern(day: dt.date) -> re.Pattern[str]:
     forms = sorted(welsh_date_forms(day), key=len, reverse=True)
-    return re.compile(r"(?<= )(?:" + "|".join(re.escape(f).replace(r"\ ", " ") for f in forms) + r")(?= )")
+    return re.compile(after_boundary([re.escape(f).replace(r"\ ", " ") for f in forms], before=" ") + "(?= )")
 
 
 def _derived_written_as_name(ident: Identifier, folded: Folded, fs: int, fe: int) -> bool:
@@ -364,11 +367,17 @@ def _drop_derived_covered(found: list[Finding]) -> list[Finding]:
     recorded = [f for f in found if f.layer == "recorded"]
     if len(recorded) == len(found):
         return found
+    # The stops' spans by start, with the furthest end reached so far: a span is inside
+    # one of them if the furthest end among those starting at or before it covers it.
+    stops = sorted((f.start, f.end) for f in recorded if f.severity == "stop")
+    starts = [s for s, _ in stops]
+    furthest = list(itertools.accumulate((e for _, e in stops), max))
     out, seen = list(recorded), set()
     for f in found:
         if f.layer == "recorded" or (f.field, f.start, f.end) in seen:
             continue
-        if any(r.start <= f.start and f.end <= r.end and r.severity == "stop" for r in recorded):
+        k = bisect.bisect_right(starts, f.start) - 1
+        if k >= 0 and furthest[k] >= f.end:
             continue
         seen.add((f.field, f.start, f.end))
         out.append(f)
