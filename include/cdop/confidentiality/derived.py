@@ -126,6 +126,7 @@ _CYRILLIC = {
     "и": ("i", "y"), "ч": ("ch",), "ш": ("sh",), "в": ("v", "w"),
 }
 _MAX_SCRIPT_FORMS = 64
+_CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
 
 
 def _cjk(ch: str) -> bool:
@@ -137,8 +138,10 @@ def script_forms(value: str) -> frozenset[str]:
     (which the gate always finds): the Cyrillic letters romanised each common way, and a
     Chinese name's syllables in both orders (family name first as recorded, and last)."""
     value = value.strip()
+    if value.isascii():
+        return frozenset()
     forms: set[str] = set()
-    if any("\u0400" <= c <= "\u04ff" for c in value):
+    if _CYRILLIC_LETTER.search(value):
         choices = [_CYRILLIC.get(c, (anyascii(c).lower(),)) for c in value.lower()]
         for combo in itertools.islice(itertools.product(*choices), _MAX_SCRIPT_FORMS):
             forms.add(_fold("".join(combo)).strip())
@@ -457,42 +460,60 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
 
 # ------------------------------------------------------------- derived identifiers
 
+@functools.lru_cache(maxsize=200_000)
+def _folded(value: str) -> str:
+    return _fold(value).strip()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _name_forms(value: str) -> tuple[tuple[str, str], ...]:
+    """(form, how) for one recorded name: other scripts; for a one-word name, its
+    nicknames and its Welsh mutations that are neither words nor given names. Names
+    repeat across a year's cases: each is worked out once."""
+    forms = [(f, "script") for f in sorted(script_forms(value))]
+    words = _folded(value).split()
+    if len(words) == 1:
+        forms += [(f, "nickname") for f in sorted(nickname_forms(words[0]))]
+        forms += [(f, "mutation") for f in sorted(welsh_mutations(words[0]))
+                  if not _is_word(f) and f not in given_names()]
+    return tuple(forms)
+
+
 def derived_identifiers(identifiers) -> list[Identifier]:
     """The exact forms derived from a case's recorded identifiers, as identifiers of
     layer "derived" carrying the recorded one's field and role: nicknames, Welsh
     mutations and other scripts of each recorded name part, a street without its road
     word, a recorded date in Welsh. Forms that are recorded themselves are left out."""
-    recorded = {(_fold(i.value).strip(), i.kind) for i in identifiers}
+    # (A derived form that is also recorded is found twice at one place; the gate keeps
+    # the recorded finding: see gate._drop_derived_covered.)
     out: dict[tuple[str, str, str], Identifier] = {}
 
     def add(ident: Identifier, form: str, kind: str, how: str) -> None:
-        if not form or (form, kind) in recorded:
+        if not form:
             return
         key = (ident.field, form, how)
         if key not in out:
             out[key] = Identifier(ident.field, form, kind, role=ident.role, layer="derived",  # type: ignore[arg-type]
                                   confidence=CONFIDENCE[how], how=how)
 
-    addresses: dict[str, list[str]] = {}
+    # The heads a street of each whole address may be found by: not the address's other
+    # lines (its building, its town). Worked out once per whole address.
+    heads: set[tuple[str, str]] = set()
     for ident in identifiers:
-        if ident.kind == "address":
-            addresses.setdefault(ident.field, []).append(ident.value)
+        if ident.kind == "address" and re.search(r"[,\n]", ident.value or ""):
+            lines = [line for line in re.split(r"[,\n]", ident.value) if line.strip()]
+            others = [line for line in lines if not ROAD_WORDS & set(_fold(line).split())]
+            for line in lines:
+                head = street_head(re.sub(r"^\s*\d+[a-zA-Z]?\s+", "", line), others)
+                if head:
+                    heads.add((ident.field, head))
     for ident in identifiers:
         value = (ident.value or "").strip()
         if not value or ident.layer != "recorded":
             continue
         if ident.kind == "name":
-            for form in script_forms(value):
-                add(ident, form, "name", "script")
-            folded = _fold(value).split()
-            if len(folded) != 1:
-                continue
-            word = folded[0]
-            for form in nickname_forms(word):
-                add(ident, form, "name", "nickname")
-            for form in welsh_mutations(word):
-                if not _is_word(form) and form not in given_names():
-                    add(ident, form, "name", "mutation")
+            for form, how in _name_forms(value):
+                add(ident, form, "name", how)
         elif ident.kind == "date":
             try:
                 day = dt.date.fromisoformat(value)
@@ -500,10 +521,7 @@ def derived_identifiers(identifiers) -> list[Identifier]:
                 continue
             add(ident, day.isoformat(), "date", "welsh_date")
         elif ident.kind == "address" and len(value.split()) >= 2 and "," not in value and "\n" not in value:
-            # The other lines of the whole address (the building, the town), not its streets.
-            others = [o for a in addresses.get(ident.field, ()) if re.search(r"[,\n]", a)
-                      for o in re.split(r"[,\n]", a) if o.strip() and not ROAD_WORDS & set(_fold(o).split())]
-            head = street_head(value, others)
-            if head:
+            head = street_head(value)
+            if head and (ident.field, head) in heads:
                 add(ident, head, "address", "street")
     return list(out.values())

@@ -280,16 +280,19 @@ def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = (
     the family and contacts (plus `extra`, e.g. ones being recorded now); with `document`
     (a kind, or several: a text published in one document that was entered in another),
     the flags the coordinator marked "not an identifier" in it are dismissed."""
+    # Read through the tables' columns (the values decrypted by their column types): no
+    # ORM mapper is configured for it, which is most of a one-off check's database cost.
+    ids, decisions = CaseIdentifier.__table__.c, GateDecision.__table__.c
     recorded = session.execute(
-        select(CaseIdentifier.field, CaseIdentifier.value).where(CaseIdentifier.case_id == case.id)
+        select(ids.field, ids.value).where(ids.case_id == case.id).order_by(ids.id)
     ).all()
     dismissed: frozenset[str] = frozenset()
     if document is not None and case.id is not None:
         dismissed = frozenset(session.scalars(
-            select(GateDecision.fingerprint).where(
-                GateDecision.case_id == case.id,
-                GateDecision.document.in_((document,) if isinstance(document, str) else tuple(document)),
-                GateDecision.decision == NOT_IDENTIFIER)
+            select(decisions.fingerprint).where(
+                decisions.case_id == case.id,
+                decisions.document.in_((document,) if isinstance(document, str) else tuple(document)),
+                decisions.decision == NOT_IDENTIFIER)
         ))
     return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]),
                 policy=policy, dismissed=dismissed)
