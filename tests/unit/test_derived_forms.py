@@ -232,3 +232,6 @@ def test_the_same_names_still_count_where_written_as_names():
     assert {t for t, *_ in recorded("She told Moses and Roma that Ward's brother came.", gate)} \
         == {"Moses", "Roma", "Ward"}
     assert "You" in [t for t, *_ in recorded("The sibling, You, was at school.", gate)]
+    # An organisation's name does not run across a comma or a line.
+    assert "Roma" in [t for t, *_ in recorded("Parents: Roma, Support Group member", gate)]
+    assert "Roma" in [t for t, *_ in recorded("Roma\nSupport Group", gate)]

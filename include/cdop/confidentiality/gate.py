@@ -159,22 +159,25 @@ def _eponym(folded: Folded, fs: int, fe: int) -> bool:
     return bool(nxt) and f"{folded.text[fs:fe].strip()} {nxt[0]}" in EPONYMS
 
 
+_RUN_AFTER = re.compile(r"(?:[ \t]+[A-Z][\w'\u2019&]*){1,4}")
+_WORD_BEFORE = re.compile(r"([A-Z][\w'\u2019&]*)[ \t]+$")
+
+
 def _in_organisation(folded: Folded, fs: int, fe: int) -> bool:
-    """Whether folded [fs, fe) sits in a capitalised run of words, on one line, that
-    ends in an organisation word (the run holds at least one other word)."""
-    cased = folded.cased
-    before = cased[max(0, fs - 40):fs].split()
-    after = cased[fe:fe + 60].split()
-    run_after = []
-    for w in after[:4]:
-        if not w[:1].isupper():
-            break
-        run_after.append(w.lower())
-    if any(w in _RUN_END for w in run_after):
+    """Whether folded [fs, fe) sits in a capitalised run of words, with nothing but
+    spaces between them (not across a comma or a line), that ends in an organisation
+    word: the run after it holds one ("Roma Support Group"), or it is one itself after
+    a capitalised word ("Parent Line")."""
+    raw = folded.raw
+    rs, re_ = folded.raw_span(fs, fe)
+    if re_ < len(raw) and raw[re_] in "'\u2019":
+        return False  # a possessive ("Grace's school") is the person's
+    after = _RUN_AFTER.match(raw, re_)
+    if after and any(_fold(w).strip() in _RUN_END for w in after.group(0).split()):
         return True
-    own = cased[fs:fe].split()
-    preceded = bool(before) and before[-1][:1].isupper() and not _sentence_start(folded.raw, folded.raw_span(fs, fe)[0])
-    return preceded and own[-1].lower() in _RUN_END
+    before = _WORD_BEFORE.search(raw, max(0, rs - 40), rs)
+    own = folded.text[fs:fe].split()
+    return bool(before) and bool(own) and own[-1] in _RUN_END and not _sentence_start(raw, before.start())
 
 
 # ------------------------------------------------------------------------------ gate

@@ -133,7 +133,11 @@ _SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "reso
 def _cache_key() -> str:
     import importlib.util
 
-    parts = [f"format={CACHE_FORMAT}", f"min={ENGLISH_WORD_MIN_COUNT}", f"known={KNOWN_WORD_MIN_COUNT}"]
+    import sys
+
+    # marshal's format belongs to the interpreter's version: a cache from another is not read.
+    parts = [f"format={CACHE_FORMAT}", f"min={ENGLISH_WORD_MIN_COUNT}", f"known={KNOWN_WORD_MIN_COUNT}",
+             f"python={sys.version_info[0]}.{sys.version_info[1]}"]
     for package, name in _SOURCE_FILES:
         spec = importlib.util.find_spec(package)
         try:
