@@ -132,7 +132,6 @@ _SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "reso
 
 def _cache_key() -> str:
     import importlib.util
-
     import sys
 
     # marshal's format belongs to the interpreter's version: a cache from another is not read.
