@@ -98,6 +98,21 @@ def test_word_lists_are_built_once_and_read_from_the_cache_after(tmp_path):
     assert not list((tmp_path / "cache").glob("*.tmp"))  # no half-written file left
 
 
+def test_a_new_key_replaces_the_old_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("CDOP_CACHE_DIR", str(tmp_path))
+    words._cache_path.cache_clear()
+    try:
+        old = tmp_path / "probe-0000000000000000.marshal"
+        old.write_bytes(b"")
+        keep = tmp_path / "probe2-0000000000000000.marshal"  # another list's file
+        keep.write_bytes(b"")
+        assert words.cached("probe", lambda: (1, 2)) == (1, 2)
+        assert not old.exists() and keep.exists()
+        assert [p.name for p in tmp_path.glob("probe-*.marshal")] == [words._cache_path("probe").name]
+    finally:
+        words._cache_path.cache_clear()
+
+
 def test_the_cache_key_follows_the_data_and_the_rules(monkeypatch):
     key = words._cache_key()
     monkeypatch.setattr(words, "CACHE_FORMAT", words.CACHE_FORMAT + 1)

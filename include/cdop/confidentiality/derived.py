@@ -336,7 +336,9 @@ def misspelling(token: str, parts: Iterable[str]) -> tuple[str, int, bool] | Non
     word = token.lower()
     if len(word) < 4 or not word.isalpha() or word in WORD_NAMES or word in ORGANISATION_WORDS:
         return None
-    if is_known_word(word) or is_english_word(word):
+    if not any(abs(len(part) - len(word)) <= 2 and edit_limit(len(part)) for part in parts):
+        return None  # near no recorded part: the word lists need not be read
+    if is_english_word(word) or is_known_word(word):
         return None
     common = word in given_names()
     best = None

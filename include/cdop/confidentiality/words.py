@@ -172,6 +172,10 @@ def cached(name: str, build):
             with os.fdopen(fd, "wb") as fh:
                 marshal.dump(data, fh)
             os.replace(tmp, path)
+            for stale in path.parent.glob(f"{name}-*.marshal"):  # an older key's copy
+                if stale != path:
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
