@@ -36,44 +36,51 @@ def friendly_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from cdop.intake.notifications import DuplicateNotification
-        from cdop.store.lookups import NotFound
-        from cdop.validation import InputError
-
         try:
             return fn(*args, **kwargs)
-        except InputError as exc:
-            click.echo("error: nothing was written:", err=True)
-            for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
-            if any(p.row is not None for p in exc.problems):
-                click.echo(ROWS_NOTE, err=True)
-            sys.exit(EXIT_INPUT)
-        except (DuplicateNotification, NotFound, ConfigError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_INPUT)
-        except DBAPIError as exc:
-            # SQLAlchemy's own text carries the statement's parameters, which may be
-            # identifiers: say what kind of failure it was, never the values.
-            text = str(exc.orig).lower()
-            if "no such table" in text or "does not exist" in text:
-                click.echo("error: the CDOP database is not set up: run `cdop db upgrade`", err=True)
-            else:
-                click.echo(f"error: the CDOP database refused the change ({type(exc.orig).__name__})",
-                           err=True)
-            sys.exit(1)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            # A last guard, not the way input is checked: validation refuses bad input
-            # before this. The exception's text may carry a value, so only its kind is shown.
-            if os.environ.get("CDOP_DEBUG"):
-                raise
-            click.echo(f"error: the command stopped on an unexpected {type(exc).__name__}; "
-                       "what it was writing was rolled back (CDOP_DEBUG=1 shows the details)", err=True)
-            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 -- sorted below; imported only when needed
+            _refuse(exc)
 
     return wrapper
+
+
+def _refuse(exc: Exception) -> None:
+    """Say what stopped a command and exit (or re-raise what click handles itself). The
+    error types are imported here, on the way out, not when a command starts: a
+    command that succeeds (`cdop gate check`) does not pay for importing the services."""
+    from cdop.intake.notifications import DuplicateNotification
+    from cdop.store.lookups import NotFound
+    from cdop.validation import InputError
+
+    if isinstance(exc, InputError):
+        click.echo("error: nothing was written:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        if any(p.row is not None for p in exc.problems):
+            click.echo(ROWS_NOTE, err=True)
+        sys.exit(EXIT_INPUT)
+    if isinstance(exc, (DuplicateNotification, NotFound, ConfigError)):
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    if isinstance(exc, DBAPIError):
+        # SQLAlchemy's own text carries the statement's parameters, which may be
+        # identifiers: say what kind of failure it was, never the values.
+        text = str(exc.orig).lower()
+        if "no such table" in text or "does not exist" in text:
+            click.echo("error: the CDOP database is not set up: run `cdop db upgrade`", err=True)
+        else:
+            click.echo(f"error: the CDOP database refused the change ({type(exc.orig).__name__})",
+                       err=True)
+        sys.exit(1)
+    if isinstance(exc, (click.ClickException, click.exceptions.Exit, click.Abort)):
+        raise exc
+    # A last guard, not the way input is checked: validation refuses bad input before
+    # this. The exception's text may carry a value, so only its kind is shown.
+    if os.environ.get("CDOP_DEBUG"):
+        raise exc
+    click.echo(f"error: the command stopped on an unexpected {type(exc).__name__}; "
+               "what it was writing was rolled back (CDOP_DEBUG=1 shows the details)", err=True)
+    sys.exit(1)
 
 
 class DateParam(click.ParamType):

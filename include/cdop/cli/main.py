@@ -9,29 +9,64 @@ annual_report, outbox, gate, portal) and are added here, explicitly.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from cdop.cli import (
-    admin,
-    analysis,
-    gate,
-    intake,
-    outbox,
-    panel,
-    portal,
-    reports,
-    requests,
-    returns,
-)
-from cdop.cli.annual_report import annual_report
+# Commands a call can load alone, without importing every area's services: `cdop gate
+# check` is called for each text a coordinator checks, and start-up is most of its cost.
+_ALONE = {"gate": ("cdop.cli.gate", "gate_group")}
+
+
+def _register_all(group: click.Group) -> None:
+    """Add every area's commands (once): imported here, on first use, not at import."""
+    if getattr(group, "_all_registered", False):
+        return
+    from cdop.cli import (
+        admin,
+        analysis,
+        gate,
+        intake,
+        outbox,
+        panel,
+        portal,
+        reports,
+        requests,
+        returns,
+    )
+    from cdop.cli.annual_report import annual_report
+
+    for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
+                    panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
+                    annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
+        group.add_command(command)
+    requests.ncmd_group.add_command(analysis.ncmd_export)
+    for command in returns.RETURN_COMMANDS:
+        intake.return_.add_command(command)
+    intake.case.add_command(returns.case_family)
+    group._all_registered = True  # type: ignore[attr-defined]
 
 
 class CdopGroup(click.Group):
-    """click's own refusals quote what was typed ("'Łukasz' is not a valid integer",
+    """Every area's commands are registered on first use (`_register_all`); `cdop gate`
+    loads alone.
+
+    click's own refusals quote what was typed ("'Łukasz' is not a valid integer",
     "File '/home/…/Quennell.csv' does not exist", "unexpected extra argument (…)"); the
     CDOP's name the parameter only, like every other refusal, and exit 2."""
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in _ALONE and cmd_name not in self.commands:
+            module, name = _ALONE[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), name))
+        if cmd_name not in self.commands:
+            _register_all(self)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        _register_all(self)
+        return super().list_commands(ctx)
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -73,16 +108,6 @@ class CdopGroup(click.Group):
 @click.group(cls=CdopGroup)
 def main() -> None:
     """Child Death Overview Panel case-review workflow."""
-
-
-for command in (*admin.COMMANDS, *intake.COMMANDS, *requests.COMMANDS, reports.report_group,
-                panel.panel_group, analysis.analysis_group, analysis.recommendation_group,
-                annual_report, *outbox.COMMANDS, *gate.COMMANDS, *portal.COMMANDS):
-    main.add_command(command)
-requests.ncmd_group.add_command(analysis.ncmd_export)
-for command in returns.RETURN_COMMANDS:
-    intake.return_.add_command(command)
-intake.case.add_command(returns.case_family)
 
 
 if __name__ == "__main__":

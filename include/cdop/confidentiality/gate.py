@@ -27,36 +27,39 @@ values, so the coordinator knows what to redact and nothing identifying reaches 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Literal
 
 from cdop.confidentiality.decisions import fingerprints
+from cdop.confidentiality.derived import derived_findings, welsh_date_forms
 from cdop.confidentiality.detectors import unrecorded_findings
-from cdop.confidentiality.folding import Finding, Folded, Severity, _fold, digraphs
+from cdop.confidentiality.folding import (  # noqa: F401 -- Identifier, date_forms, name_variants: used from here
+    _MONTH_ABBREVIATIONS,
+    _MONTHS,
+    Finding,
+    Folded,
+    Identifier,
+    Kind,
+    Severity,
+    _fold,
+    after_boundary,
+    date_forms,
+    name_variants,
+)
+from cdop.confidentiality.recorded_index import index_for
 from cdop.confidentiality.words import (
+    CLOSED_CLASS_WORDS,
+    EPONYMS,
     GENERIC_PLACE_WORDS,
     ORGANISATION_WORDS,
     WORD_NAMES,
     is_english_word,
+    spelling_words,
 )
-
-Kind = Literal["name", "date", "nhs_number", "postcode", "address", "text", "place"]
-
-
-@dataclass(frozen=True)
-class Identifier:
-    field: str
-    value: str
-    kind: Kind
-    # For one word of a longer place name ("Hayesfield" of "Hayesfield Girls' School"):
-    # the place's own folded words. The word alone counts only where it is not part of
-    # another capitalised name ("North Bristol NHS Trust" is not "Bristol Metropolitan").
-    place_words: frozenset[str] = frozenset()
-    # The recorded person's or place's role key (cdop.confidentiality.identifiers.roles).
-    role: str | None = None
 
 
 class IdentifierFound(RuntimeError):
@@ -67,54 +70,10 @@ class IdentifierFound(RuntimeError):
         super().__init__(f"{document}: blocked by the anonymisation gate; matched field(s): {', '.join(fields)}")
 
 
-# ------------------------------------------------------------------------------ dates
-
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"]
-
-
-_MONTH_ABBREVIATIONS = frozenset(m[:3] for m in _MONTHS) | {"sept"}
-
-
-def date_forms(day: dt.date) -> set[str]:
-    """The ways a date is written in letters and reports, folded like the text."""
-    d, m, y, yy = day.day, day.month, day.year, day.year % 100
-    month, mon = _MONTHS[m - 1], _MONTHS[m - 1][:3]
-    suffix = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-    months = {month, mon} | ({"sept"} if m == 9 else set())
-    days = {f"{d}", f"{d:02d}", f"{d}{suffix}"}
-    years = {f"{y}", f"{yy:02d}"}
-    # ISO, and the compact forms systems export ("20250303", "03032025").
-    forms = {f"{y}-{m:02d}-{d:02d}", f"{y} {m} {d}", f"{y}{m:02d}{d:02d}", f"{d:02d}{m:02d}{y}"}
-    for dd in (f"{d}", f"{d:02d}"):
-        for mm in (f"{m}", f"{m:02d}"):
-            for yr in years:
-                forms.add(f"{dd} {mm} {yr}")
-    for name in months:
-        for dd in days:
-            for yr in (f"{y}", f"{yy:02d}"):
-                forms |= {f"{dd} {name} {yr}", f"{dd} of {name} {yr}", f"{name} {dd} {yr}",
-                          f"{dd}{name}{yr}"}
-    return {_fold(f).strip() for f in forms}
-
-
 # ---------------------------------------------------------------------- name patterns
 
 _MODAL_NEXT = frozenset("i we you he she it they there this that the a an be not".split())
 _SENTENCE_END = ".!?:;\n\u2022*\u2013\u2014(\""
-
-
-@functools.lru_cache(maxsize=20000)
-def name_variants(value: str) -> tuple[str, ...]:
-    """The folded forms one recorded name is written in: as recorded, and with the
-    separators an apostrophe or hyphen leaves dropped (O'Neill, ONeill, O Neill)."""
-    phrase = _fold(value).strip()
-    if not phrase:
-        return ()
-    forms = {phrase, _fold(digraphs(value)).strip()}
-    if re.search(r"['\u2019\u2018\u02bc`\-]", value):
-        forms |= {f.replace(" ", "") for f in forms}
-    return tuple(sorted(forms, key=len, reverse=True))
 
 
 @functools.lru_cache(maxsize=20000)
@@ -129,7 +88,7 @@ def _name_pattern(value: str) -> re.Pattern[str] | None:
     if len(squeezed) >= 6:
         alternatives.append(" ?".join(map(re.escape, squeezed)))
     # Plural and possessive forms: "the Quennells", "Quennell's", "Quennells'".
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?:e?s)?(?![a-z0-9])")
+    return re.compile(after_boundary(alternatives, not_before="[a-z0-9]") + r"(?:e?s)?(?![a-z0-9])")
 
 
 @functools.lru_cache(maxsize=20000)
@@ -159,6 +118,8 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
     before = folded.text[max(0, fs - 12):fs].split()
     nxt = after[0] if after else ""
     prev = before[-1] if before else ""
+    if re.fullmatch(r"\d+[a-z]?", nxt or "x") and len(words) == 1:
+        return None  # "Ward 7", "Bay 4", "May 2026": a word before its number, not a name
     if len(words) == 1 and words[0].lower() in _MONTHS:
         if nxt.isdigit() or re.fullmatch(r"\d+(st|nd|rd|th)?", prev or "x"):
             return None  # "May 2026", "1 May"
@@ -169,6 +130,8 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
         raw[re_:re_ + 1] in ("'", "\u2019")
     if possessive:
         return "stop"
+    if _in_organisation(folded, fs, fe):
+        return None  # "Roma Support Group", "the Parent Line": a word of an organisation's name
     if nxt in ORGANISATION_WORDS:
         nxt_raw = folded.cased[fe:fe + 40].split()
         if nxt_raw and nxt_raw[0][:1].isupper():
@@ -177,8 +140,44 @@ def _word_name_severity(folded: Folded, fs: int, fe: int) -> Severity | None:
     if _sentence_start(raw, rs):
         if len(words) == 1 and nxt in _MODAL_NEXT:
             return None  # "Will there be...", "May we..."
+        if len(words) == 1 and words[0].lower() in CLOSED_CLASS_WORDS:
+            return None  # "You said...", "This was...": a sentence's first word
         return "flag"
     return "stop"
+
+
+# Words that end an organisation's name as well as ORGANISATION_WORDS, in a capitalised run
+# ("Roma Support Group", "Family Line", "Hope Project"): a name that is also a word, inside
+# such a run, is a word of that name.
+_RUN_END = ORGANISATION_WORDS | frozenset("""support line helpline project association society
+charity alliance forum collective initiative programme program fund appeal""".split())
+
+
+def _eponym(folded: Folded, fs: int, fe: int) -> bool:
+    """Whether the name at folded [fs, fe) and the word after it name a thing (EPONYMS)."""
+    nxt = folded.text[fe:fe + 30].split()[:1]
+    return bool(nxt) and f"{folded.text[fs:fe].strip()} {nxt[0]}" in EPONYMS
+
+
+_RUN_AFTER = re.compile(r"(?:[ \t]+[A-Z][\w'\u2019&]*){1,4}")
+_WORD_BEFORE = re.compile(r"([A-Z][\w'\u2019&]*)[ \t]+$")
+
+
+def _in_organisation(folded: Folded, fs: int, fe: int) -> bool:
+    """Whether folded [fs, fe) sits in a capitalised run of words, with nothing but
+    spaces between them (not across a comma or a line), that ends in an organisation
+    word: the run after it holds one ("Roma Support Group"), or it is one itself after
+    a capitalised word ("Parent Line")."""
+    raw = folded.raw
+    rs, re_ = folded.raw_span(fs, fe)
+    if re_ < len(raw) and raw[re_] in "'\u2019":
+        return False  # a possessive ("Grace's school") is the person's
+    after = _RUN_AFTER.match(raw, re_)
+    if after and any(_fold(w).strip() in _RUN_END for w in after.group(0).split()):
+        return True
+    before = _WORD_BEFORE.search(raw, max(0, rs - 40), rs)
+    own = folded.text[fs:fe].split()
+    return bool(before) and bool(own) and own[-1] in _RUN_END and not _sentence_start(raw, before.start())
 
 
 # ------------------------------------------------------------------------------ gate
@@ -195,15 +194,22 @@ class Gate:
 
     # ------------------------------------------------------------------ recorded
     def recorded_findings(self, text: str, folded: Folded | None = None) -> list[Finding]:
+        """The recorded identifiers and the forms derived from them (layers "recorded"
+        and "derived"): one multi-pattern pass names the identifiers that can match
+        (cdop.confidentiality.recorded_index), each of those is tried with its rules,
+        then the patterned derived forms (initials, misspellings, handles)."""
         folded = folded or Folded(text)
+        index = index_for(self.identifiers)
         found: list[Finding] = []
         # A date the document carries as its own (a meeting, the day it was built, the
         # year's period) is that, not a child's date, even on the same day.
         own = {d.isoformat() for d in getattr(self.policy, "allowed_dates", ())}
-        for ident in self.identifiers:
+        for ident in index.candidates(folded.text):
             if ident.value and not (ident.kind == "date" and ident.value.strip() in own):
                 found.extend(self._match(ident, folded))
-        return found
+        if index.people:
+            found += derived_findings(folded, index.people, index.exact)
+        return _drop_derived_covered(found)
 
     def findings(self, text: str) -> list[Finding]:
         """Everything the gate finds in `text`, in order: recorded identifiers and what
@@ -248,32 +254,52 @@ class Gate:
             code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
             if len(code) < 5:
                 return []
-            pattern = re.compile(rf"(?<= )(?:{code}|{code[:-3]} {code[-3:]})(?= )")
+            pattern = re.compile(after_boundary([code, f"{code[:-3]} {code[-3:]}"], before=" ") + "(?= )")
             spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
         elif ident.kind == "date":
             try:
                 day = dt.date.fromisoformat(value)
             except ValueError:
                 return []
-            pattern = _date_pattern(day)
+            pattern = _welsh_date_pattern(day) if ident.how == "welsh_date" else _date_pattern(day)
             spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
         else:
             pattern = _name_pattern(value)
             if pattern is None:
                 return []
             word_name = ident.kind == "name" and _is_word_name(value)
+            forms = name_variants(value)
             out = []
             for m in pattern.finditer(text):
                 severity: Severity | None = "stop"
+                matched = m.group(0)
+                if not word_name and matched not in forms and (is_english_word(matched) or matched in WORD_NAMES):
+                    continue  # a plural that makes a word of a name: "Thi" + "s" is "this"
+                if ident.layer == "derived" and not _derived_written_as_name(ident, folded, m.start(), m.end()):
+                    continue
+                if ident.kind == "name" and _eponym(folded, m.start(), m.end()):
+                    continue  # "Moses basket", "Down syndrome": a thing named after someone
+                if ident.layer == "derived" and matched not in forms:
+                    continue  # a plural of a derived form ("Bills"): too far from the name
                 if word_name:
                     severity = _word_name_severity(folded, m.start(), m.end())
+                    if ident.layer == "derived" and severity == "stop":
+                        severity = "flag"  # a nickname that is a word ("Bill", "Bell"): either reading
+                elif ident.kind == "name" and _in_organisation(folded, m.start(), m.end()):
+                    # A name inside an organisation's: a word of some dictionary ("Roma
+                    # Support Group") is the word; another name may be either.
+                    severity = None if matched in spelling_words() else "flag"
                 s, e = folded.raw_span(m.start(), m.end())
                 if ident.place_words and _in_another_name(raw, s, e, ident.place_words):
                     severity = None
+                if severity and ident.how == "street":
+                    severity = _street_head_severity(folded, m.start())
                 if severity:
-                    out.append(Finding(ident.field, ident.kind, s, e, severity, ident.role))
+                    out.append(Finding(ident.field, ident.kind, s, e, severity, ident.role,
+                                       ident.confidence, ident.layer))
             return out
-        return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop", ident.role) for s, e in spans]
+        return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop", ident.role,
+                        ident.confidence, ident.layer) for s, e in spans]
 
 
 _FUNCTION_WORDS = frozenset("a an the at in on to from by with of for and or but as is was "
@@ -305,7 +331,60 @@ def _in_another_name(raw: str, start: int, end: int, own: frozenset[str]) -> boo
 @functools.lru_cache(maxsize=20000)
 def _date_pattern(day: dt.date) -> re.Pattern[str]:
     forms = sorted(date_forms(day), key=len, reverse=True)
-    return re.compile(r"(?<= )(?:" + "|".join(re.escape(f).replace(r"\ ", " ") for f in forms) + r")(?= )")
+    return re.compile(after_boundary([re.escape(f).replace(r"\ ", " ") for f in forms], before=" ") + "(?= )")
+
+
+@functools.lru_cache(maxsize=20000)
+def _welsh_date_pattern(day: dt.date) -> re.Pattern[str]:
+    forms = sorted(welsh_date_forms(day), key=len, reverse=True)
+    return re.compile(after_boundary([re.escape(f).replace(r"\ ", " ") for f in forms], before=" ") + "(?= )")
+
+
+def _derived_written_as_name(ident: Identifier, folded: Folded, fs: int, fe: int) -> bool:
+    """A derived form of a name or street counts only where it is written as a name:
+    every word capitalised (a nickname that is a word goes on through the rules for
+    names that are words)."""
+    if ident.kind == "date":
+        return True
+    return all(w[:1].isupper() for w in folded.cased[fs:fe].split())
+
+
+_STREET_PREPOSITIONS = frozenset("on in along off near at from to down up into onto by past".split())
+
+
+def _street_head_severity(folded: Folded, fs: int) -> Severity | None:
+    """A street named without its road word counts after a house number (stop) or a
+    preposition of place (flag: "on Stapleton" may be the district), not elsewhere."""
+    before = folded.text[max(0, fs - 20):fs].split()
+    prev = before[-1] if before else ""
+    if re.fullmatch(r"\d+[a-z]?", prev):
+        return "stop"
+    if prev in _STREET_PREPOSITIONS:
+        return "flag"
+    return None
+
+
+def _drop_derived_covered(found: list[Finding]) -> list[Finding]:
+    """A derived finding inside the span of a recorded one that stops the release says
+    nothing new; two derived forms found at one place for one field are one finding."""
+    recorded = [f for f in found if f.layer == "recorded"]
+    if len(recorded) == len(found):
+        return found
+    # The stops' spans by start, with the furthest end reached so far: a span is inside
+    # one of them if the furthest end among those starting at or before it covers it.
+    stops = sorted((f.start, f.end) for f in recorded if f.severity == "stop")
+    starts = [s for s, _ in stops]
+    furthest = list(itertools.accumulate((e for _, e in stops), max))
+    out, seen = list(recorded), set()
+    for f in found:
+        if f.layer == "recorded" or (f.field, f.start, f.end) in seen:
+            continue
+        k = bisect.bisect_right(starts, f.start) - 1
+        if k >= 0 and furthest[k] >= f.end:
+            continue
+        seen.add((f.field, f.start, f.end))
+        out.append(f)
+    return out
 
 
 @functools.lru_cache(maxsize=20000)

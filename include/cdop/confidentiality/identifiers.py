@@ -186,9 +186,15 @@ def _address_identifiers(field: str, address: str) -> list[Identifier]:
     house name (a first line without a number)."""
     parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
     found = [Identifier(field, address, "address")]
-    for i, part in enumerate(parts[:3]):
+    flat = False
+    for i, part in enumerate(parts[:4]):
         if re.match(r"^(?:flat|apartment|apt|unit)\s*\d+[a-z]?$", part, re.IGNORECASE):
+            flat = True
             continue  # "Flat 3" alone says nothing
+        if flat and i == 1 and not re.search(r"\d", part) and len(part.split()) >= 2 and len(parts) > 2:
+            # "Flat 3, Hollis House, 12 Mill Lane": the building alone names the home.
+            found.append(Identifier(field, part, "place", layer="derived", confidence=0.9, how="building"))
+            continue
         if not re.search(r"[A-Za-z]", part) or len(part) < 6:
             break
         street = _HOUSE_NUMBER.sub("", part).strip()
@@ -274,16 +280,19 @@ def case_gate(session: Session, case: Case, extra: Iterable[tuple[str, str]] = (
     the family and contacts (plus `extra`, e.g. ones being recorded now); with `document`
     (a kind, or several: a text published in one document that was entered in another),
     the flags the coordinator marked "not an identifier" in it are dismissed."""
+    # Read through the tables' columns (the values decrypted by their column types): no
+    # ORM mapper is configured for it, which is most of a one-off check's database cost.
+    ids, decisions = CaseIdentifier.__table__.c, GateDecision.__table__.c
     recorded = session.execute(
-        select(CaseIdentifier.field, CaseIdentifier.value).where(CaseIdentifier.case_id == case.id)
+        select(ids.field, ids.value).where(ids.case_id == case.id).order_by(ids.id)
     ).all()
     dismissed: frozenset[str] = frozenset()
     if document is not None and case.id is not None:
         dismissed = frozenset(session.scalars(
-            select(GateDecision.fingerprint).where(
-                GateDecision.case_id == case.id,
-                GateDecision.document.in_((document,) if isinstance(document, str) else tuple(document)),
-                GateDecision.decision == NOT_IDENTIFIER)
+            select(decisions.fingerprint).where(
+                decisions.case_id == case.id,
+                decisions.document.in_((document,) if isinstance(document, str) else tuple(document)),
+                decisions.decision == NOT_IDENTIFIER)
         ))
     return Gate(case_identifiers(case, [*((f, v) for f, v in recorded), *extra]),
                 policy=policy, dismissed=dismissed)

@@ -22,8 +22,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import marshal
+import os
+import tempfile
 from importlib import resources
+from pathlib import Path
 
 WORD_NAMES = frozenset("""
 may june april august will grace hope faith joy rose lily ivy holly summer autumn winter
@@ -56,6 +62,27 @@ safeguarding children childrens social nhs icb gp ccg cdop ncmd trust's united g
 infirmary maternity neonatal paediatric paediatrics emergency department a&e icu nicu picu
 """.split())
 
+# Words that begin a sentence as words, whatever else they may be (a name recorded as
+# "You", "Line", "This"): capitalised there, they are not written as a name.
+CLOSED_CLASS_WORDS = frozenset("""
+i you we he she it they me him her us them my your our his its their this that these those
+a an the there here then when where why how what who whom whose which while if as so and
+but or nor yet in on at to of for with by from into onto about after before during since
+until through over under between among is are was were be been being do does did have has
+had shall should would could must might no not yes all any some each every both either
+neither one none nobody nothing also only just even still again please thank thanks
+""".split())
+
+# Two-word names of things called after someone: the recorded name followed by this word
+# is the thing ("Moses basket"), never the person.
+EPONYMS = frozenset("""
+moses basket|down syndrome|downs syndrome|down s|apgar score|guthrie test|crohn s|crohns disease|
+kawasaki disease|wilms tumour|hirschsprung disease|turner syndrome|edwards syndrome|patau syndrome|
+marfan syndrome|noonan syndrome|angelman syndrome|rett syndrome|dravet syndrome|west syndrome|
+asperger syndrome|tourette syndrome|reye syndrome|addison disease|cushing syndrome|bell palsy|
+erb palsy|heimlich manoeuvre|valsalva manoeuvre|glasgow coma
+""".replace("\n", "").split("|")) - {""}
+
 GENERIC_PLACE_WORDS = (
     # Longest first: "Church of England" is dropped before "Church" could be.
     "church of england", "c of e", "cofe", "roman catholic", "r c", "medical centre",
@@ -77,11 +104,123 @@ GENERIC_PLACE_WORDS = (
 ENGLISH_WORD_MIN_COUNT = 1000
 
 
+# ------------------------------------------------------------------ loading, cached
+# Building these lists from the packages' files costs about a second (2.7 million calls):
+# once per process they are kept in memory, and between processes in a cache file
+# (marshal, a few milliseconds to read) keyed by the versions of the packages they come
+# from and of this module's rules (CACHE_FORMAT), so an upgrade rebuilds it.
+CACHE_FORMAT = 3
+
+
+def cache_dir() -> Path:
+    """Where derived word lists are cached: $CDOP_CACHE_DIR, else the CDOP home's
+    `cache` folder when CDOP_HOME is set, else the platform's user cache folder."""
+    if os.environ.get("CDOP_CACHE_DIR"):
+        return Path(os.environ["CDOP_CACHE_DIR"])
+    if os.environ.get("CDOP_HOME"):
+        return Path(os.environ["CDOP_HOME"]) / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cdop"
+
+
+# The data files the lists are built from, by package: the cache is keyed by each one's
+# path, size and modification time (cheaper to ask than the packages' metadata), so an
+# upgrade or reinstall of any of them rebuilds it.
+_SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "resources/en.json.gz"),
+                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"))
+
+
+def _cache_key() -> str:
+    import importlib.util
+    import sys
+
+    # marshal's format belongs to the interpreter's version: a cache from another is not read.
+    parts = [f"format={CACHE_FORMAT}", f"min={ENGLISH_WORD_MIN_COUNT}", f"known={KNOWN_WORD_MIN_COUNT}",
+             f"python={sys.version_info[0]}.{sys.version_info[1]}"]
+    for package, name in _SOURCE_FILES:
+        spec = importlib.util.find_spec(package)
+        try:
+            path = Path(spec.submodule_search_locations[0]) / name  # type: ignore[union-attr]
+            st = path.stat()
+            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+        except (AttributeError, IndexError, OSError, TypeError):
+            parts.append(f"{package}:absent")
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
+
+
 @functools.cache
-def _english_frequency():
+def _cache_path(name: str) -> Path:
+    return cache_dir() / f"{name}-{_cache_key()}.marshal"
+
+
+def cached(name: str, build):
+    """`build()` (marshal-able data) read from the cache file for `name` and the current
+    package versions, or built and written there (to a temporary file renamed into
+    place, so two processes building at once each write a whole file and either wins).
+    A cache that cannot be read or written is rebuilt in memory, never an error."""
+    path = _cache_path(name)
+    try:
+        with open(path, "rb") as fh:
+            return marshal.load(fh)
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    data = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                marshal.dump(data, fh)
+            os.replace(tmp, path)
+            for stale in path.parent.glob(f"{name}-*.marshal"):  # an older key's copy
+                if stale != path:
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a read-only home: the lists still work, built in each process
+    return data
+
+
+def _build_english_words() -> frozenset[str]:
     from spellchecker import SpellChecker
 
-    return SpellChecker(language="en", distance=1).word_frequency
+    frequency = SpellChecker(language="en", distance=1).word_frequency
+    return frozenset(w for w, n in frequency.items() if n >= ENGLISH_WORD_MIN_COUNT)
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """pyspellchecker's English words with a count >= ENGLISH_WORD_MIN_COUNT."""
+    return cached("english-words", _build_english_words)
+
+
+# A word of the spelling dictionary counts as a known word (never taken for a misspelt
+# name) from this count: rarer words than ENGLISH_WORD_MIN_COUNT, still words.
+KNOWN_WORD_MIN_COUNT = 50
+
+
+def _build_spelling_words() -> frozenset[str]:
+    from spellchecker import SpellChecker
+
+    frequency = SpellChecker(language="en", distance=1).word_frequency
+    return frozenset(w for w, n in frequency.items() if n >= KNOWN_WORD_MIN_COUNT and w.isalpha())
+
+
+@functools.cache
+def spelling_words() -> frozenset[str]:
+    """Every word of pyspellchecker's English list seen at least KNOWN_WORD_MIN_COUNT
+    times (names among them: "roma", "moses")."""
+    return cached("spelling-words", _build_spelling_words)
+
+
+def is_known_word(word: str) -> bool:
+    """A word of the spelling list that is not a given name in Great Britain, Ireland or
+    the USA: what a capitalised word must not be to be read as a misspelt name."""
+    return word in spelling_words() and not _name_list().get(word, False)
 
 
 def _frequency(ch: str) -> int:
@@ -94,11 +233,7 @@ def _frequency(ch: str) -> int:
         return 0
 
 
-@functools.cache
-def _name_list() -> dict[str, bool]:
-    """Folded given names with a real frequency somewhere (>= 2 in Great Britain,
-    Ireland or the USA, or >= 4 in any other country the list covers), each saying
-    whether it is one in Great Britain, Ireland or the USA."""
+def _build_name_list() -> dict[str, bool]:
     from anyascii import anyascii
 
     text = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_text("utf-8")
@@ -120,6 +255,14 @@ def _name_list() -> dict[str, bool]:
 
 
 @functools.cache
+def _name_list() -> dict[str, bool]:
+    """Folded given names with a real frequency somewhere (>= 2 in Great Britain,
+    Ireland or the USA, or >= 4 in any other country the list covers), each saying
+    whether it is one in Great Britain, Ireland or the USA."""
+    return cached("given-names", _build_name_list)
+
+
+@functools.cache
 def given_names() -> frozenset[str]:
     """Folded given names with a real frequency somewhere (see _name_list), ordinary
     words and organisation words left out."""
@@ -130,4 +273,4 @@ def is_english_word(word: str) -> bool:
     """Whether a folded word is a common English word (pyspellchecker's English list) and
     not a given name in Great Britain, Ireland or the USA: subtitles say "Theodore" and
     "Jason" often, but they are names; the Norwegian "Ståle" folds to the word "stale"."""
-    return _english_frequency()[word] >= ENGLISH_WORD_MIN_COUNT and not _name_list().get(word, False)
+    return word in english_words() and not _name_list().get(word, False)

@@ -34,6 +34,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cdop.confidentiality.derived import derived_identifiers, welsh_date_forms
 from cdop.confidentiality.documents import FLAG_SUFFIX
 from cdop.confidentiality.folding import Finding
 from cdop.confidentiality.gate import Gate, Identifier, _fold, date_forms
@@ -51,6 +52,12 @@ class ReportBlocked(RuntimeError):
             f"annual report {year}: not released, blocked by the anonymisation gate "
             f"(matched field(s): {detail})"
         )
+
+
+def _date_key(ident: Identifier) -> str:
+    """A date's written forms are kept by value, and apart for its Welsh forms."""
+    value = (ident.value or "").strip()
+    return f"cy:{value}" if ident.how == "welsh_date" else value
 
 
 def _digit_windows(raw: str) -> set[str]:
@@ -80,21 +87,28 @@ class YearGate:
         # A date the document carries as its own (policy.allowed_dates: a meeting, the
         # year's period) is that, not a child's date: Gate's own rule.
         own = {d.isoformat() for d in getattr(policy, "allowed_dates", ())}
-        for ident in self.identifiers:
+        # The exact forms derived from them (nicknames, Welsh mutations and dates, other
+        # scripts, streets without their road word) are indexed too: the narrowed set
+        # then holds the derived identifier, which the Gate matches by its own rules.
+        # (Initials, misspellings and names inside handles are sought by the case's own
+        # gate, not here: they are patterns, not forms to index.)
+        for ident in self.identifiers + tuple(derived_identifiers(self.identifiers)):
             value = (ident.value or "").strip()
             if not value or (ident.kind == "date" and value in own):
                 continue
             if ident.kind == "nhs_number":
                 self._by_digits.setdefault(re.sub(r"\D", "", value), []).append(ident)
             elif ident.kind == "date":
-                if value not in self._forms:
+                key = _date_key(ident)
+                if key not in self._forms:
                     try:
                         day = dt.date.fromisoformat(value)
                     except ValueError:
-                        self._forms[value] = []
+                        self._forms[key] = []
                     else:
-                        self._forms[value] = [tuple(f.split()) for f in date_forms(day)]
-                for form in self._forms[value]:
+                        written = welsh_date_forms(day) if ident.how == "welsh_date" else date_forms(day)
+                        self._forms[key] = [tuple(f.split()) for f in written]
+                for form in self._forms[key]:
                     self._by_form.setdefault(" ".join(form), []).append(ident)
                     self._longest_form = max(self._longest_form, len(form))
             elif ident.kind == "postcode":
@@ -169,7 +183,7 @@ class YearGate:
         folded = _fold(text)
         for ident in candidates:
             if ident.kind == "date" and ident.field not in found and any(
-                form in folded for form in self._date_forms(ident.value, numeric_dates)
+                form in folded for form in self._date_forms(_date_key(ident), numeric_dates)
             ):
                 found.add(ident.field)
         return sorted(found)
@@ -183,7 +197,7 @@ class YearGate:
         for cell in (cell for row in rows for cell in row):
             folded = _fold(cell)
             for ident in dates:
-                if any(form in folded for form in self._date_forms(ident.value, True)):
+                if any(form in folded for form in self._date_forms(_date_key(ident), True)):
                     found.add(ident.field)
         return sorted(found)
 
@@ -266,20 +280,6 @@ def report_sources(data, content) -> list[tuple[int, str, str]]:
     return list(dict.fromkeys(sources))
 
 
-def _may_hold(ident: Identifier, folded: str) -> bool:
-    """False only when `ident` (a date) cannot appear in the folded text: every written
-    form of a date holds its day's number and its year's last two digits."""
-    if ident.kind != "date":
-        return True
-    import datetime as dt
-
-    try:
-        day = dt.date.fromisoformat((ident.value or "").strip())
-    except ValueError:
-        return True
-    return f"{day.year % 100:02d}" in folded and str(day.day) in folded
-
-
 def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> list[HeldFlag]:
     """The flags not yet decided in each case's published text, checked with that
     case's gate (its identifiers, the annual report's policy, the coordinator's
@@ -288,7 +288,8 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> 
     A year publishes the text of thousands of cases: their identifiers and decisions are
     read a chunk of cases at a time (three SELECTs per 900 cases, not three per case),
     and each text goes through the real Gate with only the case's identifiers that could
-    match it (YearGate's narrowing), so the findings are exactly the case gate's."""
+    match it (YearGate's narrowing, one index per case), so the findings are exactly the
+    case gate's for every recorded and derived form it indexes."""
     from sqlalchemy import select
 
     from cdop.confidentiality.decisions import NOT_IDENTIFIER
@@ -328,9 +329,9 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> 
         )
         for case in cases:
             identifiers = case_identifiers(case, recorded.get(case.id, ()))
+            # One index per case, whatever the number of its published texts.
+            narrowing = YearGate(identifiers, policy=policy)
             for part, text in by_case[case.id]:
-                folded = _fold(text)
-                narrowing = YearGate((i for i in identifiers if _may_hold(i, folded)), policy=policy)
                 gate = Gate(tuple(narrowing.candidates(text)), policy=policy,
                             dismissed=frozenset(dismissed.get(case.id, ())))
                 held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)]

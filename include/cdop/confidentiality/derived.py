@@ -1,0 +1,529 @@
+"""Forms derived from the identifiers recorded for a case: what people write instead of
+the name, street or date as it was recorded.
+
+Each derivation is a plain function, tested on its own, and every form it gives is
+guarded so that an ordinary word never matches:
+
+* `nickname_forms`: nicknames and diminutives both ways ("William" -> "Billy", "Will";
+  "Maggie" -> "Margaret"), from the `nicknames` package's maintained data set;
+* `welsh_mutations`: the soft, nasal and aspirate initial mutations of a name
+  ("Gwenllian" -> "Wenllian", "Dafydd" -> "Ddafydd", "Carys" -> "Ngharys", "Charys");
+* `script_forms`: a name recorded in another script in the ways it is romanised
+  ("Дмитрий" -> "Dmitriy", "Dmitry", "Dmitrii"; "张伟" -> "Zhang Wei", "Wei Zhang");
+* `welsh_date_forms`: a recorded date written in Welsh ("3 Mawrth 2024", "3ydd o Fawrth 2024");
+* `street_head`: a street without its road word ("on Stapleton" for "Stapleton Road");
+* `initials_patterns`: a person's initials ("Z.W.", "ZW", "Z. Wiśniewski", "Zofia W.");
+* `misspelling`: a capitalised word within a small edit distance, or of the same sound,
+  of a recorded name part (never an English word; a common given name only when both
+  agree);
+* `handle_parts`: a recorded name inside a social-media handle, hashtag or email address
+  ("@zofia_w2010", "#JusticeForZofia", "zofia2010@...").
+
+The exact forms (nicknames, mutations, other scripts, Welsh dates, street heads) become
+identifiers of layer "derived" that the gate's one multi-pattern pass looks for with the
+recorded ones (`cdop.confidentiality.recorded_index`); the patterned ones (initials,
+misspellings, handles) are sought in the text by `derived_findings`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+from cdop.confidentiality.folding import Finding, Folded, Identifier, _fold, after_boundary
+from cdop.confidentiality.words import (
+    ORGANISATION_WORDS,
+    WORD_NAMES,
+    cached,
+    given_names,
+    is_english_word,
+    is_known_word,
+)
+
+# How sure a derived form is that it names the recorded person or place.
+CONFIDENCE = {"nickname": 0.8, "mutation": 0.75, "script": 0.9, "welsh_date": 0.95, "street": 0.7,
+              "building": 0.9, "initials": 0.6, "misspelling": 0.7, "handle": 0.85}
+
+
+def _is_word(folded: str) -> bool:
+    return all(w in WORD_NAMES or is_english_word(w) for w in folded.split())
+
+
+# ----------------------------------------------------------------------- nicknames
+
+@functools.cache
+def _nickname_table() -> dict[str, list[str]]:
+    """Every name of the `nicknames` data set with the names it is linked to, both ways
+    (a name to its nicknames, a nickname to the names it is short for)."""
+    def build() -> dict[str, list[str]]:
+        from nicknames import NickNamer
+
+        namer = NickNamer()
+        table: dict[str, set[str]] = {}
+        for canonical, nicks in namer.nickname_lookup.items():
+            for nick in nicks:
+                table.setdefault(canonical, set()).add(nick)
+                table.setdefault(nick, set()).add(canonical)
+        return {k: sorted(v) for k, v in table.items()}
+
+    return cached("nicknames", build)
+
+
+def nickname_forms(name: str) -> frozenset[str]:
+    """The folded nicknames and diminutives of a given name and the names it is a
+    nickname of, from the data set (forms of fewer than 3 letters left out: "Al", "Ed")."""
+    key = _fold(name).strip()
+    if " " in key or not key:
+        return frozenset()
+    return frozenset(f for f in _nickname_table().get(key, ()) if len(f) >= 3 and f != key)
+
+
+# ------------------------------------------------------------------ Welsh mutations
+
+# Initial consonant -> (soft, nasal, aspirate) forms; None where that mutation leaves it.
+# After Thorne, "Welsh: A Comprehensive Grammar": soft c->g, p->b, t->d, g->(dropped),
+# b->f, d->dd, m->f, ll->l, rh->r; nasal c->ngh, p->mh, t->nh, g->ng, b->m, d->n;
+# aspirate c->ch, p->ph, t->th.
+_MUTATIONS = {
+    "c": ("g", "ngh", "ch"), "p": ("b", "mh", "ph"), "t": ("d", "nh", "th"),
+    "g": ("", "ng", None), "b": ("f", "m", None), "d": ("dd", "n", None),
+    "m": ("f", None, None), "ll": ("l", None, None), "rh": ("r", None, None),
+}
+
+
+def welsh_mutations(name: str) -> dict[str, str]:
+    """The mutated forms of one name (folded) -> which mutation gives it. Digraphs are
+    whole letters in Welsh: "Llinos" -> "Linos", "Rhys" -> "Rys"; "Ch", "Ph", "Th" do
+    not mutate. Forms of fewer than 4 letters are left out."""
+    word = _fold(name).strip()
+    if " " in word or not word.isalpha():
+        return {}
+    if word[:2] in ("ch", "ph", "th"):
+        return {}
+    initial = word[:2] if word[:2] in ("ll", "rh") else word[:1]
+    rest = word[len(initial):]
+    out: dict[str, str] = {}
+    for kind, new in zip(("soft", "nasal", "aspirate"), _MUTATIONS.get(initial, ()), strict=False):
+        if new is not None and len(new + rest) >= 4:
+            out.setdefault(new + rest, kind)
+    return out
+
+
+# ---------------------------------------------------------------- other scripts
+
+# Cyrillic letters romanised differently by the common systems (BGN/PCGN, ISO 9 as typed,
+# passports, English spelling): each letter's alternatives beyond anyascii's.
+_CYRILLIC = {
+    "й": ("y", "i", "j", ""), "я": ("ya", "ia", "ja"), "ю": ("yu", "iu", "ju"),
+    "е": ("e", "ye"), "ё": ("e", "yo"), "х": ("kh", "h"), "ц": ("ts", "c", "tz"),
+    "щ": ("shch", "sch"), "ы": ("y", "i"), "ь": ("",), "ъ": ("",), "ж": ("zh", "j"),
+    "и": ("i", "y"), "ч": ("ch",), "ш": ("sh",), "в": ("v", "w"),
+}
+_MAX_SCRIPT_FORMS = 64
+_CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
+
+
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def script_forms(value: str) -> frozenset[str]:
+    """Folded Latin forms of a name recorded in another script, beyond anyascii's own
+    (which the gate always finds): the Cyrillic letters romanised each common way, and a
+    Chinese name's syllables in both orders (family name first as recorded, and last)."""
+    value = value.strip()
+    if value.isascii():
+        return frozenset()
+    forms: set[str] = set()
+    if _CYRILLIC_LETTER.search(value):
+        choices = [_CYRILLIC.get(c, (anyascii(c).lower(),)) for c in value.lower()]
+        for combo in itertools.islice(itertools.product(*choices), _MAX_SCRIPT_FORMS):
+            forms.add(_fold("".join(combo)).strip())
+    hanzi = [c for c in value if _cjk(c)]
+    if len(hanzi) >= 2 and len(hanzi) == len(value.replace(" ", "")):
+        syllables = [anyascii(c).lower() for c in hanzi]
+        family, given = syllables[0], "".join(syllables[1:])
+        forms |= {f"{family} {given}", f"{given} {family}", f"{given}{family}",
+                  f"{family} {' '.join(syllables[1:])}"}
+    own = _fold(value).strip()
+    return frozenset(f for f in forms if f and f != own and len(f.replace(" ", "")) >= 4)
+
+
+# -------------------------------------------------------------------- Welsh dates
+
+WELSH_MONTHS = ("ionawr", "chwefror", "mawrth", "ebrill", "mai", "mehefin", "gorffennaf", "awst",
+                "medi", "hydref", "tachwedd", "rhagfyr")
+
+
+def _welsh_ordinal(d: int) -> str:
+    special = {1: "af", 2: "il", 3: "ydd", 4: "ydd", 5: "ed", 6: "ed", 11: "eg", 13: "eg", 14: "eg",
+               16: "eg", 17: "eg", 19: "eg"}
+    if d in special:
+        return f"{d}{special[d]}"
+    if d >= 21:
+        return f"{d}ain"
+    return f"{d}fed"  # 7, 8, 9, 10, 12, 15, 18, 20
+
+
+def _soft(word: str) -> str:
+    forms = welsh_mutations(word)
+    return next((f for f, kind in forms.items() if kind == "soft"), word)
+
+
+def welsh_date_forms(day: dt.date) -> set[str]:
+    """A date as written in Welsh, folded: "3 Mawrth 2024", "3ydd Mawrth 2024", "3ydd o
+    Fawrth 2024" (the month soft-mutated after "o"), "Mawrth 3 2024"."""
+    month = WELSH_MONTHS[day.month - 1]
+    mutated = _soft(month) if month not in ("ionawr", "chwefror", "ebrill", "awst", "hydref") else month
+    if month == "mai":
+        mutated = "fai"
+    days = {str(day.day), f"{day.day:02d}", _welsh_ordinal(day.day)}
+    years = {str(day.year)}
+    forms: set[str] = set()
+    for d in days:
+        for y in years:
+            forms |= {f"{d} {month} {y}", f"{d} o {mutated} {y}", f"{d} o {month} {y}", f"{month} {d} {y}",
+                      f"{d} {mutated} {y}"}
+    return {_fold(f).strip() for f in forms}
+
+
+# ---------------------------------------------------------------------- addresses
+
+ROAD_WORDS = frozenset("""road rd street st avenue ave av lane ln close cl drive dr crescent cres
+court ct gardens gdns place pl square sq terrace terr tce grove gr parade pde mount mt park pk
+way walk row hill rise view mews green vale wynd heol ffordd stryd lon""".split())
+
+
+def street_head(street: str, others: Iterable[str] = ()) -> str | None:
+    """A street's name without its road word ("Stapleton" of "Stapleton Road"), if that
+    can identify it alone: at least 4 letters, not a common English word, not a given
+    name, and not another part of the same address (its town)."""
+    words = _fold(street).split()
+    if len(words) < 2 or words[-1] not in ROAD_WORDS:
+        return None
+    head = " ".join(words[:-1])
+    if len(head.replace(" ", "")) < 4 or any(w.isdigit() for w in words[:-1]):
+        return None
+    if _is_word(head) or head in given_names() or head in ORGANISATION_WORDS:
+        return None
+    if any(head == _fold(o).strip() or head in _fold(o).split() for o in others):
+        return None
+    return head
+
+
+# ------------------------------------------------------------------------ people
+
+@dataclass(frozen=True)
+class Person:
+    """One recorded person's name for the patterned derivations: the raw given name,
+    the surname's parts (a double-barrelled one has two initials people use), the
+    folded name parts of >= 4 letters, and the field and role the findings carry."""
+
+    field: str
+    role: str | None
+    given: str
+    surnames: tuple[str, ...]
+    parts: tuple[str, ...]
+
+
+def people(identifiers) -> list[Person]:
+    """Each recorded person with a given name and a surname, once: the child from its
+    forenames and surname, anyone else from a whole name of two words or more."""
+    whole: dict[tuple[str, str | None], str] = {}
+    parts: dict[tuple[str, str | None], set[str]] = {}
+    child_given = child_surname = None
+    for ident in identifiers:
+        if ident.kind != "name" or ident.layer != "recorded":
+            continue
+        key = ("child.name", ident.role) if ident.field.startswith("child.") else (ident.field, ident.role)
+        for w in _fold(ident.value).split():
+            if len(w) >= 4 and w.isalpha():
+                parts.setdefault(key, set()).add(w)
+        if ident.field == "child.forenames" and child_given is None:
+            child_given = ident.value
+        elif ident.field == "child.surname" and child_surname is None:
+            child_surname = ident.value  # the whole surname comes first
+        elif not ident.field.startswith("child.") and len(ident.value.split()) >= 2:
+            whole.setdefault(key, ident.value)
+    out = []
+    if child_given and child_surname:
+        whole = {("child.name", "child"): f"{child_given} {child_surname}"} | whole
+    for (field, role), value in whole.items():
+        words = value.split()
+        surnames = tuple(p for p in re.split(r"[\s\-]+", words[-1]) if p)
+        if field == "child.name" and child_surname:
+            surnames = tuple(p for p in re.split(r"[\s\-]+", child_surname) if p)
+        out.append(Person(field, role, words[0], surnames, tuple(sorted(parts.get((field, role), ())))))
+    return out
+
+
+# Capitals that are abbreviations in agency text, never a person's initials alone.
+ABBREVIATIONS = frozenset("""
+gp ed ct nhs ae pm am hv sw dr mr ms uk us eu icu nicu picu ent gcs bp hr rr bw ap cpr dna
+ecg eeg mri xr iv im po od bd tds qds prn sats dob dod nok cp cf ld asd adhd sen send ehcp
+csc cin cp lac iro dsl dslo lado mash cami camhs sudi sudic cdop cdrm ncmd jar jaa ooh
+ok id cc bcc re fyi tbc tba na nb ps ie eg rip itu hdu scbu nnu ane rta rtc cid cps ppe
+""".split())
+
+
+def _abbreviation(letters: str) -> bool:
+    return letters.lower() in ABBREVIATIONS or is_english_word(letters.lower())
+
+
+def initials_patterns(person: Person) -> list[tuple[re.Pattern[str], str]]:
+    """Patterns for a person's initials in raw text, each with its severity: dotted
+    initials ("Z.W.", "Z. W.", "Z.W-O."), an initial with the surname ("Z. Wiśniewski")
+    and the given name with the surname's initial ("Zofia W.") stop; undotted capitals
+    ("ZW", "Z W") are a flag (either reading is real). Never a lone capital ("I", "A"),
+    never a common abbreviation ("GP", "ED", "CT", "PM")."""
+    g = anyascii(person.given)[:1].upper()
+    initials = sorted({anyascii(s)[:1].upper() for s in person.surnames} - {""})
+    if not g.isalpha() or not initials:
+        return []
+    out: list[tuple[re.Pattern[str], str]] = []
+    letters = "".join(i for i in initials if i.isalpha())
+    plain = [i for i in letters if not _abbreviation(g + i)]
+    if plain:
+        cls = "[" + "".join(plain) + "]"
+        out.append((re.compile(rf"{g}(?<![\w.&]{g})\. ?{cls}\.(?:-?[A-Z]\.)?(?![\w&])"), "stop"))
+        out.append((re.compile(rf"{g}(?<![\w.&/-]{g}) ?{cls}(?![\w&/-])"), "flag"))
+    surnames = {re.escape(v) for s in person.surnames for v in (s, anyascii(s)) if len(v) >= 2}
+    givens = [re.escape(v) for v in sorted({person.given, anyascii(person.given)}) if len(v) >= 2]
+    if surnames:
+        out.append((re.compile(rf"{g}(?<![\w.]{g})\.? ?(?:{'|'.join(sorted(surnames))})(?!\w)"), "stop"))
+    if givens:
+        out.append((re.compile(after_boundary(givens, not_before=r"[\w.]") + rf" [{letters}]\.(?!\w)"), "stop"))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _initials(persons: tuple[Person, ...]) -> list[tuple[Person, re.Pattern[str], str]]:
+    return [(p, pattern, severity) for p in persons for pattern, severity in initials_patterns(p)]
+
+
+# ------------------------------------------------------------------- misspellings
+
+def edit_limit(length: int) -> int:
+    """Damerau-Levenshtein distance allowed for a recorded name part of `length`
+    letters: 1 for 5-7, 2 for 8 or more, none below 5."""
+    return 0 if length < 5 else 1 if length <= 7 else 2
+
+
+@functools.lru_cache(maxsize=50000)
+def _codes(word: str) -> tuple[str, str]:
+    import jellyfish
+
+    return jellyfish.metaphone(word), jellyfish.nysiis(word)
+
+
+def misspelling(token: str, parts: Iterable[str]) -> tuple[str, int, bool] | None:
+    """The recorded name part (folded) that a capitalised text word misspells, with the
+    edit distance and whether they sound the same; None when the word is not one.
+
+    Guards: the word has at least 4 letters and is not an English word (nor any word of
+    the spelling dictionary), nor a name that is also a word, nor an organisation word;
+    a common given name counts only when it is both within the edit distance and of the
+    same sound (Double-Metaphone-like metaphone and NYSIIS codes); otherwise either
+    suffices (the sound one a step further: "Filip" for "Philip")."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    word = token.lower()
+    if len(word) < 4 or not word.isalpha() or word in WORD_NAMES or word in ORGANISATION_WORDS:
+        return None
+    if not any(abs(len(part) - len(word)) <= 2 and edit_limit(len(part)) for part in parts):
+        return None  # near no recorded part: the word lists need not be read
+    if is_english_word(word) or is_known_word(word):
+        return None
+    common = word in given_names()
+    best = None
+    for part in parts:
+        if part == word or abs(len(part) - len(word)) > 2:
+            continue
+        limit = edit_limit(len(part))
+        if not limit:
+            continue
+        distance = DamerauLevenshtein.distance(word, part, score_cutoff=limit + 1)
+        if distance > limit + 1:
+            continue
+        sounds = _codes(word) == _codes(part)
+        ok = (distance <= limit and sounds) if common else (distance <= limit or sounds)
+        if ok and (best is None or distance < best[1]):
+            best = (part, distance, sounds)
+    return best
+
+
+# ------------------------------------------------------------------------ handles
+
+def handle_parts(token: str, parts: Iterable[str], *, handle: bool) -> list[tuple[int, int, str]]:
+    """(start, end, part) for each recorded name part (folded, >= 4 letters) inside an
+    alphanumeric token. In a handle, hashtag or email (`handle`) any occurrence counts;
+    in another word only where the part is bounded by the token's edge, a digit or a
+    capital ("Zofia2010", "JusticeForZofia"), never inside a word ("Annex" is not
+    "Anne")."""
+    low = token.lower()
+    out = []
+    for part in parts:
+        if len(part) < 4:
+            continue
+        for m in re.finditer(re.escape(part), low):
+            s, e = m.span()
+            if (s, e) == (0, len(token)):
+                continue  # the whole token: the recorded form's own match
+            if not handle:
+                left = s == 0 or token[s - 1].isdigit() or (token[s].isupper() and token[s - 1].islower())
+                right = e == len(token) or token[e].isdigit() or (token[e].isupper() and token[e - 1].islower())
+                if not (left and right):
+                    continue
+            out.append((s, e, part))
+    return out
+
+
+def _in_handle(raw: str, start: int, end: int) -> bool:
+    """Whether raw[start:end] lies in a handle, hashtag or email address: the run of
+    non-space characters around it starts with @ or # or holds an @."""
+    s = start
+    while s > 0 and not raw[s - 1].isspace():
+        s -= 1
+    e = end
+    while e < len(raw) and not raw[e].isspace():
+        e += 1
+    run = raw[s:e].strip("()[]<>,;:\"'")
+    return run[:1] in ("@", "#") or "@" in run
+
+
+# ---------------------------------------------------------------- the patterned pass
+
+# A whole capitalised word of the folded text (not part of "McDonald" or "Zofia2010").
+_CAPITALISED_WORD = re.compile(r"(?<= )(?:[A-Z][a-z]+|[A-Z]{4,})(?= )")
+
+
+def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> list[Finding]:
+    """Initials, misspellings and names inside handles of the recorded people in a
+    text. `exact` holds every folded recorded or derived exact form (a word that is one
+    is already found as written)."""
+    raw = folded.raw
+    found: list[Finding] = []
+    all_parts = {part: p for p in persons for part in p.parts}
+    for person, pattern, severity in _initials(tuple(persons)):
+        for m in pattern.finditer(raw):
+            found.append(Finding(person.field, "name", m.start(), m.end(), severity, person.role,
+                                 CONFIDENCE["initials"] if severity == "flag" else 0.8, "derived"))
+    if not all_parts:
+        return found
+    cased, text = folded.cased, folded.text
+    # Each distinct capitalised word is judged once (agency text repeats its words);
+    # only the words that are misspellings are then found in the text.
+    lengths = {len(p) for p in all_parts}
+    hits: dict[str, tuple[str, int, bool]] = {}
+    for word in set(_CAPITALISED_WORD.findall(cased)):
+        low = word.lower()
+        if low in exact or not any(abs(len(low) - n) <= 2 for n in lengths):
+            continue
+        hit = misspelling(low, all_parts)
+        if hit is not None:
+            hits[word] = hit
+    if hits:
+        pattern = re.compile(after_boundary([re.escape(h) for h in sorted(hits, key=len, reverse=True)], before=" ")
+                             + "(?= )")
+        for m in pattern.finditer(cased):
+            part, distance, _sounds = hits[m.group(0)]
+            person = all_parts[part]
+            stop = distance == 1 and len(part) >= 6 and m.group(0).lower() not in given_names()
+            s, e = folded.raw_span(m.start(), m.end())
+            found.append(Finding(person.field, "name", s, e, "stop" if stop else "flag", person.role,
+                                 0.8 if stop else 0.6, "derived"))
+    # A recorded name inside a longer word of the folded text: one pass for every part.
+    inside = re.compile("|".join(re.escape(p) for p in sorted(all_parts, key=len, reverse=True)))
+    for m in inside.finditer(text):
+        s, e = m.span()
+        if text[s - 1] == " " and text[e] == " ":
+            continue  # a whole word: the recorded form's own match
+        ts = text.rfind(" ", 0, s) + 1
+        te = text.find(" ", e)
+        token = cased[ts:te]
+        rs, re_ = folded.raw_span(s, e)
+        handle = _in_handle(raw, rs, re_)
+        if not handle_parts(token, [m.group(0)], handle=handle):
+            continue
+        part = m.group(0)
+        person = all_parts[part]
+        digits = (s > ts and text[s - 1].isdigit()) or text[e].isdigit()
+        severity = "stop" if (handle or digits) and not _is_word(part) else "flag"
+        found.append(Finding(person.field, "name", rs, re_, severity, person.role,
+                             CONFIDENCE["handle"], "derived"))
+    return found
+
+
+# ------------------------------------------------------------- derived identifiers
+
+@functools.lru_cache(maxsize=200_000)
+def _folded(value: str) -> str:
+    return _fold(value).strip()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _name_forms(value: str) -> tuple[tuple[str, str], ...]:
+    """(form, how) for one recorded name: other scripts; for a one-word name, its
+    nicknames and its Welsh mutations that are neither words nor given names. Names
+    repeat across a year's cases: each is worked out once."""
+    forms = [(f, "script") for f in sorted(script_forms(value))]
+    words = _folded(value).split()
+    if len(words) == 1:
+        forms += [(f, "nickname") for f in sorted(nickname_forms(words[0]))]
+        forms += [(f, "mutation") for f in sorted(welsh_mutations(words[0]))
+                  if not _is_word(f) and f not in given_names()]
+    return tuple(forms)
+
+
+def derived_identifiers(identifiers) -> list[Identifier]:
+    """The exact forms derived from a case's recorded identifiers, as identifiers of
+    layer "derived" carrying the recorded one's field and role: nicknames, Welsh
+    mutations and other scripts of each recorded name part, a street without its road
+    word, a recorded date in Welsh. Forms that are recorded themselves are left out."""
+    # (A derived form that is also recorded is found twice at one place; the gate keeps
+    # the recorded finding: see gate._drop_derived_covered.)
+    out: dict[tuple[str, str, str], Identifier] = {}
+
+    def add(ident: Identifier, form: str, kind: str, how: str) -> None:
+        if not form:
+            return
+        key = (ident.field, form, how)
+        if key not in out:
+            out[key] = Identifier(ident.field, form, kind, role=ident.role, layer="derived",  # type: ignore[arg-type]
+                                  confidence=CONFIDENCE[how], how=how)
+
+    # The heads a street of each whole address may be found by: not the address's other
+    # lines (its building, its town). Worked out once per whole address.
+    heads: set[tuple[str, str]] = set()
+    for ident in identifiers:
+        if ident.kind == "address" and re.search(r"[,\n]", ident.value or ""):
+            lines = [line for line in re.split(r"[,\n]", ident.value) if line.strip()]
+            others = [line for line in lines if not ROAD_WORDS & set(_fold(line).split())]
+            for line in lines:
+                head = street_head(re.sub(r"^\s*\d+[a-zA-Z]?\s+", "", line), others)
+                if head:
+                    heads.add((ident.field, head))
+    for ident in identifiers:
+        value = (ident.value or "").strip()
+        if not value or ident.layer != "recorded":
+            continue
+        if ident.kind == "name":
+            for form, how in _name_forms(value):
+                add(ident, form, "name", how)
+        elif ident.kind == "date":
+            try:
+                day = dt.date.fromisoformat(value)
+            except ValueError:
+                continue
+            add(ident, day.isoformat(), "date", "welsh_date")
+        elif ident.kind == "address" and len(value.split()) >= 2 and "," not in value and "\n" not in value:
+            head = street_head(value)
+            if head and (ident.field, head) in heads:
+                add(ident, head, "address", "street")
+    return list(out.values())
