@@ -970,3 +970,38 @@ def test_a_portal_return_is_read_downloaded_and_reopened_from_the_case_page(clie
     assert len(report.sent) == 1 and not report.failed
     [mail] = smtp_server.messages()
     assert "/r/" in mail.get_body(("plain",)).get_content()
+
+
+# ------------------------------------------------------- bounds and refusals (issue 22)
+
+
+def test_a_value_that_is_not_a_number_is_named_never_echoed(signed_in):
+    """Issue 22 item 9: `?page=` that is not a number gets a page of the site naming the
+    field, not FastAPI's JSON repeating the value; a JSON client gets the field too."""
+    for path in ("/cdop/overdue", "/cdop/outbox", "/cdop/audit"):
+        page = signed_in.get(f"{path}?page=Qzv7700O’Neill")
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html"), path
+        assert "Not valid: page." in page.text and "</html>" in page.text
+        assert "Qzv7700" not in page.text and "O’Neill" not in page.text
+    as_json = signed_in.get("/cdop/overdue?page=Qzv7700", headers={"accept": "application/json"})
+    assert as_json.status_code == 422 and as_json.json()["detail"][0]["loc"] == ["query", "page"]
+    assert "Qzv7700" not in as_json.text
+
+
+def test_a_chunked_upload_to_the_pages_is_refused_past_the_limit_unread(airflow_app, settings):
+    """Issue 22 item 5: the operations pages under uvicorn, as Airflow's API server runs
+    them: a chunked body with no length, sent by nobody signed in, to a route that takes a
+    form, is refused with 413 once past the limit; the app read no more than that."""
+    from cdop_airflow.ops_app.app import MAX_BODY_BYTES
+    from tests.support.http_server import SERVER_MESSAGE_MAX, Counted, chunked_post, serve
+
+    counted = Counted(airflow_app)
+    server, thread, url = serve(counted)
+    try:
+        status, _ = chunked_post(url, "/cdop/outbox/release", total=2 * MAX_BODY_BYTES)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    assert status == 413
+    assert counted.body_bytes - counted.last_message <= MAX_BODY_BYTES < counted.body_bytes
+    assert counted.last_message <= SERVER_MESSAGE_MAX
