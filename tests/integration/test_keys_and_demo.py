@@ -116,7 +116,8 @@ def _fill_every_encrypted_column(settings) -> None:
         uow.session.add_all([
             PortalLink(request_id=request.id, case_id=case.id, token_hash="0" * 64, sent_to="a@nhs.net",
                        secure_route=True, expires_at=dt.datetime(2027, 1, 1), code="123456",
-                       codes_sent=1, code_failures=0),
+                       codes_sent=1, code_failures=0, token_digest="a" * 64, session_hash="1" * 64,
+                       session_digest="b" * 64, session_expires_at=dt.datetime(2027, 1, 1)),
             PortalForm(request_id=request.id, content={"summary": "Seen twice"}, status="draft", submissions=0),
             PortalAttachment(request_id=request.id, stored_path="files/x.enc", original_name="Fenwright.pdf",
                              content_type="application/pdf", size_bytes=1),
