@@ -28,7 +28,8 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     from cdop.confidentiality.keys import rotate
 
     _fill_every_encrypted_column(agencies)
-    assert rotate(rotated) == {"rows": 1 + 15, "files": 1}  # the case, one row of each other table
+    # The case, one row of each other table; the portal link has its digest (re-keyed).
+    assert rotate(rotated) == {"rows": 1 + 15, "files": 1, "old_links": 0, "old_links_until": None}
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine

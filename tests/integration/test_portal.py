@@ -449,6 +449,32 @@ def test_rotation_keeps_every_live_link_and_session_after_the_old_key_is_removed
         crypto.use_keys(agencies.encryption_keys)
 
 
+def test_a_link_issued_before_digests_were_kept_is_named_by_rotation_and_still_opens(agencies, sent, smtp_server,
+                                                                                   env):
+    """A link stored by its hash alone (as before the digest was kept) cannot be re-keyed:
+    rotation counts it and says until when the old key must stay; with it, the link opens."""
+    from cryptography.fernet import Fernet
+
+    from cdop.confidentiality import crypto
+    from cdop.confidentiality.keys import rotate
+    from cdop.config import settings_from_env
+
+    [token] = links_in_mail(smtp_server, RUH, "agency_request")
+    legacy = tokens.secret_hashes("portal-link", token)[-1]  # the form used before digests
+    with unit_of_work(agencies) as uow:
+        uow.session.execute(update(PortalLink).where(PortalLink.sent_to == RUH)
+                            .values(token_hash=legacy, token_digest=None))
+        expires = uow.session.scalar(select(PortalLink.expires_at).where(PortalLink.sent_to == RUH))
+        uow.commit()
+    rotated = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},{env['CDOP_ENCRYPTION_KEYS']}"})
+    try:
+        counts = rotate(rotated)
+        assert counts["old_links"] == 1 and counts["old_links_until"] == expires.date().isoformat()
+        assert "Return for the child death review" in open_with_code(client_for(rotated), smtp_server, token).text
+    finally:
+        crypto.use_keys(agencies.encryption_keys)
+
+
 def test_opening_a_link_sends_no_code_only_the_button_does(agencies, sent, smtp_server):
     """Issue 22 item 8: mail scanners open links; nothing is sent until "Send me a code" is
     pressed on the page, and pressing it twice sends the one code still current."""
