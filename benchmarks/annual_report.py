@@ -74,7 +74,7 @@ def load(settings, n_cases: int, first_year: int, seed: int = 11) -> float:
     """Bulk-insert the synthetic history; return seconds taken."""
     from sqlalchemy import text
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.rules.ages import age_band
     from cdop.store.db import make_engine, migrate
 

@@ -49,7 +49,7 @@ def copy(cursor, table: str, columns: list[str], rows) -> None:
 def load(settings, cases: int, requests: int, due: int) -> None:
     """Agencies, `cases` cases and `requests` requests of which `due` are due a step today.
     The rest: 80% returned, the others sent but not due yet (or not chased any more)."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.store.db import make_engine
 
     engine = make_engine(settings)
@@ -207,7 +207,7 @@ def scenario(cases: int, requests: int, due: int, *, pairs: int, memory: bool, s
         engine = make_engine(settings)
         raw = Raw(engine)
         policy = settings.policy
-        from cdop.confidentiality import crypto
+        from cdop import crypto
         from cdop.requests.chasing import _STORED_SUBJECT
 
         params = {"today": TODAY, "domain": policy.mail_domain, "coordinator": policy.coordinator_email,

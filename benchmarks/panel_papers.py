@@ -55,9 +55,9 @@ def make_ready(settings, count: int) -> list[str]:
     from cdop.intake.family import record_family
     from cdop.intake.investigations import record_investigation
     from cdop.intake.notifications import register_notifications
-    from cdop.mail import delivery
     from cdop.requests.agency_requests import plan_agency_requests
     from cdop.requests.returns import record_return, record_return_content
+    from cdop.sending import delivery
 
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
@@ -94,10 +94,10 @@ def make_ready(settings, count: int) -> list[str]:
 
 
 def run(settings, count: int) -> None:
-    from cdop.mail import delivery
     from cdop.panel import meetings as panel
     from cdop.panel import papers
     from cdop.panel.case_reports import assemble_reports, decide
+    from cdop.sending import delivery
 
     started = time.perf_counter()
     numbers = make_ready(settings, count)

@@ -180,8 +180,8 @@ class SmtpClock:
 
 def composed_messages(settings) -> list[tuple[list[str], bytes]]:
     """The reminders as the outbox composes them, written once: the floor's input."""
-    from cdop.mail.kinds import REGISTRY
     from cdop.mail.mailer import render_message
+    from cdop.sending.kinds import REGISTRY
     from cdop.store.db import unit_of_work
     from cdop.store.models import OutboxMessage
 
@@ -203,9 +203,9 @@ def floor_run(settings, messages) -> float:
 
 
 def project_run(settings, meter: Meter, clock: SmtpClock) -> tuple[float, int, dict]:
-    from cdop.mail import delivery
     from cdop.mail.mailer import SmtpMailer
     from cdop.requests import chasing
+    from cdop.sending import delivery
 
     meter.reset()
     clock.seconds = 0.0

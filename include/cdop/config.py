@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cdop.confidentiality.crypto import check_keys
+from cdop.crypto import check_keys
 from cdop.errors import ConfigError
 from cdop.validation import is_email
 

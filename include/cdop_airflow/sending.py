@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def send_pending(settings: Settings, kinds: list[str]) -> dict:
-    from cdop.mail import delivery
     from cdop.mail.mailer import SmtpMailer
+    from cdop.sending import delivery
 
     mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
     try:
@@ -33,8 +33,9 @@ def send_task_failure(*, dag_id: str, task_id: str, run_id: str, failure_text: s
     pending notice. The business date is the run's logical date (today for a run that
     has none)."""
     from cdop.config import local_today
-    from cdop.mail import delivery, task_failures
+    from cdop.mail import task_failures
     from cdop.mail.mailer import SmtpMailer
+    from cdop.sending import delivery
     from cdop_airflow.runtime import settings as runtime_settings
 
     settings = runtime_settings(task_failures.ACTOR)

@@ -908,8 +908,8 @@ def test_a_portal_return_is_read_downloaded_and_reopened_from_the_case_page(clie
     (audited, not cached), its attachment as a download named by case and agency, and a
     Reopen button that ends the agency's links and queues a fresh one, which the request
     DAG's portal task sends."""
-    from cdop.mail import delivery
     from cdop.portal.service import KIND_LINK, PORTAL_KINDS
+    from cdop.sending import delivery
     from cdop.store.models import PortalForm, PortalLink
 
     number, code = _case_with_sent_request(settings)

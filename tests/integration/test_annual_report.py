@@ -27,8 +27,8 @@ from cdop.annual_report.disclosure import (
 from cdop.confidentiality.documents import pdf_text, visible_text
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.year_gate import ReportBlocked
-from cdop.mail import delivery
 from cdop.mail.mailer import SmtpMailer
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Analysis, AnnualReport, Case, OutboxMessage
 from tests.conftest import cli
@@ -421,7 +421,7 @@ def test_confidential_edition_is_marked_on_every_page_encrypted_at_rest_and_secu
     from pypdf import PdfReader
 
     from cdop.annual_report.service import confidential_file
-    from cdop.confidentiality.crypto import decrypt_bytes
+    from cdop.crypto import decrypt_bytes
 
     load_known_counts(settings)
     result = build_annual_report(settings, 2026, today=TODAY)

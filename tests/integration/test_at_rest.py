@@ -35,8 +35,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cdop.confidentiality.crypto import Encrypted
 from cdop.config import Settings, settings_from_env
+from cdop.crypto import Encrypted
 from cdop.rules.ages import AGE_BANDS
 from cdop.store.db import dispose_engines, make_engine, unit_of_work
 from cdop.store.models import Base, Case, ChronologyEntry

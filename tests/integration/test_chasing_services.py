@@ -11,10 +11,10 @@ from sqlalchemy import select
 from cdop.intake import ncmd
 from cdop.intake.investigations import record_investigation
 from cdop.intake.ncmd import record_ncmd_notified
-from cdop.mail.delivery import DeliveryFailed
 from cdop.requests import agency_requests, chasing, digest
 from cdop.requests.returns import record_return
 from cdop.rules.stages import case_stage
+from cdop.sending.delivery import DeliveryFailed
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case, get_request
 from cdop.store.models import AuditEvent, OutboxMessage

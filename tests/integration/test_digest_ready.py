@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 
 from cdop.intake.investigations import record_investigation
-from cdop.mail.delivery import DeliveryFailed
 from cdop.requests import agency_requests, digest
 from cdop.requests.returns import record_return
+from cdop.sending.delivery import DeliveryFailed
 from cdop.store.db import unit_of_work
 from cdop_airflow.sending import send_pending
 from tests.support.chasing import chase_day, digest_day, notify, received, send_requests

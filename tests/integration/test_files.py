@@ -10,7 +10,7 @@ import datetime as dt
 from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import settings_from_env
 from cdop.intake.notifications import register_notifications
 from cdop.requests.agency_requests import KIND as REQUEST_KIND

@@ -5,7 +5,7 @@ import datetime as dt
 from cryptography.fernet import Fernet
 from sqlalchemy import Text, func, select, type_coerce
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import settings_from_env
 from cdop.dev.demo import load_demo
 from cdop.intake.notifications import register_notifications
@@ -134,7 +134,7 @@ def _fill_every_encrypted_column(settings) -> None:
 def test_every_encrypted_column_is_rotated():
     """A column of an Encrypted type left out of ENCRYPTED_COLUMNS would keep its old key
     after `cdop keys rotate`, and be unreadable once the old key is removed."""
-    from cdop.confidentiality.crypto import Encrypted
+    from cdop.crypto import Encrypted
     from cdop.store.models import Base
 
     declared = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns

@@ -185,7 +185,7 @@ def test_0009_encrypts_existing_rows_and_downgrade_restores_them(empty_settings)
     models; the age band is filled from the dates; downgrade gives the plain values back."""
     from sqlalchemy import text
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.store.models import ENCRYPTED_COLUMNS
 
     migrate(empty_settings, "0006_merge_heads")
@@ -244,7 +244,7 @@ def test_0013_turns_factors_into_graded_lines_and_downgrade_restores_them(empty_
     date). Downgrade gives the old columns back."""
     from sqlalchemy import text
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.store.models import Analysis, AnalysisFactor
 
     migrate(empty_settings, "0010_gate_decisions")

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select, update
 
 from cdop.intake.notifications import register_notifications
-from cdop.mail import delivery, outbox
+from cdop.mail import outbox
 from cdop.mail.mailer import MailError, RecordingMailer
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import AgencyRequest, OutboxMessage
 

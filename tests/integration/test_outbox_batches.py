@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 
 from cdop.dev import smtp_sink
 from cdop.intake.notifications import register_notifications
-from cdop.mail import delivery
 from cdop.mail.mailer import SmtpMailer
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import AgencyRequest, AuditEvent, OutboxMessage
 from tests.conftest import ROOT
@@ -36,7 +36,7 @@ CHILDREN = [
 DELIVERER = """
 import sys
 from cdop.config import get_settings
-from cdop.mail import delivery
+from cdop.sending import delivery
 from cdop.mail.mailer import SmtpMailer
 settings = get_settings()
 mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)

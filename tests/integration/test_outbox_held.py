@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from cdop.intake.notifications import register_notifications
-from cdop.mail import delivery
 from cdop.requests import digest
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Agency, AuditEvent, OutboxMessage
 from cdop_airflow.sending import send_pending

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from cdop.dev import smtp_sink
-from cdop.mail import delivery, outbox
+from cdop.mail import outbox
 from cdop.mail.mailer import Email, SmtpMailer
 from cdop.mail.outbox import MessageKind
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import AuditEvent, OutboxMessage
 from tests.conftest import free_port

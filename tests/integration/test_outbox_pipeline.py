@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import event, select, update
 
 from cdop.intake.notifications import register_notifications
-from cdop.mail import delivery
 from cdop.mail.mailer import RecordingMailer
 from cdop.requests import chasing
 from cdop.requests.agency_requests import plan_agency_requests
+from cdop.sending import delivery
 from cdop.store.db import make_engine, unit_of_work
 from cdop.store.models import AgencyRequest, OutboxMessage
 

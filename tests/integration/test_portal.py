@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 from cdop.portal import tokens
 from cdop.portal.app import create_app
 from cdop.requests import chasing
+from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case, get_request
 from cdop.store.models import (
@@ -49,7 +50,7 @@ def sent(agencies, smtp_server):
 
 
 def client_for(settings) -> TestClient:
-    return TestClient(create_app(settings), follow_redirects=True)
+    return TestClient(create_app(settings, deliver=deliver_now), follow_redirects=True)
 
 
 def ask_for_code(client, token: str):
@@ -196,7 +197,7 @@ def test_every_response_is_no_store_with_a_strict_csp(agencies, sent, smtp_serve
 def test_every_route_needs_a_valid_token(agencies, sent, smtp_server):
     """Each of the app's routes, with a token that is not live, opens nothing; and the
     form's routes with a live token but no code open nothing either."""
-    app = create_app(agencies)
+    app = create_app(agencies, deliver=deliver_now)
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
     assert routes and all(r.path.startswith("/r/{token}") for r in routes)
     [live] = links_in_mail(smtp_server, RUH, "agency_request")
@@ -401,7 +402,7 @@ def test_a_link_keeps_working_after_the_keys_are_rotated(agencies, sent, smtp_se
     rotation is still found under the older key, which stays configured after it."""
     from cryptography.fernet import Fernet
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.confidentiality.keys import rotate
     from cdop.config import settings_from_env
 
@@ -421,7 +422,7 @@ def test_rotation_keeps_every_live_link_and_session_after_the_old_key_is_removed
     the session still shows the form and submits, an unknown token still opens nothing."""
     from cryptography.fernet import Fernet
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.confidentiality.keys import rotate
     from cdop.config import settings_from_env
 
@@ -455,7 +456,7 @@ def test_a_link_issued_before_digests_were_kept_is_named_by_rotation_and_still_o
     rotation counts it and says until when the old key must stay; with it, the link opens."""
     from cryptography.fernet import Fernet
 
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.confidentiality.keys import rotate
     from cdop.config import settings_from_env
 
@@ -533,7 +534,7 @@ def test_a_value_fastapi_cannot_read_is_named_never_echoed(agencies, sent, smtp_
     """Issue 22 item 9: the portal's routes take no typed value today; one that did (a
     route added here with a number in its query) gets the portal's page naming the field,
     not FastAPI's JSON repeating the value."""
-    app = create_app(agencies)
+    app = create_app(agencies, deliver=deliver_now)
 
     @app.get("/r/{token}/numbered")
     def numbered(token: str, page: int = 1):
@@ -548,7 +549,7 @@ def test_a_value_fastapi_cannot_read_is_named_never_echoed(agencies, sent, smtp_
 
 def test_hsts_only_over_https(agencies, sent, smtp_server):
     [token] = links_in_mail(smtp_server, RUH, "agency_request")
-    app = create_app(agencies)
+    app = create_app(agencies, deliver=deliver_now)
     assert "strict-transport-security" not in TestClient(app).get(f"/r/{token}").headers
     secure = TestClient(app, base_url="https://portal.test").get(f"/r/{token}")
     assert secure.headers["strict-transport-security"] == "max-age=31536000"

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cdop.portal.app import create_app, request_body_limit
+from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
 from cdop.store.models import AuditEvent, ChronologyEntry, PortalForm, PortalLink
 from tests.integration.test_portal import RUH, with_portal
@@ -35,7 +36,7 @@ def portal(agencies, smtp_server):
     settings = with_portal(agencies, requests_per_minute_per_link=10_000, requests_per_minute_per_address=10_000,
                            attachment_max_mb=1, max_attachments=1)
     number, _, today = sent_case(settings)
-    counted = Counted(create_app(settings))
+    counted = Counted(create_app(settings, deliver=deliver_now))
     server, thread, url = serve(counted)
     try:
         yield {"settings": settings, "url": url, "case": number, "today": today, "counted": counted}

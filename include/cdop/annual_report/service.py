@@ -239,7 +239,7 @@ def build_annual_report(
         raise
     lap("gate")
 
-    from cdop.confidentiality.crypto import encrypt_bytes
+    from cdop.crypto import encrypt_bytes
 
     root = reports_root(settings)
     private_dir(root)
@@ -404,7 +404,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     version = manifest["version"]
     headers = (("X-CDOP-Report-Year", str(year)), ("X-CDOP-Report-Version", str(version)))
     if message.params.get("edition") == CONFIDENTIAL:
-        from cdop.confidentiality.crypto import decrypt_bytes
+        from cdop.crypto import decrypt_bytes
 
         pdf = decrypt_bytes((directory / confidential_file(year)).read_bytes())
         return outbox.templated_email(

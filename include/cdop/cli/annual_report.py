@@ -40,8 +40,8 @@ def build(year: int, send: bool, today) -> None:
     sent_now: set[str] = set()
     if send and any(ids[e] is not None and result.email.get(e) in ("queued", "pending")
                     for e in ids):
-        from cdop.mail import delivery
         from cdop.mail.mailer import SmtpMailer
+        from cdop.sending import delivery
 
         wanted = [ids[e] for e in ids if ids[e] is not None and result.email.get(e) in ("queued", "pending")]
         mailer = SmtpMailer(settings.smtp, policy.mail_from)

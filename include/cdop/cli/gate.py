@@ -80,8 +80,8 @@ def _held_messages(settings, uow):
     """(message, document kind or None, flags) for each outbox message held for flags;
     kind None and no flags: it composes cleanly now (ready to be released)."""
     from cdop.confidentiality.documents import FlagsHeld
-    from cdop.mail.delivery import held_messages
-    from cdop.mail.kinds import REGISTRY
+    from cdop.sending.delivery import held_messages
+    from cdop.sending.kinds import REGISTRY
 
     out = []
     for message in held_messages(uow.session):
@@ -175,7 +175,7 @@ def resolve(ref: str, number: int | None, decision: str | None) -> None:
     goes back to the outbox (audited); a report is built again by `cdop annual-report
     build` or its DAG."""
     from cdop.confidentiality.findings import record_decision
-    from cdop.mail.delivery import release
+    from cdop.sending.delivery import release
     from cdop.store.db import unit_of_work
     from cdop.validation import InputError, Problem
 

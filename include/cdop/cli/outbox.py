@@ -47,7 +47,7 @@ def outbox_list(status: str | None, limit: int) -> None:
 @friendly_errors
 def outbox_release(message: str) -> None:
     """Release a held MESSAGE (its id or business key) to be sent again (audited)."""
-    from cdop.mail.delivery import NotHeld, release
+    from cdop.sending.delivery import NotHeld, release
 
     settings = current_settings()
     try:

@@ -31,13 +31,14 @@ def portal_serve(host: str, port: int, proxy: str | None) -> None:
     import uvicorn
 
     from cdop.portal.app import create_app
+    from cdop.sending.portal import deliver_now
     from cdop.store.db import make_engine
 
     settings = current_settings()
     make_engine(settings)  # the keys are installed before the first request
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     click.echo(f"portal on http://{host}:{port} (links: {settings.policy.portal.base_url}/r/...)")
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None,
+    uvicorn.run(create_app(settings, deliver=deliver_now), host=host, port=port, access_log=False, log_config=None,
                 server_header=False, proxy_headers=bool(proxy), forwarded_allow_ips=proxy)
 
 
@@ -48,7 +49,8 @@ def portal_serve(host: str, port: int, proxy: str | None) -> None:
 @friendly_errors
 def portal_reopen(case_number: str, agency_code: str, today) -> None:
     """Open an agency's submitted return again: a fresh link is emailed to the agency."""
-    from cdop.portal.service import deliver_now, reopen
+    from cdop.portal.service import reopen
+    from cdop.sending.portal import deliver_now
 
     settings = current_settings()
     reopen(settings, case_number, agency_code, today=business_date(today))

@@ -4,7 +4,7 @@ kept only as an HMAC under the blind-index key, never as text."""
 
 from __future__ import annotations
 
-from cdop.confidentiality.crypto import blind_index, blind_indexes
+from cdop.crypto import blind_index, blind_indexes
 
 NOT_IDENTIFIER = "not_identifier"
 REDACT = "redact"

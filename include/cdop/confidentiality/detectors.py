@@ -168,7 +168,7 @@ def _dates(text: str, policy: DocumentPolicy) -> list[Finding]:
                         continue
             except (ValueError, KeyError, TypeError):
                 continue
-            found.append(Finding("unrecorded.date", "date", m.start(), m.end(), "stop"))
+            found.append(Finding("unrecorded.date", "date", m.start(), m.end(), "stop", layer="dates"))
     return found
 
 
@@ -199,7 +199,7 @@ def _phones(text: str, nhs_spans: list[tuple[int, int]], policy: DocumentPolicy)
             continue
         if pn.is_valid_number(number) or (number.country_code == 44 and pn.is_possible_number(number)
                                           and str(number.national_number).startswith(("7", "1", "2", "3"))):
-            found.append(Finding("unrecorded.phone", "phone", m.start(), m.end(), "stop"))
+            found.append(Finding("unrecorded.phone", "phone", m.start(), m.end(), "stop", layer="contact"))
     return found
 
 
@@ -326,7 +326,7 @@ def _name_flags(text: str) -> list[Finding]:
         if _EPONYM.match(text, m.end() - 2 if word.endswith(("'s", "\u2019s")) else m.end()):
             continue  # "Winston's Wish", "Martha's Rule": a name inside a named thing
         found.append((m.start(), m.end()))
-    return [Finding("unrecorded.name", "name", s, e, "flag") for s, e in found]
+    return [Finding("unrecorded.name", "name", s, e, "flag", confidence=0.5, layer="people") for s, e in found]
 
 
 # ------------------------------------------------------------------------- the pass
@@ -345,21 +345,21 @@ def unrecorded_findings(text: str, policy: DocumentPolicy | None = None) -> list
     for m in _NHS.finditer(text):
         if nhs_number_valid(m[1] + m[2] + m[3]):
             nhs_spans.append((m.start(), m.end()))
-            found.append(Finding("unrecorded.nhs_number", "nhs_number", m.start(), m.end(), "stop"))
+            found.append(Finding("unrecorded.nhs_number", "nhs_number", m.start(), m.end(), "stop", layer="references"))
     for m in _POSTCODE.finditer(text):
         inward = m.group(1)[-3:]
         if _ORDINAL.search(m.group(1)[:-1].rstrip()):
             continue
         if _ORDINAL.search(inward[:3]) and _ORDINAL_NOUN.match(text, m.end()):
             continue  # "Ward B3 4th floor": an ordinal before its noun; "B33 8TH" alone is a postcode
-        found.append(Finding("unrecorded.postcode", "postcode", m.start(), m.end(), "stop"))
+        found.append(Finding("unrecorded.postcode", "postcode", m.start(), m.end(), "stop", layer="places"))
     if re.search(r"\d{3}", text):
         found.extend(_phones(text, nhs_spans, policy))
     for m in _EMAIL.finditer(text):
         if not _email_allowed(m.group(0), policy):
-            found.append(Finding("unrecorded.email", "email", m.start(), m.end(), "stop"))
+            found.append(Finding("unrecorded.email", "email", m.start(), m.end(), "stop", layer="contact"))
     for m in _ADDRESS.finditer(text):
-        found.append(Finding("unrecorded.address", "address", m.start(), m.end(), "stop"))
+        found.append(Finding("unrecorded.address", "address", m.start(), m.end(), "stop", layer="places"))
     if policy.relative_timing:
         found.extend(_dates(text, policy))
     if policy.names:

@@ -10,19 +10,32 @@ from typing import Literal
 from anyascii import anyascii
 
 Severity = Literal["stop", "flag"]
+# Which detection layer found it: the recorded identifiers as written ("recorded") or in a
+# form derived from them ("derived": initials, nicknames, misspellings, mutations), and the
+# layers for what nobody recorded.
+Layer = Literal["recorded", "derived", "people", "places", "references", "dates", "contact",
+                "circumstance"]
 
 
 @dataclass(frozen=True)
 class Finding:
     """One thing the gate found: `field` is the recorded identifier's field (e.g.
     "child.surname") or, for what nobody recorded, "unrecorded.<kind>"; `start`/`end`
-    index the raw text; `severity` says whether it stops the release or is a flag."""
+    index the raw text; `severity` says whether it stops the release or is a flag;
+    `role` is the recorded person's or place's role key ("child", "parent:1",
+    "sibling:2", "school:1", "home_address"; None for what nobody recorded), from which
+    a pseudonymised text takes its label; `confidence` in (0, 1]; `layer` which
+    detection layer found it. The shape every layer answers in, and every consumer
+    (the CLI, the pages, pseudonymisation) reads."""
 
     field: str
     kind: str
     start: int
     end: int
     severity: Severity
+    role: str | None = None
+    confidence: float = 1.0
+    layer: Layer = "recorded"
 
 
 # ---------------------------------------------------------------------------- folding

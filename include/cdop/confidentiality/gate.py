@@ -55,6 +55,8 @@ class Identifier:
     # the place's own folded words. The word alone counts only where it is not part of
     # another capitalised name ("North Bristol NHS Trust" is not "Bristol Metropolitan").
     place_words: frozenset[str] = frozenset()
+    # The recorded person's or place's role key (cdop.confidentiality.identifiers.roles).
+    role: str | None = None
 
 
 class IdentifierFound(RuntimeError):
@@ -239,7 +241,8 @@ class Gate:
             digits = re.sub(r"\D", "", value)
             if len(digits) == 10:
                 pat = _digits_pattern(digits)
-                return [Finding(ident.field, ident.kind, m.start(), m.end(), "stop") for m in pat.finditer(raw)]
+                return [Finding(ident.field, ident.kind, m.start(), m.end(), "stop", ident.role)
+                        for m in pat.finditer(raw)]
             return []
         if ident.kind == "postcode":
             code = re.sub(r"[^A-Za-z0-9]", "", value).lower()
@@ -268,9 +271,9 @@ class Gate:
                 if ident.place_words and _in_another_name(raw, s, e, ident.place_words):
                     severity = None
                 if severity:
-                    out.append(Finding(ident.field, ident.kind, s, e, severity))
+                    out.append(Finding(ident.field, ident.kind, s, e, severity, ident.role))
             return out
-        return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop") for s, e in spans]
+        return [Finding(ident.field, ident.kind, *folded.raw_span(s, e), "stop", ident.role) for s, e in spans]
 
 
 _FUNCTION_WORDS = frozenset("a an the at in on to from by with of for and or but as is was "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,56 @@ def case_identifiers(case, extra: Iterable[tuple[str, str]] = ()) -> tuple[Ident
         found.extend(_name_identifiers("notifier_name", case.notifier_name))
     for field, value in extra:
         found.extend(_classify(field, value))
-    return tuple(_unique(found))
+    return tuple(_unique(with_roles(found)))
+
+
+# The roles of what a case records, keyed by the field's stem: a person or place that can
+# recur (two siblings, two schools) is numbered in the order it was recorded ("sibling:2");
+# a date or postcode of such a person says the role without a number (which of two
+# siblings a date of birth belongs to is not recorded).
+_ROLE_OF_STEM = {"parent": "parent", "carer": "carer", "sibling": "sibling", "relative": "relative",
+                 "contact": "contact", "professional": "professional", "notifier": "notifier",
+                 "previous": "previous_address", "other": "other_address"}
+_NUMBERED = frozenset({"parent", "carer", "sibling", "relative", "contact", "professional",
+                       "school", "nursery", "workplace", "previous_address", "other_address"})
+
+
+def role_base(field: str) -> str:
+    """The role a recorded field belongs to: "child.surname" -> "child", "child.address" ->
+    "home_address", "sibling_name" -> "sibling", "school" -> "school"."""
+    name = field.lower()
+    if name.startswith("child."):
+        return "home_address" if name.endswith(("address", "postcode")) else "child"
+    stem = name.split("_", 1)[0]
+    if any(name == p or name.startswith(p) for p in PLACE_FIELDS):
+        return stem
+    return _ROLE_OF_STEM.get(stem, stem)
+
+
+def with_roles(found: list[Identifier]) -> list[Identifier]:
+    """Each identifier with its role key (Finding.role): the same person or place keeps
+    one number for all its forms (whole name, each part), in the order recorded."""
+    numbers: dict[tuple[str, str], int] = {}
+    counts: dict[str, int] = {}
+    out: list[Identifier] = []
+    owner = None  # the whole value the parts that follow it belong to
+    for ident in found:
+        base = role_base(ident.field)
+        if base not in _NUMBERED or ident.kind in ("date", "postcode"):
+            out.append(replace(ident, role=base))
+            continue
+        if owner is None or owner[0] != ident.field or not _part_of(ident.value, owner[1]):
+            owner = (ident.field, ident.value)
+        key = (base, _fold(owner[1]).strip())
+        if key not in numbers:
+            counts[base] = counts.get(base, 0) + 1
+            numbers[key] = counts[base]
+        out.append(replace(ident, role=f"{base}:{numbers[key]}"))
+    return out
+
+
+def _part_of(part: str, whole: str) -> bool:
+    return _fold(part).strip() in _fold(whole)
 
 
 def _unique(found: list[Identifier]) -> list[Identifier]:

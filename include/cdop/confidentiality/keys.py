@@ -20,7 +20,7 @@ from __future__ import annotations
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Text, bindparam, select, type_coerce, update
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import ConfigError, Settings
 from cdop.store import files
 from cdop.store.db import unit_of_work

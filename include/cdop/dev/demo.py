@@ -19,11 +19,11 @@ from cdop.dev.demo_clock import happened_on
 from cdop.intake.agencies import import_agencies
 from cdop.intake.investigations import record_investigation
 from cdop.intake.notifications import register_notifications
-from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.requests.agency_requests import plan_agency_requests
 from cdop.requests.returns import record_return
 from cdop.rules.workdays import WorkingCalendar
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import selectinload
 from cdop.config import Settings
 from cdop.dev.demo_clock import happened_on
 from cdop.intake.family import record_family
-from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.panel.analysis import record_analysis
 from cdop.panel.case_reports import build_report, decide
@@ -33,6 +32,7 @@ from cdop.panel.papers import plan_panel_papers
 from cdop.requests.returns import record_return_content
 from cdop.rules.stages import Stage, case_ready_since, case_stage
 from cdop.rules.workdays import WorkingCalendar
+from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
 

@@ -30,12 +30,12 @@ from cdop.intake import ncmd
 from cdop.intake.investigations import record_investigation
 from cdop.intake.ncmd import record_ncmd_notified
 from cdop.intake.notifications import DuplicateNotification, register_notifications
-from cdop.mail import delivery
 from cdop.mail.mailer import Email
 from cdop.requests import agency_requests, chasing, digest
 from cdop.requests.returns import record_return
 from cdop.rules.stages import OPEN_INVESTIGATION, Stage, case_ready_since, case_stage
 from cdop.rules.workdays import WorkingCalendar
+from cdop.sending import delivery
 from cdop.store.db import migrate, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Settings
 from cdop.rules.ages import age_band
 from cdop.store.db import UnitOfWork, unit_of_work

@@ -1,6 +1,6 @@
 """The outbox, queue side: every outgoing message has a business key (case, agency,
 kind, sequence) under a unique constraint and a Message-ID derived from it. Services
-enqueue here; `cdop.mail.delivery` sends; `cdop.mail.kinds` says how each kind is
+enqueue here; `cdop.sending.delivery` sends; `cdop.sending.kinds` says how each kind is
 composed.
 
 Sending is claim -> send -> mark sent, each step its own transaction. A claim is an

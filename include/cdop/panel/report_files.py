@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Settings
 from cdop.store import files
 from cdop.store.db import UnitOfWork

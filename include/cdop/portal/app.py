@@ -69,7 +69,9 @@ def security_headers(style_hash: str) -> dict[str, str]:
     }
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
+    """The portal app; `deliver` sends the portal's pending messages at once (codes, and
+    the coordinator's notice of a flagged return): cdop.sending.portal.deliver_now."""
     policy = settings.policy.portal
     css, style_hash = _css()
     headers = security_headers(style_hash)
@@ -226,7 +228,8 @@ def create_app(settings: Settings) -> FastAPI:
         """The deliberate "Send me a code": a code still current is not sent again."""
         await posted(request)
         csrf = csrf_of(request)
-        sent = await run_in_threadpool(portal.send_code, settings, token, local_today())
+        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+                                      deliver=deliver)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
             return code_page(request, token, csrf, locked=state == "locked", sent=False,
@@ -250,7 +253,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def new_code(token: str, request: Request) -> Response:
         await posted(request)
         csrf = csrf_of(request)
-        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(), again=True)
+        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+                                      deliver=deliver, again=True)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
             return code_page(request, token, csrf, locked=state == "locked",
@@ -295,7 +299,7 @@ def create_app(settings: Settings) -> FastAPI:
         today = local_today()
         if action == "submit":
             result = await run_in_threadpool(portal.submit, settings, token, session_value, fields, uploads,
-                                             today=today)
+                                             today=today, deliver=deliver)
             if isinstance(result, portal.FormView):
                 return form_page(request, token, csrf, result, status=400)
             return page("receipt", "Return submitted", receipt=result)

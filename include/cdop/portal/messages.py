@@ -1,4 +1,4 @@
-"""The portal's own messages, composed at send time like every other (cdop.mail.kinds):
+"""The portal's own messages, composed at send time like every other (cdop.sending.kinds):
 a fresh link after the office reopened a return, and the coordinator's notice that the
 gate found something in a submitted return (the fields only, never the text)."""
 

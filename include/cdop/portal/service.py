@@ -10,6 +10,7 @@ coordinator (an audit event and an email naming the fields), never back to the a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ from cdop.taxonomy import taxonomy
 from cdop.validation import InputError, Problem
 
 ACTOR = "portal"
+
+# Sends the portal's pending messages now (cdop.sending.portal.deliver_now): given by the
+# caller, as delivery sits a layer above the services.
+Deliver = Callable[[Settings], None]
 
 # What each allowed type must start with (a renamed file is refused).
 _MAGIC = {".pdf": (b"%PDF-",), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",),
@@ -111,10 +116,10 @@ def start_without_code(settings: Settings, token: str) -> str:
     return value
 
 
-def send_code(settings: Settings, token: str, today: dt.date, *, again: bool = False) -> bool:
+def send_code(settings: Settings, token: str, today: dt.date, *, deliver: Deliver, again: bool = False) -> bool:
     """Email a code to the link's address unless one is still current (or `again`).
-    False if the hour's allowance of codes is used up. Sent at once (the portal delivers
-    its own code messages: nobody waits for the next outbox run)."""
+    False if the hour's allowance of codes is used up. Sent at once by `deliver` (the
+    portal delivers its own code messages: nobody waits for the next outbox run)."""
     with unit_of_work(settings, ACTOR) as uow:
         link = _link(uow, token)
         if codes.locked(link):
@@ -126,7 +131,7 @@ def send_code(settings: Settings, token: str, today: dt.date, *, again: bool = F
         except codes.TooMany:
             return False
         uow.commit()
-    deliver_now(settings)
+    deliver(settings)
     return True
 
 
@@ -139,20 +144,6 @@ def check_code(settings: Settings, token: str, typed: str) -> str | None:
 
 
 PORTAL_KINDS = (codes.KIND, KIND_LINK, KIND_FLAGGED)
-
-
-def deliver_now(settings: Settings) -> None:
-    """Send the portal's pending messages now: no Airflow run sends them, and nobody
-    should wait for a code. One that could not go (the relay was down) goes with the
-    next; a code replaced meanwhile is cancelled, not sent."""
-    from cdop.mail import delivery
-    from cdop.mail.mailer import SmtpMailer
-
-    mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
-    try:
-        delivery.deliver(settings, mailer, kinds=list(PORTAL_KINDS), actor=ACTOR)
-    finally:
-        mailer.close()
 
 
 # ---------------------------------------------------------------- the form
@@ -218,7 +209,7 @@ def save(settings: Settings, token: str, session_value: str | None, data: dict[s
 
 
 def submit(settings: Settings, token: str, session_value: str | None, data: dict[str, Any],
-           uploads: list[Upload], *, today: dt.date) -> dict[str, str] | FormView:
+           uploads: list[Upload], *, today: dt.date, deliver: Deliver) -> dict[str, str] | FormView:
     """Record the return, lock the form and end the request's links; returns the receipt
     ({"reference", "case_number", "agency_name"}), or the form view with its problems
     (nothing recorded; the draft and any new attachments are kept).
@@ -275,7 +266,7 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
         receipt = _receipt(request, form)
         uow.commit()
     if flagged:
-        deliver_now(settings)  # the coordinator hears of it now
+        deliver(settings)  # the coordinator hears of it now
     return receipt
 
 
@@ -435,7 +426,7 @@ def _attachments(uow: UnitOfWork, request: AgencyRequest) -> list[PortalAttachme
 def attachment_content(settings: Settings, case_number: str, agency_code: str, number: int, *,
                        actor: str | None = None) -> tuple[bytes, str]:
     """The decrypted bytes of attachment `number` (from 1) and its type; audited."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
 
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)

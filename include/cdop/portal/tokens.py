@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.confidentiality.keys import LINK_INDEX
 from cdop.config import Settings
 from cdop.store.db import UnitOfWork
@@ -87,7 +87,7 @@ def csrf_valid(token: str, nonce: str, session_value: str | None, field: str) ->
 
 
 def _keys() -> tuple[bytes, ...]:
-    # The blind-index keys, derived from the encryption keys (cdop.confidentiality.crypto).
+    # The blind-index keys, derived from the encryption keys (cdop.crypto).
     crypto.blind_index("portal")  # raises ConfigError if no keys are installed
     return crypto._index_keys
 

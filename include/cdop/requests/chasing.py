@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, and_, case, func, literal, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Policy, Settings
 from cdop.mail import bulk, outbox
 from cdop.mail.mailer import Email

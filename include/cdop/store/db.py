@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Settings
 from cdop.private_files import private_dir, private_file
 from cdop.store.models import AuditEvent

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality import crypto
+from cdop import crypto
 from cdop.config import Settings
 from cdop.private_files import private_dir
 from cdop.store.db import UnitOfWork

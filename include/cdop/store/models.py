@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from cdop.confidentiality.crypto import Encrypted, EncryptedDate, EncryptedInt, EncryptedJSON
+from cdop.crypto import Encrypted, EncryptedDate, EncryptedInt, EncryptedJSON
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -376,7 +376,7 @@ def _outbox_routes(app: FastAPI) -> None:
     ):
         """Release a held message once its cause is fixed (the same service as
         `cdop outbox release`), audited with the signed-in user as the actor."""
-        from cdop.mail.delivery import NotHeld, release
+        from cdop.sending.delivery import NotHeld, release
 
         ref = message.strip()
         if not ref.isdigit() or len(ref) > 12:

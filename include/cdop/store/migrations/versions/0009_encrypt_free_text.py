@@ -6,7 +6,7 @@ Revises: 0008_reveal_audit
 
 With `date_of_death` and `age_at_death_days` both in plain text the date of birth was one
 subtraction away, and a chronology date could be the birth itself. Each column below is
-re-created as a Fernet token column (the `Encrypted*` types of cdop.confidentiality.crypto)
+re-created as a Fernet token column (the `Encrypted*` types of cdop.crypto)
 and its rows encrypted here, under the keys `cdop db upgrade` installs before Alembic runs
 (`cdop.store.db.migrate` calls `make_engine`, which calls `crypto.use_keys`). A database
 with rows to convert and no keys stops with the configuration error, writing nothing.
@@ -82,7 +82,7 @@ def _unplain(kind: str, text: str):
 
 def _convert(table: str, specs: list[tuple]) -> None:
     """Copy each column of `table` into its swap column, encrypted."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(f"SELECT id, {', '.join(c for _, c, *_ in specs)} FROM {table}")).all()
@@ -101,7 +101,7 @@ def _convert(table: str, specs: list[tuple]) -> None:
 
 def _age_bands() -> None:
     """Fill the new plain age band from the (encrypted) date of birth and date of death."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.rules.ages import age_band
 
     bind = op.get_bind()
@@ -153,7 +153,7 @@ def downgrade() -> None:
 
 def _convert_back(table: str, specs: list[tuple]) -> None:
     """Copy each encrypted column into its swap column of the old type, decrypted."""
-    from cdop.confidentiality import crypto
+    from cdop import crypto
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(f"SELECT id, {', '.join(c for _, c, *_ in specs)} FROM {table}")).all()

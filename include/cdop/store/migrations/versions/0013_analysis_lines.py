@@ -56,7 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from cdop.confidentiality import crypto
+    from cdop import crypto
     from cdop.taxonomy import factor_codes
 
     with op.batch_alter_table("analyses") as batch:

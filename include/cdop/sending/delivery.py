@@ -36,9 +36,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cdop.config import Settings
-from cdop.mail.kinds import REGISTRY
 from cdop.mail.mailer import Email, Mailer, MailError
 from cdop.mail.outbox import MessageKind, NoLongerWanted
+from cdop.sending.kinds import REGISTRY
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import AgencyRequest, OutboxMessage, utcnow
 
