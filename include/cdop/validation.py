@@ -110,8 +110,14 @@ REVEAL_REASON_MIN, REVEAL_REASON_MAX = 5, 300
 
 def reveal_reason(reason: str | None) -> str:
     """The stated reason for showing identifiers (need-to-know): required, one line,
-    bounded. Raises InputError naming the field `reason`, never repeating it."""
-    text = " ".join((reason or "").split())
+    bounded, by the same rule as every one-line field (clean_text: no line break, no
+    control, invisible or bidirectional character -- U+2028 included, which `split`
+    would have taken for a space). Raises InputError naming the field `reason`, never
+    repeating it."""
+    cleaned, problem = clean_text(reason, max_len=REVEAL_REASON_MAX)
+    if problem:
+        raise InputError([Problem("reason", problem)])
+    text = " ".join((cleaned or "").split())
     if len(text) < REVEAL_REASON_MIN:
         raise InputError([Problem("reason", "is required: say why the identifiers are needed")])
     if len(text) > REVEAL_REASON_MAX:

@@ -1090,3 +1090,37 @@ def test_the_check_page_forms_need_the_csrf_token(client, settings):
         assert response.status_code == 403, path
     with unit_of_work(settings) as uow:
         assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.action.like("replacement_%")))
+
+# ------------------------------------------------------- bounds and refusals (issue 22)
+
+
+def test_a_value_that_is_not_a_number_is_named_never_echoed(signed_in):
+    """Issue 22 item 9: `?page=` that is not a number gets a page of the site naming the
+    field, not FastAPI's JSON repeating the value; a JSON client gets the field too."""
+    for path in ("/cdop/overdue", "/cdop/outbox", "/cdop/audit"):
+        page = signed_in.get(f"{path}?page=Qzv7700O’Neill")
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html"), path
+        assert "Not valid: page." in page.text and "</html>" in page.text
+        assert "Qzv7700" not in page.text and "O’Neill" not in page.text
+    as_json = signed_in.get("/cdop/overdue?page=Qzv7700", headers={"accept": "application/json"})
+    assert as_json.status_code == 422 and as_json.json()["detail"][0]["loc"] == ["query", "page"]
+    assert "Qzv7700" not in as_json.text
+
+
+def test_a_chunked_upload_to_the_pages_is_refused_past_the_limit_unread(airflow_app, settings):
+    """Issue 22 item 5: the operations pages under uvicorn, as Airflow's API server runs
+    them: a chunked body with no length, sent by nobody signed in, to a route that takes a
+    form, is refused with 413 once past the limit; the app read no more than that."""
+    from cdop_airflow.ops_app.app import MAX_BODY_BYTES
+    from tests.support.http_server import SERVER_MESSAGE_MAX, Counted, chunked_post, serve
+
+    counted = Counted(airflow_app)
+    server, thread, url = serve(counted)
+    try:
+        status, _ = chunked_post(url, "/cdop/outbox/release", total=2 * MAX_BODY_BYTES)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    assert status == 413
+    assert counted.body_bytes - counted.last_message <= MAX_BODY_BYTES < counted.body_bytes
+    assert counted.last_message <= SERVER_MESSAGE_MAX

@@ -60,10 +60,14 @@ def test_register_show_and_record(agencies):
     assert shown.exit_code == 0 and "stage: notified" in shown.output
     assert "Quillfeather" not in shown.output and "9434765919" not in shown.output
     # A reveal needs a stated reason, bounded; without one nothing is shown or recorded.
-    for reason in ([], ["--reason", ""], ["--reason", "x" * 301]):
+    # The input rules of every one-line field hold for it too: no line separator (U+2028),
+    # no bidirectional override, no control character; the value is never repeated.
+    for reason in ([], ["--reason", ""], ["--reason", "x" * 301], ["--reason", "Asked by May\u2028Hope-Øst"],
+                   ["--reason", "Asked by Ł\u202eGrace"], ["--reason", "Asked by\x07 Will"]):
         refused = run("case", "show", "CDOP-2026-0001", "--reveal", *reason)
         assert refused.exit_code == 2 and "field 'reason'" in refused.output, refused.output
         assert "Quillfeather" not in refused.output
+        assert "Asked by" not in refused.output
     why = "Coroner's officer O’Neill asked to confirm the NHS number"
     revealed = run("case", "show", "CDOP-2026-0001", "--reveal", "--reason", why)
     assert "Tobias Quillfeather" in revealed.output

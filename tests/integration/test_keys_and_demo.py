@@ -28,7 +28,8 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
     from cdop.confidentiality.keys import rotate
 
     _fill_every_encrypted_column(agencies)
-    assert rotate(rotated) == {"rows": 1 + 15, "files": 1}  # the case, one row of each other table
+    # The case, one row of each other table; the portal link has its digest (re-keyed).
+    assert rotate(rotated) == {"rows": 1 + 15, "files": 1, "old_links": 0, "old_links_until": None}
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -116,7 +117,8 @@ def _fill_every_encrypted_column(settings) -> None:
         uow.session.add_all([
             PortalLink(request_id=request.id, case_id=case.id, token_hash="0" * 64, sent_to="a@nhs.net",
                        secure_route=True, expires_at=dt.datetime(2027, 1, 1), code="123456",
-                       codes_sent=1, code_failures=0),
+                       codes_sent=1, code_failures=0, token_digest="a" * 64, session_hash="1" * 64,
+                       session_digest="b" * 64, session_expires_at=dt.datetime(2027, 1, 1)),
             PortalForm(request_id=request.id, content={"summary": "Seen twice"}, status="draft", submissions=0),
             PortalAttachment(request_id=request.id, stored_path="files/x.enc", original_name="Fenwright.pdf",
                              content_type="application/pdf", size_bytes=1),

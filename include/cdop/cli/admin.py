@@ -46,8 +46,13 @@ def keys_rotate() -> None:
     from cdop.confidentiality.keys import rotate
 
     counts = rotate(current_settings())
-    click.echo(f"re-encrypted {counts['rows']} row(s) and {counts['files']} file(s); "
-               "the older keys can now be removed")
+    click.echo(f"re-encrypted {counts['rows']} row(s) and {counts['files']} file(s)")
+    if counts["old_links"]:
+        # Links issued before their digests were kept cannot be re-keyed.
+        click.echo(f"{counts['old_links']} live portal link(s) issued before this version are found only "
+                   f"under the older key: keep it until {counts['old_links_until']}, when they expire")
+    else:
+        click.echo("the older keys can now be removed")
 
 
 @click.group()

@@ -8,6 +8,11 @@ directory (fsynced, then renamed over the file), inside the database transaction
 rotation killed part-way leaves every file readable under the old or the new key (keep
 both until a rotation has finished), and the next run first removes any temporary file
 the killed one left.
+
+The portal's links and sessions are found by a keyed hash of a secret nobody keeps (the
+token is in the agency's email, the session value in its browser): rotation re-keys each
+from the secret's SHA-256, kept encrypted beside it, so no live link or session ends
+when the old key is removed.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from cdop import crypto
 from cdop.config import ConfigError, Settings
 from cdop.store import files
 from cdop.store.db import unit_of_work
-from cdop.store.models import ENCRYPTED_COLUMNS, Case
+from cdop.store.models import ENCRYPTED_COLUMNS, Case, PortalLink, utcnow
+
+# The blind-index kinds of the portal's secrets (cdop.portal.tokens).
+LINK_INDEX = "portal-link"
+SESSION_INDEX = "portal-session"
 
 UNREADABLE = ("{what} cannot be decrypted with the configured CDOP_ENCRYPTION_KEYS; nothing was "
               "changed (put the key the data was encrypted with after the new one)")
@@ -58,8 +67,18 @@ def rotate(settings: Settings) -> dict[str, int]:
             case.identity_index = crypto.blind_index(
                 case.forenames, case.surname, case.date_of_birth, case.date_of_death.isoformat()
             )
+        old_links = []  # live links issued before digests were kept: their key must stay
+        for link in uow.session.scalars(select(PortalLink).where(
+                PortalLink.ended_at.is_(None) | PortalLink.session_hash.is_not(None))):
+            if link.token_digest:
+                link.token_hash = crypto.blind_index(LINK_INDEX, link.token_digest)
+            elif link.ended_at is None and link.expires_at > utcnow():
+                old_links.append(link.expires_at)
+            if link.session_digest and link.session_hash:
+                link.session_hash = crypto.blind_index(SESSION_INDEX, link.session_digest)
         uow.audit("keys_rotated", "database", rows=rows)
         for path in paths:
             files.write_atomically(path, crypto.rotate_bytes(path.read_bytes()))
         uow.commit()
-    return {"rows": rows, "files": len(paths)}
+    return {"rows": rows, "files": len(paths), "old_links": len(old_links),
+            "old_links_until": max(old_links).date().isoformat() if old_links else None}

@@ -4,22 +4,28 @@ Every route is under /r/<token> and needs a live token; the form needs, as well,
 session the emailed code starts. An unknown, expired or used token, an unknown route and
 a wrong method all get the same plain page. Every response carries `Cache-Control:
 no-store`, a strict Content-Security-Policy (no script at all; the one stylesheet by its
-hash), `Referrer-Policy: no-referrer` (the token is in the URL) and frame denial. Forms
-carry a CSRF token (double submit: a cookie scoped to the link and a hidden field).
-Requests are rate-limited per link and per client address (`limits`, in memory: one
-process). The log names the route's template, never the token.
+hash), `Referrer-Policy: no-referrer` (the token is in the URL), frame denial, and HSTS
+when the request came over HTTPS (directly, or from the trusted proxy: `cdop portal serve
+--proxy`). Forms carry a CSRF field bound to the link, to a random cookie and to the
+browser's session: a keyed hash of the three, so a cookie and field an attacker chose
+never match. Request bodies are bounded while they arrive (cdop.body_limit). A request
+that FastAPI cannot read gets a page naming the field, never the value. Opening a link
+sends nothing: a code is emailed only when the page's "Send me a code" is pressed (mail
+scanners open links by themselves). Requests are rate-limited per link and per client
+address (`limits`, in memory: one process). The log names the route's template, never
+the token.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import logging
 import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
@@ -28,9 +34,10 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cdop.body_limit import BodyLimit, too_large
 from cdop.config import Settings, local_today
 from cdop.mail.templating import render, template_path
-from cdop.portal import forms
+from cdop.portal import forms, tokens
 from cdop.portal import service as portal
 from cdop.portal.tokens import token_hash
 
@@ -38,6 +45,7 @@ log = logging.getLogger("cdop.portal")
 
 SESSION_COOKIE = "cdop_portal_session"
 CSRF_COOKIE = "cdop_portal_csrf"
+HSTS = "max-age=31536000"
 
 
 def _css() -> tuple[Markup, str]:
@@ -72,7 +80,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
     per_address = RateLimitItemPerMinute(policy.requests_per_minute_per_address)
     secure_cookies = policy.base_url.startswith("https://")
     upload_limit = policy.attachment_max_mb * 1024 * 1024
-    body_limit = upload_limit * policy.max_attachments + 2 * 1024 * 1024
+    body_limit = request_body_limit(settings)
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -97,19 +105,45 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
                 response = page("message", "Too many requests", 429,
                                 text="Too many requests came from here. Please wait a minute and try again.")
                 response.headers["Retry-After"] = "60"
-            elif int(request.headers.get("content-length") or 0) > body_limit:
-                response = page("message", "Too large", 413,
-                                text=f"What was sent is too large: each file may be up to {policy.attachment_max_mb} MB.")
             else:
                 response = await call_next(request)
                 route = getattr(request.scope.get("route"), "path", "unmatched")
         except Exception as exc:  # never a traceback (nor a value) to the agency or the log
+            if too_large(exc):
+                raise  # BodyLimit answers it
             log.error("portal %s %s failed (%s)", request.method, route, type(exc).__name__)
             response = page("message", "Sorry, something went wrong", 500,
                             text="The page could not be shown. Please try again later, or contact the CDOP office.")
         response.headers.update(headers)
+        if request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = HSTS
         log.info("portal %s %s %d", request.method, route, response.status_code)
         return response
+
+    def refusal(scope, status: int) -> Response:
+        """Bodies refused by BodyLimit (outside `guard`): the same page and headers."""
+        if status == 413:
+            response = page("message", "Too large", 413,
+                            text=f"What was sent is too large: each file may be up to {policy.attachment_max_mb} MB.")
+        else:
+            response = page("message", "The request could not be read", 400,
+                            text="The request could not be read. Please go back to the link in the email and try again.")
+        response.headers.update(headers)
+        if scope.get("scheme") == "https":
+            response.headers["Strict-Transport-Security"] = HSTS
+        response.headers["Connection"] = "close"
+        log.info("portal %s body refused %d", scope.get("method"), status)
+        return response
+
+    # Outermost: a body is bounded before any other part of the app reads it.
+    app.add_middleware(BodyLimit, limit=body_limit, refuse=refusal)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, exc: RequestValidationError):
+        # Named by the field, never the value (FastAPI's own answer repeats it).
+        names = sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()})
+        return page("message", "The request could not be read", 400,
+                    text=f"These could not be read: {', '.join(names)}. Please go back to the link in the email.")
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException):
@@ -120,7 +154,12 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         return unusable()
 
     def csrf_of(request: Request) -> str:
+        """The browser's CSRF cookie (a random value), or a new one."""
         return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+    def csrf_field(request: Request, token: str, nonce: str) -> str:
+        """The form's CSRF field: bound to the link, the cookie and the browser's session."""
+        return tokens.csrf_value(token, nonce, request.cookies.get(SESSION_COOKIE))
 
     def with_cookies(response: Response, token: str, csrf: str, session_value: str | None = None) -> Response:
         path = f"/r/{token}"
@@ -131,8 +170,8 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         return response
 
     async def posted(request: Request) -> tuple[dict[str, Any], list[portal.Upload]]:
-        """The form's fields and files; refused (as a stale form) unless the CSRF field
-        matches the link's cookie."""
+        """The form's fields and files; refused (as a stale form) unless the CSRF field is
+        the one made for this link, cookie and session."""
         data = await request.form(max_files=policy.max_attachments + 1, max_fields=2000,
                                   max_part_size=upload_limit)
         fields: dict[str, Any] = {}
@@ -145,7 +184,9 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
             else:
                 fields[key] = value
         cookie = request.cookies.get(CSRF_COOKIE) or ""
-        if not cookie or not hmac.compare_digest(cookie, str(fields.get("csrf") or "")):
+        token = request.path_params.get("token") or ""
+        if not cookie or not tokens.csrf_valid(token, cookie, request.cookies.get(SESSION_COOKIE),
+                                               str(fields.get("csrf") or "")):
             raise _StaleForm()
         return fields, uploads
 
@@ -157,11 +198,14 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         return page("message", "The form has expired", 400,
                     text="The page was out of date. Please go back to the link in the email and try again.")
 
-    def code_page(token: str, csrf: str, *, error: str | None = None, locked: bool = False,
-                  status: int = 200) -> Response:
-        title = "This link is locked for now" if locked else "Enter the code we emailed you"
-        response = page("code", title, status, base=f"/r/{token}", csrf=csrf,
-                        error=error, locked=locked, code_minutes=policy.code_valid_minutes,
+    def code_page(request: Request, token: str, csrf: str, *, error: str | None = None, locked: bool = False,
+                  sent: bool = True, status: int = 200) -> Response:
+        if locked:
+            title = "This link is locked for now"
+        else:
+            title = "Enter the code we emailed you" if sent else "Get a code to open the form"
+        response = page("code", title, status, base=f"/r/{token}", csrf=csrf_field(request, token, csrf),
+                        error=error, locked=locked, sent=sent, code_minutes=policy.code_valid_minutes,
                         lockout_minutes=policy.lockout_minutes)
         return with_cookies(response, token, csrf)
 
@@ -175,10 +219,22 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
             value = portal.start_without_code(settings, token)
             return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
         if state == "locked":
-            return code_page(token, csrf, locked=True, status=429)
-        if not portal.send_code(settings, token, local_today(), deliver=deliver):
-            return code_page(token, csrf, error="No more codes can be sent just now: try again in an hour")
-        return code_page(token, csrf)
+            return code_page(request, token, csrf, locked=True, status=429)
+        # Nothing is sent on opening: mail scanners open links by themselves.
+        return code_page(request, token, csrf, sent=False)
+
+    @app.post("/r/{token}/code/send")
+    async def send_code(token: str, request: Request) -> Response:
+        """The deliberate "Send me a code": a code still current is not sent again."""
+        await posted(request)
+        csrf = csrf_of(request)
+        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+                                      deliver=deliver)
+        if not sent:
+            state = await run_in_threadpool(portal.link_state, settings, token, None)
+            return code_page(request, token, csrf, locked=state == "locked", sent=False,
+                             error=None if state == "locked" else "No more codes can be sent just now: try again in an hour")
+        return code_page(request, token, csrf)
 
     @app.post("/r/{token}/code")
     async def enter_code(token: str, request: Request) -> Response:
@@ -188,8 +244,8 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         if value is None:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
             if state == "locked":
-                return code_page(token, csrf, locked=True, status=429)
-            return code_page(token, csrf, error="The code is not right, or has expired: check the latest email",
+                return code_page(request, token, csrf, locked=True, status=429)
+            return code_page(request, token, csrf, error="The code is not right, or has expired: check the latest email",
                              status=400)
         return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
 
@@ -201,18 +257,19 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
                                       deliver=deliver, again=True)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
-            return code_page(token, csrf, locked=state == "locked",
+            return code_page(request, token, csrf, locked=state == "locked",
                              error=None if state == "locked" else "No more codes can be sent just now: try again in an hour")
-        return code_page(token, csrf)
+        return code_page(request, token, csrf)
 
-    def form_page(token: str, csrf: str, view: portal.FormView, *, saved: bool = False,
+    def form_page(request: Request, token: str, csrf: str, view: portal.FormView, *, saved: bool = False,
                   extra_row: bool = False, status: int = 200) -> Response:
         content = view.content or {}
         chronology = list(content.get("chronology") or [])
         blank = {"date": "", "what_happened": ""}
         chronology += [dict(blank) for _ in range(max(3 - len(chronology), 1 if extra_row else 0))]
         errors, summary_errors = _errors(view)
-        response = page("form", "Return for the child death review", status, base=f"/r/{token}", csrf=csrf,
+        response = page("form", "Return for the child death review", status, base=f"/r/{token}",
+                        csrf=csrf_field(request, token, csrf),
                         view=view, answers=content.get("answers") or {}, summary=content.get("summary"),
                         chronology=chronology, errors=errors, summary_errors=summary_errors, saved=saved,
                         summary_max=forms.SUMMARY_MAX, entry_max=forms.ENTRY_MAX,
@@ -231,7 +288,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
             # gets the plain page (link_state raises for it).
             portal.link_state(settings, token, None)
             return RedirectResponse(f"/r/{token}", status_code=303)
-        return form_page(token, csrf, view)
+        return form_page(request, token, csrf, view)
 
     @app.post("/r/{token}/form")
     async def post_form(token: str, request: Request) -> Response:
@@ -244,7 +301,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
             result = await run_in_threadpool(portal.submit, settings, token, session_value, fields, uploads,
                                              today=today, deliver=deliver)
             if isinstance(result, portal.FormView):
-                return form_page(token, csrf, result, status=400)
+                return form_page(request, token, csrf, result, status=400)
             return page("receipt", "Return submitted", receipt=result)
         remove = None
         if action.startswith("remove-") and action[7:].isdigit():
@@ -253,9 +310,16 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
                                        today=today, remove=remove)
         # A draft keeps what is wrong; only problems with files (not kept) are shown now.
         view.problems = [p for p in view.problems if p.field == "attachment"]
-        return form_page(token, csrf, view, saved=not view.problems, extra_row=action == "add_row")
+        return form_page(request, token, csrf, view, saved=not view.problems, extra_row=action == "add_row")
 
     return app
+
+
+def request_body_limit(settings: Settings) -> int:
+    """The largest body any portal request may have: every file at its largest, and room
+    for the form's fields."""
+    policy = settings.policy.portal
+    return policy.attachment_max_mb * 1024 * 1024 * policy.max_attachments + 2 * 1024 * 1024
 
 
 def _token_of(path: str) -> str | None:

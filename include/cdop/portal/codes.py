@@ -6,6 +6,9 @@ went to; the form opens only with it (policy.portal.code_required, on by default
 - `code_max_failures` wrong codes in a row lock the link for `lockout_minutes`; the
   code is then void and a new one must be asked for. A link may ask for at most
   `codes_per_hour` codes.
+- Guesses at one link are taken one at a time: the link's row is locked (SELECT ... FOR
+  UPDATE on PostgreSQL; SQLite's writers are serialised already) before its code is
+  compared, so concurrent wrong codes each count and none is compared once it is locked.
 - The right code starts a browser session for this one request: a random value in a
   cookie, kept here as its keyed hash, for `session_minutes`.
 """
@@ -19,10 +22,11 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cdop.confidentiality.keys import SESSION_INDEX
 from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Email
-from cdop.portal.tokens import secret_hash, secret_hashes
+from cdop.portal.tokens import secret_digest, secret_hash, secret_hashes
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
 
@@ -69,10 +73,19 @@ def locked(link: PortalLink, now: dt.datetime | None = None) -> bool:
     return link.locked_until is not None and link.locked_until > (now or utcnow())
 
 
+def lock_link(uow: UnitOfWork, link: PortalLink) -> PortalLink:
+    """The link's row, locked until the transaction ends and read afresh: what another
+    request committed meanwhile (a failure counted, a lock, a session) is seen."""
+    return uow.session.scalars(select(PortalLink).where(PortalLink.id == link.id).with_for_update()
+                               .execution_options(populate_existing=True)).one()
+
+
 def check_code(uow: UnitOfWork, settings: Settings, link: PortalLink, typed: str) -> str | None:
     """The code typed for the link: on success a new session value (for the cookie);
-    None if wrong, expired or the link is locked. Wrong codes count towards the lockout."""
+    None if wrong, expired or the link is locked. Wrong codes count towards the lockout;
+    the link is locked for the comparison (concurrent guesses are counted one by one)."""
     policy = settings.policy.portal
+    link = lock_link(uow, link)
     now = utcnow()
     if locked(link, now) or link.code is None:
         return None
@@ -81,6 +94,8 @@ def check_code(uow: UnitOfWork, settings: Settings, link: PortalLink, typed: str
             and len(typed) == 6 and hmac.compare_digest(typed.encode(), link.code.encode()))
     if not good:
         link.code_failures += 1
+        uow.audit("portal_code_refused", "portal_link", link.id, case_id=link.case_id,
+                  failures=link.code_failures)
         if link.code_failures >= policy.code_max_failures:
             link.locked_until = now + dt.timedelta(minutes=policy.lockout_minutes)
             link.code = None
@@ -94,7 +109,8 @@ def start_session(uow: UnitOfWork, settings: Settings, link: PortalLink) -> str:
     value = secrets.token_urlsafe(32)
     link.code = None
     link.code_failures = 0
-    link.session_hash = secret_hash("portal-session", value)
+    link.session_hash = secret_hash(SESSION_INDEX, value)
+    link.session_digest = secret_digest(SESSION_INDEX, value)
     link.session_expires_at = utcnow() + dt.timedelta(minutes=settings.policy.portal.session_minutes)
     uow.audit("portal_opened", "portal_link", link.id, case_id=link.case_id)
     return value
@@ -105,7 +121,7 @@ def session_valid(link: PortalLink, value: str | None) -> bool:
         return False
     if link.session_expires_at <= utcnow():
         return False
-    return any(hmac.compare_digest(link.session_hash, h) for h in secret_hashes("portal-session", value))
+    return any(hmac.compare_digest(link.session_hash, h) for h in secret_hashes(SESSION_INDEX, value))
 
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:

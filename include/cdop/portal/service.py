@@ -212,10 +212,24 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
            uploads: list[Upload], *, today: dt.date, deliver: Deliver) -> dict[str, str] | FormView:
     """Record the return, lock the form and end the request's links; returns the receipt
     ({"reference", "case_number", "agency_name"}), or the form view with its problems
-    (nothing recorded; the draft and any new attachments are kept)."""
+    (nothing recorded; the draft and any new attachments are kept).
+
+    Submissions for one request are taken one at a time (its row is locked: SELECT ...
+    FOR UPDATE on PostgreSQL; SQLite serialises writers). A repeat from the browser that
+    submitted (a double click, a second tab) finds its link ended by the first and gets
+    the same receipt; nothing is recorded twice."""
     with unit_of_work(settings, ACTOR) as uow:
+        link = tokens.any_link(uow, token)
+        if link is None:
+            raise LinkNotUsable()
+        request = uow.session.scalars(select(AgencyRequest).where(AgencyRequest.id == link.request_id)
+                                      .with_for_update().execution_options(populate_existing=True)).one()
+        uow.session.refresh(link)
+        if link.ended_reason == "submitted" and codes.session_valid(link, session_value):
+            form = _form(uow, request, create=False)
+            if form is not None and form.status == "submitted":
+                return _receipt(request, form)
         link = _session_link(uow, token, session_value)
-        request = uow.session.get(AgencyRequest, link.request_id)
         case = request.case
         sections = forms.sections_for(request.agency.agency_type, list(request.forms))
         submitted = forms.read_form(data, sections, today=today, final=True)
@@ -249,12 +263,17 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
         flagged = _gate_submission(uow, settings, request, sections, submitted, today)
         uow.audit("portal_return_submitted", "agency_request", request.id, case_id=case.id,
                   agency=request.agency.code, via="portal", reference=form.reference)
-        receipt = {"reference": form.reference, "case_number": case.case_number,
-                   "agency_name": request.agency.name, "entries": str(len(submitted.chronology))}
+        receipt = _receipt(request, form)
         uow.commit()
     if flagged:
         deliver(settings)  # the coordinator hears of it now
     return receipt
+
+
+def _receipt(request: AgencyRequest, form: PortalForm) -> dict[str, str]:
+    chronology = (form.content or {}).get("chronology") or []
+    return {"reference": form.reference, "case_number": request.case.case_number,
+            "agency_name": request.agency.name, "entries": str(len(chronology))}
 
 
 def _portal_problem(problem: Problem) -> Problem:

@@ -11,6 +11,10 @@ keyed by the message and its claim, and holds the hash only.
 A link lives `policy.portal.link_valid_days` from the email that carried it. Each later
 email for the same request (a reminder) renews every live link of the request to the new
 expiry, so the first email's link keeps working. Submitting the form ends them all.
+
+The keyed hash is taken of the token's SHA-256, which is kept too, encrypted like every
+identifiable field: `cdop keys rotate` re-keys every link's hash (and every session's)
+under the new key, so removing the old key afterwards ends no link.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from cdop import crypto
+from cdop.confidentiality.keys import LINK_INDEX
 from cdop.config import Settings
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
 
 TOKEN_BYTES = 32
-_pending: dict[tuple[int, str | None], str] = {}
+CSRF_INDEX = "portal-csrf"
+_pending: dict[tuple[int, str | None], str] = {}  # (message, claim) -> the token's digest
 _pending_lock = threading.Lock()
 _PENDING_MAX = 100_000
 
@@ -38,19 +44,46 @@ _PENDING_MAX = 100_000
 def token_hash(token: str) -> str:
     """The keyed hash a token is stored and found by (the blind-index key: a copy of the
     database alone does not let anyone test guesses)."""
-    return secret_hash("portal-link", token)
+    return secret_hash(LINK_INDEX, token)
+
+
+def secret_digest(kind: str, value: str) -> str:
+    """The unkeyed SHA-256 of a secret (a token, a session value), kept encrypted beside
+    its keyed hash so that `cdop keys rotate` can re-key the hash (cdop.confidentiality.keys)."""
+    return hashlib.sha256(kind.encode() + b"\x1f" + value.encode("ascii", "replace")).hexdigest()
 
 
 def secret_hash(kind: str, value: str) -> str:
-    return secret_hashes(kind, value)[0]
+    return crypto.blind_index(kind, secret_digest(kind, value))
 
 
 def secret_hashes(kind: str, value: str) -> tuple[str, ...]:
-    """The hash under every configured key, the current one first. A token's hash cannot
-    be recomputed by `cdop keys rotate` (the token is not kept), so a link issued before a
-    rotation is found under the older key until that key is removed."""
+    """The hash under every configured key, the current one first: the keyed hash of the
+    secret's digest (re-keyed by rotation), then the form used before digests were kept
+    (a link issued then is found under the key it was issued with, until that key goes)."""
+    digest = secret_digest(kind, value)
     message = kind.encode() + b"\x1f" + value.encode("ascii", "replace")
-    return tuple(hmac.new(k, message, hashlib.sha256).hexdigest() for k in _keys())
+    legacy = tuple(hmac.new(k, message, hashlib.sha256).hexdigest() for k in _keys())
+    return crypto.blind_indexes(kind, digest) + legacy
+
+
+def _csrf_digest(token: str, nonce: str, session_value: str | None) -> str:
+    parts = (token, nonce, session_value or "")
+    return hashlib.sha256("\x1f".join(parts).encode("ascii", "replace")).hexdigest()
+
+
+def csrf_value(token: str, nonce: str, session_value: str | None) -> str:
+    """A form's CSRF field: a keyed hash of the link, the browser's random CSRF cookie and
+    its session, so that a cookie and field an attacker chose (or took from a session of
+    their own) never match."""
+    return crypto.blind_index(CSRF_INDEX, _csrf_digest(token, nonce, session_value))
+
+
+def csrf_valid(token: str, nonce: str, session_value: str | None, field: str) -> bool:
+    if not field or len(field) > 100:
+        return False
+    return any(hmac.compare_digest(field, v)
+               for v in crypto.blind_indexes(CSRF_INDEX, _csrf_digest(token, nonce, session_value)))
 
 
 def _keys() -> tuple[bytes, ...]:
@@ -69,7 +102,7 @@ def token_for_message(message: OutboxMessage) -> str:
     with _pending_lock:
         if len(_pending) >= _PENDING_MAX:  # emails that failed to send leave their hash here
             _pending.pop(next(iter(_pending)))
-        _pending[(message.id, message.claim_token)] = token_hash(token)
+        _pending[(message.id, message.claim_token)] = secret_digest(LINK_INDEX, token)
     return token
 
 
@@ -104,7 +137,8 @@ def record_sent_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
             continue
         links[message.id] = link = PortalLink(
             request_id=request.id, case_id=request.case_id, outbox_message_id=message.id,
-            token_hash=digests[message.id], sent_to=message.to_addrs[0],
+            token_hash=crypto.blind_index(LINK_INDEX, digests[message.id]), token_digest=digests[message.id],
+            sent_to=message.to_addrs[0],
             secure_route=bool(message.secure_route), issued_at=now, expires_at=expires,
             codes_sent=0, code_failures=0)
         uow.session.add(link)
@@ -116,14 +150,18 @@ def record_sent_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
     return links
 
 
+def any_link(uow: UnitOfWork, token: str) -> PortalLink | None:
+    """The link behind `token` whatever its state (live, ended, expired); None if unknown."""
+    if not token or len(token) > 100:
+        return None
+    return uow.session.scalar(select(PortalLink).where(PortalLink.token_hash.in_(secret_hashes(LINK_INDEX, token))))
+
+
 def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> PortalLink | None:
     """The link behind `token` if it is live (known, not expired, not ended, its request
     still open to a return); None for anything else -- the caller cannot tell which."""
-    if not token or len(token) > 100:
-        return None
     now = now or utcnow()
-    link = uow.session.scalar(select(PortalLink).where(
-        PortalLink.token_hash.in_(secret_hashes("portal-link", token))))
+    link = any_link(uow, token)
     if link is None or link.ended_at is not None or link.expires_at <= now:
         return None
     request = uow.session.get(AgencyRequest, link.request_id)
@@ -133,9 +171,14 @@ def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> Po
 
 
 def end_links(uow: UnitOfWork, request_id: int, reason: str) -> int:
-    """End every live link of a request (submitted, reopened): they open nothing again."""
+    """End every live link of a request (submitted, reopened): they open nothing again.
+    A submitted link keeps its session's hash: the browser that submitted may ask again
+    (a double click) and is shown its receipt, nothing else (cdop.portal.service.submit)."""
+    values: dict = {"ended_at": utcnow(), "ended_reason": reason, "code": None}
+    if reason != "submitted":
+        values.update(session_hash=None, session_digest=None)
     return uow.session.execute(
         update(PortalLink)
         .where(PortalLink.request_id == request_id, PortalLink.ended_at.is_(None))
-        .values(ended_at=utcnow(), ended_reason=reason, code=None, session_hash=None)
+        .values(**values)
         .execution_options(synchronize_session=False)).rowcount

@@ -492,6 +492,9 @@ class PortalLink(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's SHA-256, encrypted: what key rotation re-keys token_hash from (the token
+    # itself is never kept). NULL for a link issued before it was kept.
+    token_digest: Mapped[str | None] = mapped_column(Encrypted)
     # The address the link went to: the code goes there too. Whether that route is
     # secure decides whether the page may show who the request is about.
     sent_to: Mapped[str] = mapped_column(String(254))
@@ -506,6 +509,7 @@ class PortalLink(Base):
     code_failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     session_hash: Mapped[str | None] = mapped_column(String(64))
+    session_digest: Mapped[str | None] = mapped_column(Encrypted)  # as token_digest, for the session
     session_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
@@ -566,7 +570,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     RecommendationUpdate: ("progress",),
     OutboxMessage: ("subject",),
     AuditEvent: ("reason",),
-    PortalLink: ("code",),
+    PortalLink: ("code", "token_digest", "session_digest"),
     PortalForm: ("content",),
     PortalAttachment: ("original_name",),
     PanelMeeting: ("minutes",),

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import MutableHeaders
 
+from cdop.body_limit import BodyLimit
 from cdop.config import Settings
 from cdop_airflow.ops_app import (
     analysis_pages,
@@ -35,6 +37,7 @@ from cdop_airflow.ops_app.common import (
     COORDINATOR,
     EVERYONE,
     FIGURES,
+    MAX_UPLOAD_BYTES,
     PANEL,
     Access,
     PageNo,
@@ -87,6 +90,10 @@ _uploaded = uploaded
 __all__ = ["ACCESS", "SettingsDep", "TodayDep", "base_settings", "business_today", "check_csrf",
            "create_app", "render_page", "route", "user_settings"]
 
+HSTS = "max-age=31536000"
+# The largest body any route takes: the largest upload and room for the form's fields.
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "SAMEORIGIN",
@@ -120,6 +127,8 @@ class SecurityHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
+                if scope.get("scheme") == "https":  # as uvicorn saw it, or its trusted proxy
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
@@ -136,6 +145,9 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
 
+    # Bodies are bounded as they arrive, before any route reads one (cdop.body_limit);
+    # SecurityHeaders, added last, is outermost and so heads the refusal too.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, refuse=_body_refused)
     app.add_middleware(SecurityHeaders)
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -158,6 +170,16 @@ def create_app() -> FastAPI:
         # The message names the setting, never a secret's value.
         return _styled_refusal(request, 503, f"The CDOP is not configured on this server: {exc}")
 
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer repeats the value: this one names the field only.
+        names = sorted({str(e.get("loc", ("?",))[-1]) for e in exc.errors()})
+        message = f"Not valid: {', '.join(names)}."
+        if "text/html" in request.headers.get("accept", ""):
+            return _styled_refusal(request, 422, message)
+        return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                                        for e in exc.errors()]}, status_code=422)
+
     app.state.cdop_access = ACCESS
     _read_routes(app)
     _panel_and_figure_routes(app)
@@ -173,8 +195,20 @@ REFUSAL_TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
+    413: "Too large",
+    422: "Not valid",
     503: "The service is unavailable",
 }
+
+
+def _body_refused(scope, status_code: int) -> Response:
+    """A body refused before it was read (cdop.body_limit): a plain page, the user unknown yet."""
+    text = ("What was sent is too large." if status_code == 413 else "The request could not be read.")
+    response = HTMLResponse(f"<!doctype html><title>{REFUSAL_TITLES.get(status_code, 'Refused')}</title>"
+                            f"<h1>{REFUSAL_TITLES.get(status_code, 'Refused')}</h1><p>{text}</p>",
+                            status_code=status_code)
+    response.headers["Connection"] = "close"
+    return response
 
 
 def _styled_refusal(request: Request, code: int, message: str,
