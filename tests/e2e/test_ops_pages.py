@@ -1005,3 +1005,27 @@ def test_register_a_death_keeps_what_was_typed_and_names_each_problem_beside_its
         case = uow.session.scalar(select(Case).order_by(Case.id.desc()))
         assert uow.session.scalar(select(func.count()).select_from(Case)) == before + 1
         assert case.deprivation_decile is None and case.surname == "O’Neill-Łukasiewicz"
+
+
+def test_the_case_header_shows_age_band_expected_and_the_flags_the_cli_shows(signed_in, agencies):
+    """Issue 23: the page shows what `cdop case list` and `cdop ncmd breaches` flag -- an open
+    unexpected death with no CDRM or joint agency response, an NCMD notification overdue --
+    and the header says the age band and whether the death was expected, never the date."""
+    from cdop.intake.notifications import register_notifications
+
+    row = {"forenames": "Will", "surname": "Ståle-Brønn", "date_of_birth": "2021-06-14",
+           "date_of_death": "2026-02-20", "sex": "male", "place_of_death": "home", "expected": "no",
+           "agencies": ["RUH"], "notified_on": "2026-02-23"}
+    flagged, told = (register_notifications(agencies, [r], today=TODAY)[0]
+                     for r in (row, {**row, "forenames": "Hope", "investigations": ["jar"]}))
+    with unit_of_work(agencies) as uow:
+        uow.session.scalar(select(Case).where(Case.case_number == told)).ncmd_notified_at = dt.datetime(2026, 2, 21, 9)
+        uow.commit()
+    page = signed_in.get(f"/cdop/cases/{flagged}").text
+    assert "1-4 years &middot; unexpected death" in page
+    assert "no Child Death Review Meeting or joint agency response recorded" in page
+    assert "NCMD notification overdue" in page
+    assert "2026-02-20" not in page and "2026-02-22" not in page  # neither the death nor its deadline
+    other = signed_in.get(f"/cdop/cases/{told}").text
+    assert "1-4 years &middot; unexpected death" in other
+    assert "NCMD notification overdue" not in other and "joint agency response recorded" not in other

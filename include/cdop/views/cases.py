@@ -22,6 +22,7 @@ from cdop.store.models import (
     PortalForm,
 )
 from cdop.taxonomy import taxonomy
+from cdop.wording import plural
 
 
 @dataclass
@@ -40,6 +41,9 @@ class CaseView:
     no_review_meeting: bool = False
     flags: list[str] = field(default_factory=list)
     ncmd_notified_at: dt.datetime | None = None
+    # When the NCMD must be told by, while an open case has not told it (for the page's
+    # overdue flag; never shown: it would give the day of death).
+    ncmd_deadline: dt.datetime | None = None
     family_fields: list[str] = field(default_factory=list)  # which were recorded, not their values
     identifier_fields: list[str] = field(default_factory=list)  # the same
 
@@ -60,6 +64,10 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
     if view.no_review_meeting:
         view.flags.append(REVIEW_MEETING_FLAG)
     view.ncmd_notified_at = found.ncmd_notified_at
+    if found.ncmd_notified_at is None and found.closed_on is None:
+        from cdop.rules.ncmd import ncmd_deadline
+
+        view.ncmd_deadline = ncmd_deadline(found.date_of_death, policy.ncmd_deadline_hours)
     view.family_fields = sorted(k for k, v in (found.family_context or {}).items() if v not in (None, ""))
     from cdop.store.models import CaseIdentifier
 
@@ -236,7 +244,7 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
         + (", with a file" if d.get("file_attached") else ", without a file"),
         "return_content_recorded": lambda: f"Content of the {agency} return recorded: "
         + ", ".join(p for p in (("the summary" if d.get("summary") else ""),
-                                (f"{d.get('entries', 0)} chronology entries" if d.get("entries") else "")) if p)
+                                (plural(d["entries"], "chronology entry", "chronology entries") if d.get("entries") else "")) if p)
         + ("; earlier entries replaced" if d.get("replaced") else ""),
         "return_summary_amended": lambda: f"Summary of the {agency} return amended",
         "chronology_entry_amended": lambda: "A chronology entry amended",
