@@ -8,6 +8,7 @@ dates, so the outbox, audit trail and chase state are what real use would leave.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import random
 
@@ -112,6 +113,8 @@ def fictional_child(rng: random.Random, born: dt.date, died: dt.date) -> dict:
 
 def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
     """Load the demo (once: a database that already has cases is left alone)."""
+    # One name for whoever did the demo's history, whoever runs the load.
+    settings = dataclasses.replace(settings, actor="demo")
     with unit_of_work(settings) as uow:
         if uow.session.scalar(select(func.count(Case.id))):
             return "demo data already loaded; nothing changed"
