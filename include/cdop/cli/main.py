@@ -85,5 +85,24 @@ for command in returns.RETURN_COMMANDS:
 intake.case.add_command(returns.case_family)
 
 
+def _first_sentence(text: str) -> str:
+    first = " ".join(text.split("\n\n")[0].split())
+    end = first.find(". ")
+    return first if end < 0 else first[: end + 1]
+
+
+def _whole_sentences(group: click.Group) -> None:
+    """A group's list of commands shows each one's first sentence whole (wrapped), not
+    cut at 45 characters mid-sentence as click does by default."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            command.short_help = _first_sentence(command.help)
+        if isinstance(command, click.Group):
+            _whole_sentences(command)
+
+
+_whole_sentences(main)
+
+
 if __name__ == "__main__":
     main()
