@@ -11,20 +11,23 @@ from sqlalchemy import select
 from cdop.store.db import unit_of_work
 from cdop.store.models import Agency
 from cdop.views.cases import case_timeline, describe_event, person
-from tests.support.chasing import notify, send_requests
+from tests.support.chasing import chase_day, notify, send_requests
 
 
 def test_sending_a_request_is_one_line_with_what_went_with_it(agencies):
     number, _ = notify(agencies, ["RUH", "GPHC"], on=dt.date(2026, 11, 2), seed=4)
     send_requests(agencies, dt.date(2026, 11, 3))
+    for day in range(1, 11):  # due 1 December: the first reminder five working days later
+        chase_day(agencies, dt.date(2026, 12, day))
     with unit_of_work(agencies) as uow:
         names = dict(uow.session.execute(select(Agency.code, Agency.name)).all())
         lines = [(e["what"], e["who"]) for e in case_timeline(uow.session, number)]
     whats = [w for w, _ in lines]
     for code in ("RUH", "GPHC"):
         about = [w for w in whats if names[code] in w or f" {code} " in f" {w} "]
-        assert len(about) == 1, about
+        assert len(about) == 2, about
         assert about[0].startswith(f"Information request sent to {names[code]}, due ")
+        assert about[1] == f"Reminder 1 sent to {names[code]}"
         assert "portal link" in about[0]
     assert not [w for w in whats if w in ("Message sent", "Portal link issued") or "queued; sent" in w]
     assert "Identifiers sent" not in " ".join(whats)

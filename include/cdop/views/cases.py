@@ -196,7 +196,7 @@ def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> li
 
 
 # Messages whose sending has a sentence of its own in the audit trail.
-_AUDITED_KINDS = {"agency_request", "agency_reminder", "agency_escalation"}
+_AUDITED_KINDS = {"agency_request", "chase_reminder", "chase_escalation"}
 # What the office does around sending a request, told as part of its one line.
 _FOLDED_INTO_REQUEST = {"portal_link_issued": "portal", "identifiers_sent": "secure"}
 
@@ -295,7 +295,8 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
         + {("portal", "secure"): "; with the child's details (secure route) and a portal link",
            ("portal",): "; with a portal link", ("secure",): "; with the child's details (secure route)"
            }.get(tuple(d.get("with") or ()), ""),
-        "chase_sent": lambda: f"Chased {agency} (step {d.get('step')})",
+        "chase_sent": lambda: f"Reminder {d.get('step')} sent to {agency}" if d.get("chase") != "escalation"
+        else f"Escalation sent about {agency}'s return (step {d.get('step')})",
         "return_recorded": lambda: f"Return received from {agency}"
         + (", with a file" if d.get("file_attached") else ", without a file"),
         "return_content_recorded": lambda: f"Content of the {agency} return recorded: "
