@@ -22,6 +22,7 @@ from cdop.store.models import (
     MeetingAllocation,
     MeetingAttendance,
     PanelMeeting,
+    Recommendation,
 )
 
 TODAY = dt.date(2026, 12, 7)
@@ -74,6 +75,12 @@ def test_the_demo_tells_one_coherent_story(settings):
             assert "attended" in statuses
             outcomes = [a.outcome for a in s.scalars(select(MeetingAllocation).where(MeetingAllocation.meeting_id == m.id))]
             assert outcomes and all(outcomes)
+
+        # No recommendation is left open more than a year past its due date.
+        stale = [r.id for r in s.scalars(select(Recommendation).where(
+            Recommendation.status.in_(("agreed", "in_progress")),
+            Recommendation.due_on < TODAY - dt.timedelta(days=365)))]
+        assert not stale
 
         # A return weeks overdue has been chased, step by step, on the days the ladder says.
         first_step = settings.policy.chase_ladder[0].after_working_days
