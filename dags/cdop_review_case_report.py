@@ -22,7 +22,8 @@ such a decision ends at once; an answer given here afterwards is not recorded.
 
 * **Schedule**: none (triggered per report).
 * **Confidentiality**: conf, logs and XCom carry the case number and version only; the
-  report itself is read with `cdop report export` (it is encrypted at rest).
+  report itself is read on the case's CDOP page (it is encrypted at rest; each reading
+  is audited), which the Required Action links.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ BODY = """\
 **Case report {{ params.case_number }}, version {{ params.version }}** waits for your check
 before it can go to the panel.
 
-* Read it with `cdop report export {{ params.case_number }} --to <folder> --reason "..."`
-  (it is encrypted at rest; the export is audited); `cdop report show {{ params.case_number }}`
-  shows its history.
+* [Read the report](/cdop/cases/{{ params.case_number }}/reports/{{ params.version }}) in the
+  browser (each reading is audited), and its history on
+  [the case's page](/cdop/cases/{{ params.case_number }}#report).
 * **Approve**: the case goes on the agenda of the next suitable panel meeting.
 * **Return**: then write what to amend on the case's page in CDOP (*Approve or return the
   case report*): comments are checked for identifiers there and never kept in Airflow.

@@ -122,7 +122,7 @@ class AnnualReportPolicy(BaseModel):
     pool_years: int = Field(default=3, ge=2, le=10)
     pool_when_hidden_share: float = Field(default=0.5, ge=0, le=1)
     # Population: ONS mid-year estimates, single year of age, by local authority (see
-    # README); None = the fictional file shipped for the demo area.
+    # docs/reference/data-formats.md); None = the fictional file shipped for the demo area.
     population_file: str | None = None
     population_area_codes: tuple[str, ...] = ("E06999901", "E06999902")
 

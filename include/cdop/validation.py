@@ -3,7 +3,7 @@
 Errors name the field (and the row, for files) but never echo a value: the value may be
 an identifier, and error text reaches logs and terminals.
 
-The rules (the README's "Input rules" says the same):
+The rules (docs/reference/input-rules.md says the same):
 
 - Text: normalised to Unicode NFC and trimmed; free text (`multiline=True`) has CRLF and
   CR turned into LF. Refused, naming the field: C0 control characters (tab and line feed

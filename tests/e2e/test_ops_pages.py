@@ -1124,3 +1124,61 @@ def test_a_chunked_upload_to_the_pages_is_refused_past_the_limit_unread(airflow_
     assert status == 413
     assert counted.body_bytes - counted.last_message <= MAX_BODY_BYTES < counted.body_bytes
     assert counted.last_message <= SERVER_MESSAGE_MAX
+
+def test_register_a_death_keeps_what_was_typed_and_names_each_problem_beside_its_field(signed_in, agencies):
+    """Issue 23: one bad field no longer throws the form away. The refused field comes
+    back empty with its problem beside it (never the value); everything else comes back
+    as typed; the deprivation decile, rarely known at notification, may be left out."""
+    token = csrf_from(signed_in.get("/cdop/notifications/new").text)
+    typed = {"csrf_token": token, "forenames": "Grace May", "surname": "O’Neill-Łukasiewicz",
+             "date_of_birth": "2019-05-05", "date_of_death": "2026-02-20", "nhs_number": "943 476 5918",
+             "sex": "female", "place_of_death": "hospital", "expected": "no", "postcode": "BA1 1AA",
+             "agencies": ["RUH", "GPHC"], "investigations": ["post_mortem"], "notifier_name": "Dr Hope Will"}
+    with unit_of_work(agencies) as uow:
+        before = uow.session.scalar(select(func.count()).select_from(Case))
+    refused = signed_in.post("/cdop/notifications", data=typed, follow_redirects=False)
+    assert refused.status_code == 422
+    page = refused.text
+    assert "943 476 5918" not in page and "9434765918" not in page  # the refused value is not repeated
+    assert 'id="err-nhs_number"' in page and 'aria-describedby="err-nhs_number"' in page
+    assert 'href="notifications/new#f-nhs_number">NHS number</a>' in page
+    assert "field &#39;nhs_number&#39;" not in page  # no programmer's message at the top
+    assert 'value="Grace May"' in page and 'value="O’Neill-Łukasiewicz"' in page
+    assert 'value="2019-05-05"' in page and 'value="BA1 1AA"' in page and 'value="Dr Hope Will"' in page
+    assert '<option value="hospital" selected>' in page and '<option value="no" selected>' in page
+    assert 'value="RUH" checked' in page and 'value="GPHC" checked' in page and 'value="post_mortem" checked' in page
+    assert 'name="deprivation_decile" min="1" max="10" required' not in page
+    with unit_of_work(agencies) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == before
+
+    done = signed_in.post("/cdop/notifications", data={**typed, "nhs_number": "943 476 5919"},
+                          follow_redirects=False)
+    assert done.status_code == 303
+    with unit_of_work(agencies) as uow:
+        case = uow.session.scalar(select(Case).order_by(Case.id.desc()))
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == before + 1
+        assert case.deprivation_decile is None and case.surname == "O’Neill-Łukasiewicz"
+
+
+def test_the_case_header_shows_age_band_expected_and_the_flags_the_cli_shows(signed_in, agencies):
+    """Issue 23: the page shows what `cdop case list` and `cdop ncmd breaches` flag -- an open
+    unexpected death with no CDRM or joint agency response, an NCMD notification overdue --
+    and the header says the age band and whether the death was expected, never the date."""
+    from cdop.intake.notifications import register_notifications
+
+    row = {"forenames": "Will", "surname": "Ståle-Brønn", "date_of_birth": "2021-06-14",
+           "date_of_death": "2026-02-20", "sex": "male", "place_of_death": "home", "expected": "no",
+           "agencies": ["RUH"], "notified_on": "2026-02-23"}
+    flagged, told = (register_notifications(agencies, [r], today=TODAY)[0]
+                     for r in (row, {**row, "forenames": "Hope", "investigations": ["jar"]}))
+    with unit_of_work(agencies) as uow:
+        uow.session.scalar(select(Case).where(Case.case_number == told)).ncmd_notified_at = dt.datetime(2026, 2, 21, 9)
+        uow.commit()
+    page = signed_in.get(f"/cdop/cases/{flagged}").text
+    assert "1-4 years &middot; unexpected death" in page
+    assert "no Child Death Review Meeting or joint agency response recorded" in page
+    assert "NCMD notification overdue" in page
+    assert "2026-02-20" not in page and "2026-02-22" not in page  # neither the death nor its deadline
+    other = signed_in.get(f"/cdop/cases/{told}").text
+    assert "1-4 years &middot; unexpected death" in other
+    assert "NCMD notification overdue" not in other and "joint agency response recorded" not in other

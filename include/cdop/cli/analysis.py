@@ -118,7 +118,7 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
 @friendly_errors
 def ncmd_export(year: int, to: Path | None, today) -> None:
     """Write the year's completed analyses, one CSV per section of the analysis form
-    (README, "The NCMD export"), after the anonymisation gate has passed every cell."""
+    (docs/reference/data-formats.md, "The NCMD export"), after the anonymisation gate has passed every cell."""
     from cdop.panel.ncmd_export import export_ncmd
 
     result = export_ncmd(current_settings(), year, today=business_date(today), to=to, actor=actor())

@@ -15,6 +15,7 @@ from cdop.cli.common import (
     read_table,
     today_option,
 )
+from cdop.wording import plural
 
 # ------------------------------------------------------------------------------ agencies
 
@@ -54,24 +55,43 @@ def agencies_list() -> None:
 # ------------------------------------------------------------------------ notifications
 
 
-@click.command("notify")
+class _NotifyCommand(click.Command):
+    """`cdop notify --help` ends with the codes each coded option takes, read from the
+    taxonomy when the help is asked for (not when the module is imported)."""
+
+    VOCABULARIES = (("--sex", "sex"), ("--ethnicity", "ethnicity"), ("--place-of-death", "place_of_death"),
+                    ("--circumstance", "circumstance"), ("--investigation", "investigation"))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from cdop.taxonomy import taxonomy
+
+        tax = taxonomy()
+        with formatter.section("Codes"):
+            formatter.write_dl([(option, ", ".join(tax.labels(vocabulary)))
+                                for option, vocabulary in self.VOCABULARIES])
+        formatter.write_paragraph()
+        formatter.write_text("Agency codes: `cdop agencies list`. Dates are YYYY-MM-DD.")
+
+
+@click.command("notify", cls=_NotifyCommand)
 @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV or JSON file of notifications (all-or-nothing).")
+              help="CSV or JSON file of notifications (all-or-nothing; columns: docs/reference/data-formats.md).")
 @click.option("--forenames")
 @click.option("--surname")
-@click.option("--date-of-birth", "date_of_birth")
-@click.option("--date-of-death", "date_of_death")
-@click.option("--nhs-number", "nhs_number")
-@click.option("--sex")
-@click.option("--ethnicity")
+@click.option("--date-of-birth", "date_of_birth", help="YYYY-MM-DD.")
+@click.option("--date-of-death", "date_of_death", help="YYYY-MM-DD.")
+@click.option("--nhs-number", "nhs_number", help="10 digits, spaces allowed (optional).")
+@click.option("--sex", help="A code: see Codes below.")
+@click.option("--ethnicity", help="A code: see Codes below (optional).")
 @click.option("--address")
 @click.option("--postcode")
-@click.option("--deprivation-decile", "deprivation_decile")
-@click.option("--place-of-death", "place_of_death")
+@click.option("--deprivation-decile", "deprivation_decile", help="1-10, if known (optional).")
+@click.option("--place-of-death", "place_of_death", help="A code: see Codes below.")
 @click.option("--expected", help="yes or no.")
-@click.option("--circumstance", "circumstances", multiple=True)
+@click.option("--circumstance", "circumstances", multiple=True, help="A code (repeat): see Codes below.")
 @click.option("--agency", "agencies_", multiple=True, help="Agency code (repeat for each).")
-@click.option("--investigation", "investigations", multiple=True, help="Process that applies (repeat).")
+@click.option("--investigation", "investigations", multiple=True,
+              help="A process that applies (repeat): see Codes below.")
 @click.option("--notifier-name", "notifier_name")
 @click.option("--notifier-role", "notifier_role")
 @click.option("--notifier-email", "notifier_email")
@@ -120,11 +140,13 @@ def case_show(case_number: str, reveal: bool, reason: str | None, as_json: bool)
         click.echo(json.dumps(view, indent=2))
         return
     click.echo(f"{view['case_number']}  stage: {view['stage']}")
-    click.echo(f"  died {view['date_of_death']} aged {view['age_band']}, {view['sex']}, "
+    # The exact date of death is an identifier: shown only with --reveal (audited).
+    click.echo(f"  died aged {view['age_band']}, {view['sex']}, "
                f"{'expected' if view['expected'] else 'unexpected'}, place: {view['place_of_death']}")
     if reveal:
         ident = view["identifiable"]
         click.echo(f"  {ident['forenames']} {ident['surname']}, born {ident['date_of_birth']}, "
+                   f"died {ident['date_of_death']}, "
                    f"NHS {ident['nhs_number'] or '-'}, {ident['postcode'] or '-'}")
     click.echo(f"  NCMD notified: {view['ncmd_notified_at'] or 'not yet'}")
     click.echo("  requests:")
@@ -163,8 +185,12 @@ def case_list(stage, state, page, size) -> None:
         closed = f" closed {c['closed_on']}" if c["closed_on"] else ""
         click.echo(f"{c['case_number']}  {c['stage']:25} notified {c['notified_on']}{closed}  "
                    f"{c['age_band']:13} {c['expected_label']:10}{flag}")
+    if result.number > result.pages:
+        click.echo(f"\nno page {result.number}: {plural(result.total, 'case')} make "
+                   f"{plural(result.pages, 'page')} of {result.size}", err=True)
+        return
     shown = f"{(result.number - 1) * result.size + 1}-{(result.number - 1) * result.size + len(result.rows)}"
-    click.echo(f"page {result.number} of {result.pages}: case(s) {shown if result.rows else 'none'} "
+    click.echo(f"\npage {result.number} of {result.pages}: cases {shown if result.rows else 'none'} "
                f"of {result.total}, newest first" + (" (--page N for more)" if result.has_next else ""),
                err=True)
 
@@ -198,7 +224,7 @@ def return_record(case_number, agency_code, received, file_, today) -> None:
 
 @click.group()
 def investigation() -> None:
-    """Parallel processes: inquest, police, CSPR, CDRM..."""
+    """Parallel processes: inquest, police investigation, CSPR, CDRM and others."""
 
 
 @investigation.command("record")

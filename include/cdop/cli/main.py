@@ -45,7 +45,24 @@ def _register_all(group: click.Group) -> None:
     for command in returns.RETURN_COMMANDS:
         intake.return_.add_command(command)
     intake.case.add_command(returns.case_family)
+    _whole_sentences(group)
     group._all_registered = True  # type: ignore[attr-defined]
+
+
+def _first_sentence(text: str) -> str:
+    first = " ".join(text.split("\n\n")[0].split())
+    end = first.find(". ")
+    return first if end < 0 else first[: end + 1]
+
+
+def _whole_sentences(group: click.Group) -> None:
+    """A group's list of commands shows each one's first sentence whole (wrapped), not
+    cut at 45 characters mid-sentence as click does by default."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            command.short_help = _first_sentence(command.help)
+        if isinstance(command, click.Group):
+            _whole_sentences(command)
 
 
 class CdopGroup(click.Group):
@@ -59,7 +76,9 @@ class CdopGroup(click.Group):
     def get_command(self, ctx, cmd_name):
         if cmd_name in _ALONE and cmd_name not in self.commands:
             module, name = _ALONE[cmd_name]
-            self.add_command(getattr(importlib.import_module(module), name))
+            command = getattr(importlib.import_module(module), name)
+            _whole_sentences(command)
+            self.add_command(command)
         if cmd_name not in self.commands:
             _register_all(self)
         return super().get_command(ctx, cmd_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cdop.cli.common import actor, business_date, current_settings, friendly_errors, today_option
+from cdop.wording import plural
 
 # ------------------------------------------------------------------------------ returns
 
@@ -105,7 +106,7 @@ def meeting_list(upcoming, _all, today) -> None:
     for m in list_meetings(current_settings(), today=day, include_past=not upcoming):
         sent = "sent" if m["papers_sent"] else f"go on {m['papers_on']}"
         when = "held" if m["held"] else "ahead"
-        people = f"{len(m['members'])} members"
+        people = plural(len(m['members']), "member")
         if when == "held":
             people += f" ({m['attended']} attended, {m['apologies']} apologies)"
         click.echo(f"{m['id']:>4}  {m['meets_on']} {m['starts_at'] or '--:--'}  {when:5} {m['kind']:8} "

@@ -14,6 +14,7 @@ import click
 
 from cdop.cli.common import DATETIME, business_date, current_settings, friendly_errors, today_option
 from cdop.config import local_today
+from cdop.wording import plural
 
 
 @click.group("request")
@@ -97,7 +98,7 @@ def chase_overdue(today) -> None:
             click.echo(f"{r.agency_name} ({r.agency_code})")
         step = f"step {r.ladder_step}/{r.ladder_steps} {r.last_action} {r.last_chased_on}" if r.ladder_step else "not chased yet"
         nxt = f"next {r.next_chase_on}" if r.next_chase_on else "ladder complete"
-        click.echo(f"  {r.case_number:16} due {r.due_on}  {r.working_days_overdue:3} working days overdue  {step}  {nxt}")
+        click.echo(f"  {r.case_number:16} due {r.due_on}  {plural(r.working_days_overdue, 'working day'):>16} overdue  {step}  {nxt}")
 
 
 @click.group("digest")

@@ -8,6 +8,7 @@ dates, so the outbox, audit trail and chase state are what real use would leave.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import random
 
@@ -81,6 +82,21 @@ SCENARIOS = [
 ]
 
 
+def place_of_death(rng: random.Random, expected: bool, circumstances: list[str]) -> str:
+    """A place that fits: an expected death in hospital, a hospice or at home; a road
+    traffic death in a public place; a sudden unexpected death in infancy at home."""
+    if expected:
+        return rng.choice(["hospital", "hospice", "home"] if "palliative_care" in circumstances
+                          else ["hospital", "hospital", "home"])
+    if "road_traffic_collision" in circumstances:
+        return "public_place"
+    if "drowning" in circumstances:
+        return rng.choice(["public_place", "home"])
+    if "sudden_unexpected" in circumstances or "suicide_self_harm" in circumstances:
+        return "home"
+    return rng.choice(["hospital", "hospital", "home"])
+
+
 def _child(rng: random.Random, died: dt.date, neonatal: bool) -> dict:
     if neonatal:
         born = died - dt.timedelta(days=rng.randint(0, 20))
@@ -112,6 +128,8 @@ def fictional_child(rng: random.Random, born: dt.date, died: dt.date) -> dict:
 
 def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
     """Load the demo (once: a database that already has cases is left alone)."""
+    # One name for whoever did the demo's history, whoever runs the load.
+    settings = dataclasses.replace(settings, actor="demo")
     with unit_of_work(settings) as uow:
         if uow.session.scalar(select(func.count(Case.id))):
             return "demo data already loaded; nothing changed"
@@ -132,8 +150,10 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
         neonatal = number % 5 == 0
         child = _child(rng, died, neonatal)
         age_days = (died - dt.date.fromisoformat(child["date_of_birth"])).days
-        expected = stage == "ready" and number % 2 == 1
-        circumstances = (rng.choice([[], ["congenital_anomaly"], ["palliative_care"]]) if expected
+        # About a third of child deaths are expected (a life-limiting condition, palliative
+        # care): a mix at every stage past notification, as a real caseload has.
+        expected = stage != "notified" and number % 3 == 1
+        circumstances = (rng.choice([["congenital_anomaly"], ["palliative_care"]]) if expected
                          else circumstances_for_age(rng, age_days))
         # Chosen as registration would (a road traffic death brings the police and the
         # coroner and their processes), so the history below covers every request.
@@ -143,7 +163,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
             # show the review-meeting flag (cdop.rules.review_meeting).
             processes = ["jar", *processes]
         row = child | {
-            "place_of_death": rng.choice(["hospital", "hospital", "home", "hospice", "public_place"]),
+            "place_of_death": place_of_death(rng, expected, circumstances),
             "expected": "yes" if expected else "no",
             "circumstances": circumstances,
             "agencies": agencies,
@@ -166,10 +186,29 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
             delivery.deliver(settings, _HistoryMailer(), ids=ids, actor="demo")
         _record_history(settings, case_number, agencies, processes, returned_share, concluded,
                         sent_on, today, rng, calendar)
+    _chase_history(settings, today, calendar)
     from cdop.dev.demo_panel import load_demo_panel
 
     load_demo_panel(settings, today=today)
     return f"demo data loaded: {len(SCENARIOS)} cases"
+
+
+def _chase_history(settings: Settings, today: dt.date, calendar: WorkingCalendar) -> None:
+    """The reminders and escalations the chase DAG would have sent for the returns still
+    outstanding, each on its working day, so no return is weeks overdue and never chased."""
+    from cdop.requests import chasing
+    from cdop.store.models import AgencyRequest
+
+    with unit_of_work(settings) as uow:
+        first = uow.session.scalar(select(func.min(AgencyRequest.next_chase_on))
+                                   .where(AgencyRequest.status == "sent"))
+    day = first
+    while day is not None and day < today:
+        if chasing.is_working_day(settings, day):
+            with happened_on(settings, day, hour=7):
+                chasing.plan_chases(settings, day)
+                delivery.deliver(settings, _HistoryMailer(), kinds=list(chasing.KINDS), actor="demo")
+        day = calendar.add(day, 1)
 
 
 def _record_history(settings, case_number, agencies, processes, returned_share, concluded,

@@ -304,4 +304,12 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
             session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=step,
                                              status=status, progress=f"Update from {organisation}."))
             rec.status = status
+        # An office follows a recommendation up until it is done: none is left open for
+        # more than a year past its due date (the recent ones get the follow-up DAG's
+        # progress requests).
+        if rec.status in ("agreed", "in_progress") and due < today - dt.timedelta(days=365):
+            done = min(max(step, due) + dt.timedelta(days=rng.randint(30, 120)), today - dt.timedelta(days=1))
+            session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=done, status="completed",
+                                             progress=f"Completed: evidence of action from {organisation}."))
+            rec.status = "completed"
     return analysis

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cdop.config import PROJECT_ROOT
+from cdop.wording import plural
 
 TEMPLATES = PROJECT_ROOT / "include" / "templates"
 
@@ -53,6 +54,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters["long_date"] = _long_date
+    env.filters["plural"] = plural
     return env
 
 

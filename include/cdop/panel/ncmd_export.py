@@ -6,7 +6,7 @@ per section of the analysis form -- `analysis.csv`, `factors.csv`, `learning.csv
 `recommendations.csv` -- plus `manifest.json` (the sections, their columns and row
 counts). Cases appear by case number only; every code is the taxonomy's
 (data/taxonomy.toml, data/analysis_factors.toml) beside its label. The columns are listed
-in COLUMNS and documented in the README ("The NCMD export").
+in COLUMNS and documented in docs/reference/data-formats.md ("The NCMD export").
 
 Before anything is written, the anonymisation gate (the year gate of the annual report:
 every identifier of every case in the export, and what nobody recorded) scans every cell

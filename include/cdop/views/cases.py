@@ -22,6 +22,7 @@ from cdop.store.models import (
     PortalForm,
 )
 from cdop.taxonomy import taxonomy
+from cdop.wording import plural
 
 
 @dataclass
@@ -40,6 +41,9 @@ class CaseView:
     no_review_meeting: bool = False
     flags: list[str] = field(default_factory=list)
     ncmd_notified_at: dt.datetime | None = None
+    # When the NCMD must be told by, while an open case has not told it (for the page's
+    # overdue flag; never shown: it would give the day of death).
+    ncmd_deadline: dt.datetime | None = None
     family_fields: list[str] = field(default_factory=list)  # which were recorded, not their values
     identifier_fields: list[str] = field(default_factory=list)  # the same
 
@@ -60,6 +64,10 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
     if view.no_review_meeting:
         view.flags.append(REVIEW_MEETING_FLAG)
     view.ncmd_notified_at = found.ncmd_notified_at
+    if found.ncmd_notified_at is None and found.closed_on is None:
+        from cdop.rules.ncmd import ncmd_deadline
+
+        view.ncmd_deadline = ncmd_deadline(found.date_of_death, policy.ncmd_deadline_hours)
     view.family_fields = sorted(k for k, v in (found.family_context or {}).items() if v not in (None, ""))
     from cdop.store.models import CaseIdentifier
 
@@ -174,12 +182,54 @@ def case_timeline(session: Session, case_number: str, *, limit: int = 300) -> li
             }
         )
     events.sort(key=lambda e: e["at"])
-    events = events[-limit:]
+    from cdop.store.models import AgencyRequest
+
+    codes = dict(session.execute(
+        select(AgencyRequest.id, Agency.code).join(Agency, Agency.id == AgencyRequest.agency_id)
+        .where(AgencyRequest.case_id == case_id)).all())
+    events = _one_line_per_event(events, codes)[-limit:]
     agencies = _request_agencies(session, case_id)
     for e in events:
         e["what"] = describe_event(e, agencies)
         e["who"] = person(e["actor"])
     return events
+
+
+# Messages whose sending has a sentence of its own in the audit trail.
+_AUDITED_KINDS = {"agency_request", "chase_reminder", "chase_escalation"}
+# What the office does around sending a request, told as part of its one line.
+_FOLDED_INTO_REQUEST = {"portal_link_issued": "portal", "identifiers_sent": "secure"}
+
+
+def _one_line_per_event(events: list[dict], codes: dict[int, str]) -> list[dict]:
+    """One line for one thing that happened. Sending a request used to read as five
+    (portal link issued, message queued, identifiers sent, request sent, message sent):
+    the portal link and the secure route are told on the request's own line, a message
+    that went is told once (by its audit sentence, or as "... sent"), and the bare
+    "message sent" entries, kept in the audit trail, are left out here."""
+    by_code = {code: request_id for request_id, code in codes.items()}
+
+    def request_of(e: dict) -> int | None:  # a portal link names its request, a reveal its agency
+        return e.get("entity_id") if e.get("entity_id") is not None else by_code.get(e["details"].get("agency"))
+
+    folded: dict[int, set[str]] = {}
+    for e in events:
+        if e["source"] == "audit" and e["action"] in _FOLDED_INTO_REQUEST and request_of(e) is not None:
+            folded.setdefault(request_of(e), set()).add(_FOLDED_INTO_REQUEST[e["action"]])
+    sent = {e.get("entity_id") for e in events if e["source"] == "audit" and e["action"] == "request_sent"}
+    out = []
+    for e in events:
+        if e["source"] == "audit":
+            if e["action"] == "message_sent":
+                continue
+            if e["action"] in _FOLDED_INTO_REQUEST and request_of(e) in sent:
+                continue
+            if e["action"] == "request_sent":
+                e["details"] = {**e["details"], "with": sorted(folded.get(e.get("entity_id"), ()))}
+        elif e["details"].get("status") == "sent" and e["details"].get("kind") in _AUDITED_KINDS:
+            continue
+        out.append(e)
+    return out
 
 
 def _request_agencies(session: Session, case_id: int) -> dict[int, str]:
@@ -190,18 +240,22 @@ def _request_agencies(session: Session, case_id: int) -> dict[int, str]:
         .where(AgencyRequest.case_id == case_id)).all())
 
 
+# The system's own actors, by the name a coordinator would give them.
+SYSTEM_ACTORS = {"demo": "Coordinator (demo)", "outbox": "Outbox", "portal": "Portal", "system": "CDOP"}
+
+
 def person(actor: str) -> str:
     """Who acted, one way: a person by the plain name they sign in with (older entries said
     "airflow:admin" or "airflow-ui:admin" for the same person); a scheduled task as
-    "scheduled task" with its name."""
+    "Scheduled task" with its name; the outbox, the portal and the demo by a display name."""
     prefix, _, rest = actor.partition(":")
     if prefix in ("airflow", "airflow-ui") and rest:
         if rest.startswith("cdop_") or rest == "task-failure":
-            return "scheduled task (" + rest.removeprefix("cdop_").replace("_", " ") + ")"
+            return "Scheduled task (" + rest.removeprefix("cdop_").replace("_", " ") + ")"
         return rest
-    if actor == "outbox":
-        return "outbox"
-    return actor
+    if prefix == "portal":
+        return "Portal"
+    return SYSTEM_ACTORS.get(actor, actor)
 
 
 _KIND_WORDS = {
@@ -221,8 +275,15 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
     if e["source"] == "outbox":
         words = _KIND_WORDS.get(d.get("kind") or "", str(d.get("kind") or "message").replace("_", " ").capitalize())
         to = f" to {d['agency']}" if d.get("agency") else ""
+        if d.get("kind") == "portal_return_flagged":
+            # To the coordinator, about that agency's return: never to the agency.
+            words = "The gate's findings in the " + (f"{d['agency']} " if d.get("agency") else "") + \
+                "portal return, for the coordinator,"
+            to = ""
         state = {"sent": "sent", "pending": "waiting to be sent", "held": "held (see the outbox)",
                  "sending": "being sent"}.get(d.get("status") or "", d.get("status") or "")
+        if d.get("status") == "sent":
+            return f"{words}{to} sent"
         return f"{words}{to} queued; {state}".rstrip("; ")
     labels = taxonomy().labels("investigation")
     statuses = taxonomy().labels("investigation_status")
@@ -230,13 +291,17 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
         "notification_registered": lambda: "Notification registered"
         + (f"; requests to {d['agencies']} agencies" if d.get("agencies") else ""),
         "request_sent": lambda: f"Information request sent to {agency}"
-        + (f", due {d['due_on']}" if d.get("due_on") else ""),
-        "chase_sent": lambda: f"Chased {agency} (step {d.get('step')})",
+        + (f", due {d['due_on']}" if d.get("due_on") else "")
+        + {("portal", "secure"): "; with the child's details (secure route) and a portal link",
+           ("portal",): "; with a portal link", ("secure",): "; with the child's details (secure route)"
+           }.get(tuple(d.get("with") or ()), ""),
+        "chase_sent": lambda: f"Reminder {d.get('step')} sent to {agency}" if d.get("chase") != "escalation"
+        else f"Escalation sent about {agency}'s return (step {d.get('step')})",
         "return_recorded": lambda: f"Return received from {agency}"
         + (", with a file" if d.get("file_attached") else ", without a file"),
         "return_content_recorded": lambda: f"Content of the {agency} return recorded: "
         + ", ".join(p for p in (("the summary" if d.get("summary") else ""),
-                                (f"{d.get('entries', 0)} chronology entries" if d.get("entries") else "")) if p)
+                                (plural(d["entries"], "chronology entry", "chronology entries") if d.get("entries") else "")) if p)
         + ("; earlier entries replaced" if d.get("replaced") else ""),
         "return_summary_amended": lambda: f"Summary of the {agency} return amended",
         "chronology_entry_amended": lambda: "A chronology entry amended",
@@ -248,7 +313,7 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
         + (f" on {d['on']}" if d.get("on") else ""),
         "ncmd_notified": lambda: "National Child Mortality Database told of the death",
         "family_recorded": lambda: "Family circumstances recorded"
-        + (f"; {d['identifiers_added']} identifier(s) added" if d.get("identifiers_added") else ""),
+        + (f"; {plural(d['identifiers_added'], 'identifier')} added" if d.get("identifiers_added") else ""),
         "identifiers_viewed": lambda: "Identifiers shown, with a reason (audited)",
         "identifiers_sent": lambda: f"Identifiers sent to {agency} by the secure route",
         "report_built": lambda: f"Case report version {d.get('version')} built",

@@ -85,6 +85,9 @@ def case_response(request: Request, settings: Settings, today: dt.date, token: s
         "case.html.j2",
         active="",
         case=view,
+        # As `cdop ncmd breaches` counts it: past the deadline as of the start of the day.
+        ncmd_hours=settings.policy.ncmd_deadline_hours,
+        ncmd_overdue=view.ncmd_deadline is not None and view.ncmd_deadline < dt.datetime.combine(today, dt.time.min),
         read_only=view.closed_on is not None,
         stage_label=_stage_label(view.stage),
         timeline=timeline,

@@ -72,12 +72,34 @@ def _agencies(settings) -> list[dict[str, Any]]:
         ]
 
 
+# What a person calls each field of the form, for the summary of problems above it.
+NOTIFICATION_LABELS = {
+    "forenames": "Forenames", "surname": "Surname", "date_of_birth": "Date of birth",
+    "date_of_death": "Date of death", "nhs_number": "NHS number", "sex": "Sex", "ethnicity": "Ethnicity",
+    "address": "Address", "postcode": "Postcode", "deprivation_decile": "Deprivation decile",
+    "place_of_death": "Place of death", "expected": "Expected death?", "circumstances": "Circumstances",
+    "investigations": "Parallel processes", "agencies": "Agencies", "notifier_name": "Notifier's name",
+    "notifier_role": "Notifier's role", "notifier_email": "Notifier's email", "notified_on": "Notified on",
+    "notification": "The notification",
+}
+LIST_FIELDS = ("agencies", "circumstances", "investigations")
+
+
 def _notify_page(request: Request, settings, token: str, today, *, problems=None, failed_form=None,
-                 status_code: int = 200) -> HTMLResponse:
+                 values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    problems = problems or []
+    inline: dict[str, list[str]] = {}
+    if failed_form == "form":
+        for p in problems:
+            inline.setdefault(p.field if p.field in NOTIFICATION_LABELS else "notification", []).append(p.message)
+    # What was typed comes back, except in a field that was refused: a refused value is
+    # never shown again (the message names the field only).
+    kept = {k: v for k, v in (values or {}).items() if k not in inline}
+    summary = [(name, NOTIFICATION_LABELS[name], m) for name, messages in inline.items() for m in messages]
     return render_page(request, "notify.html.j2", active="notifications/new", csrf_token=token,
                        agencies=[a for a in _agencies(settings) if a["active"]], today=today,
-                       problems=problems or [], failed_form=failed_form, status_code=status_code,
-                       **_notification_choices())
+                       problems=problems, failed_form=failed_form, status_code=status_code,
+                       inline=inline, summary=summary, values=kept, **_notification_choices())
 
 
 def routes(app: FastAPI) -> None:
@@ -92,14 +114,15 @@ def routes(app: FastAPI) -> None:
     def register(request: Request, settings, token: str, today, rows, first_row, form_name: str) -> Response:
         from cdop.intake.notifications import register_notifications
 
+        typed = rows[0] if form_name == "form" else None
         try:
             numbers = register_notifications(settings, rows, today=today, first_row=first_row)
         except InputError as exc:
             return _notify_page(request, settings, token, today, problems=exc.problems,
-                                failed_form=form_name, status_code=422)
+                                failed_form=form_name, values=typed, status_code=422)
         except DuplicateNotification as exc:
             return _notify_page(request, settings, token, today, problems=[Problem("notification", str(exc))],
-                                failed_form=form_name, status_code=409)
+                                failed_form=form_name, values=typed, status_code=409)
         if len(numbers) == 1:
             return redirect(request, f"cases/{numbers[0]}", "registered")
         return render_page(request, "registered.html.j2", active="notifications/new", numbers=numbers)
