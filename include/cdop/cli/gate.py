@@ -139,9 +139,22 @@ def held() -> None:
     from cdop.store.db import unit_of_work
     from cdop.store.models import Case
 
+    from cdop.confidentiality.held import held_findings
+
     settings = current_settings()
     count = 0
     with unit_of_work(settings) as uow:
+        located = held_findings(uow.session)
+        output = None
+        for f in located:
+            if f.output != output:
+                output = f.output
+                click.echo(f"{output}  held by the gate: release a false alarm with "
+                           "`cdop gate release ID --reason \"...\"`, then build it again")
+            also = f" (+{f.same_text - 1} place(s), same text)" if f.same_text > 1 else ""
+            how = "" if f.releasable else "  [not placed: correct it at its source]"
+            click.echo(f"  {f.id:>5}  {f.severity:<4}  {f.field:<24} {f.where}{also}{how}")
+        count += len(located)
         for year in _held_years(uow):
             flags = _report_flags(settings, uow, year)
             click.echo(f"annual-report:{year}  ({len(flags)} flag(s); rebuild once decided)")
@@ -215,6 +228,24 @@ def resolve(ref: str, number: int | None, decision: str | None) -> None:
         click.echo(f"{ref}: no flag left; back in the outbox to be sent")
     elif what == "annual-report":
         click.echo(f"{ref}: build it again once every flag is decided (cdop annual-report build --year {key})")
+
+
+@gate_group.command("release")
+@click.argument("finding_id", type=int)
+@click.option("--reason", required=True, help="Why it is not an identifier (kept encrypted, audited).")
+@friendly_errors
+def release_finding(finding_id: int, reason: str) -> None:
+    """Release a false alarm holding a statutory output (an annual report, an NCMD
+    export): FINDING_ID as `cdop gate held` printed it. Every place of that output holding
+    the same kind and text is released with it; build the output again to publish it."""
+    from cdop.confidentiality.held import release
+
+    done = release(current_settings(), finding_id, reason, actor())
+    what, _, year = done["output"].partition(":")
+    again = {"annual_report": f"cdop annual-report build --year {year}",
+             "ncmd_export": f"cdop ncmd export --year {year}"}.get(what, "build it again")
+    click.echo(f"finding {done['id']} ({done['field']}) released in {done['output']} "
+               f"({done['places']} place(s)); now: {again}")
 
 
 COMMANDS = (gate_group,)
