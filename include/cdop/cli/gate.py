@@ -136,10 +136,9 @@ def held() -> None:
     `cdop gate resolve`.
 
     Exit codes: 0 nothing is held for flags; 3 something is."""
+    from cdop.confidentiality.held import held_findings
     from cdop.store.db import unit_of_work
     from cdop.store.models import Case
-
-    from cdop.confidentiality.held import held_findings
 
     settings = current_settings()
     count = 0
