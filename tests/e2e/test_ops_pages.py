@@ -1000,6 +1000,7 @@ def test_the_held_findings_page_locates_each_finding_and_releases_a_false_alarm_
     assert page.status_code == 200
     shown = unescape(page.text)
     assert "Annual report 2027: not released" in shown
+    assert "an address nobody recorded" in shown and "the same words in 2 places, released together" in shown
     assert 'annual-report-2027.html, section "Recommendations made this year", row 2, line 355' in shown
     assert 'tables/recommendations_made.csv, row 1, column "Recommendation"' in shown
     assert "unrecorded.address" in shown and secret not in shown

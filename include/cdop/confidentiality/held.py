@@ -185,6 +185,7 @@ class HeldView:
     found_on: dt.date
     releasable: bool
     same_text: int  # how many places of the output hold the same text (released together)
+    first: int = 0  # the id of the first place holding the same text: the finding's number
 
 
 def held_findings(session, output: str | None = None) -> list[HeldView]:
@@ -198,14 +199,18 @@ def held_findings(session, output: str | None = None) -> list[HeldView]:
         query = query.where(HeldFinding.output == output)
     rows = list(session.scalars(query))
     counts: dict[tuple[str, str, str], int] = {}
+    firsts: dict[tuple[str, str, str], int] = {}
     for r in rows:
-        counts[(r.output, r.kind, r.fingerprint)] = counts.get((r.output, r.kind, r.fingerprint), 0) + 1
+        key = (r.output, r.kind, r.fingerprint or f"unplaced-{r.id}")
+        counts[key] = counts.get(key, 0) + 1
+        firsts.setdefault(key, r.id)
     out = []
     for r in rows:
+        key = (r.output, r.kind, r.fingerprint or f"unplaced-{r.id}")
         place = Located(r.document, r.field, r.kind, r.severity, r.fingerprint, r.section, r.row, r.line,
                         r.column)
         out.append(HeldView(r.id, r.output, place.where(), r.field, r.kind, r.severity, r.found_on,
-                            bool(r.fingerprint), counts[(r.output, r.kind, r.fingerprint)]))
+                            bool(r.fingerprint), counts[key], firsts[key]))
     return out
 
 

@@ -32,6 +32,19 @@ OUTPUTS = {
 }
 
 
+KIND_WORDS = {"name": "a name", "address": "an address", "postcode": "a postcode", "phone": "a phone number",
+              "email": "an email address", "nhs_number": "an NHS number", "date": "a date", "place": "a place",
+              "text": "a recorded detail"}
+
+
+def what_it_is(field: str, kind: str) -> str:
+    """Plain words for a finding: "an address nobody recorded", "a recorded name (child.surname)"."""
+    words = KIND_WORDS.get(kind, kind.replace("_", " "))
+    if field.startswith("unrecorded."):
+        return f"{words} nobody recorded"
+    return f"{words.split(' ', 1)[0]} recorded {words.split(' ', 1)[1]} ({field})"
+
+
 def held_page(request: Request, settings, token: str, *, problems=(), failed: int | None = None,
               reason: str = "", status_code: int = 200) -> HTMLResponse:
     from cdop.confidentiality.held import held_findings
@@ -44,8 +57,16 @@ def held_page(request: Request, settings, token: str, *, problems=(), failed: in
         what, _, year = f.output.partition(":")
         title, again = OUTPUTS.get(what, (what.replace("_", " ").capitalize(), "build it again"))
         group = groups.setdefault(f.output, {"title": f"{title} {year}", "again": again.format(year=year),
-                                             "items": []})
-        group["items"].append(f)
+                                             "items": {}, "places": 0})
+        # The same words found in several places (both editions, a table) are one
+        # finding, released once: keyed by kind and fingerprint, numbered by the first.
+        item = group["items"].setdefault(f.first, {"id": f.first, "what": what_it_is(f.field, f.kind),
+                                               "field": f.field, "severity": f.severity, "found_on": f.found_on,
+                                               "releasable": f.releasable, "places": []})
+        item["places"].append(f.where)
+        group["places"] += 1
+    for group in groups.values():
+        group["items"] = list(group["items"].values())
     return render_page(request, "gate_held.html.j2", active="gate/held", groups=list(groups.values()),
                        count=len(found), problems=list(problems), failed=failed, reason=reason,
                        csrf_token=token, status_code=status_code)
