@@ -1018,3 +1018,34 @@ def test_the_held_findings_page_locates_each_finding_and_releases_a_false_alarm_
     after = client.get("/cdop/gate/held?done=finding_released")
     assert "Nothing is held by the gate." in after.text and "Released, with your reason" in after.text
     assert "Łucja" not in after.text  # the reason is audited, not shown back
+
+
+def test_a_waiver_reason_naming_the_child_is_refused_on_the_page_and_can_be_corrected(client, settings):
+    """Gated where typed, on the page too: the waiver's reason naming the child is refused
+    naming the field (never the words); a waived return's reason is corrected by a form."""
+    from cdop.requests.agency_requests import waive_request
+
+    number, code = _case_with_sent_request(settings)
+    with unit_of_work(settings) as uow:
+        forename = uow.session.scalar(select(Case.forenames).where(Case.case_number == number)).split()[0]
+    page = client.get(f"/cdop/cases/{number}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    refused = client.post(f"/cdop/cases/{number}/waive", data={
+        "csrf_token": token, "agency": code, "reason": f"{forename} was never seen by this agency."})
+    assert refused.status_code == 422
+    alert = re.search(r'role="alert".*?</div>', refused.text, re.S).group(0)
+    assert "field &#39;reason&#39;" in alert and "refer to people by their role" in alert and forename not in alert
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(AgencyRequest.status).join(Case).join(Agency).where(
+            Case.case_number == number, Agency.code == code)) == "sent"
+
+    waive_request(settings, number, code, reason="Not involved.", today=TODAY)
+    again = client.post(f"/cdop/cases/{number}/waiver", data={
+        "csrf_token": token, "agency": code, "reason": f"{forename}'s family moved away."})
+    assert again.status_code == 422 and forename not in re.search(r'role="alert".*?</div>', again.text, re.S).group(0)
+    done = client.post(f"/cdop/cases/{number}/waiver", follow_redirects=False, data={
+        "csrf_token": token, "agency": code, "reason": "The family moved out of the area before the death."})
+    assert done.status_code == 303 and "done=waiver_amended" in done.headers["location"]
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(AgencyRequest.waiver_reason).join(Case).join(Agency).where(
+            Case.case_number == number, Agency.code == code)).startswith("The family moved")

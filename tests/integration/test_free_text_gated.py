@@ -150,6 +150,57 @@ def family_support_notes_cli(settings, number):
     assert cli("case", "family", number, "--support-notes", BY_ROLE).returncode == 0
 
 
+def _analysed(settings, number) -> int:
+    """An analysis with one recommendation and its progress (as recorded before)."""
+    from cdop.store.models import Analysis
+
+    with unit_of_work(settings) as uow:
+        case = get_case(uow, number)
+        analysis = Analysis(case_id=case.id, reviewed_on=D(2026, 3, 1), category="infection", modifiable="no",
+                            learning="Safer sleep advice was repeated.", recorded_by="test",
+                            finalised_on=D(2026, 3, 1))
+        uow.session.add(analysis)
+        uow.session.flush()
+        rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation="Demo Integrated Care Board",
+                             email="icb@example.nhs.net", text="Repeat safer sleep advice.",
+                             agreed_on=D(2026, 3, 1), due_on=D(2026, 9, 1))
+        uow.session.add(rec)
+        uow.session.flush()
+        uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=D(2026, 3, 2),
+                                             status="in_progress", progress="Started."))
+        uow.commit()
+        return rec.id
+
+
+def learning_amended_cli(settings, number):
+    from cdop.store.models import Analysis
+
+    _analysed(settings, number)
+    for text in NAMED:
+        _refused_by_cli("learning", "analysis", "amend-learning", number, "--learning", text)
+    assert cli("analysis", "amend-learning", number, "--learning", BY_ROLE).returncode == 0
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(Analysis.learning)) == BY_ROLE
+
+
+def recommendation_text_amended_cli(settings, number):
+    rec_id = _analysed(settings, number)
+    for text in NAMED:
+        _refused_by_cli("recommendation", "recommendation", "amend-text", f"R{rec_id}", "--text", text)
+    assert cli("recommendation", "amend-text", f"R{rec_id}", "--text", BY_ROLE).returncode == 0
+    with unit_of_work(settings) as uow:
+        assert uow.session.get(Recommendation, rec_id).text == BY_ROLE
+
+
+def progress_amended_cli(settings, number):
+    rec_id = _analysed(settings, number)
+    for text in NAMED:
+        _refused_by_cli("progress", "recommendation", "amend-progress", str(rec_id), "--progress", text)
+    assert cli("recommendation", "amend-progress", str(rec_id), "--progress", BY_ROLE).returncode == 0
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(RecommendationUpdate.progress)) == BY_ROLE
+
+
 ENTRY_POINTS = {
     "waiver reason (cli)": waiver_reason_cli,
     "waiver reason, amended (cli)": waiver_reason_amended_cli,
@@ -157,6 +208,9 @@ ENTRY_POINTS = {
     "meeting minutes (service of the page and cli)": meeting_minutes_service,
     "recommendation progress (service of the page and cli)": recommendation_progress_service,
     "family support notes (cli)": family_support_notes_cli,
+    "learning, amended (cli)": learning_amended_cli,
+    "recommendation text, amended (cli)": recommendation_text_amended_cli,
+    "recommendation progress, amended (cli)": progress_amended_cli,
 }
 
 
