@@ -36,7 +36,6 @@ FAMILY_CONTEXT_FIELDS = ("siblings", "key_worker_offered", "bereavement_support_
 # write "Grandmother, Hope, is the contact"), so they are not refused: they are kept
 # encrypted, for the office only, and no panel, agency or public document prints them
 # (cdop.panel.report_content reads the family's fields by name, never this one).
-INTERNAL_ONLY_FIELDS = ("office_notes",)
 
 
 FAMILY_SECTIONS = ("context", "identifiers", "case_number")
