@@ -137,3 +137,23 @@ def test_a_false_alarm_in_the_ncmd_export_is_located_and_released(settings, tmp_
     done = cli("ncmd", "export", "--year", "2026", "--to", str(tmp_path / "out"), "--today", "2026-06-02")
     assert done.returncode == 0, done.stdout + done.stderr
     assert found in (tmp_path / "out" / "recommendations.csv").read_text()
+
+
+def test_an_email_the_gate_stops_says_where_in_the_message_never_the_value(settings):
+    """A pack or a recommendation's email stopped by the gate: the part of the message
+    (subject, body, attachment N), the line and the field."""
+    from cdop.confidentiality.documents import EmailBlocked, gate_email
+    from cdop.confidentiality.gate import Identifier
+    from cdop.mail.mailer import Attachment, Email
+
+    gate = Gate((Identifier("sibling_name", "Łucja O’Neill-Smith", "name"),
+                 Identifier("child.surname", "Featherstonehaugh", "name")))
+    email = Email(message_id="<m@test>", sender="cdop@example.nhs.net", to=("panel@example.nhs.net",),
+                  subject="Panel papers", text="Dear member,\nThe pack is attached.\nLucja O'Neill-Smith's school.",
+                  attachments=(Attachment("a.txt", b"Line one\nthe Featherstonehaugh family\n", "text/plain"),))
+    with pytest.raises(EmailBlocked) as caught:
+        gate_email(gate, email, "panel_pack for meeting 3")
+    message = str(caught.value)
+    assert "text body, line 3: sibling_name (stop)" in message
+    assert "attachment 1 (text), line 2: child.surname (stop)" in message
+    assert "Łucja" not in message and "Lucja" not in message and "Featherstonehaugh" not in message
