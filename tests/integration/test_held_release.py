@@ -127,7 +127,8 @@ def test_a_false_alarm_in_the_ncmd_export_is_located_and_released(settings, tmp_
         uow.commit()
     refused = cli("ncmd", "export", "--year", "2026", "--to", str(tmp_path / "out"), "--today", "2026-06-02")
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    assert "recommendations.csv" in refused.stderr and "row 1" in refused.stderr and field in refused.stderr
+    assert f"field 'recommendations.csv': contains an identifier ({field}) at row 1, column \"text\"" \
+        in refused.stderr, refused.stderr
     assert found not in refused.stderr
     with unit_of_work(settings) as uow:
         [held] = uow.session.scalars(select(HeldFinding).where(HeldFinding.output == "ncmd_export:2026")).all()

@@ -27,7 +27,7 @@ REASON_MAX = 500
 
 
 @dataclass(frozen=True)
-class Located:
+class PlacedFinding:
     """One finding and where it is. `fingerprint` is the HMAC of its kind and text
     ("" when the gate could not place it: such a finding is corrected, not released)."""
 
@@ -44,14 +44,21 @@ class Located:
 
     def where(self) -> str:
         """e.g. 'annual-report-2027.html, section "Recommendations", line 212'."""
-        parts = [self.document]
+        return ", ".join([self.document, *self._place()])
+
+    def place(self) -> str:
+        """Where in its document, e.g. 'row 3, column "notes"' ("" if not placed)."""
+        return ", ".join(self._place())
+
+    def _place(self) -> list[str]:
+        parts = []
         if self.section:
             parts.append(f'section "{self.section}"')
         if self.row is not None:
             parts.append(f"row {self.row}" + (f', column "{self.column}"' if self.column else ""))
         if self.line is not None:
             parts.append(f"line {self.line}")
-        return ", ".join(parts)
+        return parts
 
     def describe(self) -> str:
         return f"{self.where()}: {self.field} ({self.severity})"
@@ -93,7 +100,7 @@ def _html_row(text: str, index: int) -> int | None:
 
 
 def locate_text(document: str, text: str, findings: Iterable[Finding], *, html: bool = False,
-                titles: list[str] = ()) -> list[Located]:
+                titles: list[str] = ()) -> list[PlacedFinding]:
     """Each finding of `text` placed by its section (the last heading before it: from the
     HTML itself, or for the text of a PDF the last of the HTML's `titles` written before
     it), its line, and in an HTML table its row."""
@@ -110,13 +117,13 @@ def locate_text(document: str, text: str, findings: Iterable[Finding], *, html: 
                 at = text.rfind(title, 0, f.start)
                 if at > best:
                     best, section = at, title
-        located.append(Located(document, f.field, f.kind, f.severity,
+        located.append(PlacedFinding(document, f.field, f.kind, f.severity,
                                fingerprint(f.kind, text[f.start:f.end]), section=section,
                                row=_html_row(text, f.start) if html else None, line=_line(text, f.start)))
     return located
 
 
-def locate_cells(document: str, rows: list[list[str]], findings_of) -> list[Located]:
+def locate_cells(document: str, rows: list[list[str]], findings_of) -> list[PlacedFinding]:
     """Each finding of a table (its first row the header), cell by cell: `findings_of`
     gives a cell's findings. Row 1 is the first row under the header."""
     header = rows[0] if rows else []
@@ -126,7 +133,7 @@ def locate_cells(document: str, rows: list[list[str]], findings_of) -> list[Loca
             if not cell:
                 continue
             for f in findings_of(cell):
-                located.append(Located(document, f.field, f.kind, f.severity,
+                located.append(PlacedFinding(document, f.field, f.kind, f.severity,
                                        fingerprint(f.kind, cell[f.start:f.end]),
                                        row=r,
                                        column=header[c] if c < len(header) else str(c + 1)))
@@ -153,7 +160,7 @@ def released_fingerprints(session, output: str) -> frozenset[str]:
         HeldFinding.output == output, HeldFinding.status == RELEASED)))
 
 
-def record_held(uow, output: str, located: Iterable[Located], today: dt.date) -> list[int]:
+def record_held(uow, output: str, located: Iterable[PlacedFinding], today: dt.date) -> list[int]:
     """Replace the output's findings still held by `located` (the caller commits)."""
     from sqlalchemy import delete
 
@@ -207,7 +214,7 @@ def held_findings(session, output: str | None = None) -> list[HeldView]:
     out = []
     for r in rows:
         key = (r.output, r.kind, r.fingerprint or f"unplaced-{r.id}")
-        place = Located(r.document, r.field, r.kind, r.severity, r.fingerprint, r.section, r.row, r.line,
+        place = PlacedFinding(r.document, r.field, r.kind, r.severity, r.fingerprint, r.section, r.row, r.line,
                         r.column)
         out.append(HeldView(r.id, r.output, place.where(), r.field, r.kind, r.severity, r.found_on,
                             bool(r.fingerprint), counts[key], firsts[key]))

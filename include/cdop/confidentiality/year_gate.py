@@ -44,7 +44,7 @@ MAX_JOINED = 48  # longest joined value indexed; longer ones always go to the re
 class ReportBlocked(RuntimeError):
     """Release blocked: the message names documents, places (section or table, row or
     line) and fields, never values. `located` holds each finding's place and fingerprint
-    (cdop.confidentiality.held.Located), for the coordinator to release a false alarm."""
+    (cdop.confidentiality.held.PlacedFinding), for the coordinator to release a false alarm."""
 
     def __init__(self, year: int, findings: dict[str, list[str]], located: list | None = None,
                  what: str = "annual report"):
@@ -231,17 +231,17 @@ class YearGate:
 
         A clean document costs what it did: findings are placed only where the scan
         found something."""
-        from cdop.confidentiality.held import Located, is_released, locate_cells, locate_text
+        from cdop.confidentiality.held import PlacedFinding, is_released, locate_cells, locate_text
 
         findings: dict[str, list[str]] = {}
-        located: list[Located] = []
+        located: list[PlacedFinding] = []
 
-        def settle(name: str, fields: list[str], seen: set[str], held: list[Located]) -> None:
+        def settle(name: str, fields: list[str], seen: set[str], held: list[PlacedFinding]) -> None:
             # A field the scan found that no placed finding explains (a name split
             # across a table's cells) is held unplaced: corrected, never released.
             unplaced = sorted(set(fields) - seen)
             located.extend(held)
-            located.extend(Located(name, fld, fld.rpartition(".")[2], "stop", "") for fld in unplaced)
+            located.extend(PlacedFinding(name, fld, fld.rpartition(".")[2], "stop", "") for fld in unplaced)
             if remaining := sorted({f.field for f in held} | set(unplaced)):
                 findings[name] = remaining
 
@@ -292,7 +292,7 @@ class ReportHeld(ReportBlocked):
     fields only; `flags` (for the coordinator's screen) holds the texts."""
 
     def __init__(self, year: int, flags: list[HeldFlag]):
-        from cdop.confidentiality.held import Located, fingerprint
+        from cdop.confidentiality.held import PlacedFinding, fingerprint
 
         findings: dict[str, list[str]] = {}
         located = []
@@ -301,7 +301,7 @@ class ReportHeld(ReportBlocked):
             label = f.finding.field + FLAG_SUFFIX
             if label not in findings[f"{f.case_number} {f.part}"]:
                 findings[f"{f.case_number} {f.part}"].append(label)
-            located.append(Located(
+            located.append(PlacedFinding(
                 "both editions", f.finding.field, f.finding.kind, "flag",
                 fingerprint(f.finding.kind, f.text[f.finding.start:f.finding.end]),
                 section=f"{PART_SECTIONS.get(f.part, f.part)} (case {f.case_number})",

@@ -201,11 +201,13 @@ def export_ncmd(settings: Settings, year: int, *, today: dt.date, to: Path | Non
             # Kept (places and kinds only) for `cdop gate held` and the held-findings page.
             record_held(uow, output_key(NCMD_OUTPUT, year), located, today)
             uow.commit()
-            by_file: dict[str, list[str]] = {}
+            places: dict[str, list[str]] = {}
             for f in located:
-                by_file.setdefault(f.document, []).append(f"{f.where()}: {f.field}")
-            raise InputError([Problem(name, f"contains an identifier ({'; '.join(by_file.get(name) or fields)}): "
-                                            "nothing was exported; release a false alarm with `cdop gate held`")
+                if f.place():
+                    places.setdefault(f.document, []).append(f.place())
+            raise InputError([Problem(name, f"contains an identifier ({', '.join(fields)})"
+                                            + (f" at {'; '.join(dict.fromkeys(places[name]))}" if name in places else "")
+                                            + ": nothing was exported; a false alarm is released with `cdop gate held`")
                               for name, fields in sorted(findings.items())])
         record_held(uow, output_key(NCMD_OUTPUT, year), (), today)
         target = Path(to) if to is not None else export_root(settings) / str(year)
