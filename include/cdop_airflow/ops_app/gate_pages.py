@@ -38,10 +38,11 @@ KIND_WORDS = {"name": "a name", "address": "an address", "postcode": "a postcode
 
 
 def what_it_is(field: str, kind: str) -> str:
-    """Plain words for a finding: "an address nobody recorded", "a recorded name (child.surname)"."""
+    """Plain words for a finding, with the field the CLI prints: "an address nobody
+    recorded (unrecorded.address)", "a recorded name (child.surname)"."""
     words = KIND_WORDS.get(kind, kind.replace("_", " "))
     if field.startswith("unrecorded."):
-        return f"{words} nobody recorded"
+        return f"{words} nobody recorded ({field})"
     return f"{words.split(' ', 1)[0]} recorded {words.split(' ', 1)[1]} ({field})"
 
 
