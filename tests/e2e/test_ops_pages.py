@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -532,6 +533,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
     if path == "/cases/{case_number}/waive":
         number, code = targets["waivers"][turn]
         return path.replace("{case_number}", number), {"agency": code, "reason": "Not involved."}, None
+    if path == "/cases/{case_number}/waiver":  # after /waive, in the app's order: the same request
+        number, code = targets["waivers"][turn]
+        return path.replace("{case_number}", number), {"agency": code, "reason": "Not involved in care."}, None
     if path == "/cases/{case_number}/content":
         number, code = targets["content"][turn]
         return (path.replace("{case_number}", number),
@@ -606,7 +610,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
 
 # An allowed request that answers with a page of its own rather than a redirect.
 ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_number}/report/rebuild": 422,
-                       "/cases/{case_number}/report/reveal": 200}
+                       "/cases/{case_number}/report/reveal": 200,
+                       # Nothing is held in the matrix's database: refused, naming the field.
+                       "/gate/held/release": 422}
 
 
 def test_the_role_matrix_on_a_real_api_server(client, settings, airflow_app):
@@ -1182,3 +1188,75 @@ def test_the_case_header_shows_age_band_expected_and_the_flags_the_cli_shows(sig
     other = signed_in.get(f"/cdop/cases/{told}").text
     assert "1-4 years &middot; unexpected death" in other
     assert "NCMD notification overdue" not in other and "joint agency response recorded" not in other
+
+def test_the_held_findings_page_locates_each_finding_and_releases_a_false_alarm_with_a_reason(signed_in, settings):
+    """What holds a statutory output, placed and kinded (never the words), and the
+    coordinator's release with a reason: audited, every place of the same text at once."""
+    from cdop.confidentiality.decisions import fingerprint
+    from cdop.store.models import HeldFinding
+
+    client = signed_in
+    secret = "Kestrel Road"  # what was found: kept only as its fingerprint
+    fp = fingerprint("address", "14 " + secret)
+    with unit_of_work(settings) as uow:
+        for document, section, row, line, column in (
+                ("annual-report-2027.html", "Recommendations made this year", 2, 355, None),
+                ("tables/recommendations_made.csv", None, 1, None, "Recommendation")):
+            uow.session.add(HeldFinding(output="annual_report:2027", document=document, section=section, row=row,
+                                        line=line, column=column, field="unrecorded.address", kind="address",
+                                        severity="stop", fingerprint=fp, status="held", found_on=TODAY))
+        uow.commit()
+        first = uow.session.scalar(select(HeldFinding.id).order_by(HeldFinding.id))
+    page = client.get("/cdop/gate/held")
+    assert page.status_code == 200
+    shown = unescape(page.text)
+    assert "Annual report 2027: not released" in shown
+    assert "an address nobody recorded" in shown and "the same words in 2 places, released together" in shown
+    assert 'annual-report-2027.html, section "Recommendations made this year", row 2, line 355' in shown
+    assert 'tables/recommendations_made.csv, row 1, column "Recommendation"' in shown
+    assert "unrecorded.address" in shown and secret not in shown
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    refused = client.post("/cdop/gate/held/release", data={"csrf_token": token, "finding": str(first), "reason": ""})
+    assert refused.status_code == 422 and "field 'reason'" in unescape(refused.text)
+    done = client.post("/cdop/gate/held/release", follow_redirects=False, data={
+        "csrf_token": token, "finding": str(first), "reason": "The Łucja O’Neill-Smith road safety team's office."})
+    assert done.status_code == 303 and "done=finding_released" in done.headers["location"]
+    with unit_of_work(settings) as uow:
+        assert set(uow.session.scalars(select(HeldFinding.status))) == {"released"}
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "gate_finding_released"))
+        assert event.details["places"] == 2 and event.reason.startswith("The Łucja")
+    after = client.get("/cdop/gate/held?done=finding_released")
+    assert "Nothing is held by the gate." in after.text and "Released, with your reason" in after.text
+    assert "Łucja" not in after.text  # the reason is audited, not shown back
+
+
+def test_a_waiver_reason_naming_the_child_is_refused_on_the_page_and_can_be_corrected(client, settings):
+    """Gated where typed, on the page too: the waiver's reason naming the child is refused
+    naming the field (never the words); a waived return's reason is corrected by a form."""
+    from cdop.requests.agency_requests import waive_request
+
+    number, code = _case_with_sent_request(settings)
+    with unit_of_work(settings) as uow:
+        forename = uow.session.scalar(select(Case.forenames).where(Case.case_number == number)).split()[0]
+    page = client.get(f"/cdop/cases/{number}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    refused = client.post(f"/cdop/cases/{number}/waive", data={
+        "csrf_token": token, "agency": code, "reason": f"{forename} was never seen by this agency."})
+    assert refused.status_code == 422
+    alert = re.search(r'role="alert".*?</div>', refused.text, re.S).group(0)
+    assert "field &#39;reason&#39;" in alert and "refer to people by their role" in alert and forename not in alert
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(AgencyRequest.status).join(Case).join(Agency).where(
+            Case.case_number == number, Agency.code == code)) == "sent"
+
+    waive_request(settings, number, code, reason="Not involved.", today=TODAY)
+    again = client.post(f"/cdop/cases/{number}/waiver", data={
+        "csrf_token": token, "agency": code, "reason": f"{forename}'s family moved away."})
+    assert again.status_code == 422 and forename not in re.search(r'role="alert".*?</div>', again.text, re.S).group(0)
+    done = client.post(f"/cdop/cases/{number}/waiver", follow_redirects=False, data={
+        "csrf_token": token, "agency": code, "reason": "The family moved out of the area before the death."})
+    assert done.status_code == 303 and "done=waiver_amended" in done.headers["location"]
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(AgencyRequest.waiver_reason).join(Case).join(Agency).where(
+            Case.case_number == number, Agency.code == code)).startswith("The family moved")

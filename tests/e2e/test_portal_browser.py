@@ -260,3 +260,62 @@ def test_an_agency_completes_its_return_in_the_browser_and_the_next_chase_is_can
     logged = portal["log"].read_text()
     assert "portal GET /r/{token}/form 200" in logged
     assert token not in logged and row["surname"] not in logged
+
+
+def test_check_my_text_highlights_a_name_and_the_agency_may_submit_anyway(portal, smtp_server, chromium):
+    """Before submitting: the agency's own words that appear to name someone are shown
+    back highlighted, with the request to refer to people by role (axe-core clean); the
+    agency submits anyway and the return is recorded. Screenshot: portal-check-my-text."""
+    from playwright.sync_api import sync_playwright
+
+    from cdop.store.db import unit_of_work
+    from cdop.store.lookups import get_case, get_request
+    from tests.support.portal import complete_return
+
+    settings = portal["settings"]
+    case_number, row, today = sent_case(settings, agencies=("RUH",), seed=5)
+    [request_mail] = [m for m in smtp_server.messages() if m["To"] == RUH and m["X-CDOP-Kind"] == "agency_request"]
+    url = LINK.search(request_mail.get_body(("plain",)).get_content()).group(0)
+    typed = complete_return(today, summary=(
+        "Seen in the emergency department twice. Mrs O’Neill, a neighbour, called the ambulance; "
+        "the child's mother was at work."))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-GB").new_page()
+        page.goto(url)
+        page.fill("#code", latest_code(smtp_server, RUH))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        for name, value in typed.items():
+            field = page.locator(f'[name="{name}"]').first
+            kind = field.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+            if kind == "input:radio":
+                page.check(f"#{name}-{value}")
+            elif kind.startswith("select"):
+                field.select_option(value)
+            else:
+                field.fill(value)
+        with page.expect_navigation():
+            page.locator('button[value="submit"]').click()
+        warning = page.locator("#check-my-text")
+        assert warning.is_visible()
+        assert "Please refer to people by their role" in warning.inner_text()
+        assert page.locator("#check-my-text mark").all_inner_texts() == ["Mrs O’Neill"]
+        assert page.locator("#summary").input_value() == typed["summary"]  # the typed text is kept
+        _axe_clean(page, "check my text")
+        warning.scroll_into_view_if_needed()
+        page.screenshot(path=str(_shots() / "portal-check-my-text.png"), full_page=False)
+        page.locator("#check-my-text a[href='#send']").click()
+        page.locator("#send").scroll_into_view_if_needed()
+        page.screenshot(path=str(_shots() / "portal-submit-anyway.png"), full_page=False)
+        with page.expect_navigation():
+            page.locator('button[value="submit_anyway"]').click()
+        assert page.locator("h1").inner_text() == "Return submitted"
+        browser.close()
+    with unit_of_work(settings) as uow:
+        assert get_request(uow, get_case(uow, case_number), "RUH").status == "returned"
+
+
+def _shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS

@@ -341,19 +341,22 @@ def test_the_gate_reads_the_submission_and_tells_the_coordinator_not_the_agency(
     client = client_for(agencies)
     form = open_with_code(client, smtp_server, token)
     surname = sent["row"]["surname"]
-    done = client.post(f"/r/{token}/form", data={
-        **complete_return(sent["today"], summary=f"The {surname} family were seen twice."),
-        "csrf": csrf_of(form.text), "action": "submit"})
+    typed = complete_return(sent["today"], summary=f"The {surname} family were seen twice.")
+    warned = client.post(f"/r/{token}/form", data={**typed, "csrf": csrf_of(form.text), "action": "submit"})
+    # Checked first: the agency's own words highlighted, and it may submit anyway.
+    assert "may name or locate someone" in warned.text and f"<mark title=\"a name\">{surname}</mark>" in warned.text
+    done = client.post(f"/r/{token}/form", data={**typed, "csrf": csrf_of(warned.text), "action": "submit_anyway"})
     assert "Return submitted" in done.text and "gate" not in done.text and "identifier" not in done.text
     with unit_of_work(agencies) as uow:
         finding = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "portal_return_gate_findings"))
-        assert finding.details["findings"] == ["summary: child.surname"]
+        assert finding.details["findings"] == ['summary: child.surname, to be replaced by "the child"']
         notice = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "portal_return_flagged"))
         assert notice.to_addrs == [agencies.policy.coordinator_email] and surname not in str(notice.params)
     # Sent at once, naming the field, never the text.
     [mail] = [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_return_flagged"]
     body = mail.get_body(("plain",)).get_content()
-    assert mail["To"] == agencies.policy.coordinator_email and "summary: child.surname" in body
+    assert mail["To"] == agencies.policy.coordinator_email
+    assert 'summary: child.surname, to be replaced by "the child"' in body
     assert surname not in body and surname not in mail["Subject"]
 
 
@@ -570,3 +573,70 @@ def test_with_the_code_switched_off_the_link_alone_opens_the_form(agencies, sent
     page = client.get(f"/r/{token}")
     assert page.url.path == f"/r/{token}/form" and "Return for the child death review" in page.text
     assert not [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_code"]
+
+
+# ------------------------------------------------------------------ check my text
+
+def test_text_that_names_someone_is_shown_back_highlighted_before_submitting_and_may_be_sent_anyway(
+        agencies, sent, smtp_server):
+    """Check my text: the agency's own words that appear to name someone are highlighted,
+    for its session only, with the request to refer to people by role; the draft is kept;
+    'Submit anyway' records the return (the office decides). A word the agency typed that
+    only the family's recorded identifiers know (a sibling's name) is never highlighted:
+    that would confirm a guess. The coordinator's notice names each field and the
+    replacement proposed, never the words."""
+    from cdop.intake.family import record_family
+    from cdop.portal.warnings import REQUEST
+
+    sibling = "Quorvanth"  # recorded for the family: the gate knows it, the agency's page must not say so
+    record_family(agencies, sent["case"], context=None, identifiers=[{"field": "sibling_name", "value": sibling}])
+    [token] = links_in_mail(smtp_server, RUH, "agency_request")
+    client = client_for(agencies)
+    form = open_with_code(client, smtp_server, token)
+    surname = sent["row"]["surname"]
+    typed = complete_return(
+        sent["today"],
+        summary=f"Seen with {sibling} twice; Mrs O’Neill, a neighbour, called the ambulance.",
+        **{"chronology-1-what_happened": f"The {surname} family attended the emergency department."})
+    warned = client.post(f"/r/{token}/form", data={**typed, "csrf": csrf_of(form.text), "action": "submit"})
+    assert warned.status_code == 200 and REQUEST.replace("'", "&#39;") in warned.text
+    assert '<a href="#summary">Summary</a> (a name)' in warned.text
+    assert '<mark title="a name">Mrs O’Neill</mark>' in warned.text
+    assert f'<mark title="a name">{surname}</mark>' in warned.text  # the child's, which this page shows
+    assert f"<mark title=\"a name\">{sibling}</mark>" not in warned.text  # only a recorded sibling's: not said
+    assert 'value="submit_anyway"' in warned.text and "no-store" in warned.headers.get("cache-control", "")
+    assert request_state(agencies, sent["case"], "RUH")["status"] == "sent"  # nothing submitted yet
+    with unit_of_work(agencies) as uow:  # the typed text is kept as the draft
+        draft = uow.session.scalar(select(PortalForm))
+        assert draft.status == "draft" and "Mrs O’Neill, a neighbour" in draft.content["summary"]
+
+    done = client.post(f"/r/{token}/form", data={**typed, "csrf": csrf_of(warned.text), "action": "submit_anyway"})
+    assert "Return submitted" in done.text
+    assert request_state(agencies, sent["case"], "RUH")["status"] == "returned"
+    [mail] = [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_return_flagged"]
+    body = mail.get_body(("plain",)).get_content()
+    assert 'summary: sibling_name, to be replaced by "Sibling 1"' in body
+    assert 'chronology row 1: child.surname, to be replaced by "the child"' in body
+    assert 'summary: unrecorded.name (flag), to be replaced by "[person A]"' in body
+    for words in (sibling, surname, "O’Neill", "ONeill"):
+        assert words not in body and words not in mail["Subject"]
+
+
+def test_the_warning_gate_uses_only_what_the_page_shows(agencies, sent):
+    """On a non-secure route the warning knows nothing recorded; on a secure one, only the
+    child's own name and dates (shown on that page): never the family's identifiers."""
+    from cdop.intake.family import record_family
+    from cdop.portal.warnings import text_warnings, warning_gate
+
+    record_family(agencies, sent["case"], context=None, identifiers=[{"field": "sibling_name", "value": "Quorvanth"}])
+    surname = sent["row"]["surname"]
+    text = f"{surname} and Quorvanth were seen."
+    with unit_of_work(agencies) as uow:
+        case = get_case(uow, sent["case"])
+        secure, open_route = warning_gate(case, True), warning_gate(case, False)
+        assert {i.field for i in secure.identifiers} <= {"child.name", "child.forenames", "child.surname",
+                                                          "child.date_of_birth", "child.date_of_death"}
+        assert open_route.identifiers == ()
+        [warned] = text_warnings(secure, [("summary", "Summary", text)])
+        assert [p.text for p in warned.pieces if p.kind] == [surname]
+        assert text_warnings(open_route, [("summary", "Summary", "Quorvanth was seen.")]) == []

@@ -139,6 +139,7 @@ def build_annual_report(
     from cdop.annual_report.render import report_html, table_csvs, table_rows
     from cdop.confidentiality.detectors import office_policy
     from cdop.confidentiality.documents import pdf_text
+    from cdop.confidentiality.held import headings, output_key, released_fingerprints
     from cdop.confidentiality.year_gate import (
         ReportBlocked,
         YearGate,
@@ -225,17 +226,24 @@ def build_annual_report(
     # The public CSVs cell by cell; the confidential edition's tables are not files of
     # their own: its HTML (every cell, numeric dates included) and PDF text are checked.
     tables = {f"tables/{n}": r for n, r in rows.items()}
+    output = output_key(KIND, year)
+    with unit_of_work(settings) as uow:
+        released = released_fingerprints(uow.session, output)  # false alarms let through
     try:
         # The meetings' dates are the report's own (the meetings table prints them).
         own_dates = [day for day, _, _ in data.meetings]
+        titles = tuple(dict.fromkeys(t for e in (PUBLIC, CONFIDENTIAL) for _, t in headings(html[e])))
         YearGate(identifiers, policy=office_policy(settings, "annual_report",
                                                    allowed_dates=own_dates)).check_all(
             year, documents, tables=tables,
             flowing=frozenset({names["pdf"], "confidential edition (PDF)"}),
+            html=frozenset({names["html"], "confidential edition (HTML)"}), titles=titles,
+            released=released,
         )
-        hold_for_flags(settings, year, report_sources(data, content))  # names nobody recorded
+        # Names nobody recorded, in the cases' published text.
+        hold_for_flags(settings, year, report_sources(data, content), released)
     except ReportBlocked as blocked:
-        _record_blocked(settings, actor, year, content_hash, today, blocked.findings)
+        _record_blocked(settings, actor, year, content_hash, today, blocked.findings, blocked.located)
         raise
     lap("gate")
 
@@ -312,9 +320,14 @@ def _swap(root: Path, year: int, build_dir: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _record_blocked(settings, actor, year, content_hash, today, findings) -> None:
+def _record_blocked(settings, actor, year, content_hash, today, findings, located=()) -> None:
+    """Record the blocked build, and each finding where it is (for `cdop gate held` and
+    the held-findings page: places and kinds, never values)."""
+    from cdop.confidentiality.held import output_key, record_held
+
     flat = [f"{doc}: {f}" for doc, fields in sorted(findings.items()) for f in fields]
     with unit_of_work(settings, actor) as uow:
+        record_held(uow, output_key(KIND, year), located, today)
         row = uow.session.scalar(
             select(AnnualReport).where(AnnualReport.year == year,
                                        AnnualReport.content_hash == content_hash)
@@ -341,6 +354,8 @@ def _record_release(settings, actor, year, version, content_hash, today,
     """Register the release and queue each edition's email (once per content): the
     public one to the distribution list, the confidential one by secure email only.
     Returns, per edition, the message id and what happened to it in this build."""
+    from cdop.confidentiality.held import output_key, record_held
+
     policy = settings.policy
     recipients = {PUBLIC: tuple(policy.annual_report_recipients),
                   CONFIDENTIAL: tuple(policy.annual_report.confidential_recipients)}
@@ -354,6 +369,7 @@ def _record_release(settings, actor, year, version, content_hash, today,
             row = AnnualReport(year=year, content_hash=content_hash, built_on=today)
             uow.session.add(row)
         row.status, row.version, row.gate_findings, row.built_on = "released", version, [], today
+        record_held(uow, output_key(KIND, year), (), today)  # nothing holds the year now
         row.built_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         row.directory = str(year_directory(settings, year))
         for edition in (PUBLIC, CONFIDENTIAL):

@@ -108,6 +108,53 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
 
 
+@analysis_group.command("amend-learning")
+@click.argument("case_number")
+@click.option("--learning", required=True, help="The corrected learning (people by role, no names); '' clears it.")
+@friendly_errors
+def analysis_amend_learning(case_number, learning) -> None:
+    """Correct a recorded analysis's learning (printed in the annual report): checked by
+    the anonymisation gate, audited."""
+    from cdop.panel.analysis import amend_text
+
+    done = amend_text(current_settings(), "learning", case_number, learning, actor=actor())
+    click.echo(f"amended the learning of {done['case_number']}")
+
+
+def _recommendation_number(recommendation_id: str) -> int:
+    number = recommendation_id.upper().removeprefix("R")
+    if not number.isdigit():
+        raise click.UsageError("RECOMMENDATION_ID is a number such as R12")
+    return int(number)
+
+
+@recommendation_group.command("amend-text")
+@click.argument("recommendation_id")
+@click.option("--text", required=True, help="The corrected recommendation (no names).")
+@friendly_errors
+def recommendation_amend_text(recommendation_id, text) -> None:
+    """Correct a recommendation's text (R12 or 12): checked by the gate, audited."""
+    from cdop.panel.analysis import amend_text
+
+    number = _recommendation_number(recommendation_id)
+    amend_text(current_settings(), "recommendation", number, text, actor=actor())
+    click.echo(f"amended the text of R{number}")
+
+
+@recommendation_group.command("amend-progress")
+@click.argument("recommendation_id")
+@click.option("--progress", required=True, help="The corrected latest progress (no names).")
+@friendly_errors
+def recommendation_amend_progress(recommendation_id, progress) -> None:
+    """Correct a recommendation's latest progress (the annual report's latest action):
+    checked by the gate, audited."""
+    from cdop.panel.analysis import amend_text
+
+    number = _recommendation_number(recommendation_id)
+    amend_text(current_settings(), "progress", number, progress, actor=actor())
+    click.echo(f"amended the latest progress of R{number}")
+
+
 # `cdop ncmd export`: main.py adds it to the `ncmd` group beside `ncmd record`.
 @click.command("export")
 @click.option("--year", type=int, required=True,

@@ -99,6 +99,26 @@ def _held_messages(settings, uow):
     return out
 
 
+def _blocked_messages(settings, uow):
+    """(message, located findings) for each outbox message the gate stopped (not a flag):
+    composed again to place each finding (part, line, field; never the value)."""
+    from cdop.confidentiality.documents import EmailBlocked
+    from cdop.mail.delivery import held_messages
+    from cdop.mail.kinds import REGISTRY
+
+    out = []
+    for message in held_messages(uow.session):
+        if "EmailBlocked" not in (message.last_error or "") or message.kind not in REGISTRY:
+            continue
+        try:
+            REGISTRY[message.kind].compose(uow.session, message, settings)
+        except EmailBlocked as blocked:
+            out.append((message, blocked.located))
+        except Exception:  # noqa: BLE001 -- held for another reason now: `cdop outbox` shows it
+            continue
+    return out
+
+
 def _held_years(uow) -> list[int]:
     from sqlalchemy import select
 
@@ -132,17 +152,32 @@ def _line(number: int, where: str, text: str, finding) -> str:
 @gate_group.command("held")
 @friendly_errors
 def held() -> None:
-    """List what is held for flags (names nobody recorded): annual reports and outgoing
-    emails, each flag numbered, in context (the flagged words masked). Decide each with
-    `cdop gate resolve`.
+    """List what the gate holds: the findings that stop an annual report or an NCMD
+    export, each placed (document, section or table, row or line; release a false alarm
+    with `cdop gate release ID --reason`); flags (names nobody recorded) in annual
+    reports and outgoing emails, numbered, in context with the flagged words masked
+    (decide each with `cdop gate resolve`); and outgoing emails the gate stopped, each
+    finding placed.
 
-    Exit codes: 0 nothing is held for flags; 3 something is."""
+    Exit codes: 0 nothing is held; 3 something is."""
+    from cdop.confidentiality.held import held_findings
     from cdop.store.db import unit_of_work
     from cdop.store.models import Case
 
     settings = current_settings()
     count = 0
     with unit_of_work(settings) as uow:
+        located = held_findings(uow.session)
+        output = None
+        for f in located:
+            if f.output != output:
+                output = f.output
+                click.echo(f"{output}  held by the gate: release a false alarm with "
+                           "`cdop gate release ID --reason \"...\"`, then build it again")
+            also = f" (+{f.same_text - 1} place(s), same text)" if f.same_text > 1 else ""
+            how = "" if f.releasable else "  [not placed: correct it at its source]"
+            click.echo(f"  {f.id:>5}  {f.severity:<4}  {f.field:<24} {f.where}{also}{how}")
+        count += len(located)
         for year in _held_years(uow):
             flags = _report_flags(settings, uow, year)
             click.echo(f"annual-report:{year}  ({len(flags)} flag(s); rebuild once decided)")
@@ -157,8 +192,16 @@ def held() -> None:
             for n, f in enumerate(flags, start=1):
                 click.echo(_line(n, f"free text {f.part + 1}", f.text, f.finding))
             count += len(flags) or 1
+        for message, located in _blocked_messages(settings, uow):
+            number = uow.session.get(Case, message.case_id).case_number if message.case_id else None
+            case = f", case {number}" if number else ""
+            click.echo(f"message:{message.id}  {message.kind}{case}  (stopped by the gate: correct the text at "
+                       f"its source, then `cdop outbox release {message.id}`)")
+            for f in located:
+                click.echo(f"         {f.severity:<4}  {f.field:<24} {f.where()}")
+            count += 1
     if not count:
-        click.echo("nothing is held for flags")
+        click.echo("nothing is held by the gate")
     sys.exit(EXIT_FLAGS if count else EXIT_CLEAN)
 
 
@@ -216,6 +259,24 @@ def resolve(ref: str, number: int | None, decision: str | None) -> None:
         click.echo(f"{ref}: no flag left; back in the outbox to be sent")
     elif what == "annual-report":
         click.echo(f"{ref}: build it again once every flag is decided (cdop annual-report build --year {key})")
+
+
+@gate_group.command("release")
+@click.argument("finding_id", type=int)
+@click.option("--reason", required=True, help="Why it is not an identifier (kept encrypted, audited).")
+@friendly_errors
+def release_finding(finding_id: int, reason: str) -> None:
+    """Release a false alarm holding a statutory output (an annual report, an NCMD
+    export): FINDING_ID as `cdop gate held` printed it. Every place of that output holding
+    the same kind and text is released with it; build the output again to publish it."""
+    from cdop.confidentiality.held import release
+
+    done = release(current_settings(), finding_id, reason, actor())
+    what, _, year = done["output"].partition(":")
+    again = {"annual_report": f"cdop annual-report build --year {year}",
+             "ncmd_export": f"cdop ncmd export --year {year}"}.get(what, "build it again")
+    click.echo(f"finding {done['id']} ({done['field']}) released in {done['output']} "
+               f"({done['places']} place(s)); now: {again}")
 
 
 COMMANDS = (gate_group,)

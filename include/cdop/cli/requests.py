@@ -19,7 +19,7 @@ from cdop.wording import plural
 
 @click.group("request")
 def request_group() -> None:
-    """Agency requests: waive a return that is not needed."""
+    """Agency requests: waive a return that is not needed, or correct why it was."""
 
 
 @request_group.command("waive")
@@ -34,6 +34,20 @@ def request_waive(case_number: str, agency_code: str, reason: str, today) -> Non
 
     waive_request(current_settings(), case_number, agency_code, reason=reason, today=business_date(today))
     click.echo(f"waived the return from {agency_code.upper()} for {case_number.upper()}")
+
+
+@request_group.command("amend-waiver")
+@click.argument("case_number")
+@click.argument("agency_code")
+@click.option("--reason", required=True, help="The corrected reason (people by role, no names).")
+@friendly_errors
+def request_amend_waiver(case_number: str, agency_code: str, reason: str) -> None:
+    """Correct a waived return's reason (checked by the anonymisation gate; audited)."""
+    from cdop.cli.common import actor
+    from cdop.requests.agency_requests import amend_waiver_reason
+
+    amend_waiver_reason(current_settings(), case_number, agency_code, reason=reason, actor=actor())
+    click.echo(f"amended the waiver reason of {agency_code.upper()} for {case_number.upper()}")
 
 
 @click.group("ncmd")

@@ -110,16 +110,19 @@ def return_amend_summary(case_number, agency_code, text) -> None:
 @click.option("--key-worker", help="Key worker offered: yes, no, declined or not_known.")
 @click.option("--bereavement-support", help="Bereavement support offered: yes, no, declined or not_known.")
 @click.option("--support-notes", help="Notes on support (no names: the gate checks them).")
+@click.option("--office-notes", help="The office's own notes (internal only: never printed for the panel "
+                                     "or the public, so they may name people).")
 @click.option("--identifier", "identifiers", multiple=True,
               help="FIELD=VALUE, e.g. parent_name=... or school=... (kept encrypted, for the gate only).")
 @click.option("--replace-identifiers", is_flag=True, help="Replace every identifier recorded for the family.")
 @friendly_errors
 def case_family(case_number, file_, siblings, no_siblings, key_worker, bereavement_support, support_notes,
-                identifiers, replace_identifiers) -> None:
+                office_notes, identifiers, replace_identifiers) -> None:
     """Record (or, with no option, show) the family's circumstances and identifiers."""
     from cdop.intake.family import family_view, load_family_file, record_family
 
-    flags = siblings or no_siblings or key_worker or bereavement_support or support_notes or identifiers
+    flags = (siblings or no_siblings or key_worker or bereavement_support or support_notes or office_notes
+             or identifiers)
     if file_ is None and not flags:
         view = family_view(current_settings(), case_number)
         click.echo(json.dumps(view, indent=2))
@@ -135,7 +138,7 @@ def case_family(case_number, file_, siblings, no_siblings, key_worker, bereaveme
             context["siblings"] = list(siblings)
         for key, value in (("key_worker_offered", key_worker),
                            ("bereavement_support_offered", bereavement_support),
-                           ("support_notes", support_notes)):
+                           ("support_notes", support_notes), ("office_notes", office_notes)):
             if value is not None:
                 context[key] = value
         idents = [dict(zip(("field", "value"), item.split("=", 1), strict=False)) for item in identifiers]

@@ -48,6 +48,30 @@ def gate_scan_document(gate: Gate, html: str, pdf: bytes | None = None) -> list[
     return sorted(found)
 
 
+class EmailBlocked(IdentifierFound):
+    """An outgoing email the gate stops, with each finding's place: the part of the
+    message (subject, body, attachment N), its line and the field -- never the value.
+    The outbox holds the message; `cdop gate held` lists the places."""
+
+    def __init__(self, document: str, fields: list[str], located: list):
+        super().__init__(document, fields)
+        self.located = located
+        if located:
+            shown = "; ".join(f.describe() for f in located[:10])
+            self.args = (f"{self.args[0]} -- where: {shown}",)
+
+
+def _located(gate: Gate, parts: list[tuple[str, str]]) -> list:
+    from cdop.confidentiality.held import locate_text
+
+    located = []
+    for name, text in parts:
+        if name == "HTML body":
+            continue  # its words are placed in the body as read
+        located += locate_text(name, text, [f for f in gate.findings(text) if f.severity == "stop"])
+    return located
+
+
 @dataclass(frozen=True)
 class Flag:
     """A flag in one free text an email was composed from (for the coordinator's screen)."""
@@ -84,15 +108,16 @@ def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: 
         from cdop.confidentiality.detectors import office_policy
 
         gate = dataclasses.replace(gate, policy=office_policy(settings, kind, allowed_dates=allowed_dates))
-    texts = [email.subject, email.text]
+    parts = [("subject", email.subject), ("text body", email.text)]
     if email.html:
-        texts += [email.html, visible_text(email.html)]
-    for attachment in email.attachments:
+        parts += [("HTML body", email.html), ("HTML body as read", visible_text(email.html))]
+    for number, attachment in enumerate(email.attachments, start=1):
         if attachment.mime_type == "application/pdf":
-            texts.append(_cached_pdf_text(attachment.content))
+            parts.append((f"attachment {number} (PDF)", _cached_pdf_text(attachment.content)))
         elif attachment.mime_type.startswith("text/"):
-            texts.append(attachment.content.decode("utf-8", "replace"))
-    gate.check(document, *texts)
+            parts.append((f"attachment {number} (text)", attachment.content.decode("utf-8", "replace")))
+    if fields := sorted({f for _, text in parts for f in gate.scan(text)}):
+        raise EmailBlocked(document, fields, _located(gate, parts))
     flags = [Flag(i, text, f) for i, text in enumerate(free_text) if text for f in gate.flags(text)]
     if flags:
         raise FlagsHeld(document, kind, flags)

@@ -43,14 +43,25 @@ MAX_JOINED = 48  # longest joined value indexed; longer ones always go to the re
 
 
 class ReportBlocked(RuntimeError):
-    """Release blocked: the message names documents and fields, never values."""
+    """Release blocked: the message names documents, places (section or table, row or
+    line) and fields, never values. `located` holds each finding's place and fingerprint
+    (cdop.confidentiality.held.PlacedFinding), for the coordinator to release a false alarm."""
 
-    def __init__(self, year: int, findings: dict[str, list[str]]):
+    def __init__(self, year: int, findings: dict[str, list[str]], located: list | None = None,
+                 what: str = "annual report"):
         self.findings = findings
+        self.located = list(located or [])
         detail = "; ".join(f"{doc}: {', '.join(fields)}" for doc, fields in sorted(findings.items()))
+        places = ""
+        if self.located:
+            shown = [f.describe() for f in self.located[:12]]
+            more = len(self.located) - len(shown)
+            places = (" -- where: " + "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+                      + ". A false alarm is released with `cdop gate held` then `cdop gate release "
+                      "ID --reason ...`, or on the held-findings page")
         super().__init__(
-            f"annual report {year}: not released, blocked by the anonymisation gate "
-            f"(matched field(s): {detail})"
+            f"{what} {year}: not released, blocked by the anonymisation gate "
+            f"(matched field(s): {detail}){places}"
         )
 
 
@@ -201,26 +212,72 @@ class YearGate:
                     found.add(ident.field)
         return sorted(found)
 
+    def stops(self, text: str, *, numeric_dates: bool = True) -> list[Finding]:
+        """The findings that stop `text`, with their positions (what `scan` names by field;
+        with `numeric_dates=False`, a recorded date only where a month is named)."""
+        found = [f for f in Gate(tuple(self.candidates(text)), policy=self.policy).findings(text)
+                 if f.severity == "stop"]
+        if not numeric_dates:
+            found = [f for f in found if f.kind != "date" or f.field.startswith("unrecorded.")
+                     or re.search(r"[A-Za-z]", text[f.start:f.end])]
+        return found
+
     def check_all(
         self,
         year: int,
         documents: dict[str, str],
         tables: dict[str, list[list[str]]] | None = None,
         flowing: frozenset[str] = frozenset(),
+        *,
+        html: frozenset[str] = frozenset(),
+        titles: tuple[str, ...] = (),
+        released: frozenset[str] = frozenset(),
+        what: str = "annual report",
     ) -> None:
         """Scan every document (and every table, cell by cell); raise ReportBlocked
-        naming each document's matched fields. `flowing` names documents whose text runs
-        table cells together (a PDF's extracted text), where numeric dates are not sought:
-        each cell was already checked in the HTML and the CSVs it was rendered from."""
-        findings = {}
+        naming each document's matched fields and where each finding is. `flowing` names
+        documents whose text runs table cells together (a PDF's extracted text), where
+        numeric dates are not sought: each cell was already checked in the HTML and the
+        CSVs it was rendered from. `html` names the HTML documents (placed by their
+        headings and table rows); the others are placed by line, under the last of
+        `titles` written before the finding. What the coordinator `released` (the
+        fingerprints of false alarms) passes.
+
+        A clean document costs what it did: findings are placed only where the scan
+        found something."""
+        from cdop.confidentiality.held import PlacedFinding, is_released, locate_cells, locate_text
+
+        findings: dict[str, list[str]] = {}
+        located: list[PlacedFinding] = []
+
+        def settle(name: str, fields: list[str], seen: set[str], held: list[PlacedFinding]) -> None:
+            # A field the scan found that no placed finding explains (a name split
+            # across a table's cells) is held unplaced: corrected, never released.
+            unplaced = sorted(set(fields) - seen)
+            located.extend(held)
+            located.extend(PlacedFinding(name, fld, fld.rpartition(".")[2], "stop", "") for fld in unplaced)
+            if remaining := sorted({f.field for f in held} | set(unplaced)):
+                findings[name] = remaining
+
         for name, text in documents.items():
-            if fields := self.scan(text, numeric_dates=name not in flowing):
-                findings[name] = fields
+            numeric = name not in flowing
+            if fields := self.scan(text, numeric_dates=numeric):
+                wanted = [f for f in self.stops(text, numeric_dates=numeric) if f.field in fields]
+                kept = [f for f in wanted if not is_released(f, text, released)]
+                settle(name, fields, {f.field for f in wanted},
+                       locate_text(name, text, kept, html=name in html, titles=list(titles)))
         for name, rows in (tables or {}).items():
             if fields := self.scan_cells(rows):
-                findings[name] = fields
+                seen: set[str] = set()
+
+                def cell_findings(cell: str, fields=fields, seen=seen) -> list[Finding]:
+                    wanted = [f for f in self.stops(cell) if f.field in fields]
+                    seen.update(f.field for f in wanted)
+                    return [f for f in wanted if not is_released(f, cell, released)]
+
+                settle(name, fields, seen, locate_cells(name, rows, cell_findings))
         if findings:
-            raise ReportBlocked(year, findings)
+            raise ReportBlocked(year, findings, located, what=what)
 
 
 # ------------------------------------------------------------------- flags, held
@@ -249,14 +306,27 @@ class ReportHeld(ReportBlocked):
     fields only; `flags` (for the coordinator's screen) holds the texts."""
 
     def __init__(self, year: int, flags: list[HeldFlag]):
+        from cdop.confidentiality.held import PlacedFinding, fingerprint
+
         findings: dict[str, list[str]] = {}
+        located = []
         for f in flags:
             findings.setdefault(f"{f.case_number} {f.part}", [])
             label = f.finding.field + FLAG_SUFFIX
             if label not in findings[f"{f.case_number} {f.part}"]:
                 findings[f"{f.case_number} {f.part}"].append(label)
-        super().__init__(year, findings)
+            located.append(PlacedFinding(
+                "both editions", f.finding.field, f.finding.kind, "flag",
+                fingerprint(f.finding.kind, f.text[f.finding.start:f.finding.end]),
+                section=f"{PART_SECTIONS.get(f.part, f.part)} (case {f.case_number})",
+                line=f.text.count("\n", 0, f.finding.start) + 1, case_id=f.case_id))
+        super().__init__(year, findings, located)
         self.flags = flags
+
+
+# Where each part of a case's published text is printed in the report.
+PART_SECTIONS = {"learning": "Learning", "recommendation": "Recommendations made",
+                 "organisation": "Recommendations made: organisation"}
 
 
 def report_sources(data, content) -> list[tuple[int, str, str]]:
@@ -280,7 +350,8 @@ def report_sources(data, content) -> list[tuple[int, str, str]]:
     return list(dict.fromkeys(sources))
 
 
-def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> list[HeldFlag]:
+def report_flags(settings, session, sources: Iterable[tuple[int, str, str]],
+                 released: frozenset[str] = frozenset()) -> list[HeldFlag]:
     """The flags not yet decided in each case's published text, checked with that
     case's gate (its identifiers, the annual report's policy, the coordinator's
     "not an identifier" decisions for the case's learning, progress and annual report).
@@ -294,6 +365,7 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> 
 
     from cdop.confidentiality.decisions import NOT_IDENTIFIER
     from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.held import is_released
     from cdop.confidentiality.identifiers import case_identifiers
     from cdop.store.models import Case, CaseIdentifier, GateDecision
 
@@ -334,18 +406,21 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]]) -> 
             for part, text in by_case[case.id]:
                 gate = Gate(tuple(narrowing.candidates(text)), policy=policy,
                             dismissed=frozenset(dismissed.get(case.id, ())))
-                held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)]
+                held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)
+                         if not is_released(f, text, released)]
     return held
 
 
-def hold_for_flags(settings, year: int, sources: Iterable[tuple[int, str, str]]) -> None:
-    """Raise ReportHeld if the published free text holds a flag not yet decided."""
+def hold_for_flags(settings, year: int, sources: Iterable[tuple[int, str, str]],
+                   released: frozenset[str] = frozenset()) -> None:
+    """Raise ReportHeld if the published free text holds a flag not yet decided (or
+    released for the year's report)."""
     from cdop.store.db import unit_of_work
 
     sources = list(sources)
     if not sources:
         return
     with unit_of_work(settings) as uow:
-        flags = report_flags(settings, uow.session, sources)
+        flags = report_flags(settings, uow.session, sources, released)
     if flags:
         raise ReportHeld(year, flags)

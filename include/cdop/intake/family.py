@@ -30,7 +30,12 @@ from cdop.validation import (
 SIBLING_AGE_BANDS = (*AGE_BANDS, "18 years and over")
 
 
-FAMILY_CONTEXT_FIELDS = ("siblings", "key_worker_offered", "bereavement_support_offered", "support_notes")
+FAMILY_CONTEXT_FIELDS = ("siblings", "key_worker_offered", "bereavement_support_offered", "support_notes",
+                         "office_notes")
+# The office's own notes on the family: they may name people (the office must be able to
+# write "Grandmother, Hope, is the contact"), so they are not refused: they are kept
+# encrypted, for the office only, and no panel, agency or public document prints them
+# (cdop.panel.report_content reads the family's fields by name, never this one).
 
 
 FAMILY_SECTIONS = ("context", "identifiers", "case_number")
@@ -84,9 +89,12 @@ def _parse_context(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str,
             else:
                 context[key] = code
     notes = reader.text("support_notes", required=False, max_len=2000, multiline=True)
+    office = reader.text("office_notes", required=False, max_len=2000, multiline=True)
     problems.extend(reader.problems)
     if notes:
         context["support_notes"] = notes
+    if office:
+        context["office_notes"] = office
     return context
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
@@ -55,6 +56,10 @@ def record_investigation(
             raise InputError([Problem("date", "is before the date this process started")])
         if day and day < case.date_of_death:
             raise InputError([Problem("date", "is before the date of death")])
+        # The outcome is printed in the case report the panel reads: checked as typed.
+        if outcome and (found := identifier_problem(case_gate(uow.session, case, document="text"), "outcome",
+                                                     outcome)):
+            raise InputError([found])
         inv.status = status_code
         if status_code == "in_progress" and day:
             inv.started_on = day

@@ -417,6 +417,53 @@ def recommendations_page(settings: Settings, today: dt.date, *, status: str | No
     return {"items": items, "total": total, "page": page, "pages": max(1, -(-total // per_page))}
 
 
+# ------------------------------------------------------------- corrections afterwards
+# The texts the panel and the public read (the learning in the annual report, a
+# recommendation's text in its emails and the reports, its latest progress as the latest
+# action) are corrected in place: checked by the gate as typed, audited (never the text).
+
+AMENDABLE = {"learning": "learning", "recommendation": "recommendation", "progress": "progress"}
+
+
+def amend_text(settings: Settings, what: str, key: str | int, text: str, *, actor: str | None = None) -> dict:
+    """Correct `what` ("learning": a case's analysis by case number; "recommendation": a
+    recommendation's text by id; "progress": a recommendation's latest progress by id)."""
+    if what not in AMENDABLE:
+        raise InputError([Problem("what", f"must be one of {', '.join(AMENDABLE)}")])
+    r = RowReader({what: text})
+    value = r.text(what, required=what != "learning", max_len=TEXT_MAX, multiline=True)
+    if r.problems:
+        raise InputError(r.problems)
+    with unit_of_work(settings, actor) as uow:
+        if what == "learning":
+            case = get_case(uow, str(key))
+            row = uow.session.scalar(select(Analysis).where(Analysis.case_id == case.id))
+            if row is None:
+                raise InputError([Problem("case", "has no analysis recorded")])
+            target, attribute, entity, document = row, "learning", "analysis", "learning"
+        else:
+            rec = uow.session.get(Recommendation, int(key)) if str(key).isdigit() else None
+            if rec is None:
+                raise InputError([Problem("recommendation", "no such recommendation")])
+            case = uow.session.get(Case, rec.case_id)
+            if what == "recommendation":
+                target, attribute, entity, document = rec, "text", "recommendation", "learning"
+            else:
+                target = uow.session.scalar(select(RecommendationUpdate).where(
+                    RecommendationUpdate.recommendation_id == rec.id).order_by(
+                    RecommendationUpdate.recorded_on.desc(), RecommendationUpdate.id.desc()))
+                if target is None:
+                    raise InputError([Problem("recommendation", "has no progress recorded yet")])
+                attribute, entity, document = "progress", "recommendation_update", "progress"
+        if found := identifier_problem(case_gate(uow.session, case, document=document), what, value):
+            raise InputError([found])
+        setattr(target, attribute, value)
+        uow.session.flush()
+        uow.audit(f"{what}_amended", entity, target.id, case_id=case.id)
+        uow.commit()
+        return {"case_number": case.case_number, "what": what, "id": target.id}
+
+
 def _follow_up_calendar(settings: Settings) -> WorkingCalendar:
     return WorkingCalendar(settings.policy.holiday_subdivision)
 

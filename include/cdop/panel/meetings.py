@@ -119,6 +119,20 @@ def add_meeting(settings: Settings, *, meets_on: dt.date | str, kind: str = "gen
         return meeting.id
 
 
+def minutes_problems(session: Session, meeting_id: int, text: str) -> list[Problem]:
+    """The minutes go to the panel: checked as typed against every identifier of every
+    case on the meeting's agenda (and what nobody recorded). People are named by role."""
+    from cdop.confidentiality.gate import Gate
+    from cdop.confidentiality.identifiers import case_gate, identifier_problem
+
+    identifiers: list = []
+    for case in session.scalars(select(Case).join(MeetingAllocation, MeetingAllocation.case_id == Case.id)
+                                .where(MeetingAllocation.meeting_id == meeting_id).order_by(Case.id)):
+        identifiers.extend(case_gate(session, case).identifiers)
+    found = identifier_problem(Gate(tuple(identifiers)), "minutes", text)
+    return [found] if found else []
+
+
 def _member_ids(session: Session, members: Sequence[int | str] | None) -> list[int]:
     active = dict(session.execute(select(PanelMember.id, PanelMember.active)).all())
     if members is None:
@@ -180,6 +194,8 @@ def record_meeting(settings: Settings, meeting_id: int, *, today: dt.date, actor
                 chosen[number] = code
         if text and not happened:
             problems.append(Problem("minutes", "the meeting has not happened yet"))
+        elif text and text != (meeting.minutes or None):
+            problems += minutes_problems(uow.session, meeting_id, text)
         if problems:
             raise InputError(problems)
         for member_id in set(rows) - set(invited):

@@ -135,20 +135,30 @@ def to_csv(rows: list[list[str]]) -> str:
 
 
 def gate_findings(settings: Settings, session, year: int, sections: dict[str, list[list[str]]],
-                  documents: dict[str, str]) -> dict[str, list[str]]:
-    """The gate over the export: {file: [identifier fields found]}; empty when clean."""
+                  documents: dict[str, str], located: list | None = None) -> dict[str, list[str]]:
+    """The gate over the export: {file: [identifier fields found]}; empty when clean.
+    Each finding's place (file, row, column) is appended to `located` if given; what the
+    coordinator released for the year's export passes."""
     from cdop.annual_report.data import scope_identifiers
     from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.held import output_key, released_fingerprints
     from cdop.confidentiality.year_gate import ReportBlocked, YearGate
 
     numbers = {row[0] for name, rows in sections.items() for row in rows[1:]}
     case_ids = set(session.scalars(select(Case.id).where(Case.case_number.in_(numbers)))) if numbers else set()
     gate = YearGate(scope_identifiers(session, case_ids), policy=office_policy(settings, "annual_report"))
     try:
-        gate.check_all(year, documents, tables={name: _for_gate(rows) for name, rows in sections.items()})
+        gate.check_all(year, documents, tables={name: _for_gate(rows) for name, rows in sections.items()},
+                       released=released_fingerprints(session, output_key(NCMD_OUTPUT, year)),
+                       what="NCMD export")
     except ReportBlocked as blocked:
+        if located is not None:
+            located.extend(blocked.located)
         return blocked.findings
     return {}
+
+
+NCMD_OUTPUT = "ncmd_export"
 
 
 def _for_gate(rows: list[list[str]]) -> list[list[str]]:
@@ -170,7 +180,9 @@ def _for_gate(rows: list[list[str]]) -> list[list[str]]:
 def export_ncmd(settings: Settings, year: int, *, today: dt.date, to: Path | None = None,
                 actor: str | None = None) -> ExportResult:
     """Write the year's completed analyses (see the module docstring); refuses, writing
-    nothing, with InputError naming each file and field the gate found."""
+    nothing, with InputError naming each file, place and field the gate found."""
+    from cdop.confidentiality.held import output_key, record_held
+
     check_export_year(year, today)
     with unit_of_work(settings, actor or settings.actor) as uow:
         sections = section_rows(uow.session, year)
@@ -183,10 +195,21 @@ def export_ncmd(settings: Settings, year: int, *, today: dt.date, to: Path | Non
         }, indent=2, sort_keys=True) + "\n"
         # Each CSV as a table: every cell on its own and the whole table (YearGate.scan_cells),
         # so its text need not be scanned a second time as a document.
-        findings = gate_findings(settings, uow.session, year, sections, {"manifest.json": manifest})
+        located: list = []
+        findings = gate_findings(settings, uow.session, year, sections, {"manifest.json": manifest}, located)
         if findings:
-            raise InputError([Problem(name, f"contains an identifier ({', '.join(fields)}): nothing was exported")
+            # Kept (places and kinds only) for `cdop gate held` and the held-findings page.
+            record_held(uow, output_key(NCMD_OUTPUT, year), located, today)
+            uow.commit()
+            places: dict[str, list[str]] = {}
+            for f in located:
+                if f.place():
+                    places.setdefault(f.document, []).append(f.place())
+            raise InputError([Problem(name, f"contains an identifier ({', '.join(fields)})"
+                                            + (f" at {'; '.join(dict.fromkeys(places[name]))}" if name in places else "")
+                                            + ": nothing was exported; a false alarm is released with `cdop gate held`")
                               for name, fields in sorted(findings.items())])
+        record_held(uow, output_key(NCMD_OUTPUT, year), (), today)
         target = Path(to) if to is not None else export_root(settings) / str(year)
         _write(target, {**texts, "manifest.json": manifest})
         uow.audit("ncmd_exported", "analysis", None, year=year, analyses=counts["analysis.csv"],

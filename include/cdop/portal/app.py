@@ -40,6 +40,7 @@ from cdop.mail.templating import render, template_path
 from cdop.portal import forms, tokens
 from cdop.portal import service as portal
 from cdop.portal.tokens import token_hash
+from cdop.portal.warnings import REQUEST
 
 log = logging.getLogger("cdop.portal")
 
@@ -262,7 +263,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         return code_page(request, token, csrf)
 
     def form_page(request: Request, token: str, csrf: str, view: portal.FormView, *, saved: bool = False,
-                  extra_row: bool = False, status: int = 200) -> Response:
+                  extra_row: bool = False, status: int = 200, warnings=()) -> Response:
         content = view.content or {}
         chronology = list(content.get("chronology") or [])
         blank = {"date": "", "what_happened": ""}
@@ -271,6 +272,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         response = page("form", "Return for the child death review", status, base=f"/r/{token}",
                         csrf=csrf_field(request, token, csrf),
                         view=view, answers=content.get("answers") or {}, summary=content.get("summary"),
+                        warnings=list(warnings), role_request=REQUEST,
                         chronology=chronology, errors=errors, summary_errors=summary_errors, saved=saved,
                         summary_max=forms.SUMMARY_MAX, entry_max=forms.ENTRY_MAX,
                         attachment_types=", ".join(policy.attachment_types),
@@ -298,6 +300,17 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         action = str(fields.get("action") or "save")
         today = local_today()
         if action == "submit":
+            # Check my text first: what appears to name or locate someone is shown back,
+            # highlighted, to this session only; the draft is kept; the agency may then
+            # submit anyway (the office decides).
+            warnings = await run_in_threadpool(portal.text_warnings, settings, token, session_value, fields,
+                                               today=today)
+            if warnings:
+                view = await run_in_threadpool(portal.save, settings, token, session_value, fields, uploads,
+                                               today=today)
+                view.problems = [p for p in view.problems if p.field == "attachment"]
+                return form_page(request, token, csrf, view, warnings=warnings)
+        if action in ("submit", "submit_anyway"):
             result = await run_in_threadpool(portal.submit, settings, token, session_value, fields, uploads,
                                              today=today, deliver=deliver)
             if isinstance(result, portal.FormView):

@@ -275,6 +275,37 @@ def _receipt(request: AgencyRequest, form: PortalForm) -> dict[str, str]:
     return {"reference": form.reference, "case_number": request.case.case_number,
             "agency_name": request.agency.name, "entries": str(len(chronology))}
 
+def text_warnings(settings: Settings, token: str, session_value: str | None, data: dict[str, Any], *,
+                  today: dt.date) -> list:
+    """What the agency typed that appears to name or locate someone, for its own session
+    only, before it submits (cdop.portal.warnings: spans of its own text, kinds only).
+    Nothing is written but the audit's count."""
+    from cdop.confidentiality.detectors import office_policy
+    from cdop.portal.warnings import text_warnings as warn
+    from cdop.portal.warnings import warning_gate
+
+    with unit_of_work(settings, ACTOR) as uow:
+        link = _session_link(uow, token, session_value)
+        request = uow.session.get(AgencyRequest, link.request_id)
+        sections = forms.sections_for(request.agency.agency_type, list(request.forms))
+        submitted = forms.read_form(data, sections, today=today, final=False)
+        labels = {f.key: f.label for s in sections for f in s.fields}
+        texts = []
+        for key, text in forms.free_texts(sections, submitted):
+            if key == "summary":
+                texts.append(("summary", "Summary", text))
+            elif key.startswith("chronology row "):
+                n = key.rsplit(" ", 1)[1]
+                texts.append((f"chronology-{n}-what_happened", f"Chronology entry {n}, what happened", text))
+            else:
+                texts.append((key, labels.get(key, key), text))
+        found = warn(warning_gate(request.case, link.secure_route, office_policy(settings, "text")), texts)
+        if found:
+            uow.audit("portal_text_warned", "agency_request", request.id, case_id=request.case_id,
+                      agency=request.agency.code, fields=len(found))
+            uow.commit()
+    return found
+
 
 def _portal_problem(problem: Problem) -> Problem:
     # The return service names its own columns; the page's fields are named otherwise.
@@ -285,10 +316,18 @@ def _portal_problem(problem: Problem) -> Problem:
 
 def _gate_submission(uow: UnitOfWork, settings: Settings, request: AgencyRequest,
                      sections: list[forms.Section], submitted: forms.Submitted, today: dt.date) -> bool:
-    """The gate over every free text; findings (field names only) to the coordinator."""
+    """The gate over every free text; to the coordinator, each finding's field, what it
+    is and the replacement a pseudonymised draft proposes -- never the text."""
+    from cdop.portal.warnings import proposed_replacement
+
     gate = case_gate(uow.session, request.case)
-    found = sorted({f"{where}: {kind}" for where, text in forms.free_texts(sections, submitted)
-                    for kind in gate.scan(text)})
+    letters: dict[str, str] = {}  # the same words, the same placeholder, within the return
+    found = []
+    for where, text in forms.free_texts(sections, submitted):
+        for f in gate.findings(text):
+            flag = " (flag)" if f.severity == "flag" else ""
+            found.append(f'{where}: {f.field}{flag}, to be replaced by "{proposed_replacement(f, letters, text)}"')
+    found = sorted(set(found))
     if not found:
         return False
     uow.audit("portal_return_gate_findings", "agency_request", request.id, case_id=request.case_id,

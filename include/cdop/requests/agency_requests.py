@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Attachment, Email
@@ -192,6 +193,9 @@ def waive_request(settings: Settings, case_number: str, agency_code: str, *, rea
             raise InputError([Problem("agency", problem)])
         if request.requested_on and today < request.requested_on:
             raise InputError([Problem("today", "is before the request was sent")])
+        # The reason is printed in the case report the panel reads: checked as typed.
+        if found := identifier_problem(case_gate(uow.session, case, document="text"), "reason", reason):
+            raise InputError([found])
         request.status = "waived"
         request.waived_on = today
         request.waiver_reason = reason
@@ -199,4 +203,27 @@ def waive_request(settings: Settings, case_number: str, agency_code: str, *, rea
         uow.audit("request_waived", "agency_request", request.id, case_id=case.id,
                   agency=request.agency.code, waived_on=today.isoformat(),
                   ladder_step=request.ladder_step)
+        uow.commit()
+
+
+def amend_waiver_reason(settings: Settings, case_number: str, agency_code: str, *, reason: str,
+                        actor: str | None = None) -> None:
+    """Correct the reason a waived return was waived for (it is printed in the case
+    report): checked by the gate as typed, audited, the waiver itself unchanged."""
+    from cdop.store.lookups import get_case, get_request
+
+    reader = RowReader({"reason": reason})
+    reason = reader.text("reason", required=True, max_len=1000, multiline=True)
+    if reader.problems:
+        raise InputError(reader.problems)
+    with unit_of_work(settings, actor) as uow:
+        case = get_case(uow, case_number)
+        request = get_request(uow, case, agency_code)
+        if request.status != "waived":
+            raise InputError([Problem("agency", "this return was not waived")])
+        if found := identifier_problem(case_gate(uow.session, case, document="text"), "reason", reason):
+            raise InputError([found])
+        request.waiver_reason = reason
+        uow.audit("waiver_reason_amended", "agency_request", request.id, case_id=case.id,
+                  agency=request.agency.code)
         uow.commit()

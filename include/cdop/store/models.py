@@ -478,6 +478,40 @@ class ReplacementDecision(Base):
     decided_by: Mapped[str] = mapped_column(String(120))
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
+class HeldFinding(Base):
+    """A finding the gate holds a statutory output on (an annual report's year, an NCMD
+    export's year): where it is (document, section or table, row or line) and its kind,
+    never its value -- the text is kept only as its fingerprint (an HMAC of the kind and
+    the folded text, under the blind-index key). The coordinator releases a false alarm
+    with a reason (kept encrypted, audited); a rebuild of the same output lets every
+    text of that kind and fingerprint through. Each blocked build replaces the output's
+    rows still held; released rows stay, as the memory of the decision."""
+
+    __tablename__ = "held_findings"
+    __table_args__ = (
+        Index("ix_held_findings_output_status", "output", "status"),
+        CheckConstraint("status IN ('held', 'released')", name="status"),
+        CheckConstraint("severity IN ('stop', 'flag')", name="severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    output: Mapped[str] = mapped_column(String(60))  # e.g. annual_report:2027, ncmd_export:2027
+    document: Mapped[str] = mapped_column(String(120))  # a file name or an edition's part
+    section: Mapped[str | None] = mapped_column(String(160))  # a heading, or a table's name
+    row: Mapped[int | None] = mapped_column(Integer)  # a table's row (1 = the first under the header)
+    line: Mapped[int | None] = mapped_column(Integer)  # a text's line
+    column: Mapped[str | None] = mapped_column(String(80))  # a table's column heading
+    field: Mapped[str] = mapped_column(String(60))  # e.g. unrecorded.address, child.surname
+    kind: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))  # stop | flag
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="held")  # held | released
+    found_on: Mapped[dt.date] = mapped_column(Date)
+    released_by: Mapped[str | None] = mapped_column(String(120))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Encrypted)  # typed by a person: may name someone
+
 
 class PortalLink(Base):
     """One secure link to the return portal, sent by email for one agency request. The
@@ -575,6 +609,8 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     PortalAttachment: ("original_name",),
     PanelMeeting: ("minutes",),
     ReplacementDecision: ("reason",),
+
+    HeldFinding: ("reason",),
 }
 
 __all__ = [

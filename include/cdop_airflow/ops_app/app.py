@@ -20,6 +20,7 @@ from cdop.config import Settings
 from cdop_airflow.ops_app import (
     analysis_pages,
     case_pages,
+    gate_pages,
     intake_pages,
     meeting_pages,
     portal_pages,
@@ -58,7 +59,8 @@ from cdop_airflow.ops_app.common import redirect as _redirect
 from cdop_airflow.ops_app.roles import Role
 
 # The route modules create_app registers, each bringing its ACCESS table and routes(app).
-ROUTE_MODULES = (case_pages, intake_pages, report_pages, meeting_pages, analysis_pages, portal_pages)
+ROUTE_MODULES = (case_pages, intake_pages, report_pages, meeting_pages, analysis_pages, portal_pages,
+                 gate_pages)
 
 # Who may use each route of this module (roles.py says what each role is). Every route is
 # declared through `route`, which takes its roles from the merged table and fails at

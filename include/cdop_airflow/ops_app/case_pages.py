@@ -36,6 +36,7 @@ ACCESS: Access = {
     "/cases/{case_number}/return": {"POST": COORDINATOR},
     "/cases/{case_number}/content": {"POST": COORDINATOR},
     "/cases/{case_number}/waive": {"POST": COORDINATOR},
+    "/cases/{case_number}/waiver": {"POST": COORDINATOR},
     "/cases/{case_number}/investigation": {"POST": COORDINATOR},
     "/cases/{case_number}/ncmd": {"POST": COORDINATOR},
     "/cases/{case_number}/family": {"POST": COORDINATOR},
@@ -309,6 +310,26 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
 
         return attempt(request, settings, today, token, number, "waive", act, "request_waived")
 
+    @route(app, "POST", "/cases/{case_number}/waiver", dependencies=[CSRF])
+    def amend_waiver_action(
+        request: Request, case_number: str, settings: SettingsDep, today: TodayDep, token: TokenDep,
+        agency: Annotated[str, Form()] = "",
+        reason: Annotated[str, Form()] = "",
+    ):
+        """Correct why a return was waived (as `cdop request amend-waiver`)."""
+        from cdop.requests.agency_requests import amend_waiver_reason
+
+        number = _case_number(case_number)
+
+        def act() -> None:
+            reader = RowReader({"agency": agency})
+            code = reader.text("agency", max_len=CODE_MAX)
+            if reader.problems:
+                raise InputError(reader.problems)
+            amend_waiver_reason(settings, number, code, reason=reason, actor=settings.actor)
+
+        return attempt(request, settings, today, token, number, "waiver", act, "waiver_amended")
+
     @route(app, "POST", "/cases/{case_number}/ncmd", dependencies=[CSRF])
     def ncmd_action(
         request: Request, case_number: str, settings: SettingsDep, today: TodayDep, token: TokenDep,
@@ -351,7 +372,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
         number = _case_number(case_number)
         form = await request.form()
         values = form_values(form, ("no_siblings", "key_worker_offered", "bereavement_support_offered",
-                                    "support_notes", "replace_identifiers"))
+                                    "support_notes", "office_notes", "replace_identifiers"))
         siblings = [v for v in form.getlist("sibling") if isinstance(v, str) and v.strip()]
         fields = [v if isinstance(v, str) else "" for v in form.getlist("identifier_field")]
         idvalues = [v if isinstance(v, str) else "" for v in form.getlist("identifier_value")]
@@ -360,7 +381,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
             context: dict = {}
             if siblings or values["no_siblings"] == "yes":
                 context["siblings"] = siblings
-            for key in ("key_worker_offered", "bereavement_support_offered", "support_notes"):
+            for key in ("key_worker_offered", "bereavement_support_offered", "support_notes", "office_notes"):
                 if values[key].strip():
                     context[key] = values[key]
             idents = [{"field": f, "value": v} for f, v in zip(fields, idvalues, strict=False)

@@ -63,6 +63,7 @@ NAV = (
     ("recommendations", "Recommendations"),
     ("agencies", "Agencies"),
     ("outbox", "Outbox"),
+    ("gate/held", "Held by the gate"),
     ("audit", "Audit trail"),
     ("papers", "Panel papers"),
     ("figures", "Figures"),
@@ -80,6 +81,7 @@ DONE_MESSAGES = {
     "agencies_imported": "The agency directory is imported.",
     "agency_saved": "Agency saved.",
     "request_waived": "Return waived.",
+    "waiver_amended": "The waiver's reason is corrected.",
     "ncmd_recorded": "NCMD notification recorded.",
     "family_recorded": "Family circumstances recorded.",
     "meeting_created": "Meeting created.",
@@ -87,6 +89,7 @@ DONE_MESSAGES = {
     "analysis_recorded": "Analysis recorded and finalised; the case is closed and its recommendations go to their organisations.",
     "progress_recorded": "Progress recorded.",
     "portal_reopened": "The portal return is open again: a new link goes to the agency within minutes.",
+    "finding_released": "Released, with your reason in the audit trail. Build the output again to publish it.",
 }
 
 
