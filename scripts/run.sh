@@ -3,6 +3,9 @@
 # server on loopback under var/ -- with demo data, and Airflow (api-server with the UI,
 # scheduler, dag-processor, triggerer) with the CDOP DAGs unpaused. Ctrl-C stops it all.
 set -euo pipefail
+# Everything made under CDOP_HOME (the SQLite files, the mail kept by the local server,
+# logs) is the CDOP user's only: owner-only folders and files.
+umask 077
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/.venv/bin"
 export PATH="$BIN:$PATH"  # airflow standalone starts its components as `airflow ...`
