@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 HELD = "held"
 BATCH_SIZE = 200
-MARK_EVERY = 50  # at most this many sends between two mark-sent commits (see _deliver)
+MARK_EVERY = 5  # at most this many messages sent and not yet marked: the repeat window
 SWITCH_INTERVAL = 0.0005  # seconds: see deliver
 INTERRUPTED = "sending was interrupted too many times"  # see _hold_interrupted
 MAX_ID = 2**31 - 1  # an outbox id is an INTEGER column
@@ -190,15 +190,17 @@ def deliver(
 def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Mapping[str, MessageKind],
              report: DeliveryReport, *, actor: str | None, batch_size: int, mark_every: int,
              max_consecutive_failures: int) -> None:
-    # The database work (claim, compose, mark sent) runs on one worker thread, in the
-    # order it is handed over, while this thread talks to the SMTP server: the next
-    # batch is claimed and composed, and the last messages marked, during the sends
-    # (the socket waits release the interpreter). A batch is composed before the hooks
-    # of the batch before it have run, as every message of one batch always was.
+    # The database work runs on two worker threads while this thread talks to the SMTP
+    # server (the socket waits release the interpreter): one claims and composes the
+    # next batch, the other marks what was sent, each in the order handed over. Marking
+    # has a thread of its own so that it never waits behind the composing of a batch
+    # ahead (hundreds of messages, on PostgreSQL longer than sending them).
     #
-    # What was sent is marked as soon as the worker is free (and at the latest every
-    # `mark_every` sends): a sender killed mid-batch then leaves unmarked only the few
-    # messages sent while the worker was busy, the only ones sent again after its lease.
+    # What was sent is marked as soon as the marking thread is free, and no more than
+    # `mark_every` messages are ever sent and not yet marked (the sender waits for the
+    # marking when the database is slower than the SMTP server): a sender killed
+    # mid-batch leaves at most that many accepted and unmarked, the only ones sent again
+    # after its lease.
     #
     # A message taken over from a sender that stopped is sent alone: everything sent
     # before it is marked first, nothing is claimed ahead while it is in flight, and it
@@ -211,22 +213,23 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
     # `max_consecutive_failures` domains (one bad mailbox, or one agency's server, is not
     # the relay).
     refusals: list[tuple[OutboxMessage, str, frozenset[str]]] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database:
-        flushes: list[Future] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox-mark") as marking:
+        flushes: list[tuple[Future, int]] = []  # pending writes, with the sent messages each marks
 
         def flush(batch: _Batch) -> None:
-            flushes.append(database.submit(_flush, settings, actor, registry, batch, report))
+            flushes.append((marking.submit(_flush, settings, actor, registry, batch, report), len(batch.sent)))
 
         def raise_a_failed_flush() -> None:
-            while flushes and flushes[0].done():
-                flushes.pop(0).result()
+            while flushes and flushes[0][0].done():
+                flushes.pop(0)[0].result()
 
         def wait_for_flushes() -> None:
             while flushes:
-                flushes.pop(0).result()
+                flushes.pop(0)[0].result()
 
-        def worker_idle() -> bool:
-            return not flushes and (ahead is None or ahead.done())
+        def unmarked() -> int:
+            return sum(n for f, n in flushes if not f.done())
 
         def refusals_held(batch: _Batch) -> None:
             batch.held.extend((message, reason) for message, reason, _ in refusals)
@@ -308,7 +311,9 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                         consecutive_failures = 0
                         refusals_held(batch)
                         batch.sent.append(message)
-                        if len(batch.sent) >= mark_every or worker_idle():
+                        if unmarked() + len(batch.sent) >= mark_every:
+                            wait_for_flushes()  # the database is behind: it catches up first
+                        if unmarked() == 0:
                             flush(batch)
                             batch = _Batch(batch.token)
                 flush(batch)
@@ -323,9 +328,8 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                 refusals_held(rest)
                 flush(rest)
             if ahead is not None:  # claimed ahead and not to be tried in this run: put back
-                flushes.append(database.submit(_unclaim_ahead, settings, actor, ahead))
-            for done in flushes:
-                done.result()
+                flushes.append((database.submit(_unclaim_ahead, settings, actor, ahead), 0))
+            wait_for_flushes()
         except BaseException:
             # What was claimed ahead goes back now rather than after its lease; what was
             # sent is still marked (the worker finishes its queue before the pool closes).
