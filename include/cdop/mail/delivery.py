@@ -7,11 +7,12 @@
 - **Compose.** The batch is composed in one read-only session, with the agency requests
   (case, agency) it needs loaded in one query; no transaction is open while we talk to
   the SMTP server, over ONE connection for the whole run.
-- **Mark sent** in batches (every `mark_every` messages and at the end), each guarded by
-  the claim token, with the kinds' on_sent hooks (chase ladder step, audit rows) in the
-  same transaction. The only repeat possible is a message the server accepted before
-  its batch was marked, after a crash: it is reclaimed once its lease expires and sent
-  again with the same Message-ID, so mail clients fold it.
+- **Mark sent** in small groups on a thread of its own, each guarded by the claim
+  token, with the kinds' on_sent hooks (chase ladder step, audit rows) in the same
+  transaction; never more than `mark_every` messages sent and not yet marked. The only
+  repeat possible is a message the server accepted before it was marked, after a
+  crash: it is reclaimed once its lease expires and sent again with the same
+  Message-ID, so mail clients fold it.
 
 A message that fails for a reason of its own is **held** (status "held"), never retried
 until a coordinator releases it (`release`): it cannot be composed, the server refused
@@ -59,7 +60,8 @@ log = logging.getLogger(__name__)
 
 HELD = "held"
 BATCH_SIZE = 200
-MARK_EVERY = 5  # at most this many messages sent and not yet marked: the repeat window
+MARK_EVERY = 12  # at most this many messages sent and not yet marked: the repeat window
+MARK_GROUP = 6  # the fewest marked in one commit while marking keeps up (see _deliver)
 SWITCH_INTERVAL = 0.0005  # seconds: see deliver
 INTERRUPTED = "sending was interrupted too many times"  # see _hold_interrupted
 MAX_ID = 2**31 - 1  # an outbox id is an INTEGER column
@@ -313,7 +315,7 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                         batch.sent.append(message)
                         if unmarked() + len(batch.sent) >= mark_every:
                             wait_for_flushes()  # the database is behind: it catches up first
-                        if unmarked() == 0:
+                        if unmarked() == 0 and len(batch.sent) >= min(MARK_GROUP, mark_every):
                             flush(batch)
                             batch = _Batch(batch.token)
                 flush(batch)
