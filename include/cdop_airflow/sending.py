@@ -14,12 +14,15 @@ log = logging.getLogger(__name__)
 
 
 def send_pending(settings: Settings, kinds: list[str]) -> dict:
+    """Send the pending messages of `kinds`, and any notice of a mail outage waiting for
+    the server to accept again (it goes with the first run that can send)."""
+    from cdop.mail import outages
     from cdop.mail.mailer import SmtpMailer
     from cdop.sending import delivery
 
     mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
     try:
-        report = delivery.deliver(settings, mailer, kinds=kinds, actor=settings.actor)
+        report = delivery.deliver(settings, mailer, kinds=[*kinds, outages.KIND], actor=settings.actor)
     finally:
         mailer.close()
     log.info("outbox %s: %s", ",".join(kinds), report.as_dict())
@@ -33,18 +36,22 @@ def send_task_failure(*, dag_id: str, task_id: str, run_id: str, failure_text: s
     pending notice. The business date is the run's logical date (today for a run that
     has none)."""
     from cdop.config import local_today
-    from cdop.mail import task_failures
+    from cdop.mail import outages, task_failures
     from cdop.mail.mailer import SmtpMailer
     from cdop.sending import delivery
     from cdop_airflow.runtime import settings as runtime_settings
 
     settings = runtime_settings(task_failures.ACTOR)
     day = logical_date.date() if logical_date is not None else local_today()
-    task_failures.plan_task_failure(settings, dag_id=dag_id, task_id=task_id, run_id=run_id,
-                                    failure_text=failure_text, today=day)
+    # A run that failed on a mail outage: the outage's one notice tells operations (see
+    # cdop.mail.outages), not one a run for as long as it lasts.
+    if delivery.RelayOutage.MARK not in (failure_text or ""):
+        task_failures.plan_task_failure(settings, dag_id=dag_id, task_id=task_id, run_id=run_id,
+                                        failure_text=failure_text, today=day)
     mailer = SmtpMailer(settings.smtp, settings.policy.mail_from)
     try:
-        report = delivery.deliver(settings, mailer, kinds=[task_failures.KIND], actor=settings.actor)
+        report = delivery.deliver(settings, mailer, kinds=[task_failures.KIND, outages.KIND],
+                                  actor=settings.actor)
     finally:
         mailer.close()
     log.info("failure notice %s.%s: %s", dag_id, task_id, report.as_dict())

@@ -3,6 +3,7 @@ puts back what it claimed ahead, and a chase batch is composed in the same few q
 whatever its size (real databases; a recording mailer that writes each message)."""
 
 import datetime as dt
+import threading
 
 from sqlalchemy import event, select, update
 
@@ -56,10 +57,14 @@ def test_a_run_that_stops_puts_back_the_batch_it_claimed_ahead(agencies):
 
 
 def count_selects(settings, work) -> int:
+    """The SELECTs of claiming and composing: not those of marking sent, which runs on a
+    thread of its own as soon as it is free (so as many times as the timing makes it)."""
     engine = make_engine(settings)
     seen = []
 
     def listen(conn, cursor, statement, *args):
+        if threading.current_thread().name.startswith("cdop-outbox-mark"):
+            return
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 

@@ -103,8 +103,8 @@ def _blocked_messages(settings, uow):
     """(message, located findings) for each outbox message the gate stopped (not a flag):
     composed again to place each finding (part, line, field; never the value)."""
     from cdop.confidentiality.documents import EmailBlocked
-    from cdop.mail.delivery import held_messages
-    from cdop.mail.kinds import REGISTRY
+    from cdop.sending.delivery import held_messages
+    from cdop.sending.kinds import REGISTRY
 
     out = []
     for message in held_messages(uow.session):

@@ -25,7 +25,8 @@ class EmlStore:
 
     def __init__(self, directory: Path, drop_on: set[int] | None = None,
                  answer_on: dict[int, str] | None = None, refuse: dict[str, str] | None = None,
-                 hang_on: set[int] | None = None):
+                 hang_on: set[int] | None = None, refuse_sender: str | None = None,
+                 hang_on_key: str | None = None):
         self.directory = Path(directory)
         private_dir(self.directory)  # messages on a secure route carry identifiers
         self.drop_on = set(drop_on or ())  # 1-based DATA commands to answer by hanging up
@@ -37,9 +38,20 @@ class EmlStore:
         # DATA commands never answered (the client waits, as on a hung server); `hanging`
         # is set once one arrives, so a test knows a sender is stuck mid-batch.
         self.hang_on = set(hang_on or ())
+        # The same for the message whose X-CDOP-Key header is this business key, every time.
+        self.hang_on_key = hang_on_key
         self.hanging = threading.Event()
+        # Every MAIL FROM answered with this reply (e.g. "550 5.7.1 sender refused").
+        self.refuse_sender = refuse_sender
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.refuse.get(address.lower())
@@ -53,7 +65,8 @@ class EmlStore:
             number = next(self._counter)
         if number in self.answer_on:
             return self.answer_on[number]
-        if number in self.hang_on:
+        key_header = f"X-CDOP-Key: {self.hang_on_key}\r\n".encode() if self.hang_on_key else None
+        if number in self.hang_on or (key_header and key_header in (envelope.original_content or envelope.content or b"")):
             self.hanging.set()
             while server.transport is not None and not server.transport.is_closing():
                 await asyncio.sleep(0.05)
@@ -73,10 +86,12 @@ class EmlStore:
 
 def start(directory: Path, host: str = "127.0.0.1", port: int = 8025, drop_on: set[int] | None = None,
           answer_on: dict[int, str] | None = None, refuse: dict[str, str] | None = None,
-          hang_on: set[int] | None = None) -> Controller:
+          hang_on: set[int] | None = None, refuse_sender: str | None = None,
+          hang_on_key: str | None = None) -> Controller:
     if not (host == "localhost" or host.startswith("127.") or host == "::1"):
         raise ValueError("the local SMTP sink binds only to loopback")
-    controller = Controller(EmlStore(directory, drop_on, answer_on, refuse, hang_on), hostname=host, port=port)
+    controller = Controller(EmlStore(directory, drop_on, answer_on, refuse, hang_on, refuse_sender, hang_on_key),
+                            hostname=host, port=port)
     controller.start()
     return controller
 

@@ -47,8 +47,13 @@ class Email:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     # Extra non-identifying headers, e.g. ("X-CDOP-Business-Date", "2027-01-04").
     headers: tuple[tuple[str, str], ...] = ()
+    # The envelope's recipients when not every addressee is to get it (a message sent
+    # again to those a server refused the first time): the headers still name them all.
+    envelope_to: tuple[str, ...] | None = None
 
     def recipients(self) -> list[str]:
+        if self.envelope_to is not None:
+            return list(dict.fromkeys(self.envelope_to))
         return list(dict.fromkeys([*self.to, *self.cc]))
 
 
@@ -58,18 +63,58 @@ class MailError(RuntimeError):
     `permanent` says the failure belongs to this message (the server refused it with a
     5xx, or it cannot be written as a valid email): sending it again would fail again,
     so the outbox sets it aside instead of retrying. Anything else (a dropped
-    connection, a timeout, a 4xx) is transient and the message is retried."""
+    connection, a timeout, a 4xx) is transient and the message is retried.
 
-    def __init__(self, reason: str, *, permanent: bool = False, code: int | None = None):
+    `outage` says the failure is the server's or the sender's, not this message's (the
+    sender refused at MAIL FROM, the connection, login or TLS failed, a 421): every
+    message would fail alike, so the outbox stays pending and the run fails loudly.
+
+    `enhanced` is the reply's enhanced status code (RFC 3463, e.g. "5.1.1"), when the
+    server gave one: kept as a number, never the reply's text."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, code: int | None = None,
+                 outage: bool = False, enhanced: str | None = None):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.code = code
+        self.outage = outage
+        self.enhanced = enhanced
+
+    @property
+    def about_the_message(self) -> bool:
+        """Whether the failure is certainly this message's own: it cannot be written, or
+        the server says so (a bad mailbox, X.1.x; the content, X.6.x). Any other refusal
+        may be the server's, if it refuses every message alike (see delivery)."""
+        if self.code is None:
+            return True
+        return self.enhanced is not None and self.enhanced.split(".")[1] in ("1", "6")
 
 
-def _refusal(code: int, what: str = "") -> MailError:
+class PartlyRefused(MailError):
+    """The server accepted the message for some recipients and refused it for others
+    (`refused`, addresses as given): those accepted have it, and must not get it again."""
+
+    def __init__(self, code: int, refused: tuple[str, ...]):
+        super().__init__(f"refused by the server for some recipients ({code})", permanent=True, code=code)
+        self.refused = refused
+
+
+_ENHANCED = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def _enhanced(reply: bytes | str | None) -> str | None:
+    """The enhanced status code at the start of a reply's text, if any."""
+    if isinstance(reply, str):
+        reply = reply.encode("utf-8", "replace")
+    found = _ENHANCED.match(reply or b"")
+    return found.group(1).decode("ascii") if found else None
+
+
+def _refusal(code: int, what: str = "", reply: bytes | str | None = None) -> MailError:
     if code >= 500:
-        return MailError(f"refused by the server{what} ({code})", permanent=True, code=code)
+        return MailError(f"refused by the server{what} ({code})", permanent=True, code=code,
+                         enhanced=_enhanced(reply))
     return MailError(f"SMTP {code} refused the message{what}", code=code)
 
 
@@ -288,27 +333,35 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:
             # Refused at connection or login: the server's state, not this message's.
             self._drop()
-            raise MailError(f"SMTP {exc.smtp_code} at connection", code=exc.smtp_code) from None
+            raise MailError(f"SMTP {exc.smtp_code} at connection", code=exc.smtp_code, outage=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
+            raise MailError(f"SMTP connection failed ({type(exc).__name__})", outage=True) from None
         try:
             refused = self._client.smtp.sendmail(self.sender, email.recipients(), data)
+        except smtplib.SMTPSenderRefused as exc:
+            # Refused at MAIL FROM: our sender (or our account) is refused, whatever the
+            # message; smtplib has reset the transaction (or closed it, after a 421).
+            self._drop()
+            raise MailError(f"the server refused the sender ({exc.smtp_code})", code=exc.smtp_code,
+                            outage=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
             # Every recipient refused; smtplib has reset the transaction.
-            raise _refusal(min(code for code, _ in exc.recipients.values())) from None
+            code, reply = min(exc.recipients.values())
+            raise _refusal(code, reply=reply) from None
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500 and exc.smtp_code != 421:
                 # This message is refused; smtplib reset the transaction, so the
                 # connection goes on serving the rest of the batch.
-                raise _refusal(exc.smtp_code) from None
+                raise _refusal(exc.smtp_code, reply=exc.smtp_error) from None
             self._drop()
-            raise MailError(f"SMTP {exc.smtp_code} refused the message", code=exc.smtp_code) from None
+            raise MailError(f"SMTP {exc.smtp_code} refused the message", code=exc.smtp_code,
+                            outage=exc.smtp_code == 421) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise MailError(f"SMTP connection failed ({type(exc).__name__})") from None
         if refused:
-            raise _refusal(min(code for code, _ in refused.values()), " for some recipients")
+            raise PartlyRefused(min(code for code, _ in refused.values()), tuple(refused))
 
     def _drop(self) -> None:
         client, self._client = self._client, None

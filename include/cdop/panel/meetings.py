@@ -268,8 +268,12 @@ def add_member(settings: Settings, *, name: str, role: str, email: str, actor: s
 
 
 def set_member_active(settings: Settings, email: str, *, active: bool, actor: str | None = None) -> None:
+    r = RowReader({"email": email})
+    email = r.email("email")  # checked as add_member checks it: a stray byte is refused here
+    if r.problems:
+        raise InputError(r.problems)
     with unit_of_work(settings, actor) as uow:
-        member = uow.session.scalar(select(PanelMember).where(PanelMember.email == email.strip().lower()))
+        member = uow.session.scalar(select(PanelMember).where(PanelMember.email == email))
         if member is None:
             raise InputError([Problem("email", "is not a panel member's address")])
         member.active = active

@@ -246,7 +246,9 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     if request is None or request.status != "sent":
         raise outbox.NoLongerWanted(
             f"request is {request.status if request else 'gone'}: chase no longer wanted")
-    if request.ladder_step >= message.sequence:
+    # A step this very message took (its agency got it; a copy refused is sent again to
+    # the others after a release, see cdop.sending.delivery) is still wanted.
+    if request.ladder_step >= message.sequence and message.sent_at is None:
         raise outbox.NoLongerWanted("this ladder step was already taken")
     case, agency = request.case, request.agency
     if case.closed_on is not None:

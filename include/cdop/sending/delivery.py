@@ -7,11 +7,12 @@
 - **Compose.** The batch is composed in one read-only session, with the agency requests
   (case, agency) it needs loaded in one query; no transaction is open while we talk to
   the SMTP server, over ONE connection for the whole run.
-- **Mark sent** in batches (every `mark_every` messages and at the end), each guarded by
-  the claim token, with the kinds' on_sent hooks (chase ladder step, audit rows) in the
-  same transaction. The only repeat possible is a message the server accepted before
-  its batch was marked, after a crash: it is reclaimed once its lease expires and sent
-  again with the same Message-ID, so mail clients fold it.
+- **Mark sent** in small groups on a thread of its own, each guarded by the claim
+  token, with the kinds' on_sent hooks (chase ladder step, audit rows) in the same
+  transaction; never more than `mark_every` messages sent and not yet marked. The only
+  repeat possible is a message the server accepted before it was marked, after a
+  crash: it is reclaimed once its lease expires and sent again with the same
+  Message-ID, so mail clients fold it.
 
 A message that fails for a reason of its own is **held** (status "held"), never retried
 until a coordinator releases it (`release`): it cannot be composed, the server refused
@@ -19,6 +20,17 @@ it with a 5xx, or its headers are invalid. The reason kept is the KIND of failur
 ("could not be composed (ValueError)", "refused by the server (550)", "invalid
 header"), never an exception's text, which may hold a value. A transient failure (a
 dropped connection, a timeout, a 4xx) releases the message to pending for the next run.
+
+A refusal that is the **server's or the sender's**, not the message's, holds nothing: the
+sender refused at MAIL FROM, a failed connection, login or TLS, a 421, failures in a
+row, or the same 5xx for message after message (to different recipients, none accepted
+between). The run stops, every message stays pending, the run fails loudly
+(`RelayOutage`) and operations hear of it once per outage (`cdop.mail.outages`).
+
+A message **partly refused** (accepted for some recipients, refused for others) records
+whom the server accepted (`delivered_to`); it counts as sent for its kind (ladder step,
+audit) when every primary (To) recipient accepted, and is held for the others. Released,
+it goes, with the same Message-ID, only to those who did not get it.
 """
 
 from __future__ import annotations
@@ -29,26 +41,30 @@ import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cdop.config import Settings
-from cdop.mail.mailer import Email, Mailer, MailError
+from cdop.mail import outages
+from cdop.mail.mailer import Email, Mailer, MailError, PartlyRefused
 from cdop.mail.outbox import MessageKind, NoLongerWanted
 from cdop.sending.kinds import REGISTRY
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import AgencyRequest, OutboxMessage, utcnow
+from cdop.validation import InputError, Problem, RowReader
 
 log = logging.getLogger(__name__)
 
 HELD = "held"
 BATCH_SIZE = 200
-MARK_EVERY = 50  # sends between two mark-sent commits: bounds the repeat window
+MARK_EVERY = 12  # at most this many messages sent and not yet marked: the repeat window
+MARK_GROUP = 6  # the fewest marked in one commit while marking keeps up (see _deliver)
 SWITCH_INTERVAL = 0.0005  # seconds: see deliver
 INTERRUPTED = "sending was interrupted too many times"  # see _hold_interrupted
+MAX_ID = 2**31 - 1  # an outbox id is an INTEGER column
 
 
 @dataclass
@@ -58,6 +74,7 @@ class DeliveryReport:
     skipped: int = 0  # released unattempted when the run stopped early
     cancelled: list[str] = field(default_factory=list)  # composer said: no longer wanted
     held: dict[str, str] = field(default_factory=dict)  # business key -> kind of reason
+    outage: str | None = None  # the server's or the sender's refusal that stopped the run
 
     def as_dict(self) -> dict:
         counts = {"sent": len(self.sent), "failed": len(self.failed), "skipped": self.skipped}
@@ -71,6 +88,12 @@ class DeliveryReport:
 class DeliveryFailed(RuntimeError):
     """Some messages were not sent: held ones wait for a coordinator, the others stay
     pending for the next try. The text names business keys (case numbers) only."""
+
+
+class RelayOutage(DeliveryFailed):
+    """The mail server refused us, not a message: nothing was held, the outbox waits."""
+
+    MARK = "mail relay outage"  # how the failure callback knows the outage alert covers it
 
 
 def _deliverable(cutoff: dt.datetime):
@@ -90,9 +113,19 @@ class _Batch:
     unattempted: list[int] = field(default_factory=list)
     held: list[tuple[OutboxMessage, str]] = field(default_factory=list)
     cancelled: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    # Refused for a reason that turned out to be the server's: back to pending, untouched.
+    requeued: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    # Whom the server accepted each partly refused message for (id -> addresses so far).
+    delivered: dict[int, list[str]] = field(default_factory=dict)
+    # Of the sent, those partly refused: counted sent, but held for the rest (id -> reason).
+    partly: dict[int, str] = field(default_factory=dict)
+
+    # Of those, the ones _mark_sent marked (set by it): their held audit goes with the rest.
+    partly_marked: list[tuple[OutboxMessage, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.released or self.unattempted or self.held or self.cancelled)
+        return bool(self.sent or self.released or self.unattempted or self.held or self.cancelled
+                    or self.requeued)
 
 
 @dataclass
@@ -103,6 +136,7 @@ class _Claimed:
     more: bool
     batch: _Batch
     composed: list
+    taken_over: bool = False  # one message taken over from a sender that stopped
 
 
 def deliver(
@@ -130,11 +164,11 @@ def deliver(
 
     def claim_and_compose(after_id: int) -> _Claimed | None:
         token = secrets.token_hex(16)
-        claimed, more = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
+        claimed, more, taken_over = _claim(settings, actor, token, kinds, ids, after_id, batch_size, lease)
         if not claimed:
             return None
         batch = _Batch(token)
-        return _Claimed(claimed, more, batch, _compose(settings, actor, token, registry, batch))
+        return _Claimed(claimed, more, batch, _compose(settings, actor, token, registry, batch), taken_over)
 
     # The sending thread wakes from each SMTP reply wanting the interpreter back; with
     # the default switch interval (5 ms) it can wait that long behind the worker, at
@@ -143,31 +177,65 @@ def deliver(
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
     try:
-        return _deliver(settings, mailer, claim_and_compose, registry, report, actor=actor,
-                        batch_size=batch_size, mark_every=mark_every,
-                        max_consecutive_failures=max_consecutive_failures)
+        _deliver(settings, mailer, claim_and_compose, registry, report, actor=actor,
+                 batch_size=batch_size, mark_every=mark_every,
+                 max_consecutive_failures=max_consecutive_failures)
     finally:
         sys.setswitchinterval(switch_interval)
+    if report.outage:
+        outages.begin(settings, report.outage, actor=actor)
+    elif report.sent:
+        outages.end(settings, actor=actor)
+    return report
 
 
 def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Mapping[str, MessageKind],
              report: DeliveryReport, *, actor: str | None, batch_size: int, mark_every: int,
-             max_consecutive_failures: int) -> DeliveryReport:
-    # The database work (claim, compose, mark sent) runs on one worker thread, in the
-    # order it is handed over, while this thread talks to the SMTP server: the next
-    # batch is claimed and composed, and the last messages marked, during the sends
-    # (the socket waits release the interpreter). A batch is composed before the hooks
-    # of the batch before it have run, as every message of one batch always was.
+             max_consecutive_failures: int) -> None:
+    # The database work runs on two worker threads while this thread talks to the SMTP
+    # server (the socket waits release the interpreter): one claims and composes the
+    # next batch, the other marks what was sent, each in the order handed over. Marking
+    # has a thread of its own so that it never waits behind the composing of a batch
+    # ahead (hundreds of messages, on PostgreSQL longer than sending them).
+    #
+    # What was sent is marked as soon as the marking thread is free, and no more than
+    # `mark_every` messages are ever sent and not yet marked (the sender waits for the
+    # marking when the database is slower than the SMTP server): a sender killed
+    # mid-batch leaves at most that many accepted and unmarked, the only ones sent again
+    # after its lease.
+    #
+    # A message taken over from a sender that stopped is sent alone: everything sent
+    # before it is marked first, nothing is claimed ahead while it is in flight, and it
+    # is marked before the next claim. If it stops this sender too, it alone is left
+    # "sending" and it alone counts the interruption (`_hold_interrupted`).
     consecutive_failures = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database:
-        flushes: list[Future] = []
+    # Permanent refusals with the same reply in a row, none accepted between, that do not
+    # say they are the message's own (MailError.about_the_message): held once something
+    # else is accepted (or refused otherwise); the server's once they reach recipients at
+    # `max_consecutive_failures` domains (one bad mailbox, or one agency's server, is not
+    # the relay).
+    refusals: list[tuple[OutboxMessage, str, frozenset[str]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox") as database, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdop-outbox-mark") as marking:
+        flushes: list[tuple[Future, int]] = []  # pending writes, with the sent messages each marks
 
         def flush(batch: _Batch) -> None:
-            flushes.append(database.submit(_flush, settings, actor, registry, batch, report))
+            flushes.append((marking.submit(_flush, settings, actor, registry, batch, report), len(batch.sent)))
 
         def raise_a_failed_flush() -> None:
-            while flushes and flushes[0].done():
-                flushes.pop(0).result()
+            while flushes and flushes[0][0].done():
+                flushes.pop(0)[0].result()
+
+        def wait_for_flushes() -> None:
+            while flushes:
+                flushes.pop(0)[0].result()
+
+        def unmarked() -> int:
+            return sum(n for f, n in flushes if not f.done())
+
+        def refusals_held(batch: _Batch) -> None:
+            batch.held.extend((message, reason) for message, reason, _ in refusals)
+            refusals.clear()
 
         ahead: Future | None = database.submit(claim_and_compose, 0)  # the next batch
         try:
@@ -177,7 +245,10 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                     break
                 claimed, more, batch, composed = (claimed_batch.ids, claimed_batch.more,
                                                   claimed_batch.batch, claimed_batch.composed)
-                if more:
+                careful = claimed_batch.taken_over
+                if careful:
+                    wait_for_flushes()
+                elif more:
                     ahead = database.submit(claim_and_compose, claimed[-1])
                 stop = False
                 for message, email in composed:
@@ -185,12 +256,51 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                         batch.unattempted.append(message.id)
                         continue
                     raise_a_failed_flush()
+                    delivered = list(message.delivered_to or ())
+                    if delivered:  # released after a partial refusal: only to the others
+                        got = {a.lower() for a in delivered}
+                        email = replace(email, envelope_to=tuple(
+                            a for a in email.recipients() if a.lower() not in got))
                     try:
-                        mailer.send(email)
-                    except MailError as exc:
-                        if exc.permanent:
+                        if email.recipients():
+                            mailer.send(email)
+                    except PartlyRefused as exc:
+                        consecutive_failures = 0
+                        refusals_held(batch)
+                        refused = {a.lower() for a in exc.refused}
+                        batch.delivered[message.id] = delivered + [
+                            a for a in email.recipients() if a.lower() not in refused]
+                        if any(a.lower() in refused for a in message.to_addrs):
                             batch.held.append((message, exc.reason))
+                        else:  # the primary recipients have it: sent, for its kind
+                            batch.partly[message.id] = exc.reason
+                            batch.sent.append(message)
+                    except MailError as exc:
+                        if exc.outage:
+                            batch.released.append((message.id, exc.reason))
+                            report.failed[message.business_key] = exc.reason
+                            report.outage = exc.reason
+                            log.error("stopping: %s (%s)", RelayOutage.MARK, exc.reason)
+                            stop = True
+                        elif exc.permanent and not exc.about_the_message:
                             consecutive_failures = 0
+                            if refusals and refusals[-1][1] != exc.reason:
+                                refusals_held(batch)
+                            domains = frozenset(a.rpartition("@")[2].lower() for a in email.recipients())
+                            refusals.append((message, exc.reason, domains))
+                            if len(frozenset().union(*(d for *_, d in refusals))) >= max_consecutive_failures:
+                                # Message after message refused alike: the server's refusal.
+                                report.outage = f"the same refusal for every message ({exc.reason})"
+                                log.error("stopping: %s (%s)", RelayOutage.MARK, report.outage)
+                                for refused_message, reason, _ in refusals:
+                                    batch.requeued.append((refused_message, reason))
+                                    report.failed[refused_message.business_key] = reason
+                                refusals.clear()
+                                stop = True
+                        elif exc.permanent:  # this message's own: no mailbox, its content
+                            consecutive_failures = 0
+                            refusals_held(batch)
+                            batch.held.append((message, exc.reason))
                         else:
                             batch.released.append((message.id, exc.reason))
                             report.failed[message.business_key] = exc.reason
@@ -201,24 +311,33 @@ def _deliver(settings: Settings, mailer: Mailer, claim_and_compose, registry: Ma
                                 stop = True
                     else:
                         consecutive_failures = 0
+                        refusals_held(batch)
                         batch.sent.append(message)
-                        if len(batch.sent) >= mark_every:
+                        if unmarked() + len(batch.sent) >= mark_every:
+                            wait_for_flushes()  # the database is behind: it catches up first
+                        if unmarked() == 0 and len(batch.sent) >= min(MARK_GROUP, mark_every):
                             flush(batch)
                             batch = _Batch(batch.token)
                 flush(batch)
+                if careful:
+                    wait_for_flushes()
+                    if more and not stop:
+                        ahead = database.submit(claim_and_compose, claimed[-1])
                 if stop or not more:
                     break
+            if refusals:  # too few to be the server's: each its message's own
+                rest = _Batch("")
+                refusals_held(rest)
+                flush(rest)
             if ahead is not None:  # claimed ahead and not to be tried in this run: put back
-                flushes.append(database.submit(_unclaim_ahead, settings, actor, ahead))
-            for done in flushes:
-                done.result()
+                flushes.append((database.submit(_unclaim_ahead, settings, actor, ahead), 0))
+            wait_for_flushes()
         except BaseException:
             # What was claimed ahead goes back now rather than after its lease; what was
             # sent is still marked (the worker finishes its queue before the pool closes).
             if ahead is not None and not ahead.cancel():
                 database.submit(_unclaim_ahead, settings, actor, ahead)
             raise
-    return report
 
 
 def _unclaim_ahead(settings: Settings, actor: str | None, ahead: Future) -> None:
@@ -276,10 +395,10 @@ def _hold_interrupted(settings: Settings, actor: str | None, kinds: list[str] | 
 
 def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] | None,
            ids: list[int] | None, after_id: int, limit: int,
-           lease: dt.timedelta) -> tuple[list[int], bool]:
+           lease: dt.timedelta) -> tuple[list[int], bool, bool]:
     """Claim up to `limit` deliverable messages after `after_id`: pick and lock them, then
-    claim the rows picked, in one transaction. Returns the ids claimed and whether more
-    may follow.
+    claim the rows picked, in one transaction. Returns the ids claimed, whether more
+    may follow, and whether the claim is one message taken over.
 
     A message taken over from a sender that stopped mid-send (still "sending", its lease
     run out) is claimed alone, and so marked as soon as it is sent: if it is what stops
@@ -301,7 +420,7 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
     with unit_of_work(settings, actor) as uow:
         rows = uow.session.execute(pick).all()
         if not rows:
-            return [], False
+            return [], False, False
         more = len(rows) >= limit
         taken_over = [i for i, (_, state) in enumerate(rows) if state == "sending"]
         if taken_over:
@@ -319,7 +438,7 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
             .execution_options(synchronize_session=False)
         ).all()
         uow.commit()
-    return sorted(claimed), more
+    return sorted(claimed), more, bool(taken_over) and taken_over[0] == 0
 
 
 def _prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Settings,
@@ -428,7 +547,8 @@ def _flush(settings: Settings, actor: str | None, registry: Mapping[str, Message
             uow.commit()
     report.sent.extend(m.business_key for m in marked)
     report.skipped += len(batch.unattempted)
-    for message, reason in batch.held:
+    held = batch.held + [(m, batch.partly[m.id]) for m in marked if m.id in batch.partly]
+    for message, reason in held:
         report.held[message.business_key] = reason
         log.error("held %s: %s", message.business_key, reason)
     report.cancelled.extend(m.business_key for m, _ in batch.cancelled)
@@ -440,17 +560,30 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
     if not batch.sent:
         return []
     session = uow.session
+    now = utcnow()
+    mine = OutboxMessage.claim_token == batch.token
+    # A message sent again after a partial refusal keeps the time it first counted as sent.
+    sent_at = func.coalesce(OutboxMessage.sent_at, now)
+    whole = [m.id for m in batch.sent if m.id not in batch.partly]
     marked_ids = set(session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_([m.id for m in batch.sent]),
-               OutboxMessage.claim_token == batch.token)
-        .values(status="sent", sent_at=utcnow(), last_error=None)
+        .where(OutboxMessage.id.in_(whole), mine)
+        .values(status="sent", sent_at=sent_at, last_error=None)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
-    ).all())
+    ).all()) if whole else set()
+    for message_id, reason in batch.partly.items():
+        # Its primary recipients have it (it counts as sent); held for the others.
+        marked_ids.update(session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id == message_id, mine)
+            .values(status=HELD, sent_at=sent_at, last_error=reason, claim_token=None, claimed_at=None,
+                    delivered_to=batch.delivered[message_id])
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)).all())
     # The hooks read the messages as composed (detached, as claimed: no one else may
     # change a message under our claim token), not a fresh copy of each.
     messages = [m for m in batch.sent if m.id in marked_ids]
+    batch.partly_marked = [(m, batch.partly[m.id]) for m in messages if m.id in batch.partly]
     # What the hooks read, kept on the session's info for their `session.get` (see
     # _prefetch): the requests and their agencies; no hook reads the case's identifiers.
     session.info["cdop_prefetched"] = _requests_of(session, messages, with_case=False)
@@ -464,7 +597,8 @@ def _run_hooks(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Set
     # message. A hook that must read its own writes flushes them itself.
     by_kind: dict[str, list[OutboxMessage]] = {}
     for message in messages:
-        by_kind.setdefault(message.kind, []).append(message)
+        if message.sent_at is None:  # not counted as sent before (see PartlyRefused)
+            by_kind.setdefault(message.kind, []).append(message)
     with uow.session.no_autoflush:
         for kind, sent in by_kind.items():
             spec = registry.get(kind)
@@ -498,16 +632,32 @@ def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:
             .values(status="pending", claim_token=None, claimed_at=None,
                     attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
+    for message, reason in batch.requeued:
+        # Refused by a server that refused every message alike: as it was, pending.
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
+            .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
+            .execution_options(synchronize_session=False))
     for status, entries, action in ((HELD, batch.held, "message_held"),
                                     ("cancelled", batch.cancelled, "message_cancelled")):
         for message, reason in entries:
+            values = {"status": status, "claim_token": None, "claimed_at": None, "last_error": reason}
+            if message.id in batch.delivered:
+                values["delivered_to"] = batch.delivered[message.id]
             changed = session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message.id, mine)
-                .values(status=status, claim_token=None, claimed_at=None, last_error=reason)
+                # Its own claim token: a refusal held in a later batch was claimed earlier.
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id,
+                       OutboxMessage.claim_token == (message.claim_token or batch.token))
+                .values(**values)
                 .execution_options(synchronize_session=False)).rowcount
             if changed == 1:
                 uow.audit(action, "outbox_message", message.id, case_id=message.case_id,
                           kind=message.kind, business_key=message.business_key, reason=reason)
+    for message, reason in batch.partly_marked:  # held by _mark_sent, for the others
+        uow.audit("message_held", "outbox_message", message.id, case_id=message.case_id,
+                  kind=message.kind, business_key=message.business_key, reason=reason)
 
 
 def raise_for_failures(report: DeliveryReport) -> None:
@@ -524,6 +674,10 @@ def raise_for_failures(report: DeliveryReport) -> None:
         keys = ", ".join(sorted(report.failed)[:10])
         parts.append(f"{len(report.failed)} message(s) not sent ({'; '.join(reasons)}): {keys}"
                      " -- they stay pending and will be retried")
+    if report.outage:
+        parts.insert(0, f"{RelayOutage.MARK}: {report.outage} -- nothing was set aside, the outbox"
+                        " waits and goes when the server accepts again; operations are told once")
+        raise RelayOutage(" | ".join(parts))
     if parts:
         raise DeliveryFailed(" | ".join(parts))
 
@@ -542,12 +696,18 @@ def held_messages(session: Session) -> list[OutboxMessage]:
 
 def release(settings: Settings, ref: str, *, actor: str) -> OutboxMessage:
     """Put a held message back to pending once its cause is fixed; audited with the actor.
-    `ref` is the message's id or its business key."""
+    `ref` is the message's id or its business key; a ref that can be neither is refused
+    naming the field, never repeating it."""
+    reader = RowReader({"message": ref})
+    ref = reader.text("message", max_len=200)
+    if reader.problems:
+        raise InputError(reader.problems)
+    if ref.isascii() and ref.isdigit() and int(ref) > MAX_ID:
+        raise InputError([Problem("message", f"is not an outbox id (ids go up to {MAX_ID})")])
     with unit_of_work(settings, actor) as uow:
         session = uow.session
-        ref = (ref or "").strip()
         query = select(OutboxMessage).where(OutboxMessage.status == HELD)
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():
             query = query.where(OutboxMessage.id == int(ref))
         else:
             query = query.where(OutboxMessage.business_key == ref)

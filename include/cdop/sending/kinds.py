@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from cdop.annual_report import service as annual_report
-from cdop.mail import task_failures
+from cdop.mail import outages, task_failures
 from cdop.mail.outbox import MessageKind
 from cdop.panel import analysis, case_reports, meetings, papers, report_notices
 from cdop.portal import codes as portal_codes
@@ -30,6 +30,7 @@ REGISTRY = MappingProxyType({
     analysis.KIND_REMINDER: MessageKind(analysis.compose_reminder, analysis.on_reminder_sent),
     annual_report.KIND: MessageKind(annual_report.compose),
     task_failures.KIND: MessageKind(task_failures.compose),
+    outages.KIND: MessageKind(outages.compose),
     portal_codes.KIND: MessageKind(portal_codes.compose),
     portal.KIND_LINK: MessageKind(portal.compose_link, on_sent_batch=portal.on_links_sent),
     portal.KIND_FLAGGED: MessageKind(portal.compose_flagged),

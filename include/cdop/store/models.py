@@ -214,6 +214,22 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Whom the server accepted it for when it refused it for others (see delivery):
+    # a release sends it to the rest only.
+    delivered_to: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class MailOutage(Base):
+    """A time the mail server refused us rather than a message (cdop.mail.outages)."""
+
+    __tablename__ = "mail_outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+    # True on the one open outage, NULL once it ended: the unique constraint allows one.
+    current: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
 
 
 class AuditEvent(Base):
