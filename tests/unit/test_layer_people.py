@@ -156,3 +156,15 @@ def test_clean_text_loads_no_name_list_and_no_model():
             "any(m.split('.')[0] == 'spacy' for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "0", "False"]
+
+
+def test_a_reports_own_headings_and_values_are_not_people():
+    """The model reads a capitalised word in a table of labels and values as a person;
+    a word of the spelling list that is no given name is not one on the model's word
+    alone (held every case report built from the demo)."""
+    from cdop.confidentiality.detectors import policy_for, unrecorded_findings
+
+    for text in ("Circumstances notified\nChromosomal, genetic or congenital anomalies",
+                 "Key worker\nNot known\nBereavement support\nOffered",
+                 "Circumstances notified  Chromosomal, genetic or congenital anomalies"):
+        assert unrecorded_findings(text, policy_for("case_report")) == []

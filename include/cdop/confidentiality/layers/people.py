@@ -37,6 +37,7 @@ from cdop.confidentiality.words import (
     WORD_NAMES,
     given_names,
     is_english_word,
+    is_known_word,
 )
 
 _TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Professor|Sir|Dame|Rev|Revd|Reverend|Nurse|Sister|PC|DC|DS|Sgt|DI|DCI|PCSO"
@@ -104,9 +105,11 @@ def _listed(word: str, max_rank: int = 2000) -> bool:
 
 
 def _wordlike(word: str) -> bool:
-    """An ordinary English word (so a list alone does not make it a name)."""
+    """An ordinary English word (so a list alone does not make it a name): a common one,
+    or any word of the whole spelling list that is not a given name ("Chromosomal",
+    "Bereavement": a report's own headings, which the model may read as a person)."""
     folded = key(word).split("'")[0].split("\u2019")[0]
-    return folded in WORD_NAMES or _ordinary(word) or is_english_word(folded)
+    return folded in WORD_NAMES or _ordinary(word) or is_english_word(folded) or is_known_word(folded)
 
 
 # The commonest English words that follow a relation word ("Dad was", "her brother and",
