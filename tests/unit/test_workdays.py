@@ -123,3 +123,14 @@ def test_a_negative_count_is_refused():
         CAL.add(dt.date(2026, 12, 24), -1)
     with pytest.raises(ValueError):
         CAL.subtract(dt.date(2026, 12, 24), -1)
+
+
+def test_the_working_calendar_is_built_in_one_place():
+    """Every site asks working_calendar(policy): an office's own closure days, added
+    there, reach every deadline, reminder and notice (issue 24: it was built at 9 sites)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "include"
+    built = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if "WorkingCalendar(" in p.read_text(encoding="utf-8") and p.name != "workdays.py"]
+    assert built == []

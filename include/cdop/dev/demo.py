@@ -23,7 +23,7 @@ from cdop.intake.notifications import register_notifications
 from cdop.mail.mailer import Email
 from cdop.requests.agency_requests import plan_agency_requests
 from cdop.requests.returns import record_return
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
@@ -140,7 +140,7 @@ def load_demo(settings: Settings, *, today: dt.date, seed: int = 2026) -> str:
     load_demo_history(settings, today=today, seed=seed)
 
     rng = random.Random(seed)
-    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    calendar = working_calendar(settings.policy)
     # Oldest notification first, so case numbers run in notification order and the
     # newest cases are left for the running system to send.
     scenarios = sorted(SCENARIOS, key=lambda s: -s[1])

@@ -38,7 +38,7 @@ from cdop.panel.meetings import (
 from cdop.panel.papers import plan_panel_papers
 from cdop.requests.returns import record_return_content
 from cdop.rules.stages import Stage, case_ready_since, case_stage
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case, MeetingAttendance, PanelMeeting
@@ -157,7 +157,7 @@ class _HistoryMailer:
 
 def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str:
     rng = random.Random(seed)
-    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    calendar = working_calendar(settings.policy)
     member_ids = [add_member(settings, name=name, role=role, email=email, actor="demo")["id"]
                   for name, role, email in MEMBERS]
     _attendance_of_earlier_meetings(settings, member_ids, today, rng)

@@ -34,7 +34,7 @@ from cdop.mail.mailer import Email
 from cdop.requests import agency_requests, chasing, digest
 from cdop.requests.returns import record_return
 from cdop.rules.stages import OPEN_INVESTIGATION, Stage, case_ready_since, case_stage
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import migrate, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
@@ -123,7 +123,7 @@ class World:
         self.settings = settings
         self.rng = rng
         self.arrivals = arrivals_per_day
-        self.calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        self.calendar = working_calendar(settings.policy)
         self.answer_on: dict[int, dt.date | None] = {}  # request id -> day it returns (None: never)
         self.seen_step: dict[int, int] = {}
         self.conclude_on: dict[int, dt.date] = {}  # investigation id -> day it concludes

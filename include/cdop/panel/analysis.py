@@ -47,7 +47,7 @@ from cdop.rules.recommendations import (
     overdue_recommendation_predicate,
     recommendation_overdue,
 )
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import (
@@ -465,7 +465,7 @@ def amend_text(settings: Settings, what: str, key: str | int, text: str, *, acto
 
 
 def _follow_up_calendar(settings: Settings) -> WorkingCalendar:
-    return WorkingCalendar(settings.policy.holiday_subdivision)
+    return working_calendar(settings.policy)
 
 
 def record_recommendation_update(settings: Settings, recommendation_id: int, *, status: str, progress: str,

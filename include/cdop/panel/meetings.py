@@ -46,7 +46,7 @@ from cdop.config import Policy, Settings
 from cdop.mail.outbox import key_head
 from cdop.panel.case_reports import APPROVED
 from cdop.rules.ages import AGE_BANDS
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import working_calendar
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
     Case,
@@ -300,7 +300,7 @@ def _member(member_id: int, name: str, role: str, email: str, active: bool, *, p
 
 def pack_date(policy: Policy, meets_on: dt.date) -> dt.date:
     """The day the papers go: Policy.panel_notice_working_days working days before."""
-    return WorkingCalendar(policy.holiday_subdivision).subtract(meets_on, policy.panel_notice_working_days)
+    return working_calendar(policy).subtract(meets_on, policy.panel_notice_working_days)
 
 
 def meeting_key(meeting_id: int) -> str:

@@ -21,7 +21,7 @@ from cdop.mail import outbox
 from cdop.mail.mailer import Attachment, Email
 from cdop.mail.templating import render, template_path
 from cdop.portal import tokens
-from cdop.rules.workdays import WorkingCalendar
+from cdop.rules.workdays import working_calendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
 from cdop.taxonomy import taxonomy
@@ -120,7 +120,7 @@ def request_context(case: Case, agency: Agency, request: AgencyRequest, settings
 
 
 def due_date(settings: Settings, sent_on: dt.date) -> dt.date:
-    return WorkingCalendar(settings.policy.holiday_subdivision).add(
+    return working_calendar(settings.policy).add(
         sent_on, settings.policy.return_due_working_days
     )
 
@@ -153,7 +153,7 @@ def _request_made(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -
                          reason=SECURE_ROUTE_REASON, agency=request.agency.code)
     if request.status != "pending":
         return
-    calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+    calendar = working_calendar(settings.policy)
     request.status = "sent"
     request.requested_on = message.business_date
     request.due_on = due_date(settings, message.business_date)

@@ -228,7 +228,7 @@ def _styled_refusal(request: Request, code: int, message: str,
 
 def _read_routes(app: FastAPI) -> None:
     from cdop.rules.stages import STAGE_ORDER
-    from cdop.rules.workdays import WorkingCalendar
+    from cdop.rules.workdays import working_calendar
     from cdop.store.db import unit_of_work
     from cdop.views import investigations as investigations_view
     from cdop.views import overdue as overdue_view
@@ -259,7 +259,7 @@ def _read_routes(app: FastAPI) -> None:
     def overdue(request: Request, settings: SettingsDep, today: TodayDep, agency: str | None = None,
                 page: PageNo = 1):
         """Overdue returns by agency: working days overdue and the chase ladder step."""
-        calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        calendar = working_calendar(settings.policy)
         with unit_of_work(settings) as uow:
             agencies = overdue_view.overdue_by_agency(uow.session, today, calendar)
             rows = overdue_view.overdue_returns(uow.session, today, calendar, settings.policy,
@@ -308,10 +308,10 @@ def _panel_and_figure_routes(app: FastAPI) -> None:
     def figures(request: Request, settings: SettingsDep, today: TodayDep):
         """The operations figures: counts by stage, agency, process and message state."""
         from cdop.rules.stages import STAGE_ORDER
-        from cdop.rules.workdays import WorkingCalendar
+        from cdop.rules.workdays import working_calendar
         from cdop.views import overdue as overdue_view
 
-        calendar = WorkingCalendar(settings.policy.holiday_subdivision)
+        calendar = working_calendar(settings.policy)
         with unit_of_work(settings) as uow:
             counts = pipeline_view.stage_counts(uow.session)
             agencies = overdue_view.overdue_by_agency(uow.session, today, calendar)
