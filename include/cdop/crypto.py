@@ -89,6 +89,14 @@ def blind_index(*parts: str) -> str:
     return blind_indexes(*parts)[0]
 
 
+def index_keys() -> tuple[bytes, ...]:
+    """The blind-index keys, the current one first, for a module that keys its own HMACs
+    (cdop.portal.tokens); raises ConfigError if no keys are installed."""
+    if not _index_keys:
+        _ring()
+    return _index_keys
+
+
 class Encrypted(TypeDecorator):
     """A text column stored as a Fernet token; Python sees the plain string."""
 

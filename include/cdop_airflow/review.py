@@ -98,11 +98,25 @@ class CoordinatorCheckOperator(HITLOperator):
         if "error" not in event and event.get("params_input"):
             # The form has no field: this came from an API call. Reset the stored response
             # (the execution API's upsert clears a received response), and pass nothing on.
-            from airflow.sdk.execution_time.hitl import upsert_hitl_detail
-
-            upsert_hitl_detail(ti_id=context["task_instance"].id, options=self.options,
-                               subject=self.subject, body=self.body, defaults=self.defaults,
-                               multiple=self.multiple, params={}, assigned_users=None)
+            reset_hitl_detail(self, context["task_instance"].id)
             log.warning("free text sent with the Required Action was discarded")
             event = {**event, "params_input": {}}
         return super().execute_complete(context, event)
+
+
+# Airflow's execution-time helper that writes a Required Action's detail; not a public
+# API (airflow.sdk.execution_time), so it is called here only, and
+# tests/unit/test_private_apis.py fails if its parameters change on an upgrade.
+HITL_UPSERT_PARAMETERS = ("ti_id", "options", "subject", "body", "defaults", "multiple", "params",
+                          "assigned_users")
+
+
+def reset_hitl_detail(operator: HITLOperator, ti_id) -> None:
+    """Write the Required Action's detail again as the operator defines it, with no
+    params: the execution API's upsert clears a response received meanwhile."""
+    from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+
+    upsert_hitl_detail(ti_id=ti_id, options=operator.options, subject=operator.subject,
+                       body=operator.body, defaults=operator.defaults, multiple=operator.multiple,
+                       params={}, assigned_users=None)
+

@@ -294,6 +294,17 @@ def _attachment_part(att: Attachment) -> MIMEBase:
     return part
 
 
+def smtp_connection(client) -> smtplib.SMTP:
+    """The smtplib connection a yagmail client holds. yagmail sends only messages it builds
+    itself; ours are rendered here (render_message), so they go through its connection,
+    an undocumented attribute (`.smtp`, yagmail 0.16): read here only, and
+    tests/unit/test_private_apis.py fails if an upgrade moves it."""
+    connection = getattr(client, "smtp", None)
+    if not isinstance(connection, smtplib.SMTP):
+        raise MailError("the yagmail client has no SMTP connection (.smtp): check its version")
+    return connection
+
+
 class SmtpMailer:
     """Keeps one connection open across a batch and reconnects after a drop."""
 
@@ -338,7 +349,7 @@ class SmtpMailer:
             self._drop()
             raise MailError(f"SMTP connection failed ({type(exc).__name__})", outage=True) from None
         try:
-            refused = self._client.smtp.sendmail(self.sender, email.recipients(), data)
+            refused = smtp_connection(self._client).sendmail(self.sender, email.recipients(), data)
         except smtplib.SMTPSenderRefused as exc:
             # Refused at MAIL FROM: our sender (or our account) is refused, whatever the
             # message; smtplib has reset the transaction (or closed it, after a 421).

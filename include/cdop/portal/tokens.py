@@ -88,8 +88,7 @@ def csrf_valid(token: str, nonce: str, session_value: str | None, field: str) ->
 
 def _keys() -> tuple[bytes, ...]:
     # The blind-index keys, derived from the encryption keys (cdop.crypto).
-    crypto.blind_index("portal")  # raises ConfigError if no keys are installed
-    return crypto._index_keys
+    return crypto.index_keys()
 
 
 def link_url(settings: Settings, token: str) -> str:
