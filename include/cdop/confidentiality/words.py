@@ -113,12 +113,12 @@ CACHE_FORMAT = 3
 
 
 def cache_dir() -> Path:
-    """Where derived word lists are cached: $CDOP_CACHE_DIR, else the CDOP home's
-    `cache` folder when CDOP_HOME is set, else the platform's user cache folder."""
+    """Where the gate's derived lists (word lists here, name lists in layers.name_lists)
+    are cached: $CDOP_CACHE_DIR, else the user's cache folder ($XDG_CACHE_HOME or
+    ~/.cache, then cdop). They come from installed packages, not from any office's data,
+    so one cache serves every CDOP home of the user."""
     if os.environ.get("CDOP_CACHE_DIR"):
         return Path(os.environ["CDOP_CACHE_DIR"])
-    if os.environ.get("CDOP_HOME"):
-        return Path(os.environ["CDOP_HOME"]) / "cache"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "cdop"
 

@@ -28,14 +28,10 @@ from pathlib import Path
 
 from anyascii import anyascii
 
+from cdop.confidentiality.words import cache_dir
+
 MAX_RANK = 3000  # the people layer asks for at most rank 3000 (a surname in a full name)
 CACHE_VERSION = 1
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("CDOP_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cdop")
-    return Path(root)
 
 
 def cache_path() -> Path:
