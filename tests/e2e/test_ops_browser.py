@@ -545,7 +545,7 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
         case = request.case
         number, forename = case.case_number, case.forenames.split()[0]
         request.summary = (f"{forename} was brought to the emergency department by Ms Xander, a neighbour, "
-                           f"who had found {forename} unwell. {forename}'s Moses basket was in the bedroom.")
+                           f"who had found {forename} unwell. {forename}'s Baby Bjorn sling was in the bedroom.")
         uow.session.add(ChronologyEntry(case_id=case.id, request_id=request.id, agency_id=request.agency_id,
                                         event_date=today - dt.timedelta(days=2),
                                         description=f"Ms Xander called the ambulance; {forename} was not breathing."))
@@ -561,7 +561,7 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
     page.wait_for_url(f"**/cdop/cases/{number}/report/check")
     assert page.get_by_role("heading", name=f"{number}: check the report draft").is_visible()
     body = page.locator("main").inner_text()
-    assert forename not in body and "Xander" not in body and "Moses" not in body
+    assert forename not in body and "Xander" not in body and "Bjorn" not in body
     _shot(page, "30-report-check")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa",
                                                                              "wcag22aa"]}})
@@ -576,13 +576,13 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
     # Undo the basket, a false alarm, with a reason: open its row's details, type, one click.
     row = page.locator("#r5")
     row.locator("summary").click()
-    row.get_by_label("Not an identifier because").fill("A Moses basket is a cot")
+    row.get_by_label("Not an identifier because").fill("A Baby Bjorn is a baby sling")
     row.get_by_role("button", name="Undo").click()
     page.wait_for_url(f"**/cdop/cases/{number}/report/check?done=replacement_decided#r5")
     _shot(page, "31-report-check-decided")
     with _db(api_server) as uow:
         decided = {d.decision: d for d in uow.session.scalars(select(ReplacementDecision))}
-        assert set(decided) == {"keep", "undo"} and decided["undo"].reason == "A Moses basket is a cot"
+        assert set(decided) == {"keep", "undo"} and decided["undo"].reason == "A Baby Bjorn is a baby sling"
         assert decided["keep"].decided_by == decided["undo"].decided_by == "coordinator"
         assert _latest_event(uow, "replacement_undone").actor == "coordinator"
     dispose_engines()

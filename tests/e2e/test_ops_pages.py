@@ -995,7 +995,7 @@ def test_a_portal_return_is_read_downloaded_and_reopened_from_the_case_page(clie
 
 
 def _draft_to_check(settings) -> tuple[str, str]:
-    """A case whose return names the child, a neighbour nobody recorded and a Moses basket,
+    """A case whose return names the child, a neighbour nobody recorded and a Baby Bjorn sling (a brand read as a given name),
     with version 1 of its report drafted from them and waiting for the check."""
     from cdop.panel import case_reports
     from cdop.store.lookups import get_case
@@ -1007,7 +1007,7 @@ def _draft_to_check(settings) -> tuple[str, str]:
                 ~select(CaseReport.id).where(CaseReport.case_id == Case.id).exists())
             .order_by(Case.case_number))
         number, forename = request.case.case_number, request.case.forenames.split()[0]
-        request.summary = (f"{forename} was brought in by Ms Xander, a neighbour. {forename}'s Moses basket "
+        request.summary = (f"{forename} was brought in by Ms Xander, a neighbour. {forename}'s Baby Bjorn sling "
                            "was in the bedroom; Ms Xander called the ambulance.")
         uow.commit()
     with unit_of_work(settings) as uow:
@@ -1026,7 +1026,7 @@ def test_the_coordinator_checks_each_replacement_on_the_report_page(client, sett
     number, forename = _draft_to_check(settings)
     page = client.get(f"/cdop/cases/{number}/report/check")
     assert page.status_code == 200
-    assert forename not in page.text and "Xander" not in page.text and "Moses" not in page.text
+    assert forename not in page.text and "Xander" not in page.text and "Bjorn" not in page.text
     marks = re.findall(r'<mark class="r ([a-z ]*)"[^>]*>([^<]+)<sup>(\d+)</sup></mark>', page.text)
     assert [(label, n) for _, label, n in marks] == [
         ("The child", "1"), ("[person A]", "2"), ("The child", "3"), ("[person B]", "4"), ("[person A]", "5")]
@@ -1050,14 +1050,14 @@ def test_the_coordinator_checks_each_replacement_on_the_report_page(client, sett
     # Undo without a reason: refused, named, nothing written.
     bad = decide(4, decision="undo")
     assert bad.status_code == 422 and "field &#39;reason&#39;: is required" in bad.text
-    undone = decide(4, decision="undo", reason="A Moses basket is a cot")
+    undone = decide(4, decision="undo", reason="A Baby Bjorn is a baby sling")
     assert undone.status_code == 303 and undone.headers["location"].endswith("/report/check?done=replacement_decided#r4")
     assert decide(2, decision="label", label="a neighbour").status_code == 303
     # A label that names someone is refused.
     named = decide(1, decision="label", label=forename)
     assert named.status_code == 422 and "contains an identifier" in named.text and forename not in named.text
     after = client.get(f"/cdop/cases/{number}/report/check")
-    assert "Moses" in after.text  # undone: as written, what the panel will read
+    assert "Bjorn" in after.text  # undone: as written, what the panel will read
     assert after.text.count(">a neighbour<sup>") == 2  # the same words, the same decision everywhere
     assert "Every replacement is decided." in after.text
     # A stale form (the draft changed since the page was drawn) is refused, not decided blind.
@@ -1076,7 +1076,7 @@ def test_the_coordinator_checks_each_replacement_on_the_report_page(client, sett
             AuditEvent.action.like("replacement_%")))}
         assert set(events) == {"replacement_undone", "replacement_relabelled", "replacement_revealed"}
         assert events["replacement_revealed"].reason == "The family liaison asked"
-        assert events["replacement_undone"].reason == "A Moses basket is a cot"
+        assert events["replacement_undone"].reason == "A Baby Bjorn is a baby sling"
         assert events["replacement_revealed"].actor == "coordinator"
         assert forename not in repr([e.details for e in events.values()])
     assert client.get(f"/cdop/cases/{number}/report/check").text.count(forename) == 0  # not kept on the page
