@@ -92,7 +92,9 @@ def test_overdue_returns_by_agency_in_working_days(demo):
     assert sum(a["overdue"] for a in agencies) == rows.total
     for row in rows.rows:
         assert row["working_days_overdue"] == calendar.between(row["due_on"], LATER) > 0
-        assert row["ladder"] == "not chased yet"  # no chase ran in the demo
+        # The demo chases on the ladder's dates: each row names the step its request reached.
+        assert row["ladder"] == ladder_label(demo.policy, row["ladder_step"])
+    assert {r["ladder_step"] for r in rows.rows} - {0}, "the demo's overdue returns were chased"
     # Longest overdue first.
     assert [r["due_on"] for r in rows.rows] == sorted(r["due_on"] for r in rows.rows)
     one = agencies[0]["agency"]
@@ -194,7 +196,11 @@ def test_timeline_merges_audit_and_outbox_in_order(demo):
         assert cases.case_timeline(uow.session, "NO-SUCH-CASE") == []
     actions = [e["action"] for e in timeline]
     assert actions[0] == "notification_registered"
-    assert {"message_queued", "message_sent", "request_sent", "return_recorded"} <= set(actions)
+    assert {"request_sent", "return_recorded"} <= set(actions)
+    # One line per event: a request's or chase's own message is told in its audited line,
+    # not as a second "queued" line beside it (issue 23).
+    assert not [e for e in timeline if e["action"] == "message_queued"
+                and e["entity"] in ("agency_request", "chase_reminder", "chase_escalation")]
     assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
     assert all("case_number" not in e["details"] for e in timeline)
 
