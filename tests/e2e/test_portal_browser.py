@@ -283,6 +283,11 @@ def test_check_my_text_highlights_a_name_and_the_agency_may_submit_anyway(portal
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-GB").new_page()
         page.goto(url)
+        # Opening the link sends nothing: the agency asks for its code.
+        assert not [m for m in smtp_server.messages() if m["X-CDOP-Kind"] == "portal_code"]
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send me a code").click()
+        assert page.locator("h1").inner_text() == "Enter the code we emailed you"
         page.fill("#code", latest_code(smtp_server, RUH))
         with page.expect_navigation():
             page.keyboard.press("Enter")
