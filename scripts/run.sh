@@ -105,6 +105,12 @@ stop_all() {
   done
   for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  # A killed process outside this script's children (a task's supervisor) takes a
+  # moment to tear down: return only once it is gone, not while it still holds a port.
+  for i in $(seq 1 50); do
+    alive $pids || break
+    sleep 0.1
+  done
   echo "==> stopped"
 }
 

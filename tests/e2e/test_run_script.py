@@ -27,31 +27,39 @@ READY_TIMEOUT = 1500  # seconds: the first migration and demo load on a loaded 2
 STOP_WITHIN = 10 + 10  # seconds: the promise (10 s) and slack for a loaded machine
 
 
-def _descendants(root: int) -> set[int]:
-    """Every process below `root` (children call setsid, so the tree, not the group)."""
-    children: dict[int, list[int]] = {}
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name: [0] state, [1] ppid,
+    [19] start time; None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every process below `root` (children call setsid, so the tree, not the group),
+    with its start time: on a busy machine a pid is soon reused, and a process that
+    merely took an old pid is not one this script started."""
+    children: dict[int, list[tuple[int, str]]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(stat[1]), []).append(int(entry))
-    found, todo = set(), [root]
+            stat = _stat(int(entry))
+            if stat is not None:
+                children.setdefault(int(stat[1]), []).append((int(entry), stat[19]))
+    found: dict[int, str] = {}
+    todo = [root]
     while todo:
-        for child in children.get(todo.pop(), []):
+        for child, start in children.get(todo.pop(), []):
             if child not in found:
-                found.add(child)
+                found[child] = start
                 todo.append(child)
     return found
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+def _running(pid: int, start: str) -> bool:
+    """The process that had this pid at `start` is still there and not a zombie."""
+    stat = _stat(pid)
+    return stat is not None and stat[19] == start and stat[0] != "Z"
 
 
 def _cmdline(pid: int) -> str:
@@ -103,7 +111,7 @@ def test_make_run_says_ready_quietly_and_ctrl_c_stops_everything(tmp_path):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    tree: set[int] = set()
+    tree: dict[int, str] = {}
     try:
         ready.wait(READY_TIMEOUT)
         terminal = "".join(lines)
@@ -123,13 +131,14 @@ def test_make_run_says_ready_quietly_and_ctrl_c_stops_everything(tmp_path):
         os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends the foreground script
         proc.wait(timeout=STOP_WITHIN)
         reader.join(timeout=5)
-        left = {pid: _cmdline(pid) for pid in tree if _running(pid)}
+        left = {pid: (_cmdline(pid), (_stat(pid) or ["?"])[0]) for pid, start in tree.items()
+                if _running(pid, start)}
         assert not left, f"still running after Ctrl-C: {left}"
         busy = [name for name, port in ports.items() if _port_in_use(port)]
         assert not busy, f"ports still held after Ctrl-C: {busy}"
         assert "Traceback" not in "".join(lines)
     finally:
-        for pid in tree | _descendants(proc.pid) | {proc.pid}:
+        for pid in set(tree) | set(_descendants(proc.pid)) | {proc.pid}:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
