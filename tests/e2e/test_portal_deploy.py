@@ -24,6 +24,17 @@ def test_the_portal_is_a_service_of_its_own_in_the_stack():
 
 def test_make_run_starts_the_portal_where_the_demo_links_point():
     script = (ROOT / "scripts" / "run.sh").read_text()
-    assert 'cdop" portal serve --port 8095' in script
-    assert "PORTAL_PID" in script.split("trap", 1)[1].split("\n", 1)[0]  # stopped with the rest
+    # Started as one of run.sh's services, on 8095 unless told otherwise...
+    assert 'PORTAL_PORT="${CDOP_PORTAL_PORT:-8095}"' in script
+    assert 'start portal "$BIN/cdop" portal serve --port "$PORTAL_PORT"' in script
+    # ...and stopped with the rest: every started service's process group is recorded,
+    # and the traps on Ctrl-C, SIGTERM and exit stop every recorded group.
+    start = script.split("start() {", 1)[1].split("\n}", 1)[0]
+    assert 'PGIDS+=("$!")' in start
+    stop = script.split("stop_all() {", 1)[1].split("\n}", 1)[0]
+    assert 'kill -TERM -- "-$pgid"' in stop and 'kill -KILL -- "-${PGIDS[$i]}"' in stop
+    assert "trap on_signal INT TERM" in script and "trap stop_all EXIT" in script
+    # The demo's links point at it: the default port is the policy's, another one is
+    # written into a policy of its own.
     assert Policy().portal.base_url == "http://127.0.0.1:8095"
+    assert 'base_url = "http://127.0.0.1:%s"\\n' in script and '"$PORTAL_PORT" > "$CDOP_POLICY_FILE"' in script
