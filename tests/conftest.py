@@ -223,11 +223,13 @@ def agencies(settings):
     return settings
 
 
-def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run the installed `cdop` command as a user would, in a subprocess."""
+def cli(*args: str, env_extra: dict[str, str] | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed `cdop` command as a user would, in a subprocess (`timeout` in
+    seconds: a command that does more than a few queries says how long it may take)."""
     cmd = [str(Path(sys.executable).with_name("cdop")), *args]
     return subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, **(env_extra or {})}, timeout=120
+        cmd, capture_output=True, text=True, env={**os.environ, **(env_extra or {})}, timeout=timeout
     )
 
 

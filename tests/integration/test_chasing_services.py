@@ -25,6 +25,7 @@ from tests.conftest import cli
 from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests
 
 D = dt.date
+SIMULATE_BUDGET_S = 300
 SENT_ON = D(2026, 11, 16)  # requests sent Mon 16 Nov 2026, due Mon 14 Dec
 COORDINATOR = "cdop.coordinator@example.nhs.net"
 
@@ -272,11 +273,18 @@ def test_simulation_runs_the_dag_services_over_business_days(agencies):
     assert all(WorkingCalendar().is_working_day(day) for _, day in chases)
 
 
+@pytest.mark.timeout(SIMULATE_BUDGET_S + 120)  # and the refused run after it
 def test_simulate_command_uses_a_throwaway_database_and_the_configured_smtp_server(tmp_path, smtp_server):
     live_db = tmp_path / "live.sqlite"
     live = {"CDOP_DATABASE_URL": f"sqlite:///{live_db}", "CDOP_HOME": str(tmp_path / "live"),
             "CDOP_SMTP_HOST": "127.0.0.1", "CDOP_SMTP_PORT": str(smtp_server.port)}
-    result = cli("simulate", "--days", "12", "--start", "2026-12-14", "--seed", "3", "--quiet", env_extra=live)
+    # Simulate first loads the whole demo (hundreds of closed cases, their history, and a
+    # past panel whose case reports go through the confidentiality gate): most of its 25 s
+    # of CPU, with the 12 days a few seconds more. On a 2-core machine at load 10 that was
+    # 80 s of wall time, too close to the 120 s of a plain command: the budget is about
+    # ten times the CPU it needs.
+    result = cli("simulate", "--days", "12", "--start", "2026-12-14", "--seed", "3", "--quiet",
+                 env_extra=live, timeout=SIMULATE_BUDGET_S)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"mail goes to SMTP 127.0.0.1:{smtp_server.port}" in out
