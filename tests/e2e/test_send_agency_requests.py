@@ -1,6 +1,7 @@
 """End to end: notifications registered through the installed `cdop` command, the DAG run
 with dag.test() against a migrated metadata DB, and what a real SMTP server received."""
 
+import collections
 import dataclasses
 import datetime as dt
 
@@ -9,8 +10,9 @@ from sqlalchemy import select
 from cdop.confidentiality.detectors import office_policy
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_identifiers
+from cdop.mail import outages, task_failures
 from cdop.store.db import unit_of_work
-from cdop.store.models import AgencyRequest, Case, OutboxMessage
+from cdop.store.models import AgencyRequest, Case, MailOutage, OutboxMessage
 from tests.conftest import cli, run_dag
 
 DAG_ID = "cdop_send_agency_requests"
@@ -139,22 +141,36 @@ def test_a_server_that_drops_the_connection_mid_batch_loses_and_duplicates_nothi
 
 
 def test_a_send_that_keeps_failing_fails_the_task_with_the_reason(agencies, smtp_server, dagbag):
+    """A relay nobody answers is the server's failure, not a message's: every try fails
+    loudly (RelayOutage), nothing is held, and operations hear of it once, by the
+    outage's notice (cdop.mail.outages), not by a task-failure notice per run."""
     register(agencies)
     smtp_server.stop()  # nobody listening
     run = run_dag(dagbag, DAG_ID, DAY)
     assert run.state == "failed"
     ti = run.get_task_instance("send_requests")
     assert ti.state == "failed" and ti.try_number == 4  # 1 + 3 retries
+    reason = "SMTP connection failed (ConnectionRefusedError)"
     with unit_of_work(agencies) as uow:
-        # The DAG's own messages (the operations address's failure notice is the other).
-        rows = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "agency_request")).all()
-        assert {r.status for r in rows} == {"pending"}
-        notice = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "task_failed"))
-        assert notice.status == "pending" and notice.business_key.startswith(f"task_failed/{DAG_ID}/send_requests/")
-        # The batch stops after three failures in a row instead of hammering a dead server.
-        errors = [r.last_error for r in rows]
-        assert errors.count("SMTP connection failed (ConnectionRefusedError)") == 3
-        assert errors.count(None) == 4  # the rest of the seven, untried
+        # The DAG's own messages (the operations address's outage notice is the other).
+        rows = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "agency_request")
+                                   .order_by(OutboxMessage.id)).all()
+        assert len(rows) == 7 and {r.status for r in rows} == {"pending"}  # none held
+        # One alert for the outage, waiting for the server; no failure notice of the task.
+        [notice] = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == outages.KIND)).all()
+        assert notice.status == "pending" and notice.to_addrs == [agencies.policy.operations_email]
+        assert notice.business_key.startswith(f"{outages.KIND}/")
+        assert uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == task_failures.KIND)).all() == []
+        [outage] = uow.session.scalars(select(MailOutage)).all()
+        assert outage.current is True and outage.reason == reason
+        # Each try stops at the first refused connection instead of hammering a dead
+        # server: the first message was tried once a try, the other six never.
+        assert [r.last_error for r in rows] == [reason] + [None] * 6
+        assert [r.attempts for r in rows] == [4] + [0] * 6
     smtp_server.restart()
     assert run_dag(dagbag, DAG_ID, DAY + dt.timedelta(days=1)).state == "success"
-    assert len(smtp_server.messages()) == 7
+    kinds = collections.Counter(m["X-CDOP-Kind"] for m in smtp_server.messages())
+    assert kinds == {"agency_request": 7, outages.KIND: 1}  # the seven, and the outage told once
+    with unit_of_work(agencies) as uow:
+        [outage] = uow.session.scalars(select(MailOutage)).all()
+        assert outage.current is None and outage.ended_at is not None
