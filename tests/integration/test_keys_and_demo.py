@@ -29,7 +29,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
 
     _fill_every_encrypted_column(agencies)
     # The case, one row of each other table; the portal link has its digest (re-keyed).
-    assert rotate(rotated) == {"rows": 1 + 15, "files": 1, "old_links": 0, "old_links_until": None}
+    assert rotate(rotated) == {"rows": 1 + 17, "files": 1, "old_links": 0, "old_links_until": None}
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -71,6 +71,7 @@ def _fill_every_encrypted_column(settings) -> None:
         CaseIdentifier,
         CaseReport,
         ChronologyEntry,
+        HeldFinding,
         Investigation,
         PanelMeeting,
         PortalAttachment,
@@ -78,6 +79,7 @@ def _fill_every_encrypted_column(settings) -> None:
         PortalLink,
         Recommendation,
         RecommendationUpdate,
+        ReplacementDecision,
     )
 
     with unit_of_work(settings) as uow:
@@ -122,6 +124,13 @@ def _fill_every_encrypted_column(settings) -> None:
             PortalForm(request_id=request.id, content={"summary": "Seen twice"}, status="draft", submissions=0),
             PortalAttachment(request_id=request.id, stored_path="files/x.enc", original_name="Fenwright.pdf",
                              content_type="application/pdf", size_bytes=1),
+        ])
+        uow.session.add_all([
+            ReplacementDecision(case_id=case.id, finding_kind="name", fingerprint="c" * 64, decision="undo",
+                                reason="A Baby Bjorn is a sling", decided_by="t"),
+            HeldFinding(output="annual_report:2026", document="annual-report-2026.html", field="unrecorded.address",
+                        kind="address", severity="stop", fingerprint="d" * 64, status="released",
+                        found_on=dt.date(2026, 12, 1), released_by="t", reason="An organisation, not an address"),
         ])
         if not uow.session.scalar(select(func.count(OutboxMessage.id))):
             uow.session.add(OutboxMessage(business_key="k", message_id="<k@cdop>", kind="agency_request",
