@@ -148,7 +148,9 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
     assert _read(empty / "analysis.csv") == []
 
     # A text that names someone (here: the school, recorded for the family after the
-    # analysis) stops the whole export, naming the file and the field; nothing is written.
+    # analysis) stops the whole export, naming the file, the field (the recorded school,
+    # and the places layer's school too) and where: row and column, never the value;
+    # nothing is written, and the message says how a false alarm is released.
     with unit_of_work(settings) as uow:
         analysis = uow.session.scalar(select(Analysis).join(Case).where(Case.case_number == number))
         analysis.factors[0].notes = f"Attended {ids['school']} until the autumn."
@@ -156,7 +158,9 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
     blocked_dir = tmp_path / "blocked"
     run = cli("ncmd", "export", "--year", "2027", "--to", str(blocked_dir), "--today", "2027-04-02")
     assert run.returncode == 2
-    assert "field 'factors.csv': contains an identifier (school)" in run.stderr, run.stderr
+    assert ("field 'factors.csv': contains an identifier (school, unrecorded.school) at row 1, "
+            'column "notes": nothing was exported') in run.stderr, run.stderr
+    assert "cdop gate held" in run.stderr
     assert ids["school"] not in run.stderr + run.stdout
     assert not blocked_dir.exists()
     # Bad years are refused, naming the field.

@@ -225,6 +225,7 @@ def test_each_free_text_entry_point_refuses_a_name_naming_the_field(agencies, en
 def test_the_offices_own_notes_are_kept_internal_and_never_printed(agencies):
     """Office notes may name people: accepted, kept encrypted, shown to the office only;
     not a place any panel or public document is built from."""
+    from cdop.panel.drafts import draft
     from cdop.panel.report_content import content_places, report_context
 
     settings = agencies
@@ -236,5 +237,9 @@ def test_the_offices_own_notes_are_kept_internal_and_never_printed(agencies):
         assert case.family_context["office_notes"].startswith("Grandmother Hope")
         places = content_places(uow.session, case, settings)
         assert not [t for _, t in places if "Grandmother" in t]
-        context = report_context(uow.session, case, settings, version=1, today=TODAY)
+        # The report is drafted from the pseudonymised typed texts: the office notes are
+        # not one of them, so neither the draft nor the template's context holds them.
+        drafted = draft(uow.session, case, settings, TODAY)
+        assert not [p for p in drafted.places if "Grandmother" in p.original]
+        context = report_context(uow.session, case, settings, version=1, today=TODAY, draft=drafted)
         assert "Grandmother" not in repr(context)

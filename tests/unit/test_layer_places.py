@@ -142,6 +142,17 @@ def test_a_table_of_labels_and_values_is_not_a_multi_line_address():
     assert _found(text) == []
 
 
+def test_a_table_of_dates_and_counts_is_not_a_multi_line_address():
+    # An annual report's meetings table, as its CSV and as its PDF's text: a day, a month
+    # and a year start each row; a date is not a house number and a street.
+    for text in ("01 August 2025,10\n01 December 2025 (neonatal),3\nTotal,13\n",
+                 "Meeting Reviews\n01 August 2025 10\n01 December 2025 (neonatal) 3\nTotal 13\n"):
+        assert _found(text) == []
+    # A date line does not excuse a street line in the same block.
+    text = "Visited 3 March 2026\nFlat 2\n14 Gwel Teg\nLlanbedr\n"
+    assert any(kind == "address" and "Gwel Teg" in span for span, kind, _ in _found(text))
+
+
 def test_spans_answer_over_nested_and_long_spans():
     from cdop.confidentiality.layers._text import Spans
 

@@ -130,6 +130,11 @@ _LINE = re.compile(r"[^\n]+")
 # Teg", "Flat 2, 3 Mill Lane"), or a name ending in a street word ("Fenwick Crescent").
 _STREETISH = re.compile(r"^\s*(?:(?:Flat|Apartment|Unit)\s+\d+[A-Za-z]?,?\s*)?\d{1,4}[A-Za-z]?,?\s+" + _NAME_WORD
                         + r"|" + _NAME_WORD + r"\s+(?:" + STREET_WORDS + r")\s*,?\s*$")
+# A line that starts with a calendar date ("01 August 2025", a table's row of an annual
+# report) has a number and a capitalised word, but no street: a date is the dates layer's.
+_DATE_LINE = re.compile(r"^\s*\d{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|"
+                        r"September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
+                        r"\.?,?\s+\d{4}(?!\w)")
 
 
 @functools.cache
@@ -228,7 +233,8 @@ def _multi_line_addresses(text: str) -> list[tuple[int, int]]:
         if m is not None and _address_line(m.group(0)) and (not block or m.start() - block[-1].end() == 1):
             block.append(m)
             continue
-        if len(block) >= 3 and any(_STREETISH.search(b.group(0)) for b in block):
+        if len(block) >= 3 and any(_STREETISH.search(b.group(0)) and not _DATE_LINE.match(b.group(0))
+                                   for b in block):
             spans.append((block[0].start(), block[-1].end()))
         block = [m] if m is not None and _address_line(m.group(0)) else []
     return spans
