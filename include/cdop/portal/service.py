@@ -190,6 +190,9 @@ def save(settings: Settings, token: str, session_value: str | None, data: dict[s
     """Keep what was typed as the draft (encrypted), with any new attachments; the view
     carries the problems a submission would meet, for the page to show beside each field."""
     with unit_of_work(settings, ACTOR) as uow:
+        link = tokens.any_link(uow, token)
+        if link is not None and link.ended_reason == "submitted" and codes.session_valid(link, session_value):
+            return []  # submitted already (a double click): `submit` answers with the receipt
         link = _session_link(uow, token, session_value)
         request = uow.session.get(AgencyRequest, link.request_id)
         sections = forms.sections_for(request.agency.agency_type, list(request.forms))
@@ -285,6 +288,9 @@ def text_warnings(settings: Settings, token: str, session_value: str | None, dat
     from cdop.portal.warnings import warning_gate
 
     with unit_of_work(settings, ACTOR) as uow:
+        link = tokens.any_link(uow, token)
+        if link is not None and link.ended_reason == "submitted" and codes.session_valid(link, session_value):
+            return []  # submitted already (a double click): `submit` answers with the receipt
         link = _session_link(uow, token, session_value)
         request = uow.session.get(AgencyRequest, link.request_id)
         sections = forms.sections_for(request.agency.agency_type, list(request.forms))
