@@ -66,7 +66,7 @@ def _read_package(kind: str) -> dict[str, int]:
 def build_cache(path: Path | None = None) -> Path:
     """Read names-dataset and write the compact cache file (atomically)."""
     path = path or cache_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = (_read_package("first"), _read_package("last"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".names-", suffix=".tmp")
     try:
