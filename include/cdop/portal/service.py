@@ -190,9 +190,6 @@ def save(settings: Settings, token: str, session_value: str | None, data: dict[s
     """Keep what was typed as the draft (encrypted), with any new attachments; the view
     carries the problems a submission would meet, for the page to show beside each field."""
     with unit_of_work(settings, ACTOR) as uow:
-        link = tokens.any_link(uow, token)
-        if link is not None and link.ended_reason == "submitted" and codes.session_valid(link, session_value):
-            return []  # submitted already (a double click): `submit` answers with the receipt
         link = _session_link(uow, token, session_value)
         request = uow.session.get(AgencyRequest, link.request_id)
         sections = forms.sections_for(request.agency.agency_type, list(request.forms))
@@ -209,6 +206,11 @@ def save(settings: Settings, token: str, session_value: str | None, data: dict[s
         view = _view(uow, link)
     view.problems = problems
     return view
+
+
+def _already_submitted(link: PortalLink | None, session_value: str | None) -> bool:
+    """This browser's own submit has ended the link (a double click, a second tab)."""
+    return link is not None and link.ended_reason == "submitted" and codes.session_valid(link, session_value)
 
 
 def submit(settings: Settings, token: str, session_value: str | None, data: dict[str, Any],
@@ -228,7 +230,7 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
         request = uow.session.scalars(select(AgencyRequest).where(AgencyRequest.id == link.request_id)
                                       .with_for_update().execution_options(populate_existing=True)).one()
         uow.session.refresh(link)
-        if link.ended_reason == "submitted" and codes.session_valid(link, session_value):
+        if _already_submitted(link, session_value):
             form = _form(uow, request, create=False)
             if form is not None and form.status == "submitted":
                 return _receipt(request, form)
@@ -289,8 +291,8 @@ def text_warnings(settings: Settings, token: str, session_value: str | None, dat
 
     with unit_of_work(settings, ACTOR) as uow:
         link = tokens.any_link(uow, token)
-        if link is not None and link.ended_reason == "submitted" and codes.session_valid(link, session_value):
-            return []  # submitted already (a double click): `submit` answers with the receipt
+        if _already_submitted(link, session_value):
+            return []  # a double click: `submit` answers with the receipt
         link = _session_link(uow, token, session_value)
         request = uow.session.get(AgencyRequest, link.request_id)
         sections = forms.sections_for(request.agency.agency_type, list(request.forms))
