@@ -134,6 +134,18 @@ def _sibling_bands() -> tuple[str, ...]:
     return SIBLING_AGE_BANDS
 
 
+def _agency_code(agency: str) -> str:
+    """The agency code a case form names (required, at most CODE_MAX), or a refusal
+    naming the field."""
+    from cdop.validation import CODE_MAX, InputError, RowReader
+
+    reader = RowReader({"agency": agency})
+    code = reader.text("agency", max_len=CODE_MAX)
+    if reader.problems:
+        raise InputError(reader.problems)
+    return code
+
+
 def _action_routes(app: FastAPI) -> None:
     from cdop.store.lookups import NotFound
     from cdop.validation import CODE_MAX, InputError, Problem, RowReader
@@ -243,7 +255,7 @@ def _action_routes(app: FastAPI) -> None:
 def _more_case_actions(app: FastAPI, attempt) -> None:
     """The return's content, waivers, the NCMD, the family, and the audited reveal."""
     from cdop.store.lookups import NotFound
-    from cdop.validation import CODE_MAX, InputError, Problem, RowReader
+    from cdop.validation import InputError, Problem, RowReader
 
     @route(app, "POST", "/cases/{case_number}/content", dependencies=[CSRF])
     def record_content_action(
@@ -262,10 +274,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
         number = _case_number(case_number)
 
         def act() -> None:
-            reader = RowReader({"agency": agency})
-            code = reader.text("agency", max_len=CODE_MAX)
-            if reader.problems:
-                raise InputError(reader.problems)
+            code = _agency_code(agency)
             text = summary if summary.strip() else None
             problems: list = []
             with uploaded(file, limit=MAX_TABLE_BYTES) as path:
@@ -302,10 +311,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
         number = _case_number(case_number)
 
         def act() -> None:
-            reader = RowReader({"agency": agency})
-            code = reader.text("agency", max_len=CODE_MAX)
-            if reader.problems:
-                raise InputError(reader.problems)
+            code = _agency_code(agency)
             waive_request(settings, number, code, reason=reason, today=today)
 
         return attempt(request, settings, today, token, number, "waive", act, "request_waived")
@@ -322,10 +328,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
         number = _case_number(case_number)
 
         def act() -> None:
-            reader = RowReader({"agency": agency})
-            code = reader.text("agency", max_len=CODE_MAX)
-            if reader.problems:
-                raise InputError(reader.problems)
+            code = _agency_code(agency)
             amend_waiver_reason(settings, number, code, reason=reason, actor=settings.actor)
 
         return attempt(request, settings, today, token, number, "waiver", act, "waiver_amended")
