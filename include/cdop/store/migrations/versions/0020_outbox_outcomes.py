@@ -8,7 +8,7 @@ at most one open (`current` is true on it, NULL once it ended), so operations ar
 once per outage, not once per run.
 
 Revision ID: 0020_outbox_outcomes
-Revises: 0016_page_indexes
+Revises: 0019_held_findings
 """
 
 import sqlalchemy as sa
