@@ -19,27 +19,33 @@ def portal_group() -> None:
 @portal_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8095, show_default=True)
-@click.option("--proxy", "proxy", default=None,
-              help="Address of the TLS proxy in front: its X-Forwarded-For is trusted, so the "
-                   "per-address limit counts agencies, not the proxy.")
+@click.option("--proxy", "proxy", envvar="CDOP_PORTAL_PROXY", default=None,
+              help="Address (or network) of the TLS proxy in front: its X-Forwarded-For is "
+                   "trusted, so the per-address limit counts agencies, not the proxy. "
+                   "[env: CDOP_PORTAL_PROXY]")
+@click.option("--limits", "limits", envvar="CDOP_PORTAL_LIMITS", default="memory://", show_default=True,
+              help="Where the rate limits are counted: memory:// (this process), or a Redis URL "
+                   "(redis://host:6379/N) when more than one portal process runs. "
+                   "[env: CDOP_PORTAL_LIMITS]")
 @friendly_errors
-def portal_serve(host: str, port: int, proxy: str | None) -> None:
+def portal_serve(host: str, port: int, proxy: str | None, limits: str) -> None:
     """Serve the portal. Uvicorn's access log is off: a URL holds a link's token, and the
     portal logs each request by its route's template instead."""
     import logging
 
     import uvicorn
 
-    from cdop.portal.app import create_app
+    from cdop.portal.app import create_app, limits_storage
     from cdop.sending.portal import deliver_now
     from cdop.store.db import make_engine
 
     settings = current_settings()
+    limits_storage(limits)  # a bad store is named before the server starts
     make_engine(settings)  # the keys are installed before the first request
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     click.echo(f"portal on http://{host}:{port} (links: {settings.policy.portal.base_url}/r/...)")
-    uvicorn.run(create_app(settings, deliver=deliver_now), host=host, port=port, access_log=False, log_config=None,
-                server_header=False, proxy_headers=bool(proxy), forwarded_allow_ips=proxy)
+    uvicorn.run(create_app(settings, deliver=deliver_now, limits=limits), host=host, port=port, access_log=False, log_config=None,
+                server_header=False, proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None)
 
 
 @portal_group.command("reopen")

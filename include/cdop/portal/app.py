@@ -12,8 +12,10 @@ never match. Request bodies are bounded while they arrive (cdop.body_limit). A r
 that FastAPI cannot read gets a page naming the field, never the value. Opening a link
 sends nothing: a code is emailed only when the page's "Send me a code" is pressed (mail
 scanners open links by themselves). Requests are rate-limited per link and per client
-address (`limits`, in memory: one process). The log names the route's template, never
-the token.
+address (`limits`): in memory for one portal process, or in Redis when more than one runs
+(`cdop portal serve --limits redis://...`), so every process counts against the same
+limit. If that store cannot be reached the portal refuses requests (503) rather than
+serve them unlimited. The log names the route's template, never the token.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from limits.storage import storage_from_string
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cdop.body_limit import BodyLimit, too_large
-from cdop.config import Settings, local_today
+from cdop.config import ConfigError, Settings, local_today
 from cdop.mail.templating import render, template_path
 from cdop.portal import forms, tokens
 from cdop.portal import service as portal
@@ -70,13 +73,16 @@ def security_headers(style_hash: str) -> dict[str, str]:
     }
 
 
-def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
+def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "memory://",
+               limits_prefix: str = "cdop-portal") -> FastAPI:
     """The portal app; `deliver` sends the portal's pending messages at once (codes, and
-    the coordinator's notice of a flagged return): cdop.sending.portal.deliver_now."""
+    the coordinator's notice of a flagged return): cdop.sending.portal.deliver_now.
+    `limits`: where the rate limits are counted, under keys prefixed `limits_prefix`
+    (`limits_storage`)."""
     policy = settings.policy.portal
     css, style_hash = _css()
     headers = security_headers(style_hash)
-    limiter = MovingWindowRateLimiter(MemoryStorage())
+    limiter = MovingWindowRateLimiter(limits_storage(limits, limits_prefix))
     per_link = RateLimitItemPerMinute(policy.requests_per_minute_per_link)
     per_address = RateLimitItemPerMinute(policy.requests_per_minute_per_address)
     secure_cookies = policy.base_url.startswith("https://")
@@ -99,9 +105,17 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         try:
             address = request.client.host if request.client else "unknown"
             token = request.path_params.get("token") or _token_of(request.url.path)
-            limited = not limiter.hit(per_address, "address", address)
-            if token and not limited:
-                limited = not limiter.hit(per_link, "link", token_hash(token)[:32])
+            try:
+                limited = not await limiter.hit(per_address, "address", address)
+                if token and not limited:
+                    limited = not await limiter.hit(per_link, "link", token_hash(token)[:32])
+            except StorageError as exc:  # the shared count is unreachable: refuse, do not guess
+                log.error("portal rate-limit store unreachable (%s)", type(exc.storage_error).__name__)
+                response = page("message", "The portal is busy", 503,
+                                text="The portal cannot take requests just now. Please try again in a few minutes.")
+                response.headers.update(headers)
+                response.headers["Retry-After"] = "60"
+                return response
             if limited:
                 response = page("message", "Too many requests", 429,
                                 text="Too many requests came from here. Please wait a minute and try again.")
@@ -326,6 +340,22 @@ def create_app(settings: Settings, *, deliver: portal.Deliver) -> FastAPI:
         return form_page(request, token, csrf, view, saved=not view.problems, extra_row=action == "add_row")
 
     return app
+
+
+LIMITS_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel")
+
+
+def limits_storage(uri: str, prefix: str = "cdop-portal"):
+    """The store the rate limits are counted in: `memory://` (this process only) or a Redis
+    URL (`redis://host:6379/N`, `rediss://` for TLS, `redis+sentinel://`), shared by every
+    portal process that names it, its keys prefixed `prefix`."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme not in LIMITS_SCHEMES:
+        raise ConfigError(f"portal rate-limit store must be memory:// or a Redis URL ({', '.join(s + '://' for s in LIMITS_SCHEMES[1:])})")
+    if scheme == "memory":
+        return storage_from_string("async+memory://")
+    return storage_from_string(f"async+{uri}", implementation="redispy", key_prefix=prefix,
+                               wrap_exceptions=True, socket_timeout=2, socket_connect_timeout=2)
 
 
 def request_body_limit(settings: Settings) -> int:
