@@ -46,22 +46,14 @@ DEFAULT_ARGS = {
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def check_signal_file() -> str:
-    """Where a rebuild leaves its signal (cdop.panel.check_signal), as CDOP settings
-    resolve CDOP_HOME: read from the environment when the DAG file is parsed (no I/O)."""
-    import os
-    from pathlib import Path
-
-    home = Path(os.environ.get("CDOP_HOME") or Path(__file__).resolve().parents[2] / "var").resolve()
-    return str(home / "signals" / "report-check-offer")
-
-
 def report_rebuilt_asset():
-    """The asset whose events start an assembly run at once: the triggerer watches the
-    rebuild's signal file, deletes it and records an event (no identifier anywhere)."""
-    from airflow.providers.standard.triggers.file import FileDeleteTrigger
+    """The asset whose events start an assembly run at once: the triggerer polls the CDOP
+    database for the rebuild's signal, takes it and records an event (no identifier
+    anywhere; cdop.panel.check_signal)."""
     from airflow.sdk import Asset, AssetWatcher
 
-    trigger = FileDeleteTrigger(filepath=check_signal_file(), poke_interval=5.0)
+    from cdop_airflow.triggers import CdopSignalTrigger
+
+    trigger = CdopSignalTrigger(signal="report-check-offer", poke_interval=5.0)
     return Asset("cdop_case_report_rebuilt", watchers=[AssetWatcher(name="cdop_report_rebuilt_signal",
                                                                     trigger=trigger)])

@@ -252,15 +252,11 @@ def build_report(settings: Settings, case_number: str, *, today: dt.date,
         if latest is not None and latest.status == APPROVED:
             raise InputError([Problem("report", f"v{latest.version} is approved: an approved report is final")])
         result = _build(uow, settings, case, (latest.version + 1) if latest else 1, today)
+        if result.status == AWAITING:
+            # Offer its check now (an Airflow asset watcher starts the assembly run), not
+            # at the next hourly run: raised with the build, so seen once it commits.
+            signal_check_offer(uow.session)
         uow.commit()
-    if result.status == AWAITING:
-        # Offer its check now (an Airflow asset watcher starts the assembly run), not at
-        # the next hourly run. Best effort: that run still offers it if this is lost.
-        try:
-            signal_check_offer(settings.home, utcnow().isoformat(timespec="seconds"))
-        except OSError as exc:
-            log.warning("the check of %s v%d will be offered by the next hourly run (%s)",
-                        result.case_number, result.version, type(exc).__name__)
     return result
 
 

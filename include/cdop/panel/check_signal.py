@@ -2,30 +2,40 @@
 
 The coordinator's check is offered as an Airflow Required Action by the assembly run
 (cdop_assemble_case_reports), which also runs hourly. When a report is rebuilt from the
-CLI or a page, the build leaves this signal file under CDOP_HOME; Airflow's triggerer
-watches it (an AssetWatcher on the `cdop_assemble_case_reports` DAG's asset), deletes it
-and starts an assembly run within seconds, which offers every report still waiting for
-its check. The file carries nothing but the time: the CDOP database says what to offer,
-so a signal lost or sent twice changes nothing (the hourly run still offers; an offer is
-made once per report and run).
+CLI or a page, the rebuild raises this signal: a row in the CDOP database's `signals`
+table, written in the rebuild's own transaction. Airflow's triggerer polls for it (an
+AssetWatcher on the `cdop_assemble_case_reports` DAG's asset, cdop_airflow.triggers),
+takes it and starts an assembly run within seconds, which offers every report still
+waiting for its check. The row carries a name and a time, nothing else: the database
+says what to offer, so a signal taken twice or never changes nothing (the hourly run
+still offers; an offer is made once per report and run). Nothing is shared but the
+database: the triggerer may run on any machine.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from cdop.private_files import private_dir, write_private
+from cdop.store.models import Signal
 
-SIGNAL = Path("signals") / "report-check-offer"
-
-
-def signal_path(home: Path) -> Path:
-    return home / SIGNAL
+REPORT_CHECK_OFFER = "report-check-offer"
 
 
-def signal_check_offer(home: Path, moment: str) -> Path:
-    """Leave (or refresh) the signal; `moment` is an ISO timestamp, the file's only content."""
-    path = signal_path(home)
-    private_dir(path.parent)
-    write_private(path, moment.encode("ascii") + b"\n")
-    return path
+def signal_check_offer(session: Session) -> None:
+    """Raise the signal in the caller's transaction (it is seen once that commits)."""
+    session.add(Signal(name=REPORT_CHECK_OFFER))
+
+
+def take_signal(session: Session, name: str = REPORT_CHECK_OFFER) -> bool:
+    """Take every raised `name` signal; True if this call took one. Two takers at once
+    (two triggerers) delete by id, so each row is taken by exactly one of them."""
+    ids = list(session.scalars(select(Signal.id).where(Signal.name == name)))
+    if not ids:
+        return False
+    return session.execute(delete(Signal).where(Signal.id.in_(ids))).rowcount > 0
+
+
+def raised(session: Session, name: str = REPORT_CHECK_OFFER) -> int:
+    """How many `name` signals are waiting (for the operations pages and tests)."""
+    return len(list(session.scalars(select(Signal.id).where(Signal.name == name))))

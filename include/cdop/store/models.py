@@ -232,6 +232,18 @@ class MailOutage(Base):
     current: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
 
 
+class Signal(Base):
+    """A nudge for Airflow, raised in the transaction of what it is about and taken by an
+    Airflow trigger polling this table (cdop.panel.check_signal). It carries a name and a
+    time, nothing else: the rest of the database says what to do."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class AuditEvent(Base):
     """Who changed what, when. Details never carry identifiers: case numbers only."""
 
