@@ -334,6 +334,9 @@ class Settings:
     home: Path
     demo: bool = False
     actor: str = "system"
+    # Where stored files' bytes live (cdop.store.storage): local, database, s3://bucket/prefix.
+    file_store: str = "local"
+    s3_endpoint_url: str | None = None
 
     @property
     def mail_dir(self) -> Path:
@@ -396,6 +399,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if smtp.ca_file and not Path(smtp.ca_file).is_file():
         raise ConfigError("CDOP_SMTP_CA_FILE: no such file")
     smtp.check()
+    file_store = file_store_choice(env.get("CDOP_FILE_STORE"), url)
     policy = load_policy(env.get("CDOP_POLICY_FILE"))
     if not demo:
         require_office_details(policy)
@@ -407,7 +411,23 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         home=home,
         demo=demo,
         actor=env.get("CDOP_ACTOR") or _default_actor(),
+        file_store=file_store,
+        s3_endpoint_url=env.get("CDOP_S3_ENDPOINT_URL") or None,
     )
+
+
+def file_store_choice(value: str | None, database_url: str) -> str:
+    """CDOP_FILE_STORE, checked: `local` (files under CDOP_HOME), `database` (rows of the
+    CDOP database), or `s3://bucket[/prefix]`. Unset: the database on PostgreSQL (every
+    machine that reaches it reaches the files), local files on SQLite (one machine)."""
+    choice = (value or "").strip()
+    if not choice:
+        return "database" if database_url.startswith("postgresql") else "local"
+    if choice in ("local", "database"):
+        return choice
+    if choice.startswith("s3://") and len(choice) > len("s3://") and not choice[5:].startswith("/"):
+        return choice
+    raise ConfigError("CDOP_FILE_STORE must be local, database or s3://bucket[/prefix]")
 
 
 def _default_actor() -> str:

@@ -354,7 +354,9 @@ def test_record_a_return_with_a_file(api_server, signed_in, tmp_path):
         request = uow.session.scalar(select(AgencyRequest).join(Case).join(Agency, Agency.id == AgencyRequest.agency_id)
                                      .where(Case.case_number == number, Agency.code == agency))
         assert request.status == "returned" and request.return_file
-        assert b"practice's return" not in (api_server["settings"].home / request.return_file).read_bytes()
+        from cdop.store.storage import file_store
+
+        assert b"practice's return" not in file_store(api_server["settings"]).get(request.return_file)
         event = _latest_event(uow, "return_recorded")
         assert event.actor == "coordinator" and event.details["file_attached"] is True
     dispose_engines()

@@ -27,6 +27,7 @@ from cdop.store.models import (
     PanelMeeting,
     Recommendation,
 )
+from cdop.store.storage import file_store
 from cdop_airflow.ops_app.app import ACCESS
 from cdop_airflow.ops_app.roles import Role
 from tests.support.ops import (
@@ -255,7 +256,7 @@ def test_record_a_return_from_the_case_page(client, settings):
         assert request.return_file and request.return_file.endswith(f"-{number}-{agency}-return.pdf.enc")
         assert "return form" not in request.return_file
         assert event.actor == "coordinator" and event.details["file_attached"] is True
-        stored = (settings.home / request.return_file).read_bytes()
+        stored = file_store(settings).get(request.return_file)
     assert b"the agency's return" not in stored  # encrypted at rest
     shown = client.get(response.headers["location"]).text
     assert "Return recorded." in shown and "coordinator" in shown

@@ -29,6 +29,7 @@ from cdop.requests.returns import record_return_content
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import AuditEvent, CaseReport, ChronologyEntry
+from cdop.store.storage import file_store
 from cdop.validation import InputError
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
@@ -70,7 +71,7 @@ def test_report_for_a_case_newly_ready_holds_what_the_panel_needs_and_no_identif
 
     # Encrypted at rest: neither file is readable as HTML or PDF.
     for relative in (report.html_path, report.pdf_path):
-        raw = (settings.home / relative).read_bytes()
+        raw = file_store(settings).get(relative)
         assert not raw.startswith(b"%PDF") and b"<html" not in raw and b"Chronology" not in raw
 
     with pytest.raises(InputError, match="reason"):

@@ -1,4 +1,6 @@
-"""Stored files and their rows (issue 11, item 5), on SQLite and PostgreSQL: a replaced
+"""Stored files and their rows (issue 11, item 5), on SQLite and PostgreSQL (files under
+CDOP_HOME on SQLite, rows of the database on PostgreSQL: each backend's default store;
+tests/integration/test_file_stores.py holds every store to the same contract): a replaced
 return file is removed once the replacement commits, a file written in a unit of work
 that rolls back is removed, rotation leaves no temporary file and changes nothing when the
 keys cannot read the data, and `cdop files check` lists what does not match."""
@@ -19,6 +21,7 @@ from cdop.requests.returns import record_return
 from cdop.store import files
 from cdop.store.db import unit_of_work
 from cdop.store.models import AgencyRequest, Case
+from cdop.store.storage import file_store
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 
@@ -36,8 +39,7 @@ def _case_with_request(settings) -> str:
 
 
 def _stored(settings) -> list[str]:
-    root = settings.home / "files"
-    return sorted(str(p.relative_to(settings.home)) for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    return sorted(file_store(settings).keys("files/"))
 
 
 def test_a_reuploaded_return_file_replaces_the_earlier_one(agencies, tmp_path):
@@ -51,8 +53,9 @@ def test_a_reuploaded_return_file_replaces_the_earlier_one(agencies, tmp_path):
     assert "form-corrected" not in path  # the agency's own file name is never kept
     with unit_of_work(agencies) as uow:
         assert uow.session.scalar(select(AgencyRequest.return_file)) == path
-    assert crypto.decrypt_bytes((agencies.home / path).read_bytes()) == b"returned form, version 2"
-    assert oct((agencies.home / path).stat().st_mode & 0o777) == "0o600"
+    assert crypto.decrypt_bytes(file_store(agencies).get(path)) == b"returned form, version 2"
+    if agencies.file_store == "local":
+        assert oct((agencies.home / path).stat().st_mode & 0o777) == "0o600"
     checked = cli("files", "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "every stored file has its row" in checked.stdout
@@ -70,7 +73,7 @@ def test_a_file_written_in_a_unit_of_work_that_rolls_back_is_removed(agencies):
         new = files.store_encrypted(uow, agencies, f"files/{number}/RUH", "form.pdf", b"second")
         files.remove_when_committed(uow, agencies, request.return_file)
         request.return_file = new
-        assert (agencies.home / new).is_file()
+        assert file_store(agencies).exists(new) or file_store(agencies).transactional
         # no commit: the unit of work rolls back
     assert _stored(agencies) == [kept]
     with unit_of_work(agencies) as uow:
@@ -83,9 +86,9 @@ def test_files_check_lists_files_without_rows_and_rows_without_files(agencies, t
     form.write_bytes(b"%PDF-1.4 returned")
     record_return(agencies, number, "RUH", received_on=D(2026, 4, 1), today=D(2026, 4, 1), file=form)
     [path] = _stored(agencies)
-    stray = agencies.home / "files" / number / "RUH" / "stray.pdf.enc"
-    stray.write_bytes(crypto.encrypt_bytes(b"nobody points here"))
-    (agencies.home / path).rename(agencies.home / "moved-away.enc")
+    store = file_store(agencies)
+    store.put(f"files/{number}/RUH/stray.pdf.enc", crypto.encrypt_bytes(b"nobody points here"))
+    store.delete(path)  # moved away
 
     result = cli("files", "check")
     assert result.returncode == 1

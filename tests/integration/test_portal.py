@@ -31,6 +31,7 @@ from cdop.store.models import (
     PortalForm,
     PortalLink,
 )
+from cdop.store.storage import file_store
 from cdop_airflow.sending import send_pending
 from tests.support.portal import complete_return, csrf_of, latest_code, links_in_mail, sent_case
 
@@ -303,7 +304,7 @@ def test_a_submission_is_recorded_as_the_cli_would_and_the_queued_chase_step_is_
         assert recorded.details["agency"] == "RUH" and recorded.details["via"] == "portal"
         assert recorded.actor == "portal" and recorded.details["attachments"] == 1
         attachment = uow.session.scalar(select(PortalAttachment))
-        assert (agencies.home / attachment.stored_path).read_bytes().find(b"chronology exported") == -1
+        assert file_store(agencies).get(attachment.stored_path).find(b"chronology exported") == -1
     # The link is used: it opens nothing again, not even the receipt.
     assert "This link cannot be used" in client.get(f"/r/{token}/form").text
     # The office reads the answers and the file (audited), never retyping them.

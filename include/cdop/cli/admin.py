@@ -57,7 +57,8 @@ def keys_rotate() -> None:
 
 @click.group()
 def files() -> None:
-    """The encrypted files kept under CDOP_HOME (returned forms, case reports)."""
+    """The encrypted files kept for cases (returned forms, attachments, case reports), in the
+    store CDOP_FILE_STORE names: CDOP_HOME, the database or an object store."""
 
 
 @files.command("check")
@@ -76,9 +77,24 @@ def files_check() -> None:
         click.echo(f"row with no file: {what}")
     if not result.clean:
         click.echo(f"{len(result.files_without_row)} file(s) with no row, "
-                   f"{len(result.rows_without_file)} row(s) with no file (paths under CDOP_HOME)")
+                   f"{len(result.rows_without_file)} row(s) with no file (keys in the {settings.file_store.split(':')[0]} store)")
         raise SystemExit(1)
     click.echo("every stored file has its row and every row its file")
+
+
+@files.command("import-local")
+@friendly_errors
+def files_import_local() -> None:
+    """Move the case files kept under CDOP_HOME into the configured store (after changing
+    CDOP_FILE_STORE, or on upgrading a PostgreSQL deployment, whose default is now the
+    database). Each file is copied, read back and compared before the local copy is
+    removed; safe to run again."""
+    from cdop.store.files import import_local
+
+    settings = current_settings()
+    moved, already = import_local(settings)
+    click.echo(f"{moved} file(s) moved into the {settings.file_store.split(':')[0]} store; "
+               f"{already} were there already")
 
 
 # ---------------------------------------------------------------------------- demo, mail

@@ -1,5 +1,7 @@
 """Key rotation: re-encrypt every identifiable field and every encrypted file (returned
-forms, case reports: `*.enc` under CDOP_HOME) under the first key, and re-index.
+forms, attachments, case reports in the file store -- CDOP_HOME, the database or an
+object store -- and any `*.enc` under CDOP_HOME, such as the confidential annual report)
+under the first key, and re-index.
 
 Everything is read and checked before anything is written: if any field or file cannot
 be read with the configured keys, rotation stops with a ConfigError and changes
@@ -25,6 +27,7 @@ from cdop.config import ConfigError, Settings
 from cdop.store import files
 from cdop.store.db import unit_of_work
 from cdop.store.models import ENCRYPTED_COLUMNS, Case, PortalLink, utcnow
+from cdop.store.storage import file_store
 
 # The blind-index kinds of the portal's secrets (cdop.portal.tokens).
 LINK_INDEX = "portal-link"
@@ -51,12 +54,18 @@ def rotate(settings: Settings) -> dict[str, int]:
                     raise ConfigError(UNREADABLE.format(what=f"a stored field of {table.name}")) from None
                 if values:
                     updates.append((table, record["id"], values))
-        paths = sorted(p for p in settings.home.rglob("*.enc") if p.is_file())
-        for path in paths:
+        # (store, key) of every encrypted file: the file store's, and those under CDOP_HOME
+        # that live there whatever the store (a local store is both: counted once).
+        store, local = file_store(settings), files.local_files(settings)
+        stored = [(store, k) for folder in files.STORES
+                  for k in store.keys(folder + "/", session=uow.session) if k.endswith(".enc")]
+        seen = {k for _, k in stored} if store.name == "local" else set()
+        stored += [(local, k) for k in local.keys() if k.endswith(".enc") and k not in seen]
+        for holder, key in stored:
             try:
-                crypto.rotate_bytes(path.read_bytes())
+                crypto.rotate_bytes(holder.get(key, session=uow.session))
             except InvalidToken:
-                raise ConfigError(UNREADABLE.format(what=f"the file {path.relative_to(settings.home)}")) from None
+                raise ConfigError(UNREADABLE.format(what=f"the file {key}")) from None
         for table, row_id, values in updates:
             params = {c: type_coerce(bindparam(f"v_{c}", v), Text) for c, v in values.items()}
             uow.session.execute(update(table).where(table.c.id == row_id).values(params))
@@ -77,8 +86,8 @@ def rotate(settings: Settings) -> dict[str, int]:
             if link.session_digest and link.session_hash:
                 link.session_hash = crypto.blind_index(SESSION_INDEX, link.session_digest)
         uow.audit("keys_rotated", "database", rows=rows)
-        for path in paths:
-            files.write_atomically(path, crypto.rotate_bytes(path.read_bytes()))
+        for holder, key in stored:
+            holder.put(key, crypto.rotate_bytes(holder.get(key, session=uow.session)), session=uow.session)
         uow.commit()
-    return {"rows": rows, "files": len(paths), "old_links": len(old_links),
+    return {"rows": rows, "files": len(stored), "old_links": len(old_links),
             "old_links_until": max(old_links).date().isoformat() if old_links else None}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdop import crypto
 from cdop.config import Settings
 from cdop.store import files
 from cdop.store.db import UnitOfWork
@@ -30,7 +29,7 @@ def _store(uow: UnitOfWork, settings: Settings, case_number: str, version: int, 
 
 
 def read_file(settings: Settings, relative: str) -> bytes:
-    return crypto.decrypt_bytes((settings.home / relative).read_bytes())
+    return files.read_encrypted(settings, relative)
 
 
 def report_pdf(settings: Settings, report: CaseReport) -> bytes:

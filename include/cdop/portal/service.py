@@ -473,8 +473,6 @@ def _attachments(uow: UnitOfWork, request: AgencyRequest) -> list[PortalAttachme
 def attachment_content(settings: Settings, case_number: str, agency_code: str, number: int, *,
                        actor: str | None = None) -> tuple[bytes, str]:
     """The decrypted bytes of attachment `number` (from 1) and its type; audited."""
-    from cdop import crypto
-
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
@@ -482,7 +480,7 @@ def attachment_content(settings: Settings, case_number: str, agency_code: str, n
         if not 1 <= number <= len(attached):
             raise InputError([Problem("number", f"the return has {len(attached)} attachment(s)")])
         attachment = attached[number - 1]
-        data = crypto.decrypt_bytes((settings.home / attachment.stored_path).read_bytes())
+        data = files.read_encrypted(settings, attachment.stored_path)
         uow.audit("portal_attachment_read", "agency_request", request.id, case_id=case.id,
                   agency=request.agency.code, number=number)
         uow.commit()

@@ -1,17 +1,18 @@
-"""Files kept under CDOP_HOME for rows of the database: returned forms (`files/`) and
-case reports (`reports/`), encrypted at rest.
+"""Files kept for rows of the database: returned forms and attachments (`files/`) and case
+reports (`reports/`), encrypted before they reach a store (cdop.store.storage: files under
+CDOP_HOME, rows of the database, or an S3-compatible object store).
 
 A file belongs to the unit of work that wrote it: it is written under a name no other
-file has, removed again if the transaction rolls back, and a file it replaces is removed
-only once the transaction has committed. Every write goes to a temporary name in the same
-directory, is flushed to disk and then renamed over the target, so a crash leaves either
-the old file or the new one, never half of one; `cdop files check` finds what a crash
-or a hand-made change left behind.
+file has, and is gone again if the transaction rolls back (in the same transaction, in
+the database; removed after, elsewhere); a file it replaces is removed only once the
+transaction has committed. A local write goes to a temporary name in the same directory,
+is flushed to disk and then renamed over the target, so a crash leaves either the old
+file or the new one, never half of one; `cdop files check` finds what a crash or a
+hand-made change left behind, in whichever store.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,13 +22,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdop import crypto
-from cdop.config import Settings
-from cdop.private_files import private_dir
+from cdop.config import ConfigError, Settings
 from cdop.store.db import UnitOfWork
-from cdop.store.models import Agency, AgencyRequest, Case, CaseReport
+from cdop.store.models import Agency, AgencyRequest, Case, CaseReport, PortalAttachment
+from cdop.store.storage import PARTIAL, LocalStore, file_store, write_atomically
+
+__all__ = ["PARTIAL", "STORES", "check_files", "read_encrypted", "remove_partial_files",
+           "remove_when_committed", "safe_name", "store_encrypted", "write_atomically"]
 
 STORES = ("files", "reports")
-PARTIAL = ".partial"  # the suffix of a file being written (a leftover one is removed)
 
 
 def safe_name(name: str, limit: int = 80) -> str:
@@ -36,60 +39,39 @@ def safe_name(name: str, limit: int = 80) -> str:
     return cleaned or "file"
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to `target` through a temporary file in the same directory, fsynced
-    and renamed over it; owner-only."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def store_encrypted(uow: UnitOfWork, settings: Settings, folder: str | Path, name: str, data: bytes,
                     *, unique: bool = True) -> str:
-    """Encrypt and keep `data` as CDOP_HOME/folder/name for the unit of work; returns the
-    path relative to CDOP_HOME. `unique` puts a random prefix on the name, so a new file
-    never overwrites one a committed row still points at."""
-    directory = settings.home / folder
-    private_dir(directory)  # every missing folder 0700, not only the last
-    target = directory / ((f"{secrets.token_hex(4)}-" if unique else "") + name + ".enc")
-    write_atomically(target, crypto.encrypt_bytes(data))
-    uow.after_rollback(lambda: target.unlink(missing_ok=True))
-    return str(target.relative_to(settings.home))
+    """Encrypt and keep `data` as folder/name for the unit of work; returns its key (the
+    path relative to CDOP_HOME, for a local store). `unique` puts a random prefix on the
+    name, so a new file never overwrites one a committed row still points at."""
+    store = file_store(settings)
+    key = (Path(folder) / ((f"{secrets.token_hex(4)}-" if unique else "") + name + ".enc")).as_posix()
+    store.put(key, crypto.encrypt_bytes(data), session=uow.session)
+    if not store.transactional:
+        uow.after_rollback(lambda: store.delete(key))
+    return key
 
 
-def remove_when_committed(uow: UnitOfWork, settings: Settings, relative: str | None) -> None:
+def read_encrypted(settings: Settings, key: str) -> bytes:
+    """The decrypted bytes of a stored file (FileNotFoundError if the store lacks it)."""
+    return crypto.decrypt_bytes(file_store(settings).get(key))
+
+
+def remove_when_committed(uow: UnitOfWork, settings: Settings, key: str | None) -> None:
     """The file a row pointed at before this unit of work replaced it: removed once the
     replacement is committed (kept if it rolls back)."""
-    if relative:
-        path = settings.home / relative
-        uow.after_commit(lambda: path.unlink(missing_ok=True))
+    if not key:
+        return
+    store = file_store(settings)
+    if store.transactional:
+        store.delete(key, session=uow.session)
+    else:
+        uow.after_commit(lambda: store.delete(key))
 
 
 def remove_partial_files(settings: Settings) -> int:
-    """Remove temporary files left by a write that was killed (the file it was replacing
-    is intact). Returns how many."""
+    """Remove temporary files left by a local write that was killed (the file it was
+    replacing is intact). Returns how many. (Other stores replace whole or not at all.)"""
     count = 0
     for pattern in (f"*{PARTIAL}", "*.enc.rotating"):
         for path in settings.home.rglob(pattern):
@@ -101,8 +83,8 @@ def remove_partial_files(settings: Settings) -> int:
 
 @dataclass(frozen=True)
 class FileCheck:
-    files_without_row: list[str]  # paths relative to CDOP_HOME
-    rows_without_file: list[str]  # "what: path"
+    files_without_row: list[str]  # keys (paths relative to CDOP_HOME, locally)
+    rows_without_file: list[str]  # "what: key"
 
     @property
     def clean(self) -> bool:
@@ -118,6 +100,12 @@ def check_files(session: Session, settings: Settings) -> FileCheck:
         .where(AgencyRequest.return_file.is_not(None))
     ):
         referenced[path] = f"return file of {number} from {code}"
+    for number, code, path in session.execute(
+        select(Case.case_number, Agency.code, PortalAttachment.stored_path)
+        .join(AgencyRequest, AgencyRequest.id == PortalAttachment.request_id)
+        .join(Case, Case.id == AgencyRequest.case_id).join(Agency, Agency.id == AgencyRequest.agency_id)
+    ):
+        referenced[path] = f"attachment of {number} from {code}"
     for number, version, html, pdf in session.execute(
         select(Case.case_number, CaseReport.version, CaseReport.html_path, CaseReport.pdf_path)
         .join(Case, Case.id == CaseReport.case_id)
@@ -125,13 +113,40 @@ def check_files(session: Session, settings: Settings) -> FileCheck:
         for kind, path in (("HTML", html), ("PDF", pdf)):
             if path:
                 referenced[path] = f"case report {number} v{version} ({kind})"
-    on_disk = set()
-    for store in STORES:
-        root = settings.home / store
-        if root.is_dir():
-            on_disk |= {str(p.relative_to(settings.home)) for p in root.rglob("*") if p.is_file()}
+    store = file_store(settings)
+    stored = {key for folder in STORES for key in store.keys(folder + "/", session=session)}
     return FileCheck(
-        files_without_row=sorted(on_disk - set(referenced)),
+        files_without_row=sorted(stored - set(referenced)),
         rows_without_file=sorted(f"{what}: {path}" for path, what in referenced.items()
-                                 if not (settings.home / path).is_file()),
+                                 if path not in stored),
     )
+
+
+def import_local(settings: Settings) -> tuple[int, int]:
+    """Move the case files under CDOP_HOME (`files/`, `reports/`) into the configured
+    store: each copied, read back and compared, then the local copy removed. Returns
+    (moved, already there). A local store has nothing to move."""
+    store, local = file_store(settings), local_files(settings)
+    if store.name == "local":
+        return 0, 0
+    moved = already = 0
+    for folder in STORES:
+        for key in list(local.keys(folder + "/")):
+            data = local.get(key)
+            if store.exists(key):
+                if store.get(key) != data:
+                    raise ConfigError(f"stored file {key}: the store holds different content; "
+                                      "nothing was removed")
+                already += 1
+            else:
+                store.put(key, data)
+                if store.get(key) != data:
+                    raise ConfigError(f"stored file {key}: read back differently; the local copy is kept")
+                moved += 1
+            local.delete(key)
+    return moved, already
+
+
+def local_files(settings: Settings) -> LocalStore:
+    """The files under CDOP_HOME whatever the store (annual reports, exports, leftovers)."""
+    return LocalStore(settings.home)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -242,6 +243,18 @@ class Signal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), index=True)
     raised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StoredFile(Base):
+    """A file kept in the database (cdop.store.storage.DatabaseStore): what a local
+    deployment keeps under CDOP_HOME, for deployments on more than one machine. `data` is
+    already encrypted (cdop.store.files encrypts before anything leaves the process)."""
+
+    __tablename__ = "stored_files"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class AuditEvent(Base):
