@@ -127,7 +127,13 @@ def cache_dir() -> Path:
 # path, size and modification time (cheaper to ask than the packages' metadata), so an
 # upgrade or reinstall of any of them rebuilds it.
 _SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "resources/en.json.gz"),
-                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"))
+                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"),
+                 ("pycountry", "databases/iso3166-1.json"))
+# The modules whose rules build the lists: keyed by their content (not their path, so two
+# checkouts of the same code share one cache), so an edit of a rule rebuilds it without
+# anyone remembering to raise CACHE_FORMAT.
+_RULE_FILES = ("confidentiality/words.py", "confidentiality/derived.py", "confidentiality/layers/terms.py",
+               "confidentiality/layers/_text.py")
 
 
 def _cache_key() -> str:
@@ -145,7 +151,19 @@ def _cache_key() -> str:
             parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
         except (AttributeError, IndexError, OSError, TypeError):
             parts.append(f"{package}:absent")
+    parts.append(f"rules={rules_digest(Path(__file__).resolve().parents[1])}")
     return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
+
+
+def rules_digest(package: Path) -> str:
+    """The content of the `_RULE_FILES` under `package` (the cdop folder), as one digest."""
+    rules = hashlib.sha256()
+    for name in _RULE_FILES:
+        try:
+            rules.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+        except OSError:
+            rules.update(f"{name}:absent".encode())
+    return rules.hexdigest()
 
 
 @functools.cache

@@ -84,8 +84,17 @@ def build_cache(path: Path | None = None) -> Path:
 def name_ranks() -> tuple[dict[str, int], dict[str, int]]:
     """({given name: best rank}, {surname: best rank}), folded; built on first use."""
     path = cache_path()
-    if not path.exists():
+    try:
+        with open(path, "rb") as f:
+            given, surnames = marshal.load(f)
+        if isinstance(given, dict) and isinstance(surnames, dict):
+            return given, surnames
+    except (OSError, EOFError, ValueError, TypeError):
+        pass  # no cache yet, or a damaged one: built again
+    try:
         build_cache(path)
+    except OSError:  # a cache folder that cannot be written: built in memory, every process
+        return _read_package("first"), _read_package("last")
     with open(path, "rb") as f:
         given, surnames = marshal.load(f)
     return given, surnames
