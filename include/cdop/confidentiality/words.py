@@ -28,6 +28,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 
@@ -203,6 +204,30 @@ def cached(name: str, build):
     return data
 
 
+def cached_table(name: str, build):
+    """`build()` (a dict of word -> int, or a set of words) as a memory-mapped table
+    (cdop.confidentiality.mapped) in the cache, keyed as `cached` is: for a list too large
+    to read whole in every process. A table that cannot be read is built again; one that
+    cannot be written is kept in memory as built."""
+    from cdop.confidentiality.mapped import MappedTable, write_table
+
+    path = _cache_path(name).with_suffix(".map")
+    try:
+        return MappedTable(path)
+    except (OSError, ValueError):
+        pass
+    data = build()
+    try:
+        write_table(path, data)
+        for stale in path.parent.glob(f"{name}-*.map"):  # an older key's copy
+            if stale != path:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        return MappedTable(path)
+    except (OSError, ValueError):
+        return data  # a read-only home: the list still works, built in each process
+
+
 def _build_english_words() -> frozenset[str]:
     from spellchecker import SpellChecker
 
@@ -229,10 +254,11 @@ def _build_spelling_words() -> frozenset[str]:
 
 
 @functools.cache
-def spelling_words() -> frozenset[str]:
+def spelling_words() -> Collection[str]:
     """Every word of pyspellchecker's English list seen at least KNOWN_WORD_MIN_COUNT
-    times (names among them: "roma", "moses")."""
-    return cached("spelling-words", _build_spelling_words)
+    times (names among them: "roma", "moses"): ~150,000 words, so a memory-mapped table
+    (asked word by word) rather than a set read whole in each process."""
+    return cached_table("spelling-words", _build_spelling_words)
 
 
 def is_known_word(word: str) -> bool:
