@@ -46,6 +46,7 @@ benchmark: install
 	$(BIN)/python benchmarks/ops_pages.py
 	$(BIN)/python benchmarks/fuzz_inputs.py
 	$(BIN)/python benchmarks/gate_corpus.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 # The gate's peer in benchmarks/gate_corpus.py (Presidio with spaCy's small English model)
 # and the external corpus's generator: benchmark only, never needed to run the system.
