@@ -13,6 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/cdop gate prepare
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
