@@ -13,6 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/cdop gate prepare
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -46,6 +47,7 @@ benchmark: install
 	$(BIN)/python benchmarks/ops_pages.py
 	$(BIN)/python benchmarks/fuzz_inputs.py
 	$(BIN)/python benchmarks/gate_corpus.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 # The gate's peer in benchmarks/gate_corpus.py (Presidio with spaCy's small English model)
 # and the external corpus's generator: benchmark only, never needed to run the system.

@@ -8,11 +8,14 @@ import functools
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import DBAPIError
 
-from cdop.config import ConfigError, Settings, get_settings, local_today
+from cdop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cdop.config import Settings
 
 EXIT_INPUT = 2
 
@@ -20,6 +23,8 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def current_settings() -> Settings:
+    from cdop.config import get_settings  # pydantic: only for a command that runs (see cli.main)
+
     return get_settings()
 
 
@@ -48,6 +53,8 @@ def _refuse(exc: Exception) -> None:
     """Say what stopped a command and exit (or re-raise what click handles itself). The
     error types are imported here, on the way out, not when a command starts: a
     command that succeeds (`cdop gate check`) does not pay for importing the services."""
+    from sqlalchemy.exc import DBAPIError
+
     from cdop.intake.notifications import DuplicateNotification
     from cdop.store.lookups import NotFound
     from cdop.validation import InputError
@@ -120,6 +127,7 @@ DATETIME = DateParam(with_time=True)
 
 def business_date(value: dt.datetime | None) -> dt.date:
     """The --today option (never in the future: DateParam refuses it), or today in England."""
+    from cdop.config import local_today
     from cdop.validation import not_in_future
 
     if value is None:

@@ -279,4 +279,20 @@ def release_finding(finding_id: int, reason: str) -> None:
                f"({done['places']} place(s)); now: {again}")
 
 
+@gate_group.command("prepare")
+def prepare() -> None:
+    """Build the gate's word lists and name tables in the cache now (`make install` does):
+    otherwise the first check on a machine builds them, which takes a minute or more.
+    They come from installed packages only; nothing is downloaded."""
+    from cdop.confidentiality import words
+    from cdop.confidentiality.derived import _nickname_table
+    from cdop.confidentiality.layers.name_lists import name_ranks
+    from cdop.confidentiality.layers.terms import known_areas
+
+    words.given_names(), words.english_words(), words.spelling_words(), _nickname_table(), known_areas()
+    given, surnames = name_ranks()
+    click.echo(f"the gate's lists are ready in {words.cache_dir()} "
+               f"({len(given):,} given names, {len(surnames):,} surnames)")
+
+
 COMMANDS = (gate_group,)

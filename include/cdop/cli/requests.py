@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import DATETIME, business_date, current_settings, friendly_errors, today_option
-from cdop.config import local_today
 from cdop.wording import plural
 
 
@@ -157,7 +156,7 @@ def simulate_cmd(days, start, seed, arrivals, home, mail, quiet) -> None:
     """Watch months of chasing in a minute: demo data, simulated agencies, real services.
 
     Runs in a database of its own (never the configured CDOP database)."""
-    from cdop.config import settings_from_env
+    from cdop.config import local_today, settings_from_env
     from cdop.dev.simulate import CountingMailer, simulate
     from cdop.mail.mailer import SmtpMailer
 

@@ -211,11 +211,13 @@ class Gate:
             found += derived_findings(folded, index.people, index.exact)
         return _drop_derived_covered(found)
 
-    def findings(self, text: str) -> list[Finding]:
+    def findings(self, text: str, *, flags: bool = True) -> list[Finding]:
         """Everything the gate finds in `text`, in order: recorded identifiers and what
-        nobody recorded, with severities; flags the coordinator dismissed are left out."""
+        nobody recorded, with severities; flags the coordinator dismissed are left out.
+        `flags=False`: the stops alone (the same stops), without the layers that only
+        flag (the model among them)."""
         folded = Folded(text)
-        found = self.recorded_findings(text, folded) + unrecorded_findings(text, self.policy)
+        found = self.recorded_findings(text, folded) + unrecorded_findings(text, self.policy, flags=flags)
         found = _drop_covered(found)
         if self.dismissed:
             found = [f for f in found if f.severity == "stop"
@@ -226,7 +228,7 @@ class Gate:
         """Fields (and unrecorded kinds) that stop the release (sorted, unique); [] is clean."""
         if not text:
             return []
-        return sorted({f.field for f in self.findings(text) if f.severity == "stop"})
+        return sorted({f.field for f in self.findings(text, flags=False) if f.severity == "stop"})
 
     def flags(self, text: str) -> list[Finding]:
         """Findings for the coordinator to decide (not dismissed)."""

@@ -28,6 +28,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 
@@ -127,7 +128,13 @@ def cache_dir() -> Path:
 # path, size and modification time (cheaper to ask than the packages' metadata), so an
 # upgrade or reinstall of any of them rebuilds it.
 _SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "resources/en.json.gz"),
-                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"))
+                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"),
+                 ("pycountry", "databases/iso3166-1.json"))
+# The modules whose rules build the lists: keyed by their content (not their path, so two
+# checkouts of the same code share one cache), so an edit of a rule rebuilds it without
+# anyone remembering to raise CACHE_FORMAT.
+_RULE_FILES = ("confidentiality/words.py", "confidentiality/derived.py", "confidentiality/layers/terms.py",
+               "confidentiality/layers/_text.py")
 
 
 def _cache_key() -> str:
@@ -145,7 +152,19 @@ def _cache_key() -> str:
             parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
         except (AttributeError, IndexError, OSError, TypeError):
             parts.append(f"{package}:absent")
+    parts.append(f"rules={rules_digest(Path(__file__).resolve().parents[1])}")
     return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
+
+
+def rules_digest(package: Path) -> str:
+    """The content of the `_RULE_FILES` under `package` (the cdop folder), as one digest."""
+    rules = hashlib.sha256()
+    for name in _RULE_FILES:
+        try:
+            rules.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+        except OSError:
+            rules.update(f"{name}:absent".encode())
+    return rules.hexdigest()
 
 
 @functools.cache
@@ -185,6 +204,30 @@ def cached(name: str, build):
     return data
 
 
+def cached_table(name: str, build):
+    """`build()` (a dict of word -> int, or a set of words) as a memory-mapped table
+    (cdop.confidentiality.mapped) in the cache, keyed as `cached` is: for a list too large
+    to read whole in every process. A table that cannot be read is built again; one that
+    cannot be written is kept in memory as built."""
+    from cdop.confidentiality.mapped import MappedTable, write_table
+
+    path = _cache_path(name).with_suffix(".map")
+    try:
+        return MappedTable(path)
+    except (OSError, ValueError):
+        pass
+    data = build()
+    try:
+        write_table(path, data)
+        for stale in path.parent.glob(f"{name}-*.map"):  # an older key's copy
+            if stale != path:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        return MappedTable(path)
+    except (OSError, ValueError):
+        return data  # a read-only home: the list still works, built in each process
+
+
 def _build_english_words() -> frozenset[str]:
     from spellchecker import SpellChecker
 
@@ -211,10 +254,11 @@ def _build_spelling_words() -> frozenset[str]:
 
 
 @functools.cache
-def spelling_words() -> frozenset[str]:
+def spelling_words() -> Collection[str]:
     """Every word of pyspellchecker's English list seen at least KNOWN_WORD_MIN_COUNT
-    times (names among them: "roma", "moses")."""
-    return cached("spelling-words", _build_spelling_words)
+    times (names among them: "roma", "moses"): ~150,000 words, so a memory-mapped table
+    (asked word by word) rather than a set read whole in each process."""
+    return cached_table("spelling-words", _build_spelling_words)
 
 
 def is_known_word(word: str) -> bool:
