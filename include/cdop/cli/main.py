@@ -38,7 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dev-cert": ("admin", "dev_cert",
                  "Make a self-signed certificate for a mail catcher (trying the stack out only)."),
     "digest": ("requests", "digest_group", "The coordinator's daily digest (the cdop_send_daily_digest DAG sends it)."),
-    "files": ("admin", "files", "The encrypted files kept under CDOP_HOME (returned forms, case reports)."),
+    "files": ("admin", "files", "The encrypted files kept for cases (returned forms, attachments, case reports), "
+                                "in the store CDOP_FILE_STORE names: CDOP_HOME, the database or an object store."),
     "gate": ("gate", "gate_group",
              "The anonymisation gate: what it finds in a text, and the coordinator's decisions."),
     "investigation": ("intake", "investigation",
