@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import DBAPIError
 
-from cdop.config import ConfigError, Settings, get_settings, local_today
+from cdop.clock import today_in_england
+from cdop.config import ConfigError, Settings, get_settings
 
 EXIT_INPUT = 2
 
@@ -123,7 +124,7 @@ def business_date(value: dt.datetime | None) -> dt.date:
     from cdop.validation import not_in_future
 
     if value is None:
-        return local_today()
+        return today_in_england()
     not_in_future("today", value)
     return value.date()
 

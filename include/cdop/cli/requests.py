@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import DATETIME, business_date, current_settings, friendly_errors, today_option
-from cdop.config import local_today
+from cdop.clock import today_in_england
 from cdop.wording import plural
 
 
@@ -175,7 +175,7 @@ def simulate_cmd(days, start, seed, arrivals, home, mail, quiet) -> None:
     use_smtp = mail == "smtp" or (mail == "auto" and os.environ.get("CDOP_SMTP_HOST")
                                   and _listening(smtp.host, smtp.port))
     mailer = SmtpMailer(smtp, settings.policy.mail_from) if use_smtp else CountingMailer()
-    first = start.date() if start else local_today()
+    first = start.date() if start else today_in_england()
     where = f"SMTP {smtp.host}:{smtp.port}" if use_smtp else "nowhere (counted only)"
     click.echo(f"simulating {days} working days from {first} in {home} (mail goes to {where})")
     try:
