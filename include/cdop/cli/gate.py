@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import actor, current_settings, friendly_errors
+from cdop.store.statuses import AnnualReportStatus
 
 EXIT_CLEAN, EXIT_STOP, EXIT_FLAGS = 0, 1, 3
 
@@ -128,7 +129,7 @@ def _held_years(uow) -> list[int]:
                                .order_by(AnnualReport.year, AnnualReport.id)).all()
     latest = {year: (status, findings) for year, status, findings in rows}
     return [y for y, (status, findings) in latest.items()
-            if status == "blocked" and any(str(f).endswith("(flag)") for f in findings or [])]
+            if status == AnnualReportStatus.BLOCKED and any(str(f).endswith("(flag)") for f in findings or [])]
 
 
 def _report_flags(settings, uow, year: int):
