@@ -298,8 +298,9 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
         session.flush()
         # Progress: most older recommendations are completed; a few were not accepted.
         step = reviewed
-        for status in rng.choice([["in_progress", "completed"], ["in_progress"], ["completed"],
-                                  ["not_accepted"], ["in_progress", "in_progress", "completed"]]):
+        going, done, refused = (RecommendationStatus.IN_PROGRESS, RecommendationStatus.COMPLETED,
+                                RecommendationStatus.NOT_ACCEPTED)
+        for status in rng.choice([[going, done], [going], [done], [refused], [going, going, done]]):
             step = step + dt.timedelta(days=rng.randint(40, 200))
             if step >= today:
                 break
