@@ -33,8 +33,8 @@ def send_pending(settings: Settings, kinds: list[str]) -> dict:
 def send_task_failure(*, dag_id: str, task_id: str, run_id: str, failure_text: str,
                       logical_date: dt.datetime | None) -> dict:
     """Queue the failure notice of a task (once per DAG, task and run) and send every
-    pending notice. The business date is the run's logical date (today for a run that
-    has none)."""
+    pending notice. The business date is the run's moment (its logical date, else when it
+    was to run) in England, as every task of the run dates itself; today without one."""
     from cdop.clock import today_in_england
     from cdop.mail import outages, task_failures
     from cdop.mail.mailer import SmtpMailer
