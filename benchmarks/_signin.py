@@ -32,5 +32,5 @@ def coordinator_app(today: dt.date):
         return _User()
 
     security.get_user = get_user
-    common.local_today = lambda: today
+    common.today_in_england = lambda: today
     return create_app()

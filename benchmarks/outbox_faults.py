@@ -124,7 +124,7 @@ def run(backend: str, cases: int, kills: int, seed: int) -> dict:
                "CDOP_HOME": str(work / "home"), "CDOP_DATABASE_URL": url,
                "CDOP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                "CDOP_POLICY_FILE": str(ROOT / "tests/support/office_policy.toml"),
-               "CDOP_SMTP_HOST": "127.0.0.1", "CDOP_SMTP_PORT": str(port), "CDOP_TEST_TODAY": "2099-12-31"}
+               "CDOP_SMTP_HOST": "127.0.0.1", "CDOP_SMTP_PORT": str(port)}
         settings = settings_from_env(env)
         total = queue(settings, cases)
         kills_done = 0

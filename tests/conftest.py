@@ -39,10 +39,6 @@ os.environ.update(
 for _var in [v for v in os.environ if v.startswith("CDOP_")]:
     if _var not in ("CDOP_TEST_AIRFLOW_DB", "CDOP_TEST_PG_URL"):
         del os.environ[_var]
-# The fictional histories here run ahead of the real date: the clock that no business
-# date may pass (cdop.validation.real_today) is moved for the suite. The test of that
-# check sets its own.
-os.environ["CDOP_TEST_TODAY"] = "2099-12-31"
 
 from cryptography.fernet import Fernet  # noqa: E402
 

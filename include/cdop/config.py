@@ -8,7 +8,6 @@ A bad value stops start-up with a message naming the setting.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,9 +23,6 @@ from cdop.errors import ConfigError
 from cdop.validation import is_email
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# Child death review is England's process: a business date ("today" for a person at the
-# CLI or on the pages, and a run's logical date) is a date in England.
-TIME_ZONE = ZoneInfo("Europe/London")
 
 
 class LadderStep(BaseModel):
@@ -443,8 +438,3 @@ def _default_actor() -> str:
 def get_settings() -> Settings:
     """Process-wide settings from the environment (the CLI's and tests' entry point)."""
     return settings_from_env()
-
-
-def local_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in England: what a person means by "today" (`now`: an aware moment)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(TIME_ZONE).date()

@@ -29,14 +29,14 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from cdop.clock import today_in_england
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
@@ -207,20 +207,6 @@ def check_date(field: str, value: dt.date | dt.datetime | None) -> None:
             raise InputError([Problem(field, f"must lie between {DATE_MIN.year} and {DATE_MAX.year}")])
 
 
-ENGLAND = ZoneInfo("Europe/London")
-
-
-def real_today() -> dt.date:
-    """Today in England by the wall clock: no business date may lie after it.
-
-    `CDOP_TEST_TODAY` (YYYY-MM-DD) moves this clock for the test suite, whose fictional
-    histories run ahead of the real date; a deployment never sets it."""
-    moved = os.environ.get("CDOP_TEST_TODAY", "").strip()
-    if moved:
-        return dt.date.fromisoformat(moved)
-    return dt.datetime.now(dt.UTC).astimezone(ENGLAND).date()
-
-
 def not_in_future(field: str, value: dt.date | dt.datetime | None) -> None:
     """The one check every command and page applies to a business date it is given
     (`--today`, a date received, concluded, notified...): none may lie after today in
@@ -229,7 +215,7 @@ def not_in_future(field: str, value: dt.date | dt.datetime | None) -> None:
     if value is None:
         return
     day = value.date() if isinstance(value, dt.datetime) else value
-    if day > real_today():
+    if day > today_in_england():
         raise InputError([Problem(field, "is in the future: a business date cannot be after today")])
 
 

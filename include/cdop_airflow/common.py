@@ -28,7 +28,9 @@ def notify_task_failed(context) -> None:
         send_task_failure(
             dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
             failure_text=str(context.get("exception") or ""),
-            logical_date=context.get("logical_date"),
+            # The moment runtime.business_date dates the run's tasks by (run_after for a
+            # run without a logical date): the notice carries the run's day, in England.
+            logical_date=context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None),
         )
     except Exception as exc:  # the task has failed already; say so in its log, briefly
         log.error("could not notify the operations address of the failure (%s)", type(exc).__name__)

@@ -14,7 +14,8 @@ import os
 
 from sqlalchemy.engine import URL
 
-from cdop.config import ConfigError, Settings, local_today, settings_from_env
+from cdop.clock import today_in_england
+from cdop.config import ConfigError, Settings, settings_from_env
 
 
 def _connection(conn_id: str):
@@ -100,4 +101,4 @@ def _mask_secrets(env: dict[str, str]) -> None:
 def business_date(context) -> dt.date:
     """'Today' for a run: its logical date (run_after for runs without one), in England."""
     moment = context.get("logical_date") or context["dag_run"].run_after
-    return local_today(moment)
+    return today_in_england(moment)

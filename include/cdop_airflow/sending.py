@@ -33,16 +33,16 @@ def send_pending(settings: Settings, kinds: list[str]) -> dict:
 def send_task_failure(*, dag_id: str, task_id: str, run_id: str, failure_text: str,
                       logical_date: dt.datetime | None) -> dict:
     """Queue the failure notice of a task (once per DAG, task and run) and send every
-    pending notice. The business date is the run's logical date (today for a run that
-    has none)."""
-    from cdop.config import local_today
+    pending notice. The business date is the run's moment (its logical date, else when it
+    was to run) in England, as every task of the run dates itself; today without one."""
+    from cdop.clock import today_in_england
     from cdop.mail import outages, task_failures
     from cdop.mail.mailer import SmtpMailer
     from cdop.sending import delivery
     from cdop_airflow.runtime import settings as runtime_settings
 
     settings = runtime_settings(task_failures.ACTOR)
-    day = logical_date.date() if logical_date is not None else local_today()
+    day = today_in_england(logical_date)  # as every task dates itself (runtime.business_date)
     # A run that failed on a mail outage: the outage's one notice tells operations (see
     # cdop.mail.outages), not one a run for as long as it lasts.
     if delivery.RelayOutage.MARK not in (failure_text or ""):

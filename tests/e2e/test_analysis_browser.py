@@ -16,6 +16,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from cdop.clock import today_in_england
 from tests.e2e.test_ops_browser import PASSWORD, _shot, api_server, browser, chromium  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.timeout(420)
@@ -38,7 +39,7 @@ def _case_waiting_for_analysis(settings) -> str:
     from cdop.store.db import dispose_engines, unit_of_work
     from cdop.store.models import Case, CaseIdentifier, CaseReport, MeetingAllocation, PanelMeeting
 
-    today = dt.date.today()
+    today = today_in_england()
     with unit_of_work(settings) as uow:
         case = uow.session.scalar(select(Case).where(Case.closed_on.is_(None))
                                   .where(~Case.id.in_(select(MeetingAllocation.case_id)),
@@ -64,7 +65,7 @@ def test_record_an_analysis_with_recommendations_and_a_recommendations_progress(
 
     base, settings = api_server["url"], api_server["settings"]
     number = _case_waiting_for_analysis(settings)
-    today = dt.date.today()
+    today = today_in_england()
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{base}/cdop/analyses")

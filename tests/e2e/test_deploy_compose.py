@@ -30,7 +30,7 @@ COMMANDS = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
             "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer",
             "airflow-worker": "celery worker"}
 # Settings read by the code that production leaves unset on purpose.
-NOT_FOR_PRODUCTION = {"CDOP_DEMO", "CDOP_ACTOR", "CDOP_TEST_PG_URL", "CDOP_TEST_TODAY"}  # demo, audit name, test tooling
+NOT_FOR_PRODUCTION = {"CDOP_DEMO", "CDOP_ACTOR", "CDOP_TEST_PG_URL"}  # demo, audit name, test tooling
 
 
 def test_the_stack_has_every_service():

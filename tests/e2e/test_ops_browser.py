@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cdop.clock import today_in_england
 from tests.conftest import OFFICE_POLICY, TEST_KEY, free_port
 from tests.support.ops import AIRFLOW_API_ENV
 
@@ -82,7 +83,7 @@ def api_server(airflow_db, chromium, tmp_path_factory):
     }
     settings = settings_from_env(cdop_env)
     migrate(settings)
-    load_demo(settings, today=dt.date.today())
+    load_demo(settings, today=today_in_england())
     from cdop.store.db import unit_of_work
     from cdop.views.pipeline import stage_counts
 
@@ -135,7 +136,7 @@ def _report_awaiting_check(settings) -> None:
                                   .order_by(Case.id.desc()))
         html_path, pdf_path = _store(uow, settings, case.case_number, 1, REPORT_HTML.format(number=case.case_number),
                                      b"%PDF-1.4 report")
-        uow.session.add(CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=dt.date.today(),
+        uow.session.add(CaseReport(case_id=case.id, version=1, status="awaiting_check", built_on=today_in_england(),
                                    html_path=html_path, pdf_path=pdf_path))
         uow.commit()
 
@@ -221,7 +222,7 @@ def test_sign_in_then_use_the_cdop_pages(api_server, browser):
 
     # A date in the future is refused, naming the field, and nothing is written.
     form.locator("select[name=agency]").select_option(agency)
-    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    future = (today_in_england() + dt.timedelta(days=3)).isoformat()
     form.locator("input[name=received]").fill(future)
     form.get_by_role("button", name="Record return").click()
     page.get_by_role("alert").wait_for()
@@ -230,7 +231,7 @@ def test_sign_in_then_use_the_cdop_pages(api_server, browser):
 
     form = page.locator("#return-form")
     form.locator("select[name=agency]").select_option(agency)
-    form.locator("input[name=received]").fill(dt.date.today().isoformat())
+    form.locator("input[name=received]").fill(today_in_england().isoformat())
     form.get_by_role("button", name="Record return").click()
     page.wait_for_url(f"{base}/cdop/cases/{number}?done=return_recorded")
     assert page.get_by_role("status").inner_text() == "Return recorded."
@@ -244,7 +245,7 @@ def test_sign_in_then_use_the_cdop_pages(api_server, browser):
             .where(Case.case_number == number, Agency.code == agency))
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "return_recorded")
                                    .order_by(AuditEvent.id.desc()))
-        assert request.status == "returned" and request.returned_on == dt.date.today()
+        assert request.status == "returned" and request.returned_on == today_in_england()
         assert event.actor == "coordinator"
     dispose_engines()
     context.close()
@@ -293,7 +294,7 @@ def test_register_a_notification_from_the_form(api_server, signed_in):
     form.get_by_label("Forenames").fill("Elowen")
     form.get_by_label("Surname").fill("Tregarthen-Browser")
     form.get_by_label("Date of birth").fill("2021-06-14")
-    form.get_by_label("Date of death").fill((dt.date.today() - dt.timedelta(days=2)).isoformat())
+    form.get_by_label("Date of death").fill((today_in_england() - dt.timedelta(days=2)).isoformat())
     form.get_by_label("Sex").select_option("female")
     form.get_by_label("Deprivation decile (1-10)").fill("3")
     form.get_by_label("Place of death").select_option("hospital")
@@ -426,7 +427,7 @@ def test_hold_a_meeting(api_server, signed_in):
     )
 
     page, base = signed_in, api_server["url"]
-    today = dt.date.today()
+    today = today_in_england()
     page.goto(f"{base}/cdop/meetings")
     form = page.locator("#meeting-form")
     form.get_by_label("Date").fill(today.isoformat())
@@ -538,7 +539,7 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
     )
 
     settings = api_server["settings"]
-    today = dt.date.today()
+    today = today_in_england()
     with _db(api_server) as uow:
         reported = select(CaseReport.case_id)
         request = uow.session.scalar(
@@ -600,7 +601,7 @@ def test_release_a_false_alarm_on_the_held_findings_page(api_server, signed_in):
     from cdop.store.models import HeldFinding
 
     page, base = signed_in, api_server["url"]
-    day = dt.date.today()
+    day = today_in_england()
     fp = fingerprint("address", "14 Kestrel Road")
     with _db(api_server) as uow:
         for document, section, row, line, column in (

@@ -27,6 +27,7 @@ from cdop.panel.meetings import add_meeting, add_member, pack_date
 from cdop.store.db import unit_of_work
 from cdop.store.models import CaseReport, MeetingAllocation
 from tests.conftest import OFFICE_POLICY, cli, run_dag
+from tests.support.clock import cli_on
 from tests.support.ops import airflow_api_environment, token_for
 from tests.support.panel import (
     RequiredActionResponder,
@@ -163,7 +164,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
 
     # 4. B, approved from the CLI after the papers went, goes as an addendum with B only.
     # Its review run, starting after the decision, sees it and ends without asking.
-    assert cli("report", "approve", b, "--today", "2027-03-10").returncode == 0
+    assert cli_on(D(2027, 3, 10), "report", "approve", b, "--today", "2027-03-10").returncode == 0
     dagrun = review.test(logical_date=None, run_conf={"case_number": b, "version": 1})
     assert _states(dagrun)["coordinator_check"] == "skipped"
     run_dag(dagbag, "cdop_notify_panel", D(2027, 3, 11))
@@ -184,7 +185,7 @@ def test_ready_case_to_closed_with_recommendation_follow_up(agencies, smtp_serve
         "recommendations": [{"agency": "RUH", "text": "Audit out-of-hours review times.",
                              "due_on": "2027-06-30"}],
     }))
-    result = cli("analysis", "record", a, "--file", str(analysis), "--today", "2027-03-19")
+    result = cli_on(D(2027, 3, 19), "analysis", "record", a, "--file", str(analysis), "--today", "2027-03-19")
     assert result.returncode == 0, result.stderr
     assert describe_case(settings, a)["stage"] == "closed"
 

@@ -28,8 +28,8 @@ from cdop.rules.modifiable import case_modifiable, has_modifiable_factor
 from cdop.store.db import unit_of_work
 from cdop.store.models import Analysis, AnalysisFactor, AuditEvent, Case
 from cdop.validation import InputError
-from tests.conftest import cli
 from tests.support.annual_report import add_case
+from tests.support.clock import cli_on
 from tests.support.panel import ready_case
 
 D = dt.date
@@ -107,7 +107,7 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
     assert result["modifiable"] == "yes"
 
     out = tmp_path / "ncmd"
-    run = cli("ncmd", "export", "--year", "2027", "--to", str(out), "--today", "2027-04-02")
+    run = cli_on(D(2027, 4, 2), "ncmd", "export", "--year", "2027", "--to", str(out), "--today", "2027-04-02")
     assert run.returncode == 0, run.stderr
     assert "1 analyses, 3 factor lines, 1 recommendations" in run.stdout
     assert sorted(p.name for p in out.iterdir()) == [
@@ -141,10 +141,10 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
 
     # A rerun writes the same bytes; other years hold nothing.
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert cli("ncmd", "export", "--year", "2027", "--to", str(out), "--today", "2027-04-02").returncode == 0
+    assert cli_on(D(2027, 4, 2), "ncmd", "export", "--year", "2027", "--to", str(out), "--today", "2027-04-02").returncode == 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     empty = tmp_path / "2026"
-    assert cli("ncmd", "export", "--year", "2026", "--to", str(empty), "--today", "2027-04-02").returncode == 0
+    assert cli_on(D(2027, 4, 2), "ncmd", "export", "--year", "2026", "--to", str(empty), "--today", "2027-04-02").returncode == 0
     assert _read(empty / "analysis.csv") == []
 
     # A text that names someone (here: the school, recorded for the family after the
@@ -156,7 +156,7 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
         analysis.factors[0].notes = f"Attended {ids['school']} until the autumn."
         uow.commit()
     blocked_dir = tmp_path / "blocked"
-    run = cli("ncmd", "export", "--year", "2027", "--to", str(blocked_dir), "--today", "2027-04-02")
+    run = cli_on(D(2027, 4, 2), "ncmd", "export", "--year", "2027", "--to", str(blocked_dir), "--today", "2027-04-02")
     assert run.returncode == 2
     assert ("field 'factors.csv': contains an identifier (school, unrecorded.school) at row 1, "
             'column "notes": nothing was exported') in run.stderr, run.stderr
@@ -164,7 +164,7 @@ def test_ncmd_export_writes_each_section_gate_checked_and_private(agencies, tmp_
     assert ids["school"] not in run.stderr + run.stdout
     assert not blocked_dir.exists()
     # Bad years are refused, naming the field.
-    future = cli("ncmd", "export", "--year", "2031", "--to", str(blocked_dir), "--today", "2027-04-02")
+    future = cli_on(D(2027, 4, 2), "ncmd", "export", "--year", "2031", "--to", str(blocked_dir), "--today", "2027-04-02")
     assert future.returncode == 2 and "field 'year'" in future.stderr
     with unit_of_work(settings) as uow:
         events = list(uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "ncmd_exported")))

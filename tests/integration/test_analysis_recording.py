@@ -27,6 +27,7 @@ from cdop.store.models import Analysis, OutboxMessage, Recommendation
 from cdop.validation import InputError
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
+from tests.support.clock import cli_on
 from tests.support.panel import every_part_text, gate_for, ready_case, received
 
 D = dt.date
@@ -59,9 +60,9 @@ def test_a_bad_analysis_form_is_refused_whole_naming_each_field(agencies, tmp_pa
     path = tmp_path / "analysis.json"
     path.write_text(json.dumps(form))
     # The meeting has not happened yet: refused, whatever the form says.
-    result = cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-03")
+    result = cli_on(D(2027, 3, 3), "analysis", "record", number, "--file", str(path), "--today", "2027-03-03")
     assert result.returncode == 2 and "field 'case': its panel meeting has not happened yet" in result.stderr
-    result = cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
+    result = cli_on(D(2027, 3, 5), "analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
     assert result.returncode == 2
     for expected in ("field 'category'", "field 'factors[1].domain'", "field 'factors[2].grade'",
                      "field 'factors[3].factor': must be one of",
@@ -85,7 +86,7 @@ def test_the_analysis_closes_the_case_and_recommendations_are_followed_up(agenci
     form["recommendations"][1]["due_on"] = "2027-09-30"
     path = tmp_path / "analysis.json"
     path.write_text(json.dumps(form))
-    result = cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
+    result = cli_on(D(2027, 3, 5), "analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
     assert result.returncode == 0, result.stderr
     assert "case closed on 2027-03-05" in result.stdout
     assert describe_case(settings, number)["stage"] == "closed"
@@ -96,7 +97,7 @@ def test_the_analysis_closes_the_case_and_recommendations_are_followed_up(agenci
         ("child", "chronic_condition", 2), ("service", "care_plan", 2), ("social", "parental_smoking", 1)]
     r1, r2 = (r["id"] for r in shown["recommendations"])
     # A second analysis of a closed case is refused.
-    assert cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-06").returncode == 2
+    assert cli_on(D(2027, 3, 6), "analysis", "record", number, "--file", str(path), "--today", "2027-03-06").returncode == 2
 
     # Each recommendation goes to its organisation when agreed.
     send_pending(settings, kinds=list(analysis.KINDS))
@@ -125,8 +126,8 @@ def test_the_analysis_closes_the_case_and_recommendations_are_followed_up(agenci
 
     # Progress recorded: in progress asks again later; a request queued and then overtaken by
     # a completed update is cancelled, not sent; completed stops the follow-up.
-    result = cli("recommendation", "update", f"R{r1}", "--status", "in_progress", "--progress",
-                 "Audit started in February.", "--today", "2027-04-06")
+    result = cli_on(D(2027, 4, 6), "recommendation", "update", f"R{r1}", "--status", "in_progress",
+                    "--progress", "Audit started in February.", "--today", "2027-04-06")
     asked_again = calendar.add(D(2027, 4, 6), 20)
     assert result.returncode == 0 and f"next progress request: {asked_again}" in result.stdout
     assert len(plan_recommendation_follow_ups(settings, asked_again)) == 1
@@ -136,8 +137,8 @@ def test_the_analysis_closes_the_case_and_recommendations_are_followed_up(agenci
     assert report.get("cancelled") == 1
     assert len(received(smtp_server, "recommendation_reminder")) == 1
     assert plan_recommendation_follow_ups(settings, D(2027, 6, 1)) == []
-    with_names = cli("recommendation", "update", str(r2), "--status", "in_progress", "--progress",
-                     "Training booked at Larkspur Meadow Primary School.", "--today", "2027-05-05")
+    with_names = cli_on(D(2027, 5, 5), "recommendation", "update", str(r2), "--status", "in_progress", "--progress",
+                        "Training booked at Larkspur Meadow Primary School.", "--today", "2027-05-05")
     assert with_names.returncode == 2 and "field 'progress': contains an identifier (school)" in with_names.stderr
     listed = cli("recommendation", "list", "--open").stdout
     assert f"R{r2}" in listed and f"R{r1} " not in listed
@@ -154,9 +155,9 @@ def test_recommendation_flags_and_validation_of_the_command_line_form(agencies):
                         today=D(2027, 3, 5), actor="coordinator")
     # "yes" with no factor graded 2 contradicts the grades: refused, naming the field.
     assert [p.field for p in refused.value.problems] == ["modifiable"]
-    result = cli("analysis", "record", number, "--category", "infection",
-                 "--factor", "child|acute_illness|1|Previously well.", "--recommendation",
-                 "RUH|2027-09-01|Review sepsis screening in the emergency department.", "--today", "2027-03-05")
+    result = cli_on(D(2027, 3, 5), "analysis", "record", number, "--category", "infection",
+                    "--factor", "child|acute_illness|1|Previously well.", "--recommendation",
+                    "RUH|2027-09-01|Review sepsis screening in the emergency department.", "--today", "2027-03-05")
     assert result.returncode == 0, result.stderr
     shown = json.loads(cli("analysis", "show", number).stdout)
     assert shown["recommendations"][0]["organisation"] == "Riverside University Hospitals NHS Trust"

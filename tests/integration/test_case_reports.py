@@ -33,6 +33,7 @@ from cdop.store.storage import file_store
 from cdop.validation import InputError
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
+from tests.support.clock import cli_on
 from tests.support.panel import SCHOOL, gate_for, ready_case, received
 
 D = dt.date
@@ -154,20 +155,21 @@ def test_a_report_returned_with_comments_goes_back_and_approval_records_who_and_
     assemble_reports(settings, BUILT)
 
     # Returning needs comments, and the comments must not name anyone.
-    result = cli("report", "return", number, "--comments", " ", "--today", "2027-01-12")
+    result = cli_on(D(2027, 1, 12), "report", "return", number, "--comments", " ", "--today", "2027-01-12")
     assert result.returncode == 2 and "field 'comments': are required" in result.stderr
-    result = cli("report", "return", number, "--comments", f"Ask {ids['parent_name']} first.", "--today", "2027-01-12")
+    result = cli_on(D(2027, 1, 12), "report", "return", number, "--comments", f"Ask {ids['parent_name']} first.",
+                    "--today", "2027-01-12")
     assert result.returncode == 2 and "contains an identifier" in result.stderr
     assert ids["parent_name"] not in result.stderr
-    result = cli("report", "return", number, "--comments", "Add the GP's last contact to the chronology.",
-                 "--today", "2027-01-12")
+    result = cli_on(D(2027, 1, 12), "report", "return", number, "--comments",
+                    "Add the GP's last contact to the chronology.", "--today", "2027-01-12")
     assert result.returncode == 0, result.stderr
     [report] = _reports(settings)
     assert (report.status, report.decided_by, report.comments) == (
         "returned", "test-coordinator", "Add the GP's last contact to the chronology.")
     assert report.decided_at is not None
     # A returned report cannot then be approved; the office gets the comments.
-    assert cli("report", "approve", number, "--today", "2027-01-12").returncode == 2
+    assert cli_on(D(2027, 1, 12), "report", "approve", number, "--today", "2027-01-12").returncode == 2
     send_pending(settings, kinds=list(case_reports.KINDS))
     [notice] = received(smtp_server, "panel_report_returned")
     assert "Add the GP's last contact to the chronology." in notice.get_body(("plain",)).get_content()
@@ -176,15 +178,15 @@ def test_a_report_returned_with_comments_goes_back_and_approval_records_who_and_
     # The office amends, rebuilds; the new version is approved; a stale decision is refused.
     record_return_content(settings, number, "GPHC", summary=None, today=D(2027, 1, 13), replace=True, entries=[
         {"date": "2026-10-30", "what_happened": "GPHC: last contact, telephone advice."}])
-    assert cli("report", "build", number, "--today", "2027-01-13").returncode == 0
-    result = cli("report", "approve", number, "--version", "1", "--today", "2027-01-14")
+    assert cli_on(D(2027, 1, 13), "report", "build", number, "--today", "2027-01-13").returncode == 0
+    result = cli_on(D(2027, 1, 14), "report", "approve", number, "--version", "1", "--today", "2027-01-14")
     assert result.returncode == 2 and "field 'version'" in result.stderr
-    result = cli("report", "approve", number, "--version", "2", "--today", "2027-01-14")
+    result = cli_on(D(2027, 1, 14), "report", "approve", number, "--version", "2", "--today", "2027-01-14")
     assert result.returncode == 0, result.stderr
     view = json.loads(cli("report", "show", number, "--json").stdout)
     assert [(r["version"], r["status"]) for r in view["reports"]] == [(1, "returned"), (2, "approved")]
     assert view["reports"][1]["decided_by"] == "test-coordinator"
-    assert cli("report", "build", number, "--today", "2027-01-15").returncode == 2  # approved is final
+    assert cli_on(D(2027, 1, 15), "report", "build", number, "--today", "2027-01-15").returncode == 2  # approved is final
 
 
 def test_the_airflow_answer_never_overrides_a_decision_made_elsewhere(agencies):

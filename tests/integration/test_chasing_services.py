@@ -23,6 +23,7 @@ from cdop.views import worklists
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 from tests.support.chasing import chase_day, days, digest_day, notify, received, send_requests
+from tests.support.clock import cli_on
 
 D = dt.date
 SIMULATE_BUDGET_S = 300
@@ -230,10 +231,10 @@ def test_a_digest_with_nothing_left_to_say_by_send_time_is_cancelled(agencies, c
 
 
 def test_coordinator_commands(agencies, case, env):
-    result = cli("request", "waive", case, "GPHC", "--reason", "Not involved", "--today", "2026-12-22")
+    result = cli_on(D(2026, 12, 22), "request", "waive", case, "GPHC", "--reason", "Not involved", "--today", "2026-12-22")
     assert result.returncode == 0, result.stderr
     assert "waived the return from GPHC" in result.stdout
-    again = cli("request", "waive", case, "GPHC", "--reason", "x", "--today", "2026-12-22")
+    again = cli_on(D(2026, 12, 22), "request", "waive", case, "GPHC", "--reason", "x", "--today", "2026-12-22")
     assert again.returncode == 2 and "field 'agency': this return has already been waived" in again.stderr
 
     ok = cli("ncmd", "record", case, "--at", "2026-11-13 10:00", "--today", "2026-11-16")
@@ -243,14 +244,14 @@ def test_coordinator_commands(agencies, case, env):
     bad = cli("ncmd", "record", case, "--at", "13/11/2026")
     assert bad.returncode == 2 and "--at" in bad.stderr
 
-    overdue = cli("chase", "overdue", "--today", "2026-12-22")
+    overdue = cli_on(D(2026, 12, 22), "chase", "overdue", "--today", "2026-12-22")
     assert overdue.returncode == 0
     assert "Riverside University Hospitals NHS Trust (RUH)" in overdue.stdout
     assert "GPHC" not in overdue.stdout  # waived
-    shown = cli("digest", "show", "--today", "2026-12-22")
+    shown = cli_on(D(2026, 12, 22), "digest", "show", "--today", "2026-12-22")
     assert "OVERDUE RETURNS (1)" in shown.stdout
-    assert cli("ncmd", "breaches", "--today", "2026-12-22").stdout.strip() == "no NCMD deadline breaches"
-    record = cli("investigation", "record", case, "inquest", "--status", "in_progress", "--today", "2026-12-22")
+    assert cli_on(D(2026, 12, 22), "ncmd", "breaches", "--today", "2026-12-22").stdout.strip() == "no NCMD deadline breaches"
+    record = cli_on(D(2026, 12, 22), "investigation", "record", case, "inquest", "--status", "in_progress", "--today", "2026-12-22")
     assert record.returncode == 2 and "field 'kind': must be one of" in record.stderr
 
 

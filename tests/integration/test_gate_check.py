@@ -16,6 +16,7 @@ from cdop.requests.returns import record_return_content
 from cdop.store.db import unit_of_work
 from cdop.store.models import AuditEvent, CaseReport, GateDecision
 from tests.conftest import cli
+from tests.support.clock import cli_on
 from tests.support.panel import ready_case
 
 D = dt.date
@@ -69,7 +70,7 @@ def test_a_flag_holds_the_report_until_the_coordinator_marks_it_not_an_identifie
         assert [(r["field"], r["label"], r["severity"], r["decision"]) for r in report.replacements] == [
             ("unrecorded.name", "[person A]", "flag", None)]
         assert "Tremayne" not in str(report.replacements)
-    held = cli("report", "approve", number, "--today", "2027-01-12")
+    held = cli_on(D(2027, 1, 12), "report", "approve", number, "--today", "2027-01-12")
     assert held.returncode == 2 and "1 replacement(s) wait for your decision" in held.stderr, held.stderr
 
     text = tmp_path / "entry.txt"
@@ -97,12 +98,12 @@ def test_a_flag_holds_the_report_until_the_coordinator_marks_it_not_an_identifie
 
     # The report's flag is decided on the check page or the CLI: undone as a false alarm,
     # the words kept as written; the report is drafted again and can now be approved.
-    undone = cli("report", "decide", number, "--replacement", "1", "--undo",
-                 "--reason", "A charity worker, not the family.", "--today", "2027-01-12")
+    undone = cli_on(D(2027, 1, 12), "report", "decide", number, "--replacement", "1", "--undo",
+                    "--reason", "A charity worker, not the family.", "--today", "2027-01-12")
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert "undone: kept as written" in undone.stdout and "v1 drafted again: awaiting_check" in undone.stdout
     assert "Tremayne" not in undone.stdout + undone.stderr
-    approved = cli("report", "approve", number, "--today", "2027-01-12")
+    approved = cli_on(D(2027, 1, 12), "report", "approve", number, "--today", "2027-01-12")
     assert approved.returncode == 0, approved.stderr
     with unit_of_work(settings) as uow:
         [report] = uow.session.scalars(select(CaseReport)).all()

@@ -30,6 +30,7 @@ from cdop.store.models import (
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
 from tests.support.annual_report import load_known_counts
+from tests.support.clock import cli_on
 from tests.support.panel import ready_case, received
 
 D = dt.date
@@ -48,7 +49,7 @@ def _recommendations_agreed(settings, tmp_path) -> str:
     form["recommendations"][1]["due_on"] = "2027-09-30"
     path = tmp_path / "analysis.json"
     path.write_text(json.dumps(form))
-    result = cli("analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
+    result = cli_on(D(2027, 3, 5), "analysis", "record", number, "--file", str(path), "--today", "2027-03-05")
     assert result.returncode == 0, result.stderr
     return number
 

@@ -19,6 +19,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from cdop.clock import today_in_england
 from cdop.dev.demo import load_demo
 from cdop.intake.notifications import register_notifications
 from cdop.rules.stages import case_stage
@@ -94,25 +95,28 @@ def test_a_road_traffic_death_brings_the_police_and_the_coroner_and_their_proces
     assert "road_traffic" in case["forms"]
 
 
-def test_no_command_accepts_a_business_date_in_the_future(agencies, monkeypatch):
-    monkeypatch.setenv("CDOP_TEST_TODAY", "2026-12-01")
+def test_no_command_accepts_a_business_date_in_the_future(agencies):
+    # The command runs in its own process by the real clock: the dates refused are the
+    # real tomorrow and later, the fictional history lies before the real today.
+    today = today_in_england()
+    tomorrow, later = today + dt.timedelta(days=1), today + dt.timedelta(days=60)
     number, _ = notify(agencies, ["RUH"], on=D(2026, 11, 13))
     for args in (
-        ["digest", "show", "--today", "2026-12-02"],
-        ["return", "record", number, "RUH", "--received", "2026-12-02"],
-        ["return", "record", number, "RUH", "--received", "2026-11-30", "--today", "2027-01-01"],
-        ["investigation", "record", number, "post_mortem", "--status", "concluded", "--date", "2026-12-05"],
-        ["ncmd", "record", number, "--at", "2026-12-02 09:00"],
-        ["analysis", "record", number, "--category", "infection", "--modifiable", "no", "--today", "2027-03-01"],
+        ["digest", "show", "--today", str(tomorrow)],
+        ["return", "record", number, "RUH", "--received", str(tomorrow)],
+        ["return", "record", number, "RUH", "--received", "2026-11-30", "--today", str(later)],
+        ["investigation", "record", number, "post_mortem", "--status", "concluded", "--date", str(tomorrow)],
+        ["ncmd", "record", number, "--at", f"{tomorrow} 09:00"],
+        ["analysis", "record", number, "--category", "infection", "--modifiable", "no", "--today", str(later)],
     ):
         result = cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert "is in the future" in result.stderr and "Traceback" not in result.stderr, args
-        assert "2026-12-02" not in result.stderr and "2027" not in result.stderr, args  # never the value
+        assert str(tomorrow) not in result.stderr and str(later) not in result.stderr, args  # never the value
     with unit_of_work(agencies) as uow:
         case = get_case(uow, number)
         assert [r.status for r in case.requests] == ["pending"] and case.closed_on is None
-    assert cli("digest", "show", "--today", "2026-12-01").returncode == 0  # today itself is fine
+    assert cli("digest", "show", "--today", str(today)).returncode == 0  # today itself is fine
 
 
 def test_case_list_filters_by_stage_and_state_newest_first_in_pages(agencies):
@@ -133,9 +137,8 @@ def test_case_list_filters_by_stage_and_state_newest_first_in_pages(agencies):
     assert bad.returncode == 2 and "field 'stage'" in bad.stderr and "Quennell" not in bad.stderr
 
 
-def test_the_demo_has_a_past_meeting_with_a_case_waiting_for_its_analysis(settings, monkeypatch):
-    today = dt.date.today()
-    monkeypatch.setenv("CDOP_TEST_TODAY", today.isoformat())
+def test_the_demo_has_a_past_meeting_with_a_case_waiting_for_its_analysis(settings):
+    today = today_in_england()  # the command below dates itself by the real clock
     load_demo(settings, today=today)
     with unit_of_work(settings) as uow:
         # The latest meeting that has happened (the history's monthly meetings come before it).

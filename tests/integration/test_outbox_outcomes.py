@@ -71,6 +71,17 @@ def of_kind(settings, kind: str) -> list[OutboxMessage]:
         return list(found)
 
 
+def test_the_failure_notice_dates_itself_in_england_like_every_task(queued, smtp_server):
+    """A run at 23:30 UTC on a summer evening belongs to the next day in England: the
+    notice is dated as the run's tasks date themselves (runtime.business_date)."""
+    serve(smtp_server)
+    late = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
+    send_task_failure(dag_id="cdop_send_agency_requests", task_id="send_requests",
+                      run_id="scheduled__2026-07-01T23:30:00+00:00", failure_text="", logical_date=late)
+    [notice] = of_kind(queued, task_failures.KIND)
+    assert notice.business_date == dt.date(2026, 7, 2) and notice.status == "sent"
+
+
 # ------------------------------------------------------------ the server's refusal
 
 

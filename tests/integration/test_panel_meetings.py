@@ -16,6 +16,7 @@ from cdop.store.db import unit_of_work
 from cdop.store.models import Case, MeetingAllocation
 from cdop_airflow.sending import send_pending
 from tests.conftest import cli
+from tests.support.clock import cli_on
 from tests.support.panel import every_part_text, gate_for, ready_case, received
 
 D = dt.date
@@ -40,11 +41,11 @@ def test_approved_cases_go_to_the_next_suitable_meeting_with_room_oldest_first(a
     today = D(2027, 2, 19)
     for args in (["--date", "2027-02-10"], ["--date", "2027-03-04", "--capacity", "2"],
                  ["--date", "2027-03-10", "--kind", "neonatal", "--capacity", "1"], ["--date", "2027-03-25"]):
-        result = cli("panel", "meeting", "add", *args, "--today", "2027-01-04")
+        result = cli_on(D(2027, 1, 4), "panel", "meeting", "add", *args, "--today", "2027-01-04")
         assert result.returncode == 0, result.stderr
     past, m1, n1, m2 = 1, 2, 3, 4
-    assert cli("panel", "meeting", "add", "--date", "2027-03-04", "--kind", "weekly",
-               "--today", "2027-01-04").returncode == 2
+    assert cli_on(D(2027, 1, 4), "panel", "meeting", "add", "--date", "2027-03-04", "--kind", "weekly",
+                  "--today", "2027-01-04").returncode == 2
 
     assemble_reports(settings, D(2027, 2, 1))
     # Papers day of the first meeting, nothing allocated yet: no pack goes (and nothing breaks).

@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from cdop.clock import today_in_england
 from cdop.confidentiality.documents import pdf_text
-from cdop.config import local_today
 from cdop.intake.family import record_family
 from cdop.intake.notifications import register_notifications
 from cdop.panel import case_reports, replacements
@@ -122,7 +122,7 @@ def _originals() -> list[str]:
 def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_no_identifier(
         portal_settings, smtp_server, tmp_path):
     settings = portal_settings
-    today = local_today()  # the portal dates what it receives by today in England
+    today = today_in_england()  # the portal dates what it receives by today in England
     number = _case(settings, today)
     _submit(settings, smtp_server, RUH, today, RUH_TEXT)
     _submit(settings, smtp_server, SCH1, today, SCH1_TEXT)

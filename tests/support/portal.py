@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from cdop.config import local_today
+from cdop.clock import today_in_england
 from tests.support.chasing import notify, send_requests
 
 LINK = re.compile(r"https?://[^\s/]+/r/([A-Za-z0-9_-]{20,})")
@@ -16,7 +16,7 @@ CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
 def sent_case(settings, agencies=("RUH", "SCH1"), seed: int = 3) -> tuple[str, dict, dt.date]:
     """A case whose requests went out a week ago (portal dates are today's, in England)."""
-    today = local_today()
+    today = today_in_england()
     number, row = notify(settings, list(agencies), on=today - dt.timedelta(days=10), seed=seed,
                          died=today - dt.timedelta(days=12))
     send_requests(settings, today - dt.timedelta(days=7))

@@ -55,12 +55,12 @@ def test_secure_domain_matching():
 
 
 def test_today_for_a_person_is_the_date_in_england():
-    from cdop.config import local_today
+    from cdop.clock import today_in_england
 
     # 23:30 UTC on a summer evening is already the next day in England (BST, UTC+1).
-    assert local_today(dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 7, 2)
+    assert today_in_england(dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 7, 2)
     # In winter England is on UTC.
-    assert local_today(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
+    assert today_in_england(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
 
 
 def _policy_file(tmp_path, text: str) -> str:

@@ -200,17 +200,31 @@ def test_size_and_record_limits(tmp_path):
         load_table_file(many)
 
 
-def test_no_business_date_may_lie_after_today_in_england(monkeypatch):
+def test_no_business_date_may_lie_after_today_in_england(time_machine):
     import datetime as dt
 
-    from cdop.validation import InputError, not_in_future, real_today
+    from cdop.clock import today_in_england
+    from cdop.validation import InputError, not_in_future
 
-    monkeypatch.setenv("CDOP_TEST_TODAY", "2026-12-01")
-    assert real_today() == dt.date(2026, 12, 1)
+    # 23:30 in London on 1 December: the guard's day is England's, not the machine's.
+    time_machine.move_to(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC), tick=False)
+    assert today_in_england() == dt.date(2026, 12, 1)
     not_in_future("today", dt.date(2026, 12, 1))  # today itself is fine
     not_in_future("today", None)
     with pytest.raises(InputError) as err:
         not_in_future("received", dt.datetime(2026, 12, 2, 0, 5))
     assert str(err.value.problems[0]) == "field 'received': is in the future: a business date cannot be after today"
-    monkeypatch.delenv("CDOP_TEST_TODAY")
-    assert real_today() <= dt.date.today() + dt.timedelta(days=1)  # the wall clock, in England
+    # In summer the same UTC moment is already the next day in England.
+    time_machine.move_to(dt.datetime(2027, 7, 1, 23, 30, tzinfo=dt.UTC), tick=False)
+    not_in_future("received", dt.date(2027, 7, 2))
+
+
+def test_the_future_date_guard_reads_no_environment_variable(monkeypatch):
+    """The suite does not turn the guard off: no variable moves the production clock."""
+    import datetime as dt
+
+    from cdop.validation import InputError, not_in_future
+
+    monkeypatch.setenv("CDOP_TEST_TODAY", "2099-12-31")
+    with pytest.raises(InputError):
+        not_in_future("today", dt.date.today() + dt.timedelta(days=2))

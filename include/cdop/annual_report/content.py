@@ -25,6 +25,7 @@ from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy
 from cdop.rules.ages import AGE_BANDS
+from cdop.store.statuses import RecommendationStatus
 from cdop.taxonomy import taxonomy
 
 NATIONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "national_reference.csv"
@@ -39,8 +40,9 @@ ETHNIC_GROUPS = [
 TIME_BANDS = ["Within 6 months", "6 to 12 months", "More than 12 months"]
 NCMD_LABELS = {"within": "Within the deadline", "late": "After the deadline",
                "not_recorded": "Not recorded"}
-STATUS_COLUMNS = [("completed", "Completed"), ("in_progress", "In progress"),
-                  ("agreed", "Agreed, not yet started"), ("not_accepted", "Not accepted")]
+STATUS_COLUMNS = [(RecommendationStatus.COMPLETED, "Completed"), (RecommendationStatus.IN_PROGRESS, "In progress"),
+                  (RecommendationStatus.AGREED, "Agreed, not yet started"),
+                  (RecommendationStatus.NOT_ACCEPTED, "Not accepted")]
 LEARNING_ITEMS = 12  # learning statements printed (modifiable ones first)
 RECOMMENDATIONS_LISTED = 30  # recommendations of the year printed in full
 ONS_MIN_DEATHS = 3  # ONS computes no rate from fewer deaths
@@ -463,7 +465,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     rec_counts = []
     for y in rec_years:
         in_year = recs[recs["report_year"] == y] if len(recs) else recs
-        rec_counts.append([int((in_year["status"] == code).sum()) if len(in_year) else 0
+        rec_counts.append([int((in_year["status"] == code.value).sum()) if len(in_year) else 0
                            for code, _ in STATUS_COLUMNS])
     progress = Table(
         id="recommendations", title="Recommendations made, and their progress at 31 March",

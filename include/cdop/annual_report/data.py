@@ -23,6 +23,7 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
+from cdop.store.statuses import RecommendationStatus
 
 TREND_YEARS = 5
 
@@ -290,7 +291,7 @@ def _status_at(session: Session, recs: pd.DataFrame, agreed_from: dt.date, end: 
         if recorded_on <= end:
             latest[rec_id] = status
     return [
-        latest.get(int(i), "agreed") if int(i) in any_update else status
+        latest.get(int(i), RecommendationStatus.AGREED.value) if int(i) in any_update else status
         for i, status in zip(recs["id"], recs["status"], strict=True)
     ]
 

@@ -31,6 +31,7 @@ from cdop.mail.mailer import Attachment, Email
 from cdop.private_files import private_dir, write_private
 from cdop.store.db import unit_of_work
 from cdop.store.models import AnnualReport, OutboxMessage
+from cdop.store.statuses import AnnualReportStatus, OutboxStatus
 from cdop.validation import InputError, Problem
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def due_report_year(settings: Settings, today: dt.date) -> int | None:
     with unit_of_work(settings) as uow:
         released = uow.session.scalar(
             select(func.count(AnnualReport.id)).where(
-                AnnualReport.year == year, AnnualReport.status == "released"
+                AnnualReport.year == year, AnnualReport.status == AnnualReportStatus.RELEASED
             )
         )
     return None if released else year
@@ -333,11 +334,11 @@ def _record_blocked(settings, actor, year, content_hash, today, findings, locate
                                        AnnualReport.content_hash == content_hash)
         )
         if row is None:
-            row = AnnualReport(year=year, content_hash=content_hash, status="blocked",
+            row = AnnualReport(year=year, content_hash=content_hash, status=AnnualReportStatus.BLOCKED,
                                built_on=today, gate_findings=flat)
             uow.session.add(row)
         else:
-            row.status, row.gate_findings, row.built_on = "blocked", flat, today
+            row.status, row.gate_findings, row.built_on = AnnualReportStatus.BLOCKED, flat, today
         uow.session.flush()
         uow.audit("annual_report_blocked", "annual_report", row.id, year=year, findings=flat)
         uow.commit()
@@ -346,7 +347,7 @@ def _record_blocked(settings, actor, year, content_hash, today, findings, locate
 def _email_state(message: OutboxMessage, created: bool) -> str:
     if created:
         return "queued"
-    return {"pending": "pending", "sent": "sent"}.get(message.status, message.status)
+    return {OutboxStatus.PENDING: "pending", OutboxStatus.SENT: "sent"}.get(message.status, message.status)
 
 
 def _record_release(settings, actor, year, version, content_hash, today,
@@ -368,7 +369,7 @@ def _record_release(settings, actor, year, version, content_hash, today,
         if row is None:
             row = AnnualReport(year=year, content_hash=content_hash, built_on=today)
             uow.session.add(row)
-        row.status, row.version, row.gate_findings, row.built_on = "released", version, [], today
+        row.status, row.version, row.gate_findings, row.built_on = AnnualReportStatus.RELEASED, version, [], today
         record_held(uow, output_key(KIND, year), (), today)  # nothing holds the year now
         row.built_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         row.directory = str(year_directory(settings, year))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cdop.cli.common import business_date, current_settings, friendly_errors, today_option
+from cdop.store.statuses import OutboxStatus
 
 
 @click.group("annual-report")
@@ -62,7 +63,7 @@ def _sent_editions(settings, ids: dict[str, int | None]) -> list[str]:
 
     with unit_of_work(settings) as uow:
         return [e for e, i in ids.items()
-                if i is not None and uow.session.get(OutboxMessage, i).status == "sent"]
+                if i is not None and uow.session.get(OutboxMessage, i).status == OutboxStatus.SENT]
 
 
 def _email_line(state: str | None, sent_now: bool, recipients) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cdop.clock import today_in_england
 from cdop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -127,11 +128,10 @@ DATETIME = DateParam(with_time=True)
 
 def business_date(value: dt.datetime | None) -> dt.date:
     """The --today option (never in the future: DateParam refuses it), or today in England."""
-    from cdop.config import local_today
     from cdop.validation import not_in_future
 
     if value is None:
-        return local_today()
+        return today_in_england()
     not_in_future("today", value)
     return value.date()
 

@@ -123,12 +123,13 @@ def _held_years(uow) -> list[int]:
     from sqlalchemy import select
 
     from cdop.store.models import AnnualReport
+    from cdop.store.statuses import AnnualReportStatus
 
     rows = uow.session.execute(select(AnnualReport.year, AnnualReport.status, AnnualReport.gate_findings)
                                .order_by(AnnualReport.year, AnnualReport.id)).all()
     latest = {year: (status, findings) for year, status, findings in rows}
     return [y for y, (status, findings) in latest.items()
-            if status == "blocked" and any(str(f).endswith("(flag)") for f in findings or [])]
+            if status == AnnualReportStatus.BLOCKED and any(str(f).endswith("(flag)") for f in findings or [])]
 
 
 def _report_flags(settings, uow, year: int):

@@ -11,8 +11,9 @@ import sys
 import click
 
 from cdop.cli.common import EXIT_INPUT, current_settings, friendly_errors
+from cdop.store.statuses import OutboxStatus
 
-STATUSES = ("pending", "sending", "sent", "held", "cancelled")
+STATUSES = tuple(s.value for s in OutboxStatus)
 
 
 @click.group("outbox")
@@ -36,7 +37,7 @@ def outbox_list(status: str | None, limit: int) -> None:
         click.echo("no message" + (f" {status}" if status else ""))
         return
     for m in page.rows:
-        reason = f"  ({m['last_error']})" if m["last_error"] and m["status"] != "sent" else ""
+        reason = f"  ({m['last_error']})" if m["last_error"] and m["status"] != OutboxStatus.SENT else ""
         click.echo(f"{m['id']:>7}  {m['status']:<9}  {m['kind']:<20}  {m['business_key']}{reason}")
     if page.total > len(page.rows):
         click.echo(f"... {page.total - len(page.rows)} more (use --limit)")

@@ -127,10 +127,11 @@ def meeting_record(meeting_id, attended, apologies, minutes_file, outcomes, toda
     from pathlib import Path
 
     from cdop.panel.meetings import record_meeting
+    from cdop.store.statuses import AttendanceStatus
     from cdop.validation import InputError, Problem
 
     marks = {}
-    for status, ids in (("attended", attended), ("apologies", apologies)):
+    for status, ids in ((AttendanceStatus.ATTENDED, attended), (AttendanceStatus.APOLOGIES, apologies)):
         for position, value in enumerate(ids, start=1):
             if not value.strip().isdigit():
                 raise InputError([Problem(f"--{status}", f"is not a member id (item {position})")])

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from cdop.cli.common import DATETIME, business_date, current_settings, friendly_errors, today_option
+from cdop.clock import today_in_england
 from cdop.wording import plural
 
 
@@ -156,7 +157,7 @@ def simulate_cmd(days, start, seed, arrivals, home, mail, quiet) -> None:
     """Watch months of chasing in a minute: demo data, simulated agencies, real services.
 
     Runs in a database of its own (never the configured CDOP database)."""
-    from cdop.config import local_today, settings_from_env
+    from cdop.config import settings_from_env
     from cdop.dev.simulate import CountingMailer, simulate
     from cdop.mail.mailer import SmtpMailer
 
@@ -174,7 +175,7 @@ def simulate_cmd(days, start, seed, arrivals, home, mail, quiet) -> None:
     use_smtp = mail == "smtp" or (mail == "auto" and os.environ.get("CDOP_SMTP_HOST")
                                   and _listening(smtp.host, smtp.port))
     mailer = SmtpMailer(smtp, settings.policy.mail_from) if use_smtp else CountingMailer()
-    first = start.date() if start else local_today()
+    first = start.date() if start else today_in_england()
     where = f"SMTP {smtp.host}:{smtp.port}" if use_smtp else "nowhere (counted only)"
     click.echo(f"simulating {days} working days from {first} in {home} (mail goes to {where})")
     try:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from cdop.confidentiality.decisions import fingerprint, fingerprints
 from cdop.confidentiality.folding import Finding
+from cdop.store.statuses import HeldStatus
 from cdop.validation import InputError, Problem
 
-HELD, RELEASED = "held", "released"
+HELD, RELEASED = HeldStatus.HELD, HeldStatus.RELEASED
 REASON_MAX = 500
 
 

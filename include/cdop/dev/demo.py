@@ -27,6 +27,7 @@ from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case
+from cdop.store.statuses import InvestigationStatus, RequestStatus
 
 FORENAMES = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Freya", "Arthur", "Ivy", "Theo",
              "Rosie", "Finley", "Poppy", "Jude", "Esme", "Reuben", "Nia", "Kai", "Maisie", "Idris",
@@ -201,7 +202,7 @@ def _chase_history(settings: Settings, today: dt.date, calendar: WorkingCalendar
 
     with unit_of_work(settings) as uow:
         first = uow.session.scalar(select(func.min(AgencyRequest.next_chase_on))
-                                   .where(AgencyRequest.status == "sent"))
+                                   .where(AgencyRequest.status == RequestStatus.SENT))
     day = first
     while day is not None and day < today:
         if chasing.is_working_day(settings, day):
@@ -223,9 +224,9 @@ def _record_history(settings, case_number, agencies, processes, returned_share, 
         if concluded:
             when = min(calendar.add(sent_on, rng.randint(20, 60)), today)
             with happened_on(settings, when, hour=14):
-                record_investigation(settings, case_number, kind, status="concluded", on=when, today=when,
+                record_investigation(settings, case_number, kind, status=InvestigationStatus.CONCLUDED, on=when, today=when,
                                      outcome="Concluded; findings shared with the panel.")
         else:
             with happened_on(settings, sent_on, hour=15):
-                record_investigation(settings, case_number, kind, status="in_progress", on=sent_on,
+                record_investigation(settings, case_number, kind, status=InvestigationStatus.IN_PROGRESS, on=sent_on,
                                      today=sent_on)

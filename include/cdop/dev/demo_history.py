@@ -21,6 +21,7 @@ from sqlalchemy import select
 from cdop.config import Settings
 from cdop.dev.demo_choices import choose_for
 from cdop.intake.notifications import register_notifications
+from cdop.rules.recommendations import OPEN_STATUSES
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
     AgencyRequest,
@@ -34,6 +35,7 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
+from cdop.store.statuses import RecommendationStatus, RequestStatus
 from cdop.taxonomy import factor_codes
 
 HISTORY_YEARS = 6  # report years with completed reviews (a five-year trend and one more)
@@ -257,7 +259,7 @@ def load_demo_history(settings: Settings, *, today: dt.date, seed: int = 2026) -
 def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt.date,
             today: dt.date) -> Analysis:
     for request in session.scalars(select(AgencyRequest).where(AgencyRequest.case_id == case.id)):
-        request.status = "returned"
+        request.status = RequestStatus.RETURNED
         request.requested_on = case.notified_on + dt.timedelta(days=1)
         request.returned_on = request.requested_on + dt.timedelta(days=rng.randint(10, 40))
     if rng.random() < 0.3:
@@ -291,13 +293,14 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
         due = reviewed + dt.timedelta(days=rng.choice([90, 180, 270]))
         rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation=organisation,
                              email="actions@demo.example.gov.uk", text=text, agreed_on=reviewed,
-                             due_on=due, status="agreed")
+                             due_on=due, status=RecommendationStatus.AGREED)
         session.add(rec)
         session.flush()
         # Progress: most older recommendations are completed; a few were not accepted.
         step = reviewed
-        for status in rng.choice([["in_progress", "completed"], ["in_progress"], ["completed"],
-                                  ["not_accepted"], ["in_progress", "in_progress", "completed"]]):
+        going, done, refused = (RecommendationStatus.IN_PROGRESS, RecommendationStatus.COMPLETED,
+                                RecommendationStatus.NOT_ACCEPTED)
+        for status in rng.choice([[going, done], [going], [done], [refused], [going, going, done]]):
             step = step + dt.timedelta(days=rng.randint(40, 200))
             if step >= today:
                 break
@@ -307,9 +310,10 @@ def _review(session, rng: random.Random, case: Case, category: str, reviewed: dt
         # An office follows a recommendation up until it is done: none is left open for
         # more than a year past its due date (the recent ones get the follow-up DAG's
         # progress requests).
-        if rec.status in ("agreed", "in_progress") and due < today - dt.timedelta(days=365):
+        if rec.status in OPEN_STATUSES and due < today - dt.timedelta(days=365):
             done = min(max(step, due) + dt.timedelta(days=rng.randint(30, 120)), today - dt.timedelta(days=1))
-            session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=done, status="completed",
+            session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=done,
+                                             status=RecommendationStatus.COMPLETED,
                                              progress=f"Completed: evidence of action from {organisation}."))
-            rec.status = "completed"
+            rec.status = RecommendationStatus.COMPLETED
     return analysis

@@ -42,6 +42,7 @@ from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import unit_of_work
 from cdop.store.models import Case, MeetingAttendance, PanelMeeting
+from cdop.store.statuses import AttendanceStatus, RequestStatus
 
 MEMBERS = [
     ("Dr Helen Armitage", "Designated doctor for child deaths (chair)", "helen.armitage@nhs.net"),
@@ -167,7 +168,7 @@ def load_demo_panel(settings: Settings, *, today: dt.date, seed: int = 4) -> str
             .options(selectinload(Case.requests), selectinload(Case.investigations))
             .order_by(Case.notified_on, Case.case_number)))
         plan = [(c.case_number, c.date_of_death, dt.date.fromisoformat(c.date_of_birth),
-                 [(r.agency.code, r.returned_on) for r in c.requests if r.status == "returned"],
+                 [(r.agency.code, r.returned_on) for r in c.requests if r.status == RequestStatus.RETURNED],
                  case_stage(c), case_ready_since(c),
                  c.age_at_death_days, c.notified_on)
                 for c in cases]
@@ -229,7 +230,7 @@ def _attendance_of_earlier_meetings(settings: Settings, member_ids: list[int], t
         for meeting_id in uow.session.scalars(select(PanelMeeting.id).where(PanelMeeting.meets_on < today)):
             away = set(rng.sample(member_ids, rng.randint(1, 2)))
             uow.session.add_all(MeetingAttendance(meeting_id=meeting_id, member_id=m,
-                                                  status="apologies" if m in away else "attended")
+                                                  status=AttendanceStatus.APOLOGIES if m in away else AttendanceStatus.ATTENDED)
                                 for m in member_ids)
         uow.commit()
 
@@ -300,7 +301,7 @@ def _past_meeting(settings: Settings, ready: list[tuple[str, dt.date]], today: d
     with happened_on(settings, meeting, hour=13):
         invited = [m["id"] for m in list_members(settings) if m["active"]]
         record_meeting(settings, meeting_id, today=meeting, actor="demo",
-                       attendance={m: ("apologies" if i == len(invited) - 1 else "attended")
+                       attendance={m: (AttendanceStatus.APOLOGIES if i == len(invited) - 1 else AttendanceStatus.ATTENDED)
                                    for i, m in enumerate(invited)},
                        outcomes={number: "reviewed" for number, _ in candidates})
     closed = []

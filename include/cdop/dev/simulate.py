@@ -38,6 +38,7 @@ from cdop.rules.workdays import WorkingCalendar, working_calendar
 from cdop.sending import delivery
 from cdop.store.db import migrate, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation, OutboxMessage
+from cdop.store.statuses import InvestigationStatus, OutboxStatus, RequestStatus
 
 ACTOR = "simulation"
 
@@ -149,7 +150,7 @@ class World:
                        AgencyRequest.last_chased_on, Case.case_number, Agency.code, Agency.agency_type)
                 .join(Case, AgencyRequest.case_id == Case.id)
                 .join(Agency, AgencyRequest.agency_id == Agency.id)
-                .where(AgencyRequest.status == "sent")
+                .where(AgencyRequest.status == RequestStatus.SENT)
                 .order_by(AgencyRequest.id)
             ).all()
         ladder = self.settings.policy.chase_ladder
@@ -190,7 +191,7 @@ class World:
             ).all()
             post_mortem_done = dict(uow.session.execute(
                 select(Investigation.case_id, Investigation.concluded_on)
-                .where(Investigation.kind == "post_mortem", Investigation.status == "concluded")
+                .where(Investigation.kind == "post_mortem", Investigation.status == InvestigationStatus.CONCLUDED)
             ).all())
         for inv in rows:
             case_number, notified_on = inv.case_number, inv.notified_on
@@ -203,11 +204,11 @@ class World:
                     i.case_id == inv.case_id and i.kind == "post_mortem" for i in rows):
                 continue  # the CDRM is held after the post-mortem report is in
             if self.conclude_on[inv.id] <= today:
-                record_investigation(self.settings, case_number, inv.kind, status="concluded",
+                record_investigation(self.settings, case_number, inv.kind, status=InvestigationStatus.CONCLUDED,
                                      on=today, today=today, outcome="Concluded (simulated).")
                 concluded += 1
-            elif inv.status == "not_started" and self.rng.random() < 0.3:
-                record_investigation(self.settings, case_number, inv.kind, status="in_progress",
+            elif inv.status == InvestigationStatus.NOT_STARTED and self.rng.random() < 0.3:
+                record_investigation(self.settings, case_number, inv.kind, status=InvestigationStatus.IN_PROGRESS,
                                      on=today, today=today)
         return concluded
 
@@ -341,7 +342,7 @@ def _summarise(settings, start, end, working_days, totals, world) -> Summary:
         session = uow.session
         sent = dict(session.execute(
             select(OutboxMessage.kind, func.count())
-            .where(OutboxMessage.status == "sent", OutboxMessage.business_date >= start)
+            .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.business_date >= start)
             .group_by(OutboxMessage.kind)
         ).all())
         returned = session.execute(

@@ -12,6 +12,7 @@ from cdop.config import Settings
 from cdop.store.db import unit_of_work
 from cdop.store.lookups import get_case
 from cdop.store.models import Investigation
+from cdop.store.statuses import InvestigationStatus
 from cdop.taxonomy import taxonomy
 from cdop.validation import (
     InputError,
@@ -20,7 +21,7 @@ from cdop.validation import (
 )
 
 OUTCOME_MAX = 2000
-INVESTIGATION_STATUSES = ("not_started", "in_progress", "concluded", "not_applicable")
+INVESTIGATION_STATUSES = tuple(s.value for s in InvestigationStatus)
 
 
 def record_investigation(
@@ -38,7 +39,7 @@ def record_investigation(
     reader = RowReader({"kind": kind, "status": status, "date": on, "outcome": outcome})
     kind_code = reader.choice("kind", taxonomy().labels("investigation"))
     status_code = reader.choice("status", taxonomy().labels("investigation_status"))
-    day = reader.date("date", required=status_code == "concluded")
+    day = reader.date("date", required=status_code == InvestigationStatus.CONCLUDED)
     if day and day > today:
         reader.problem("date", "is in the future")
     outcome = reader.text("outcome", required=False, max_len=OUTCOME_MAX, multiline=True)
@@ -52,7 +53,7 @@ def record_investigation(
         if inv is None:
             inv = Investigation(case_id=case.id, kind=kind_code)
             uow.session.add(inv)
-        if status_code == "concluded" and inv.started_on and day < inv.started_on:
+        if status_code == InvestigationStatus.CONCLUDED and inv.started_on and day < inv.started_on:
             raise InputError([Problem("date", "is before the date this process started")])
         if day and day < case.date_of_death:
             raise InputError([Problem("date", "is before the date of death")])
@@ -61,9 +62,9 @@ def record_investigation(
                                                      outcome)):
             raise InputError([found])
         inv.status = status_code
-        if status_code == "in_progress" and day:
+        if status_code == InvestigationStatus.IN_PROGRESS and day:
             inv.started_on = day
-        inv.concluded_on = day if status_code == "concluded" else None
+        inv.concluded_on = day if status_code == InvestigationStatus.CONCLUDED else None
         if outcome is not None:
             inv.outcome = outcome
         uow.session.flush()

@@ -18,6 +18,7 @@ from cdop.config import Settings
 from cdop.rules.ages import age_band
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, Investigation
+from cdop.store.statuses import InvestigationStatus, RequestStatus
 from cdop.taxonomy import taxonomy
 from cdop.validation import (
     InputError,
@@ -267,10 +268,10 @@ def _create_case(uow: UnitOfWork, settings: Settings, n: Notification, agencies:
     )
     for code in n.agencies:
         uow.session.add(
-            AgencyRequest(case_id=case.id, agency_id=agencies[code].id, forms=forms, status="pending")
+            AgencyRequest(case_id=case.id, agency_id=agencies[code].id, forms=forms, status=RequestStatus.PENDING)
         )
     for kind in n.investigations:
-        uow.session.add(Investigation(case_id=case.id, kind=kind, status="not_started"))
+        uow.session.add(Investigation(case_id=case.id, kind=kind, status=InvestigationStatus.NOT_STARTED))
     uow.session.flush()
     uow.audit(
         "notification_registered",

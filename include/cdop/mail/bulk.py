@@ -23,6 +23,7 @@ from sqlalchemy.sql.expression import true
 from cdop.config import Settings
 from cdop.store.db import SQLITE_SHA256, UnitOfWork
 from cdop.store.models import OutboxMessage, utcnow
+from cdop.store.statuses import OutboxStatus
 
 # The columns a message's SELECT provides, by label; the rest are filled in here.
 PROVIDED = ("business_key", "kind", "sequence", "case_id", "agency_id", "request_id", "to_addrs",
@@ -67,7 +68,7 @@ def enqueue_select(uow: UnitOfWork, settings: Settings, messages: Select) -> lis
     now = utcnow()
     columns = [rows.c[name] for name in PROVIDED] + [
         message_id_sql(rows.c.business_key, settings.policy.mail_domain, dialect),
-        literal("pending"),
+        literal(OutboxStatus.PENDING.value, OutboxMessage.status.type),
         literal(0),
         literal(now, OutboxMessage.created_at.type),
     ]

@@ -25,6 +25,7 @@ from cdop.mail import outbox
 from cdop.mail.mailer import Email
 from cdop.store.db import unit_of_work
 from cdop.store.models import MailOutage, OutboxMessage, utcnow
+from cdop.store.statuses import OutboxStatus
 
 KIND = "mail_outage"
 
@@ -77,7 +78,7 @@ def end(settings: Settings, *, actor: str | None = None) -> None:
 
 def compose(session: Session, message: OutboxMessage, settings: Settings) -> Email:
     params = message.params
-    waiting = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "pending"))
+    waiting = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.PENDING))
     context = {
         "reason": params["reason"],
         "started_at": params["started_at"],

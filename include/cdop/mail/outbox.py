@@ -29,6 +29,7 @@ from cdop.mail.mailer import Attachment, Email
 from cdop.mail.templating import render
 from cdop.store.db import UnitOfWork
 from cdop.store.models import OutboxMessage
+from cdop.store.statuses import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def enqueue(
         request_id=request_id,
         secure_route=secure_route,
         params=params or {},
-        status="pending",
+        status=OutboxStatus.PENDING,
     )
     try:
         with session.begin_nested():

@@ -62,6 +62,7 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
+from cdop.store.statuses import RecommendationStatus
 from cdop.taxonomy import factor_codes, taxonomy
 from cdop.validation import (
     CODE_MAX,
@@ -77,7 +78,7 @@ KIND_AGREED = "recommendation"
 KIND_REMINDER = "recommendation_reminder"
 KINDS = (KIND_AGREED, KIND_REMINDER)
 ACTOR = "airflow:cdop_follow_up_recommendations"
-UPDATE_STATUSES = ("in_progress", "completed", "not_accepted")
+UPDATE_STATUSES = (RecommendationStatus.IN_PROGRESS, RecommendationStatus.COMPLETED, RecommendationStatus.NOT_ACCEPTED)
 TEXT_MAX = 4000
 LIST_MAX = 200
 ANALYSIS_FIELDS = ("reviewed_on", "category", "modifiable", "learning", "factors", "recommendations",
@@ -247,7 +248,7 @@ def record_analysis(settings: Settings, case_number: str, data: Mapping[str, Any
         ids = []
         for rec in recommendations:
             row = Recommendation(case_id=case.id, analysis_id=analysis.id, agreed_on=reviewed_on,
-                                 status="agreed", next_follow_up_on=rec["due_on"], follow_ups_sent=0, **rec)
+                                 status=RecommendationStatus.AGREED, next_follow_up_on=rec["due_on"], follow_ups_sent=0, **rec)
             session.add(row)
             session.flush()
             ids.append(row.id)
@@ -394,7 +395,7 @@ def recommendations_page(settings: Settings, today: dt.date, *, status: str | No
             query = query.where(Recommendation.status.in_(OPEN_STATUSES))
         elif status == "overdue":
             query = query.where(overdue)
-        elif status in UPDATE_STATUSES or status == "agreed":
+        elif status in tuple(RecommendationStatus):
             query = query.where(Recommendation.status == status)
         total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = uow.session.execute(
@@ -473,7 +474,7 @@ def record_recommendation_update(settings: Settings, recommendation_id: int, *, 
     """Record the progress an organisation reports; completed or not accepted ends the
     follow-up, in progress asks again a follow-up interval from now (not before due)."""
     r = RowReader({"status": status, "progress": progress})
-    code = r.choice("status", {s: s for s in UPDATE_STATUSES})
+    code = r.choice("status", {s.value: s for s in UPDATE_STATUSES})
     text = r.text("progress", max_len=TEXT_MAX, multiline=True)
     if r.problems:
         raise InputError(r.problems)

@@ -54,6 +54,7 @@ from cdop.store.models import (
     CaseReport,
     utcnow,
 )
+from cdop.store.statuses import ReportStatus
 from cdop.validation import InputError, Problem, RowReader, reveal_reason
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ KINDS = (KIND_BLOCKED, KIND_RETURNED, KIND_CHECK_REQUESTED)
 ACTOR = "airflow:cdop_assemble_case_reports"
 COMMENTS_MAX = 4000
 
-BLOCKED, AWAITING, APPROVED, RETURNED = "blocked", "awaiting_check", "approved", "returned"
+BLOCKED, AWAITING, APPROVED, RETURNED = (ReportStatus.BLOCKED, ReportStatus.AWAITING_CHECK, ReportStatus.APPROVED,
+                                         ReportStatus.RETURNED)
 
 
 class ReportBuildFailed(RuntimeError):

@@ -37,6 +37,7 @@ from cdop.config import Settings
 from cdop.requests.returns import merged_chronology
 from cdop.rules.ages import event_timing
 from cdop.store.models import Case, PortalForm, ReplacementDecision
+from cdop.store.statuses import FormStatus
 
 CASE_REPORT = "case_report"
 
@@ -102,7 +103,7 @@ def portal_answers(session: Session, case: Case) -> dict[int, PortalForm]:
     if not ids:
         return {}
     forms = session.scalars(select(PortalForm).where(PortalForm.request_id.in_(ids),
-                                                     PortalForm.status == "submitted"))
+                                                     PortalForm.status == FormStatus.SUBMITTED))
     return {f.request_id: f for f in forms}
 
 

@@ -57,6 +57,7 @@ from cdop.store.models import (
     PanelMeeting,
     PanelMember,
 )
+from cdop.store.statuses import AttendanceStatus
 from cdop.validation import InputError, Problem, RowReader
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ OUTCOMES = {
     "deferred": "Deferred to a later meeting",
     "more_information": "Further information requested",
 }
-ATTENDANCE = {"invited": "Invited", "attended": "Attended", "apologies": "Sent apologies"}
+ATTENDANCE = {AttendanceStatus.INVITED: "Invited", AttendanceStatus.ATTENDED: "Attended",
+              AttendanceStatus.APOLOGIES: "Sent apologies"}
 
 
 def _parse_time(r: RowReader, field: str, value: Any) -> dt.time | None:
@@ -111,7 +113,7 @@ def add_meeting(settings: Settings, *, meets_on: dt.date | str, kind: str = "gen
         meeting = PanelMeeting(meets_on=day, kind=kind_code, capacity=size, location=place, starts_at=at)
         uow.session.add(meeting)
         uow.session.flush()
-        uow.session.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m, status="invited")
+        uow.session.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m, status=AttendanceStatus.INVITED)
                             for m in invited)
         uow.audit("meeting_registered", "panel_meeting", meeting.id, meets_on=day.isoformat(),
                   kind=kind_code, capacity=size, members=len(invited))
@@ -173,7 +175,7 @@ def record_meeting(settings: Settings, meeting_id: int, *, today: dt.date, actor
                 problems.append(Problem("attendance", f"must be one of {', '.join(ATTENDANCE)} (item {position})"))
             elif member_id not in invited:
                 problems.append(Problem("attendance", f"is for a member not invited (item {position})"))
-            elif status != "invited" and not happened:
+            elif status != AttendanceStatus.INVITED and not happened:
                 problems.append(Problem("attendance", "the meeting has not happened yet"))
             else:
                 marks[member_id] = status
@@ -202,7 +204,7 @@ def record_meeting(settings: Settings, meeting_id: int, *, today: dt.date, actor
             uow.session.delete(rows.pop(member_id))
         for member_id in invited:
             if member_id not in rows:
-                rows[member_id] = MeetingAttendance(meeting_id=meeting_id, member_id=member_id, status="invited")
+                rows[member_id] = MeetingAttendance(meeting_id=meeting_id, member_id=member_id, status=AttendanceStatus.INVITED)
                 uow.session.add(rows[member_id])
             if member_id in marks:
                 rows[member_id].status = marks[member_id]
@@ -427,7 +429,7 @@ def meetings_and_members(session: Session, policy: Policy, *, today: dt.date, in
         if meeting_id is not None:
             meeting = found[meeting_id]
             meeting["members"].append({"name": name, "status": status})
-            if status in ("attended", "apologies"):
+            if status in (AttendanceStatus.ATTENDED, AttendanceStatus.APOLOGIES):
                 meeting[status] += 1
     in_order = sorted(found.values(), key=lambda m: (m["meets_on"], m["id"]))
     if past:  # upcoming in date order, then held, newest first

@@ -38,7 +38,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cdop.body_limit import BodyLimit, too_large
-from cdop.config import ConfigError, Settings, local_today
+from cdop.clock import today_in_england
+from cdop.config import ConfigError, Settings
 from cdop.mail.templating import render, template_path
 from cdop.portal import forms, tokens
 from cdop.portal import service as portal
@@ -243,7 +244,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
         """The deliberate "Send me a code": a code still current is not sent again."""
         await posted(request)
         csrf = csrf_of(request)
-        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+        sent = await run_in_threadpool(portal.send_code, settings, token, today_in_england(),
                                       deliver=deliver)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
@@ -268,7 +269,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
     async def new_code(token: str, request: Request) -> Response:
         await posted(request)
         csrf = csrf_of(request)
-        sent = await run_in_threadpool(portal.send_code, settings, token, local_today(),
+        sent = await run_in_threadpool(portal.send_code, settings, token, today_in_england(),
                                       deliver=deliver, again=True)
         if not sent:
             state = await run_in_threadpool(portal.link_state, settings, token, None)
@@ -312,7 +313,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
         csrf = csrf_of(request)
         session_value = request.cookies.get(SESSION_COOKIE)
         action = str(fields.get("action") or "save")
-        today = local_today()
+        today = today_in_england()
         if action == "submit":
             # Check my text first: what appears to name or locate someone is shown back,
             # highlighted, to this session only; the draft is kept; the agency may then

@@ -15,6 +15,7 @@ from cdop.mail.mailer import Email
 from cdop.portal import tokens
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalForm
+from cdop.store.statuses import FormStatus
 
 KIND_LINK = "portal_link"  # a fresh link after the office reopened a return
 KIND_FLAGGED = "portal_return_flagged"  # to the coordinator: the gate found something
@@ -23,7 +24,7 @@ KIND_FLAGGED = "portal_return_flagged"  # to the coordinator: the gate found som
 def compose_link(session: Session, message: OutboxMessage, settings: Settings) -> Email:
     request = session.get(AgencyRequest, message.request_id)
     form = session.scalar(select(PortalForm).where(PortalForm.request_id == request.id))
-    if form is None or form.status != "reopened":
+    if form is None or form.status != FormStatus.REOPENED:
         raise outbox.NoLongerWanted("the return is not open for the agency")
     context = {"case_number": request.case.case_number, "agency_name": request.agency.name,
                "portal_link": tokens.link_url(settings, tokens.token_for_message(message)),

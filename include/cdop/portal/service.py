@@ -33,6 +33,7 @@ from cdop.store.models import (
     PortalLink,
     utcnow,
 )
+from cdop.store.statuses import FormStatus, RequestStatus
 from cdop.taxonomy import taxonomy
 from cdop.validation import InputError, Problem
 
@@ -79,7 +80,7 @@ def _link(uow: UnitOfWork, token: str) -> PortalLink:
         raise LinkNotUsable()
     request = uow.session.get(AgencyRequest, link.request_id)
     form = _form(uow, request, create=False)
-    if request.status == "returned" and not (form and form.status == "reopened"):
+    if request.status == RequestStatus.RETURNED and not (form and form.status == FormStatus.REOPENED):
         raise LinkNotUsable()  # the office recorded the return another way
     return link
 
@@ -87,7 +88,7 @@ def _link(uow: UnitOfWork, token: str) -> PortalLink:
 def _form(uow: UnitOfWork, request: AgencyRequest, *, create: bool = True) -> PortalForm | None:
     form = uow.session.scalar(select(PortalForm).where(PortalForm.request_id == request.id))
     if form is None and create:
-        form = PortalForm(request_id=request.id, content={}, status="draft", submissions=0)
+        form = PortalForm(request_id=request.id, content={}, status=FormStatus.DRAFT, submissions=0)
         uow.session.add(form)
         uow.session.flush()
     return form
@@ -232,7 +233,7 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
         uow.session.refresh(link)
         if _already_submitted(link, session_value):
             form = _form(uow, request, create=False)
-            if form is not None and form.status == "submitted":
+            if form is not None and form.status == FormStatus.SUBMITTED:
                 return _receipt(request, form)
         link = _session_link(uow, token, session_value)
         case = request.case
@@ -260,7 +261,7 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
             view.problems = problems
             return view
         form.content = submitted.as_content()
-        form.status = "submitted"
+        form.status = FormStatus.SUBMITTED
         form.submissions += 1
         form.submitted_at = utcnow()
         form.reference = f"{case.case_number}-{request.agency.code}-{form.submissions}"
@@ -417,9 +418,9 @@ def reopen(settings: Settings, case_number: str, agency_code: str, *, today: dt.
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
         form = _form(uow, request, create=False)
-        if form is None or form.status != "submitted":
+        if form is None or form.status != FormStatus.SUBMITTED:
             raise InputError([Problem("agency", "this agency has no submitted portal return to reopen")])
-        form.status = "reopened"
+        form.status = FormStatus.REOPENED
         tokens.end_links(uow, request.id, "reopened")
         message, _ = outbox.enqueue(
             uow, settings,

@@ -33,6 +33,7 @@ from cdop.confidentiality.keys import LINK_INDEX
 from cdop.config import Settings
 from cdop.store.db import UnitOfWork
 from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
+from cdop.store.statuses import RequestStatus
 
 TOKEN_BYTES = 32
 CSRF_INDEX = "portal-csrf"
@@ -164,7 +165,7 @@ def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> Po
     if link is None or link.ended_at is not None or link.expires_at <= now:
         return None
     request = uow.session.get(AgencyRequest, link.request_id)
-    if request is None or request.case.closed_on is not None or request.status in ("pending", "waived"):
+    if request is None or request.case.closed_on is not None or request.status in (RequestStatus.PENDING, RequestStatus.WAIVED):
         return None
     return link
 

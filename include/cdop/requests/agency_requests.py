@@ -24,6 +24,7 @@ from cdop.portal import tokens
 from cdop.rules.workdays import working_calendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
+from cdop.store.statuses import RequestStatus
 from cdop.taxonomy import taxonomy
 from cdop.validation import InputError, Problem, RowReader, check_date
 
@@ -40,7 +41,7 @@ def plan_agency_requests(settings: Settings, today: dt.date) -> list[int]:
         pending = uow.session.scalars(
             select(AgencyRequest)
             .join(Case)
-            .where(AgencyRequest.status == "pending", Case.closed_on.is_(None))
+            .where(AgencyRequest.status == RequestStatus.PENDING, Case.closed_on.is_(None))
             .options(joinedload(AgencyRequest.case), joinedload(AgencyRequest.agency))
             .order_by(AgencyRequest.id)
         ).all()
@@ -151,10 +152,10 @@ def _request_made(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -
     if request.agency.secure_email:  # as compose() decided, in this same delivery
         uow.audit_reveal("identifiers_sent", "outbox_message", message.id, request.case_id,
                          reason=SECURE_ROUTE_REASON, agency=request.agency.code)
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         return
     calendar = working_calendar(settings.policy)
-    request.status = "sent"
+    request.status = RequestStatus.SENT
     request.requested_on = message.business_date
     request.due_on = due_date(settings, message.business_date)
     ladder = settings.policy.chase_ladder
@@ -185,9 +186,9 @@ def waive_request(settings: Settings, case_number: str, agency_code: str, *, rea
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
         problem = {
-            "pending": "no request has been sent to this agency yet",
-            "returned": "the agency has already returned its form",
-            "waived": "this return has already been waived",
+            RequestStatus.PENDING: "no request has been sent to this agency yet",
+            RequestStatus.RETURNED: "the agency has already returned its form",
+            RequestStatus.WAIVED: "this return has already been waived",
         }.get(request.status)
         if problem:
             raise InputError([Problem("agency", problem)])
@@ -196,7 +197,7 @@ def waive_request(settings: Settings, case_number: str, agency_code: str, *, rea
         # The reason is printed in the case report the panel reads: checked as typed.
         if found := identifier_problem(case_gate(uow.session, case, document="text"), "reason", reason):
             raise InputError([found])
-        request.status = "waived"
+        request.status = RequestStatus.WAIVED
         request.waived_on = today
         request.waiver_reason = reason
         request.next_chase_on = None
@@ -219,7 +220,7 @@ def amend_waiver_reason(settings: Settings, case_number: str, agency_code: str, 
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
-        if request.status != "waived":
+        if request.status != RequestStatus.WAIVED:
             raise InputError([Problem("agency", "this return was not waived")])
         if found := identifier_problem(case_gate(uow.session, case, document="text"), "reason", reason):
             raise InputError([found])

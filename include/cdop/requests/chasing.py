@@ -39,6 +39,7 @@ from cdop.rules.chase_ladder import due_for_chase_predicate, ladder_date, next_c
 from cdop.rules.workdays import working_calendar
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Agency, AgencyRequest, Case, OutboxMessage
+from cdop.store.statuses import OutboxStatus, RequestStatus
 from cdop.taxonomy import taxonomy
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def prefetch(session: Session, messages: Sequence[OutboxMessage], settings: Sett
     for request_id, day in session.execute(
         select(OutboxMessage.request_id, OutboxMessage.business_date)
         .where(OutboxMessage.request_id.in_(request_ids), OutboxMessage.kind == REMINDER,
-               OutboxMessage.status == "sent")
+               OutboxMessage.status == OutboxStatus.SENT)
         .order_by(OutboxMessage.request_id, OutboxMessage.sequence)
     ):
         sent[request_id].append(day)
@@ -232,7 +233,7 @@ def _reminders_sent(session: Session, request_id: int) -> list[dt.date]:
     return list(session.scalars(
         select(OutboxMessage.business_date)
         .where(OutboxMessage.request_id == request_id, OutboxMessage.kind == REMINDER,
-               OutboxMessage.status == "sent")
+               OutboxMessage.status == OutboxStatus.SENT)
         .order_by(OutboxMessage.sequence)
     ).all())
 
@@ -243,7 +244,7 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     was queued is not chased: the message is cancelled."""
     policy = settings.policy
     request = session.get(AgencyRequest, message.request_id)
-    if request is None or request.status != "sent":
+    if request is None or request.status != RequestStatus.SENT:
         raise outbox.NoLongerWanted(
             f"request is {request.status if request else 'gone'}: chase no longer wanted")
     # A step this very message took (its agency got it; a copy refused is sent again to
@@ -301,7 +302,7 @@ def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: 
 def _step_taken(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     request = uow.session.get(AgencyRequest, message.request_id)
     step = message.sequence
-    if request is None or request.status != "sent" or request.ladder_step >= step:
+    if request is None or request.status != RequestStatus.SENT or request.ladder_step >= step:
         return
     request.ladder_step = step
     request.last_chased_on = message.business_date

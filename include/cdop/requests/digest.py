@@ -27,6 +27,7 @@ from cdop.mail.templating import render
 from cdop.requests.chasing import is_working_day
 from cdop.store.db import unit_of_work
 from cdop.store.models import OutboxMessage
+from cdop.store.statuses import OutboxStatus
 from cdop.views.outbox import held_messages
 from cdop.views.worklists import (
     OverdueRequest,
@@ -83,7 +84,7 @@ def last_digest_sent(session: Session, before: dt.date) -> dt.date | None:
     """The business date of the last digest sent before `before` (None: never)."""
     return session.scalar(
         select(func.max(OutboxMessage.business_date)).where(
-            OutboxMessage.kind == KIND, OutboxMessage.status == "sent", OutboxMessage.business_date < before)
+            OutboxMessage.kind == KIND, OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.business_date < before)
     )
 
 

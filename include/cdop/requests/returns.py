@@ -36,6 +36,7 @@ from cdop.store.models import (
     Case,
     ChronologyEntry,
 )
+from cdop.store.statuses import RequestStatus
 from cdop.validation import (
     CODE_MAX,
     DATE_MAX,
@@ -187,7 +188,7 @@ def record_return_content(
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
-        if request.status != "returned":
+        if request.status != RequestStatus.RETURNED:
             problems.append(Problem("agency", "the return has not been recorded yet (cdop return record)"))
         result = _record_content(uow, case, request, summary=summary, entries=entries, today=today,
                                  first_row=first_row, replace=replace, problems=problems)
@@ -362,7 +363,7 @@ def record_return(
 
 
 def _check_returnable(request: AgencyRequest, received_on: dt.date) -> None:
-    if request.status == "pending":
+    if request.status == RequestStatus.PENDING:
         raise InputError([Problem("agency", "no request has been sent to this agency yet")])
     if request.requested_on and received_on < request.requested_on:
         raise InputError([Problem("received", "is before the request was sent")])
@@ -372,7 +373,7 @@ def _mark_returned(uow, case: Case, request: AgencyRequest, received_on: dt.date
                    via: str | None = None, attachments: int = 0) -> None:
     """The return is in: its chase ladder stops at once (a step already queued is
     cancelled when delivery comes to it: cdop.requests.chasing.compose)."""
-    request.status = "returned"
+    request.status = RequestStatus.RETURNED
     request.returned_on = received_on
     request.next_chase_on = None
     if stored:

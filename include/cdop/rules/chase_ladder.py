@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_
 from cdop.config import Policy
 from cdop.rules.workdays import working_calendar
 from cdop.store.models import AgencyRequest
+from cdop.store.statuses import RequestStatus
 
 
 def ladder_date(policy: Policy, due_on: dt.date, step: int) -> dt.date:
@@ -48,9 +49,9 @@ def last_action(policy: Policy, step: int) -> str | None:
 
 
 def is_due_for_chase(status: str, next_chase_on: dt.date | None, today: dt.date) -> bool:
-    return status == "sent" and next_chase_on is not None and next_chase_on <= today
+    return status == RequestStatus.SENT and next_chase_on is not None and next_chase_on <= today
 
 
 def due_for_chase_predicate(today: dt.date) -> ColumnElement[bool]:
     """`is_due_for_chase` in SQL."""
-    return and_(AgencyRequest.status == "sent", AgencyRequest.next_chase_on <= today)
+    return and_(AgencyRequest.status == RequestStatus.SENT, AgencyRequest.next_chase_on <= today)

@@ -11,14 +11,15 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_
 
 from cdop.store.models import AgencyRequest, Case
+from cdop.store.statuses import RequestStatus
 
 
 def is_overdue(status: str, due_on: dt.date | None, case_closed_on: dt.date | None,
                today: dt.date) -> bool:
-    return status == "sent" and due_on is not None and due_on < today and case_closed_on is None
+    return status == RequestStatus.SENT and due_on is not None and due_on < today and case_closed_on is None
 
 
 def overdue_predicate(today: dt.date) -> ColumnElement[bool]:
     """`is_overdue` in SQL (the query must join Case)."""
-    return and_(AgencyRequest.status == "sent", AgencyRequest.due_on < today,
+    return and_(AgencyRequest.status == RequestStatus.SENT, AgencyRequest.due_on < today,
                 Case.closed_on.is_(None))

@@ -9,8 +9,9 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_
 
 from cdop.store.models import Recommendation
+from cdop.store.statuses import RecommendationStatus
 
-OPEN_STATUSES = ("agreed", "in_progress")
+OPEN_STATUSES = (RecommendationStatus.AGREED, RecommendationStatus.IN_PROGRESS)
 
 
 def recommendation_overdue(status: str, due_on: dt.date, today: dt.date) -> bool:

@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, and_, exists
 
 from cdop.store.models import Case, Investigation
+from cdop.store.statuses import InvestigationStatus
 
 # The investigation kinds (taxonomy `investigation`) that are a review meeting.
 REVIEW_MEETING_KINDS = ("cdrm", "jar")
-RECORDED = ("not_started", "in_progress", "concluded")
+RECORDED = (InvestigationStatus.NOT_STARTED, InvestigationStatus.IN_PROGRESS, InvestigationStatus.CONCLUDED)
 FLAG_LABEL = "Unexpected death: no Child Death Review Meeting or joint agency response recorded"
 
 

@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 
 from cdop.store.models import AgencyRequest, Case, CaseReport, Investigation, MeetingAllocation
+from cdop.store.statuses import InvestigationStatus, RequestStatus
 
 
 class Stage(StrEnum):
@@ -32,9 +33,9 @@ class Stage(StrEnum):
 STAGE_ORDER = (Stage.NOTIFIED, Stage.GATHERING, Stage.WAITING, Stage.READY, Stage.ALLOCATED, Stage.CLOSED)
 # Every return in and every process concluded: before and after a meeting's agenda.
 READY_STAGES = (Stage.READY, Stage.ALLOCATED)
-OPEN_REQUEST = ("pending", "sent")
-DONE_REQUEST = ("returned", "waived")
-OPEN_INVESTIGATION = ("not_started", "in_progress")
+OPEN_REQUEST = (RequestStatus.PENDING, RequestStatus.SENT)
+DONE_REQUEST = (RequestStatus.RETURNED, RequestStatus.WAIVED)
+OPEN_INVESTIGATION = (InvestigationStatus.NOT_STARTED, InvestigationStatus.IN_PROGRESS)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def derive_stage(
         return Stage.CLOSED
     requests = list(requests)
     investigations = list(investigations)
-    if not any(r.status != "pending" for r in requests):
+    if not any(r.status != RequestStatus.PENDING for r in requests):
         return Stage.NOTIFIED
     if any(r.status in OPEN_REQUEST for r in requests):
         return Stage.GATHERING
@@ -87,7 +88,7 @@ def ready_since(
 ) -> dt.date | None:
     """The date the last outstanding fact arrived, for a case that is ready."""
     dates = [r.returned_on or r.waived_on for r in requests]
-    dates += [i.concluded_on for i in investigations if i.status == "concluded"]
+    dates += [i.concluded_on for i in investigations if i.status == InvestigationStatus.CONCLUDED]
     known = [d for d in dates if d is not None]
     return max(known) if known else None
 
@@ -121,7 +122,7 @@ def _conditions() -> dict[str, ColumnElement[bool]]:
     them on the (case_id) indexes."""
     return {
         "closed": Case.closed_on.is_not(None),
-        "sent_any": _request_exists(AgencyRequest.status != "pending"),
+        "sent_any": _request_exists(AgencyRequest.status != RequestStatus.PENDING),
         "open_request": _request_exists(AgencyRequest.status.in_(OPEN_REQUEST)),
         "open_process": exists().where(Investigation.case_id == Case.id,
                                        Investigation.status.in_(OPEN_INVESTIGATION)),
@@ -173,7 +174,7 @@ def ready_since_expression() -> ColumnElement[dt.date]:
     )
     latest_process = (
         select(func.max(Investigation.concluded_on))
-        .where(Investigation.case_id == Case.id, Investigation.status == "concluded")
+        .where(Investigation.case_id == Case.id, Investigation.status == InvestigationStatus.CONCLUDED)
         .scalar_subquery()
     )
     # COALESCE on each side: GREATEST/MAX of NULL is NULL on SQLite.

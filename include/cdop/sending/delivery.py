@@ -54,11 +54,12 @@ from cdop.mail.outbox import MessageKind, NoLongerWanted
 from cdop.sending.kinds import REGISTRY
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import AgencyRequest, OutboxMessage, utcnow
+from cdop.store.statuses import OutboxStatus
 from cdop.validation import InputError, Problem, RowReader
 
 log = logging.getLogger(__name__)
 
-HELD = "held"
+HELD = OutboxStatus.HELD
 BATCH_SIZE = 200
 MARK_EVERY = 12  # at most this many messages sent and not yet marked: the repeat window
 MARK_GROUP = 6  # the fewest marked in one commit while marking keeps up (see _deliver)
@@ -98,8 +99,8 @@ class RelayOutage(DeliveryFailed):
 
 def _deliverable(cutoff: dt.datetime):
     return or_(
-        OutboxMessage.status == "pending",
-        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < cutoff),
+        OutboxMessage.status == OutboxStatus.PENDING,
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < cutoff),
     )
 
 
@@ -351,8 +352,8 @@ def _unclaim(settings: Settings, actor: str | None, claimed: list[int], token: s
     with unit_of_work(settings, actor) as uow:
         uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(claimed), OutboxMessage.claim_token == token,
-                                        OutboxMessage.status == "sending")
-            .values(status="pending", claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
+                                        OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
         uow.commit()
 
@@ -367,7 +368,7 @@ def _hold_interrupted(settings: Settings, actor: str | None, kinds: list[str] | 
     messages' business keys; a coordinator releases them as any other held message."""
     now = utcnow()
     stuck = select(OutboxMessage.id).where(
-        OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease,
+        OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - lease,
         OutboxMessage.attempts >= settings.policy.send_interrupted_max)
     if kinds:
         stuck = stuck.where(OutboxMessage.kind.in_(kinds))
@@ -379,7 +380,7 @@ def _hold_interrupted(settings: Settings, actor: str | None, kinds: list[str] | 
             return []
         held = uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(picked), OutboxMessage.status == "sending",
+            .where(OutboxMessage.id.in_(picked), OutboxMessage.status == OutboxStatus.SENDING,
                    OutboxMessage.claimed_at < now - lease)
             .values(status=HELD, claim_token=None, claimed_at=None, last_error=INTERRUPTED)
             .returning(OutboxMessage.id, OutboxMessage.case_id, OutboxMessage.kind,
@@ -422,7 +423,7 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
         if not rows:
             return [], False, False
         more = len(rows) >= limit
-        taken_over = [i for i, (_, state) in enumerate(rows) if state == "sending"]
+        taken_over = [i for i, (_, state) in enumerate(rows) if state == OutboxStatus.SENDING]
         if taken_over:
             # Alone if it comes first; else the batch stops short of it (it comes next).
             rows, more = rows[:max(taken_over[0], 1)], True
@@ -432,7 +433,7 @@ def _claim(settings: Settings, actor: str | None, token: str, kinds: list[str] |
             # The guard again: on PostgreSQL a row another claimer took between its
             # read and our lock is re-checked against it.
             .where(OutboxMessage.id.in_(picked), _deliverable(now - lease))
-            .values(status="sending", claim_token=token, claimed_at=now,
+            .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now,
                     attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
@@ -568,7 +569,7 @@ def _mark_sent(uow: UnitOfWork, batch: _Batch, settings: Settings,
     marked_ids = set(session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(whole), mine)
-        .values(status="sent", sent_at=sent_at, last_error=None)
+        .values(status=OutboxStatus.SENT, sent_at=sent_at, last_error=None)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     ).all()) if whole else set()
@@ -623,13 +624,13 @@ def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:
     for reason, message_ids in by_reason.items():
         session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(message_ids), mine)
-            .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None, last_error=reason)
             .execution_options(synchronize_session=False))
     if batch.unattempted:
         # Never tried in this run: back as they were (the claim counted no attempt).
         session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(batch.unattempted), mine)
-            .values(status="pending", claim_token=None, claimed_at=None,
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None,
                     attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
     for message, reason in batch.requeued:
@@ -637,10 +638,10 @@ def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
-            .values(status="pending", claim_token=None, claimed_at=None, last_error=reason)
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None, last_error=reason)
             .execution_options(synchronize_session=False))
     for status, entries, action in ((HELD, batch.held, "message_held"),
-                                    ("cancelled", batch.cancelled, "message_cancelled")):
+                                    (OutboxStatus.CANCELLED, batch.cancelled, "message_cancelled")):
         for message, reason in entries:
             values = {"status": status, "claim_token": None, "claimed_at": None, "last_error": reason}
             if message.id in batch.delivered:
@@ -717,7 +718,7 @@ def release(settings: Settings, ref: str, *, actor: str) -> OutboxMessage:
         reason = message.last_error
         changed = session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == HELD)
-            .values(status="pending", claim_token=None, claimed_at=None)
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None)
             .execution_options(synchronize_session=False)).rowcount
         if changed != 1:
             raise NotHeld("no held message with that id or business key")

@@ -30,6 +30,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from cdop.crypto import Encrypted, EncryptedDate, EncryptedInt, EncryptedJSON
+from cdop.store.statuses import (
+    AnnualReportStatus,
+    AttendanceStatus,
+    FormStatus,
+    HeldStatus,
+    InvestigationStatus,
+    OutboxStatus,
+    RecommendationStatus,
+    ReportStatus,
+    RequestStatus,
+    check_sql,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -131,6 +143,7 @@ class AgencyRequest(Base):
         # The stage rule's tests (any request sent? any still open?) per case, answered
         # from the index alone.
         Index("ix_agency_requests_case_status", "case_id", "status"),
+        CheckConstraint(check_sql("status", RequestStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +151,7 @@ class AgencyRequest(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     forms: Mapped[list[str]] = mapped_column(JSON, default=list)
     # pending (not yet asked) -> sent -> returned | waived
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.PENDING)
     requested_on: Mapped[dt.date | None] = mapped_column(Date)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     returned_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -162,13 +175,13 @@ class Investigation(Base):
         UniqueConstraint("case_id", "kind", name="uq_investigations_case_kind"),
         # The stage rule's "any process still open?" per case, from the index alone.
         Index("ix_investigations_case_status", "case_id", "status"),
+        CheckConstraint(check_sql("status", InvestigationStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    # not_started | in_progress | concluded | not_applicable
-    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    status: Mapped[str] = mapped_column(String(20), default=InvestigationStatus.NOT_STARTED)
     started_on: Mapped[dt.date | None] = mapped_column(Date)
     concluded_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(Encrypted)
@@ -182,6 +195,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_messages_status", "status"),
+        CheckConstraint(check_sql("status", OutboxStatus), name="status"),
         # The outbox page's list of kinds (and its filter by kind) without a table scan.
         Index("ix_outbox_messages_kind", "kind"),
         # Which meetings' packs are queued (the key's meeting-<id>/ prefix): partial, so
@@ -207,8 +221,8 @@ class OutboxMessage(Base):
     business_date: Mapped[dt.date] = mapped_column(Date)
     # Free-form, non-identifying parameters the template needs (e.g. ladder step).
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # pending -> sending (claimed) -> sent ; failed attempts return it to pending
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # pending -> sending (claimed) -> sent ; failed attempts return it to pending (OutboxStatus)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -309,13 +323,15 @@ class CaseReport(Base):
     """A built, anonymised case report; it leaves the system only once approved."""
 
     __tablename__ = "case_reports"
-    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_case_reports_case_version"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "version", name="uq_case_reports_case_version"),
+        CheckConstraint(check_sql("status", ReportStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # blocked (gate found an identifier) | awaiting_check | approved | returned
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # ReportStatus
     html_path: Mapped[str | None] = mapped_column(String(500))
     pdf_path: Mapped[str | None] = mapped_column(String(500))
     gate_findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # field names only
@@ -349,12 +365,15 @@ class MeetingAttendance(Base):
     """A member invited to a meeting, and whether they attended or sent apologies."""
 
     __tablename__ = "meeting_attendance"
-    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_meeting_attendance_meeting_member"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "member_id", name="uq_meeting_attendance_meeting_member"),
+        CheckConstraint(check_sql("status", AttendanceStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("panel_meetings.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("panel_members.id"))
-    status: Mapped[str] = mapped_column(String(20), default="invited")  # invited | attended | apologies
+    status: Mapped[str] = mapped_column(String(20), default=AttendanceStatus.INVITED)
 
 
 class PanelMember(Base):
@@ -422,7 +441,10 @@ class Recommendation(Base):
     """A panel recommendation to a named organisation, followed up until completed."""
 
     __tablename__ = "recommendations"
-    __table_args__ = (Index("ix_recommendations_follow_up", "status", "next_follow_up_on"),)
+    __table_args__ = (
+        Index("ix_recommendations_follow_up", "status", "next_follow_up_on"),
+        CheckConstraint(check_sql("status", RecommendationStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -433,14 +455,14 @@ class Recommendation(Base):
     text: Mapped[str] = mapped_column(Encrypted)  # gate-checked, still encrypted
     agreed_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date)
-    # agreed | in_progress | completed | not_accepted
-    status: Mapped[str] = mapped_column(String(20), default="agreed")
+    status: Mapped[str] = mapped_column(String(20), default=RecommendationStatus.AGREED)
     next_follow_up_on: Mapped[dt.date | None] = mapped_column(Date)
     follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RecommendationUpdate(Base):
     __tablename__ = "recommendation_updates"
+    __table_args__ = (CheckConstraint(check_sql("status", RecommendationStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recommendation_id: Mapped[int] = mapped_column(
@@ -461,13 +483,14 @@ class AnnualReport(Base):
     __tablename__ = "annual_reports"
     __table_args__ = (
         UniqueConstraint("year", "content_hash", name="uq_annual_reports_year_content"),
+        CheckConstraint(check_sql("status", AnnualReportStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int | None] = mapped_column(Integer)  # set on release
-    status: Mapped[str] = mapped_column(String(20))  # released | blocked
+    status: Mapped[str] = mapped_column(String(20))  # AnnualReportStatus
     built_on: Mapped[dt.date] = mapped_column(Date)  # business date of the (last) build
     built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     directory: Mapped[str | None] = mapped_column(String(500))
@@ -531,7 +554,7 @@ class HeldFinding(Base):
     __tablename__ = "held_findings"
     __table_args__ = (
         Index("ix_held_findings_output_status", "output", "status"),
-        CheckConstraint("status IN ('held', 'released')", name="status"),
+        CheckConstraint(check_sql("status", HeldStatus), name="status"),
         CheckConstraint("severity IN ('stop', 'flag')", name="severity"),
     )
 
@@ -547,7 +570,7 @@ class HeldFinding(Base):
     severity: Mapped[str] = mapped_column(String(10))  # stop | flag
     fingerprint: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="held")  # held | released
+    status: Mapped[str] = mapped_column(String(20), default=HeldStatus.HELD)
     found_on: Mapped[dt.date] = mapped_column(Date)
     released_by: Mapped[str | None] = mapped_column(String(120))
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -593,11 +616,12 @@ class PortalForm(Base):
     submitted (the answers, chronology and summary as one encrypted document)."""
 
     __tablename__ = "portal_forms"
+    __table_args__ = (CheckConstraint(check_sql("status", FormStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), unique=True)
     content: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | submitted
+    status: Mapped[str] = mapped_column(String(20), default=FormStatus.DRAFT)
     reference: Mapped[str | None] = mapped_column(String(40))
     saved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

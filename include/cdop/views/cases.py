@@ -21,6 +21,7 @@ from cdop.store.models import (
     PanelMeeting,
     PortalForm,
 )
+from cdop.store.statuses import OutboxStatus
 from cdop.taxonomy import taxonomy
 from cdop.wording import plural
 
@@ -226,7 +227,7 @@ def _one_line_per_event(events: list[dict], codes: dict[int, str]) -> list[dict]
                 continue
             if e["action"] == "request_sent":
                 e["details"] = {**e["details"], "with": sorted(folded.get(e.get("entity_id"), ()))}
-        elif e["details"].get("status") == "sent" and e["details"].get("kind") in _AUDITED_KINDS:
+        elif e["details"].get("status") == OutboxStatus.SENT and e["details"].get("kind") in _AUDITED_KINDS:
             continue
         out.append(e)
     return out
@@ -280,9 +281,9 @@ def describe_event(e: dict, agencies: dict[int, str]) -> str:
             words = "The gate's findings in the " + (f"{d['agency']} " if d.get("agency") else "") + \
                 "portal return, for the coordinator,"
             to = ""
-        state = {"sent": "sent", "pending": "waiting to be sent", "held": "held (see the outbox)",
-                 "sending": "being sent"}.get(d.get("status") or "", d.get("status") or "")
-        if d.get("status") == "sent":
+        state = {OutboxStatus.SENT: "sent", OutboxStatus.PENDING: "waiting to be sent",
+                 OutboxStatus.HELD: "held (see the outbox)", OutboxStatus.SENDING: "being sent"}.get(d.get("status") or "", d.get("status") or "")
+        if d.get("status") == OutboxStatus.SENT:
             return f"{words}{to} sent"
         return f"{words}{to} queued; {state}".rstrip("; ")
     labels = taxonomy().labels("investigation")

@@ -11,6 +11,7 @@ from cdop.store.models import (
     Case,
     OutboxMessage,
 )
+from cdop.store.statuses import OutboxStatus
 from cdop.views.paging import PAGE_SIZE, Page, count_rows, page_number, page_offset
 
 
@@ -111,7 +112,7 @@ def held_messages(session: Session) -> list[dict]:
         select(OutboxMessage.id, OutboxMessage.business_key, OutboxMessage.kind,
                OutboxMessage.business_date, OutboxMessage.last_error, Case.case_number)
         .outerjoin(Case, Case.id == OutboxMessage.case_id)
-        .where(OutboxMessage.status == "held")
+        .where(OutboxMessage.status == OutboxStatus.HELD)
         .order_by(OutboxMessage.id)
     ).all()
     return [{"id": r.id, "business_key": r.business_key, "kind": r.kind,

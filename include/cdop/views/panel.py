@@ -14,6 +14,7 @@ from cdop.store.models import (
     Case,
     CaseReport,
 )
+from cdop.store.statuses import ReportStatus
 from cdop.views.paging import PAGE_SIZE, Page, page_number, paginate
 
 
@@ -45,7 +46,7 @@ def reports_awaiting_check(session: Session, *, page: int = 1, size: int = PAGE_
     query = (
         select(CaseReport.id, Case.case_number, CaseReport.version, CaseReport.built_on)
         .join(Case, Case.id == CaseReport.case_id)
-        .where(CaseReport.status == "awaiting_check")
+        .where(CaseReport.status == ReportStatus.AWAITING_CHECK)
         .order_by(CaseReport.built_on, Case.case_number)
     )
     rows, total = paginate(session, query, page, size)
@@ -62,7 +63,7 @@ def approved_reports(session: Session, *, page: int = 1, size: int = PAGE_SIZE) 
     query = (
         select(Case.case_number, CaseReport.version, CaseReport.decided_at)
         .join(Case, Case.id == CaseReport.case_id)
-        .where(CaseReport.status == "approved")
+        .where(CaseReport.status == ReportStatus.APPROVED)
         .order_by(CaseReport.decided_at.desc(), Case.case_number)
     )
     rows, total = paginate(session, query, page, size)

@@ -29,6 +29,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cdop.config import Settings
+from cdop.store.statuses import RecommendationStatus
 from cdop_airflow.ops_app.auth import CSRF_FIELD, check_csrf, csrf_token
 from cdop_airflow.ops_app.common import case_number as _case_number
 from cdop_airflow.ops_app.roles import Role
@@ -44,7 +45,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
 FACTOR_ROWS = 8  # blank factor lines offered on the form (no script: the CSP allows none)
 RECOMMENDATION_ROWS = 4
 LINE_FIELD = re.compile(r"^(factors|recommendations)\[(\d+)\]\.(\w+)$")
-RECOMMENDATION_FILTERS = ("open", "overdue", "completed", "not_accepted")
+RECOMMENDATION_FILTERS = ("open", "overdue", RecommendationStatus.COMPLETED.value, RecommendationStatus.NOT_ACCEPTED.value)
 
 
 def _base(request: Request) -> str:

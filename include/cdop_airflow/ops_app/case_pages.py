@@ -14,6 +14,7 @@ from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cdop.config import Settings
+from cdop.store.statuses import ReportStatus
 from cdop_airflow.ops_app.auth import CSRF_FIELD
 from cdop_airflow.ops_app.common import (
     COORDINATOR,
@@ -74,7 +75,7 @@ def case_response(request: Request, settings: Settings, today: dt.date, token: s
         if view is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no case {number}")
         timeline = case_views.case_timeline(uow.session, number)
-        blocked = bool(view.reports) and view.reports[0]["status"] == "blocked"  # newest first
+        blocked = bool(view.reports) and view.reports[0]["status"] == ReportStatus.BLOCKED  # newest first
         # The gate's findings on the case's content: when a report is blocked, and at once
         # after the return's content is recorded (so the coordinator can redact before a build).
         just_recorded = request.query_params.get("done") == "content_recorded"

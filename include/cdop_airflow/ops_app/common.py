@@ -35,7 +35,8 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cdop.config import Settings, local_today
+from cdop.clock import today_in_england
+from cdop.config import Settings
 from cdop_airflow.ops_app.auth import CSRF_FIELD, CurrentUser, Requires, check_csrf, csrf_token
 from cdop_airflow.ops_app.roles import EVERY_ROLE, Role
 
@@ -135,7 +136,7 @@ async def base_settings() -> Settings:
 
 async def business_today() -> dt.date:
     """A person acting on the page acts today, in England."""
-    return local_today()
+    return today_in_england()
 
 
 def person_name(user: Any) -> str:

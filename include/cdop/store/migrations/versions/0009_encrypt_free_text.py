@@ -99,18 +99,36 @@ def _convert(table: str, specs: list[tuple]) -> None:
     bind.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :id"), updates)
 
 
+def _age_band(date_of_birth: dt.date, date_of_death: dt.date) -> str:
+    """The reporting age band as cdop.rules.ages.age_band said it when this migration was
+    written, copied here so that a replay writes what the rule said then, not today's."""
+    days = (date_of_death - date_of_birth).days
+    if days <= 27:
+        return "0-27 days"
+    years = date_of_death.year - date_of_birth.year - (
+        (date_of_death.month, date_of_death.day) < (date_of_birth.month, date_of_birth.day))
+    if years < 1:
+        return "28-364 days"
+    if years <= 4:
+        return "1-4 years"
+    if years <= 9:
+        return "5-9 years"
+    if years <= 14:
+        return "10-14 years"
+    return "15-17 years"
+
+
 def _age_bands() -> None:
     """Fill the new plain age band from the (encrypted) date of birth and date of death."""
     from cdop import crypto
-    from cdop.rules.ages import age_band
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(f"SELECT id, date_of_birth, {TEMP.format('date_of_death')} FROM cases")).all()
     if rows:
         bind.execute(
             sa.text("UPDATE cases SET age_band = :band WHERE id = :id"),
-            [{"id": r[0], "band": age_band(dt.date.fromisoformat(crypto.decrypt(r[1])),
-                                           dt.date.fromisoformat(crypto.decrypt(r[2])))}
+            [{"id": r[0], "band": _age_band(dt.date.fromisoformat(crypto.decrypt(r[1])),
+                                            dt.date.fromisoformat(crypto.decrypt(r[2])))}
              for r in rows],
         )
 
