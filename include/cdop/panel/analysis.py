@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
 from cdop.confidentiality.folding import _fold
 from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.held import released_for_message
 from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -547,7 +548,8 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     last = context["last_update"]
     gate = addressed_to(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), rec)
     gate_email(gate, email, f"{message.kind} R{rec.id}", settings=settings, kind="recommendation",
-               free_text=(rec.text, rec.organisation, last.progress if last else None))
+               free_text=(rec.text, rec.organisation, last.progress if last else None),
+               released=released_for_message(session, message))
     return email
 
 
