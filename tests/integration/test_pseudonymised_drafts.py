@@ -249,7 +249,7 @@ def test_a_stop_undone_on_the_check_page_is_not_asked_again_by_the_panel_pack(ag
     reason): the approved report carries it as written, and the pack built from that
     report goes to the members without stopping on it again (nothing held, nothing
     released by hand), while still carrying no recorded identifier."""
-    from cdop.requests.returns import amend_summary
+    from cdop.requests.returns import record_return_content
     from cdop.store.models import OutboxMessage
     from tests.support.panel import ready_case
 
@@ -263,7 +263,9 @@ def test_a_stop_undone_on_the_check_page_is_not_asked_again_by_the_panel_pack(ag
     words = next((w for w in FALSE_ALARMS if any(f.severity == "stop" and f.field == "unrecorded.address"
                                                  for f in gate.findings(f"Advice was given with {w}."))), None)
     assert words, "the gate stops none of the candidate false alarms: add one it does"
-    amend_summary(settings, number, "RUH", summary=f"Advice was given with {words}.", actor="coordinator")
+    # Recorded by the office from the agency's return (checked when the report is drafted).
+    record_return_content(settings, number, "RUH", summary=f"Advice was given with {words}.", entries=[],
+                          today=today, actor="coordinator")
     built = case_reports.build_report(settings, number, today=today)
     view = replacements.replacements(settings, number, today=today)
     [item] = [r for r in view["replacements"] if r["field"] == "unrecorded.address" and r["undoable"]]
