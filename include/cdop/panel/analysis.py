@@ -292,9 +292,18 @@ def analysis_view(settings: Settings, case_number: str) -> dict[str, Any] | None
                          "factor_label": factor_codes().by_domain.get(f.domain, {}).get(f.factor_code, f.factor_code),
                          "grade": f.grade, "notes": f.notes}
                         for f in analysis.factors],
-            "recommendations": [_rec_view(r) for r in recs],
+            "recommendations": [_rec_view(r) | {"latest_progress": _latest_progress(uow.session, r.id)}
+                                for r in recs],
             "closed_on": case.closed_on.isoformat() if case.closed_on else None,
         }
+
+
+def _latest_progress(session: Session, recommendation_id: int) -> str | None:
+    """The latest progress recorded on a recommendation (what amend-progress corrects)."""
+    latest = session.scalar(select(RecommendationUpdate).where(
+        RecommendationUpdate.recommendation_id == recommendation_id).order_by(
+        RecommendationUpdate.recorded_on.desc(), RecommendationUpdate.id.desc()))
+    return latest.progress if latest is not None else None
 
 
 def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
