@@ -250,6 +250,53 @@ def chronology_entry_amended_cli(settings, number):
     assert cli("return", "amend-entry", number, "1", "--text", BY_ROLE, "--today", "2026-03-02").returncode == 0
 
 
+def family_support_notes_file(settings, number, tmp_path):
+    import json
+
+    path = tmp_path / "family.json"
+    for text in NAMED:
+        path.write_text(json.dumps({"context": {"support_notes": text}}), encoding="utf-8")
+        _refused_by_cli("support_notes", "case", "family", number, "--file", str(path))
+        with unit_of_work(settings) as uow:
+            assert "support_notes" not in (get_case(uow, number).family_context or {})
+    path.write_text(json.dumps({"context": {"support_notes": BY_ROLE}}), encoding="utf-8")
+    assert cli("case", "family", number, "--file", str(path)).returncode == 0
+
+
+def meeting_minutes_file(settings, number, tmp_path):
+    with unit_of_work(settings) as uow:
+        meeting = PanelMeeting(meets_on=D(2026, 3, 1), kind="general", capacity=6)
+        uow.session.add(meeting)
+        uow.session.flush()
+        uow.session.add(MeetingAllocation(meeting_id=meeting.id, case_id=get_case(uow, number).id,
+                                          allocated_on=D(2026, 2, 25)))
+        uow.commit()
+        meeting_id = meeting.id
+    path = tmp_path / "minutes.txt"
+    for text in NAMED:
+        path.write_text(f"The chair welcomed the members.\n{text}\n", encoding="utf-8")
+        _refused_by_cli("minutes", "panel", "meeting", "record", str(meeting_id), "--minutes-file", str(path),
+                        "--today", "2026-03-02")
+        with unit_of_work(settings) as uow:
+            assert uow.session.get(PanelMeeting, meeting_id).minutes is None
+    path.write_text("The chair welcomed the members.\n" + BY_ROLE, encoding="utf-8")
+    done = cli("panel", "meeting", "record", str(meeting_id), "--minutes-file", str(path), "--today", "2026-03-02")
+    assert done.returncode == 0, done.stderr
+
+
+FILE_ENTRY_POINTS = {
+    "family support notes (JSON file)": family_support_notes_file,
+    "meeting minutes (text file)": meeting_minutes_file,
+}
+
+
+@pytest.mark.parametrize("entry", list(FILE_ENTRY_POINTS))
+def test_each_free_text_file_refuses_a_name_naming_the_field(agencies, entry, tmp_path):
+    settings = agencies
+    number = _case(settings)
+    FILE_ENTRY_POINTS[entry](settings, number, tmp_path)
+
+
 ENTRY_POINTS = {
     "waiver reason (cli)": waiver_reason_cli,
     "waiver reason, amended (cli)": waiver_reason_amended_cli,
