@@ -1385,3 +1385,51 @@ def test_every_text_of_a_recorded_analysis_is_corrected_on_its_page_gated(client
     other = client.post(f"/cdop/cases/{number}/analysis/correct", follow_redirects=False,
                         data={"csrf_token": token, "what": "recommendation", "key": "999999", "text": "x y z"})
     assert other.status_code == 404
+
+
+def test_each_page_entry_point_of_free_text_refuses_the_childs_name_naming_the_field(client, settings):
+    """Issue 21, item 8: the page forms that take free text bound for a panel or public
+    document (a process's outcome, the family's support notes, a recommendation's
+    progress, a meeting's minutes) refuse the child's forename naming the field, never
+    repeating it, and write nothing."""
+    from cdop.panel.meetings import add_meeting
+    from cdop.store.models import RecommendationUpdate
+
+    with unit_of_work(settings) as uow:
+        number, kind = uow.session.execute(
+            select(Case.case_number, Investigation.kind).join(Investigation)
+            .where(Investigation.status == "in_progress", Case.closed_on.is_(None)).order_by(Case.case_number)).first()
+        forename = uow.session.scalar(select(Case.forenames).where(Case.case_number == number)).split()[0]
+        case_id = uow.session.scalar(select(Case.id).where(Case.case_number == number))
+        rec_id = uow.session.scalars(select(Recommendation.id).where(
+            Recommendation.case_id == case_id, Recommendation.status.in_(("agreed", "in_progress")))).first()
+    meeting = add_meeting(settings, meets_on=TODAY - dt.timedelta(days=1), kind="general", capacity=6,
+                          location="Room 1", today=TODAY - dt.timedelta(days=30), starts_at="10:00")
+    with unit_of_work(settings) as uow:
+        uow.session.add(MeetingAllocation(meeting_id=meeting, case_id=case_id, allocated_on=TODAY - dt.timedelta(days=9)))
+        uow.commit()
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    named = f"{forename} was seen at home."
+    posts = [(f"/cdop/cases/{number}/investigation", "outcome",
+              {"kind": kind, "status": "concluded", "date": "2026-02-20", "outcome": named}),
+             (f"/cdop/cases/{number}/family", "support_notes", {"support_notes": named}),
+             (f"/cdop/meetings/{meeting}", "minutes", {"minutes": f"The chair welcomed the members. {named}"})]
+    if rec_id is not None:
+        posts.append((f"/cdop/recommendations/{rec_id}/progress", "progress",
+                      {"status": "in_progress", "progress": named}))
+    before = _audited(settings, "investigation_recorded"), _audited(settings, "family_recorded")
+    for url, field, form in posts:
+        refused = client.post(url, data={"csrf_token": token, **form}, follow_redirects=False)
+        assert refused.status_code == 422, (url, refused.status_code)
+        text = unescape(refused.text)
+        assert f"'{field}'" in text or f'data-field="{field}"' in text or f"err-{field}" in text, url
+        assert "refer to people by their role" in text and forename not in text, url
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(Investigation.status).where(
+            Investigation.case_id == case_id, Investigation.kind == kind)) == "in_progress"
+        assert uow.session.get(PanelMeeting, meeting).minutes is None
+        assert "support_notes" not in (uow.session.get(Case, case_id).family_context or {})
+        if rec_id is not None:
+            assert not [p for p in uow.session.scalars(select(RecommendationUpdate.progress).where(
+                RecommendationUpdate.recommendation_id == rec_id)) if forename in (p or "")]
+    assert (_audited(settings, "investigation_recorded"), _audited(settings, "family_recorded")) == before
