@@ -176,8 +176,10 @@ def held() -> None:
         for f in located:
             if f.output != output:
                 output = f.output
+                then = ("the email then goes back to the outbox" if output.startswith("message:")
+                        else "then build it again")
                 click.echo(f"{output}  held by the gate: release a false alarm with "
-                           "`cdop gate release ID --reason \"...\"`, then build it again")
+                           f"`cdop gate release ID --reason \"...\"`, {then}")
             also = f" (+{f.same_text - 1} place(s), same text)" if f.same_text > 1 else ""
             how = "" if f.releasable else "  [not placed: correct it at its source]"
             click.echo(f"  {f.id:>5}  {f.severity:<4}  {f.field:<24} {f.where}{also}{how}")
