@@ -135,6 +135,27 @@ def test_record_an_analysis_with_recommendations_and_a_recommendations_progress(
         assert uow.session.get(Case, analysis.case_id).closed_on == today
     dispose_engines()
 
+    # Issue 21: a recorded text is corrected on the page, gated as typed: the school's name
+    # is refused beside the field (not given back), then the text by role is saved.
+    page.goto(f"{base}/cdop/cases/{number}/analysis")
+    form = page.locator("#correct-learning")
+    form.locator("textarea").fill(f"The staff of {SCHOOL} noticed the cough first.")
+    form.get_by_role("button", name="Correct").click()
+    page.wait_for_load_state()
+    error = page.locator("#err-text-learning")
+    assert error.is_visible() and "refer to people by their role" in error.inner_text()
+    assert page.locator("#text-learning").input_value() == ""
+    assert SCHOOL not in page.locator("main").inner_text()
+    _axe(page, "analysis correction refused")
+    _shot(page, "23b-analysis-correction-refused")
+    page.locator("#text-learning").fill("The school noticed the cough first.")
+    page.locator("#correct-learning").get_by_role("button", name="Correct").click()
+    page.wait_for_url(f"{base}/cdop/cases/{number}/analysis?done=text_amended")
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(Analysis.learning).join(Case).where(Case.case_number == number)) \
+            == "The school noticed the cough first."
+    dispose_engines()
+
     # Recommendations: overdue first; record the first one's progress with the keyboard only.
     page.goto(f"{base}/cdop/recommendations")
     assert page.get_by_role("heading", name="Recommendations", exact=True).is_visible()

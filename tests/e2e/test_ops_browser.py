@@ -590,6 +590,49 @@ def test_check_the_replacements_of_a_report_draft(api_server, signed_in):
         assert _latest_event(uow, "replacement_undone").actor == "coordinator"
     dispose_engines()
 
+def test_correct_a_returns_summary_on_the_case_page_refused_beside_its_field(api_server, signed_in):
+    """Issue 21: a correction naming the child is refused beside its field (the words not
+    repeated, the agency still chosen), axe-core with no serious or critical violation on
+    the refused page (looked at: $CDOP_SCREENSHOTS/32-summary-refused.png); by role it is saved."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from cdop.store.db import dispose_engines
+    from cdop.store.models import Agency, AgencyRequest, Case
+
+    with _db(api_server) as uow:
+        request = uow.session.scalar(
+            select(AgencyRequest).join(Case).where(AgencyRequest.status == "returned", Case.closed_on.is_(None))
+            .order_by(Case.id))
+        number, forename = request.case.case_number, request.case.forenames.split()[0]
+        agency = uow.session.get(Agency, request.agency_id).code
+    dispose_engines()
+    page, base = signed_in, api_server["url"]
+    page.goto(f"{base}/cdop/cases/{number}")
+    form = page.locator("#summary-form")
+    form.get_by_label("Agency").select_option(agency)
+    form.get_by_label("New summary").fill(f"{forename} was seen at home by the health visitor.")
+    form.get_by_role("button", name="Correct the summary").click()
+    page.wait_for_load_state()
+    form = page.locator("#summary-form")
+    error = form.locator("#summary-summary-error")
+    assert error.is_visible() and "refer to people by their role" in error.inner_text()
+    assert form.get_by_label("New summary").input_value() == ""  # the refused words are not given back
+    assert form.get_by_label("Agency").input_value() == agency
+    assert forename not in page.locator("main").inner_text()
+    _shot(page, "32-summary-refused")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa",
+                                                                             "wcag22aa"]}})
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
+    form.get_by_label("New summary").fill("The child was seen at home by the health visitor.")
+    form.get_by_role("button", name="Correct the summary").click()
+    page.wait_for_url(f"{base}/cdop/cases/{number}?done=summary_amended")
+    with _db(api_server) as uow:
+        assert _latest_event(uow, "return_summary_amended").actor == "coordinator"
+    dispose_engines()
+
+
 def test_release_a_false_alarm_on_the_held_findings_page(api_server, signed_in):
     """The annual report held by a false alarm: each place listed (document, section or
     table, row or line, kind -- never the words), a reason too short refused beside its

@@ -537,6 +537,15 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
     if path == "/cases/{case_number}/waiver":  # after /waive, in the app's order: the same request
         number, code = targets["waivers"][turn]
         return path.replace("{case_number}", number), {"agency": code, "reason": "Not involved in care."}, None
+    if path == "/cases/{case_number}/return/summary":
+        number, code = targets["content"][turn]
+        return path.replace("{case_number}", number), {"agency": code, "summary": "Seen twice in clinic."}, None
+    if path == "/cases/{case_number}/return/entry":  # after /content, in the app's order: an entry to correct
+        number, _ = targets["content"][turn]
+        return path.replace("{case_number}", number), {"entry": "1", "what_happened": "Clinic visit."}, None
+    if path == "/cases/{case_number}/analysis/correct":  # after /analysis, in the app's order
+        return (path.replace("{case_number}", targets["analysed"][turn]),
+                {"what": "learning", "key": "", "text": "Safer sleep advice was repeated."}, None)
     if path == "/cases/{case_number}/content":
         number, code = targets["content"][turn]
         return (path.replace("{case_number}", number),
@@ -1261,3 +1270,167 @@ def test_a_waiver_reason_naming_the_child_is_refused_on_the_page_and_can_be_corr
     with unit_of_work(settings) as uow:
         assert uow.session.scalar(select(AgencyRequest.waiver_reason).join(Case).join(Agency).where(
             Case.case_number == number, Agency.code == code)).startswith("The family moved")
+
+
+def _case_with(settings, *conditions) -> Case:
+    with unit_of_work(settings) as uow:
+        case = uow.session.scalars(select(Case).where(Case.closed_on.is_(None), *conditions)
+                                   .order_by(Case.case_number)).first()
+        uow.session.expunge(case)
+        return case
+
+
+def _audited(settings, action: str) -> int:
+    with unit_of_work(settings) as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
+
+
+def test_a_returns_summary_and_a_chronology_entry_are_corrected_on_the_case_page_gated(client, settings):
+    """Issue 21: the texts `cdop return amend-summary|amend-entry` correct are editable on
+    the page too. A correction naming the child is refused beside its field (never
+    repeating it), what else was typed comes back, nothing is written; by role: saved and
+    audited."""
+    case = _case_with(settings, Case.requests.any(AgencyRequest.status == "returned"),
+                      Case.id.in_(select(ChronologyEntry.case_id)))
+    number, name = case.case_number, case.forenames.split()[0]
+    with unit_of_work(settings) as uow:
+        agency = uow.session.scalars(select(Agency.code).join(AgencyRequest, AgencyRequest.agency_id == Agency.id)
+                                     .join(Case).where(Case.case_number == number,
+                                                       AgencyRequest.status == "returned")).first()
+    page = client.get(f"/cdop/cases/{number}")
+    assert 'id="summary-form"' in page.text and 'id="entry-form"' in page.text
+    token = csrf_from(page.text)
+
+    def summary_of() -> str | None:
+        with unit_of_work(settings) as uow:
+            return uow.session.scalar(select(AgencyRequest.summary).join(Case).join(Agency).where(
+                Case.case_number == number, Agency.code == agency))
+
+    before = summary_of()
+    refused = client.post(f"/cdop/cases/{number}/return/summary", follow_redirects=False,
+                          data={"csrf_token": token, "agency": agency, "summary": f"{name} was seen at home."})
+    assert refused.status_code == 422
+    assert 'id="summary-summary-error"' in refused.text and "refer to people by their role" in refused.text
+    assert 'aria-describedby="summary-summary-error"' in refused.text
+    assert name not in refused.text and f'value="{agency}" selected' in refused.text
+    assert summary_of() == before and _audited(settings, "return_summary_amended") == 0
+    done = client.post(f"/cdop/cases/{number}/return/summary", follow_redirects=False,
+                       data={"csrf_token": token, "agency": agency, "summary": "The child was seen at home."})
+    assert done.status_code == 303, done.text[:500]
+    assert summary_of() == "The child was seen at home." and _audited(settings, "return_summary_amended") == 1
+
+    refused = client.post(f"/cdop/cases/{number}/return/entry", follow_redirects=False,
+                          data={"csrf_token": token, "entry": "1", "what_happened": f"Visit to {name}."})
+    assert refused.status_code == 422 and 'id="entry-what_happened-error"' in refused.text
+    assert name not in refused.text and 'name="entry" min="1" max="100000" required value="1"' in refused.text
+    missing = client.post(f"/cdop/cases/{number}/return/entry", follow_redirects=False,
+                          data={"csrf_token": token, "entry": "9999", "what_happened": "Seen by the GP."})
+    assert missing.status_code == 422 and 'id="entry-entry-error"' in missing.text
+    assert "Seen by the GP." in missing.text  # not what was refused: given back
+    assert _audited(settings, "chronology_entry_amended") == 0
+    done = client.post(f"/cdop/cases/{number}/return/entry", follow_redirects=False,
+                       data={"csrf_token": token, "entry": "1", "what_happened": "Visit to the child at home."})
+    assert done.status_code == 303 and _audited(settings, "chronology_entry_amended") == 1
+    # No form token: refused, nothing written.
+    forged = client.post(f"/cdop/cases/{number}/return/entry", follow_redirects=False,
+                         data={"entry": "1", "what_happened": "Seen."})
+    assert forged.status_code == 403 and _audited(settings, "chronology_entry_amended") == 1
+
+
+def test_every_text_of_a_recorded_analysis_is_corrected_on_its_page_gated(client, settings):
+    """Issue 21: learning, each factor line's notes (not editable at all before), each
+    recommendation's text and latest progress: a form each on the analysis page; a name
+    is refused beside the field, never repeated; by role: saved and audited."""
+    from cdop.panel.analysis import record_recommendation_update
+    from cdop.store.models import Analysis, AnalysisFactor, RecommendationUpdate
+
+    with unit_of_work(settings) as uow:
+        analysis = uow.session.scalars(select(Analysis).where(Analysis.id.in_(select(AnalysisFactor.analysis_id)))
+                                       .order_by(Analysis.id)).first()
+        case = uow.session.get(Case, analysis.case_id)
+        number, name, analysis_id = case.case_number, case.forenames.split()[0], analysis.id
+        rec_id = uow.session.scalars(select(Recommendation.id).where(Recommendation.case_id == case.id)
+                                     .order_by(Recommendation.id)).first()
+    if rec_id is not None:  # a latest progress to correct
+        record_recommendation_update(settings, rec_id, status="in_progress", progress="Started.", today=TODAY)
+    page = client.get(f"/cdop/cases/{number}/analysis")
+    assert 'id="correct-learning"' in page.text and 'id="correct-notes-1"' in page.text
+    token = csrf_from(page.text)
+    forms = [("learning", "", "learning"), ("notes", "1", "notes-1")]
+    if rec_id is not None:
+        forms += [("recommendation", str(rec_id), f"recommendation-{rec_id}"), ("progress", str(rec_id),
+                                                                                 f"progress-{rec_id}")]
+    for what, key, form in forms:
+        refused = client.post(f"/cdop/cases/{number}/analysis/correct", follow_redirects=False,
+                              data={"csrf_token": token, "what": what, "key": key,
+                                    "text": f"Advice was given to {name}."})
+        assert refused.status_code == 422, (what, refused.status_code)
+        assert f'id="err-text-{form}"' in refused.text and "refer to people by their role" in refused.text
+        assert f'aria-describedby="err-text-{form}"' in refused.text and name not in refused.text, what
+        done = client.post(f"/cdop/cases/{number}/analysis/correct", follow_redirects=False,
+                           data={"csrf_token": token, "what": what, "key": key,
+                                 "text": "Advice was given to the family."})
+        assert done.status_code == 303, (what, done.text[:300])
+    with unit_of_work(settings) as uow:
+        analysis = uow.session.get(Analysis, analysis_id)
+        assert analysis.learning == "Advice was given to the family."
+        assert analysis.factors[0].notes == "Advice was given to the family."
+        if rec_id is not None:
+            assert uow.session.get(Recommendation, rec_id).text == "Advice was given to the family."
+            assert uow.session.scalars(select(RecommendationUpdate.progress).where(
+                RecommendationUpdate.recommendation_id == rec_id).order_by(
+                RecommendationUpdate.recorded_on.desc(), RecommendationUpdate.id.desc())).first() \
+                == "Advice was given to the family."
+    assert _audited(settings, "learning_amended") == 1 and _audited(settings, "factor_notes_amended") == 1
+    # Another case's recommendation is not this page's to correct.
+    other = client.post(f"/cdop/cases/{number}/analysis/correct", follow_redirects=False,
+                        data={"csrf_token": token, "what": "recommendation", "key": "999999", "text": "x y z"})
+    assert other.status_code == 404
+
+
+def test_each_page_entry_point_of_free_text_refuses_the_childs_name_naming_the_field(client, settings):
+    """Issue 21, item 8: the page forms that take free text bound for a panel or public
+    document (a process's outcome, the family's support notes, a recommendation's
+    progress, a meeting's minutes) refuse the child's forename naming the field, never
+    repeating it, and write nothing."""
+    from cdop.panel.meetings import add_meeting
+    from cdop.store.models import RecommendationUpdate
+
+    with unit_of_work(settings) as uow:
+        number, kind = uow.session.execute(
+            select(Case.case_number, Investigation.kind).join(Investigation)
+            .where(Investigation.status == "in_progress", Case.closed_on.is_(None)).order_by(Case.case_number)).first()
+        forename = uow.session.scalar(select(Case.forenames).where(Case.case_number == number)).split()[0]
+        case_id = uow.session.scalar(select(Case.id).where(Case.case_number == number))
+        rec_id = uow.session.scalars(select(Recommendation.id).where(
+            Recommendation.case_id == case_id, Recommendation.status.in_(("agreed", "in_progress")))).first()
+    meeting = add_meeting(settings, meets_on=TODAY - dt.timedelta(days=1), kind="general", capacity=6,
+                          location="Room 1", today=TODAY - dt.timedelta(days=30), starts_at="10:00")
+    with unit_of_work(settings) as uow:
+        uow.session.add(MeetingAllocation(meeting_id=meeting, case_id=case_id, allocated_on=TODAY - dt.timedelta(days=9)))
+        uow.commit()
+    token = csrf_from(client.get(f"/cdop/cases/{number}").text)
+    named = f"{forename} was seen at home."
+    posts = [(f"/cdop/cases/{number}/investigation", "outcome",
+              {"kind": kind, "status": "concluded", "date": "2026-02-20", "outcome": named}),
+             (f"/cdop/cases/{number}/family", "support_notes", {"support_notes": named}),
+             (f"/cdop/meetings/{meeting}", "minutes", {"minutes": f"The chair welcomed the members. {named}"})]
+    if rec_id is not None:
+        posts.append((f"/cdop/recommendations/{rec_id}/progress", "progress",
+                      {"status": "in_progress", "progress": named}))
+    before = _audited(settings, "investigation_recorded"), _audited(settings, "family_recorded")
+    for url, field, form in posts:
+        refused = client.post(url, data={"csrf_token": token, **form}, follow_redirects=False)
+        assert refused.status_code == 422, (url, refused.status_code)
+        text = unescape(refused.text)
+        assert f"'{field}'" in text or f'data-field="{field}"' in text or f"err-{field}" in text, url
+        assert "refer to people by their role" in text and forename not in text, url
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(Investigation.status).where(
+            Investigation.case_id == case_id, Investigation.kind == kind)) == "in_progress"
+        assert uow.session.get(PanelMeeting, meeting).minutes is None
+        assert "support_notes" not in (uow.session.get(Case, case_id).family_context or {})
+        if rec_id is not None:
+            assert not [p for p in uow.session.scalars(select(RecommendationUpdate.progress).where(
+                RecommendationUpdate.recommendation_id == rec_id)) if forename in (p or "")]
+    assert (_audited(settings, "investigation_recorded"), _audited(settings, "family_recorded")) == before

@@ -201,6 +201,102 @@ def progress_amended_cli(settings, number):
         assert uow.session.scalar(select(RecommendationUpdate.progress)) == BY_ROLE
 
 
+def factor_notes_amended_cli(settings, number):
+    from cdop.store.models import Analysis, AnalysisFactor
+
+    _analysed(settings, number)
+    with unit_of_work(settings) as uow:
+        analysis_id = uow.session.scalar(select(Analysis.id))
+        uow.session.add(AnalysisFactor(analysis_id=analysis_id, domain="child", factor_code="acute_illness",
+                                       grade=1, notes="Known to the GP."))
+        uow.commit()
+    for text in NAMED:
+        _refused_by_cli("notes", "analysis", "amend-factor", number, "1", "--notes", text)
+        with unit_of_work(settings) as uow:
+            assert uow.session.scalar(select(AnalysisFactor.notes)) == "Known to the GP."
+    assert cli("analysis", "amend-factor", number, "2", "--notes", BY_ROLE).returncode == 2  # no line 2
+    assert cli("analysis", "amend-factor", number, "1", "--notes", BY_ROLE).returncode == 0
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(AnalysisFactor.notes)) == BY_ROLE
+
+
+def _returned(settings, number) -> None:
+    from cdop.requests.returns import record_return, record_return_content
+
+    record_return(settings, number, "RUH", received_on=TODAY, today=TODAY)
+    record_return_content(settings, number, "RUH", summary="Known to the ward.",
+                          entries=[{"date": "2026-02-19", "what_happened": "Seen in clinic."}], today=TODAY)
+
+
+def return_summary_amended_cli(settings, number):
+    _returned(settings, number)
+    for text in NAMED:
+        _refused_by_cli("summary", "return", "amend-summary", number, "RUH", "--text", text)
+        with unit_of_work(settings) as uow:
+            assert uow.session.scalar(select(AgencyRequest.summary).where(
+                AgencyRequest.summary.is_not(None))) == "Known to the ward."
+    assert cli("return", "amend-summary", number, "RUH", "--text", BY_ROLE).returncode == 0
+
+
+def chronology_entry_amended_cli(settings, number):
+    from cdop.store.models import ChronologyEntry
+
+    _returned(settings, number)
+    for text in NAMED:
+        _refused_by_cli("what_happened", "return", "amend-entry", number, "1", "--text", text,
+                        "--today", "2026-03-02")
+        with unit_of_work(settings) as uow:
+            assert uow.session.scalar(select(ChronologyEntry.description)) == "Seen in clinic."
+    assert cli("return", "amend-entry", number, "1", "--text", BY_ROLE, "--today", "2026-03-02").returncode == 0
+
+
+def family_support_notes_file(settings, number, tmp_path):
+    import json
+
+    path = tmp_path / "family.json"
+    for text in NAMED:
+        path.write_text(json.dumps({"context": {"support_notes": text}}), encoding="utf-8")
+        _refused_by_cli("support_notes", "case", "family", number, "--file", str(path))
+        with unit_of_work(settings) as uow:
+            assert "support_notes" not in (get_case(uow, number).family_context or {})
+    path.write_text(json.dumps({"context": {"support_notes": BY_ROLE}}), encoding="utf-8")
+    assert cli("case", "family", number, "--file", str(path)).returncode == 0
+
+
+def meeting_minutes_file(settings, number, tmp_path):
+    with unit_of_work(settings) as uow:
+        meeting = PanelMeeting(meets_on=D(2026, 3, 1), kind="general", capacity=6)
+        uow.session.add(meeting)
+        uow.session.flush()
+        uow.session.add(MeetingAllocation(meeting_id=meeting.id, case_id=get_case(uow, number).id,
+                                          allocated_on=D(2026, 2, 25)))
+        uow.commit()
+        meeting_id = meeting.id
+    path = tmp_path / "minutes.txt"
+    for text in NAMED:
+        path.write_text(f"The chair welcomed the members.\n{text}\n", encoding="utf-8")
+        _refused_by_cli("minutes", "panel", "meeting", "record", str(meeting_id), "--minutes-file", str(path),
+                        "--today", "2026-03-02")
+        with unit_of_work(settings) as uow:
+            assert uow.session.get(PanelMeeting, meeting_id).minutes is None
+    path.write_text("The chair welcomed the members.\n" + BY_ROLE, encoding="utf-8")
+    done = cli("panel", "meeting", "record", str(meeting_id), "--minutes-file", str(path), "--today", "2026-03-02")
+    assert done.returncode == 0, done.stderr
+
+
+FILE_ENTRY_POINTS = {
+    "family support notes (JSON file)": family_support_notes_file,
+    "meeting minutes (text file)": meeting_minutes_file,
+}
+
+
+@pytest.mark.parametrize("entry", list(FILE_ENTRY_POINTS))
+def test_each_free_text_file_refuses_a_name_naming_the_field(agencies, entry, tmp_path):
+    settings = agencies
+    number = _case(settings)
+    FILE_ENTRY_POINTS[entry](settings, number, tmp_path)
+
+
 ENTRY_POINTS = {
     "waiver reason (cli)": waiver_reason_cli,
     "waiver reason, amended (cli)": waiver_reason_amended_cli,
@@ -211,6 +307,9 @@ ENTRY_POINTS = {
     "learning, amended (cli)": learning_amended_cli,
     "recommendation text, amended (cli)": recommendation_text_amended_cli,
     "recommendation progress, amended (cli)": progress_amended_cli,
+    "factor notes, amended (cli)": factor_notes_amended_cli,
+    "return summary, amended (cli)": return_summary_amended_cli,
+    "chronology entry, amended (cli)": chronology_entry_amended_cli,
 }
 
 

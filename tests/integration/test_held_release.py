@@ -158,3 +158,75 @@ def test_an_email_the_gate_stops_says_where_in_the_message_never_the_value(setti
     assert "text body, line 3: sibling_name (stop)" in message
     assert "attachment 1 (text), line 2: child.surname (stop)" in message
     assert "Łucja" not in message and "Lucja" not in message and "Featherstonehaugh" not in message
+
+
+def test_a_false_alarm_in_an_outgoing_email_is_located_released_with_a_reason_and_the_email_goes(
+        agencies, smtp_server):
+    """A recommendation's email that the gate stops on words that name nobody: held in the
+    outbox, each place kept as a held finding (part of the message, line, kind; never the
+    words), listed by `cdop gate held`, released with a reason (audited), and the email
+    goes at the next delivery run, carrying the released words and nothing else found."""
+    from cdop.panel import analysis
+    from cdop.panel.analysis import record_analysis
+    from cdop.panel.case_reports import assemble_reports, decide
+    from cdop.panel.meetings import add_meeting, allocate_cases
+    from cdop.sending.delivery import DeliveryFailed
+    from cdop.store.models import OutboxMessage
+    from cdop_airflow.sending import send_pending
+    from tests.support.panel import every_part_text, gate_for, ready_case, received
+
+    settings = agencies
+    number, _ = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH", "GPHC"))
+    assemble_reports(settings, D(2027, 1, 11))
+    decide(settings, number, approve=True, comments=None, actor="coordinator", today=D(2027, 1, 12))
+    add_meeting(settings, meets_on=D(2027, 3, 4), today=D(2027, 1, 4))
+    allocate_cases(settings, D(2027, 1, 12))
+    record_analysis(settings, number, {
+        "category": "infection", "modifiable": "no",
+        "factors": [{"domain": "child", "factor": "acute_illness", "grade": 1}],
+        "recommendations": [{"agency": "GPHC", "text": "Review how sepsis advice is given.", "due_on": "2027-09-01"}],
+    }, today=D(2027, 3, 5), actor="coordinator")
+    gate = Gate((), policy=office_policy(settings, "recommendation"))
+    planted = next((t for t in CANDIDATES if any(f.severity == "stop" and f.field.startswith("unrecorded.")
+                                                 for f in gate.findings(f"Work with {t}."))), None)
+    assert planted, "the gate stops none of the candidate false alarms in an email: add one it does"
+    [found] = {t[f.start:f.end] for t in [f"Work with {planted}."] for f in gate.findings(t) if f.severity == "stop"}
+    with unit_of_work(settings) as uow:  # as if typed before the text was checked where typed
+        uow.session.scalar(select(Recommendation)).text = f"Review how sepsis advice is given. Work with {planted}."
+        uow.commit()
+
+    with pytest.raises(DeliveryFailed, match="EmailBlocked"):
+        send_pending(settings, kinds=list(analysis.KINDS))
+    assert received(smtp_server, "recommendation") == []
+    with unit_of_work(settings) as uow:
+        message = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "recommendation"))
+        assert message.status == "held" and "EmailBlocked" in message.last_error
+        output = f"message:{message.id}"
+        held = uow.session.scalars(select(HeldFinding).where(HeldFinding.output == output)).all()
+        assert held and all(h.status == "held" and h.fingerprint and h.case_id == message.case_id for h in held)
+        assert {h.document for h in held} >= {"text body"} and all(h.line for h in held)
+        first, message_id = min(h.id for h in held), message.id
+    listed = cli("gate", "held")
+    assert listed.returncode == 3 and f"{output}  held by the gate" in listed.stdout, listed.stdout
+    assert "text body, line " in listed.stdout and found not in listed.stdout
+    assert listed.stdout.count(f"message:{message_id}") == 1  # once, releasable; not again as "stopped"
+
+    refused = cli("gate", "release", str(first), "--reason", "no")
+    assert refused.returncode == 2 and "reason" in refused.stderr
+    reason = "The partnership's own office, not a family's address."
+    done = cli("gate", "release", str(first), "--reason", reason)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"released in {output}" in done.stdout and "back in the outbox" in done.stdout
+    with unit_of_work(settings) as uow:
+        assert uow.session.get(OutboxMessage, message_id).status == "pending"
+        event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "gate_finding_released"))
+        assert event.reason == reason and event.details["output"] == output and found not in str(event.details)
+        assert uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "message_released")) is not None
+
+    send_pending(settings, kinds=list(analysis.KINDS))
+    [sent] = received(smtp_server, "recommendation")
+    everything = "\n".join(every_part_text(sent))
+    assert found in everything  # released: as written
+    stops = [f for f in gate_for(settings, number).findings(everything) if f.severity == "stop"]
+    assert {everything[f.start:f.end] for f in stops} <= {found}  # nothing but the released words
+    assert "nothing is held by the gate" in cli("gate", "held").stdout

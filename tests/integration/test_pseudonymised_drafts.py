@@ -40,6 +40,7 @@ from cdop_airflow.sending import send_pending
 from tests.support.panel import every_part_text, gate_for, pdf_attachments, received
 from tests.support.portal import complete_return, csrf_of, links_in_mail
 
+D = dt.date
 RUH = "cdr.riverside@nhs.net"
 SCH1 = "office@oakfield-primary.example.org.uk"
 FAMILY = {"parent_name": "Hope Ó Briain", "sibling_name": "Łukasz Wiśniewska-O’Neill",
@@ -236,3 +237,57 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
     everything = "\n".join(every_part_text(pack))
     assert gate.scan(everything) == []
     assert not [o for o in _originals() if o in everything]
+
+
+# Made-up words the gate reads as an address nobody recorded (a number and a street); which
+# one still fires is asked of the gate, so the test does not hang on one detector's details.
+FALSE_ALARMS = ("Unit 14 Kestrel Road Safety Partnership", "the team at 27 Orchard Lane", "14 Harbour Street")
+
+
+def test_a_stop_undone_on_the_check_page_is_not_asked_again_by_the_panel_pack(agencies, smtp_server):
+    """An address nobody recorded, undone on the check page as a false alarm (with a
+    reason): the approved report carries it as written, and the pack built from that
+    report goes to the members without stopping on it again (nothing held, nothing
+    released by hand), while still carrying no recorded identifier."""
+    from cdop.requests.returns import record_return_content
+    from cdop.store.models import OutboxMessage
+    from tests.support.panel import ready_case
+
+    settings = agencies
+    number, _ = ready_case(settings, notified=D(2026, 11, 2), agencies=("RUH", "GPHC"))
+    today = D(2027, 1, 11)
+    from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.gate import Gate
+
+    gate = Gate((), policy=office_policy(settings, "case_report"))
+    words = next((w for w in FALSE_ALARMS if any(f.severity == "stop" and f.field == "unrecorded.address"
+                                                 for f in gate.findings(f"Advice was given with {w}."))), None)
+    assert words, "the gate stops none of the candidate false alarms: add one it does"
+    # Recorded by the office from the agency's return (checked when the report is drafted).
+    record_return_content(settings, number, "RUH", summary=f"Advice was given with {words}.", entries=[],
+                          today=today, actor="coordinator")
+    built = case_reports.build_report(settings, number, today=today)
+    view = replacements.replacements(settings, number, today=today)
+    [item] = [r for r in view["replacements"] if r["field"] == "unrecorded.address" and r["undoable"]]
+    assert built.status == "awaiting_check"  # replaced by a placeholder: nothing stops the draft
+    replacements.decide(settings, number, item["number"], decision="undo", actor="coordinator", today=today,
+                        reason="The road safety partnership's office, not a family's address.")
+    approved = case_reports.decide(settings, number, approve=True, comments=None, actor="coordinator", today=today)
+    assert approved["status"] == "approved"
+
+    add_member(settings, name="Dr Ada Chair", role="Chair", email="ada.chair@nhs.net")
+    meets = today + dt.timedelta(days=30)
+    add_meeting(settings, meets_on=meets, kind="general", capacity=6, location="Room 1", today=today,
+                starts_at="10:00")
+    assert allocate_cases(settings, today)["allocated"] == [number]
+    assert plan_panel_papers(settings, pack_date(settings.policy, meets))["packs"] == 1
+    send_pending(settings, kinds=["panel_pack"])  # raises if the gate held it
+    [pack] = received(smtp_server, "panel_pack")
+    everything = "\n".join(every_part_text(pack))
+    assert words.split()[-1] in everything  # the undone words, as the agency wrote them
+    stops = [f for f in gate_for(settings, number).findings(everything)
+             if f.severity == "stop" and not f.field.startswith("unrecorded.")]
+    assert stops == []  # no recorded identifier
+    with unit_of_work(settings) as uow:
+        assert uow.session.scalar(select(OutboxMessage.status).where(OutboxMessage.kind == "panel_pack")) == "sent"
+    assert _audit_count(settings, "gate_finding_released") == 0  # nothing asked again

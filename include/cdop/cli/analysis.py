@@ -121,6 +121,20 @@ def analysis_amend_learning(case_number, learning) -> None:
     click.echo(f"amended the learning of {done['case_number']}")
 
 
+@analysis_group.command("amend-factor")
+@click.argument("case_number")
+@click.argument("line", type=click.IntRange(1, 10_000))
+@click.option("--notes", required=True, help="The corrected notes of factor line LINE (no names); '' clears them.")
+@friendly_errors
+def analysis_amend_factor(case_number, line, notes) -> None:
+    """Correct the notes of factor line LINE (1..n, as `cdop analysis show` lists them)
+    of a recorded analysis (they go in the NCMD export): checked by the gate, audited."""
+    from cdop.panel.analysis import amend_text
+
+    done = amend_text(current_settings(), "notes", case_number, notes, actor=actor(), line=line)
+    click.echo(f"amended the notes of factor line {line} of {done['case_number']}")
+
+
 def _recommendation_number(recommendation_id: str) -> int:
     number = recommendation_id.upper().removeprefix("R")
     if not number.isdigit():

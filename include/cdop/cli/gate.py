@@ -100,9 +100,11 @@ def _held_messages(settings, uow):
 
 
 def _blocked_messages(settings, uow):
-    """(message, located findings) for each outbox message the gate stopped (not a flag):
-    composed again to place each finding (part, line, field; never the value)."""
+    """(message, located findings) for each outbox message the gate stopped (not a flag)
+    whose findings were not kept when it was held (held before they were): composed again
+    to place each finding (part, line, field; never the value)."""
     from cdop.confidentiality.documents import EmailBlocked
+    from cdop.confidentiality.held import message_output, still_held
     from cdop.sending.delivery import held_messages
     from cdop.sending.kinds import REGISTRY
 
@@ -110,6 +112,8 @@ def _blocked_messages(settings, uow):
     for message in held_messages(uow.session):
         if "EmailBlocked" not in (message.last_error or "") or message.kind not in REGISTRY:
             continue
+        if still_held(uow.session, message_output(message.id)):
+            continue  # listed with the held findings, each releasable
         try:
             REGISTRY[message.kind].compose(uow.session, message, settings)
         except EmailBlocked as blocked:
@@ -153,8 +157,8 @@ def _line(number: int, where: str, text: str, finding) -> str:
 @gate_group.command("held")
 @friendly_errors
 def held() -> None:
-    """List what the gate holds: the findings that stop an annual report or an NCMD
-    export, each placed (document, section or table, row or line; release a false alarm
+    """List what the gate holds: the findings that stop an annual report, an NCMD
+    export or an outgoing email, each placed (document, section or table, row or line; release a false alarm
     with `cdop gate release ID --reason`); flags (names nobody recorded) in annual
     reports and outgoing emails, numbered, in context with the flagged words masked
     (decide each with `cdop gate resolve`); and outgoing emails the gate stopped, each
@@ -173,8 +177,10 @@ def held() -> None:
         for f in located:
             if f.output != output:
                 output = f.output
+                then = ("the email then goes back to the outbox" if output.startswith("message:")
+                        else "then build it again")
                 click.echo(f"{output}  held by the gate: release a false alarm with "
-                           "`cdop gate release ID --reason \"...\"`, then build it again")
+                           f"`cdop gate release ID --reason \"...\"`, {then}")
             also = f" (+{f.same_text - 1} place(s), same text)" if f.same_text > 1 else ""
             how = "" if f.releasable else "  [not placed: correct it at its source]"
             click.echo(f"  {f.id:>5}  {f.severity:<4}  {f.field:<24} {f.where}{also}{how}")
@@ -268,14 +274,19 @@ def resolve(ref: str, number: int | None, decision: str | None) -> None:
 @friendly_errors
 def release_finding(finding_id: int, reason: str) -> None:
     """Release a false alarm holding a statutory output (an annual report, an NCMD
-    export): FINDING_ID as `cdop gate held` printed it. Every place of that output holding
-    the same kind and text is released with it; build the output again to publish it."""
-    from cdop.confidentiality.held import release
+    export) or an outgoing email: FINDING_ID as `cdop gate held` printed it. Every place
+    of that output holding the same kind and text is released with it; build the output
+    again to publish it. An email with nothing left held goes back to the outbox."""
+    from cdop.sending.delivery import release_held_finding
 
-    done = release(current_settings(), finding_id, reason, actor())
+    done = release_held_finding(current_settings(), finding_id, reason, actor=actor())
     what, _, year = done["output"].partition(":")
-    again = {"annual_report": f"cdop annual-report build --year {year}",
-             "ncmd_export": f"cdop ncmd export --year {year}"}.get(what, "build it again")
+    if what == "message":
+        again = ("back in the outbox, sent at the next delivery run" if done["message"]
+                 else "other findings still hold it (cdop gate held)")
+    else:
+        again = {"annual_report": f"cdop annual-report build --year {year}",
+                 "ncmd_export": f"cdop ncmd export --year {year}"}.get(what, "build it again")
     click.echo(f"finding {done['id']} ({done['field']}) released in {done['output']} "
                f"({done['places']} place(s)); now: {again}")
 

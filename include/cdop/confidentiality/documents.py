@@ -61,14 +61,23 @@ class EmailBlocked(IdentifierFound):
             self.args = (f"{self.args[0]} -- where: {shown}",)
 
 
-def _located(gate: Gate, parts: list[tuple[str, str]]) -> list:
+def _stops(gate: Gate, text: str, released: frozenset[str]) -> list[Finding]:
+    """The findings of `text` that stop a message: not one released as a false alarm."""
+    from cdop.confidentiality.held import is_released
+
+    if not text:
+        return []
+    return [f for f in gate.findings(text) if f.severity == "stop" and not is_released(f, text, released)]
+
+
+def _located(gate: Gate, parts: list[tuple[str, str]], released: frozenset[str] = frozenset()) -> list:
     from cdop.confidentiality.held import locate_text
 
     located = []
     for name, text in parts:
         if name == "HTML body":
             continue  # its words are placed in the body as read
-        located += locate_text(name, text, [f for f in gate.findings(text) if f.severity == "stop"])
+        located += locate_text(name, text, _stops(gate, text, released))
     return located
 
 
@@ -94,14 +103,19 @@ class FlagsHeld(IdentifierFound):
 
 
 def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: str = "email",
-               allowed_dates=(), free_text=()) -> None:
+               allowed_dates=(), free_text=(), released: frozenset[str] = frozenset()) -> None:
     """Check every part of an outgoing email (subject, text, HTML, attached PDFs and text).
     With `settings`, the office's own addresses and number are what it may carry.
 
     `free_text` are the texts the email was composed from that someone typed
     (a recommendation, its progress, a coordinator's comments): a flag in one of them
     (a name nobody recorded) holds the message for the coordinator (FlagsHeld). Only
-    these: the rendered email also greets its recipient by name."""
+    these: the rendered email also greets its recipient by name.
+
+    `released` are the fingerprints the coordinator let through as false alarms: a
+    finding held on this message and released with a reason (`cdop gate release`), or,
+    in a panel pack, a replacement undone on the case report's check page. Such a text
+    stops nothing here."""
     if settings is not None:
         import dataclasses
 
@@ -116,8 +130,8 @@ def gate_email(gate: Gate, email: Email, document: str, *, settings=None, kind: 
             parts.append((f"attachment {number} (PDF)", _cached_pdf_text(attachment.content)))
         elif attachment.mime_type.startswith("text/"):
             parts.append((f"attachment {number} (text)", attachment.content.decode("utf-8", "replace")))
-    if fields := sorted({f for _, text in parts for f in gate.scan(text)}):
-        raise EmailBlocked(document, fields, _located(gate, parts))
+    if fields := sorted({f.field for _, text in parts for f in _stops(gate, text, released)}):
+        raise EmailBlocked(document, fields, _located(gate, parts, released))
     flags = [Flag(i, text, f) for i, text in enumerate(free_text) if text for f in gate.flags(text)]
     if flags:
         raise FlagsHeld(document, kind, flags)

@@ -159,18 +159,52 @@ def is_released(finding: Finding, text: str, released: frozenset[str]) -> bool:
 
 # ------------------------------------------------------------------------ storing
 
+MESSAGE = "message"  # an outgoing email the gate stopped: its output is message:<outbox id>
+
+
 def output_key(what: str, year: int) -> str:
     return f"{what}:{year}"
 
 
+def message_output(message_id: int) -> str:
+    """The output a held outgoing email's findings are kept under."""
+    return output_key(MESSAGE, message_id)
+
+
+def still_held(session, output: str) -> int:
+    """How many places of an output are still held (0: nothing stops it now)."""
+    from sqlalchemy import func, select
+
+    from cdop.store.models import HeldFinding
+
+    return session.scalar(select(func.count()).select_from(HeldFinding).where(
+        HeldFinding.output == output, HeldFinding.status == HELD)) or 0
+
+
+def forget_held(session, output: str) -> None:
+    """Drop an output's findings still held (it is being tried again: a build or a send
+    that is stopped again records them anew). Released ones stay, as the decision."""
+    from sqlalchemy import delete
+
+    from cdop.store.models import HeldFinding
+
+    session.execute(delete(HeldFinding).where(HeldFinding.output == output, HeldFinding.status == HELD))
+
+
 def released_fingerprints(session, output: str) -> frozenset[str]:
-    """The fingerprints the coordinator released for an output (e.g. annual_report:2027)."""
+    """The fingerprints the coordinator released for an output (e.g. annual_report:2027,
+    message:41)."""
     from sqlalchemy import select
 
     from cdop.store.models import HeldFinding
 
     return frozenset(session.scalars(select(HeldFinding.fingerprint).where(
         HeldFinding.output == output, HeldFinding.status == RELEASED)))
+
+
+def released_for_message(session, message) -> frozenset[str]:
+    """What the coordinator released on this outgoing email (its own held findings)."""
+    return released_fingerprints(session, message_output(message.id)) if message.id is not None else frozenset()
 
 
 def record_held(uow, output: str, located: Iterable[PlacedFinding], today: dt.date) -> list[int]:

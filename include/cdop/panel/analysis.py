@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
 from cdop.confidentiality.folding import _fold
 from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.held import released_for_message
 from cdop.confidentiality.identifiers import case_gate, identifier_problem
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -292,9 +293,18 @@ def analysis_view(settings: Settings, case_number: str) -> dict[str, Any] | None
                          "factor_label": factor_codes().by_domain.get(f.domain, {}).get(f.factor_code, f.factor_code),
                          "grade": f.grade, "notes": f.notes}
                         for f in analysis.factors],
-            "recommendations": [_rec_view(r) for r in recs],
+            "recommendations": [_rec_view(r) | {"latest_progress": _latest_progress(uow.session, r.id)}
+                                for r in recs],
             "closed_on": case.closed_on.isoformat() if case.closed_on else None,
         }
+
+
+def _latest_progress(session: Session, recommendation_id: int) -> str | None:
+    """The latest progress recorded on a recommendation (what amend-progress corrects)."""
+    latest = session.scalar(select(RecommendationUpdate).where(
+        RecommendationUpdate.recommendation_id == recommendation_id).order_by(
+        RecommendationUpdate.recorded_on.desc(), RecommendationUpdate.id.desc()))
+    return latest.progress if latest is not None else None
 
 
 def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
@@ -423,25 +433,35 @@ def recommendations_page(settings: Settings, today: dt.date, *, status: str | No
 # recommendation's text in its emails and the reports, its latest progress as the latest
 # action) are corrected in place: checked by the gate as typed, audited (never the text).
 
-AMENDABLE = {"learning": "learning", "recommendation": "recommendation", "progress": "progress"}
+AMENDABLE = {"learning": "learning", "recommendation": "recommendation", "progress": "progress",
+             "notes": "factor notes"}
 
 
-def amend_text(settings: Settings, what: str, key: str | int, text: str, *, actor: str | None = None) -> dict:
-    """Correct `what` ("learning": a case's analysis by case number; "recommendation": a
-    recommendation's text by id; "progress": a recommendation's latest progress by id)."""
+def amend_text(settings: Settings, what: str, key: str | int, text: str, *, actor: str | None = None,
+               line: int | None = None) -> dict:
+    """Correct `what` ("learning": a case's analysis by case number; "notes": the notes
+    of factor line `line` (1..n, as the analysis shows them) of a case's analysis;
+    "recommendation": a recommendation's text by id; "progress": a recommendation's
+    latest progress by id). Checked by the gate as typed (refused naming the field,
+    nothing written), audited."""
     if what not in AMENDABLE:
         raise InputError([Problem("what", f"must be one of {', '.join(AMENDABLE)}")])
     r = RowReader({what: text})
-    value = r.text(what, required=what != "learning", max_len=TEXT_MAX, multiline=True)
+    value = r.text(what, required=what not in ("learning", "notes"), max_len=TEXT_MAX, multiline=True)
     if r.problems:
         raise InputError(r.problems)
     with unit_of_work(settings, actor) as uow:
-        if what == "learning":
+        if what in ("learning", "notes"):
             case = get_case(uow, str(key))
             row = uow.session.scalar(select(Analysis).where(Analysis.case_id == case.id))
             if row is None:
                 raise InputError([Problem("case", "has no analysis recorded")])
             target, attribute, entity, document = row, "learning", "analysis", "learning"
+            if what == "notes":
+                factors = list(row.factors)
+                if line is None or not 1 <= line <= len(factors):
+                    raise InputError([Problem("line", f"must be a factor line between 1 and {len(factors)}")])
+                target, entity = factors[line - 1], "analysis_factor"
         else:
             rec = uow.session.get(Recommendation, int(key)) if str(key).isdigit() else None
             if rec is None:
@@ -458,9 +478,10 @@ def amend_text(settings: Settings, what: str, key: str | int, text: str, *, acto
                 attribute, entity, document = "progress", "recommendation_update", "progress"
         if found := identifier_problem(case_gate(uow.session, case, document=document), what, value):
             raise InputError([found])
-        setattr(target, attribute, value)
+        setattr(target, "notes" if what == "notes" else attribute, value)
         uow.session.flush()
-        uow.audit(f"{what}_amended", entity, target.id, case_id=case.id)
+        uow.audit(f"{'factor_notes' if what == 'notes' else what}_amended", entity, target.id, case_id=case.id,
+                  **({"line": line} if what == "notes" else {}))
         uow.commit()
         return {"case_number": case.case_number, "what": what, "id": target.id}
 
@@ -548,7 +569,8 @@ def _compose(session: Session, message: OutboxMessage, settings: Settings, templ
     last = context["last_update"]
     gate = addressed_to(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), rec)
     gate_email(gate, email, f"{message.kind} R{rec.id}", settings=settings, kind="recommendation",
-               free_text=(rec.text, rec.organisation, last.progress if last else None))
+               free_text=(rec.text, rec.organisation, last.progress if last else None),
+               released=released_for_message(session, message))
     return email
 
 

@@ -16,6 +16,7 @@ numbered 1..n within the case, in date order.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from cdop.confidentiality.decisions import fingerprint
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_gate
 from cdop.confidentiality.pseudonymise import (
+    UNDO,
     Decision,
     Pseudonymised,
     Pseudonymiser,
@@ -95,6 +97,17 @@ def report_policy(settings: Settings, case: Case, today: dt.date):
 def decisions_of(session: Session, case_id: int) -> dict[tuple[str, str], Decision]:
     rows = session.scalars(select(ReplacementDecision).where(ReplacementDecision.case_id == case_id))
     return {(r.finding_kind, r.fingerprint): Decision(r.decision, r.label) for r in rows}
+
+
+def undone_fingerprints(session: Session, case_ids: Iterable[int]) -> frozenset[str]:
+    """The fingerprints of every replacement the coordinator undid as a false alarm (with
+    a reason) in these cases' reports: what the report carries as written, so a document
+    built from the approved report (the panel pack) lets it through without asking again."""
+    ids = list(case_ids)
+    if not ids:
+        return frozenset()
+    return frozenset(session.scalars(select(ReplacementDecision.fingerprint).where(
+        ReplacementDecision.case_id.in_(ids), ReplacementDecision.decision == UNDO)))
 
 
 def portal_answers(session: Session, case: Case) -> dict[int, PortalForm]:

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from cdop.confidentiality.documents import gate_email
 from cdop.confidentiality.gate import Gate
+from cdop.confidentiality.held import released_for_message
 from cdop.confidentiality.identifiers import case_gate
 from cdop.config import Policy, Settings
 from cdop.mail import outbox
 from cdop.mail.mailer import Attachment, Email
+from cdop.panel.drafts import undone_fingerprints
 from cdop.panel.meetings import (
     ACTOR,
     KIND_ADDENDUM,
@@ -187,11 +189,16 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
         "cases": [_case_line(session, n) for n in numbers],
     }
     gate = _gate(session, numbers)
+    released = released_for_message(session, message)
     if not message.secure_route:
         # Not a secure route: no papers, no agenda; only where to get them.
         email = outbox.templated_email(message, settings, "panel_pack_note", context)
-        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}", settings=settings)
+        gate_email(gate, email, f"{message.kind} note for meeting {meeting.id}", settings=settings,
+                   released=released)
         return email
+    # The reports go as approved: a replacement the coordinator undid on the check page
+    # (a false alarm, with a reason) is in them as written, and is not asked about again.
+    released |= undone_fingerprints(session, session.scalars(select(Case.id).where(Case.case_number.in_(numbers))))
     attachments = []
     for line in context["cases"]:
         case = session.scalar(select(Case).where(Case.case_number == line["case_number"]))
@@ -201,7 +208,7 @@ def _papers(session: Session, message: OutboxMessage, settings: Settings, templa
                                       report_pdf(settings, report), "application/pdf"))
     email = outbox.templated_email(message, settings, template, context, tuple(attachments))
     gate_email(gate, email, f"{message.kind} for meeting {meeting.id}", settings=settings,
-               allowed_dates=_pack_dates(session, settings, meeting, numbers))
+               allowed_dates=_pack_dates(session, settings, meeting, numbers), released=released)
     return email
 
 
@@ -223,5 +230,5 @@ def compose_new_deaths(session: Session, message: OutboxMessage, settings: Setti
     }
     email = outbox.templated_email(message, settings, "panel_new_deaths", context)
     gate_email(_gate(session, numbers), email, f"{message.kind} {message.params['list_day']}",
-               settings=settings)
+               settings=settings, released=released_for_message(session, message))
     return email

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdop.confidentiality.documents import EMAIL_SOURCES, gate_email
+from cdop.confidentiality.held import released_for_message
 from cdop.confidentiality.identifiers import case_gate
 from cdop.config import Settings
 from cdop.mail import outbox
@@ -52,5 +53,6 @@ def _notice(session: Session, message: OutboxMessage, settings: Settings, case: 
             context: dict[str, Any], free_text=()) -> Email:
     email = outbox.templated_email(message, settings, template, context)
     gate_email(case_gate(session, case, document=EMAIL_SOURCES["notice"]), email,
-               f"{message.kind} {case.case_number}", settings=settings, kind="notice", free_text=free_text)
+               f"{message.kind} {case.case_number}", settings=settings, kind="notice", free_text=free_text,
+               released=released_for_message(session, message))
     return email

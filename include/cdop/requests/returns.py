@@ -235,7 +235,8 @@ def _record_content(uow, case: Case, request: AgencyRequest, *, summary: str | N
 
 def amend_summary(settings: Settings, case_number: str, agency_code: str, *, summary: str,
                   actor: str | None = None) -> None:
-    """Replace a return's summary (e.g. to redact what the gate found)."""
+    """Replace a return's summary (e.g. to redact what the gate found). A correction is
+    checked as typed: one that still holds an identifier is refused naming the field."""
     reader = RowReader({"summary": summary})
     text = reader.text("summary", max_len=SUMMARY_MAX, multiline=True)
     if reader.problems:
@@ -243,10 +244,23 @@ def amend_summary(settings: Settings, case_number: str, agency_code: str, *, sum
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         request = get_request(uow, case, agency_code)
+        _refuse_identifiers(uow, case, "summary", text)
         request.summary = text
         uow.audit("return_summary_amended", "agency_request", request.id, case_id=case.id,
                   agency=request.agency.code)
         uow.commit()
+
+
+def _refuse_identifiers(uow, case: Case, field: str, text: str | None) -> None:
+    """A correction that still names someone the gate stops on (recorded, or an address,
+    a phone or NHS number nobody recorded) is refused, naming the field, never the words.
+    A flag (a possible name) is left to the report's check, where it is replaced and decided."""
+    from cdop.confidentiality.identifiers import case_gate
+
+    found = case_gate(uow.session, case, document="text").scan(text or "")
+    if found:
+        raise InputError([Problem(field, f"contains an identifier ({', '.join(found)}): "
+                                         "refer to people by their role")])
 
 
 def _entry(uow, case: Case, number: int) -> ChronologyEntry:
@@ -274,6 +288,7 @@ def amend_entry(settings: Settings, case_number: str, number: int, *, today: dt.
     with unit_of_work(settings, actor) as uow:
         case = get_case(uow, case_number)
         entry = _entry(uow, case, number)
+        _refuse_identifiers(uow, case, "what_happened", text)
         if text is not None:
             entry.description = text
         if day is not None:

@@ -47,6 +47,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from cdop.confidentiality.documents import EmailBlocked
+from cdop.confidentiality.held import forget_held, message_output, record_held
 from cdop.config import Settings
 from cdop.mail import outages
 from cdop.mail.mailer import Email, Mailer, MailError, PartlyRefused
@@ -123,6 +125,9 @@ class _Batch:
 
     # Of those, the ones _mark_sent marked (set by it): their held audit goes with the rest.
     partly_marked: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    # Held because the gate stopped it: each finding placed (id -> PlacedFinding list),
+    # kept as held findings for the coordinator to correct at source or release.
+    gate_held: dict[int, list] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.sent or self.released or self.unattempted or self.held or self.cancelled
@@ -507,6 +512,9 @@ def _compose(settings: Settings, actor: str | None, token: str,
                 reason = f"database error while composing ({type(exc.orig).__name__})"
                 batch.released.extend((m.id, reason) for m in messages[number:])
                 break
+            except EmailBlocked as exc:  # the gate stopped it: each finding placed, for the coordinator
+                batch.held.append((message, f"could not be composed ({type(exc).__name__})"))
+                batch.gate_held[message.id] = [replace(f, case_id=message.case_id) for f in exc.located]
             except Exception as exc:  # a composing bug or bad data: this message only
                 batch.held.append((message, f"could not be composed ({type(exc).__name__})"))
         for message in messages:
@@ -656,6 +664,8 @@ def _write_outcomes(uow: UnitOfWork, batch: _Batch) -> None:
             if changed == 1:
                 uow.audit(action, "outbox_message", message.id, case_id=message.case_id,
                           kind=message.kind, business_key=message.business_key, reason=reason)
+                if message.id in batch.gate_held:  # located: `cdop gate held`, the held-findings page
+                    record_held(uow, message_output(message.id), batch.gate_held[message.id], utcnow().date())
     for message, reason in batch.partly_marked:  # held by _mark_sent, for the others
         uow.audit("message_held", "outbox_message", message.id, case_id=message.case_id,
                   kind=message.kind, business_key=message.business_key, reason=reason)
@@ -724,7 +734,30 @@ def release(settings: Settings, ref: str, *, actor: str) -> OutboxMessage:
             raise NotHeld("no held message with that id or business key")
         uow.audit("message_released", "outbox_message", message.id, case_id=message.case_id,
                   kind=message.kind, business_key=message.business_key, held_for=reason)
+        forget_held(session, message_output(message.id))  # tried again: stopped again, found again
         uow.commit()
         session.refresh(message)
         session.expunge(message)
         return message
+
+
+def release_held_finding(settings: Settings, finding_id: int, reason: str, *, actor: str) -> dict:
+    """The coordinator releases a false alarm the gate holds (cdop.confidentiality.held.
+    release: audited, the reason encrypted). When it held an outgoing email and nothing
+    else holds that email now, the email goes back to the outbox (audited as any release):
+    its next composition lets the released text through, and it is sent."""
+    from cdop.confidentiality import held
+
+    done = held.release(settings, finding_id, reason, actor)
+    done["message"] = None
+    what, _, key = done["output"].partition(":")
+    if what == held.MESSAGE:
+        with unit_of_work(settings) as uow:
+            remaining = held.still_held(uow.session, done["output"])
+        if not remaining:
+            try:
+                release(settings, key, actor=actor)
+                done["message"] = int(key)
+            except NotHeld:  # sent, cancelled or released meanwhile: nothing to put back
+                pass
+    return done

@@ -38,6 +38,7 @@ _COORDINATOR = frozenset({Role.COORDINATOR})
 ACCESS: dict[str, dict[str, frozenset[Role]]] = {
     "/analyses": {"GET": _COORDINATOR},
     "/cases/{case_number}/analysis": {"GET": _COORDINATOR, "POST": _COORDINATOR},
+    "/cases/{case_number}/analysis/correct": {"POST": _COORDINATOR},
     "/recommendations": {"GET": _COORDINATOR},
     "/recommendations/{recommendation_id}/progress": {"POST": _COORDINATOR},
 }
@@ -132,6 +133,19 @@ def error_summary(inline: dict[str, list[str]]) -> list[tuple[str, str, str]]:
     return out
 
 
+def _recommendation_of(settings: Settings, recommendation_id: int, case_number: str) -> bool:
+    """Whether recommendation `recommendation_id` is one of the case's (the page corrects
+    a case's own texts only)."""
+    from sqlalchemy import select
+
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Case, Recommendation
+
+    with unit_of_work(settings) as uow:
+        return uow.session.scalar(select(Recommendation.id).join(Case, Case.id == Recommendation.case_id).where(
+            Recommendation.id == recommendation_id, Case.case_number == case_number)) is not None
+
+
 def routes(app: FastAPI) -> None:
     """Declare this module's routes on `app` with the pages' renderer and dependencies."""
     from cdop.store.lookups import NotFound
@@ -141,7 +155,8 @@ def routes(app: FastAPI) -> None:
 
     def analysis_response(request: Request, settings: Settings, today: dt.date, token: str, number: str, *,
                           values: dict[str, str] | None = None, problems: list | None = None,
-                          rows: tuple[list[int], list[int]] = ([], []), status_code: int = 200) -> HTMLResponse:
+                          rows: tuple[list[int], list[int]] = ([], []), status_code: int = 200,
+                          correction: dict[str, Any] | None = None) -> HTMLResponse:
         from sqlalchemy import select
 
         from cdop.panel import analysis as service
@@ -166,7 +181,7 @@ def routes(app: FastAPI) -> None:
             choices=service.form_choices(), agencies=agencies, values=kept, problems=problems,
             inline=inline, summary=error_summary(inline), factor_rows=FACTOR_ROWS,
             recommendation_rows=RECOMMENDATION_ROWS, csrf_field=CSRF_FIELD, csrf_token=token, today=today,
-            status_code=status_code)
+            correction=correction or {}, status_code=status_code)
 
     @_route(app, "GET", "/analyses", response_class=HTMLResponse)
     def analyses(request: Request, settings: Settings = Depends(user_settings),
@@ -200,6 +215,42 @@ def routes(app: FastAPI) -> None:
         except NotFound:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"No case {number}") from None
         return _redirect(request, f"cases/{quote(number)}/analysis", "analysis_recorded")
+
+    @_route(app, "POST", "/cases/{case_number}/analysis/correct", dependencies=[Depends(check_csrf)])
+    def correct_analysis_text(request: Request, case_number: str, settings: Settings = Depends(user_settings),
+                              today: dt.date = Depends(business_today), token: str = Depends(csrf_token),
+                              fields: dict[str, str] = Depends(_form)) -> Response:
+        """Correct one text of a recorded analysis: its learning, a factor line's notes, a
+        recommendation's text or its latest progress (the service behind `cdop analysis
+        amend-learning|amend-factor` and `cdop recommendation amend-text|amend-progress`:
+        checked by the gate as typed, audited)."""
+        from cdop.panel.analysis import AMENDABLE, amend_text
+
+        number = _case_number(case_number)
+        what = fields.get("what", "")
+        key = fields.get("key", "")
+        text = fields.get("text", "")
+        if what not in AMENDABLE or not (key.isascii() and key.isdigit() and len(key) <= 9) and what != "learning":
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such text to correct")
+        form = what if what == "learning" else f"{what}-{key}"
+        if what in ("recommendation", "progress") and not _recommendation_of(settings, int(key), number):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "This case has no such recommendation")
+        try:
+            if what in ("learning", "notes"):
+                amend_text(settings, what, number, text, actor=settings.actor,
+                           line=int(key) if what == "notes" else None)
+            else:
+                amend_text(settings, what, int(key), text, actor=settings.actor)
+        except InputError as exc:
+            refused = {p.field for p in exc.problems}
+            # What was typed comes back beside its field unless it is what was refused.
+            kept = "" if what in refused else text
+            return analysis_response(request, settings, today, token, number, status_code=422, correction={
+                "form": form, "problems": [p.message if p.field == what else str(p) for p in exc.problems],
+                "text": kept})
+        except NotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No case {number}") from None
+        return _redirect(request, f"cases/{quote(number)}/analysis", "text_amended")
 
     def recommendations_response(request: Request, settings: Settings, today: dt.date, token: str,
                                  show: str | None, page: int, *, failed: int | None = None,

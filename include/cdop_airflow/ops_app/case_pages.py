@@ -38,6 +38,8 @@ ACCESS: Access = {
     "/cases/{case_number}/content": {"POST": COORDINATOR},
     "/cases/{case_number}/waive": {"POST": COORDINATOR},
     "/cases/{case_number}/waiver": {"POST": COORDINATOR},
+    "/cases/{case_number}/return/summary": {"POST": COORDINATOR},
+    "/cases/{case_number}/return/entry": {"POST": COORDINATOR},
     "/cases/{case_number}/investigation": {"POST": COORDINATOR},
     "/cases/{case_number}/ncmd": {"POST": COORDINATOR},
     "/cases/{case_number}/family": {"POST": COORDINATOR},
@@ -65,7 +67,9 @@ def routes(app: FastAPI) -> None:
 
 def case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
                    *, problems: list | None = None, failed_form: str | None = None,
-                   status_code: int = 200) -> HTMLResponse:
+                   values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    """`values`: what was typed in the failed form, given back -- except in a field that
+    was refused, whose value is never repeated (it may be what the gate found)."""
     from cdop.store.db import unit_of_work
     from cdop.taxonomy import taxonomy
     from cdop.views import cases as case_views
@@ -104,6 +108,7 @@ def case_response(request: Request, settings: Settings, today: dt.date, token: s
         sibling_bands=_sibling_bands(),
         problems=problems or [],
         failed_form=failed_form,
+        values={k: v for k, v in (values or {}).items() if k not in {p.field for p in problems or []}},
         today=today,
         status_code=status_code,
     )
@@ -152,18 +157,19 @@ def _action_routes(app: FastAPI) -> None:
     from cdop.validation import CODE_MAX, InputError, Problem, RowReader
 
     def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
-                form_name: str, action: Callable[[], None], done: str) -> Response:
+                form_name: str, action: Callable[[], None], done: str,
+                values: dict[str, str] | None = None) -> Response:
         try:
             if _is_closed(settings, number):
                 raise InputError([Problem("case", "is closed: its record is read-only")])
             action()
         except InputError as exc:
             return case_response(request, settings, today, token, number, problems=exc.problems,
-                                  failed_form=form_name, status_code=422)
+                                  failed_form=form_name, values=values, status_code=422)
         except NotFound as exc:
             return case_response(request, settings, today, token, number,
                                   problems=[Problem("case", str(exc))], failed_form=form_name,
-                                  status_code=404)
+                                  values=values, status_code=404)
         return _redirect(request, f"cases/{quote(number)}", done)
 
     @route(app, "POST", "/cases/{case_number}/return", dependencies=[CSRF])
@@ -256,7 +262,7 @@ def _action_routes(app: FastAPI) -> None:
 def _more_case_actions(app: FastAPI, attempt) -> None:
     """The return's content, waivers, the NCMD, the family, and the audited reveal."""
     from cdop.store.lookups import NotFound
-    from cdop.validation import InputError, Problem, RowReader
+    from cdop.validation import CODE_MAX, InputError, Problem, RowReader
 
     @route(app, "POST", "/cases/{case_number}/content", dependencies=[CSRF])
     def record_content_action(
@@ -332,7 +338,49 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
             code = _agency_code(agency)
             amend_waiver_reason(settings, number, code, reason=reason, actor=settings.actor)
 
-        return attempt(request, settings, today, token, number, "waiver", act, "waiver_amended")
+        return attempt(request, settings, today, token, number, "waiver", act, "waiver_amended",
+                       values={"agency": agency[:CODE_MAX], "reason": reason})
+
+    @route(app, "POST", "/cases/{case_number}/return/summary", dependencies=[CSRF])
+    def amend_summary_action(
+        request: Request, case_number: str, settings: SettingsDep, today: TodayDep, token: TokenDep,
+        agency: Annotated[str, Form()] = "",
+        summary: Annotated[str, Form()] = "",
+    ):
+        """Correct a return's summary (as `cdop return amend-summary`: gated, audited)."""
+        from cdop.requests.returns import amend_summary
+
+        number = _case_number(case_number)
+
+        def act() -> None:
+            amend_summary(settings, number, _agency_code(agency), summary=summary, actor=settings.actor)
+
+        return attempt(request, settings, today, token, number, "summary", act, "summary_amended",
+                       values={"agency": agency[:CODE_MAX], "summary": summary})
+
+    @route(app, "POST", "/cases/{case_number}/return/entry", dependencies=[CSRF])
+    def amend_entry_action(
+        request: Request, case_number: str, settings: SettingsDep, today: TodayDep, token: TokenDep,
+        entry: Annotated[str, Form()] = "",
+        what_happened: Annotated[str, Form()] = "",
+    ):
+        """Correct a chronology entry's text, by its number in the case (as `cdop return
+        amend-entry`: gated, audited)."""
+        from cdop.requests.returns import amend_entry
+
+        number = _case_number(case_number)
+
+        def act() -> None:
+            if not (entry.isascii() and entry.isdigit() and 0 < int(entry) <= 100_000):
+                raise InputError([Problem("entry", "give the entry's number, as the chronology numbers it")])
+            try:
+                amend_entry(settings, number, int(entry), what_happened=what_happened or None, today=today,
+                            actor=settings.actor)
+            except NotFound:
+                raise InputError([Problem("entry", "the case has no chronology entry with that number")]) from None
+
+        return attempt(request, settings, today, token, number, "entry", act, "entry_amended",
+                       values={"entry": entry[:12], "what_happened": what_happened})
 
     @route(app, "POST", "/cases/{case_number}/ncmd", dependencies=[CSRF])
     def ncmd_action(

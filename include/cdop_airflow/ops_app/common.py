@@ -83,6 +83,9 @@ DONE_MESSAGES = {
     "agency_saved": "Agency saved.",
     "request_waived": "Return waived.",
     "waiver_amended": "The waiver's reason is corrected.",
+    "summary_amended": "The return's summary is corrected. Rebuild the report to use it.",
+    "entry_amended": "The chronology entry is corrected. Rebuild the report to use it.",
+    "text_amended": "Corrected, with the change in the audit trail.",
     "ncmd_recorded": "NCMD notification recorded.",
     "family_recorded": "Family circumstances recorded.",
     "meeting_created": "Meeting created.",
@@ -90,7 +93,8 @@ DONE_MESSAGES = {
     "analysis_recorded": "Analysis recorded and finalised; the case is closed and its recommendations go to their organisations.",
     "progress_recorded": "Progress recorded.",
     "portal_reopened": "The portal return is open again: a new link goes to the agency within minutes.",
-    "finding_released": "Released, with your reason in the audit trail. Build the output again to publish it.",
+    "finding_released": "Released, with your reason in the audit trail. Build the output again to publish it "
+                        "(an outgoing email with nothing left held is back in the outbox).",
 }
 
 

@@ -1,5 +1,5 @@
 """What the anonymisation gate holds, in the browser: each finding that stops a
-statutory output (an annual report's year, an NCMD export) with its place -- document,
+statutory output (an annual report's year, an NCMD export) or an outgoing email with its place -- document,
 section or table, row or line -- and its kind, never its value; and the coordinator's
 release of a false alarm with a reason (the same service as `cdop gate held` /
 `cdop gate release`: audited, the reason kept encrypted)."""
@@ -29,6 +29,8 @@ ACCESS: Access = {
 OUTPUTS = {
     "annual_report": ("Annual report", "cdop annual-report build --year {year}, or the next run of its DAG"),
     "ncmd_export": ("NCMD export", "cdop ncmd export --year {year}"),
+    # An outgoing email: "year" is its outbox id. Released, it goes back to the outbox.
+    "message": ("Outgoing email, outbox message", "nothing to build: once nothing holds it, it is back in the outbox and sent"),
 }
 
 
@@ -83,13 +85,13 @@ def routes(app: FastAPI) -> None:
     def release_action(request: Request, settings: SettingsDep, token: TokenDep,
                        finding: str = Form(""), reason: str = Form("")) -> Response:
         """Release one false alarm (and every place of its output holding the same text)."""
-        from cdop.confidentiality.held import release
+        from cdop.sending.delivery import release_held_finding
         from cdop.validation import InputError, Problem
 
         try:
             if not finding.isdigit() or not 1 <= int(finding) <= 2**31 - 1:
                 raise InputError([Problem("finding", "no finding with that number is held")])
-            release(settings, int(finding), reason, settings.actor)
+            release_held_finding(settings, int(finding), reason, actor=settings.actor)
         except InputError as exc:
             failed = int(finding) if finding.isdigit() and len(finding) < 10 else None
             return held_page(request, settings, token, problems=exc.problems, failed=failed,
