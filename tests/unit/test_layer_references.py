@@ -103,3 +103,34 @@ def test_anchored_references(text, value, kind):
 ])
 def test_context_words_without_a_reference_are_clean(text):
     assert _found(text) == []
+
+
+@pytest.mark.parametrize("text, value, kind", [
+    ("The post-mortem was carried out under PM number PM24/0417.", "PM24/0417", "coroner_reference"),
+    ("The coroner's office reference is 2231/2024 for this child.", "2231/2024", "coroner_reference"),
+    ("The inquest (ref. INQ 0112/24) was opened.", "INQ 0112/24", "coroner_reference"),
+    ("Coroners ref: NWK-24-0193.", "NWK-24-0193", "coroner_reference"),
+    ("The Athena reference KS-24-0049912 was linked.", "KS-24-0049912", "police_reference"),
+    ("Police log 0917 records the call.", "0917", "police_reference"),
+    ("Children's social care reference: CSC 0041177.", "CSC 0041177", "other_reference"),
+    ("The Early Help case ref is EH/23/0588.", "EH/23/0588", "other_reference"),
+    ("The family court case number is LV24C00871.", "LV24C00871", "other_reference"),
+    ("The ambulance service incident reference ICR 24-220981 was shared.", "ICR 24-220981", "other_reference"),
+    ("Your ref: MASH/2024/1176.", "MASH/2024/1176", "other_reference"),
+])
+def test_labelled_references_by_whose_they_are(text, value, kind):
+    assert (value, kind) in _found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Our reference: CDOP-2026-0001.",  # the office's own case number
+    "The hospital reference for 2019 guidance was updated.",
+    "The crime number was issued in 2024.",
+    "Mum rang the police number 101 twice.",
+    "Ambulance service number 999 calls rose this winter.",
+    "Education case number 12 was closed.",
+    "The court case of 2019 was not relevant.",
+    "The police log was reviewed on 12/03/24 at 14:30.",
+])
+def test_labels_before_dates_years_and_short_numbers_are_clean(text):
+    assert _found(text) == []

@@ -111,6 +111,42 @@ _ANCHORED = {
         r"(?i:\b(?:coroner['\u2019]?s?\s+(?:ref(?:erence)?|case\s+(?:no|number|ref(?:erence)?)|no|number)|"
         r"inquest\s+(?:ref(?:erence)?|no|number)))" + _JOIN + _REF),
 }
+# A reference label as agencies write it: whose reference (an agency, a record or "our"),
+# up to two more words, a reference word ("Coroner's office reference", "ambulance
+# service incident reference", "Athena ref", "PM number", "inquest (ref.", "Early Help
+# case ref is", "Our reference:"). The kind follows whose it is.
+_WHOSE = {
+    "coroner_reference": r"coroner['\u2019]?s?|inquest|post[\s\-]?mortem|(?-i:PM)|autopsy|pathology",
+    "police_reference": r"police|crime|occurrence|athena|niche|storm|pnc|cad",
+    "hospital_number": r"hospital|patient|case\s+notes?|medical\s+records?|mrn|trust",
+    "other_reference": r"(?:local\s+)?authority|social\s+care|children['\u2019]?s\s+services|social\s+services|"
+                       r"early\s+help|mash|court|ambulance(?:\s+service)?|housing|safeguarding|education|"
+                       r"youth\s+(?:justice|offending)|probation|our|your|their|agency|file",
+}
+_REF_WORD = r"(?:ref(?:erence)?s?|no|number|num|id|log|case)"
+_LABELLED_REF = r"([A-Z][A-Za-z]{0,5}[ \-/]?(?=\d)[0-9][A-Za-z0-9/\-]*[A-Za-z0-9]|\d[A-Za-z0-9/\-]*[A-Za-z0-9](?:[ ]\d{3,})*)"
+_LABELLED = re.compile(
+    r"(?i:\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _WHOSE.items()) + r")"
+    r"(?:\s+(?!" + _REF_WORD + r"\b)[a-z']+){0,2}?[\s(]+" + _REF_WORD + r"\b(?:\s+(?:no|number|ref|reference))?)"
+    r"\.?\s*(?:is|was|:|#|-)?\s*" + _LABELLED_REF)
+# What a labelled value is not: a date, a year, a time, the office's own case number.
+_NOT_A_REFERENCE = re.compile(r"(?i:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19|20)\d{2}|\d{1,2}[:.]\d{2}|CDOP\b.*)")
+
+
+def _labelled_references(text: str, taken: list[Finding]) -> list[Finding]:
+    found = []
+    for m in _LABELLED.finditer(text):
+        s, e = m.span(len(_WHOSE) + 1)
+        value = m.group(len(_WHOSE) + 1)
+        digits = sum(c.isdigit() for c in value)
+        if digits < 3 or (digits == 3 and value.isdigit()) or _NOT_A_REFERENCE.fullmatch(value) \
+                or any(f.start < e and s < f.end for f in taken):
+            continue
+        kind = next(k for k in _WHOSE if m.group(k))
+        found.append(Finding(f"unrecorded.{kind}", kind, s, e, "stop", confidence=0.8, layer="references"))
+    return found
+
+
 # A hospital number written the way trusts print it: a three-character ODS trust code
 # (RXH, RA7, RVJ...) and 6-8 digits.
 _TRUST_NUMBER = re.compile(r"(?<![A-Za-z0-9])R[A-Z][A-Z0-9]\d{6,8}(?![A-Za-z0-9])")
@@ -132,9 +168,10 @@ def reference_findings(text: str) -> list[Finding]:
     for kind, pattern in _ANCHORED.items():
         for m in pattern.finditer(text):
             s, e = m.span(1)
-            if any(a <= s < b for a, b in nhs_spans):
+            if any(a <= s < b for a, b in nhs_spans) or _NOT_A_REFERENCE.fullmatch(m.group(1)):
                 continue
             found.append(Finding(f"unrecorded.{kind}", kind, s, e, "stop", confidence=0.85, layer="references"))
+    found += _labelled_references(text, found)
     for m in _TRUST_NUMBER.finditer(text):
         if not any(f.start <= m.start() < f.end for f in found):
             found.append(Finding("unrecorded.hospital_number", "hospital_number", m.start(), m.end(), "stop",
