@@ -30,7 +30,13 @@ import re
 from importlib import resources
 
 from cdop.confidentiality.folding import Finding
-from cdop.confidentiality.layers._text import CAP_RUN, Spans, key, organisation_spans
+from cdop.confidentiality.layers._text import (
+    CAP_RUN,
+    Spans,
+    is_organisation_word,
+    key,
+    organisation_spans,
+)
 from cdop.confidentiality.layers.terms import domain_terms, known_areas
 from cdop.confidentiality.words import GENERIC_PLACE_WORDS, ORGANISATION_WORDS
 
@@ -89,7 +95,7 @@ _BUSINESS_WORDS = (r"Barbers?|Barbershop|Takeaway|Take-away|Kebabs?|Caf[eé]|Chi
                    r"Garage|Salon|Stores?|Convenience\s+Store|Supermarket|Newsagents?|Bakery|Butchers?|"
                    r"Pharmacy|Chemists?|Nails|Pizzeria|Pizza|Restaurant|Pub|Inn|Tavern|Arms|Diner|"
                    r"Launderette|Motors|Autos|Car\s+Wash|Hotel|Guest\s+House|B&B|Caravan\s+Park|"
-                   r"Holiday\s+Park|Leisure\s+Centre|Farm|Stables|Kennels|Gym|Boxing\s+Club|Social\s+Club|"
+                   r"Holiday\s+Park|Leisure\s+Centre|Cabs|Taxis|Private\s+Hire|Soft\s+Play|Play\s+Centre|Nail\s+Bar|Farm|Stables|Kennels|Gym|Boxing\s+Club|Social\s+Club|"
                    r"Working\s+Men['\u2019]s\s+Club|Mosque|Gurdwara|Temple|Chapel|Church|Mill|Quarry|Marina|Campsite")
 _BUSINESS = re.compile(r"((?:" + _NAME_WORD + _GAP + r"){1,3}(?:" + _BUSINESS_WORDS + r"))\b")
 # Foreign addresses: a street word of another language with a number, or a postal code
@@ -122,7 +128,52 @@ _SETTLEMENT = re.compile(
     r"|[A-Z][a-z]+(?:ton|ham|by|thorpe|thwaite|wick|wich|bury|borough|brough|ford|worth|stead|combe|minster|"
     r"chester|cester|mouth|well|bridge|hurst|dale|leigh|ley|field|sea|holme|caster|port|stow|stoke|bourne|"
     r"burn|church|haven|wood|ington|ingham|ton-le|wold|moor|marsh)"
-    r"(?:[ \t\-](?:on|upon|under|in|le)[ \t\-][A-Z][a-z]+)?)(?![\w'\u2019])")
+    r"(?:[ \t\-](?:on|upon|under|in|le)[ \t\-](?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December)\b)[A-Z][a-z]+)?)"
+    r"(?![\w'\u2019])")
+# A place by what is said of it, whatever the shape of its name: "the village of
+# Pwllgloyw", "born in Kumasi", "the family came from Mazar-i-Sharif", "Stowcombe
+# village", "Sylhet in Bangladesh", "Kumasi, Ghana". A flag, like every place found by
+# its context: a town at home identifies nobody, and the coordinator decides.
+_PLACE_NAME = r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f'\u2019]+(?:-[\w\u00c0-\u024f]+)*"
+_PLACE_BY_CONTEXT = (
+    re.compile(r"(?i:\b(?:village|hamlet|town|city|estate|district|suburb|parish|island|province|region)\s+"
+               r"(?:of|called|named|known\s+as)\s+|\b(?:born|grew\s+up|raised|brought\s+up|lived|lives|living|resided|"
+               r"originally|originates?|originated|come|came|comes|moved|relocated|returned|travelled|traveled|"
+               r"emigrated|fled|holidayed|holidaying|staying|stayed|visiting|visited|settled|deported)\s+"
+               r"(?:(?:here|back|there|away|abroad|together|over|up)\s+)?(?:in|from|to|near|at|into|outside)\s+)"
+               r"(?:the\s+)?(?:(?i:village|town|city)\s+of\s+)?(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)"),
+    re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)[ \t]+(?:village|estate|hamlet)\b"),
+)
+_IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)(?:,[ \t]*|[ \t]+in[ \t]+)"
+                           r"(?:the[ \t]+)?([A-Z][\w]+(?:[ \t][A-Z][\w]+)?)")
+
+
+def _place_by_context(text: str) -> list[tuple[int, int]]:
+    from cdop.confidentiality.words import COMMON_WORDS, is_english_word
+
+    areas = known_areas()
+
+    def plausible(s: int, e: int) -> bool:
+        words = _folded_words(text[s:e])
+        if not words or " ".join(words) in areas or " ".join(words) in domain_terms() \
+                or text[s:e].endswith(("'s", "\u2019s")) or _continues_to_organisation(text, e):
+            return False
+        return not any(w in COMMON_WORDS or is_english_word(w) or is_organisation_word(w) or w in areas
+                       for w in words)
+
+    spans = []
+    for pattern in _PLACE_BY_CONTEXT:
+        for m in pattern.finditer(text):
+            if plausible(*m.span(1)):
+                spans.append(m.span(1))
+    for m in _IN_A_COUNTRY.finditer(text):
+        country = " ".join(_folded_words(m.group(2)))
+        if country in areas and plausible(*m.span(1)):
+            spans.append(m.span(1))
+    return spans
+
+
 # A possessive before a capitalised word: a named thing ("Winston's Wish"), not a place.
 _NAMED_THING = re.compile(r"['\u2019]s[ \t]+[A-Z]")
 _LINE = re.compile(r"[^\n]+")
@@ -135,6 +186,74 @@ _STREETISH = re.compile(r"^\s*(?:(?:Flat|Apartment|Unit)\s+\d+[A-Za-z]?,?\s*)?\d
 _DATE_LINE = re.compile(r"^\s*\d{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|"
                         r"September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
                         r"\.?,?\s+\d{4}(?!\w)")
+
+
+# A town made up from a person's name: the shape in which generated and example text
+# (test data, training material, a form's sample) invents a place -- a compass word or
+# "New", "Lake", "Port", "Mount", "Fort" before a given name ("East Ruth", "New
+# Barbara"), a town word after a name ("Emmett Ville", "Karla View"), or a settlement
+# ending on a given name ("Charlotteville", "Lake Bruceton", "Williamsburgh") or on a
+# surname with an ending no British place has ("Johnsonstad", "Lynnfurt"). Real British
+# settlements are named from landscape and Old English words; the few named from a
+# given name (Fort William, Port Isaac) are towns, which identify nobody, or are listed
+# in data/areas.txt. Such a name is not a person, and not a place worth a flag.
+_PLACE_PREFIX = r"North|South|East|West|New|Lake|Port|Mount|Fort|Upper|Lower"
+_TOWN_WORD = r"Ville|View|Heights|Falls|Springs|City|Town"
+_MADE_UP = re.compile(r"(?<![\w'\u2019])(?:(" + _PLACE_PREFIX + r")[ \t]+)?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
+                      r"(?:[ \t]+(" + _TOWN_WORD + r"))?(?![\w'\u2019])")
+_ENGLISH_ENDINGS = ("borough", "chester", "mouth", "shire", "bury", "town", "port", "fort", "ford", "field",
+                    "ham", "ton", "haven", "side", "land")
+_FOREIGN_ENDINGS = ("ville", "view", "stad", "furt", "berg", "burgh", "burg")
+
+
+def _given_name(word: str, min_len: int = 3) -> bool:
+    from cdop.confidentiality.layers.name_lists import name_ranks
+    from cdop.confidentiality.words import COMMON_WORDS, given_names, is_english_word
+
+    folded = key(word)
+    if "-" in folded:  # "Jamie-Leigh"
+        return all(_given_name(part, min_len) for part in folded.split("-"))
+    if len(folded) < min_len or folded in COMMON_WORDS or is_english_word(folded):
+        return False
+    return folded in given_names() or name_ranks()[0].get(folded, 10**6) <= 1000
+
+
+def _surname(word: str) -> bool:
+    from cdop.confidentiality.layers.name_lists import name_ranks
+    from cdop.confidentiality.words import is_english_word
+
+    folded = key(word).replace("-", "")
+    return len(folded) >= 4 and not is_english_word(folded) and name_ranks()[1].get(folded, 10**6) <= 3000
+
+
+def _name_built(word: str) -> bool:
+    """A one-word settlement name ending on a name: "Charlotteville", "Johnsonstad"."""
+    low = word.lower()
+    for ending in _FOREIGN_ENDINGS:
+        stem = word[:len(word) - len(ending)]
+        if low.endswith(ending) and len(stem) >= 4 and (_given_name(stem) or _given_name(stem.rstrip("s"))
+                                                        or _surname(stem)):
+            return True
+    for ending in _ENGLISH_ENDINGS:
+        stem = word[:len(word) - len(ending)]
+        if low.endswith(ending) and len(stem) >= 5 and (_given_name(stem) or _given_name(stem.rstrip("s"))):
+            return True
+    return False
+
+
+def made_up_places(text: str) -> list[tuple[int, int]]:
+    """The spans of towns made up from a person's name (see above)."""
+    spans = []
+    for m in _MADE_UP.finditer(text):
+        prefix, word, town = m.group(1), m.group(2), m.group(3)
+        if " ".join(_folded_words(m.group(0))) in known_areas():
+            continue
+        if (prefix or town) and not re.fullmatch(_PLACE_PREFIX + "|" + _TOWN_WORD, word) \
+                and (town == "Ville" or _given_name(word) or (town and _surname(word)) or _name_built(word)):
+            spans.append(m.span())
+        elif _name_built(word):
+            spans.append(m.span(2))
+    return spans
 
 
 @functools.cache
@@ -161,7 +280,7 @@ def _continues_to_organisation(text: str, end: int) -> bool:
     m = CAP_RUN.match(text, end + 1) if end < len(text) and text[end] in " \t" else None
     if not m:
         return False
-    return any(key(w) in ORGANISATION_WORDS - {"road", "street", "lane", "avenue", "way"}
+    return any(is_organisation_word(w) and key(w) not in {"road", "street", "lane", "avenue", "way"}
                for w in m.group(0).split())
 
 
@@ -213,6 +332,8 @@ def _schools(text: str, policy, orgs_taken: Spans) -> list[tuple[int, int]]:
                 continue
             if _allowed_place(text[s:e], policy) or orgs_taken.overlaps(s, e):
                 continue
+            if re.match(r"[ \t]+(?:Trust|Federation|Partnership|Collaborative|Alliance)\b", text[e:]):
+                continue  # "Grace Academy Trust": the trust that runs schools, not a school
             spans.append((s, e))
     return spans
 
@@ -281,11 +402,27 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             continue
         add(s, e, "business", "flag", 0.6)
     areas = known_areas()
+    invented = None
+    for s, e in _place_by_context(text):
+        if _allowed_place(text[s:e], policy) or orgs.overlaps(s, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if not invented.overlaps(s, e):
+            add(s, e, "place", "flag", 0.5)
     for m in _SETTLEMENT.finditer(text):
         s, e = m.span(1)
         folded = " ".join(_folded_words(m.group(1)))
         if folded in areas or folded in domain_terms() or _continues_to_organisation(text, e) \
                 or orgs.overlaps(s, e) or _NAMED_THING.match(text, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if invented.overlaps(s, e):
             continue
         add(s, e, "place", "flag", 0.5)
     for s, e, label in model_entities or ():
@@ -295,7 +432,18 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
         folded = " ".join(_folded_words(span)).removeprefix("the ")
         if folded in areas or folded in domain_terms() or not span[:1].isupper() or orgs.overlaps(s, e) or len(folded) < 3:
             continue
-        if any(w in ORGANISATION_WORDS for w in folded.split()) or _NAMED_THING.match(text, e):
+        if text[e:e + 2] in ("'s", "\u2019s") and key(span + "'s") in domain_terms():
+            continue  # "Barnardo's"
+        nxt = re.match(r"[ \t]+([\w'\u2019\-]+)", text[e:])
+        if nxt and " ".join(_folded_words(span + " " + nxt.group(1))) in domain_terms():
+            continue  # "Tommee" of "Tommee Tippee"
+        if any(is_organisation_word(w) for w in span.split()) or _NAMED_THING.match(text, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if invented.overlaps(s, e):
             continue
         add(s, e, "place", "flag", 0.4)
     return found
