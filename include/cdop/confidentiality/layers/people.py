@@ -72,7 +72,12 @@ _CAP = _UPPER + r"[a-z\u00df-\u024f\u1e00-\u1eff][A-Za-z\u00c0-\u024f\u1e00-\u1e
 _LOWER = r"[a-z\u00df-\u024f][a-z\u00df-\u024f\u1e00-\u1eff\u0300-\u036f'\u2019\-]+"
 _JOB_NAME = re.compile(r"(?i:\b(?:the\s+)?(?:" + _JOBS + r")),?\s+(" + _CAP + r")")
 _NAME_JOB = re.compile(r"(?<![\w'\u2019])(" + _CAP + r")(?:[ \t]+(" + _CAP + r"))?,[ \t]+(?i:(?:the|a|an|our|her|his|"
-                       r"their|its)\s+(?:[a-z\-]+\s+){0,2}?(?:" + _JOBS + r"))\b")
+                       r"their|its)\s+(?:[a-z\-]+\s+){0,2}?(?:" + _JOBS + r"|eldest|youngest|oldest|middle\s+child|"
+                       r"older|younger|twin|sibling|brother|sister|son|daughter|cousin|neighbour|friend|partner|"
+                       r"boyfriend|girlfriend|lodger|babysitter))\b")
+# A given name in lower case before a verb of speech: "jayden said he had not seen her".
+_LOWER_SPEAKER = re.compile(r"(?<![\w'\u2019])([a-z][a-z\u00df-\u024f\-]{2,})(?=[ \t]+(?:said|says|told|explained|"
+                            r"reported|stated|admitted|denied|disclosed|recalled|replied)\b)")
 _TITLE_NAME = re.compile(r"\b(?:" + _TITLES + r"|(?i:mr|mrs|ms|mx|dr)\.)\.?\s+(" + _CAP + r")")
 # One relation or a chain of them ("Mum's partner", "her mum's friend") before the name.
 _RELATION_CHAIN = r"(?i:\b(?:" + _RELATIONS + r")(?:['\u2019]s)?(?:,?\s+(?:" + _RELATIONS + r")(?:['\u2019]s)?)*)"
@@ -201,12 +206,19 @@ def _cue_findings(text: str, orgs: Spans) -> list[tuple[int, int, float]]:
             found.append((m.start(), end, 0.85))
     for m in _NAME_JOB.finditer(text):
         words = [w for w in m.groups() if w]
-        if sentence_start(text, m.start()) and len(words) == 1:
-            continue  # "Yes, the social worker..."
-        if any(_ordinary(w) or orgs.covers(m.start(1), m.end(1)) for w in words) \
+        if sentence_start(text, m.start()) and len(words) == 1 and (
+                not _listed(words[0], 1000) or key(words[0]) in _FUNCTION_WORDS):
+            continue  # "Yes, the social worker..."; but "Summer, the eldest, ..." is a name
+        if any(key(w) in NOT_NAMES or key(w) in ORGANISATION_WORDS or key(w) in domain_terms() or key(w) in known_areas()
+               or key(w) in _FUNCTION_WORDS for w in words) or orgs.covers(m.start(1), m.end(1)) \
                 or all(_wordlike(w) and not _listed(w) for w in words):
             continue
         found.append((m.start(1), m.end(len(words)), 0.8))
+    for m in _LOWER_SPEAKER.finditer(text):
+        word = m.group(1)
+        if key(word) in _FUNCTION_WORDS or key(word) in NOT_NAMES or not _listed(word, 1000) or _wordlike(word):
+            continue
+        found.append((m.start(1), m.end(1), 0.6))
     for m in _RELATION_LOWER.finditer(text):
         word = m.group(1)
         folded = key(word)

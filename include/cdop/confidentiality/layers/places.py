@@ -64,6 +64,17 @@ _FULL_STREET_WORDS = (r"Street|Road|Avenue|Lane|Close|Drive|Crescent|Gardens|Gro
 _STREET = re.compile(
     r"(?<![\w])(?:on|off|in|along|near|at|from|to|into|onto|down|up|of|towards|across|by|past)\s+(?:the\s+)?"
     r"((?:" + _NAME_WORD + r"\s+){1,3}(?:" + _FULL_STREET_WORDS + r"))\b")
+# Streets with a word that is also a place's ("Carn Brea Hill", "Chapel Row Cottages"),
+# after a preposition, and any street with a name word that is not an English word
+# wherever it stands ("Trenance Gardens is a cul-de-sac", "the junction of Marlpit Road
+# and Polwhele Avenue"): both need a distinctive word, so "at Central Park" or "the
+# Family Court" is not a street.
+_MORE_STREET_WORDS = (r"Hill|Green|Park|View|Cottages|Villas|Hollow|Mount|Orchard|Paddock|Ridge|Grange|Fold|Wynd|"
+                      r"Brow|Bank|Quay|Approach|Heights|Meadows?|Fields|Croft|Chase|Wharf|Yard|Vale|Dene|Glade|Nook")
+_STREET_MORE = re.compile(
+    r"(?<![\w])(?:on|off|in|along|near|at|from|to|into|onto|down|up|of|towards|across|by|past)\s+"
+    r"((?:" + _NAME_WORD + r"\s+){1,3}(?:" + _MORE_STREET_WORDS + r"))\b")
+_STREET_ANYWHERE = re.compile(r"(?<![\w'\u2019])((?:" + _NAME_WORD + r"[ \t]+){1,3}(?:" + _FULL_STREET_WORDS + r"))\b")
 _WELSH_STREET = re.compile(
     r"(?<![\w])((?:Heol|Stryd|Ffordd|L[o\u00f4]n|Maes|Cwrt|Rhodfa|Clos|Teras|Cilgant|Llys|Ystad|Parc)"
     r"(?:\s+(?:y|yr|'r|\u2019r))?\s+" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)")
@@ -112,6 +123,11 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])[A-Z\u00c0-\u00de][\w\u00df]+(?:stra\u00dfe|strasse|gasse|weg|platz|straat|laan|gatan|vej|veien)"
                r"\s+\d{1,4}[a-z]?\b"),
     re.compile(r",[ \t]*(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z\u00c0-\u00de][\w\u00c0-\u024f\-]+"),
+    # An address as written where plots, houses and roads are numbered: "Plot 14, Adenta
+    # Housing Estate, Accra", "House No. 5, Road 12, Dhanmondi".
+    re.compile(r"(?<![\w])(?:Plot|House\s+No\.?|Road\s+No\.?|Gali\s+No\.?)\s*\d{1,4}[A-Z]?,\s+"
+               r"(?:(?:Road|Block|Sector|Street)\s+(?:No\.?\s*)?\d{1,4}[A-Z]?,\s+)?[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*"
+               r"(?:,\s+[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*)?"),
     # A post office box, at home or abroad.
     re.compile(r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postfach|Apartado|Caixa\s+Postal|Skrytka\s+pocztowa)\s+\d{1,6}\b",
                re.IGNORECASE),
@@ -147,6 +163,32 @@ _PLACE_BY_CONTEXT = (
 )
 _IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)(?:,[ \t]*|[ \t]+in[ \t]+)"
                            r"(?:the[ \t]+)?([A-Z][\w]+(?:[ \t][A-Z][\w]+)?)")
+
+
+# A workplace or a school by what is said of it: "works nights at Pengelly Poultry",
+# "employed by Kernick Haulage", "attends Trythall", "a pupil at Ridgeway Park".
+_CAP_RUN_NAME = r"(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,3})"
+_WORKS_AT = re.compile(r"(?i:\b(?:works?|worked|working|employed|employment|job|shifts?)\s+(?:[a-z]+\s+){0,2}?"
+                       r"(?:at|for|by|in)\s+(?:the\s+)?)" + _CAP_RUN_NAME)
+_ATTENDS = re.compile(r"(?i:\b(?:attends|attended|attending|pupil\s+at|student\s+at|enrolled\s+at|place\s+at|"
+                      r"excluded\s+from|on\s+roll\s+at|started\s+at)\s+(?:the\s+)?)" + _CAP_RUN_NAME)
+
+
+_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
+may june july august september october november december""".split())
+
+
+def _distinctive(words: list[str]) -> bool:
+    """Whether a name holds a word that is not an English word, an organisation's or an
+    area's ("Marlpit", "Pengelly"; not "Central", "Family", "Church")."""
+    from cdop.confidentiality.words import COMMON_WORDS, is_english_word
+
+    def ordinary(w: str) -> bool:
+        stem = w.removesuffix("'s").removesuffix("\u2019s")
+        return any(x in COMMON_WORDS or is_english_word(x) for x in (w, stem, stem.removesuffix("s")))
+
+    return any(not ordinary(w) and not is_organisation_word(w) and w not in known_areas() and w not in _CALENDAR
+               and w not in _LEADING_NOT_A_NAME and not w.isdigit() for w in words)
 
 
 def _place_by_context(text: str) -> list[tuple[int, int]]:
@@ -392,9 +434,35 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             continue
         if key(m.group(1).split()[0]) in ("the", "a"):
             continue
+        if re.search(r"(?i:\bthe\s+)$", text[m.start():s]) and not _distinctive(_folded_words(m.group(1))[:-1]):
+            continue  # "at the Crown Court", "in the High Street": a thing, or any town's
         add(s, e, "street", "stop", 0.8)
+    for pattern in (_STREET_MORE, _STREET_ANYWHERE):
+        for m in pattern.finditer(text):
+            s, e = m.span(1)
+            s, words = _trim_leading(text, s, e)
+            if not words or _continues_to_organisation(text, e) or _allowed_place(text[s:e], policy) \
+                    or not _distinctive(words[:-1]) or " ".join(words) in domain_terms():
+                continue  # ("Great Ormond Street": a hospital)
+            add(s, e, "street", "stop", 0.7)
     for m in _WELSH_STREET.finditer(text):
         add(m.start(1), m.end(1), "street", "stop", 0.75)
+    firm_spans = None
+    for kind, pattern in (("business", _WORKS_AT), ("school", _ATTENDS)):
+        for m in pattern.finditer(text):
+            s, e = m.span(1)
+            s, words = _trim_leading(text, s, e)
+            if not words or _continues_to_organisation(text, e) or _allowed_place(text[s:e], policy) \
+                    or not _distinctive(words) or orgs.overlaps(s, e) or " ".join(words) in known_areas() \
+                    or " ".join(words) in domain_terms() or text[s:e].endswith(("'s", "\u2019s")):
+                continue
+            if firm_spans is None:
+                from cdop.confidentiality.layers.people import firms
+
+                firm_spans = Spans(firms(text))
+            if firm_spans.overlaps(s, e):
+                continue  # a firm named by surnames is an employer anyone may have
+            add(s, e, kind, "flag", 0.5)
     for m in _BUSINESS.finditer(text):
         s, e = m.span(1)
         s, words = _trim_leading(text, s, e)

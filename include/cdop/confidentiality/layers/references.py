@@ -116,19 +116,20 @@ _ANCHORED = {
 # service incident reference", "Athena ref", "PM number", "inquest (ref.", "Early Help
 # case ref is", "Our reference:"). The kind follows whose it is.
 _WHOSE = {
-    "coroner_reference": r"coroner['\u2019]?s?|inquest|post[\s\-]?mortem|(?-i:PM)|autopsy|pathology",
-    "police_reference": r"police|crime|occurrence|athena|niche|storm|pnc|cad",
-    "hospital_number": r"hospital|patient|case\s+notes?|medical\s+records?|mrn|trust",
+    "coroner_reference": r"coroner['\u2019]?s?|inquest|post[\s\-]?mortem|(?-i:PM)|autopsy|pathology|hmc",
+    "police_reference": r"police|crime|occurrence|athena|niche|storm|pnc|cad|cris|urn",
+    "hospital_number": r"hospital|hosp\.?|patient|case\s+notes?|medical\s+records?|mrn|trust|pas|epr|rio|systmone|emis",
     "other_reference": r"(?:local\s+)?authority|social\s+care|children['\u2019]?s\s+services|social\s+services|"
                        r"early\s+help|mash|court|ambulance(?:\s+service)?|housing|safeguarding|education|"
-                       r"youth\s+(?:justice|offending)|probation|our|your|their|agency|file",
+                       r"youth\s+(?:justice|offending)|probation|our|your|their|agency|file|mosaic|liquidlogic|lcs|eclipse",
 }
-_REF_WORD = r"(?:ref(?:erence)?s?|no|number|num|id|log|case)"
+_REF_WORD = r"(?:ref(?:erence)?s?|no|number|num|id|log|case|file|record)"
 _LABELLED_REF = r"([A-Z][A-Za-z]{0,5}[ \-/]?(?=\d)[0-9][A-Za-z0-9/\-]*[A-Za-z0-9]|\d[A-Za-z0-9/\-]*[A-Za-z0-9](?:[ ]\d{3,})*)"
 _LABELLED = re.compile(
-    r"(?i:\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _WHOSE.items()) + r")"
-    r"(?:\s+(?!" + _REF_WORD + r"\b)[a-z']+){0,2}?[\s(]+" + _REF_WORD + r"\b(?:\s+(?:no|number|ref|reference))?)"
-    r"\.?\s*(?:is|was|:|#|-)?\s*" + _LABELLED_REF)
+    r"(?i:\b(?:(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _WHOSE.items()) + r")"
+    r"(?:\s+(?!" + _REF_WORD + r"\b)[a-z']+){0,2}?[\s(]+" + _REF_WORD + r"\b(?:\s+(?:no|number|ref|reference))?"
+    r"|(?P<bare>ref(?:erence)?(?:\s+(?:no|number))?(?=\.?\s*[:#]))))"  # "Ref: SC/7781/25"
+    r"\.?\s*(?:is|was|:|#|-)?\s*(?P<value>" + _LABELLED_REF[1:])
 # What a labelled value is not: a date, a year, a time, the office's own case number.
 _NOT_A_REFERENCE = re.compile(r"(?i:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19|20)\d{2}|\d{1,2}[:.]\d{2}|CDOP\b.*)")
 
@@ -136,13 +137,13 @@ _NOT_A_REFERENCE = re.compile(r"(?i:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19
 def _labelled_references(text: str, taken: list[Finding]) -> list[Finding]:
     found = []
     for m in _LABELLED.finditer(text):
-        s, e = m.span(len(_WHOSE) + 1)
-        value = m.group(len(_WHOSE) + 1)
+        s, e = m.span("value")
+        value = m.group("value")
         digits = sum(c.isdigit() for c in value)
         if digits < 3 or (digits == 3 and value.isdigit()) or _NOT_A_REFERENCE.fullmatch(value) \
                 or any(f.start < e and s < f.end for f in taken):
             continue
-        kind = next(k for k in _WHOSE if m.group(k))
+        kind = next((k for k in _WHOSE if m.group(k)), "other_reference")
         found.append(Finding(f"unrecorded.{kind}", kind, s, e, "stop", confidence=0.8, layer="references"))
     return found
 
