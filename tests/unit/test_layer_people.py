@@ -208,3 +208,22 @@ def test_made_up_towns_firms_eponyms_and_jobs_are_not_people(text):
 def test_a_list_of_given_names_is_siblings_not_a_firm():
     found = _people("Amina, Yusuf and Hodan were at home with their mother.")
     assert {"Amina", "Yusuf", "Hodan"} <= set(found), found
+
+
+@pytest.mark.parametrize("text, name", [
+    ("jayden said he had not seen the baby that morning.", "jayden"),
+    ("The older boy took tia to the park after school.", "tia"),
+    ("Summer, the eldest, was staying with her father.", "Summer"),
+])
+def test_lower_case_names_and_a_name_before_a_relation(text, name):
+    assert name in _people(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the baby said nothing and mum said no.",
+    "Yes, the social worker agreed; well, the eldest was tired.",
+    "However, the health visitor noted it; sadly, the baby died.",
+    "The plan was reviewed via the portal and the ward was told.",
+])
+def test_lower_case_words_and_openers_are_not_names(text):
+    assert _people(text) == {}

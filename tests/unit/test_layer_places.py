@@ -218,3 +218,32 @@ def test_cab_firms_and_soft_play_centres_are_businesses(text, business):
 def test_an_academy_trust_is_not_a_school():
     assert _found("Grace Academy Trust confirmed the attendance record.") == []
     assert ("Grace Academy", "school", "stop") in _found("He attended Grace Academy until Year 9.")
+
+
+@pytest.mark.parametrize("text, place, kind", [
+    ("The collision was at the junction of Marlpit Road and Polwhele Avenue.", "Polwhele Avenue", "street"),
+    ("Trenance Gardens is a cul-de-sac of twelve houses.", "Trenance Gardens", "street"),
+    ("The caravan was parked on Carn Brea Hill.", "Carn Brea Hill", "street"),
+    ("Dad works nights at Pengelly Poultry.", "Pengelly Poultry", "business"),
+    ("The older child attends Trythall and is in Year 6.", "Trythall", "school"),
+    ("The older sister goes to Penponds school.", "Penponds school", "school"),
+    ("Dad was drinking at the Tinners Arms pub.", "Tinners Arms pub", "business"),
+    ("Their address was Plot 14, Adenta Housing Estate, Accra.", "Plot 14, Adenta Housing Estate, Accra", "address"),
+    ("They lived at Atatürk Cad. No: 12 before.", "Atatürk Cad. No: 12", "address"),
+    ("The family from Constanța visited.", "Constanța", "place"),
+])
+def test_streets_workplaces_schools_and_places_by_what_is_said_of_them(text, place, kind):
+    assert place in [p for p, k, _ in _found(text) if k == kind]
+
+
+@pytest.mark.parametrize("text", [
+    "The hearing at the Crown Court and the Magistrates Court was adjourned.",
+    "She attended Central Park, Cubs on Tuesdays and Friday prayers.",
+    "She works at Southmead Hospital; Mum works for the Council.",
+    "Alder Hey and Great Ormond Street were both consulted.",
+    "The breakfast club and the Sunday club were offered; the GP surgery is nearby.",
+    "Block 3, Ward 4 is closed for cleaning.",
+    "She works for Patterson, Campbell and Cross.",
+])
+def test_things_named_like_streets_workplaces_and_schools_are_clean(text):
+    assert _found(text) == []

@@ -184,6 +184,26 @@ def _eponym_surname(word: str, text: str, end: int) -> bool:
             and not _EPONYM_NOUN.match(text, end) and not (nxt and f"{folded} {nxt.group(1).lower()}" in EPONYMS))
 
 
+_LOWER_WORD = re.compile(r"(?<![\w'\u2019@./\-])([a-z]{3,})(?![\w@'\u2019\-]|\.\w)")
+
+
+def _lower_case_names(text: str, found) -> list[tuple[int, int, float]]:
+    """A given name written in lower case with nothing around it ("took kayden to the
+    park"): among the 500 commonest given names of some country (names-dataset) and no
+    English word, not even a rare one. A weak flag (0.4)."""
+    taken = Spans((s, e) for s, e, _ in found)
+    out = []
+    for m in _LOWER_WORD.finditer(text):
+        word = m.group(1)
+        if word in _FUNCTION_WORDS or word in NOT_NAMES or word in COMMON_WORDS or is_english_word(word) \
+                or taken.overlaps(*m.span(1)):
+            continue  # (the lists are loaded only for a word no dictionary knows)
+        if _lists()[0].get(word, 10**6) > 500 or _wordlike(word) or word in domain_terms():
+            continue
+        out.append((m.start(1), m.end(1), 0.4))
+    return out
+
+
 def _cue_findings(text: str, orgs: Spans) -> list[tuple[int, int, float]]:
     found = []
     for pattern in (_TITLE_NAME, _RELATION_NAME, _JOB_NAME):
@@ -216,9 +236,11 @@ def _cue_findings(text: str, orgs: Spans) -> list[tuple[int, int, float]]:
         found.append((m.start(1), m.end(len(words)), 0.8))
     for m in _LOWER_SPEAKER.finditer(text):
         word = m.group(1)
-        if key(word) in _FUNCTION_WORDS or key(word) in NOT_NAMES or not _listed(word, 1000) or _wordlike(word):
+        if key(word) in _FUNCTION_WORDS or key(word) in NOT_NAMES or is_english_word(key(word)) \
+                or not _listed(word, 1000) or _wordlike(word):
             continue
         found.append((m.start(1), m.end(1), 0.6))
+    found.extend(_lower_case_names(text, found))
     for m in _RELATION_LOWER.finditer(text):
         word = m.group(1)
         folded = key(word)

@@ -116,7 +116,7 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])(?:S\u1ed1\s+)?\d{1,4}[A-Za-z/]*,?\s+(?:[\u0110\u0111]\u01b0\u1eddng|Ph\u1ed1|Ng\u00f5|H\u1ebbm)"
                r"(?:\s+[\w\u00c0-\u1ef9]+){1,4}"),
     re.compile(r"(?<![\w])(?:ul\.|ulica|al\.|aleja|os\.|Strada|Str\.|Calea|Bulevardul|Bd\.|Calle|C/|Avenida|Av\.|"
-               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer)\s+"
+               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer|Rruga|Rr\.|Barrio|Colonia|Mahallesi|Mah\.)\s+"
                r"(?:[\w'\u2019.\-]+\s+){0,4}?(?:nr\.?\s*|no\.?\s*|n\u00ba\s*)?\d{1,4}[A-Za-z]?\b"),
     re.compile(r"(?<![\w])\d{1,4}[A-Za-z]?,?\s+(?:[Rr]ue|avenue|boulevard|chemin|place|calle|via|rua)\s+"
                r"(?:[\w'\u2019\-]+\s+){0,4}[\w'\u2019\-]+"),
@@ -128,6 +128,9 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])(?:Plot|House\s+No\.?|Road\s+No\.?|Gali\s+No\.?)\s*\d{1,4}[A-Z]?,\s+"
                r"(?:(?:Road|Block|Sector|Street)\s+(?:No\.?\s*)?\d{1,4}[A-Z]?,\s+)?[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*"
                r"(?:,\s+[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*)?"),
+    # Turkish: "Atatürk Cad. No: 12", "Gül Sokak No 4".
+    re.compile(r"(?<![\w])[A-Z\u00c0-\u017f][\w\u00c0-\u017f]+(?:\s+[A-Z\u00c0-\u017f][\w\u00c0-\u017f]+)?\s+"
+               r"(?:Cad\.|Caddesi|Sok\.|Sokak|Sokağı|Bulvarı)\s*(?:No\s*[:.]?\s*)?\d{1,4}[A-Za-z]?\b"),
     # A post office box, at home or abroad.
     re.compile(r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postfach|Apartado|Caixa\s+Postal|Skrytka\s+pocztowa)\s+\d{1,6}\b",
                re.IGNORECASE),
@@ -156,11 +159,16 @@ _PLACE_BY_CONTEXT = (
     re.compile(r"(?i:\b(?:village|hamlet|town|city|estate|district|suburb|parish|island|province|region)\s+"
                r"(?:of|called|named|known\s+as)\s+|\b(?:born|grew\s+up|raised|brought\s+up|lived|lives|living|resided|"
                r"originally|originates?|originated|come|came|comes|moved|relocated|returned|travelled|traveled|"
-               r"emigrated|fled|holidayed|holidaying|staying|stayed|visiting|visited|settled|deported)\s+"
-               r"(?:(?:here|back|there|away|abroad|together|over|up)\s+)?(?:in|from|to|near|at|into|outside)\s+)"
+               r"emigrated|fled|holidayed|holidaying|staying|stayed|visiting|visited|settled|deported|"
+               r"family|families|relatives|grandparents|home|holiday|trip|flight|journey|community|"
+               r"people)\s+(?:(?:here|back|there|away|abroad|together|over|up)\s+)?(?:in|from|to|near|at|into|outside)\s+)"
                r"(?:the\s+)?(?:(?i:village|town|city)\s+of\s+)?(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)"),
     re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)[ \t]+(?:village|estate|hamlet)\b"),
 )
+# A name written in another language's letters after "in", "from", "near", "outside"
+# ("in Constanța", "from Gdańsk"): a place abroad, unless it is a listed name.
+_FOREIGN_PLACE = re.compile(r"(?<![\w])(?:in|from|near|outside)\s+([A-Z\u00c0-\u024f][\w\u00c0-\u024f\-]*"
+                            r"[\u00c0-\u024f][\w\u00c0-\u024f\-]*)(?![\w'\u2019])")
 _IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)(?:,[ \t]*|[ \t]+in[ \t]+)"
                            r"(?:the[ \t]+)?([A-Z][\w]+(?:[ \t][A-Z][\w]+)?)")
 
@@ -168,6 +176,12 @@ _IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _P
 # A workplace or a school by what is said of it: "works nights at Pengelly Poultry",
 # "employed by Kernick Haulage", "attends Trythall", "a pupil at Ridgeway Park".
 _CAP_RUN_NAME = r"(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,3})"
+# A school, a shop or a pub whose kind is written in lower case: "Penponds school",
+# "the Treslothan nursery", "Kaz's shop", "the Tinners Arms pub".
+_LOWER_KIND = re.compile(r"(?<![\w'\u2019])((?:" + _NAME_WORD + r"[ \t]+){0,2}" + _NAME_WORD + r")[ \t]+"
+                         r"(?:(school|nursery|primary|academy|pre-school|preschool|playgroup)|(shop|store|pub|caf[eé]|"
+                         r"takeaway|garage|salon|barbers|bakery|chippy|restaurant|hotel|gym|farm|factory|warehouse|"
+                         r"newsagents?|off[ \-]licence))\b")
 _WORKS_AT = re.compile(r"(?i:\b(?:works?|worked|working|employed|employment|job|shifts?)\s+(?:[a-z]+\s+){0,2}?"
                        r"(?:at|for|by|in)\s+(?:the\s+)?)" + _CAP_RUN_NAME)
 _ATTENDS = re.compile(r"(?i:\b(?:attends|attended|attending|pupil\s+at|student\s+at|enrolled\s+at|place\s+at|"
@@ -209,6 +223,9 @@ def _place_by_context(text: str) -> list[tuple[int, int]]:
         for m in pattern.finditer(text):
             if plausible(*m.span(1)):
                 spans.append(m.span(1))
+    for m in _FOREIGN_PLACE.finditer(text):
+        if plausible(*m.span(1)) and not _given_name(m.group(1)) and not _surname(m.group(1)):
+            spans.append(m.span(1))
     for m in _IN_A_COUNTRY.finditer(text):
         country = " ".join(_folded_words(m.group(2)))
         if country in areas and plausible(*m.span(1)):
@@ -447,6 +464,13 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             add(s, e, "street", "stop", 0.7)
     for m in _WELSH_STREET.finditer(text):
         add(m.start(1), m.end(1), "street", "stop", 0.75)
+    for m in _LOWER_KIND.finditer(text):
+        s, e = m.span(1)
+        s, words = _trim_leading(text, s, e)
+        if not words or not _distinctive([w.removesuffix("'s").removesuffix("\u2019s") for w in words]) \
+                or _allowed_place(text[s:e], policy) or " ".join(words) in domain_terms() or orgs.overlaps(s, e):
+            continue
+        add(s, m.end(), "school" if m.group(2) else "business", "flag", 0.55)
     firm_spans = None
     for kind, pattern in (("business", _WORKS_AT), ("school", _ATTENDS)):
         for m in pattern.finditer(text):
