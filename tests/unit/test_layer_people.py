@@ -192,7 +192,7 @@ def test_names_found_by_the_verbs_jobs_and_phrases_around_them(text, name):
     "We moved here from Emmett Ville when the children were small.",
     "Celebrating its tenth year in New Barbara, the choir visited West Michelle.",
     "Antonyberg bridge is falling down.",
-    "Patterson, Campbell and Cross provide the cleaning contract.",
+    "Patterson, Fairbairn and Cross provide the cleaning contract.",
     "The accountant from Taylor-Powell attended the meeting.",
     "Gill and Sons announced a new office; Webb PLC did not.",
     "The report cites Maslow's hierarchy and the Dartington model.",
@@ -206,8 +206,8 @@ def test_made_up_towns_firms_eponyms_and_jobs_are_not_people(text):
 
 
 def test_a_list_of_given_names_is_siblings_not_a_firm():
-    found = _people("Amina, Yusuf and Hodan were at home with their mother.")
-    assert {"Amina", "Yusuf", "Hodan"} <= set(found), found
+    found = _people("Amina, Yusuf and Idris were at home with their mother.")
+    assert {"Amina", "Yusuf", "Idris"} <= set(found), found
 
 
 @pytest.mark.parametrize("text, name", [

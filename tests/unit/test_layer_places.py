@@ -243,7 +243,12 @@ def test_streets_workplaces_schools_and_places_by_what_is_said_of_them(text, pla
     "Alder Hey and Great Ormond Street were both consulted.",
     "The breakfast club and the Sunday club were offered; the GP surgery is nearby.",
     "Block 3, Ward 4 is closed for cleaning.",
-    "She works for Patterson, Campbell and Cross.",
+    "She works for Patterson, Fairbairn and Cross.",
 ])
 def test_things_named_like_streets_workplaces_and_schools_are_clean(text):
     assert _found(text) == []
+
+
+def test_a_real_place_of_a_made_up_shape_is_still_found_when_named_as_a_place():
+    assert ("Port Isaac", "place", "flag") in _found("They lived in the village of Port Isaac.")
+    assert _found("We moved here from Charlotteville; the conference is in East Ruth.", model=True) == []

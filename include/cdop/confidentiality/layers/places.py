@@ -169,6 +169,8 @@ _PLACE_BY_CONTEXT = (
 # ("in Constanța", "from Gdańsk"): a place abroad, unless it is a listed name.
 _FOREIGN_PLACE = re.compile(r"(?<![\w])(?:in|from|near|outside)\s+([A-Z\u00c0-\u024f][\w\u00c0-\u024f\-]*"
                             r"[\u00c0-\u024f][\w\u00c0-\u024f\-]*)(?![\w'\u2019])")
+_NAMED_AS_A_PLACE = re.compile(r"(?i:\b(?:village|hamlet|town|city|estate|district|suburb|parish|island)\s+"
+                               r"(?:of|called|named|known\s+as)\s+$)")
 _IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)(?:,[ \t]*|[ \t]+in[ \t]+)"
                            r"(?:the[ \t]+)?([A-Z][\w]+(?:[ \t][A-Z][\w]+)?)")
 
@@ -215,6 +217,8 @@ def _place_by_context(text: str) -> list[tuple[int, int]]:
         if not words or " ".join(words) in areas or " ".join(words) in domain_terms() \
                 or text[s:e].endswith(("'s", "\u2019s")) or _continues_to_organisation(text, e):
             return False
+        if _NAMED_AS_A_PLACE.search(text, max(0, s - 40), s):
+            return _distinctive(words)  # "the village of Port Isaac": one word of its own is enough
         return not any(w in COMMON_WORDS or is_english_word(w) or is_organisation_word(w) or w in areas
                        for w in words)
 
@@ -502,8 +506,8 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             from cdop.confidentiality.layers.people import firms
 
             invented = Spans([*made_up_places(text), *firms(text)])
-        if not invented.overlaps(s, e):
-            add(s, e, "place", "flag", 0.5)
+        if not invented.overlaps(s, e) or _NAMED_AS_A_PLACE.search(text, max(0, s - 40), s):
+            add(s, e, "place", "flag", 0.5)  # ("the village of Port Isaac" is one, whatever its shape)
     for m in _SETTLEMENT.finditer(text):
         s, e = m.span(1)
         folded = " ".join(_folded_words(m.group(1)))
