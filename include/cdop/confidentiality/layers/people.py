@@ -417,7 +417,7 @@ def people_findings(text: str, *, model_entities=()) -> list[Finding]:
         # No capitalised word is unexplained: only a cue (and the lower-case name after
         # it) can name someone, and the lists need not be loaded.
         return [Finding("unrecorded.name", "name", s, e, "flag", confidence=c, layer="people") for s, e, c in found]
-    from cdop.confidentiality.layers.places import made_up_places
+    from cdop.confidentiality.layers.invented import made_up_places
 
     # Nor do firms named by surnames, nor towns made up from a name ("East Ruth").
     orgs = Spans([*orgs.spans, *firms(text), *made_up_places(text)])

@@ -37,6 +37,7 @@ from cdop.confidentiality.layers._text import (
     key,
     organisation_spans,
 )
+from cdop.confidentiality.layers.invented import is_given_name, is_surname, made_up_places
 from cdop.confidentiality.layers.terms import domain_terms, known_areas
 from cdop.confidentiality.words import GENERIC_PLACE_WORDS, ORGANISATION_WORDS
 
@@ -228,7 +229,7 @@ def _place_by_context(text: str) -> list[tuple[int, int]]:
             if plausible(*m.span(1)):
                 spans.append(m.span(1))
     for m in _FOREIGN_PLACE.finditer(text):
-        if plausible(*m.span(1)) and not _given_name(m.group(1)) and not _surname(m.group(1)):
+        if plausible(*m.span(1)) and not is_given_name(m.group(1)) and not is_surname(m.group(1)):
             spans.append(m.span(1))
     for m in _IN_A_COUNTRY.finditer(text):
         country = " ".join(_folded_words(m.group(2)))
@@ -249,74 +250,6 @@ _STREETISH = re.compile(r"^\s*(?:(?:Flat|Apartment|Unit)\s+\d+[A-Za-z]?,?\s*)?\d
 _DATE_LINE = re.compile(r"^\s*\d{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|"
                         r"September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
                         r"\.?,?\s+\d{4}(?!\w)")
-
-
-# A town made up from a person's name: the shape in which generated and example text
-# (test data, training material, a form's sample) invents a place -- a compass word or
-# "New", "Lake", "Port", "Mount", "Fort" before a given name ("East Ruth", "New
-# Barbara"), a town word after a name ("Emmett Ville", "Karla View"), or a settlement
-# ending on a given name ("Charlotteville", "Lake Bruceton", "Williamsburgh") or on a
-# surname with an ending no British place has ("Johnsonstad", "Lynnfurt"). Real British
-# settlements are named from landscape and Old English words; the few named from a
-# given name (Fort William, Port Isaac) are towns, which identify nobody, or are listed
-# in data/areas.txt. Such a name is not a person, and not a place worth a flag.
-_PLACE_PREFIX = r"North|South|East|West|New|Lake|Port|Mount|Fort|Upper|Lower"
-_TOWN_WORD = r"Ville|View|Heights|Falls|Springs|City|Town"
-_MADE_UP = re.compile(r"(?<![\w'\u2019])(?:(" + _PLACE_PREFIX + r")[ \t]+)?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
-                      r"(?:[ \t]+(" + _TOWN_WORD + r"))?(?![\w'\u2019])")
-_ENGLISH_ENDINGS = ("borough", "chester", "mouth", "shire", "bury", "town", "port", "fort", "ford", "field",
-                    "ham", "ton", "haven", "side", "land")
-_FOREIGN_ENDINGS = ("ville", "view", "stad", "furt", "berg", "burgh", "burg")
-
-
-def _given_name(word: str, min_len: int = 3) -> bool:
-    from cdop.confidentiality.layers.name_lists import name_ranks
-    from cdop.confidentiality.words import COMMON_WORDS, given_names, is_english_word
-
-    folded = key(word)
-    if "-" in folded:  # "Jamie-Leigh"
-        return all(_given_name(part, min_len) for part in folded.split("-"))
-    if len(folded) < min_len or folded in COMMON_WORDS or is_english_word(folded):
-        return False
-    return folded in given_names() or name_ranks()[0].get(folded, 10**6) <= 1000
-
-
-def _surname(word: str) -> bool:
-    from cdop.confidentiality.layers.name_lists import name_ranks
-    from cdop.confidentiality.words import is_english_word
-
-    folded = key(word).replace("-", "")
-    return len(folded) >= 4 and not is_english_word(folded) and name_ranks()[1].get(folded, 10**6) <= 3000
-
-
-def _name_built(word: str) -> bool:
-    """A one-word settlement name ending on a name: "Charlotteville", "Johnsonstad"."""
-    low = word.lower()
-    for ending in _FOREIGN_ENDINGS:
-        stem = word[:len(word) - len(ending)]
-        if low.endswith(ending) and len(stem) >= 4 and (_given_name(stem) or _given_name(stem.rstrip("s"))
-                                                        or _surname(stem)):
-            return True
-    for ending in _ENGLISH_ENDINGS:
-        stem = word[:len(word) - len(ending)]
-        if low.endswith(ending) and len(stem) >= 5 and (_given_name(stem) or _given_name(stem.rstrip("s"))):
-            return True
-    return False
-
-
-def made_up_places(text: str) -> list[tuple[int, int]]:
-    """The spans of towns made up from a person's name (see above)."""
-    spans = []
-    for m in _MADE_UP.finditer(text):
-        prefix, word, town = m.group(1), m.group(2), m.group(3)
-        if " ".join(_folded_words(m.group(0))) in known_areas():
-            continue
-        if (prefix or town) and not re.fullmatch(_PLACE_PREFIX + "|" + _TOWN_WORD, word) \
-                and (town == "Ville" or _given_name(word) or (town and _surname(word)) or _name_built(word)):
-            spans.append(m.span())
-        elif _name_built(word):
-            spans.append(m.span(2))
-    return spans
 
 
 @functools.cache
