@@ -13,13 +13,21 @@ Evidence, strongest first:
   ("Ionuț Popescu");
 - the model alone (0.6): a PERSON of capitalised words that are not ordinary words;
 - the given-name lists alone (0.5): a name from gender-guesser's list, or among the 500
-  commonest given names of some country in names-dataset, that is not an ordinary word.
+  commonest given names of some country in names-dataset, that is not an ordinary word;
+- the words around a name: a job before it ("health visitor Gwenllian", 0.85), a job or
+  a relation after it ("Anwen Trebilcock, the school nurse", "Summer, the eldest", 0.8),
+  a verb of people around a full name ("spoke to Eirian Pengelly", "Tamsin Keverne
+  said", 0.6), a lower-case name before a verb of speech ("jayden said", 0.6);
+- a lower-case given name no dictionary knows ("took tia to the park", 0.4).
 
 Never a person: a word inside an organisation's name ("Royal United Hospital", "the
 Grace Suite"), a clinical eponym, drug, product, service or festival
 (data/domain_terms.txt), a nation, county or city (data/areas.txt), a name inside a
 named thing ("Winston's Wish"), a name that is also a word (WORD_NAMES: "Hope", "Will")
-on a list alone, a sentence-initial ordinary word ("You", "Line").
+on a list alone, a sentence-initial ordinary word ("You", "Line"), a town made up from a
+name ("East Ruth", "Emmett Ville": layers/invented.py), a firm of surnames ("Patterson,
+Campbell and Cross", "Taylor-Powell" alone), a name before its theory ("Maslow's
+hierarchy").
 """
 
 from __future__ import annotations

@@ -17,9 +17,17 @@ Stop the release:
   Eminescu nr. 5", "Số 12 Đường Lê Lợi") and a multi-line postal address without a
   postcode (three or more short lines, one with a house number and street or town).
 
+Also stops: a street anywhere with a name word that is not an English word ("Trenance
+Gardens is a cul-de-sac"), and one with a word a park or hill shares after a preposition
+("on Carn Brea Hill").
+
 Flags (the coordinator decides): a shop or business ("Ali's Barbers", "the Golden Dragon
-Takeaway", "Ty Coch Farm"), and a village or town the model finds (GPE, LOC, FAC) that is
-not a nation, region, county or large city (data/areas.txt) nor an organisation.
+Takeaway", "Ty Coch Farm", "the Tinners Arms pub", "works nights at Pengelly Poultry"), a
+school named by context ("attends Trythall", "Penponds school"), a place by what is said
+of it ("the village of Pwllgloyw", "born in Kumasi, Ghana", "from Constanța"), and a
+village or town the model finds (GPE, LOC, FAC) that is not a nation, region, county or
+large city (data/areas.txt) nor an organisation. Never a place: a town made up from a
+name (layers/invented.py), a firm of surnames, a brand or agency of the domain terms.
 """
 
 from __future__ import annotations

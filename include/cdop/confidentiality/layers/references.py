@@ -14,6 +14,11 @@ Validated where a check exists, anchored on context words where none does:
   a trust code and digits such as "RXH1234567"); police references (after "crime
   reference", "crime number", "CAD", "incident number", "log number", "occurrence",
   "URN"); coroner's references (after "coroner's reference", "inquest reference").
+- Any reference after a label that says whose it is ("Coroner's office reference",
+  "PAS number", "Liquidlogic ID", "Our reference:", "Ref:", "Hospital: K1234567"), and
+  one by its shape alone ("PM/25/0117", "INC-2025-44102", a crime number "47/20931/25",
+  "RCHT number 7714290"); an operation's name ("Operation Kestrel") is a flag. A date, a
+  year, a time, "101", "COVID-19", "2024/25" and the office's own case number are not.
 """
 
 from __future__ import annotations
