@@ -168,3 +168,62 @@ def test_a_reports_own_headings_and_values_are_not_people():
                  "Key worker\nNot known\nBereavement support\nOffered",
                  "Circumstances notified  Chromosomal, genetic or congenital anomalies"):
         assert unrecorded_findings(text, policy_for("case_report")) == []
+
+
+@pytest.mark.parametrize("text, name", [
+    ("The nursery manager spoke to Eirian Pengelly about the rash.", "Eirian Pengelly"),
+    ("Tamsin Keverne said the baby had been feeding well.", "Tamsin Keverne"),
+    ("Health visitor Gwenllian saw the family at the clinic.", "Gwenllian"),
+    ("Anwen Trebilcock, the school nurse, raised the concern.", "Anwen Trebilcock"),
+    ("Her maiden name is Polglase.", "Polglase"),
+    ("Please pass this to ms. Penrose in the office.", "Penrose"),
+    ("The neighbour Williams heard shouting.", "Williams"),
+    ("Hollie Williams\n\nFamily support worker", "Hollie Williams"),
+    ("Our three founders: Cooke, Taylor and Owen.", "Owen"),
+    ("Kezia-Rose said she was tired.", "Kezia-Rose"),
+])
+def test_names_found_by_the_verbs_jobs_and_phrases_around_them(text, name):
+    found = _people(text)
+    assert any(name in span for span in found), found
+
+
+@pytest.mark.parametrize("text", [
+    "The conference this year is in East Ruth.",
+    "We moved here from Emmett Ville when the children were small.",
+    "Celebrating its tenth year in New Barbara, the choir visited West Michelle.",
+    "Antonyberg bridge is falling down.",
+    "Patterson, Fairbairn and Cross provide the cleaning contract.",
+    "The accountant from Taylor-Powell attended the meeting.",
+    "Gill and Sons announced a new office; Webb PLC did not.",
+    "The report cites Maslow's hierarchy and the Dartington model.",
+    "Williams syndrome was confirmed by the geneticist.",
+    "The consultant Paediatrician reviewed him on the ward.",
+    "The baby slept in a Moses basket; the name was Moses basket on the receipt.",
+    "Grace Academy Trust confirmed the attendance record.",
+])
+def test_made_up_towns_firms_eponyms_and_jobs_are_not_people(text):
+    assert _people(text) == {}
+
+
+def test_a_list_of_given_names_is_siblings_not_a_firm():
+    found = _people("Amina, Yusuf and Idris were at home with their mother.")
+    assert {"Amina", "Yusuf", "Idris"} <= set(found), found
+
+
+@pytest.mark.parametrize("text, name", [
+    ("jayden said he had not seen the baby that morning.", "jayden"),
+    ("The older boy took tia to the park after school.", "tia"),
+    ("Summer, the eldest, was staying with her father.", "Summer"),
+])
+def test_lower_case_names_and_a_name_before_a_relation(text, name):
+    assert name in _people(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the baby said nothing and mum said no.",
+    "Yes, the social worker agreed; well, the eldest was tired.",
+    "However, the health visitor noted it; sadly, the baby died.",
+    "The plan was reviewed via the portal and the ward was told.",
+])
+def test_lower_case_words_and_openers_are_not_names(text):
+    assert _people(text) == {}

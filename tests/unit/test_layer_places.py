@@ -176,3 +176,79 @@ def test_a_village_or_town_by_the_shape_of_its_name_is_a_flag(text, place):
 def test_countries_are_not_places_of_a_family():
     text = "The family came from France and Nigeria; the grandparents live in Viet Nam."
     assert [f for f in unrecorded_findings(text, POLICY) if f.kind in ("place", "name")] == []
+
+
+@pytest.mark.parametrize("text, place", [
+    ("They travelled from Cluj-Napoca to visit family.", "Cluj-Napoca"),
+    ("The family came from a village near Sylhet in Bangladesh.", "Sylhet"),
+    ("Dad was born in Kumasi, Ghana.", "Kumasi"),
+    ("They lived in Stowcombe village for a year.", "Stowcombe"),
+    ("The village of Pwllgloyw has one shop.", "Pwllgloyw"),
+])
+def test_a_place_is_a_flag_by_what_is_said_of_it(text, place):
+    assert (place, "place", "flag") in _found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "They moved to Bristol in 2020 and then to Cardiff, Wales.",
+    "She was born in March at Southmead Hospital.",
+    "He returned to Ward 4 and then moved to Year 3 classes.",
+    "Mum came from Sophie's house and returned to Tesco.",
+    "The conference this year is in East Ruth.",
+    "We moved here from Charlotteville; my friend lives in Claireborough.",
+    "She works for Roberts Inc in West Benjamin.",
+    "The visit to Lake Bruceton and Johnsonstad was cancelled.",
+    "The training was delivered by Farnon, Colligan and Corrigan.",
+    "The NSPCC and Barnardo's both provided support.",
+    "The housing officer from Westfield Housing Association attended.",
+    "The family used a Tommee Tippee prep machine.",
+])
+def test_made_up_towns_firms_and_brands_are_not_places(text):
+    assert _found(text, model=True) == []
+
+
+@pytest.mark.parametrize("text, business", [
+    ("The father drove a taxi for Northgate Cabs.", "Northgate Cabs"),
+    ("Mum took the baby to Little Stars Soft Play.", "Little Stars Soft Play"),
+])
+def test_cab_firms_and_soft_play_centres_are_businesses(text, business):
+    assert (business, "business", "flag") in _found(text)
+
+
+def test_an_academy_trust_is_not_a_school():
+    assert _found("Grace Academy Trust confirmed the attendance record.") == []
+    assert ("Grace Academy", "school", "stop") in _found("He attended Grace Academy until Year 9.")
+
+
+@pytest.mark.parametrize("text, place, kind", [
+    ("The collision was at the junction of Marlpit Road and Polwhele Avenue.", "Polwhele Avenue", "street"),
+    ("Trenance Gardens is a cul-de-sac of twelve houses.", "Trenance Gardens", "street"),
+    ("The caravan was parked on Carn Brea Hill.", "Carn Brea Hill", "street"),
+    ("Dad works nights at Pengelly Poultry.", "Pengelly Poultry", "business"),
+    ("The older child attends Trythall and is in Year 6.", "Trythall", "school"),
+    ("The older sister goes to Penponds school.", "Penponds school", "school"),
+    ("Dad was drinking at the Tinners Arms pub.", "Tinners Arms pub", "business"),
+    ("Their address was Plot 14, Adenta Housing Estate, Accra.", "Plot 14, Adenta Housing Estate, Accra", "address"),
+    ("They lived at Atatürk Cad. No: 12 before.", "Atatürk Cad. No: 12", "address"),
+    ("The family from Constanța visited.", "Constanța", "place"),
+])
+def test_streets_workplaces_schools_and_places_by_what_is_said_of_them(text, place, kind):
+    assert place in [p for p, k, _ in _found(text) if k == kind]
+
+
+@pytest.mark.parametrize("text", [
+    "The hearing at the Crown Court and the Magistrates Court was adjourned.",
+    "She attended Central Park, Cubs on Tuesdays and Friday prayers.",
+    "She works at Southmead Hospital; Mum works for the Council.",
+    "Alder Hey and Great Ormond Street were both consulted.",
+    "The breakfast club and the Sunday club were offered; the GP surgery is nearby.",
+    "Block 3, Ward 4 is closed for cleaning.",
+    "She works for Patterson, Fairbairn and Cross.",
+])
+def test_things_named_like_streets_workplaces_and_schools_are_clean(text):
+    assert _found(text) == []
+
+
+def test_a_real_place_of_a_made_up_shape_is_still_found_when_named_as_a_place():
+    assert ("Port Isaac", "place", "flag") in _found("They lived in the village of Port Isaac.")
+    assert _found("We moved here from Charlotteville; the conference is in East Ruth.", model=True) == []

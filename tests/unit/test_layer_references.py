@@ -103,3 +103,68 @@ def test_anchored_references(text, value, kind):
 ])
 def test_context_words_without_a_reference_are_clean(text):
     assert _found(text) == []
+
+
+@pytest.mark.parametrize("text, value, kind", [
+    ("The post-mortem was carried out under PM number PM24/0417.", "PM24/0417", "coroner_reference"),
+    ("The coroner's office reference is 2231/2024 for this child.", "2231/2024", "coroner_reference"),
+    ("The inquest (ref. INQ 0112/24) was opened.", "INQ 0112/24", "coroner_reference"),
+    ("Coroners ref: NWK-24-0193.", "NWK-24-0193", "coroner_reference"),
+    ("The Athena reference KS-24-0049912 was linked.", "KS-24-0049912", "police_reference"),
+    ("Police log 0917 records the call.", "0917", "police_reference"),
+    ("Children's social care reference: CSC 0041177.", "CSC 0041177", "other_reference"),
+    ("The Early Help case ref is EH/23/0588.", "EH/23/0588", "other_reference"),
+    ("The family court case number is LV24C00871.", "LV24C00871", "other_reference"),
+    ("The ambulance service incident reference ICR 24-220981 was shared.", "ICR 24-220981", "other_reference"),
+    ("Your ref: MASH/2024/1176.", "MASH/2024/1176", "other_reference"),
+])
+def test_labelled_references_by_whose_they_are(text, value, kind):
+    assert (value, kind) in _found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Our reference: CDOP-2026-0001.",  # the office's own case number
+    "The hospital reference for 2019 guidance was updated.",
+    "The crime number was issued in 2024.",
+    "Mum rang the police number 101 twice.",
+    "Ambulance service number 999 calls rose this winter.",
+    "Education case number 12 was closed.",
+    "The court case of 2019 was not relevant.",
+    "The police log was reviewed on 12/03/24 at 14:30.",
+])
+def test_labels_before_dates_years_and_short_numbers_are_clean(text):
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize("text, value, kind", [
+    ("Hosp no: H0441278 was on the wristband.", "H0441278", "hospital_number"),
+    ("The PAS number 4417720 was on the ED card.", "4417720", "hospital_number"),
+    ("Hospital: K1234567 was on the band.", "K1234567", "hospital_number"),
+    ("The CRIS reference 6108812/24 relates to it.", "6108812/24", "police_reference"),
+    ("Ref: SC/4412/24 (please quote it).", "SC/4412/24", "other_reference"),
+    ("The Liquidlogic ID 2281904 is the social care record.", "2281904", "other_reference"),
+    ("The post-mortem examination (PM/24/0331) was done.", "PM/24/0331", "other_reference"),
+    ("Police gave the family 52/30011/24 for the burglary.", "52/30011/24", "other_reference"),
+    ("It was logged as INC-2024-55102 by the control room.", "INC-2024-55102", "other_reference"),
+    ("Her RUH number 6612904 was on the form.", "6612904", "other_reference"),
+])
+def test_references_by_system_label_and_by_shape(text, value, kind):
+    assert (value, kind) in _found(text)
+
+
+def test_an_operation_name_is_a_flag_and_a_national_scheme_is_not():
+    found = reference_findings("Operation Kestrel was opened; Operation Encompass notices were sent.")
+    assert [(f.kind, f.severity) for f in found] == [("police_reference", "flag")]
+
+
+@pytest.mark.parametrize("text", [
+    "COVID-19 restrictions applied; the SARS-CoV-2 test was negative.",
+    "NICE guideline NG143 and the ICD-10 code were recorded.",
+    "The 2023/24 and 2024/25 annual reports both mention it.",
+    "Case CDOP-2026-0014 was reviewed with CDOP-2026-0015.",
+    "He scored 12/15/20 across three tests.",
+    "The NHS number was not known; Patient: seen in clinic.",
+    "Police: attended at 14:30 on 03/04/2024.",
+])
+def test_shapes_that_are_not_references_are_clean(text):
+    assert _found(text) == []

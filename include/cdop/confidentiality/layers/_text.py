@@ -22,20 +22,48 @@ def key(word: str) -> str:
     return word.lower().strip(".'\u2019-&,")
 
 
+# Words that end a firm's or a body's name, beside the organisation words the recorded
+# layer shares: "Gill and Sons", "Webb PLC", "Westfield Housing Association", "the
+# Elizabeth Garrett Anderson Wing".
+FIRM_WORDS = frozenset("""
+ltd limited plc llp llc inc incorporated corp corporation co company companies group holdings
+partners associates solicitors accountants sons ag gmbh sa nv bv pty
+association society federation alliance institute commission committee forum charity
+fund project programme initiative scheme campaign collective cooperative co-operative
+wing
+""".split())
+
+
+def is_organisation_word(word: str) -> bool:
+    """A word that ends an organisation's name ("Hospital", "Partnership", "PLC", "Sons")."""
+    for w in (word, word.split("'")[0], word.split("\u2019")[0]):
+        folded = key(w)
+        if folded in ORGANISATION_WORDS or folded in FIRM_WORDS:
+            return True
+    return False
+
+
 def organisation_spans(text: str) -> list[tuple[int, int]]:
     """Capitalised runs (connectors allowed inside) ending in an organisation word:
-    "Royal United Hospital", "Avon and Somerset Police", "the Grace Suite"."""
+    "Royal United Hospital", "Avon and Somerset Police", "the Grace Suite", "Gill and
+    Sons", "Webb PLC"."""
     spans = []
     for run in CAP_RUN.finditer(text):
         last = None
         for word in WORD.finditer(run.group(0)):
             w = word.group(0)
-            if w[0].isupper() and (key(w) in ORGANISATION_WORDS or key(w.split("'")[0]) in ORGANISATION_WORDS
-                                   or key(w.split("\u2019")[0]) in ORGANISATION_WORDS):
+            if w[0].isupper() and is_organisation_word(w):
                 last = word.end()
         if last is not None:
             spans.append((run.start(), run.start() + last))
     return spans
+
+
+# A firm named by its partners' surnames: "Patterson, Campbell and Cross", "Kay, Gibson &
+# Ellis" (three or more, commas between).
+_SURNAME = r"(?:Mc|Mac|O['\u2019])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+FIRM_OF_SURNAMES = re.compile(r"(?<![\w'\u2019])" + _SURNAME + r"(?:,[ \t]+" + _SURNAME + r")+,?[ \t]+(?:and|&)[ \t]+"
+                              + _SURNAME + r"(?![\w'\u2019])")
 
 
 def sentence_start(text: str, start: int) -> bool:

@@ -17,9 +17,17 @@ Stop the release:
   Eminescu nr. 5", "Số 12 Đường Lê Lợi") and a multi-line postal address without a
   postcode (three or more short lines, one with a house number and street or town).
 
+Also stops: a street anywhere with a name word that is not an English word ("Trenance
+Gardens is a cul-de-sac"), and one with a word a park or hill shares after a preposition
+("on Carn Brea Hill").
+
 Flags (the coordinator decides): a shop or business ("Ali's Barbers", "the Golden Dragon
-Takeaway", "Ty Coch Farm"), and a village or town the model finds (GPE, LOC, FAC) that is
-not a nation, region, county or large city (data/areas.txt) nor an organisation.
+Takeaway", "Ty Coch Farm", "the Tinners Arms pub", "works nights at Pengelly Poultry"), a
+school named by context ("attends Trythall", "Penponds school"), a place by what is said
+of it ("the village of Pwllgloyw", "born in Kumasi, Ghana", "from Constanța"), and a
+village or town the model finds (GPE, LOC, FAC) that is not a nation, region, county or
+large city (data/areas.txt) nor an organisation. Never a place: a town made up from a
+name (layers/invented.py), a firm of surnames, a brand or agency of the domain terms.
 """
 
 from __future__ import annotations
@@ -30,7 +38,14 @@ import re
 from importlib import resources
 
 from cdop.confidentiality.folding import Finding
-from cdop.confidentiality.layers._text import CAP_RUN, Spans, key, organisation_spans
+from cdop.confidentiality.layers._text import (
+    CAP_RUN,
+    Spans,
+    is_organisation_word,
+    key,
+    organisation_spans,
+)
+from cdop.confidentiality.layers.invented import is_given_name, is_surname, made_up_places
 from cdop.confidentiality.layers.terms import domain_terms, known_areas
 from cdop.confidentiality.words import GENERIC_PLACE_WORDS, ORGANISATION_WORDS
 
@@ -58,6 +73,17 @@ _FULL_STREET_WORDS = (r"Street|Road|Avenue|Lane|Close|Drive|Crescent|Gardens|Gro
 _STREET = re.compile(
     r"(?<![\w])(?:on|off|in|along|near|at|from|to|into|onto|down|up|of|towards|across|by|past)\s+(?:the\s+)?"
     r"((?:" + _NAME_WORD + r"\s+){1,3}(?:" + _FULL_STREET_WORDS + r"))\b")
+# Streets with a word that is also a place's ("Carn Brea Hill", "Chapel Row Cottages"),
+# after a preposition, and any street with a name word that is not an English word
+# wherever it stands ("Trenance Gardens is a cul-de-sac", "the junction of Marlpit Road
+# and Polwhele Avenue"): both need a distinctive word, so "at Central Park" or "the
+# Family Court" is not a street.
+_MORE_STREET_WORDS = (r"Hill|Green|Park|View|Cottages|Villas|Hollow|Mount|Orchard|Paddock|Ridge|Grange|Fold|Wynd|"
+                      r"Brow|Bank|Quay|Approach|Heights|Meadows?|Fields|Croft|Chase|Wharf|Yard|Vale|Dene|Glade|Nook")
+_STREET_MORE = re.compile(
+    r"(?<![\w])(?:on|off|in|along|near|at|from|to|into|onto|down|up|of|towards|across|by|past)\s+"
+    r"((?:" + _NAME_WORD + r"\s+){1,3}(?:" + _MORE_STREET_WORDS + r"))\b")
+_STREET_ANYWHERE = re.compile(r"(?<![\w'\u2019])((?:" + _NAME_WORD + r"[ \t]+){1,3}(?:" + _FULL_STREET_WORDS + r"))\b")
 _WELSH_STREET = re.compile(
     r"(?<![\w])((?:Heol|Stryd|Ffordd|L[o\u00f4]n|Maes|Cwrt|Rhodfa|Clos|Teras|Cilgant|Llys|Ystad|Parc)"
     r"(?:\s+(?:y|yr|'r|\u2019r))?\s+" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)")
@@ -89,7 +115,7 @@ _BUSINESS_WORDS = (r"Barbers?|Barbershop|Takeaway|Take-away|Kebabs?|Caf[eé]|Chi
                    r"Garage|Salon|Stores?|Convenience\s+Store|Supermarket|Newsagents?|Bakery|Butchers?|"
                    r"Pharmacy|Chemists?|Nails|Pizzeria|Pizza|Restaurant|Pub|Inn|Tavern|Arms|Diner|"
                    r"Launderette|Motors|Autos|Car\s+Wash|Hotel|Guest\s+House|B&B|Caravan\s+Park|"
-                   r"Holiday\s+Park|Leisure\s+Centre|Farm|Stables|Kennels|Gym|Boxing\s+Club|Social\s+Club|"
+                   r"Holiday\s+Park|Leisure\s+Centre|Cabs|Taxis|Private\s+Hire|Soft\s+Play|Play\s+Centre|Nail\s+Bar|Farm|Stables|Kennels|Gym|Boxing\s+Club|Social\s+Club|"
                    r"Working\s+Men['\u2019]s\s+Club|Mosque|Gurdwara|Temple|Chapel|Church|Mill|Quarry|Marina|Campsite")
 _BUSINESS = re.compile(r"((?:" + _NAME_WORD + _GAP + r"){1,3}(?:" + _BUSINESS_WORDS + r"))\b")
 # Foreign addresses: a street word of another language with a number, or a postal code
@@ -99,13 +125,21 @@ _FOREIGN_ADDRESS = (
     re.compile(r"(?<![\w])(?:S\u1ed1\s+)?\d{1,4}[A-Za-z/]*,?\s+(?:[\u0110\u0111]\u01b0\u1eddng|Ph\u1ed1|Ng\u00f5|H\u1ebbm)"
                r"(?:\s+[\w\u00c0-\u1ef9]+){1,4}"),
     re.compile(r"(?<![\w])(?:ul\.|ulica|al\.|aleja|os\.|Strada|Str\.|Calea|Bulevardul|Bd\.|Calle|C/|Avenida|Av\.|"
-               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer)\s+"
+               r"Rua|Rue|rue|Via|Viale|Corso|Piazza|Platz|Carrer|Rruga|Rr\.|Barrio|Colonia|Mahallesi|Mah\.)\s+"
                r"(?:[\w'\u2019.\-]+\s+){0,4}?(?:nr\.?\s*|no\.?\s*|n\u00ba\s*)?\d{1,4}[A-Za-z]?\b"),
     re.compile(r"(?<![\w])\d{1,4}[A-Za-z]?,?\s+(?:[Rr]ue|avenue|boulevard|chemin|place|calle|via|rua)\s+"
                r"(?:[\w'\u2019\-]+\s+){0,4}[\w'\u2019\-]+"),
     re.compile(r"(?<![\w])[A-Z\u00c0-\u00de][\w\u00df]+(?:stra\u00dfe|strasse|gasse|weg|platz|straat|laan|gatan|vej|veien)"
                r"\s+\d{1,4}[a-z]?\b"),
     re.compile(r",[ \t]*(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z\u00c0-\u00de][\w\u00c0-\u024f\-]+"),
+    # An address as written where plots, houses and roads are numbered: "Plot 14, Adenta
+    # Housing Estate, Accra", "House No. 5, Road 12, Dhanmondi".
+    re.compile(r"(?<![\w])(?:Plot|House\s+No\.?|Road\s+No\.?|Gali\s+No\.?)\s*\d{1,4}[A-Z]?,\s+"
+               r"(?:(?:Road|Block|Sector|Street)\s+(?:No\.?\s*)?\d{1,4}[A-Z]?,\s+)?[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*"
+               r"(?:,\s+[A-Z][\w'\-]+(?:[ \t][A-Z][\w'\-]+)*)?"),
+    # Turkish: "Atatürk Cad. No: 12", "Gül Sokak No 4".
+    re.compile(r"(?<![\w])[A-Z\u00c0-\u017f][\w\u00c0-\u017f]+(?:\s+[A-Z\u00c0-\u017f][\w\u00c0-\u017f]+)?\s+"
+               r"(?:Cad\.|Caddesi|Sok\.|Sokak|Sokağı|Bulvarı)\s*(?:No\s*[:.]?\s*)?\d{1,4}[A-Za-z]?\b"),
     # A post office box, at home or abroad.
     re.compile(r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postfach|Apartado|Caixa\s+Postal|Skrytka\s+pocztowa)\s+\d{1,6}\b",
                re.IGNORECASE),
@@ -122,7 +156,96 @@ _SETTLEMENT = re.compile(
     r"|[A-Z][a-z]+(?:ton|ham|by|thorpe|thwaite|wick|wich|bury|borough|brough|ford|worth|stead|combe|minster|"
     r"chester|cester|mouth|well|bridge|hurst|dale|leigh|ley|field|sea|holme|caster|port|stow|stoke|bourne|"
     r"burn|church|haven|wood|ington|ingham|ton-le|wold|moor|marsh)"
-    r"(?:[ \t\-](?:on|upon|under|in|le)[ \t\-][A-Z][a-z]+)?)(?![\w'\u2019])")
+    r"(?:[ \t\-](?:on|upon|under|in|le)[ \t\-](?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December)\b)[A-Z][a-z]+)?)"
+    r"(?![\w'\u2019])")
+# A place by what is said of it, whatever the shape of its name: "the village of
+# Pwllgloyw", "born in Kumasi", "the family came from Mazar-i-Sharif", "Stowcombe
+# village", "Sylhet in Bangladesh", "Kumasi, Ghana". A flag, like every place found by
+# its context: a town at home identifies nobody, and the coordinator decides.
+_PLACE_NAME = r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f'\u2019]+(?:-[\w\u00c0-\u024f]+)*"
+_PLACE_BY_CONTEXT = (
+    re.compile(r"(?i:\b(?:village|hamlet|town|city|estate|district|suburb|parish|island|province|region)\s+"
+               r"(?:of|called|named|known\s+as)\s+|\b(?:born|grew\s+up|raised|brought\s+up|lived|lives|living|resided|"
+               r"originally|originates?|originated|come|came|comes|moved|relocated|returned|travelled|traveled|"
+               r"emigrated|fled|holidayed|holidaying|staying|stayed|visiting|visited|settled|deported|"
+               r"family|families|relatives|grandparents|home|holiday|trip|flight|journey|community|"
+               r"people)\s+(?:(?:here|back|there|away|abroad|together|over|up)\s+)?(?:in|from|to|near|at|into|outside)\s+)"
+               r"(?:the\s+)?(?:(?i:village|town|city)\s+of\s+)?(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)"),
+    re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)[ \t]+(?:village|estate|hamlet)\b"),
+)
+# A name written in another language's letters after "in", "from", "near", "outside"
+# ("in Constanța", "from Gdańsk"): a place abroad, unless it is a listed name.
+_FOREIGN_PLACE = re.compile(r"(?<![\w])(?:in|from|near|outside)\s+([A-Z\u00c0-\u024f][\w\u00c0-\u024f\-]*"
+                            r"[\u00c0-\u024f][\w\u00c0-\u024f\-]*)(?![\w'\u2019])")
+_NAMED_AS_A_PLACE = re.compile(r"(?i:\b(?:village|hamlet|town|city|estate|district|suburb|parish|island)\s+"
+                               r"(?:of|called|named|known\s+as)\s+$)")
+_IN_A_COUNTRY = re.compile(r"(?<![\w'\u2019])(" + _PLACE_NAME + r"(?:[ \t]" + _PLACE_NAME + r")?)(?:,[ \t]*|[ \t]+in[ \t]+)"
+                           r"(?:the[ \t]+)?([A-Z][\w]+(?:[ \t][A-Z][\w]+)?)")
+
+
+# A workplace or a school by what is said of it: "works nights at Pengelly Poultry",
+# "employed by Kernick Haulage", "attends Trythall", "a pupil at Ridgeway Park".
+_CAP_RUN_NAME = r"(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,3})"
+# A school, a shop or a pub whose kind is written in lower case: "Penponds school",
+# "the Treslothan nursery", "Kaz's shop", "the Tinners Arms pub".
+_LOWER_KIND = re.compile(r"(?<![\w'\u2019])((?:" + _NAME_WORD + r"[ \t]+){0,2}" + _NAME_WORD + r")[ \t]+"
+                         r"(?:(school|nursery|primary|academy|pre-school|preschool|playgroup)|(shop|store|pub|caf[eé]|"
+                         r"takeaway|garage|salon|barbers|bakery|chippy|restaurant|hotel|gym|farm|factory|warehouse|"
+                         r"newsagents?|off[ \-]licence))\b")
+_WORKS_AT = re.compile(r"(?i:\b(?:works?|worked|working|employed|employment|job|shifts?)\s+(?:[a-z]+\s+){0,2}?"
+                       r"(?:at|for|by|in)\s+(?:the\s+)?)" + _CAP_RUN_NAME)
+_ATTENDS = re.compile(r"(?i:\b(?:attends|attended|attending|pupil\s+at|student\s+at|enrolled\s+at|place\s+at|"
+                      r"excluded\s+from|on\s+roll\s+at|started\s+at)\s+(?:the\s+)?)" + _CAP_RUN_NAME)
+
+
+_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
+may june july august september october november december""".split())
+
+
+def _distinctive(words: list[str]) -> bool:
+    """Whether a name holds a word that is not an English word, an organisation's or an
+    area's ("Marlpit", "Pengelly"; not "Central", "Family", "Church")."""
+    from cdop.confidentiality.words import COMMON_WORDS, is_english_word
+
+    def ordinary(w: str) -> bool:
+        stem = w.removesuffix("'s").removesuffix("\u2019s")
+        return any(x in COMMON_WORDS or is_english_word(x) for x in (w, stem, stem.removesuffix("s")))
+
+    return any(not ordinary(w) and not is_organisation_word(w) and w not in known_areas() and w not in _CALENDAR
+               and w not in _LEADING_NOT_A_NAME and not w.isdigit() for w in words)
+
+
+def _place_by_context(text: str) -> list[tuple[int, int]]:
+    from cdop.confidentiality.words import COMMON_WORDS, is_english_word
+
+    areas = known_areas()
+
+    def plausible(s: int, e: int) -> bool:
+        words = _folded_words(text[s:e])
+        if not words or " ".join(words) in areas or " ".join(words) in domain_terms() \
+                or text[s:e].endswith(("'s", "\u2019s")) or _continues_to_organisation(text, e):
+            return False
+        if _NAMED_AS_A_PLACE.search(text, max(0, s - 40), s):
+            return _distinctive(words)  # "the village of Port Isaac": one word of its own is enough
+        return not any(w in COMMON_WORDS or is_english_word(w) or is_organisation_word(w) or w in areas
+                       for w in words)
+
+    spans = []
+    for pattern in _PLACE_BY_CONTEXT:
+        for m in pattern.finditer(text):
+            if plausible(*m.span(1)):
+                spans.append(m.span(1))
+    for m in _FOREIGN_PLACE.finditer(text):
+        if plausible(*m.span(1)) and not is_given_name(m.group(1)) and not is_surname(m.group(1)):
+            spans.append(m.span(1))
+    for m in _IN_A_COUNTRY.finditer(text):
+        country = " ".join(_folded_words(m.group(2)))
+        if country in areas and plausible(*m.span(1)):
+            spans.append(m.span(1))
+    return spans
+
+
 # A possessive before a capitalised word: a named thing ("Winston's Wish"), not a place.
 _NAMED_THING = re.compile(r"['\u2019]s[ \t]+[A-Z]")
 _LINE = re.compile(r"[^\n]+")
@@ -161,7 +284,7 @@ def _continues_to_organisation(text: str, end: int) -> bool:
     m = CAP_RUN.match(text, end + 1) if end < len(text) and text[end] in " \t" else None
     if not m:
         return False
-    return any(key(w) in ORGANISATION_WORDS - {"road", "street", "lane", "avenue", "way"}
+    return any(is_organisation_word(w) and key(w) not in {"road", "street", "lane", "avenue", "way"}
                for w in m.group(0).split())
 
 
@@ -213,6 +336,8 @@ def _schools(text: str, policy, orgs_taken: Spans) -> list[tuple[int, int]]:
                 continue
             if _allowed_place(text[s:e], policy) or orgs_taken.overlaps(s, e):
                 continue
+            if re.match(r"[ \t]+(?:Trust|Federation|Partnership|Collaborative|Alliance)\b", text[e:]):
+                continue  # "Grace Academy Trust": the trust that runs schools, not a school
             spans.append((s, e))
     return spans
 
@@ -271,9 +396,42 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             continue
         if key(m.group(1).split()[0]) in ("the", "a"):
             continue
+        if re.search(r"(?i:\bthe\s+)$", text[m.start():s]) and not _distinctive(_folded_words(m.group(1))[:-1]):
+            continue  # "at the Crown Court", "in the High Street": a thing, or any town's
         add(s, e, "street", "stop", 0.8)
+    for pattern in (_STREET_MORE, _STREET_ANYWHERE):
+        for m in pattern.finditer(text):
+            s, e = m.span(1)
+            s, words = _trim_leading(text, s, e)
+            if not words or _continues_to_organisation(text, e) or _allowed_place(text[s:e], policy) \
+                    or not _distinctive(words[:-1]) or " ".join(words) in domain_terms():
+                continue  # ("Great Ormond Street": a hospital)
+            add(s, e, "street", "stop", 0.7)
     for m in _WELSH_STREET.finditer(text):
         add(m.start(1), m.end(1), "street", "stop", 0.75)
+    for m in _LOWER_KIND.finditer(text):
+        s, e = m.span(1)
+        s, words = _trim_leading(text, s, e)
+        if not words or not _distinctive([w.removesuffix("'s").removesuffix("\u2019s") for w in words]) \
+                or _allowed_place(text[s:e], policy) or " ".join(words) in domain_terms() or orgs.overlaps(s, e):
+            continue
+        add(s, m.end(), "school" if m.group(2) else "business", "flag", 0.55)
+    firm_spans = None
+    for kind, pattern in (("business", _WORKS_AT), ("school", _ATTENDS)):
+        for m in pattern.finditer(text):
+            s, e = m.span(1)
+            s, words = _trim_leading(text, s, e)
+            if not words or _continues_to_organisation(text, e) or _allowed_place(text[s:e], policy) \
+                    or not _distinctive(words) or orgs.overlaps(s, e) or " ".join(words) in known_areas() \
+                    or " ".join(words) in domain_terms() or text[s:e].endswith(("'s", "\u2019s")):
+                continue
+            if firm_spans is None:
+                from cdop.confidentiality.layers.people import firms
+
+                firm_spans = Spans(firms(text))
+            if firm_spans.overlaps(s, e):
+                continue  # a firm named by surnames is an employer anyone may have
+            add(s, e, kind, "flag", 0.5)
     for m in _BUSINESS.finditer(text):
         s, e = m.span(1)
         s, words = _trim_leading(text, s, e)
@@ -281,11 +439,27 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
             continue
         add(s, e, "business", "flag", 0.6)
     areas = known_areas()
+    invented = None
+    for s, e in _place_by_context(text):
+        if _allowed_place(text[s:e], policy) or orgs.overlaps(s, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if not invented.overlaps(s, e) or _NAMED_AS_A_PLACE.search(text, max(0, s - 40), s):
+            add(s, e, "place", "flag", 0.5)  # ("the village of Port Isaac" is one, whatever its shape)
     for m in _SETTLEMENT.finditer(text):
         s, e = m.span(1)
         folded = " ".join(_folded_words(m.group(1)))
         if folded in areas or folded in domain_terms() or _continues_to_organisation(text, e) \
                 or orgs.overlaps(s, e) or _NAMED_THING.match(text, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if invented.overlaps(s, e):
             continue
         add(s, e, "place", "flag", 0.5)
     for s, e, label in model_entities or ():
@@ -295,7 +469,18 @@ def place_findings(text: str, policy, *, model_entities=None) -> list[Finding]:
         folded = " ".join(_folded_words(span)).removeprefix("the ")
         if folded in areas or folded in domain_terms() or not span[:1].isupper() or orgs.overlaps(s, e) or len(folded) < 3:
             continue
-        if any(w in ORGANISATION_WORDS for w in folded.split()) or _NAMED_THING.match(text, e):
+        if text[e:e + 2] in ("'s", "\u2019s") and key(span + "'s") in domain_terms():
+            continue  # "Barnardo's"
+        nxt = re.match(r"[ \t]+([\w'\u2019\-]+)", text[e:])
+        if nxt and " ".join(_folded_words(span + " " + nxt.group(1))) in domain_terms():
+            continue  # "Tommee" of "Tommee Tippee"
+        if any(is_organisation_word(w) for w in span.split()) or _NAMED_THING.match(text, e):
+            continue
+        if invented is None:
+            from cdop.confidentiality.layers.people import firms
+
+            invented = Spans([*made_up_places(text), *firms(text)])
+        if invented.overlaps(s, e):
             continue
         add(s, e, "place", "flag", 0.4)
     return found

@@ -14,6 +14,11 @@ Validated where a check exists, anchored on context words where none does:
   a trust code and digits such as "RXH1234567"); police references (after "crime
   reference", "crime number", "CAD", "incident number", "log number", "occurrence",
   "URN"); coroner's references (after "coroner's reference", "inquest reference").
+- Any reference after a label that says whose it is ("Coroner's office reference",
+  "PAS number", "Liquidlogic ID", "Our reference:", "Ref:", "Hospital: K1234567"), and
+  one by its shape alone ("PM/25/0117", "INC-2025-44102", a crime number "47/20931/25",
+  "RCHT number 7714290"); an operation's name ("Operation Kestrel") is a flag. A date, a
+  year, a time, "101", "COVID-19", "2024/25" and the office's own case number are not.
 """
 
 from __future__ import annotations
@@ -111,6 +116,77 @@ _ANCHORED = {
         r"(?i:\b(?:coroner['\u2019]?s?\s+(?:ref(?:erence)?|case\s+(?:no|number|ref(?:erence)?)|no|number)|"
         r"inquest\s+(?:ref(?:erence)?|no|number)))" + _JOIN + _REF),
 }
+# A reference label as agencies write it: whose reference (an agency, a record or "our"),
+# up to two more words, a reference word ("Coroner's office reference", "ambulance
+# service incident reference", "Athena ref", "PM number", "inquest (ref.", "Early Help
+# case ref is", "Our reference:"). The kind follows whose it is.
+_WHOSE = {
+    "coroner_reference": r"coroner['\u2019]?s?|inquest|post[\s\-]?mortem|(?-i:PM)|autopsy|pathology|hmc",
+    "police_reference": r"police|crime|occurrence|athena|niche|storm|pnc|cad|cris|urn",
+    "hospital_number": r"hospital|hosp\.?|patient|case\s+notes?|medical\s+records?|mrn|trust|pas|epr|rio|systmone|emis",
+    "other_reference": r"(?:local\s+)?authority|social\s+care|children['\u2019]?s\s+services|social\s+services|"
+                       r"early\s+help|mash|court|ambulance(?:\s+service)?|housing|safeguarding|education|"
+                       r"youth\s+(?:justice|offending)|probation|our|your|their|agency|file|mosaic|liquidlogic|lcs|eclipse",
+}
+_REF_WORD = r"(?:ref(?:erence)?s?|no|number|num|id|log|case|file|record)"
+_LABELLED_REF = r"([A-Z][A-Za-z]{0,5}[ \-/]?(?=\d)[0-9][A-Za-z0-9/\-]*[A-Za-z0-9]|\d[A-Za-z0-9/\-]*[A-Za-z0-9](?:[ ]\d{3,})*)"
+_LABELLED = re.compile(
+    r"(?i:\b(?:(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _WHOSE.items()) + r")"
+    r"(?:(?:\s+(?!" + _REF_WORD + r"\b)[a-z']+){0,2}?[\s(]+" + _REF_WORD + r"\b(?:\s+(?:no|number|ref|reference))?"
+    r"|(?=\s*[:#]))"  # or the label alone before a colon: "Hospital: K1234567"
+    r"|(?P<bare>ref(?:erence)?(?:\s+(?:no|number))?(?=\.?\s*[:#]))))"  # "Ref: SC/7781/25"
+    r"\.?\s*(?:is|was|:|#|-)?\s*(?P<value>" + _LABELLED_REF[1:])
+# What a labelled value is not: a date, a year, a time, the office's own case number.
+_NOT_A_REFERENCE = re.compile(r"(?i:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19|20)\d{2}|\d{1,2}[:.]\d{2}|CDOP\b.*)")
+
+
+# A reference by its shape alone, where no label says whose it is: letters, then two
+# groups of digits ("PM/25/0117", "INC-2025-44102"), or a police crime number
+# ("47/20931/25"); and an agency's or trust's acronym before a number ("RCHT number
+# 7714290"). "COVID-19", "NG143", "ICD-10", "2024/25" and the office's own case number
+# are none of these.
+_SHAPED = re.compile(r"(?<![\w/\-])(?:[A-Z]{2,5}[/\-]\d{2,6}[/\-]\d{2,7}|\d{1,3}/(?!(?:19|20)\d{2}/)\d{4,7}/\d{2})"
+                     r"(?![\w/\-]|\.\d)")
+_ACRONYM_NUMBER = re.compile(r"(?<![\w])(?!NHS\b|CDOP\b)[A-Z]{2,6}\s+(?:number|no\.?|ref(?:erence)?|id)\s*[:#]?\s*"
+                             r"(\d{5,10}|[A-Z]{1,3}\d{5,10})(?![\w/\-])")
+
+
+# A police operation's name ("Operation Kestrel", "Op. Nightjar"): national schemes
+# (Operation Encompass) are in data/domain_terms.txt.
+_OPERATION = re.compile(r"(?<![\w])(?:Operation|Op\.)\s+([A-Z][a-z]+)(?![\w'\u2019])")
+
+
+def _shaped_references(text: str, taken: list[Finding]) -> list[Finding]:
+    from cdop.confidentiality.layers.terms import domain_terms
+
+    found = []
+    for m in _OPERATION.finditer(text):
+        if "operation " + m.group(1).lower() not in domain_terms() and m.group(1).lower() not in domain_terms():
+            found.append(Finding("unrecorded.police_reference", "police_reference", m.start(), m.end(), "flag",
+                                 confidence=0.5, layer="references"))
+    spans = [(m.start(), m.end()) for m in _SHAPED.finditer(text) if not m.group(0).upper().startswith("CDOP")]
+    spans += [m.span(1) for m in _ACRONYM_NUMBER.finditer(text)]
+    for s, e in spans:
+        if not any(f.start < e and s < f.end for f in [*taken, *found]):
+            found.append(Finding("unrecorded.other_reference", "other_reference", s, e, "stop",
+                                 confidence=0.6, layer="references"))
+    return found
+
+
+def _labelled_references(text: str, taken: list[Finding]) -> list[Finding]:
+    found = []
+    for m in _LABELLED.finditer(text):
+        s, e = m.span("value")
+        value = m.group("value")
+        digits = sum(c.isdigit() for c in value)
+        if digits < 3 or (digits == 3 and value.isdigit()) or _NOT_A_REFERENCE.fullmatch(value) \
+                or any(f.start < e and s < f.end for f in taken):
+            continue
+        kind = next((k for k in _WHOSE if m.group(k)), "other_reference")
+        found.append(Finding(f"unrecorded.{kind}", kind, s, e, "stop", confidence=0.8, layer="references"))
+    return found
+
+
 # A hospital number written the way trusts print it: a three-character ODS trust code
 # (RXH, RA7, RVJ...) and 6-8 digits.
 _TRUST_NUMBER = re.compile(r"(?<![A-Za-z0-9])R[A-Z][A-Z0-9]\d{6,8}(?![A-Za-z0-9])")
@@ -132,13 +208,15 @@ def reference_findings(text: str) -> list[Finding]:
     for kind, pattern in _ANCHORED.items():
         for m in pattern.finditer(text):
             s, e = m.span(1)
-            if any(a <= s < b for a, b in nhs_spans):
+            if any(a <= s < b for a, b in nhs_spans) or _NOT_A_REFERENCE.fullmatch(m.group(1)):
                 continue
             found.append(Finding(f"unrecorded.{kind}", kind, s, e, "stop", confidence=0.85, layer="references"))
+    found += _labelled_references(text, found)
     for m in _TRUST_NUMBER.finditer(text):
         if not any(f.start <= m.start() < f.end for f in found):
             found.append(Finding("unrecorded.hospital_number", "hospital_number", m.start(), m.end(), "stop",
                                  confidence=0.7, layer="references"))
+    found += _shaped_references(text, found)
     return found
 
 
