@@ -77,9 +77,10 @@ def main() -> None:
     t = time.perf_counter()
     name_ranks()
     lists_load = time.perf_counter() - t
-    from cdop.confidentiality.words import _english_frequency, given_names
+    from cdop.confidentiality.words import english_words, given_names, spelling_words
     t = time.perf_counter()
-    _english_frequency()
+    english_words()
+    spelling_words()
     given_names()
     words_load = time.perf_counter() - t
     print(f"one-off per process: import of the gate's detectors {IMPORT_S * 1000:.0f} ms (no model); "
