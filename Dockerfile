@@ -13,9 +13,11 @@ COPY --chown=airflow:0 include /opt/cdop/include
 COPY --chown=airflow:0 dags /opt/cdop/dags
 COPY --chown=airflow:0 plugins /opt/cdop/plugins
 RUN pip install --no-cache-dir --no-deps -e /opt/cdop
-# The gate's name lists (names-dataset) read once into their compact cache at build time,
-# so no container pays the ~1 GB, tens-of-seconds read on its first check.
-RUN python -c "from cdop.confidentiality.layers.name_lists import build_cache; build_cache()"
+# The gate's name and word lists (names-dataset, pyspellchecker) read once into their
+# compact caches at build time, so no container pays the ~1 GB, tens-of-seconds read on
+# its first check.
+RUN python -c "from cdop.confidentiality.layers.name_lists import build_cache; build_cache()" \
+ && python -c "from cdop.confidentiality import words; words.given_names(); words.english_words()"
 
 ENV PYTHONPATH=/opt/cdop/include \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/cdop/dags \
