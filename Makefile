@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 LOCKS  := requirements.txt requirements-dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install browser benchmark benchmark-deps clean lock
+.PHONY: run test install browser benchmark benchmark-deps clean lock typecheck
 
 $(STAMP): $(LOCKS) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required")'
@@ -45,6 +45,7 @@ test: install browser
 	$(BIN)/ruff check dags plugins include tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/deptry include dags plugins
+	$(BIN)/mypy --follow-imports=silent $(TYPED)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 benchmark: install
@@ -62,6 +63,16 @@ benchmark: install
 benchmark-deps: install
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench-model.txt
+
+# Types (mypy, configured in pyproject.toml). The ground and the store are clean and stay
+# so (`make test` checks them); `make typecheck` checks them, then counts what is left in
+# the rest of include/ (reported, not yet failing: it is brought down layer by layer).
+TYPED := $(addprefix include/cdop/,errors.py config.py crypto.py validation.py taxonomy.py \
+           pdf.py private_files.py body_limit.py wording.py store)
+
+typecheck: install
+	$(BIN)/mypy --follow-imports=silent $(TYPED)
+	@$(BIN)/mypy | tail -n 1 || true
 
 # Regenerate the locks after a change to requirements*.in (the pins already locked are
 # kept; `make lock PIP_COMPILE_ARGS=--upgrade-package=NAME` moves one).

@@ -117,7 +117,8 @@ def check_files(session: Session, settings: Settings) -> FileCheck:
         .join(Case, Case.id == AgencyRequest.case_id).join(Agency, Agency.id == AgencyRequest.agency_id)
         .where(AgencyRequest.return_file.is_not(None))
     ):
-        referenced[path] = f"return file of {number} from {code}"
+        if path is not None:  # (the query's filter, said again for the type checker)
+            referenced[path] = f"return file of {number} from {code}"
     for number, version, html, pdf in session.execute(
         select(Case.case_number, CaseReport.version, CaseReport.html_path, CaseReport.pdf_path)
         .join(Case, Case.id == CaseReport.case_id)
