@@ -3,10 +3,18 @@
 Keys are Fernet keys; the first is used to encrypt, all are tried to decrypt
 (MultiFernet), so a key is rotated by putting a new one first and running
 `cdop keys rotate`, which re-encrypts every field and recomputes the indexes.
+
+The blind-index key of each Fernet key is derived from it by HKDF-SHA256 (RFC 5869) with
+its own `info`, so it is independent of the two halves Fernet uses. Indexes written
+before that (keyed by `sha256("cdop-blind-index:" + key)`) are still found: look-ups try
+the HKDF key of every configured key, then the old derivation of each; nothing is written
+under the old one, and `cdop keys rotate` recomputes the case and portal indexes under
+the current HKDF key (docs/operations/keys.md, "Blind indexes").
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -15,13 +23,18 @@ import unicodedata
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
 from cdop.errors import ConfigError
 
 _keyring: MultiFernet | None = None
-_index_keys: tuple[bytes, ...] = ()
+_index_keys: tuple[bytes, ...] = ()  # HKDF keys (current first), then the legacy ones
+
+# HKDF's `info` for the blind-index key: a new purpose gets its own, never this one.
+INDEX_KEY_INFO = b"cdop blind index v2"
 
 
 def check_keys(keys: Sequence[str]) -> None:
@@ -42,9 +55,22 @@ def use_keys(keys: Sequence[str]) -> None:
     global _keyring, _index_keys
     check_keys(keys)
     _keyring = MultiFernet([Fernet(k.encode("ascii")) for k in keys])
-    # The index key is derived from each Fernet key, so that look-ups still match
-    # rows indexed under an older key until rotation has recomputed them.
-    _index_keys = tuple(hashlib.sha256(b"cdop-blind-index:" + k.encode()).digest() for k in keys)
+    # An index key is derived from each Fernet key, so that look-ups still match rows
+    # indexed under an older key until rotation has recomputed them; then the legacy
+    # derivation of each, for the indexes written before HKDF.
+    _index_keys = tuple(index_key(k) for k in keys) + tuple(legacy_index_key(k) for k in keys)
+
+
+def index_key(key: str) -> bytes:
+    """The blind-index key of a Fernet key: HKDF-SHA256 of its 32 bytes, no salt (the input
+    is already uniformly random), `INDEX_KEY_INFO` as the context."""
+    material = base64.urlsafe_b64decode(key.encode("ascii"))
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INDEX_KEY_INFO).derive(material)
+
+
+def legacy_index_key(key: str) -> bytes:
+    """The derivation used before HKDF, read only: indexes written under it stay found."""
+    return hashlib.sha256(b"cdop-blind-index:" + key.encode()).digest()
 
 
 def _ring() -> MultiFernet:
@@ -78,7 +104,8 @@ def normalise(text: str) -> str:
 
 
 def blind_indexes(*parts: str) -> tuple[str, ...]:
-    """The index value under every configured key; the first is the current one."""
+    """The index value under every configured key, the current one first (then the other
+    keys', then each key's legacy derivation): what a look-up matches against."""
     if not _index_keys:
         _ring()
     message = "\x1f".join(normalise(p) for p in parts).encode("utf-8")
@@ -90,8 +117,9 @@ def blind_index(*parts: str) -> str:
 
 
 def index_keys() -> tuple[bytes, ...]:
-    """The blind-index keys, the current one first, for a module that keys its own HMACs
-    (cdop.portal.tokens); raises ConfigError if no keys are installed."""
+    """Every blind-index key a stored value may be keyed by, the current one first (as
+    blind_indexes), for a module that keys its own HMACs (cdop.portal.tokens); raises
+    ConfigError if no keys are installed."""
     if not _index_keys:
         _ring()
     return _index_keys

@@ -18,6 +18,7 @@ import datetime as dt
 import html as html_lib
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -202,6 +203,12 @@ def test_the_coordinator_checks_replacements_not_sentences_and_the_pack_carries_
     rebuilt = case_reports.build_report(settings, number, today=today)
     assert (rebuilt.version, rebuilt.status) == (2, "awaiting_check")
     assert replacements.replacements(settings, number, today=today)["undecided"] == []
+    # A new key put first, before `cdop keys rotate`: each decision keeps the fingerprint it
+    # was made under (the text is not stored to recompute it) and is still found by it, as
+    # are the decisions made before the blind-index key came from HKDF.
+    rekeyed = dataclasses.replace(settings, encryption_keys=(Fernet.generate_key().decode(),
+                                                             *settings.encryption_keys))
+    assert replacements.replacements(rekeyed, number, today=today)["undecided"] == []
     approved = case_reports.decide(settings, number, approve=True, comments=None, actor="coordinator", today=today)
     assert approved["status"] == "approved" and approved["version"] == 2
 

@@ -118,7 +118,7 @@ def test_the_cache_key_follows_the_data_and_the_rules(monkeypatch):
     monkeypatch.setattr(words, "CACHE_FORMAT", words.CACHE_FORMAT + 1)
     assert words._cache_key() != key
     monkeypatch.setattr(words, "CACHE_FORMAT", words.CACHE_FORMAT - 1)
-    monkeypatch.setattr(words, "_SOURCE_FILES", (("gender_guesser", "data/no-such-file"),))
+    monkeypatch.setattr(words, "_SOURCE_FILES", (("names_dataset", "v3/no-such-file"),))
     assert words._cache_key() != key
 
 

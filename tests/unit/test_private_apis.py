@@ -76,7 +76,8 @@ def test_the_blind_index_keys_are_read_through_crypto_not_its_private_name():
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     crypto.use_keys([new, old])
     keys = crypto.index_keys()
-    assert len(keys) == 2
+    assert len(keys) == 4  # each key's HKDF key, current first, then the pre-HKDF derivations
+    assert keys[0] == crypto.index_key(new)
     message = crypto.normalise("Łukasz O’Neill").encode()
     assert crypto.blind_indexes("Łukasz O’Neill") == tuple(
         hmac.new(k, message, hashlib.sha256).hexdigest() for k in keys)
@@ -98,3 +99,40 @@ def test_the_blind_index_keys_are_read_through_crypto_not_its_private_name():
             crypto.index_keys()
     finally:
         crypto._keyring, crypto._index_keys = saved
+
+
+def test_airflow_api_server_internals_the_pages_use_are_still_there():
+    """The operations pages resolve the user through Airflow's API server (not part of
+    airflow.sdk): `get_auth_manager`, `get_user(request, token, bearer)`, and, for the
+    roles FAB grants through groups, FAB's role and association tables with a session
+    (cdop_airflow.ops_app.auth, .roles: each used in one function)."""
+    import contextlib
+
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.core_api.security import get_user
+    from airflow.providers.fab.auth_manager.models import Role, assoc_group_role, assoc_user_group
+    from airflow.utils.session import create_session
+
+    assert callable(get_auth_manager)
+    assert inspect.iscoroutinefunction(get_user)
+    inspect.signature(get_user).bind(object(), None, None)  # the call in require_user
+    assert {"id", "name"} <= set(Role.__table__.c.keys())
+    assert {"role_id", "group_id"} <= set(assoc_group_role.c.keys())
+    assert {"user_id", "group_id"} <= set(assoc_user_group.c.keys())
+    assert isinstance(create_session(), contextlib.AbstractContextManager)
+
+
+def test_the_data_files_the_gate_reads_from_its_packages_are_where_it_reads_them():
+    """The word and name lists read data files inside their packages by path (no API
+    offers them): an upgrade that moves one fails here, not as an empty list."""
+    from importlib import resources
+
+    from cdop.confidentiality import words
+
+    paths = [*words._SOURCE_FILES, ("names_dataset", "v3/last_names.pkl.gz")]
+    for package, name in paths:
+        assert resources.files(package).joinpath(name).is_file(), (package, name)
+    names = words._name_list()  # names-dataset's first names, ranked by country
+    assert names["jason"] and names["william"] and names["grace"]  # given names in GB/IE/US
+    assert "mustafa" in names and not names["mustafa"]  # a given name elsewhere (Turkey)
+    assert "hospital" not in names and "the" not in names

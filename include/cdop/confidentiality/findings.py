@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cdop.confidentiality.decisions import DECISIONS, NOT_IDENTIFIER, fingerprint
+from cdop.confidentiality.decisions import DECISIONS, NOT_IDENTIFIER, fingerprint, fingerprints
 from cdop.confidentiality.detectors import DOCUMENT_KINDS, MESSAGES, office_policy
 from cdop.confidentiality.gate import Finding
 from cdop.confidentiality.identifiers import case_gate
@@ -114,10 +114,13 @@ def record_decision(uow, case_id: int, document: str, finding: Finding, text: st
         raise InputError([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
     if finding.severity != "flag":
         raise InputError([Problem("finding", "stops the release: redact it, it cannot be marked")])
-    fp = fingerprint(finding.kind, text[finding.start:finding.end])
+    flagged = text[finding.start:finding.end]
+    fp = fingerprint(finding.kind, flagged)
+    # An earlier decision may be under an older key (or the older index derivation).
     row = uow.session.scalar(select(GateDecision).where(
         GateDecision.case_id == case_id, GateDecision.document == document,
-        GateDecision.finding_kind == finding.kind, GateDecision.fingerprint == fp))
+        GateDecision.finding_kind == finding.kind,
+        GateDecision.fingerprint.in_(fingerprints(finding.kind, flagged))).limit(1))
     if row is None:
         row = GateDecision(case_id=case_id, document=document, finding_kind=finding.kind, fingerprint=fp,
                            decision=decision, decided_by=actor)

@@ -1,9 +1,9 @@
 """The word lists the gate uses to tell a name from an ordinary word.
 
-- GIVEN_NAMES: a maintained list of given names shipped inside a package
-  (gender-guesser's nam_dict, ~48,000 names with their frequency by country), loaded
-  lazily and once, and kept to the names with some real frequency (so that rare entries
-  such as "Royal" or "Avon" do not make every agency name a flag).
+- given_names: a maintained list of given names shipped inside a package (names-dataset's
+  first names, each ranked by country in 105 countries, the list the people layer's name
+  lists come from), loaded lazily and once, and kept to the names ranked high somewhere
+  (so that rare entries such as "Royal" or "Avon" do not make every agency name a flag).
 - WORD_NAMES: names that are also ordinary English words ("May", "Will", "Grace",
   "Hope"). A recorded name of this kind matches only where it is written as a name
   (capitalised, not the month, not the modal verb); an unrecorded one is never flagged
@@ -110,7 +110,7 @@ ENGLISH_WORD_MIN_COUNT = 1000
 # once per process they are kept in memory, and between processes in a cache file
 # (marshal, a few milliseconds to read) keyed by the versions of the packages they come
 # from and of this module's rules (CACHE_FORMAT), so an upgrade rebuilds it.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 def cache_dir() -> Path:
@@ -127,7 +127,7 @@ def cache_dir() -> Path:
 # The data files the lists are built from, by package: the cache is keyed by each one's
 # path, size and modification time (cheaper to ask than the packages' metadata), so an
 # upgrade or reinstall of any of them rebuilds it.
-_SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "resources/en.json.gz"),
+_SOURCE_FILES = (("names_dataset", "v3/first_names.pkl.gz"), ("spellchecker", "resources/en.json.gz"),
                  ("nicknames", "names.csv"), ("anyascii", "__init__.py"),
                  ("pycountry", "databases/iso3166-1.json"))
 # The modules whose rules build the lists: keyed by their content (not their path, so two
@@ -143,6 +143,7 @@ def _cache_key() -> str:
 
     # marshal's format belongs to the interpreter's version: a cache from another is not read.
     parts = [f"format={CACHE_FORMAT}", f"min={ENGLISH_WORD_MIN_COUNT}", f"known={KNOWN_WORD_MIN_COUNT}",
+             f"ranks={ANGLOPHONE_NAME_RANK},{ANGLOPHONE_LIST_RANK},{ANY_COUNTRY_RANK}",
              f"python={sys.version_info[0]}.{sys.version_info[1]}"]
     for package, name in _SOURCE_FILES:
         spec = importlib.util.find_spec(package)
@@ -267,49 +268,57 @@ def is_known_word(word: str) -> bool:
     return word in spelling_words() and not _name_list().get(word, False)
 
 
-def _frequency(ch: str) -> int:
-    ch = ch.strip()
-    if not ch:
-        return 0
-    try:
-        return int(ch, 16)
-    except ValueError:
-        return 0
+# The given-name list from names-dataset's first names and their rank in each country:
+# a name is listed when it ranks within the first ANGLOPHONE_LIST_RANK of Great Britain,
+# Ireland or the USA, or within the first ANY_COUNTRY_RANK of any country; it counts
+# as a given name in those three (so never as an ordinary English word: "Jason", "Theodore")
+# within the first ANGLOPHONE_NAME_RANK there. The data set is large and noisy (its lower
+# ranks hold words: "Rainbow", "Law", "Wisdom" rank in the first 200 of some country), so
+# the ranks are kept tight; benchmarks/gate_corpus.py measured the choice.
+ANGLOPHONE_COUNTRIES = ("GB", "IE", "US")
+ANGLOPHONE_NAME_RANK = 2000
+ANGLOPHONE_LIST_RANK = 2500
+ANY_COUNTRY_RANK = 100
 
 
 def _build_name_list() -> dict[str, bool]:
+    import gzip
+    import pickle
+
     from anyascii import anyascii
 
-    text = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_text("utf-8")
+    # names-dataset's own data file (about 40 seconds to read: done once, then cached).
+    source = resources.files("names_dataset").joinpath("v3/first_names.pkl.gz")
+    with source.open("rb") as raw, gzip.open(raw) as fh:
+        data = pickle.load(fh)  # noqa: S301 -- the package's data file, pinned by version and hash
     names: dict[str, bool] = {}
-    for line in text.splitlines():
-        if not line or line[0] in "#=" or len(line) < 31:
+    for name, info in data.items():
+        ranks = info.get("rank") or {}
+        if not ranks or " " in name.strip():
             continue
-        parts = line.split()
-        if len(parts) < 2:
-            continue
-        freqs = [_frequency(c) for c in line[30:]]
-        anglophone = max(freqs[:3], default=0) >= 2
-        if anglophone or max(freqs, default=0) >= 4:
-            for name in parts[1].replace("+", " ").split():
-                folded = anyascii(name).lower()
-                if len(folded) >= 3 and folded.isalpha():
-                    names[folded] = names.get(folded, False) or anglophone
+        anglophone = min((ranks[c] for c in ANGLOPHONE_COUNTRIES if c in ranks), default=None)
+        listed = (anglophone is not None and anglophone <= ANGLOPHONE_LIST_RANK) \
+            or min(ranks.values()) <= ANY_COUNTRY_RANK
+        if listed:
+            folded = anyascii(name).lower()
+            if len(folded) >= 3 and folded.isalpha():
+                is_anglophone = anglophone is not None and anglophone <= ANGLOPHONE_NAME_RANK
+                names[folded] = names.get(folded, False) or is_anglophone
     return names
 
 
 @functools.cache
 def _name_list() -> dict[str, bool]:
-    """Folded given names with a real frequency somewhere (>= 2 in Great Britain,
-    Ireland or the USA, or >= 4 in any other country the list covers), each saying
-    whether it is one in Great Britain, Ireland or the USA."""
+    """Folded given names ranked high somewhere (see ANGLOPHONE_LIST_RANK and
+    ANY_COUNTRY_RANK), each saying whether it is one in Great Britain, Ireland or the USA
+    (ANGLOPHONE_NAME_RANK)."""
     return cached("given-names", _build_name_list)
 
 
 @functools.cache
 def given_names() -> frozenset[str]:
-    """Folded given names with a real frequency somewhere (see _name_list), ordinary
-    words and organisation words left out."""
+    """Folded given names ranked high somewhere (see _name_list), ordinary words and
+    organisation words left out."""
     return frozenset(_name_list()) - COMMON_WORDS - ORGANISATION_WORDS
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdop.confidentiality.decisions import fingerprint
+from cdop.confidentiality.decisions import fingerprint, fingerprints
 from cdop.confidentiality.gate import Gate
 from cdop.confidentiality.identifiers import case_gate
 from cdop.confidentiality.pseudonymise import (
@@ -209,9 +209,15 @@ def draft(session: Session, case: Case, settings: Settings, today: dt.date) -> D
     used sees every finding (none dismissed): the decisions here are the coordinator's
     on the replacements."""
     gate = case_gate(session, case, policy=report_policy(settings, case, today))
-    pseudonymiser = Pseudonymiser(settings.policy.pseudonyms, fingerprint,
-                                  role_counts(i.role for i in gate.identifiers),
-                                  decisions_of(session, case.id))
+    decisions = decisions_of(session, case.id)
+
+    def known_fingerprint(kind: str, text: str) -> str:
+        # A decision recorded under an earlier key (or the blind index's older derivation)
+        # keeps its fingerprint while that key is configured: it is found, and replaced.
+        return next((fp for fp in fingerprints(kind, text) if (kind, fp) in decisions), fingerprint(kind, text))
+
+    pseudonymiser = Pseudonymiser(settings.policy.pseudonyms, known_fingerprint,
+                                  role_counts(i.role for i in gate.identifiers), decisions)
     texts = typed_texts(session, case)
     found = with_echoes([(text, gate.findings(text)) for _, _, text in texts])
     places = tuple(Place(key, where, text, pseudonymiser.apply(text, findings))

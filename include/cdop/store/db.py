@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from cdop import crypto
@@ -192,6 +192,14 @@ def downgrade(settings: Settings, revision: str) -> None:
     _alembic(settings, command.downgrade, revision)
 
 
+def _raw(conn: Connection) -> Any:
+    """The driver's own connection under `conn` (checked out, so never None)."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:
+        raise RuntimeError("the database connection was closed during a migration")
+    return raw
+
+
 def _alembic(settings: Settings, step, revision: str) -> None:
     # The keys are installed first (make_engine): a data migration encrypts with them.
     engine = make_engine(settings)
@@ -204,7 +212,7 @@ def _alembic(settings: Settings, step, revision: str) -> None:
             # children. SQLite ignores this pragma inside a transaction, so it is set on
             # the raw connection before the migration's transaction begins, and the keys
             # are checked before commit.
-            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            _raw(conn).execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
@@ -213,4 +221,4 @@ def _alembic(settings: Settings, step, revision: str) -> None:
                     raise RuntimeError("migration left rows whose foreign keys point nowhere")
         finally:
             if sqlite:
-                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+                _raw(conn).execute("PRAGMA foreign_keys=ON")

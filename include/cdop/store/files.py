@@ -99,7 +99,8 @@ def check_files(session: Session, settings: Settings) -> FileCheck:
         .join(Case, Case.id == AgencyRequest.case_id).join(Agency, Agency.id == AgencyRequest.agency_id)
         .where(AgencyRequest.return_file.is_not(None))
     ):
-        referenced[path] = f"return file of {number} from {code}"
+        if path is not None:  # (the query's filter, said again for the type checker)
+            referenced[path] = f"return file of {number} from {code}"
     for number, code, path in session.execute(
         select(Case.case_number, Agency.code, PortalAttachment.stored_path)
         .join(AgencyRequest, AgencyRequest.id == PortalAttachment.request_id)

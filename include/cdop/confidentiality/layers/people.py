@@ -8,11 +8,11 @@ Evidence, strongest first:
   name and not an English word ("her brother jayden");
 - the model and the lists (0.8): a PERSON the named-entity model finds (cdop.
   confidentiality.layers.model) holding a given name or surname from the lists
-  (cdop.confidentiality.layers.name_lists, gender-guesser's list);
+  (cdop.confidentiality.layers.name_lists, and words.given_names);
 - two list names together (0.7): a given name then a surname, neither an ordinary word
   ("Ionuț Popescu");
 - the model alone (0.6): a PERSON of capitalised words that are not ordinary words;
-- the given-name lists alone (0.5): a name from gender-guesser's list, or among the 500
+- the given-name lists alone (0.5): a name of words.given_names, or among the 500
   commonest given names of some country in names-dataset, that is not an ordinary word;
 - the words around a name: a job before it ("health visitor Gwenllian", 0.85), a job or
   a relation after it ("Anwen Trebilcock, the school nurse", "Summer, the eldest", 0.8),
@@ -148,8 +148,8 @@ def _ordinary(word: str) -> bool:
 
 def _listed(word: str, max_rank: int = 2000) -> bool:
     """A given name or surname from the lists (names-dataset within `max_rank` in some
-    country, or gender-guesser's list)."""
-    folded = key(word).split("'")[0].split("\u2019")[0]
+    country, or words.given_names)."""
+    folded = key(word).split("'")[0].split("\u2019")[0].replace("-", "")
     given, surnames = _lists()
     names = given_names()
     return any(given.get(f, 10**6) <= max_rank or surnames.get(f, 10**6) <= max_rank or f in names

@@ -23,7 +23,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic.ini gives no sqlalchemy.url and no connection was passed")
+        engine = create_engine(url)
         with engine.begin() as conn:
             _run(conn)
     else:
