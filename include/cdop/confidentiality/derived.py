@@ -31,6 +31,7 @@ import datetime as dt
 import functools
 import itertools
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,7 +49,8 @@ from cdop.confidentiality.words import (
 
 # How sure a derived form is that it names the recorded person or place.
 CONFIDENCE = {"nickname": 0.8, "mutation": 0.75, "script": 0.9, "welsh_date": 0.95, "street": 0.7,
-              "building": 0.9, "initials": 0.6, "misspelling": 0.7, "handle": 0.85}
+              "building": 0.9, "initials": 0.6, "misspelling": 0.7, "handle": 0.85,
+              "foreign_date": 0.9, "short_form": 0.5, "script_text": 0.7, "site": 0.7}
 
 
 def _is_word(folded: str) -> bool:
@@ -193,6 +195,63 @@ def welsh_date_forms(day: dt.date) -> set[str]:
     return {_fold(f).strip() for f in forms}
 
 
+# ----------------------------------------------------------------- foreign dates
+
+# The languages most spoken in England and Wales after English (ONS, Census 2021, "Main
+# language"), with those of the larger settled and newer communities the census groups
+# together: a family's or a consulate's papers write a recorded date in these.
+FOREIGN_DATE_LOCALES = ("pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "it", "lt", "zh", "fr", "tr",
+                        "ta", "de", "so", "ru", "bg", "lv", "hu", "fa", "el", "sk", "cs", "ne", "sq", "vi",
+                        "ckb", "ku", "uk", "hr", "sr_Latn", "sl", "nl", "hi", "ml", "ga", "gd", "tl", "ti",
+                        "am", "yo", "ps", "ko", "ja", "th", "da", "sv", "nb", "fi", "et", "he", "mk")
+# Two dates no month or day of which is written the same: their figures mark where a
+# locale puts the day and the year.
+_PROBE_YEAR, _PROBE_DAY = 1999, 28
+
+
+@functools.cache
+def _foreign_date_templates() -> dict[int, list[str]]:
+    """Month -> the locales' long and medium written forms of a date in that month (CLDR,
+    through babel), with "{d}" and "{y}" where the day and year go, folded: Polish "{d}
+    lutego {y}", Lithuanian "{y} m vasario {d} d", Romanian "{d} martie {y}"."""
+    def build() -> dict[int, list[str]]:
+        from babel.dates import format_date
+
+        out: dict[int, set[str]] = {m: set() for m in range(1, 13)}
+        for locale in FOREIGN_DATE_LOCALES:
+            for month in range(1, 13):
+                probe = dt.date(_PROBE_YEAR, month, _PROBE_DAY)
+                for style in ("long", "medium"):
+                    try:
+                        written = _fold(format_date(probe, style, locale=locale)).strip()
+                    except (ValueError, LookupError):
+                        continue  # a locale this babel does not hold
+                    # (Chinese and Japanese join the figures to their characters:
+                    # "1999nian2yue28ri"; the folded text joins them the same way.)
+                    if written.count(str(_PROBE_YEAR)) == 1 and written.count(str(_PROBE_DAY)) == 1:
+                        out[month].add(written.replace(str(_PROBE_YEAR), "{y}").replace(str(_PROBE_DAY), "{d}"))
+        return {str(m): sorted(v) for m, v in out.items()}
+
+    # (The cache's name holds the locales: another list is another cache.)
+    name = "foreign_dates_" + format(zlib.crc32(" ".join(FOREIGN_DATE_LOCALES).encode()), "08x")
+    return {int(m): v for m, v in cached(name, build).items()}
+
+
+def foreign_date_forms(day: dt.date) -> set[str]:
+    """A date as the languages of FOREIGN_DATE_LOCALES write it, folded ("17 lutego 2026",
+    "2024 m spalio 3 d", "2024nian12yue3ri"), the English forms left out."""
+    from cdop.confidentiality.folding import date_forms
+
+    days = {str(day.day), f"{day.day:02d}"}
+    forms = {t.format(d=d, y=day.year) for t in _foreign_date_templates()[day.month] for d in days}
+    return forms - date_forms(day) - welsh_date_forms(day)
+
+
+def derived_date_forms(day: dt.date, how: str) -> set[str]:
+    """The folded forms of a date derived in the way `how` names ("welsh_date", "foreign_date")."""
+    return welsh_date_forms(day) if how == "welsh_date" else foreign_date_forms(day)
+
+
 # ---------------------------------------------------------------------- addresses
 
 ROAD_WORDS = frozenset("""road rd street st avenue ave av lane ln close cl drive dr crescent cres
@@ -230,6 +289,7 @@ class Person:
     given: str
     surnames: tuple[str, ...]
     parts: tuple[str, ...]
+    middles: tuple[str, ...] = ()
 
 
 def people(identifiers) -> list[Person]:
@@ -252,14 +312,20 @@ def people(identifiers) -> list[Person]:
         elif not ident.field.startswith("child.") and len(ident.value.split()) >= 2:
             whole.setdefault(key, ident.value)
     out = []
+    child_forenames = ""
     if child_given and child_surname:
+        child_forenames = " ".join(i.value for i in identifiers
+                                   if i.field == "child.forenames" and i.layer == "recorded")
         whole = {("child.name", "child"): f"{child_given} {child_surname}"} | whole
     for (field, role), value in whole.items():
         words = value.split()
         surnames = tuple(p for p in re.split(r"[\s\-]+", words[-1]) if p)
+        middles = tuple(words[1:-1])
         if field == "child.name" and child_surname:
             surnames = tuple(p for p in re.split(r"[\s\-]+", child_surname) if p)
-        out.append(Person(field, role, words[0], surnames, tuple(sorted(parts.get((field, role), ())))))
+            middles = tuple(child_forenames.split()[1:])
+        out.append(Person(field, role, words[0], surnames, tuple(sorted(parts.get((field, role), ()))),
+                          tuple(m for m in middles if m[:1].isalpha())))
     return out
 
 
@@ -299,6 +365,40 @@ def initials_patterns(person: Person) -> list[tuple[re.Pattern[str], str]]:
         out.append((re.compile(rf"{g}(?<![\w.]{g})\.? ?(?:{'|'.join(sorted(surnames))})(?!\w)"), "stop"))
     if givens:
         out.append((re.compile(after_boundary(givens, not_before=r"[\w.]") + rf" [{letters}]\.(?!\w)"), "stop"))
+    out += _full_initials_patterns(person, g)
+    return out
+
+
+def full_initials(person: Person) -> set[str]:
+    """The runs of three or more initials a person's full name gives: the given name's,
+    any of the middle names' in order, then the surname's (every part of a double-barrelled
+    one, or one of them): "Malachi Jerome Gayle-Campbell" -> MJGC, MJG, MJC, MGC; "Kwabena
+    Nana Asante-Boateng" -> KNAB, KAB, KNA, KNB."""
+    g = anyascii(person.given)[:1].upper()
+    middles = [anyascii(m)[:1].upper() for m in person.middles]
+    surnames = [anyascii(s)[:1].upper() for s in person.surnames]
+    if not g.isalpha() or not surnames or not all(c.isalpha() for c in middles + surnames):
+        return set()
+    tails = {"".join(surnames), *surnames}
+    out = set()
+    for n in range(len(middles) + 1):
+        for chosen in itertools.combinations(middles, n):
+            out |= {g + "".join(chosen) + t for t in tails}
+    return {i for i in out if 3 <= len(i) <= 5}
+
+
+def _full_initials_patterns(person: Person, g: str) -> list[tuple[re.Pattern[str], str]]:
+    """Dotted runs of three or more ("C.E.N.", "C. M. P.") stop; undotted capitals
+    ("MJGC") standing alone are a flag; never a common abbreviation or a word ("NHS",
+    "LAC", "CAMHS", "BAT")."""
+    runs = sorted(full_initials(person), key=len, reverse=True)
+    if not runs:
+        return []
+    dotted = [r"\. ?".join(run) + r"\." for run in runs]
+    plain = [run for run in runs if not _abbreviation(run)]
+    out = [(re.compile(after_boundary(dotted, not_before=r"[\w.&]") + r"(?![\w&])"), "stop")]
+    if plain:
+        out.append((re.compile(after_boundary(plain, not_before=r"[\w.&/-]") + r"(?![\w&/-])"), "flag"))
     return out
 
 
@@ -522,6 +622,7 @@ def derived_identifiers(identifiers) -> list[Identifier]:
             except ValueError:
                 continue
             add(ident, day.isoformat(), "date", "welsh_date")
+            add(ident, day.isoformat(), "date", "foreign_date")
         elif ident.kind == "address" and len(value.split()) >= 2 and "," not in value and "\n" not in value:
             head = street_head(value)
             if head and (ident.field, head) in heads:
