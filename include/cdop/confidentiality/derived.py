@@ -39,6 +39,7 @@ from anyascii import anyascii
 
 from cdop.confidentiality.folding import Finding, Folded, Identifier, _fold, after_boundary
 from cdop.confidentiality.words import (
+    CLOSED_CLASS_WORDS,
     ORGANISATION_WORDS,
     WORD_NAMES,
     cached,
@@ -458,6 +459,167 @@ def misspelling(token: str, parts: Iterable[str]) -> tuple[str, int, bool] | Non
     return best
 
 
+# -------------------------------------------------------------------- short forms
+
+# What a clipped name is finished with, in the languages of the families a CDOP office
+# reviews (folded): English and Scots (-y, -ie, -o, -s, -sy, -ag), Irish (-een), Polish
+# (-ek, -ka, -uś, -sia, -cio), Lithuanian (-ytė, -utė, -ukas, -elis), Romanian (-ica,
+# -uța, -el, -ică, -ișor), Russian and Ukrainian (-ya, -sha, -ik, -ochka), Spanish and
+# Portuguese (-ito, -ita, -inho, -inha), Italian (-ino, -ina), Greek (-aki), Dutch and
+# German (-je, -chen, -i); the bare clipping ("Des", "Mal") too.
+SHORT_FORM_ENDINGS = frozenset("""
+- y ie i o a s sy ey ee ag een ek ka ko us uś sia cio ytė utė ukas iukas elis ica ika uța uta el ică
+ișor ya sha ik ochka ito ita inho inha ino ina aki je chen ush
+""".replace("-", "").split()) | {""}
+_FOLDED_ENDINGS = frozenset(_fold(e).replace(" ", "") for e in SHORT_FORM_ENDINGS)
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+")
+_FIRST_SYLLABLE = re.compile(r"[^aeiouy]*[aeiouy]+([^aeiouy]+)")
+_LAST_SYLLABLE = re.compile(r"[^aeiouy]+[aeiouy]+[^aeiouy]*$")
+# Where a sentence says a name is a nickname: a clipping that is also a word ("Chi",
+# "Bob") counts at the start of a sentence only with one of these in it.
+_NICKNAME_CUES = re.compile(r"\b(?:call(?:s|ed)?|known as|nick ?named?|aka|goes by|went by|short for)\b",
+                            re.IGNORECASE)
+
+
+def name_stems(part: str) -> set[str]:
+    """The first syllable of a folded name part, as people clip it: up to the first
+    consonant after the first vowels, and up to the whole cluster ("desmond" -> "des",
+    "desm"; "bogdan" -> "bog", "bogd"; "szymon" -> "szym"); never under 3 letters, never
+    the whole part."""
+    m = _FIRST_SYLLABLE.match(part)
+    if not m:
+        return set()
+    return {s for s in (part[:m.start(1) + 1], part[:m.end(1)]) if len(s) >= 3 and s != part}
+
+
+def last_syllable(part: str) -> str | None:
+    """The last syllable of a name of three syllables or more, which people also use
+    alone ("malachi" -> "chi"); None for a shorter name or a syllable under 3 letters."""
+    if len(_VOWEL_GROUPS.findall(part)) < 3:
+        return None
+    m = _LAST_SYLLABLE.search(part)
+    return m.group(0) if m and len(m.group(0)) >= 3 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _short_form_table(parts: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    stems: dict[str, str] = {}
+    finals: dict[str, str] = {}
+    for part in parts:
+        for stem in name_stems(part):
+            stems.setdefault(stem, part)
+        last = last_syllable(part)
+        if last:
+            finals.setdefault(last, part)
+    return stems, finals
+
+
+def short_form(word: str, parts: Iterable[str]) -> str | None:
+    """The recorded name part (folded) that a folded word is a clipped or diminutive form
+    of: a first-syllable stem with one of SHORT_FORM_ENDINGS ("hodo", "dez" -> "des",
+    "tammy", "szymek", "gabyte"), or the last syllable of a long name ("chi"); None when
+    it is none, or is a part itself."""
+    parts = tuple(sorted(set(parts)))
+    if len(word) < 3 or not word.isalpha() or word in parts:
+        return None
+    stems, finals = _short_form_table(parts)
+    if word in finals:
+        return finals[word]
+    for k in range(3, len(word) + 1):
+        head, rest = word[:k], word[k:]
+        for stem in (head, head[:-1] + "s" if head.endswith("z") else None):
+            if stem not in stems:
+                continue
+            if rest in _FOLDED_ENDINGS or (rest[:1] == head[-1] and rest[1:] in _FOLDED_ENDINGS):
+                return stems[stem]  # "Tammy": the stem's last letter doubled before the ending
+    return None
+
+
+def _short_form_counts(raw: str, rs: int, word: str) -> bool:
+    """Whether a clipping found at raw[rs:] is written as a name: not a closed-class word
+    or a month or an abbreviation; one that is also a word ("Chi", "Mal") not at the start
+    of a sentence unless the sentence says it is what someone is called, and not inside a
+    capitalised run of words ("Mali Project")."""
+    if word in CLOSED_CLASS_WORDS or word in ABBREVIATIONS or word in _MONTH_NAMES:
+        return False
+    if not (word in WORD_NAMES or is_english_word(word) or is_known_word(word)):
+        return True
+    after = raw[rs + len(word):rs + len(word) + 30]
+    if re.match(r"[ \t]+[A-Z]", after):
+        return False
+    i = rs - 1
+    while i >= 0 and raw[i] in " \t":
+        i -= 1
+    if i < 0 or raw[i] in ".!?:;\n(\"\u2013\u2014":
+        end = min((raw.find(c, rs) for c in ".!?\n" if raw.find(c, rs) >= 0), default=len(raw))
+        return bool(_NICKNAME_CUES.search(raw, rs, end))
+    return True
+
+
+_MONTH_NAMES = frozenset("""january february march april may june july august september october
+november december jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+
+
+# --------------------------------------------------------- names in another script
+
+# Letters written as one sound in another script, and the vowels and glides an abjad
+# leaves out or writes as consonants (Arabic و/ي as w/y): what is left is compared.
+_SKELETON_DIGRAPHS = (("zh", "j"), ("sh", "s"), ("ch", "c"), ("kh", "k"), ("gh", "g"), ("th", "t"),
+                      ("dh", "d"), ("ph", "f"), ("q", "k"))
+_SCRIPT_RUN = re.compile(r"[^\s\x00-\x7f\u2000-\u206f\u3000-\u303f\uff00-\uff0f\u060c\u061b\u061f\u06d4]+")
+
+
+def skeleton(folded: str) -> str:
+    """A folded name's consonants, in the way an abjad or an abugida written in Latin
+    letters keeps them: "hodan" and "hwdn" (هودن) -> "hdn"; "rojin" and "rozhyn" (ڕۆژین)
+    -> "rjn"; "simranjeet" and "simrnjit" (ਸਿਮਰਨਜੀਤ) -> "smrnjt"."""
+    s = folded.lower().replace(" ", "")
+    for a, b in _SKELETON_DIGRAPHS:
+        s = s.replace(a, b)
+    s = re.sub(r"[aeiouyw]", "", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def _latin(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def script_text_findings(raw: str, persons: list[Person]) -> list[Finding]:
+    """A recorded Latin name written in another script in the text: a Chinese run whose
+    syllables (anyascii's pinyin) spell a recorded name part ("李晓玲" holds "xiaoling"),
+    or a word of another script whose consonants are a recorded part's ("هودن" for
+    Hodan, "ਨਵਦੀਪ" for Navdeep). Flags: the reading is the coordinator's to confirm."""
+    if raw.isascii():
+        return []
+    parts = {part: p for p in persons for part in p.parts}
+    skeletons = {}
+    for part, person in parts.items():
+        sk = skeleton(part)
+        if len(sk) >= 3:
+            skeletons.setdefault(sk, person)
+    found = []
+    for m in _SCRIPT_RUN.finditer(raw):
+        run, start = m.group(0), m.start()
+        if any(_latin(c) for c in run if c.isalpha()):
+            continue
+        if all(_cjk(c) for c in run):
+            syllables = [anyascii(c).lower() for c in run]
+            for i in range(len(run)):
+                for j in range(len(run), i + 1, -1):
+                    person = parts.get("".join(syllables[i:j]))
+                    if person is not None:
+                        found.append(Finding(person.field, "name", start + i, start + j, "flag", person.role,
+                                             CONFIDENCE["script_text"], "derived"))
+            continue
+        person = skeletons.get(skeleton(_fold(run)))
+        if person is not None:
+            found.append(Finding(person.field, "name", start, m.end(), "flag", person.role,
+                                 CONFIDENCE["script_text"], "derived"))
+    return found
+
+
 # ------------------------------------------------------------------------ handles
 
 def handle_parts(token: str, parts: Iterable[str], *, handle: bool) -> list[tuple[int, int, str]]:
@@ -497,6 +659,60 @@ def _in_handle(raw: str, start: int, end: int) -> bool:
     return run[:1] in ("@", "#") or "@" in run
 
 
+# A token written as a user name: after @ or #, or letters joined by "_" or "." to more
+# letters or digits ("chi_gc08", "wrobel_szymek14", "bogdan.dumi12"), or letters run into
+# two digits or more ("zoewinters08").
+_HANDLE_TOKEN = re.compile(r"(?<![\w@#.])(?:[@#][A-Za-z0-9_.]*[A-Za-z][A-Za-z0-9_.]*"
+                           r"|[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+|[A-Za-z]{3,}[0-9]{2,})(?![\w@])")
+_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def handle_segments(token: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded) for each run of letters of a handle, camel case split
+    ("JusticeForSimran" -> justice, for, simran)."""
+    return [(m.start(), m.end(), m.group(0).lower()) for m in _SEGMENT.finditer(token)]
+
+
+def handle_findings(raw: str, persons: list[Person]) -> list[Finding]:
+    """A recorded person in a user name through a short form or a clipped surname
+    ("chi_gc08" for Malachi Gayle-Campbell, "wrobel_szymek14" for Szymon Wróblewski): each
+    letter run of the handle that is a short form of a recorded part (one that is also a
+    word only beside the same person's initials or another of their forms), or the first
+    5 letters or more of a recorded part (at least 3/5 of it, and no word)."""
+    parts = {part: p for p in persons for part in p.parts}
+    if not parts or not any(c in raw for c in "@#_.0123456789"):
+        return []
+    found = []
+    for m in _HANDLE_TOKEN.finditer(raw):
+        token = m.group(0)
+        hits: list[tuple[int, int, Person, bool]] = []  # (start, end, person, needs support)
+        segments = handle_segments(token)
+        for s, e, seg in segments:
+            if len(seg) < 3 or seg in parts:
+                continue  # (a whole part: the recorded form's or the inside pass's finding)
+            part = short_form(seg, parts)
+            if part is not None and seg not in ABBREVIATIONS:
+                word = seg in WORD_NAMES or is_english_word(seg) or seg in CLOSED_CLASS_WORDS
+                hits.append((s, e, parts[part], word))
+                continue
+            if len(seg) >= 5 and not (is_english_word(seg) or is_known_word(seg)):
+                for part, person in parts.items():
+                    if part.startswith(seg) and 5 * len(seg) >= 3 * len(part):
+                        hits.append((s, e, person, False))
+                        break
+        for s, e, person, needs_support in hits:
+            if needs_support:
+                own = {seg for _, _, seg in segments} - {token[s:e].lower()}
+                letters = {(person.given[:1] + sn[:1]).lower() for sn in person.surnames}
+                letters.add("".join(x[:1] for x in person.surnames).lower())
+                others = any(h[2] == person and not h[3] and h[:2] != (s, e) for h in hits)
+                if not (own & {anyascii(x) for x in letters} or others or own & set(person.parts)):
+                    continue
+            found.append(Finding(person.field, "name", m.start() + s, m.start() + e, "flag", person.role,
+                                 CONFIDENCE["handle"] - 0.15, "derived"))
+    return found
+
+
 # ---------------------------------------------------------------- the patterned pass
 
 # A whole capitalised word of the folded text (not part of "McDonald" or "Zofia2010").
@@ -516,6 +732,8 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
                                  CONFIDENCE["initials"] if severity == "flag" else 0.8, "derived"))
     if not all_parts:
         return found
+    found += script_text_findings(raw, persons)
+    found += handle_findings(raw, persons)
     cased, text = folded.cased, folded.text
     # Each distinct capitalised word is judged once (agency text repeats its words);
     # only the words that are misspellings are then found in the text.
@@ -528,6 +746,25 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
         hit = misspelling(low, all_parts)
         if hit is not None:
             hits[word] = hit
+    # Clipped and diminutive forms ("Hodo", "Dez", "Szymek"), judged once per word too.
+    shorts: dict[str, str] = {}
+    for word in set(_CAPITALISED_WORD.findall(cased)):
+        low = word.lower()
+        if low in exact or low in hits or word.isupper():
+            continue
+        part = short_form(low, all_parts)
+        if part is not None:
+            shorts[word] = part
+    if shorts:
+        pattern = re.compile(after_boundary([re.escape(h) for h in sorted(shorts, key=len, reverse=True)],
+                                            before=" ") + "(?= )")
+        for m in pattern.finditer(cased):
+            s, e = folded.raw_span(m.start(), m.end())
+            if not _short_form_counts(raw, s, m.group(0).lower()):
+                continue
+            person = all_parts[shorts[m.group(0)]]
+            found.append(Finding(person.field, "name", s, e, "flag", person.role, CONFIDENCE["short_form"],
+                                 "derived"))
     if hits:
         pattern = re.compile(after_boundary([re.escape(h) for h in sorted(hits, key=len, reverse=True)], before=" ")
                              + "(?= )")
