@@ -535,18 +535,22 @@ def short_form(word: str, parts: Iterable[str]) -> str | None:
     return None
 
 
-def _short_form_counts(raw: str, rs: int, word: str) -> bool:
+_CAPITALISED_NEXT = re.compile(r"(?:['\u2019]s)?[ \t]+([A-Z][\w'\u2019]*)")
+
+
+def _short_form_counts(raw: str, rs: int, word: str, exact: set[str]) -> bool:
     """Whether a clipping found at raw[rs:] is written as a name: not a closed-class word
-    or a month or an abbreviation; one that is also a word ("Chi", "Mal") not at the start
-    of a sentence unless the sentence says it is what someone is called, and not inside a
-    capitalised run of words ("Mali Project")."""
+    or a month or an abbreviation; not the first word of a capitalised run that goes on
+    with a word that is no recorded form ("Des Moines", "Bart's Health"); one that is also
+    a word ("Chi", "Mal") not at the start of a sentence unless the sentence says it is
+    what someone is called."""
     if word in CLOSED_CLASS_WORDS or word in ABBREVIATIONS or word in _MONTH_NAMES:
+        return False
+    nxt = _CAPITALISED_NEXT.match(raw, rs + len(word))
+    if nxt and _fold(nxt.group(1)).split()[0] not in exact:
         return False
     if not (word in WORD_NAMES or is_english_word(word) or is_known_word(word)):
         return True
-    after = raw[rs + len(word):rs + len(word) + 30]
-    if re.match(r"[ \t]+[A-Z]", after):
-        return False
     i = rs - 1
     while i >= 0 and raw[i] in " \t":
         i -= 1
@@ -760,7 +764,7 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
                                             before=" ") + "(?= )")
         for m in pattern.finditer(cased):
             s, e = folded.raw_span(m.start(), m.end())
-            if not _short_form_counts(raw, s, m.group(0).lower()):
+            if not _short_form_counts(raw, s, m.group(0).lower(), exact):
                 continue
             person = all_parts[shorts[m.group(0)]]
             found.append(Finding(person.field, "name", s, e, "flag", person.role, CONFIDENCE["short_form"],
