@@ -107,7 +107,7 @@ def test_short_forms_through_the_gate_as_flags_with_a_low_confidence():
 
 
 def test_a_short_form_that_is_a_word_counts_only_as_a_name():
-    gate = Gate(case_identifiers(_case(forenames="Chiamaka", surname="Obi"), [("parent_name", "Desmond Obi")]))
+    gate = Gate(case_identifiers(_case(forenames="Chiamaka", surname="Obi"), [("parent_name", "Destin Obi")]))
     assert not derived_in("Bog myrtle grew by the path to the river.", Gate(case_identifiers(
         _case(forenames="Bogumił", surname="Lis"), [])))
     assert not derived_in("Des Moines was where the conference was held.", gate)  # a capitalised run
@@ -146,7 +146,7 @@ def test_handle_like_clean_tokens_pass(text):
 def test_skeletons_keep_the_consonants_an_abjad_or_abugida_writes():
     assert derived.skeleton("yasmin") == derived.skeleton("ysmyn") == "smn"
     assert derived.skeleton("hardeep") == derived.skeleton("hrdip") == "hrdp"
-    assert derived.skeleton("rozhyn") == derived.skeleton("rojin")
+    assert derived.skeleton("zhenya") == derived.skeleton("jenia") == "jn"
 
 
 def test_a_latin_name_written_in_another_script_is_flagged():
