@@ -115,6 +115,14 @@ def test_a_short_form_that_is_a_word_counts_only_as_a_name():
     assert not derived_in("the chia seeds and a des res", gate)  # lower case: words
 
 
+def test_a_stem_that_is_a_word_never_counts():
+    gate = Gate(case_identifiers(_case(forenames="Ottilie", surname="Parkinson"), []))
+    for text in ("They met in Hyde Park after school.", "Park staff found the bag.",
+                 "The family walked to the park and the Park Run."):
+        assert not derived_in(text, gate), text
+    assert "Parkie" in derived_in("Friends called her Parkie.", gate)  # not a word ("Parky" is: cold)
+
+
 @pytest.mark.parametrize("text", [
     "Barter arrangements were not relevant.", "May the panel note the Bar Council's advice.",
     "The Bart's Health NHS Trust report was received.", "Yes, the GP saw him in March.",

@@ -536,21 +536,26 @@ def short_form(word: str, parts: Iterable[str]) -> str | None:
 
 
 _CAPITALISED_NEXT = re.compile(r"(?:['\u2019]s)?[ \t]+([A-Z][\w'\u2019]*)")
+_WORD_BEFORE_CAPITALISED = re.compile(r"(?<![.!?:;] )(?<!^)\b[A-Z][\w'\u2019]*[ \t]+$")
 
 
-def _short_form_counts(raw: str, rs: int, word: str, exact: set[str]) -> bool:
-    """Whether a clipping found at raw[rs:] is written as a name: not a closed-class word
-    or a month or an abbreviation; not the first word of a capitalised run that goes on
-    with a word that is no recorded form ("Des Moines", "Bart's Health"); one that is also
-    a word ("Chi", "Mal") not at the start of a sentence unless the sentence says it is
-    what someone is called."""
-    if word in CLOSED_CLASS_WORDS or word in ABBREVIATIONS or word in _MONTH_NAMES:
+def _short_form_counts(raw: str, rs: int, word: str, part: str, exact: set[str]) -> bool:
+    """Whether a clipping of `part` found at raw[rs:] is written as a name: not a
+    closed-class, organisation or place word, a month or an abbreviation; not the first
+    word of a capitalised run that goes on with a word that is no recorded form ("Des
+    Moines", "Bart's Health"). A clipping that is also a word counts only as the last
+    syllable of a long name ("Chi" of Malachi; never a stem, "Park" of Parkinson), not
+    after another capitalised word, and at the start of a sentence only where the
+    sentence says it is what someone is called."""
+    if word in CLOSED_CLASS_WORDS or word in ABBREVIATIONS or word in _MONTH_NAMES or word in ORGANISATION_WORDS:
         return False
     nxt = _CAPITALISED_NEXT.match(raw, rs + len(word))
     if nxt and _fold(nxt.group(1)).split()[0] not in exact:
         return False
     if not (word in WORD_NAMES or is_english_word(word) or is_known_word(word)):
         return True
+    if last_syllable(part) != word or _WORD_BEFORE_CAPITALISED.search(raw, max(0, rs - 40), rs):
+        return False
     i = rs - 1
     while i >= 0 and raw[i] in " \t":
         i -= 1
@@ -764,7 +769,7 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
                                             before=" ") + "(?= )")
         for m in pattern.finditer(cased):
             s, e = folded.raw_span(m.start(), m.end())
-            if not _short_form_counts(raw, s, m.group(0).lower(), exact):
+            if not _short_form_counts(raw, s, m.group(0).lower(), shorts[m.group(0)], exact):
                 continue
             person = all_parts[shorts[m.group(0)]]
             found.append(Finding(person.field, "name", s, e, "flag", person.role, CONFIDENCE["short_form"],
