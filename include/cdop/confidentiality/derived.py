@@ -17,12 +17,24 @@ guarded so that an ordinary word never matches:
   of a recorded name part (never an English word; a common given name only when both
   agree);
 * `handle_parts`: a recorded name inside a social-media handle, hashtag or email address
-  ("@zofia_w2010", "#JusticeForZofia", "zofia2010@...").
+  ("@zofia_w2010", "#JusticeForZofia", "zofia2010@...");
+* `full_initials`: the initials of a whole name, middle names and both parts of a double
+  surname ("Z.G.W.", "ZGWO");
+* `short_form`: a clipped name or a diminutive the nicknames data set does not hold (a
+  first-syllable stem with an ending from the families' languages: "Zofka", "Zofi";
+  the last syllable of a long name), and `handle_findings`, such a form or a clipped
+  surname inside a user name ("zofka_w10", "wisniew_z");
+* `script_text_findings`: a recorded Latin name written in another script in the text
+  (pinyin syllables of a Chinese run; the consonants of an Arabic, Gurmukhi or Cyrillic
+  word);
+* `foreign_date_forms`: a recorded date as other languages write it (CLDR through babel:
+  "3 marca 2024", "2024 m. kovo 3 d.").
 
-The exact forms (nicknames, mutations, other scripts, Welsh dates, street heads) become
+The exact forms (nicknames, mutations, other scripts, Welsh and foreign dates, street heads) become
 identifiers of layer "derived" that the gate's one multi-pattern pass looks for with the
 recorded ones (`cdop.confidentiality.recorded_index`); the patterned ones (initials,
-misspellings, handles) are sought in the text by `derived_findings`.
+misspellings, handles, short forms, names in other scripts) are sought in the text by
+`derived_findings`.
 """
 
 from __future__ import annotations
@@ -205,8 +217,8 @@ FOREIGN_DATE_LOCALES = ("pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "i
                         "ta", "de", "so", "ru", "bg", "lv", "hu", "fa", "el", "sk", "cs", "ne", "sq", "vi",
                         "ckb", "ku", "uk", "hr", "sr_Latn", "sl", "nl", "hi", "ml", "ga", "gd", "tl", "ti",
                         "am", "yo", "ps", "ko", "ja", "th", "da", "sv", "nb", "fi", "et", "he", "mk")
-# Two dates no month or day of which is written the same: their figures mark where a
-# locale puts the day and the year.
+# A probe date whose day and year figures appear nowhere else in a written date: where
+# they are shows where a locale puts the day and the year.
 _PROBE_YEAR, _PROBE_DAY = 1999, 28
 
 
