@@ -245,9 +245,23 @@ def _foreign_date_templates() -> dict[int, list[str]]:
                         out[month].add(written.replace(str(_PROBE_YEAR), "{y}").replace(str(_PROBE_DAY), "{d}"))
         return {str(m): sorted(v) for m, v in out.items()}
 
-    # (The cache's name holds the locales: another list is another cache.)
-    name = "foreign_dates_" + format(zlib.crc32(" ".join(FOREIGN_DATE_LOCALES).encode()), "08x")
+    # (The cache's name holds the locales and babel's data file: another list, or another
+    # babel, is another cache.)
+    name = "foreign_dates_" + format(zlib.crc32(" ".join([*FOREIGN_DATE_LOCALES, _babel_data()]).encode()), "08x")
     return {int(m): v for m, v in cached(name, build).items()}
+
+
+def _babel_data() -> str:
+    """babel's CLDR data file, by path, size and time (found without importing babel)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("babel")
+        st = (Path(spec.submodule_search_locations[0]) / "global.dat").stat()  # type: ignore[union-attr]
+    except (AttributeError, IndexError, OSError, TypeError, ValueError):
+        return "babel:absent"
+    return f"{spec.submodule_search_locations[0]}:{st.st_size}:{st.st_mtime_ns}"  # type: ignore[union-attr]
 
 
 def foreign_date_forms(day: dt.date) -> set[str]:

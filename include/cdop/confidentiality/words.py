@@ -127,7 +127,7 @@ def cache_dir() -> Path:
 # path, size and modification time (cheaper to ask than the packages' metadata), so an
 # upgrade or reinstall of any of them rebuilds it.
 _SOURCE_FILES = (("gender_guesser", "data/nam_dict.txt"), ("spellchecker", "resources/en.json.gz"),
-                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"), ("babel", "global.dat"))
+                 ("nicknames", "names.csv"), ("anyascii", "__init__.py"))
 
 
 def _cache_key() -> str:
