@@ -66,9 +66,9 @@ class ReportBlocked(RuntimeError):
 
 
 def _date_key(ident: Identifier) -> str:
-    """A date's written forms are kept by value, and apart for its Welsh forms."""
+    """A date's written forms are kept by value, and apart for its Welsh and foreign forms."""
     value = (ident.value or "").strip()
-    return f"cy:{value}" if ident.how == "welsh_date" else value
+    return f"{ident.how}:{value}" if ident.how else value
 
 
 def _digit_windows(raw: str) -> set[str]:
