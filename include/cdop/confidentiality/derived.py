@@ -546,9 +546,15 @@ def short_form(word: str, parts: Iterable[str]) -> str | None:
     "tammy", "szymek", "gabyte"), or the last syllable of a long name ("chi"); None when
     it is none, or is a part itself."""
     parts = tuple(sorted(set(parts)))
-    if len(word) < 3 or not word.isalpha() or word in parts:
-        return None
-    stems, finals = _short_form_table(parts)
+    return None if word in parts else _short_form_of(word, _short_form_table(parts))
+
+
+def _short_form_of(word: str, table: tuple[dict[str, str], dict[str, str]]) -> str | None:
+    """short_form with the recorded parts' stems and last syllables worked out once (a
+    year's gate holds hundreds of names: they are not sorted again for each word)."""
+    stems, finals = table
+    if len(word) < 3 or not word.isalpha():
+        return None  # (a recorded part itself is the caller's to leave out)
     if word in finals:
         return finals[word]
     for k in range(3, len(word) + 1):
@@ -718,14 +724,16 @@ def handle_findings(raw: str, persons: list[Person]) -> list[Finding]:
     if not parts or not any(c in raw for c in "@#_.0123456789"):
         return []
     found = []
+    table = None
     for m in _HANDLE_TOKEN.finditer(raw):
         token = m.group(0)
+        table = table or _short_form_table(tuple(sorted(parts)))
         hits: list[tuple[int, int, Person, bool]] = []  # (start, end, person, needs support)
         segments = handle_segments(token)
         for s, e, seg in segments:
             if len(seg) < 3 or seg in parts:
                 continue  # (a whole part: the recorded form's or the inside pass's finding)
-            part = short_form(seg, parts)
+            part = _short_form_of(seg, table)
             if part is not None and seg not in ABBREVIATIONS:
                 word = seg in WORD_NAMES or is_english_word(seg) or seg in CLOSED_CLASS_WORDS
                 hits.append((s, e, parts[part], word))
@@ -782,13 +790,14 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
         if hit is not None:
             hits[word] = hit
     # Clipped and diminutive forms ("Hodo", "Dez", "Szymek"), judged once per word too.
+    table = _short_form_table(tuple(sorted(all_parts)))
     shorts: dict[str, str] = {}
     for word in set(_CAPITALISED_WORD.findall(cased)):
         low = word.lower()
         if low in exact or low in hits or word.isupper():
             continue
-        part = short_form(low, all_parts)
-        if part is not None:
+        part = _short_form_of(low, table)
+        if part is not None and low not in all_parts:
             shorts[word] = part
     if shorts:
         pattern = re.compile(after_boundary([re.escape(h) for h in sorted(shorts, key=len, reverse=True)],
