@@ -21,10 +21,12 @@ recorded identifiers as a deny-list. Without it the column is skipped.
 
 The older three-figure summary of the corpora in tests/support (written alongside the gate,
 and held at their goals by tests/unit/test_gate_corpus.py) is printed first. Usage:
-  PYTHONPATH=include python benchmarks/gate_corpus.py [--misses] [--dev]
+  PYTHONPATH=include python benchmarks/gate_corpus.py [--misses] [--dev] [--corpus dev]
 
-`--dev` scores the development corpora instead (benchmarks/corpora/dev_unrecorded/: what
-the unrecorded layers are tuned on, apart from the two measured here).
+`--dev` scores the development corpora of the unrecorded layers instead
+(benchmarks/corpora/dev_unrecorded/), and `--corpus dev` the development corpus of the
+recorded layer's derived forms (benchmarks/corpora/dev/): what each is tuned on, apart
+from the two measured here.
 """
 
 from __future__ import annotations
@@ -384,10 +386,35 @@ def development(show_misses: bool) -> None:
                 print(f"  {kind:<38} {pid:<16} {text!r}")
 
 
+def _corpus_arg() -> str:
+    args = sys.argv[1:]
+    if "--corpus" in args:
+        i = args.index("--corpus")
+        if i + 1 < len(args):
+            return args[i + 1]
+    return "heldout"
+
+
 def main() -> None:
     show_misses = "--misses" in sys.argv
     if "--dev" in sys.argv:
         development(show_misses)
+        return
+    corpus_name = _corpus_arg()
+    if corpus_name != "heldout":
+        directory = CORPORA_DIR / corpus_name
+        if not directory.is_dir() or not list(directory.glob("*.toml")):
+            sys.exit(f"no corpus at benchmarks/corpora/{corpus_name}")
+        vocabulary, children = tag_vocabulary(), load_held_out(directory)
+        score = score_held_out(GateSystem(), children, vocabulary)
+        n_clean = sum(not p.tags for c in children for p in c.passages)
+        print_table(f"{corpus_name} corpus: {len(children)} children, {sum(len(c.passages) for c in children)} "
+                    f"passages ({n_clean} clean), read as a case report", held_out_rows(children, vocabulary),
+                    {"gate": score})
+        if show_misses:
+            print(f"\nmisses, {corpus_name} gate:")
+            for kind, pid, text in score.misses:
+                print(f"  {kind:<38} {pid:<16} {text!r}")
         return
     labels = {"recorded": "recorded identifiers caught", "unrecorded": "unrecorded identifiers stopped or flagged",
               "clean": "clean passages passed without a flag"}

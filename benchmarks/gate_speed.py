@@ -80,7 +80,7 @@ def floor_automaton(gate: Gate):
     """Every folded recorded and derived form of the gate's identifiers in one automaton."""
     import ahocorasick
 
-    from cdop.confidentiality.derived import welsh_date_forms
+    from cdop.confidentiality.derived import derived_date_forms
     from cdop.confidentiality.folding import _fold, date_forms
 
     index = index_for(gate.identifiers)
@@ -89,7 +89,7 @@ def floor_automaton(gate: Gate):
         value = ident.value.strip()
         if ident.kind == "date":
             day = dt.date.fromisoformat(value)
-            forms = welsh_date_forms(day) if ident.how == "welsh_date" else date_forms(day)
+            forms = derived_date_forms(day, ident.how) if ident.how else date_forms(day)
         else:
             forms = {_fold(value).strip()}
         for form in forms:

@@ -114,3 +114,21 @@ def test_the_external_corpus_has_300_sentences_with_spans_inside_them():
     for kind in EXTERNAL_KINDS:
         assert sum(any(k == kind for k, _, _ in s.tags) for s in sentences) >= 50, kind
     assert sum(not any(k in EXTERNAL_KINDS for k, _, _ in s.tags) for s in sentences) >= 50
+
+
+def test_the_development_corpus_is_well_formed_and_shares_no_name_with_the_held_out_one(children, vocabulary):
+    dev = load_held_out(HELD_OUT_DIR.parent / "dev")
+    assert len(dev) >= 3 and sum(len(c.passages) for c in dev) >= 80
+    for child in dev:
+        assert CHILD_FIELDS <= set(child.record) and _nhs_valid(child.record["nhs_number"]), child.key
+        for p in child.passages:
+            for kind, start, end in p.tags:
+                assert kind in vocabulary, (p.id, kind)
+                assert 0 <= start < end <= len(p.text) and p.text[start:end].strip() == p.text[start:end], p.id
+    held = _fold("\n".join(" ".join([c.record["forenames"], c.record["surname"], *(v for _, v in c.family)])
+                           for c in children))
+    shared = [(c.key, part) for c in dev
+              for name in [c.record["forenames"], c.record["surname"], *(v for f, v in c.family if f.endswith("_name"))]
+              for part in re.split(r"[\s-]+", name)
+              if part and re.search(rf"(?<!\w){re.escape(_fold(part))}(?!\w)", held)]
+    assert not shared

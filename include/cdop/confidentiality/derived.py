@@ -17,12 +17,24 @@ guarded so that an ordinary word never matches:
   of a recorded name part (never an English word; a common given name only when both
   agree);
 * `handle_parts`: a recorded name inside a social-media handle, hashtag or email address
-  ("@zofia_w2010", "#JusticeForZofia", "zofia2010@...").
+  ("@zofia_w2010", "#JusticeForZofia", "zofia2010@...");
+* `full_initials`: the initials of a whole name, middle names and both parts of a double
+  surname ("Z.G.W.", "ZGWO");
+* `short_form`: a clipped name or a diminutive the nicknames data set does not hold (a
+  first-syllable stem with an ending from the families' languages: "Zofka", "Zofi";
+  the last syllable of a long name), and `handle_findings`, such a form or a clipped
+  surname inside a user name ("zofka_w10", "wisniew_z");
+* `script_text_findings`: a recorded Latin name written in another script in the text
+  (pinyin syllables of a Chinese run; the consonants of an Arabic, Gurmukhi or Cyrillic
+  word);
+* `foreign_date_forms`: a recorded date as other languages write it (CLDR through babel:
+  "3 marca 2024", "2024 m. kovo 3 d.").
 
-The exact forms (nicknames, mutations, other scripts, Welsh dates, street heads) become
+The exact forms (nicknames, mutations, other scripts, Welsh and foreign dates, street heads) become
 identifiers of layer "derived" that the gate's one multi-pattern pass looks for with the
 recorded ones (`cdop.confidentiality.recorded_index`); the patterned ones (initials,
-misspellings, handles) are sought in the text by `derived_findings`.
+misspellings, handles, short forms, names in other scripts) are sought in the text by
+`derived_findings`.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import datetime as dt
 import functools
 import itertools
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +51,7 @@ from anyascii import anyascii
 
 from cdop.confidentiality.folding import Finding, Folded, Identifier, _fold, after_boundary
 from cdop.confidentiality.words import (
+    CLOSED_CLASS_WORDS,
     ORGANISATION_WORDS,
     WORD_NAMES,
     cached,
@@ -48,7 +62,8 @@ from cdop.confidentiality.words import (
 
 # How sure a derived form is that it names the recorded person or place.
 CONFIDENCE = {"nickname": 0.8, "mutation": 0.75, "script": 0.9, "welsh_date": 0.95, "street": 0.7,
-              "building": 0.9, "initials": 0.6, "misspelling": 0.7, "handle": 0.85}
+              "building": 0.9, "initials": 0.6, "misspelling": 0.7, "handle": 0.85,
+              "foreign_date": 0.9, "short_form": 0.5, "script_text": 0.7, "site": 0.7}
 
 
 def _is_word(folded: str) -> bool:
@@ -193,6 +208,77 @@ def welsh_date_forms(day: dt.date) -> set[str]:
     return {_fold(f).strip() for f in forms}
 
 
+# ----------------------------------------------------------------- foreign dates
+
+# The languages most spoken in England and Wales after English (ONS, Census 2021, "Main
+# language"), with those of the larger settled and newer communities the census groups
+# together: a family's or a consulate's papers write a recorded date in these.
+FOREIGN_DATE_LOCALES = ("pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "it", "lt", "zh", "fr", "tr",
+                        "ta", "de", "so", "ru", "bg", "lv", "hu", "fa", "el", "sk", "cs", "ne", "sq", "vi",
+                        "ckb", "ku", "uk", "hr", "sr_Latn", "sl", "nl", "hi", "ml", "ga", "gd", "tl", "ti",
+                        "am", "yo", "ps", "ko", "ja", "th", "da", "sv", "nb", "fi", "et", "he", "mk")
+# A probe date whose day and year figures appear nowhere else in a written date: where
+# they are shows where a locale puts the day and the year.
+_PROBE_YEAR, _PROBE_DAY = 1999, 28
+
+
+@functools.cache
+def _foreign_date_templates() -> dict[int, list[str]]:
+    """Month -> the locales' long and medium written forms of a date in that month (CLDR,
+    through babel), with "{d}" and "{y}" where the day and year go, folded: Polish "{d}
+    lutego {y}", Lithuanian "{y} m vasario {d} d", Romanian "{d} martie {y}"."""
+    def build() -> dict[int, list[str]]:
+        from babel.dates import format_date
+
+        out: dict[int, set[str]] = {m: set() for m in range(1, 13)}
+        for locale in FOREIGN_DATE_LOCALES:
+            for month in range(1, 13):
+                probe = dt.date(_PROBE_YEAR, month, _PROBE_DAY)
+                for style in ("long", "medium"):
+                    try:
+                        written = _fold(format_date(probe, style, locale=locale)).strip()
+                    except (ValueError, LookupError):
+                        continue  # a locale this babel does not hold
+                    # (Chinese and Japanese join the figures to their characters:
+                    # "1999nian2yue28ri"; the folded text joins them the same way.)
+                    if written.count(str(_PROBE_YEAR)) == 1 and written.count(str(_PROBE_DAY)) == 1:
+                        out[month].add(written.replace(str(_PROBE_YEAR), "{y}").replace(str(_PROBE_DAY), "{d}"))
+        return {str(m): sorted(v) for m, v in out.items()}
+
+    # (The cache's name holds the locales and babel's data file: another list, or another
+    # babel, is another cache.)
+    name = "foreign_dates_" + format(zlib.crc32(" ".join([*FOREIGN_DATE_LOCALES, _babel_data()]).encode()), "08x")
+    return {int(m): v for m, v in cached(name, build).items()}
+
+
+def _babel_data() -> str:
+    """babel's CLDR data file, by path, size and time (found without importing babel)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("babel")
+        st = (Path(spec.submodule_search_locations[0]) / "global.dat").stat()  # type: ignore[union-attr]
+    except (AttributeError, IndexError, OSError, TypeError, ValueError):
+        return "babel:absent"
+    return f"{spec.submodule_search_locations[0]}:{st.st_size}:{st.st_mtime_ns}"  # type: ignore[union-attr]
+
+
+def foreign_date_forms(day: dt.date) -> set[str]:
+    """A date as the languages of FOREIGN_DATE_LOCALES write it, folded ("17 lutego 2026",
+    "2024 m spalio 3 d", "2024nian12yue3ri"), the English forms left out."""
+    from cdop.confidentiality.folding import date_forms
+
+    days = {str(day.day), f"{day.day:02d}"}
+    forms = {t.format(d=d, y=day.year) for t in _foreign_date_templates()[day.month] for d in days}
+    return forms - date_forms(day) - welsh_date_forms(day)
+
+
+def derived_date_forms(day: dt.date, how: str) -> set[str]:
+    """The folded forms of a date derived in the way `how` names ("welsh_date", "foreign_date")."""
+    return welsh_date_forms(day) if how == "welsh_date" else foreign_date_forms(day)
+
+
 # ---------------------------------------------------------------------- addresses
 
 ROAD_WORDS = frozenset("""road rd street st avenue ave av lane ln close cl drive dr crescent cres
@@ -230,6 +316,7 @@ class Person:
     given: str
     surnames: tuple[str, ...]
     parts: tuple[str, ...]
+    middles: tuple[str, ...] = ()
 
 
 def people(identifiers) -> list[Person]:
@@ -252,14 +339,20 @@ def people(identifiers) -> list[Person]:
         elif not ident.field.startswith("child.") and len(ident.value.split()) >= 2:
             whole.setdefault(key, ident.value)
     out = []
+    child_forenames = ""
     if child_given and child_surname:
+        child_forenames = " ".join(i.value for i in identifiers
+                                   if i.field == "child.forenames" and i.layer == "recorded")
         whole = {("child.name", "child"): f"{child_given} {child_surname}"} | whole
     for (field, role), value in whole.items():
         words = value.split()
         surnames = tuple(p for p in re.split(r"[\s\-]+", words[-1]) if p)
+        middles = tuple(words[1:-1])
         if field == "child.name" and child_surname:
             surnames = tuple(p for p in re.split(r"[\s\-]+", child_surname) if p)
-        out.append(Person(field, role, words[0], surnames, tuple(sorted(parts.get((field, role), ())))))
+            middles = tuple(child_forenames.split()[1:])
+        out.append(Person(field, role, words[0], surnames, tuple(sorted(parts.get((field, role), ()))),
+                          tuple(m for m in middles if m[:1].isalpha())))
     return out
 
 
@@ -299,6 +392,40 @@ def initials_patterns(person: Person) -> list[tuple[re.Pattern[str], str]]:
         out.append((re.compile(rf"{g}(?<![\w.]{g})\.? ?(?:{'|'.join(sorted(surnames))})(?!\w)"), "stop"))
     if givens:
         out.append((re.compile(after_boundary(givens, not_before=r"[\w.]") + rf" [{letters}]\.(?!\w)"), "stop"))
+    out += _full_initials_patterns(person, g)
+    return out
+
+
+def full_initials(person: Person) -> set[str]:
+    """The runs of three or more initials a person's full name gives: the given name's,
+    any of the middle names' in order, then the surname's (every part of a double-barrelled
+    one, or one of them): "Malachi Jerome Gayle-Campbell" -> MJGC, MJG, MJC, MGC; "Kwabena
+    Nana Asante-Boateng" -> KNAB, KAB, KNA, KNB."""
+    g = anyascii(person.given)[:1].upper()
+    middles = [anyascii(m)[:1].upper() for m in person.middles]
+    surnames = [anyascii(s)[:1].upper() for s in person.surnames]
+    if not g.isalpha() or not surnames or not all(c.isalpha() for c in middles + surnames):
+        return set()
+    tails = {"".join(surnames), *surnames}
+    out = set()
+    for n in range(len(middles) + 1):
+        for chosen in itertools.combinations(middles, n):
+            out |= {g + "".join(chosen) + t for t in tails}
+    return {i for i in out if 3 <= len(i) <= 5}
+
+
+def _full_initials_patterns(person: Person, g: str) -> list[tuple[re.Pattern[str], str]]:
+    """Dotted runs of three or more ("C.E.N.", "C. M. P.") stop; undotted capitals
+    ("MJGC") standing alone are a flag; never a common abbreviation or a word ("NHS",
+    "LAC", "CAMHS", "BAT")."""
+    runs = sorted(full_initials(person), key=len, reverse=True)
+    if not runs:
+        return []
+    dotted = [r"\. ?".join(run) + r"\." for run in runs]
+    plain = [run for run in runs if not _abbreviation(run)]
+    out = [(re.compile(after_boundary(dotted, not_before=r"[\w.&]") + r"(?![\w&])"), "stop")]
+    if plain:
+        out.append((re.compile(after_boundary(plain, not_before=r"[\w.&/-]") + r"(?![\w&/-])"), "flag"))
     return out
 
 
@@ -358,6 +485,182 @@ def misspelling(token: str, parts: Iterable[str]) -> tuple[str, int, bool] | Non
     return best
 
 
+# -------------------------------------------------------------------- short forms
+
+# What a clipped name is finished with, in the languages of the families a CDOP office
+# reviews (folded): English and Scots (-y, -ie, -o, -s, -sy, -ag), Irish (-een), Polish
+# (-ek, -ka, -uś, -sia, -cio), Lithuanian (-ytė, -utė, -ukas, -elis), Romanian (-ica,
+# -uța, -el, -ică, -ișor), Russian and Ukrainian (-ya, -sha, -ik, -ochka), Spanish and
+# Portuguese (-ito, -ita, -inho, -inha), Italian (-ino, -ina), Greek (-aki), Dutch and
+# German (-je, -chen, -i); the bare clipping ("Des", "Mal") too.
+SHORT_FORM_ENDINGS = frozenset("""
+- y ie i o a s sy ey ee ag een ek ka ko us uś sia cio ytė utė ukas iukas elis ica ika uța uta el ică
+ișor ya sha ik ochka ito ita inho inha ino ina aki je chen ush
+""".replace("-", "").split()) | {""}
+_FOLDED_ENDINGS = frozenset(_fold(e).replace(" ", "") for e in SHORT_FORM_ENDINGS)
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+")
+_FIRST_SYLLABLE = re.compile(r"[^aeiouy]*[aeiouy]+([^aeiouy]+)")
+_LAST_SYLLABLE = re.compile(r"[^aeiouy]+[aeiouy]+[^aeiouy]*$")
+# Where a sentence says a name is a nickname: a clipping that is also a word ("Chi",
+# "Bob") counts at the start of a sentence only with one of these in it.
+_NICKNAME_CUES = re.compile(r"\b(?:call(?:s|ed)?|known as|nick ?named?|aka|goes by|went by|short for)\b",
+                            re.IGNORECASE)
+
+
+def name_stems(part: str) -> set[str]:
+    """The first syllable of a folded name part, as people clip it: up to the first
+    consonant after the first vowels, and up to the whole cluster ("desmond" -> "des",
+    "desm"; "bogdan" -> "bog", "bogd"; "szymon" -> "szym"); never under 3 letters, never
+    the whole part."""
+    m = _FIRST_SYLLABLE.match(part)
+    if not m:
+        return set()
+    return {s for s in (part[:m.start(1) + 1], part[:m.end(1)]) if len(s) >= 3 and s != part}
+
+
+def last_syllable(part: str) -> str | None:
+    """The last syllable of a name of three syllables or more, which people also use
+    alone ("malachi" -> "chi"); None for a shorter name or a syllable under 3 letters."""
+    if len(_VOWEL_GROUPS.findall(part)) < 3:
+        return None
+    m = _LAST_SYLLABLE.search(part)
+    return m.group(0) if m and len(m.group(0)) >= 3 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _short_form_table(parts: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    stems: dict[str, str] = {}
+    finals: dict[str, str] = {}
+    for part in parts:
+        for stem in name_stems(part):
+            stems.setdefault(stem, part)
+        last = last_syllable(part)
+        if last:
+            finals.setdefault(last, part)
+    return stems, finals
+
+
+def short_form(word: str, parts: Iterable[str]) -> str | None:
+    """The recorded name part (folded) that a folded word is a clipped or diminutive form
+    of: a first-syllable stem with one of SHORT_FORM_ENDINGS ("hodo", "dez" -> "des",
+    "tammy", "szymek", "gabyte"), or the last syllable of a long name ("chi"); None when
+    it is none, or is a part itself."""
+    parts = tuple(sorted(set(parts)))
+    return None if word in parts else _short_form_of(word, _short_form_table(parts))
+
+
+def _short_form_of(word: str, table: tuple[dict[str, str], dict[str, str]]) -> str | None:
+    """short_form with the recorded parts' stems and last syllables worked out once (a
+    year's gate holds hundreds of names: they are not sorted again for each word)."""
+    stems, finals = table
+    if len(word) < 3 or not word.isalpha():
+        return None  # (a recorded part itself is the caller's to leave out)
+    if word in finals:
+        return finals[word]
+    for k in range(3, len(word) + 1):
+        head, rest = word[:k], word[k:]
+        for stem in (head, head[:-1] + "s" if head.endswith("z") else None):
+            if stem not in stems:
+                continue
+            if rest in _FOLDED_ENDINGS or (rest[:1] == head[-1] and rest[1:] in _FOLDED_ENDINGS):
+                return stems[stem]  # "Tammy": the stem's last letter doubled before the ending
+    return None
+
+
+_CAPITALISED_NEXT = re.compile(r"(?:['\u2019]s)?[ \t]+([A-Z][\w'\u2019]*)")
+_WORD_BEFORE_CAPITALISED = re.compile(r"(?<![.!?:;] )(?<!^)\b[A-Z][\w'\u2019]*[ \t]+$")
+
+
+def _short_form_counts(raw: str, rs: int, word: str, part: str, exact: set[str]) -> bool:
+    """Whether a clipping of `part` found at raw[rs:] is written as a name: not a
+    closed-class, organisation or place word, a month or an abbreviation; not the first
+    word of a capitalised run that goes on with a word that is no recorded form ("Des
+    Moines", "Bart's Health"). A clipping that is also a word counts only as the last
+    syllable of a long name ("Chi" of Malachi; never a stem, "Park" of Parkinson), not
+    after another capitalised word, and at the start of a sentence only where the
+    sentence says it is what someone is called."""
+    if word in CLOSED_CLASS_WORDS or word in ABBREVIATIONS or word in _MONTH_NAMES or word in ORGANISATION_WORDS:
+        return False
+    nxt = _CAPITALISED_NEXT.match(raw, rs + len(word))
+    if nxt and _fold(nxt.group(1)).split()[0] not in exact:
+        return False
+    if not (word in WORD_NAMES or is_english_word(word) or is_known_word(word)):
+        return True
+    if last_syllable(part) != word or _WORD_BEFORE_CAPITALISED.search(raw, max(0, rs - 40), rs):
+        return False
+    i = rs - 1
+    while i >= 0 and raw[i] in " \t":
+        i -= 1
+    if i < 0 or raw[i] in ".!?:;\n(\"\u2013\u2014":
+        end = min((raw.find(c, rs) for c in ".!?\n" if raw.find(c, rs) >= 0), default=len(raw))
+        return bool(_NICKNAME_CUES.search(raw, rs, end))
+    return True
+
+
+_MONTH_NAMES = frozenset("""january february march april may june july august september october
+november december jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+
+
+# --------------------------------------------------------- names in another script
+
+# Letters written as one sound in another script, and the vowels and glides an abjad
+# leaves out or writes as consonants (Arabic و/ي as w/y): what is left is compared.
+_SKELETON_DIGRAPHS = (("zh", "j"), ("sh", "s"), ("ch", "c"), ("kh", "k"), ("gh", "g"), ("th", "t"),
+                      ("dh", "d"), ("ph", "f"), ("q", "k"))
+_SCRIPT_RUN = re.compile(r"[^\s\x00-\x7f\u2000-\u206f\u3000-\u303f\uff00-\uff0f\u060c\u061b\u061f\u06d4]+")
+
+
+def skeleton(folded: str) -> str:
+    """A folded name's consonants, in the way an abjad or an abugida written in Latin
+    letters keeps them: "hodan" and "hwdn" (هودن) -> "hdn"; "rojin" and "rozhyn" (ڕۆژین)
+    -> "rjn"; "simranjeet" and "simrnjit" (ਸਿਮਰਨਜੀਤ) -> "smrnjt"."""
+    s = folded.lower().replace(" ", "")
+    for a, b in _SKELETON_DIGRAPHS:
+        s = s.replace(a, b)
+    s = re.sub(r"[aeiouyw]", "", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def _latin(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def script_text_findings(raw: str, persons: list[Person]) -> list[Finding]:
+    """A recorded Latin name written in another script in the text: a Chinese run whose
+    syllables (anyascii's pinyin) spell a recorded name part ("李晓玲" holds "xiaoling"),
+    or a word of another script whose consonants are a recorded part's ("هودن" for
+    Hodan, "ਨਵਦੀਪ" for Navdeep). Flags: the reading is the coordinator's to confirm."""
+    if raw.isascii():
+        return []
+    parts = {part: p for p in persons for part in p.parts}
+    skeletons = {}
+    for part, person in parts.items():
+        sk = skeleton(part)
+        if len(sk) >= 3:
+            skeletons.setdefault(sk, person)
+    found = []
+    for m in _SCRIPT_RUN.finditer(raw):
+        run, start = m.group(0), m.start()
+        if any(_latin(c) for c in run if c.isalpha()):
+            continue
+        if all(_cjk(c) for c in run):
+            syllables = [anyascii(c).lower() for c in run]
+            for i in range(len(run)):
+                for j in range(len(run), i + 1, -1):
+                    person = parts.get("".join(syllables[i:j]))
+                    if person is not None:
+                        found.append(Finding(person.field, "name", start + i, start + j, "flag", person.role,
+                                             CONFIDENCE["script_text"], "derived"))
+            continue
+        person = skeletons.get(skeleton(_fold(run)))
+        if person is not None:
+            found.append(Finding(person.field, "name", start, m.end(), "flag", person.role,
+                                 CONFIDENCE["script_text"], "derived"))
+    return found
+
+
 # ------------------------------------------------------------------------ handles
 
 def handle_parts(token: str, parts: Iterable[str], *, handle: bool) -> list[tuple[int, int, str]]:
@@ -397,6 +700,62 @@ def _in_handle(raw: str, start: int, end: int) -> bool:
     return run[:1] in ("@", "#") or "@" in run
 
 
+# A token written as a user name: after @ or #, or letters joined by "_" or "." to more
+# letters or digits ("chi_gc08", "wrobel_szymek14", "bogdan.dumi12"), or letters run into
+# two digits or more ("zoewinters08").
+_HANDLE_TOKEN = re.compile(r"(?<![\w@#.])(?:[@#][A-Za-z0-9_.]*[A-Za-z][A-Za-z0-9_.]*"
+                           r"|[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+|[A-Za-z]{3,}[0-9]{2,})(?![\w@])")
+_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def handle_segments(token: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded) for each run of letters of a handle, camel case split
+    ("JusticeForSimran" -> justice, for, simran)."""
+    return [(m.start(), m.end(), m.group(0).lower()) for m in _SEGMENT.finditer(token)]
+
+
+def handle_findings(raw: str, persons: list[Person]) -> list[Finding]:
+    """A recorded person in a user name through a short form or a clipped surname
+    ("chi_gc08" for Malachi Gayle-Campbell, "wrobel_szymek14" for Szymon Wróblewski): each
+    letter run of the handle that is a short form of a recorded part (one that is also a
+    word only beside the same person's initials or another of their forms), or the first
+    5 letters or more of a recorded part (at least 3/5 of it, and no word)."""
+    parts = {part: p for p in persons for part in p.parts}
+    if not parts or not any(c in raw for c in "@#_.0123456789"):
+        return []
+    found = []
+    table = None
+    for m in _HANDLE_TOKEN.finditer(raw):
+        token = m.group(0)
+        table = table or _short_form_table(tuple(sorted(parts)))
+        hits: list[tuple[int, int, Person, bool]] = []  # (start, end, person, needs support)
+        segments = handle_segments(token)
+        for s, e, seg in segments:
+            if len(seg) < 3 or seg in parts:
+                continue  # (a whole part: the recorded form's or the inside pass's finding)
+            part = _short_form_of(seg, table)
+            if part is not None and seg not in ABBREVIATIONS:
+                word = seg in WORD_NAMES or is_english_word(seg) or seg in CLOSED_CLASS_WORDS
+                hits.append((s, e, parts[part], word))
+                continue
+            if len(seg) >= 5 and not (is_english_word(seg) or is_known_word(seg)):
+                for part, person in parts.items():
+                    if part.startswith(seg) and 5 * len(seg) >= 3 * len(part):
+                        hits.append((s, e, person, False))
+                        break
+        for s, e, person, needs_support in hits:
+            if needs_support:
+                own = {seg for _, _, seg in segments} - {token[s:e].lower()}
+                letters = {(person.given[:1] + sn[:1]).lower() for sn in person.surnames}
+                letters.add("".join(x[:1] for x in person.surnames).lower())
+                others = any(h[2] == person and not h[3] and h[:2] != (s, e) for h in hits)
+                if not (own & {anyascii(x) for x in letters} or others or own & set(person.parts)):
+                    continue
+            found.append(Finding(person.field, "name", m.start() + s, m.start() + e, "flag", person.role,
+                                 CONFIDENCE["handle"] - 0.15, "derived"))
+    return found
+
+
 # ---------------------------------------------------------------- the patterned pass
 
 # A whole capitalised word of the folded text (not part of "McDonald" or "Zofia2010").
@@ -416,6 +775,8 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
                                  CONFIDENCE["initials"] if severity == "flag" else 0.8, "derived"))
     if not all_parts:
         return found
+    found += script_text_findings(raw, persons)
+    found += handle_findings(raw, persons)
     cased, text = folded.cased, folded.text
     # Each distinct capitalised word is judged once (agency text repeats its words);
     # only the words that are misspellings are then found in the text.
@@ -428,6 +789,26 @@ def derived_findings(folded: Folded, persons: list[Person], exact: set[str]) -> 
         hit = misspelling(low, all_parts)
         if hit is not None:
             hits[word] = hit
+    # Clipped and diminutive forms ("Hodo", "Dez", "Szymek"), judged once per word too.
+    table = _short_form_table(tuple(sorted(all_parts)))
+    shorts: dict[str, str] = {}
+    for word in set(_CAPITALISED_WORD.findall(cased)):
+        low = word.lower()
+        if low in exact or low in hits or word.isupper():
+            continue
+        part = _short_form_of(low, table)
+        if part is not None and low not in all_parts:
+            shorts[word] = part
+    if shorts:
+        pattern = re.compile(after_boundary([re.escape(h) for h in sorted(shorts, key=len, reverse=True)],
+                                            before=" ") + "(?= )")
+        for m in pattern.finditer(cased):
+            s, e = folded.raw_span(m.start(), m.end())
+            if not _short_form_counts(raw, s, m.group(0).lower(), shorts[m.group(0)], exact):
+                continue
+            person = all_parts[shorts[m.group(0)]]
+            found.append(Finding(person.field, "name", s, e, "flag", person.role, CONFIDENCE["short_form"],
+                                 "derived"))
     if hits:
         pattern = re.compile(after_boundary([re.escape(h) for h in sorted(hits, key=len, reverse=True)], before=" ")
                              + "(?= )")
@@ -522,6 +903,7 @@ def derived_identifiers(identifiers) -> list[Identifier]:
             except ValueError:
                 continue
             add(ident, day.isoformat(), "date", "welsh_date")
+            add(ident, day.isoformat(), "date", "foreign_date")
         elif ident.kind == "address" and len(value.split()) >= 2 and "," not in value and "\n" not in value:
             head = street_head(value)
             if head and (ident.field, head) in heads:

@@ -215,6 +215,8 @@ def date_forms(day: dt.date) -> set[str]:
         for mm in (f"{m}", f"{m:02d}"):
             for yr in years:
                 forms.add(f"{dd} {mm} {yr}")
+                if d > 12:
+                    forms.add(f"{mm} {dd} {yr}")  # the US order, where it cannot be read as another day
     for name in months:
         for dd in days:
             for yr in (f"{y}", f"{yy:02d}"):

@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 
 from cdop.confidentiality.decisions import fingerprints
-from cdop.confidentiality.derived import derived_findings, welsh_date_forms
+from cdop.confidentiality.derived import derived_date_forms, derived_findings
 from cdop.confidentiality.detectors import unrecorded_findings
 from cdop.confidentiality.folding import (  # noqa: F401 -- Identifier, date_forms, name_variants: used from here
     _MONTH_ABBREVIATIONS,
@@ -263,7 +263,7 @@ class Gate:
                 day = dt.date.fromisoformat(value)
             except ValueError:
                 return []
-            pattern = _welsh_date_pattern(day) if ident.how == "welsh_date" else _date_pattern(day)
+            pattern = _derived_date_pattern(day, ident.how) if ident.how else _date_pattern(day)
             spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
         else:
             pattern = _name_pattern(value)
@@ -337,8 +337,8 @@ def _date_pattern(day: dt.date) -> re.Pattern[str]:
 
 
 @functools.lru_cache(maxsize=20000)
-def _welsh_date_pattern(day: dt.date) -> re.Pattern[str]:
-    forms = sorted(welsh_date_forms(day), key=len, reverse=True)
+def _derived_date_pattern(day: dt.date, how: str) -> re.Pattern[str]:
+    forms = sorted(derived_date_forms(day, how), key=len, reverse=True)
     return re.compile(after_boundary([re.escape(f).replace(r"\ ", " ") for f in forms], before=" ") + "(?= )")
 
 

@@ -188,12 +188,19 @@ def _address_identifiers(field: str, address: str) -> list[Identifier]:
     found = [Identifier(field, address, "address")]
     flat = False
     for i, part in enumerate(parts[:4]):
-        if re.match(r"^(?:flat|apartment|apt|unit)\s*\d+[a-z]?$", part, re.IGNORECASE):
+        if re.match(r"^(?:flat|apartment|apt|unit|plot|pitch)\s*\d+[a-z]?$", part, re.IGNORECASE):
             flat = True
+            if i == 0 and re.match(r"^(?:plot|pitch)", part, re.IGNORECASE) and len(parts) > 1:
+                found.append(Identifier(field, part, "place"))  # a site's plot: as a house name
             continue  # "Flat 3" alone says nothing
         if flat and i == 1 and not re.search(r"\d", part) and len(part.split()) >= 2 and len(parts) > 2:
-            # "Flat 3, Hollis House, 12 Mill Lane": the building alone names the home.
+            # "Flat 3, Hollis House, 12 Mill Lane": the building alone names the home;
+            # "Plot 6, Meadow View Caravan Site": the site, and the site without its
+            # generic words ("Meadow View").
             found.append(Identifier(field, part, "place", layer="derived", confidence=0.9, how="building"))
+            head = site_head(part)
+            if head:
+                found.append(Identifier(field, head, "place", layer="derived", confidence=0.7, how="site"))
             continue
         if not re.search(r"[A-Za-z]", part) or len(part) < 6:
             break
@@ -210,6 +217,24 @@ def _address_identifiers(field: str, address: str) -> list[Identifier]:
         else:
             break  # the town and what follows identify nobody alone
     return found
+
+
+# The generic words of a residential site's name, longest first.
+_SITE_WORDS = ("mobile home park", "residential park", "caravan site", "caravan park", "park homes",
+               "holiday park", "travellers site", "travellers' site", "traveller site", "site", "park")
+
+
+def site_head(building: str) -> str | None:
+    """A site's or park's name without its generic words ("Meadow View" of "Meadow View
+    Caravan Site", "Willow Bank" of "Willow Bank Park Homes"), if two words or more remain
+    (one word alone, "Meadow", names too many places)."""
+    words = building.split()
+    low = _fold(building).strip()
+    for generic in _SITE_WORDS:
+        if low.endswith(" " + generic):
+            head = words[:len(words) - len(generic.split())]
+            return " ".join(head) if len(head) >= 2 else None
+    return None
 
 
 def place_names(value: str) -> list[str]:

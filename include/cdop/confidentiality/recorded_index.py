@@ -18,7 +18,7 @@ import re
 
 import ahocorasick
 
-from cdop.confidentiality.derived import Person, derived_identifiers, people, welsh_date_forms
+from cdop.confidentiality.derived import Person, derived_date_forms, derived_identifiers, people
 from cdop.confidentiality.folding import Identifier, _fold, date_forms, digraphs
 
 
@@ -42,7 +42,7 @@ def identifier_keys(ident: Identifier) -> set[str]:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return set()
-        forms = welsh_date_forms(day) if ident.how == "welsh_date" else date_forms(day)
+        forms = derived_date_forms(day, ident.how) if ident.how else date_forms(day)
         return {_squeeze(f) for f in forms}
     return {k for k in (_squeeze(_fold(value)), _squeeze(_fold(digraphs(value)))) if k}
 

@@ -34,7 +34,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cdop.confidentiality.derived import derived_identifiers, welsh_date_forms
+from cdop.confidentiality.derived import derived_date_forms, derived_identifiers
 from cdop.confidentiality.documents import FLAG_SUFFIX
 from cdop.confidentiality.folding import Finding
 from cdop.confidentiality.gate import Gate, Identifier, _fold, date_forms
@@ -66,9 +66,9 @@ class ReportBlocked(RuntimeError):
 
 
 def _date_key(ident: Identifier) -> str:
-    """A date's written forms are kept by value, and apart for its Welsh forms."""
+    """A date's written forms are kept by value, and apart for its Welsh and foreign forms."""
     value = (ident.value or "").strip()
-    return f"cy:{value}" if ident.how == "welsh_date" else value
+    return f"{ident.how}:{value}" if ident.how else value
 
 
 def _digit_windows(raw: str) -> set[str]:
@@ -117,7 +117,7 @@ class YearGate:
                     except ValueError:
                         self._forms[key] = []
                     else:
-                        written = welsh_date_forms(day) if ident.how == "welsh_date" else date_forms(day)
+                        written = derived_date_forms(day, ident.how) if ident.how else date_forms(day)
                         self._forms[key] = [tuple(f.split()) for f in written]
                 for form in self._forms[key]:
                     self._by_form.setdefault(" ".join(form), []).append(ident)
