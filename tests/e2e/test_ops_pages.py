@@ -1200,7 +1200,7 @@ def test_the_case_header_shows_age_band_expected_and_the_flags_the_cli_shows(sig
     assert "1-4 years &middot; unexpected death" in other
     assert "NCMD notification overdue" not in other and "joint agency response recorded" not in other
     # The pipeline's list of the stage flags the same case, and only it.
-    listing = signed_in.get("/cdop/?stage=gathering_information").text
+    listing = signed_in.get("/cdop/?stage=notified").text  # registered, not asked yet
     rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr><td><a href="cases/([^"]+)">.*?</tr>', listing, re.S)}
     assert "no CDRM or JAR" in rows[flagged] and "no CDRM or JAR" not in rows[told]
 

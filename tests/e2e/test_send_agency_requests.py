@@ -118,7 +118,7 @@ def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
                 if p.get_content_type() == "application/pdf"}
         form = " ".join(pdf_text(pdfs[f"{case_number}-reporting-form.pdf"]).split())
         assert form.startswith("Child Death Reporting Form") or "Child Death Reporting Form" in form
-        assert case_number in form and "Your role (not your name)" in form
+        assert "Case number (from the email)" in form and "Your role (not your name)" in form
         assert "Chronology of your contact with the child and family" in form
         for name, data in pdfs.items():
             assert data.startswith(b"%PDF"), name
