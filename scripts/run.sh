@@ -40,6 +40,9 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execu
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT:-8793}"
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT:-8794}"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
+# One SQLite file for every service: a connection waits for another's write instead of
+# failing after 5 s with "database is locked" (cdop_airflow/metadata_db.py says why).
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS:-cdop_airflow.metadata_db.CONNECT_ARGS}"
 mkdir -p "$AIRFLOW_HOME" "$CDOP_HOME/mail" "$LOG"
 
 # The links in the demo's request emails must reach this portal: another port needs the

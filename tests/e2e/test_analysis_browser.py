@@ -164,6 +164,10 @@ def test_record_an_analysis_with_recommendations_and_a_recommendations_progress(
     first = page.locator("section.rec-card").first
     assert "overdue" in (first.get_attribute("class") or "")
     rec_id = int(first.get_attribute("id").removeprefix("R"))
+    assert page.locator("form.progress-form").count() == 0  # no form under each item
+    first.get_by_role("link", name=f"Record progress on R{rec_id}").press("Enter")
+    first = page.locator(f"#R{rec_id}")
+    assert page.locator("form.progress-form").count() == 1
     status = first.get_by_label("Status now")
     status.focus()
     page.keyboard.press("ArrowDown")  # in_progress -> completed

@@ -26,7 +26,13 @@ from cdop.store.models import (
     Recommendation,
     RecommendationUpdate,
 )
-from tests.support.ops import airflow_api_environment, cdop_subapp, csrf_from, token_for
+from tests.support.ops import (
+    airflow_api_environment,
+    cdop_subapp,
+    csrf_from,
+    field_problem,
+    token_for,
+)
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -160,7 +166,12 @@ def test_recommendations_overdue_first_and_progress_recorded(client, settings):
     assert kinds and kinds == sorted(kinds, key=["overdue", "open", "closed"].index), kinds
     assert "overdue" in kinds
     rec_id = int(order[0][1])
-    token = csrf_from(page.text)
+    # No form under each item: one "Record progress" link each, and the form on demand.
+    assert "<form" not in re.search(r'<section class="rec-card.*</section>', page.text, re.S).group(0)
+    assert page.text.count('>Record progress<span') == len([k for k in kinds if k != "closed"])
+    chosen = client.get(f"/cdop/recommendations?record={rec_id}").text
+    assert chosen.count('action="recommendations/') == 1 and f'id="progress-R{rec_id}"' in chosen
+    token = csrf_from(chosen)
     with unit_of_work(settings) as uow:
         school = uow.session.scalar(select(CaseIdentifier.value).join(Recommendation, Recommendation.case_id ==
                                                                        CaseIdentifier.case_id)
@@ -174,7 +185,11 @@ def test_recommendations_overdue_first_and_progress_recorded(client, settings):
     empty = client.post(f"/cdop/recommendations/{rec_id}/progress",
                         data={"csrf_token": token, "status": "done", "progress": ""})
     assert empty.status_code == 422
-    assert "field &#39;status&#39;" in empty.text and "field &#39;progress&#39;: is required" in empty.text
+    assert field_problem(empty.text, f"R{rec_id}", "status") and field_problem(
+        empty.text, f"R{rec_id}", "progress").startswith("is required")
+    kept = client.post(f"/cdop/recommendations/{rec_id}/progress",
+                       data={"csrf_token": token, "status": "completed", "progress": "x" * 5000})
+    assert kept.status_code == 422 and '<option value="completed" selected>' in kept.text  # kept as chosen
     saved = client.post(f"/cdop/recommendations/{rec_id}/progress", follow_redirects=False,
                         data={"csrf_token": token, "status": "completed", "progress": "Audit done; actions agreed."})
     assert saved.status_code == 303 and saved.headers["location"] == "/cdop/recommendations?done=progress_recorded"

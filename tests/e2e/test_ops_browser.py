@@ -226,7 +226,9 @@ def test_sign_in_then_use_the_cdop_pages(api_server, browser):
     form.locator("input[name=received]").fill(future)
     form.get_by_role("button", name="Record return").click()
     page.get_by_role("alert").wait_for()
-    assert "field 'received': is in the future" in page.get_by_role("alert").inner_text()
+    assert "Received: is in the future" in page.get_by_role("alert").inner_text()
+    assert form.locator("#return-received-error").inner_text().endswith("is in the future")
+    assert form.locator("select[name=agency]").input_value() == agency  # kept as chosen
     _shot(page, "08-case-form-error")
 
     form = page.locator("#return-form")

@@ -36,7 +36,9 @@ from tests.support.ops import (
     cdop_subapp,
     csrf_from,
     expired_token,
+    field_problem,
     forged_token,
+    form_summary,
     submitted_portal_return,
     token_for,
 )
@@ -268,8 +270,12 @@ def test_a_bad_form_names_the_field_and_writes_nothing(client, settings):
     response = client.post(f"/cdop/cases/{number}/return",
                            data={"csrf_token": token, "agency": agency, "received": "2026-03-09"})
     assert response.status_code == 422
-    assert "field &#39;received&#39;: is in the future" in response.text
-    assert 'data-field="received"' in response.text
+    # Beside its field, linked from the summary; the form keeps the agency chosen and
+    # leaves the refused date empty (a refused value is never shown again).
+    assert field_problem(response.text, "return", "received") == "is in the future"
+    assert 'data-field="received"' in response.text and f'href="cases/{number}/return#return-received"' in response.text
+    assert f'<option value="{agency}" selected>' in response.text
+    assert "2026-03-09" not in re.search(r'<form[^>]*id="return-form".*?</form>', response.text, re.S).group(0)
     response = client.post(f"/cdop/cases/{number}/return",
                            data={"csrf_token": token, "agency": agency, "received": "27/02/2026"})
     assert response.status_code == 422 and "is not a date in the form YYYY-MM-DD" in response.text
@@ -292,11 +298,13 @@ def test_update_an_investigation(client, settings):
     token = csrf_from(client.get(f"/cdop/cases/{number}").text)
     bad = client.post(f"/cdop/cases/{number}/investigation",
                       data={"csrf_token": token, "kind": kind, "status": "concluded", "date": ""})
-    assert bad.status_code == 422 and "field &#39;date&#39;: is required" in bad.text
+    assert bad.status_code == 422 and field_problem(bad.text, "investigation", "date").startswith("is required")
+    assert f'<option value="{kind}" selected>' in bad.text and '<option value="concluded" selected>' in bad.text
     bad = client.post(f"/cdop/cases/{number}/investigation",
                       data={"csrf_token": token, "kind": "séance", "status": "concluded",
                             "date": "2026-02-20"})
-    assert bad.status_code == 422 and "field &#39;kind&#39;: must be one of" in bad.text
+    assert bad.status_code == 422 and field_problem(bad.text, "investigation", "kind").startswith("must be one of")
+    assert "séance" not in bad.text and 'value="2026-02-20"' in bad.text
     ok = client.post(f"/cdop/cases/{number}/investigation",
                      data={"csrf_token": token, "kind": kind, "status": "concluded",
                            "date": "2026-02-20", "outcome": "Inquest concluded."},
@@ -326,10 +334,10 @@ def test_approve_or_return_a_case_report(client, settings):
     token = csrf_from(page)
     bad = client.post(f"/cdop/cases/{number}/report",
                       data={"csrf_token": token, "version": "1", "decision": "return"})
-    assert bad.status_code == 422 and "field &#39;comments&#39;: are required" in bad.text
+    assert bad.status_code == 422 and field_problem(bad.text, "report", "comments").startswith("are required")
     bad = client.post(f"/cdop/cases/{number}/report",
                       data={"csrf_token": token, "version": "1", "decision": "maybe"})
-    assert bad.status_code == 422 and "field &#39;decision&#39;: must be one of" in bad.text
+    assert bad.status_code == 422 and "Decision: must be one of" in form_summary(bad.text, "report")
     ok = client.post(f"/cdop/cases/{number}/report",
                      data={"csrf_token": token, "version": "1", "decision": "return",
                            "comments": "Chronology needs the GP entries."},
@@ -821,7 +829,8 @@ def test_a_closed_case_is_read_only(client, settings):
     token = csrf_from(page.text)
     refused = client.post(f"/cdop/cases/{number}/investigation",
                           data={"csrf_token": token, "kind": "police", "status": "concluded", "date": "2026-02-20"})
-    assert refused.status_code == 422 and "field &#39;case&#39;: is closed: its record is read-only" in refused.text
+    assert refused.status_code == 422 and "Case: is closed: its record is read-only" in form_summary(
+        refused.text, "investigation")
     with unit_of_work(settings) as uow:
         assert not uow.session.scalar(select(AuditEvent).where(AuditEvent.actor == "coordinator"))
 
@@ -880,8 +889,10 @@ def test_edit_an_agency_and_import_the_directory(client, settings):
     token = csrf_from(client.get("/cdop/agencies/RUH").text)
     bad = client.post("/cdop/agencies/RUH", data={"csrf_token": token, "name": "Riverside\r\nBcc: x@example.org",
                                                   "type": "hospital_trust", "request_email": "not-an-address"})
-    assert bad.status_code == 422 and "field &#39;name&#39;" in bad.text and "field &#39;request_email&#39;" in bad.text
-    assert "Bcc" not in bad.text.split("Nothing was recorded")[1].split("</div>")[0]
+    assert bad.status_code == 422 and field_problem(bad.text, "agency", "name") and field_problem(
+        bad.text, "agency", "request_email")
+    assert "Bcc" not in bad.text and "not-an-address" not in bad.text  # refused values are not put back
+    assert '<option value="hospital_trust" selected>' in bad.text  # what was right is kept
     ok = client.post("/cdop/agencies/RUH", data={"csrf_token": token, "name": "Riverside University Hospitals",
                                                  "type": "hospital_trust", "request_email": "cdr.riverside@nhs.net",
                                                  "secure": "yes", "active": "yes"}, follow_redirects=False)
@@ -907,7 +918,7 @@ def test_family_identifiers_are_entered_but_never_shown_back_except_by_an_audite
     page = client.get(f"/cdop/cases/{number}").text
     assert "Morwenna" not in page and "parent name" in page and surname not in page
     refused = client.post(f"/cdop/cases/{number}/identifiers", data={"csrf_token": token, "reason": ""})
-    assert refused.status_code == 422 and "field &#39;reason&#39;" in refused.text and surname not in refused.text
+    assert refused.status_code == 422 and field_problem(refused.text, "reveal", "reason") and surname not in refused.text
     shown = client.post(f"/cdop/cases/{number}/identifiers", data={"csrf_token": token, "reason": "Coroner's officer"})
     assert shown.status_code == 200 and surname in shown.text
     assert shown.headers["cache-control"] == "no-store"
@@ -926,7 +937,7 @@ def test_meeting_business_waits_for_the_meeting(client, settings):
     assert page.status_code == 200 and "at 14:30" in page.text and 'name="minutes"' not in page.text
     token = csrf_from(page.text)
     early = client.post(f"/cdop/meetings/{meeting}", data={"csrf_token": token, "minutes": "Too soon."})
-    assert early.status_code == 422 and "field &#39;minutes&#39;: the meeting has not happened yet" in early.text
+    assert early.status_code == 422 and "Minutes: the meeting has not happened yet" in form_summary(early.text, "business")
     listing = client.get("/cdop/meetings").text
     assert "at 14:30" in listing and "Room 9" in listing and "Held" in listing
     assert client.get("/cdop/meetings/999999").status_code == 404
@@ -1157,7 +1168,7 @@ def test_register_a_death_keeps_what_was_typed_and_names_each_problem_beside_its
     page = refused.text
     assert "943 476 5918" not in page and "9434765918" not in page  # the refused value is not repeated
     assert 'id="err-nhs_number"' in page and 'aria-describedby="err-nhs_number"' in page
-    assert 'href="notifications/new#f-nhs_number">NHS number</a>' in page
+    assert 'href="notifications#f-nhs_number">NHS number</a>' in page  # this document, the POST's answer
     assert "field &#39;nhs_number&#39;" not in page  # no programmer's message at the top
     assert 'value="Grace May"' in page and 'value="O’Neill-Łukasiewicz"' in page
     assert 'value="2019-05-05"' in page and 'value="BA1 1AA"' in page and 'value="Dr Hope Will"' in page
@@ -1198,6 +1209,10 @@ def test_the_case_header_shows_age_band_expected_and_the_flags_the_cli_shows(sig
     other = signed_in.get(f"/cdop/cases/{told}").text
     assert "1-4 years &middot; unexpected death" in other
     assert "NCMD notification overdue" not in other and "joint agency response recorded" not in other
+    # The pipeline's list of the stage flags the same case, and only it.
+    listing = signed_in.get("/cdop/?stage=notified").text  # registered, not asked yet
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr><td><a href="cases/([^"]+)">.*?</tr>', listing, re.S)}
+    assert "no CDRM or JAR" in rows[flagged] and "no CDRM or JAR" not in rows[told]
 
 def test_the_held_findings_page_locates_each_finding_and_releases_a_false_alarm_with_a_reason(signed_in, settings):
     """What holds a statutory output, placed and kinded (never the words), and the
@@ -1255,7 +1270,9 @@ def test_a_waiver_reason_naming_the_child_is_refused_on_the_page_and_can_be_corr
         "csrf_token": token, "agency": code, "reason": f"{forename} was never seen by this agency."})
     assert refused.status_code == 422
     alert = re.search(r'role="alert".*?</div>', refused.text, re.S).group(0)
-    assert "field &#39;reason&#39;" in alert and "refer to people by their role" in alert and forename not in alert
+    assert "Reason" in alert and "refer to people by their role" in alert and forename not in alert
+    assert "refer to people by their role" in field_problem(refused.text, "waive", "reason")
+    assert forename not in refused.text  # the refused reason is not put back in its box
     with unit_of_work(settings) as uow:
         assert uow.session.scalar(select(AgencyRequest.status).join(Case).join(Agency).where(
             Case.case_number == number, Agency.code == code)) == "sent"

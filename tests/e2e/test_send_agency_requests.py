@@ -36,8 +36,19 @@ def parts_text(message) -> str:
         if part.is_multipart():
             continue
         payload = part.get_payload(decode=True) or b""
-        chunks.append(payload.decode("utf-8", "replace"))
+        if part.get_content_type() == "application/pdf":
+            chunks.append(pdf_text(payload))
+        else:
+            chunks.append(payload.decode("utf-8", "replace"))
     return "\n".join(chunks)
+
+
+def pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def register(env):
@@ -88,12 +99,32 @@ def test_requests_reach_every_agency_once_and_identifiers_only_go_secure(
         assert "text/plain" in types and "text/html" in types
         attachments = sorted(p.get_filename() for p in message.iter_attachments())
         expected = {
-            "CDOP-2026-0001": ["CDOP-2026-0001-neonatal-form.txt", "CDOP-2026-0001-reporting-form.txt",
-                               "CDOP-2026-0001-return-template.csv", "CDOP-2026-0001-sudi-form.txt"],
-            "CDOP-2026-0002": ["CDOP-2026-0002-reporting-form.txt", "CDOP-2026-0002-return-template.csv",
-                               "CDOP-2026-0002-suicide-form.txt"],
+            "CDOP-2026-0001": ["CDOP-2026-0001-neonatal-form.pdf", "CDOP-2026-0001-reporting-form.pdf",
+                               "CDOP-2026-0001-return-template.csv", "CDOP-2026-0001-sudi-form.pdf"],
+            "CDOP-2026-0002": ["CDOP-2026-0002-reporting-form.pdf", "CDOP-2026-0002-return-template.csv",
+                               "CDOP-2026-0002-suicide-form.pdf"],
         }[case_number]
         assert attachments == expected
+        # One route offered, the file route named as the fallback; an NHS number as 3-3-4.
+        body = message.get_body(("plain",)).get_content()
+        assert "HOW TO REPLY: complete the form online." in body
+        assert "ONLY IF YOU CANNOT USE THE ONLINE FORM" in body
+        assert body.index("HOW TO REPLY") < body.index("ONLY IF YOU CANNOT")
+        if recipient.endswith(secure_domains):
+            assert ("943 476 5919" if case_number == "CDOP-2026-0001" else "401 023 2137") in body
+        # The reporting form as a document: the portal's questions for this agency's type,
+        # the summary and chronology, the case number, and nothing that identifies the child.
+        pdfs = {p.get_filename(): p.get_payload(decode=True) for p in message.iter_attachments()
+                if p.get_content_type() == "application/pdf"}
+        form = " ".join(pdf_text(pdfs[f"{case_number}-reporting-form.pdf"]).split())
+        assert form.startswith("Child Death Reporting Form") or "Child Death Reporting Form" in form
+        assert "Case number (from the email)" in form and "Your role (not your name)" in form
+        assert "Chronology of your contact with the child and family" in form
+        for name, data in pdfs.items():
+            assert data.startswith(b"%PDF"), name
+            assert dataclasses.replace(gate[case_number], policy=policy).scan(pdf_text(data)) == [], name
+        if "police" in recipient:
+            assert "Health and development" not in form  # a section for health agencies only
 
     with unit_of_work(agencies) as uow:
         sent = {m.message_id: m.business_key for m in uow.session.scalars(select(OutboxMessage))}

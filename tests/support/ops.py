@@ -77,6 +77,28 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def field_problem(html: str, form: str, field: str) -> str:
+    """The problem a refused page form shows beside one field (ops/_forms.html.j2), with
+    the field marked invalid and described by it; '' when the field has none."""
+    from html import unescape
+
+    found = re.search(rf'<span class="field-error" id="{form}-{field}-error">'
+                      rf'<span class="visually-hidden">Error: </span>(.*?)</span>', html, re.S)
+    if not found:
+        return ""
+    described = re.search(rf'id="{form}-{field}"[^>]*aria-invalid="true" aria-describedby="{form}-{field}-error"', html)
+    assert described, f"{form}-{field} is not marked invalid"
+    return unescape(found.group(1))
+
+
+def form_summary(html: str, form: str) -> str:
+    """The text of a refused form's summary above it ('' when none)."""
+    from html import unescape
+
+    found = re.search(rf'<div class="errors error-summary" role="alert" id="{form}-errors">(.*?)</div>', html, re.S)
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1))) if found else ""
+
+
 def cdop_subapp(app):
     """The CDOP FastAPI app as Airflow mounted it (found through the real plugin)."""
     from fastapi import FastAPI

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cdop.config import PROJECT_ROOT
-from cdop.wording import plural
+from cdop.wording import nhs_number, plural
 
 TEMPLATES = PROJECT_ROOT / "include" / "templates"
 
@@ -55,6 +55,7 @@ def environment() -> Environment:
     )
     env.filters["long_date"] = _long_date
     env.filters["plural"] = plural
+    env.filters["nhs_number"] = nhs_number
     return env
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -76,25 +77,46 @@ _OFFICE_FORM_TYPES = (
 )
 
 
-def form_attachments(settings: Settings, case_number: str, forms: list[str]) -> tuple[Attachment, ...]:
-    """The reporting form and each supplementary form. An office's own copy of a form
-    (CDOP_HOME/forms/<code>.docx or .pdf) is sent in preference to the built-in text.
-    The return template (summary and chronology, include/templates/returns/) goes last."""
+def form_attachments(settings: Settings, case_number: str, forms: list[str], *,
+                     agency_type: str) -> tuple[Attachment, ...]:
+    """The fallback route's documents, for an agency that cannot use the portal: the
+    reporting form and each supplementary form as a printable PDF with the questions the
+    portal would ask this agency (data/reporting_form.toml), then the return template
+    (summary and chronology, include/templates/returns/). An office's own copy of a form
+    (CDOP_HOME/forms/<code>.docx or .pdf) is sent in preference to the generated one."""
     template = template_path("returns/return_template.csv").read_bytes()
-    return (*(_form_file(settings.home / "forms", code, case_number) for code in forms),
+    office = settings.policy.office
+    return (*(_form_file(settings.home / "forms", code, agency_type, case_number, first=i == 0,
+                         area_name=settings.policy.area_name, office_email=office.secure_email)
+              for i, code in enumerate(forms)),
             Attachment(f"{case_number}-return-template.csv", template, "text/csv"))
 
 
-def _form_file(office_dir: Path, code: str, case_number: str) -> Attachment:
+def _form_file(office_dir: Path, code: str, agency_type: str, case_number: str, *, first: bool,
+               area_name: str, office_email: str) -> Attachment:
     for suffix, mime in _OFFICE_FORM_TYPES:
         candidate = office_dir / f"{code}{suffix}"
         if candidate.is_file():
             return Attachment(f"{case_number}-{code}{suffix}", candidate.read_bytes(), mime)
-    name = f"forms/{code}.txt.j2"
-    if not template_path(name).is_file():
-        name = "forms/supplementary.txt.j2"
-    text = render(name, case_number=case_number, code=code, title=taxonomy().form_title(code))
-    return Attachment(f"{case_number}-{code}-form.txt", text.encode("utf-8"), "text/plain")
+    return Attachment(f"{case_number}-{code}-form.pdf",
+                      form_pdf(code, agency_type, with_return=first, area_name=area_name, office_email=office_email),
+                      "application/pdf")
+
+
+@lru_cache(maxsize=128)
+def form_pdf(code: str, agency_type: str, *, with_return: bool, area_name: str, office_email: str) -> bytes:
+    """One form as a printable PDF: its sections that apply to this agency type, each
+    question with a box to write in; with the summary and chronology pages when
+    `with_return` (the reporting form carries them once). Blank like a national form (the
+    case number is written in, from the email): the same for every case, so it is made
+    once per form and agency type, not once per email -- a PDF costs a second or more."""
+    from cdop.pdf import html_to_pdf
+    from cdop.portal.forms import sections_for
+
+    html = render("forms/reporting_form.html.j2", title=taxonomy().form_title(code),
+                  sections=sections_for(agency_type, [code]), with_return=with_return,
+                  area_name=area_name, office_email=office_email)
+    return html_to_pdf(html)
 
 
 def request_context(case: Case, agency: Agency, request: AgencyRequest, settings: Settings, due: dt.date) -> dict:
@@ -134,7 +156,8 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     context["portal_link"] = tokens.link_url(settings, tokens.token_for_message(message))
     context["link_valid_days"] = settings.policy.portal.link_valid_days
     return outbox.templated_email(message, settings, "agency_request", context,
-                                  form_attachments(settings, case.case_number, request.forms))
+                                  form_attachments(settings, case.case_number, request.forms,
+                                                   agency_type=agency.agency_type))
 
 
 def on_sent_batch(uow: UnitOfWork, messages: Sequence[OutboxMessage], settings: Settings) -> None:

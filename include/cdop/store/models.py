@@ -198,6 +198,8 @@ class OutboxMessage(Base):
         CheckConstraint(check_sql("status", OutboxStatus), name="status"),
         # The outbox page's list of kinds (and its filter by kind) without a table scan.
         Index("ix_outbox_messages_kind", "kind"),
+        # The outbox page, newest queued first, page by page.
+        Index("ix_outbox_messages_queued", "created_at", "id"),
         # Which meetings' packs are queued (the key's meeting-<id>/ prefix): partial, so
         # the many other messages (a chase sweep queues thousands) do not pay for it.
         Index("ix_outbox_messages_panel_packs", "business_key",

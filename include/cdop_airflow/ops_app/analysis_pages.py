@@ -255,25 +255,31 @@ def routes(app: FastAPI) -> None:
     def recommendations_response(request: Request, settings: Settings, today: dt.date, token: str,
                                  show: str | None, page: int, *, failed: int | None = None,
                                  problems: list | None = None, values: dict[str, str] | None = None,
-                                 status_code: int = 200) -> HTMLResponse:
+                                 record: int | None = None, status_code: int = 200) -> HTMLResponse:
         from cdop.panel.analysis import UPDATE_STATUSES, recommendations_page
+        from cdop_airflow.ops_app.common import refused_form
 
         show = show if show in RECOMMENDATION_FILTERS else None
         listing = recommendations_page(settings, today, status=show, page=page, per_page=20)
+        # One progress form on the page, under the recommendation chosen (its "Record
+        # progress" link) or the one refused: not a form under every item.
+        form = refused_form(f"R{failed}" if failed else "", problems or [], values,
+                            {"status": "Status now", "progress": "Progress reported"})
         return render_page(request, "recommendations.html.j2", active="recommendations", listing=listing,
                            show=show or "", filters=RECOMMENDATION_FILTERS, statuses=UPDATE_STATUSES,
-                           failed=failed, problems=problems or [],
-                           values={k: v for k, v in (values or {}).items()
-                                   if k not in {p.field for p in problems or []}},
+                           failed=failed, record=failed or record, form=form,
                            csrf_field=CSRF_FIELD,
                            csrf_token=token, today=today, status_code=status_code)
 
     @_route(app, "GET", "/recommendations", response_class=HTMLResponse)
     def recommendations(request: Request, settings: Settings = Depends(user_settings),
                         today: dt.date = Depends(business_today), token: str = Depends(csrf_token),
-                        show: str | None = None, page: int = 1):
-        """Every recommendation, overdue first, with its evidence of action."""
-        return recommendations_response(request, settings, today, token, show, max(1, min(page, 100_000)))
+                        show: str | None = None, page: int = 1, record: str | None = None):
+        """Every recommendation, overdue first, with its evidence of action; with
+        `record`, the form to record that one's progress."""
+        chosen = int(record) if record and record.isdigit() and len(record) <= 12 else None
+        return recommendations_response(request, settings, today, token, show, max(1, min(page, 100_000)),
+                                        record=chosen)
 
     @_route(app, "POST", "/recommendations/{recommendation_id}/progress", dependencies=[Depends(check_csrf)])
     def record_progress_action(request: Request, recommendation_id: str,
@@ -292,6 +298,8 @@ def routes(app: FastAPI) -> None:
         except InputError as exc:
             if any(p.field == "recommendation" for p in exc.problems):
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "No such recommendation") from None
-            return recommendations_response(request, settings, today, token, fields.get("show"), 1, failed=rec_id,
+            page = fields.get("page", "1")
+            return recommendations_response(request, settings, today, token, fields.get("show"),
+                                            int(page) if page.isdigit() and len(page) <= 6 else 1, failed=rec_id,
                                             problems=exc.problems, values=fields, status_code=422)
         return _redirect(request, "recommendations", "progress_recorded")

@@ -227,6 +227,7 @@ def _styled_refusal(request: Request, code: int, message: str,
 
 
 def _read_routes(app: FastAPI) -> None:
+    from cdop.rules.review_meeting import FLAG_LABEL as REVIEW_MEETING_FLAG
     from cdop.rules.stages import STAGE_ORDER
     from cdop.rules.workdays import working_calendar
     from cdop.store.db import unit_of_work
@@ -253,7 +254,8 @@ def _read_routes(app: FastAPI) -> None:
                                                  total=counts[chosen])
         return render_page(request, "pipeline.html.j2", active="", counts=counts, chosen=chosen,
                            stages=[(s.value, pipeline_view.STAGE_LABELS.get(s, s.value.replace("_", " ").capitalize())) for s in STAGE_ORDER],
-                           cases=cases, page_link=_page_link(request), today=today)
+                           cases=cases, page_link=_page_link(request), today=today,
+                           review_meeting_flag=REVIEW_MEETING_FLAG)
 
     @_route(app, "GET", "/overdue", response_class=HTMLResponse)
     def overdue(request: Request, settings: SettingsDep, today: TodayDep, agency: str | None = None,
@@ -361,10 +363,14 @@ def _outbox_response(request: Request, settings: Settings, token: str, status_: 
         held = outbox_view.held_messages(uow.session)
         rows = outbox_view.outbox_messages(uow.session, status=status_, kind=kind, case_number=case,
                                            page=page)
+    from cdop.validation import Problem
+    from cdop_airflow.ops_app.common import refused_form
+
     return render_page(request, "outbox.html.j2", active="outbox", counts=counts, kinds=kinds,
                        held=held, rows=rows, status=status_ or "", kind=kind or "",
                        case=(case or "").upper(), page_link=_page_link(request),
-                       csrf_field=CSRF_FIELD, csrf_token=token, problem=problem,
+                       csrf_field=CSRF_FIELD, csrf_token=token,
+                       form=refused_form("release", [Problem("message", problem)] if problem else []),
                        status_code=status_code)
 
 
@@ -383,10 +389,10 @@ def _outbox_routes(app: FastAPI) -> None:
         ref = message.strip()
         if not ref.isdigit() or len(ref) > 12:
             return _outbox_response(request, settings, token, "held", None, None, 1,
-                                    problem="message: choose a held message", status_code=422)
+                                    problem="choose a held message", status_code=422)
         try:
             release(settings, ref, actor=settings.actor)
         except NotHeld:
             return _outbox_response(request, settings, token, "held", None, None, 1,
-                                    problem="message: is not held (released already?)", status_code=404)
+                                    problem="is not held (released already?)", status_code=404)
         return _redirect(request, "outbox", "message_released")

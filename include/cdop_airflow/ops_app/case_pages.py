@@ -24,6 +24,7 @@ from cdop_airflow.ops_app.common import (
     TodayDep,
     TokenDep,
     base_href,
+    refused_form,
     render_page,
     route,
     uploaded,
@@ -67,9 +68,9 @@ def routes(app: FastAPI) -> None:
 
 def case_response(request: Request, settings: Settings, today: dt.date, token: str, number: str,
                    *, problems: list | None = None, failed_form: str | None = None,
-                   values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-    """`values`: what was typed in the failed form, given back -- except in a field that
-    was refused, whose value is never repeated (it may be what the gate found)."""
+                   values: dict | None = None, status_code: int = 200) -> HTMLResponse:
+    """The case page; after a refusal, the refused form (`failed_form`) comes back with
+    what was typed (`values`) and each problem beside its field."""
     from cdop.store.db import unit_of_work
     from cdop.taxonomy import taxonomy
     from cdop.views import cases as case_views
@@ -108,10 +109,29 @@ def case_response(request: Request, settings: Settings, today: dt.date, token: s
         sibling_bands=_sibling_bands(),
         problems=problems or [],
         failed_form=failed_form,
-        values={k: v for k, v in (values or {}).items() if k not in {p.field for p in problems or []}},
+        form=refused_form(failed_form or "", problems or [], values, CASE_FORM_FIELDS.get(failed_form or "")),
         today=today,
         status_code=status_code,
     )
+
+
+# What a person calls each field of the case page's forms, for the summary above a refused one.
+CASE_FORM_FIELDS: dict[str, dict[str, str]] = {
+    "return": {"agency": "Agency", "received": "Received", "file": "File"},
+    "waive": {"agency": "Agency", "reason": "Reason"},
+    "waiver": {"agency": "Agency", "reason": "New reason"},
+    "content": {"agency": "Agency", "summary": "Summary", "entries": "Chronology entries",
+                "file": "Return template", "replace": "Replace the entries"},
+    "investigation": {"kind": "Process", "status": "Status", "date": "Date", "outcome": "Outcome"},
+    "ncmd": {"date": "Date", "time": "Time"},
+    "family": {"sibling": "Siblings' age bands", "key_worker_offered": "Key worker",
+               "bereavement_support_offered": "Bereavement support", "support_notes": "Notes on support",
+               "office_notes": "Office notes", "identifiers": "Identifiers"},
+    "reveal": {"reason": "Reason"},
+    "report": {"comments": "Comments"},
+    "summary": {"agency": "Agency", "summary": "Summary"},
+    "entry": {"entry": "Entry number", "what_happened": "What happened"},
+}
 
 
 def _is_closed(settings: Settings, number: str) -> bool:
@@ -158,7 +178,9 @@ def _action_routes(app: FastAPI) -> None:
 
     def attempt(request: Request, settings: Settings, today: dt.date, token: str, number: str,
                 form_name: str, action: Callable[[], None], done: str,
-                values: dict[str, str] | None = None) -> Response:
+                values: dict | None = None) -> Response:
+        """Run a case form's action; a refusal shows the page again with the form as
+        typed (`values`) and each problem beside its field."""
         try:
             if _is_closed(settings, number):
                 raise InputError([Problem("case", "is closed: its record is read-only")])
@@ -197,7 +219,8 @@ def _action_routes(app: FastAPI) -> None:
             with uploaded(file) as path:
                 record_return(settings, number, code, received_on=day, today=today, file=path)
 
-        return attempt(request, settings, today, token, number, "return", act, "return_recorded")
+        return attempt(request, settings, today, token, number, "return", act, "return_recorded",
+                       {"agency": agency, "received": received})
 
     @route(app, "POST", "/cases/{case_number}/investigation", dependencies=[CSRF])
     def record_investigation_action(
@@ -226,7 +249,8 @@ def _action_routes(app: FastAPI) -> None:
                                  outcome=text)
 
         return attempt(request, settings, today, token, number, "investigation", act,
-                       "investigation_recorded")
+                       "investigation_recorded",
+                       {"kind": kind, "status": status_, "date": date, "outcome": outcome})
 
     @route(app, "POST", "/cases/{case_number}/report", dependencies=[CSRF])
     def decide_report_action(
@@ -254,7 +278,8 @@ def _action_routes(app: FastAPI) -> None:
             decide(settings, number, approve=choice == "approve", comments=comments,
                    actor=settings.actor, today=today, version=number_of_version)
 
-        return attempt(request, settings, today, token, number, "report", act, "report_decided")
+        return attempt(request, settings, today, token, number, "report", act, "report_decided",
+                       {"comments": comments})
 
     _more_case_actions(app, attempt)
 
@@ -304,7 +329,8 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
                 raise InputError([Problem(p.field, p.message.replace("use --replace", "tick \"Replace the entries\""),
                                           p.row) for p in exc.problems]) from None
 
-        return attempt(request, settings, today, token, number, "content", act, "content_recorded")
+        return attempt(request, settings, today, token, number, "content", act, "content_recorded",
+                       {"agency": agency, "summary": summary, "entries": entries, "replace": replace})
 
     @route(app, "POST", "/cases/{case_number}/waive", dependencies=[CSRF])
     def waive_action(
@@ -321,7 +347,8 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
             code = _agency_code(agency)
             waive_request(settings, number, code, reason=reason, today=today)
 
-        return attempt(request, settings, today, token, number, "waive", act, "request_waived")
+        return attempt(request, settings, today, token, number, "waive", act, "request_waived",
+                       {"agency": agency, "reason": reason})
 
     @route(app, "POST", "/cases/{case_number}/waiver", dependencies=[CSRF])
     def amend_waiver_action(
@@ -406,10 +433,15 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
                 problems.append(Problem("time", "is required"))
             if problems:
                 raise InputError(problems)
-            record_ncmd_notification(settings, number, at=dt.datetime.combine(day, clock.replace(tzinfo=None)),
-                                     today=today)
+            try:
+                record_ncmd_notification(settings, number,
+                                         at=dt.datetime.combine(day, clock.replace(tzinfo=None)), today=today)
+            except InputError as exc:  # the service's moment is the form's date and time
+                raise InputError([Problem("date" if p.field == "at" else p.field, p.message, p.row)
+                                  for p in exc.problems]) from None
 
-        return attempt(request, settings, today, token, number, "ncmd", act, "ncmd_recorded")
+        return attempt(request, settings, today, token, number, "ncmd", act, "ncmd_recorded",
+                       {"date": date, "time": time})
 
     @route(app, "POST", "/cases/{case_number}/family", dependencies=[CSRF])
     async def family_action(request: Request, case_number: str, settings: SettingsDep, today: TodayDep,
@@ -443,8 +475,10 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
             record_family(settings, number, context=context or None, identifiers=idents,
                           replace_identifiers=values["replace_identifiers"] == "yes")
 
+        # The identifiers typed are not shown again: they are never shown on this page.
+        typed = {**values, "sibling": siblings}
         return await run_in_threadpool(attempt, request, settings, today, token, number, "family", act,
-                                       "family_recorded")
+                                       "family_recorded", typed)
 
     @route(app, "POST", "/cases/{case_number}/identifiers", response_class=HTMLResponse,
             dependencies=[CSRF])
@@ -461,7 +495,7 @@ def _more_case_actions(app: FastAPI, attempt) -> None:
             view = describe_case(settings, number, reveal=True, reason=reason)
         except InputError as exc:
             return case_response(request, settings, today, token, number, problems=exc.problems,
-                                  failed_form="reveal", status_code=422)
+                                  failed_form="reveal", values={"reason": reason}, status_code=422)
         except NotFound as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no case with this number") from exc
         return render_page(request, "identifiers.html.j2", case_number=number,

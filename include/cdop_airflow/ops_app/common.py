@@ -181,6 +181,8 @@ def render_page(
            if held & access.get("/" + path, {}).get("GET", frozenset())
            and (path or Role.COORDINATOR in held)]
     context.setdefault("csrf_field", CSRF_FIELD)
+    if isinstance(context.get("form"), FormState):
+        context["form"] = dataclasses.replace(context["form"], page=own_address(request))
     page = render(
         f"ops/{template}",
         base=base_href(request),
@@ -193,6 +195,16 @@ def render_page(
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
+
+
+def own_address(request: Request) -> str:
+    """The request's address relative to the base href (path and query), so that a link
+    to `<own address>#id` stays on this very document."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    path = request.url.path
+    path = path[len(root):] if root and path.startswith(root) else path
+    query = request.url.query
+    return path.lstrip("/") + (f"?{query}" if query else "")
 
 
 def page_link(request: Request) -> Callable[[int], str]:
@@ -227,6 +239,72 @@ def redirect(request: Request, path: str, done: str) -> RedirectResponse:
     return RedirectResponse(
         f"{base_href(request)}{path}?{urlencode({'done': done})}", status_code=status.HTTP_303_SEE_OTHER
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class FormState:
+    """A page form as it is shown again after a refusal: which form it was, what was
+    typed, and each problem under its field, so that the person corrects only what was
+    wrong. A refused field comes back empty: its value is never shown again (it may be
+    the identifier that was refused). A problem about something the form has no field
+    for (the case, the notification) is named above the form only.
+
+    One state serves every form of a page: `of(name)` is this state for the form that was
+    refused, and an empty one for any other. The templates read it through the macros of
+    ops/_forms.html.j2."""
+
+    name: str = ""
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> what a person calls it
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    errors: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # This document's own address under the base href, for the summary's links to its
+    # fields: a refused form is the answer to its POST, so a link to the page's GET
+    # address would load a fresh form and lose what was typed. render_page sets it.
+    page: str = ""
+
+    def of(self, name: str) -> FormState:
+        return self if name == self.name else FormState(name, page=self.page)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def value(self, name: str, default: Any = "") -> Any:
+        """What was typed in this field, or the default when the form is fresh (a refused
+        field stays empty)."""
+        if not self.failed:
+            return default
+        return self.values.get(name, "")
+
+    def has(self, name: str, code: str, default: bool = False) -> bool:
+        """Whether a checkbox or option `code` of field `name` was chosen."""
+        if not self.failed:
+            return default
+        chosen = self.values.get(name)
+        return code in chosen if isinstance(chosen, list | tuple) else chosen == code
+
+    @property
+    def summary(self) -> list[tuple[str, str, str]]:
+        """(field, what a person calls it, message) for the summary above the form; the
+        field is '' for a problem the form has no field for."""
+        out = []
+        for name, messages in self.errors.items():
+            label = self.fields.get(name) or name.replace("_", " ").capitalize()
+            out += [(name if name in self.fields else "", label, m) for m in messages]
+        return out
+
+
+def refused_form(name: str, problems: Iterable[Any], values: Mapping[str, Any] | None = None,
+                 fields: Mapping[str, str] | None = None) -> FormState:
+    """The state of form `name` refused with these problems (cdop.validation.Problem):
+    what was typed comes back except in a refused field; a problem in a row of many (a
+    chronology line, a file's row) says its row."""
+    errors: dict[str, list[str]] = {}
+    for p in problems:
+        message = f"row {p.row}: {p.message}" if p.row is not None else p.message
+        errors.setdefault(p.field, []).append(message)
+    kept = {k: v for k, v in (values or {}).items() if k not in errors}
+    return FormState(name, dict(fields or {}), kept, {k: tuple(v) for k, v in errors.items()})
 
 
 def form_values(form: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from cdop_airflow.ops_app.common import (
     agency_code,
     form_values,
     redirect,
+    refused_form,
     render_page,
     route,
     uploaded,
@@ -42,6 +43,9 @@ NOTIFICATION_FIELDS = (
     "notifier_name", "notifier_role", "notifier_email", "notified_on",
 )
 AGENCY_FIELDS = ("name", "type", "request_email", "escalation_email", "secure", "phone", "active")
+AGENCY_LABELS = {"name": "Name", "type": "Type", "request_email": "Request email",
+                 "escalation_email": "Escalation email", "phone": "Phone", "secure": "Secure route",
+                 "active": "Active"}
 
 
 def _notification_choices() -> dict[str, Any]:
@@ -165,7 +169,8 @@ def routes(app: FastAPI) -> None:
 
         return render_page(request, "agencies.html.j2", active="agencies", agencies=_agencies(settings),
                            types=taxonomy().labels("agency_type"), csrf_token=token,
-                           problems=problems or [], failed_form=failed_form, status_code=status_code)
+                           problems=problems or [], failed_form=failed_form, status_code=status_code,
+                           form=refused_form(failed_form or "", problems or [], {}, {"file": "File"}))
 
     @route(app, "GET", "/agencies", response_class=HTMLResponse)
     def agencies_page(request: Request, settings: SettingsDep, token: TokenDep):
@@ -198,8 +203,9 @@ def routes(app: FastAPI) -> None:
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no agency with this code")
         return render_page(request, "agency.html.j2", active="agencies", agency=found,
-                           values=values or {}, types=taxonomy().labels("agency_type"), csrf_token=token,
-                           problems=problems or [], status_code=status_code)
+                           types=taxonomy().labels("agency_type"), csrf_token=token,
+                           form=refused_form("agency", problems or [], values, AGENCY_LABELS),
+                           status_code=status_code)
 
     @route(app, "GET", "/agencies/{code}", response_class=HTMLResponse)
     def agency_page(request: Request, code: str, settings: SettingsDep, token: TokenDep):

@@ -18,6 +18,7 @@ from cdop_airflow.ops_app.common import (
     TokenDep,
     form_values,
     redirect,
+    refused_form,
     render_page,
     route,
 )
@@ -28,6 +29,10 @@ ACCESS: Access = {
     "/meetings/{meeting_id}": {"GET": COORDINATOR, "POST": COORDINATOR},
 }
 PAST_SHOWN = 6
+NEW_MEETING_FIELDS = {"date": "Date", "time": "Time", "kind": "Kind", "capacity": "Places",
+                      "location": "Location", "member": "Members invited"}
+BUSINESS_FIELDS = {"members": "Members invited", "attendance": "Attendance", "outcome": "Outcomes",
+                   "minutes": "Minutes"}
 
 
 def _meeting_id(value: str) -> int:
@@ -40,7 +45,7 @@ def routes(app: FastAPI) -> None:
     from cdop.validation import InputError, Problem
 
     def listing(request: Request, settings, today, token: str, *, problems=None, failed_form=None,
-                status_code: int = 200) -> HTMLResponse:
+                values=None, status_code: int = 200) -> HTMLResponse:
         from cdop.panel.meetings import MEETING_KINDS, OUTCOMES
         from cdop.views import panel as panel_view
 
@@ -50,7 +55,8 @@ def routes(app: FastAPI) -> None:
                            held=[m for m in meetings if m["held"]],
                            members=members,
                            kinds=MEETING_KINDS, outcome_labels=OUTCOMES, csrf_token=token, today=today, problems=problems or [],
-                           failed_form=failed_form, status_code=status_code)
+                           failed_form=failed_form, status_code=status_code,
+                           form=refused_form(failed_form or "", problems or [], values, NEW_MEETING_FIELDS))
 
     @route(app, "GET", "/meetings", response_class=HTMLResponse)
     def meetings(request: Request, settings: SettingsDep, today: TodayDep, token: TokenDep):
@@ -75,8 +81,10 @@ def routes(app: FastAPI) -> None:
                                          starts_at=values["time"] or None, members=members, today=today,
                                          actor=settings.actor)
             except InputError as exc:
-                return listing(request, settings, today, token, problems=exc.problems, failed_form="new",
-                               status_code=422)
+                problems = [Problem("member" if p.field == "members" else p.field, p.message, p.row)
+                            for p in exc.problems]
+                return listing(request, settings, today, token, problems=problems, failed_form="new",
+                               values={**values, "member": members}, status_code=422)
             return redirect(request, f"meetings/{meeting_id}", "meeting_created")
 
         return await run_in_threadpool(act)
@@ -91,7 +99,7 @@ def routes(app: FastAPI) -> None:
         return redirect(request, "meetings", "meeting_saved")
 
     def detail(request: Request, settings, today, token: str, meeting_id: int, *, problems=None,
-               status_code: int = 200) -> HTMLResponse:
+               values=None, status_code: int = 200) -> HTMLResponse:
         from cdop.panel.meetings import ATTENDANCE, OUTCOMES, meeting_detail
         from cdop.store.db import unit_of_work
 
@@ -102,6 +110,7 @@ def routes(app: FastAPI) -> None:
         return render_page(request, "meeting.html.j2", active="meetings", meeting=meeting,
                            held=meeting["meets_on"] <= today, attendance=ATTENDANCE, outcomes=OUTCOMES,
                            csrf_token=token, today=today, problems=problems or [],
+                           form=refused_form("business", problems or [], values, BUSINESS_FIELDS),
                            status_code=status_code)
 
     @route(app, "GET", "/meetings/{meeting_id}", response_class=HTMLResponse)
@@ -146,8 +155,11 @@ def routes(app: FastAPI) -> None:
                 record_meeting(settings, number, today=today, actor=settings.actor, members=members,
                                attendance=attendance, minutes=minutes, outcomes=outcomes)
             except InputError as exc:
+                typed = {"members": [str(m) for m in members], "minutes": minutes or "",
+                         **{f"attendance-{k}": v for k, v in attendance.items()},
+                         **{f"outcome-{k}": v for k, v in outcomes.items()}}
                 return detail(request, settings, today, token, number, problems=exc.problems,
-                              status_code=422)
+                              values=typed, status_code=422)
             return redirect(request, f"meetings/{number}", "meeting_saved")
 
         return await run_in_threadpool(act)
