@@ -11,7 +11,6 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from cdop.dev.demo import load_demo
 from cdop.mail import outbox
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -74,9 +73,9 @@ def signed_in(airflow_app, settings):
 
 
 @pytest.fixture
-def client(signed_in, settings):
+def client(signed_in, settings, demo_copy):
     """The same browser, with the demo caseload loaded."""
-    load_demo(settings, today=TODAY)
+    demo_copy(settings, TODAY)
     return signed_in
 
 

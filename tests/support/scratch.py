@@ -48,3 +48,16 @@ def scratch_postgres(
     finally:
         dispose_engines()
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', url)
+
+
+def replace_with_copy(url: str, template: str, admin: str | None = None) -> None:
+    """Make the database at `url` a fresh copy of the one at `template` (same server,
+    nobody connected to it): dropped, connections and all, and created again under the
+    same name, so every URL naming it stays good."""
+    from cdop.store.db import dispose_engines
+
+    admin = admin or admin_url()
+    name, source = url.rsplit("/", 1)[1], template.rsplit("/", 1)[1]
+    dispose_engines()
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin)
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"', admin)
