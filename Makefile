@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install browser benchmark benchmark-deps clean
+.PHONY: run test check install browser benchmark benchmark-deps clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required")'
@@ -36,6 +36,13 @@ test: install browser
 	$(BIN)/ruff check dags plugins include tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# The loop to run before each commit (a couple of minutes): the same lint, and the unit and
+# DAG tiers in one process (no database server, SMTP, api-server or browser needed).
+check: install
+	$(BIN)/ruff check dags plugins include tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q tests/unit tests/dags
 
 benchmark: install
 	$(BIN)/python benchmarks/dag_parse_time.py
