@@ -7,6 +7,7 @@ metadata DB migrated once per session for `dag.test()`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import fcntl
@@ -148,8 +149,25 @@ def database_url(request, tmp_path, pg_available):
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     template = request.getfixturevalue("_migrated_postgres") if migrated else None
-    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template) as url:
+    drops = request.getfixturevalue("_background_drops")
+    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template, drop=drops) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def _background_drops():
+    """Runs each test's `DROP DATABASE` in a thread of its own while the next test starts
+    (a drop waits on the server far more than it computes); all are done, and any failure
+    raised, by the end of the session."""
+    pending = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def drop(function, *args):
+            pending.append(pool.submit(function, *args))
+
+        yield drop
+    for done in pending:
+        done.result()
 
 
 @pytest.fixture
