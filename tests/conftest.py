@@ -412,3 +412,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(SERVERS_GROUP))
         elif any(d and d[-1].scope in _SHARED_SCOPES for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def xdist_group_of(item) -> str:
+    """The group pytest-xdist's loadgroup gives an item: its `xdist_group` names, joined."""
+    names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+             for m in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session):
+    """Give each grouped item's id its `@group`, the only thing loadgroup's scheduler reads.
+    pytest-xdist 3.8 writes it into `Item._nodeid`, which pytest 9.2 no longer reads (it
+    keeps the id structured, in `Item._id`): without this the marks above are ignored and
+    a module's shared fixtures are built on both workers (pytest-xdist issue 1386). Runs
+    in each worker before it sends its ids; leaves an id that already ends in its group."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        group = xdist_group_of(item)
+        if group and not item.nodeid.endswith("@" + group):
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")
