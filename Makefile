@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 LOCKS  := requirements.txt requirements-dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install browser benchmark benchmark-deps clean lock typecheck
+.PHONY: run test check install browser benchmark benchmark-deps clean lock typecheck
 
 $(STAMP): $(LOCKS) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required")'
@@ -49,6 +49,15 @@ test: install browser
 	$(BIN)/mypy --follow-imports=silent $(TYPED)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
+# The loop to run before each commit (a couple of minutes): the same lint, and the unit and
+# DAG tiers in one process (no database server, SMTP, api-server or browser needed).
+check: install
+	$(BIN)/ruff check dags plugins include tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/deptry include dags plugins
+	$(BIN)/mypy --follow-imports=silent $(TYPED)
+	$(BIN)/pytest -q tests/unit tests/dags
+
 benchmark: install
 	$(BIN)/python benchmarks/dag_parse_time.py
 	$(BIN)/python benchmarks/chase_sweep.py
@@ -70,7 +79,7 @@ benchmark-deps: install
 # so (`make test` checks them); `make typecheck` checks them, then counts what is left in
 # the rest of include/ (reported, not yet failing: it is brought down layer by layer).
 TYPED := $(addprefix include/cdop/,errors.py config.py crypto.py validation.py taxonomy.py \
-           pdf.py private_files.py body_limit.py wording.py store)
+           pdf.py private_files.py body_limit.py wording.py clock.py store)
 
 typecheck: install
 	$(BIN)/mypy --follow-imports=silent $(TYPED)

@@ -7,9 +7,12 @@ metadata DB migrated once per session for `dag.test()`.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import fcntl
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -43,7 +46,7 @@ for _var in [v for v in os.environ if v.startswith("CDOP_")]:
 from cryptography.fernet import Fernet  # noqa: E402
 
 from cdop.config import Settings, settings_from_env  # noqa: E402
-from tests.support.scratch import admin_url, scratch_postgres  # noqa: E402
+from tests.support.scratch import admin_url, replace_with_copy, scratch_postgres  # noqa: E402
 
 TEST_KEY = Fernet.generate_key().decode()
 # The office details every deployment outside demo mode sets (cdop.config.require_office_details).
@@ -142,8 +145,25 @@ def database_url(request, tmp_path, pg_available):
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     template = request.getfixturevalue("_migrated_postgres") if migrated else None
-    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template) as url:
+    drops = request.getfixturevalue("_background_drops")
+    with scratch_postgres("cdop_test", PG_ADMIN_URL, template=template, drop=drops) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def _background_drops():
+    """Runs each test's `DROP DATABASE` in a thread of its own while the next test starts
+    (a drop waits on the server far more than it computes); all are done, and any failure
+    raised, by the end of the session."""
+    pending = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def drop(function, *args):
+            pending.append(pool.submit(function, *args))
+
+        yield drop
+    for done in pending:
+        done.result()
 
 
 @pytest.fixture
@@ -217,6 +237,86 @@ def agencies(settings):
     with (ROOT / "include/cdop/data/demo_agencies.csv").open(newline="") as fh:
         import_agencies(settings, list(csv.DictReader(fh)))
     return settings
+
+
+@pytest.fixture(scope="session")
+def _demo_templates(tmp_path_factory):
+    """Demo caseloads loaded once per session (process), one per backend and day, each a
+    closed database and the files it keeps under CDOP_HOME: copied, never used."""
+    built: dict[tuple[str, dt.date], tuple[str, Path]] = {}
+    with contextlib.ExitStack() as cleanup:
+        yield built, cleanup, tmp_path_factory
+
+
+@pytest.fixture
+def demo_copy(request, _demo_templates):
+    """`demo_copy(settings, today)` leaves what `load_demo(settings, today=today)` would:
+    the demo loaded on that day, copied from one loaded this session. Loading it runs
+    the whole history through the services (a minute or more on a loaded machine); a
+    copy is a file or a `CREATE DATABASE ... TEMPLATE`. The tests of load_demo itself
+    call it directly. Settings other than the suite's (another key or policy), or a
+    database that is not empty, get a real load."""
+    from cdop.dev.demo import load_demo
+
+    built, cleanup, tmp_path_factory = _demo_templates
+
+    def copy(settings: Settings, today: dt.date) -> None:
+        backend = "sqlite" if settings.database_url.startswith("sqlite:///") else "postgresql"
+        standard = _standard_settings(settings.database_url, settings.home)
+        if (settings.encryption_keys, settings.policy) != (standard.encryption_keys, standard.policy) \
+                or not _is_empty(settings):
+            load_demo(settings, today=today)
+            return
+        if (backend, today) not in built:
+            migrated = request.getfixturevalue({"sqlite": "_migrated_sqlite",
+                                                "postgresql": "_migrated_postgres"}[backend])
+            built[backend, today] = _build_demo(backend, today, migrated, cleanup, tmp_path_factory)
+        template, home = built[backend, today]
+        if backend == "sqlite":
+            from cdop.store.db import dispose_engines
+
+            dispose_engines()
+            path = Path(settings.database_url.removeprefix("sqlite:///"))
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            _copy_sqlite(Path(template), path)
+        else:
+            replace_with_copy(settings.database_url, template, PG_ADMIN_URL)
+        shutil.copytree(home, settings.home, dirs_exist_ok=True)
+
+    return copy
+
+
+def _standard_settings(url: str, home: Path) -> Settings:
+    return settings_from_env({"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url,
+                              "CDOP_ENCRYPTION_KEYS": TEST_KEY, "CDOP_POLICY_FILE": OFFICE_POLICY})
+
+
+def _is_empty(settings: Settings) -> bool:
+    from sqlalchemy import func, select
+
+    from cdop.store.db import unit_of_work
+    from cdop.store.models import Agency, Case
+
+    with unit_of_work(settings) as uow:
+        return not any(uow.session.scalar(select(func.count(model.id))) for model in (Case, Agency))
+
+
+def _build_demo(backend, today, migrated, cleanup, tmp_path_factory) -> tuple[str, Path]:
+    """Load the demo into a copy of the migrated template; returns (database, home)."""
+    from cdop.dev.demo import load_demo
+    from cdop.store.db import dispose_engines
+
+    work = tmp_path_factory.mktemp(f"cdop-demo-{backend}")
+    if backend == "sqlite":
+        database = str(work / "cdop.sqlite")
+        _copy_sqlite(migrated, Path(database))
+        url = f"sqlite:///{database}"
+    else:
+        url = database = cleanup.enter_context(scratch_postgres("cdop_demo", PG_ADMIN_URL, template=migrated))
+    load_demo(_standard_settings(url, work / "home"), today=today)
+    dispose_engines()  # nobody is connected to a template
+    return database, work / "home"
 
 
 def cli(*args: str, env_extra: dict[str, str] | None = None,
@@ -308,3 +408,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(SERVERS_GROUP))
         elif any(d and d[-1].scope in _SHARED_SCOPES for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def xdist_group_of(item) -> str:
+    """The group pytest-xdist's loadgroup gives an item: its `xdist_group` names, joined."""
+    names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+             for m in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session):
+    """Give each grouped item's id its `@group`, the only thing loadgroup's scheduler reads.
+    pytest-xdist 3.8 writes it into `Item._nodeid`, which pytest 9.2 no longer reads (it
+    keeps the id structured, in `Item._id`): without this the marks above are ignored and
+    a module's shared fixtures are built on both workers (pytest-xdist issue 1386). Runs
+    in each worker before it sends its ids; leaves an id that already ends in its group."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        group = xdist_group_of(item)
+        if group and not item.nodeid.endswith("@" + group):
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")

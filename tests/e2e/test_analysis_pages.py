@@ -13,7 +13,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from cdop.dev.demo import load_demo
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
     Analysis,
@@ -48,14 +47,14 @@ def airflow_app(airflow_db, tmp_path_factory):
 
 
 @pytest.fixture
-def client(airflow_app, settings):
+def client(airflow_app, settings, demo_copy):
     """A signed-in coordinator's browser on the demo caseload, one case discussed at a
     meeting last week and waiting for its analysis (a school recorded for its family)."""
     from fastapi.testclient import TestClient
 
     from cdop_airflow.ops_app.app import business_today
 
-    load_demo(settings, today=TODAY)
+    demo_copy(settings, TODAY)
     with unit_of_work(settings) as uow:
         case = uow.session.scalar(select(Case).where(Case.closed_on.is_(None)).order_by(Case.id.desc()))
         past = PanelMeeting(meets_on=TODAY - dt.timedelta(days=7), kind="general", capacity=8)

@@ -11,7 +11,6 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from cdop.dev.demo import load_demo
 from cdop.mail import outbox
 from cdop.store.db import unit_of_work
 from cdop.store.models import (
@@ -46,6 +45,10 @@ from tests.support.ops import (
 TODAY = dt.date(2026, 3, 2)
 PAGES = ["/cdop/", "/cdop/overdue", "/cdop/investigations", "/cdop/meetings", "/cdop/reports",
          "/cdop/outbox"]
+# Sign-in, roles, form tokens, refusals and body limits are decided before any query is
+# made, the same on either database: their tests run on SQLite alone. The pages' queries
+# and writes run on both (and the read models' SQL in test_ops_queries.py).
+AUTH_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +80,9 @@ def signed_in(airflow_app, settings):
 
 
 @pytest.fixture
-def client(signed_in, settings):
+def client(signed_in, settings, demo_copy):
     """The same browser, with the demo caseload loaded."""
-    load_demo(settings, today=TODAY)
+    demo_copy(settings, TODAY)
     return signed_in
 
 
@@ -110,6 +113,7 @@ def _identifiers(settings) -> set[str]:
 # ------------------------------------------------------------------------ the plugin
 
 
+@AUTH_ONLY
 def test_plugin_adds_the_cdop_entry_and_mounts_the_app(signed_in):
     plugins = signed_in.get("/api/v2/plugins", headers={"accept": "application/json"}).json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "cdop_operations")
@@ -148,6 +152,7 @@ def _every_route(app):
     return found
 
 
+@AUTH_ONLY
 def test_every_route_refuses_a_request_without_a_valid_session(signed_in, airflow_app, settings):
     client = signed_in
     routes = _every_route(cdop_subapp(airflow_app))
@@ -176,6 +181,7 @@ def test_every_route_refuses_a_request_without_a_valid_session(signed_in, airflo
         assert uow.session.query(AuditEvent).count() == events_before
 
 
+@AUTH_ONLY
 def test_json_clients_get_401_not_a_redirect(signed_in):
     client = signed_in
     client.cookies.clear()
@@ -183,6 +189,7 @@ def test_json_clients_get_401_not_a_redirect(signed_in):
     assert response.status_code == 401
 
 
+@AUTH_ONLY
 def test_a_bearer_token_is_accepted_like_the_cookie(signed_in):
     client = signed_in
     token = client.cookies.get("_token")
@@ -221,12 +228,14 @@ def test_pages_show_the_caseload_and_never_an_identifier(client, settings):
         assert "Notification registered" in page.text
 
 
+@AUTH_ONLY
 def test_unknown_case_is_404(signed_in):
     client = signed_in
     assert client.get("/cdop/cases/NOPE-1").status_code == 404
     assert client.get("/cdop/cases/%3Cscript%3E").status_code == 404
 
 
+@AUTH_ONLY
 def test_case_finder_goes_to_the_case(signed_in):
     response = signed_in.get("/cdop/cases?number=cdop-2026-0003", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/cdop/cases/CDOP-2026-0003"
@@ -357,6 +366,7 @@ def test_approve_or_return_a_case_report(client, settings):
 # ---------------------------------------------------------------------------- CSRF
 
 
+@AUTH_ONLY
 def test_forms_are_protected_against_cross_site_requests(client, settings):
     number, agency = _case_with_sent_request(settings)
     token = csrf_from(client.get(f"/cdop/cases/{number}").text)
@@ -388,6 +398,7 @@ def csrf_from_session(client, number, token) -> str:
         client.cookies.set("_token", saved)
 
 
+@AUTH_ONLY
 def test_a_missing_setting_is_named_on_the_page(signed_in, monkeypatch):
     monkeypatch.delenv("CDOP_ENCRYPTION_KEYS")
     response = signed_in.get("/cdop/outbox")
@@ -633,6 +644,7 @@ ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_nu
                        "/gate/held/release": 422}
 
 
+@AUTH_ONLY
 def test_the_role_matrix_on_a_real_api_server(client, settings, airflow_app):
     """Role x route x method -> allowed (2xx/3xx) or refused (403, a styled page naming no
     case), through Airflow's own API app and its JWTs; nothing refused writes anything.
@@ -809,6 +821,7 @@ def test_a_blocked_report_shows_the_gate_findings_in_context_without_the_values(
 # ------------------------------------------------------- the coordinator's day (issue 12)
 
 
+@AUTH_ONLY
 def test_refusals_are_pages_of_the_site(client):
     unknown = client.get("/cdop/cases/NOPE-1")
     assert unknown.status_code == 404
@@ -1109,6 +1122,7 @@ def test_the_coordinator_checks_each_replacement_on_the_report_page(client, sett
         assert uow.session.scalar(select(CaseReport.status).join(Case).where(Case.case_number == number)) == "approved"
 
 
+@AUTH_ONLY
 def test_the_check_page_forms_need_the_csrf_token(client, settings):
     number, _ = _draft_to_check(settings)
     for path, form in (("replacements", {"replacement": "1", "decision": "keep"}),
@@ -1121,6 +1135,7 @@ def test_the_check_page_forms_need_the_csrf_token(client, settings):
 # ------------------------------------------------------- bounds and refusals (issue 22)
 
 
+@AUTH_ONLY
 def test_a_value_that_is_not_a_number_is_named_never_echoed(signed_in):
     """Issue 22 item 9: `?page=` that is not a number gets a page of the site naming the
     field, not FastAPI's JSON repeating the value; a JSON client gets the field too."""
@@ -1134,6 +1149,7 @@ def test_a_value_that_is_not_a_number_is_named_never_echoed(signed_in):
     assert "Qzv7700" not in as_json.text
 
 
+@AUTH_ONLY
 def test_a_chunked_upload_to_the_pages_is_refused_past_the_limit_unread(airflow_app, settings):
     """Issue 22 item 5: the operations pages under uvicorn, as Airflow's API server runs
     them: a chunked body with no length, sent by nobody signed in, to a route that takes a

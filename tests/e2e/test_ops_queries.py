@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cdop.dev.demo import load_demo
 from cdop.intake.investigations import record_investigation
 from cdop.requests.returns import record_return
 from cdop.rules.chase_ladder import ladder_label
@@ -33,8 +32,8 @@ LATER = dt.date(2026, 4, 20)  # far enough on that requests sent in the demo are
 
 
 @pytest.fixture
-def demo(settings):
-    load_demo(settings, today=TODAY)
+def demo(settings, demo_copy):
+    demo_copy(settings, TODAY)
     with unit_of_work(settings) as uow:
         # One closed case, and one waived request, so every branch of the stage rule is used.
         first = uow.session.scalar(select(Case).order_by(Case.id))

@@ -58,6 +58,8 @@ THROUGH = [  # (table, its column, parent table, parent's column)
     ("agencies", "id", "agency_requests", "agency_id"),
 ]
 SHARE = 0.25
+# The first test on each backend waits for the demo load below.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -74,7 +76,8 @@ def demo(request, tmp_path_factory, pg_available) -> Iterator[Settings]:
         env = {"CDOP_HOME": str(home), "CDOP_DATABASE_URL": url, "CDOP_ENCRYPTION_KEYS": TEST_KEY,
                "CDOP_POLICY_FILE": OFFICE_POLICY}
         for args in (("db", "upgrade"), ("demo", "load", "--today", TODAY.isoformat())):
-            result = cli(*args, env_extra=env)
+            # The demo's whole history through the services: minutes on a loaded machine.
+            result = cli(*args, env_extra=env, timeout=900)
             assert result.returncode == 0, result.stderr[-2000:]
         yield settings_from_env(env)
         dispose_engines()
