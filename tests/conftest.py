@@ -282,7 +282,8 @@ def demo_copy(request, _demo_templates):
             _copy_sqlite(Path(template), path)
         else:
             replace_with_copy(settings.database_url, template, PG_ADMIN_URL)
-        shutil.copytree(home, settings.home, dirs_exist_ok=True)
+        if Path(home).exists():  # (on PostgreSQL the case files are rows: the home may be empty)
+            shutil.copytree(home, settings.home, dirs_exist_ok=True)
 
     return copy
 
