@@ -116,6 +116,17 @@ class AnnualReportPolicy(BaseModel):
     # published pooled over `pool_years` years as well.
     pool_years: int = Field(default=3, ge=2, le=10)
     pool_when_hidden_share: float = Field(default=0.5, ge=0, le=1)
+    # The disclosure rule of the public edition, by name: "threshold" (counts from 1 to
+    # `Policy.suppression_threshold` hidden, with secondary suppression until the
+    # interval audit passes) or "nhs_england" (NHS England's rule for sub-national
+    # tables: counts from 1 to `hide_up_to` hidden, every other count rounded to the
+    # nearest `rounding_base`; totals from the unrounded counts, then rounded).
+    disclosure_rule: Literal["threshold", "nhs_england"] = "threshold"
+    hide_up_to: int = Field(default=7, ge=1, le=100)
+    rounding_base: int = Field(default=5, ge=2, le=100)
+    # Under rounding, a hidden count must stay any of at least this many values to a
+    # reader holding the rounded margins (else a further count is hidden).
+    rounding_protection: int = Field(default=3, ge=2, le=100)
     # Population: ONS mid-year estimates, single year of age, by local authority (see
     # docs/reference/data-formats.md); None = the fictional file shipped for the demo area.
     population_file: str | None = None

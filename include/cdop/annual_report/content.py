@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from cdop.annual_report.data import HISTORY_DIMENSIONS, NCMD_BANDS, ReportData, year_label
-from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
+from cdop.annual_report.disclosure import MARKER, Link, Percent, Rule, Table
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy
 from cdop.rules.ages import AGE_BANDS
@@ -46,6 +46,8 @@ STATUS_COLUMNS = [(RecommendationStatus.COMPLETED, "Completed"), (Recommendation
 LEARNING_ITEMS = 12  # learning statements printed (modifiable ones first)
 RECOMMENDATIONS_LISTED = 30  # recommendations of the year printed in full
 ONS_MIN_DEATHS = 3  # ONS computes no rate from fewer deaths
+ONS_RELIABLE_DEATHS = 20  # ONS flags a rate from fewer deaths "u" (unreliable)
+UNRELIABLE = "u"
 TREND_SHADOW_YEARS = 4  # earlier years whose totals the trend table publishes
 
 
@@ -85,6 +87,7 @@ class ReportContent:
     meetings_held: int = 0
     first_year: int | None = None
     governance: dict = field(default_factory=dict)
+    rule: Rule = field(default_factory=Rule)  # the disclosure rule this edition used
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
@@ -99,6 +102,7 @@ class ReportContent:
             "edition": self.edition,
             "area": self.area_name,
             "threshold": self.threshold,
+            "rule": self.rule.sentence(),
             "tables": [
                 {"id": t.id, "title": t.title, "header": t.header(), "rows": t.published_rows(),
                  "note": t.note}
@@ -348,9 +352,11 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     """The content of one edition. The confidential edition is built with threshold 0
     (nothing hidden); `children` is the population aged 0-17 by mid-year."""
     policy = report_policy or AnnualReportPolicy()
-    extra = {"pool_years": policy.pool_years, "threshold_public": threshold}
-    if edition == CONFIDENTIAL:
-        threshold = 0
+    public_rule = Rule.from_policy(policy, threshold)
+    extra = {"pool_years": policy.pool_years, "threshold_public": public_rule.threshold,
+             "rule_public": public_rule.sentence()}
+    rule = public_rule if edition == PUBLIC else Rule("threshold", 0)
+    threshold = rule.threshold
     year, reviews = data.year, data.reviews
     history = data.history or _history_from(data)
     n = len(reviews)
@@ -403,7 +409,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     pooled_ids: dict[str, str] = {}
     if edition == PUBLIC and threshold > 0:
         trial = [trend, timing, *single.values()]
-        protect(trial, threshold)
+        rule.apply(trial)
         for dim in dimensions:
             if _hidden_share(single[dim.table_id]) > policy.pool_when_hidden_share:
                 pooled_ids[dim.table_id] = f"{dim.table_id}_pooled"
@@ -483,7 +489,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
             for y in range(max(first_year, early), year):
                 shadows.table(dim, y, y)
     audit_tables = tables + list(shadows.made.values())
-    protect(audit_tables, threshold, links)
+    rule.apply(audit_tables, links)
 
     made = recs[recs["report_year"] == year] if len(recs) else recs
     listed = [
@@ -497,12 +503,32 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     age_table = single["age_band"]
     C = len(MODIFIABLE)
     RC = len(category_table.rows)
+    pooled_category = next((t for t in tables if t.id == pooled_ids.get("category")), None)
+    pool_span = _span_label(pool_first, year)
+
+    def shown_or_pooled(label: str, single_shown: str, pooled_shown: Callable[[Table], str]) -> Figure:
+        """The year's figure; where the rule hides it, the same figure pooled over
+        `pool_years` years when the pooled table publishes it."""
+        if single_shown == MARKER and pooled_category is not None:
+            pooled = pooled_shown(pooled_category)
+            if pooled != MARKER:
+                return Figure(f"{label} ({policy.pool_years} years pooled, {pool_span})", pooled)
+        return Figure(label, single_shown)
+
+    ncmd = next(t for t in tables if t.id == "ncmd")
+    RN = len(NCMD_BANDS)
     headline = [
         Figure("Deaths notified", trend.shown((len(years) - 1, 0))),
         Figure("Reviews completed", trend.shown((len(years) - 1, 1))),
-        Figure("Reviews with modifiable factors", category_table.shown((RC, 0))),
-        Figure("Reviews with modifiable factors (%)",
-               category_table.percent_shown(Percent("", ((RC, 0),), (RC, C)))),
+        Figure(f"Deaths notified to the National Child Mortality Database within "
+               f"{data.ncmd_hours} hours (%)",
+               ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0)))),
+        shown_or_pooled("Reviews with modifiable factors", category_table.shown((RC, 0)),
+                        lambda t: t.shown((len(t.rows), 0))),
+        shown_or_pooled("Reviews with modifiable factors (%)",
+                        category_table.percent_shown(Percent("", ((RC, 0),), (RC, C))),
+                        lambda t: t.percent_shown(Percent("", ((len(t.rows), 0),),
+                                                          (len(t.rows), C)))),
         Figure("Reviews completed within 6 months of the death",
                timing.percent_shown(Percent("", ((0, 0),), (R, 0)))),
         Figure("Reviews completed within 12 months of the death",
@@ -516,7 +542,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         median = MARKER
     headline.append(Figure("Median time from death to review completion", median))
 
-    rates = _rates(trend, years, children or {}, threshold)
+    rates = _rates(trend, years, children or {})
     national, national_note = _national(year, age_table, category_table, rates)
     return ReportContent(
         year=year, label=year_label(year), area_name=area_name, threshold=threshold,
@@ -525,7 +551,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         recommendations_made_total=len(made), national=national, empty=n == 0,
         edition=edition, audit_tables=audit_tables, links=links, pooled=pooled_ids,
         rates=rates, national_note=national_note, meetings_held=len(data.meetings),
-        first_year=first_year, extra=extra,
+        first_year=first_year, extra=extra, rule=rule,
         governance={"chair": policy.chair, "foreword": policy.foreword,
                     "membership": [(m.agency, m.role) for m in policy.membership]},
     )
@@ -587,22 +613,27 @@ def _factors_table(data: ReportData, year: int) -> Table:
     return table
 
 
-def _rates(trend: Table, years: list[int], children: dict[int, int], threshold: int) -> list[dict]:
+def _rates(trend: Table, years: list[int], children: dict[int, int]) -> list[dict]:
     """Deaths notified per 100,000 children aged 0-17 in each trend year (mid-year
-    population of the year the period starts in); no rate from a hidden count or from
-    fewer than 3 deaths (ONS)."""
+    population of the year the period starts in), by ONS's rules: no rate from a hidden
+    count or from fewer than 3 deaths, and a rate from fewer than 20 flagged "u"
+    (unreliable). The rate is of the count as published (rounded, under a rounding
+    rule: a rate of the true count beside the population would give it back)."""
     out = []
     for i, y in enumerate(years):
         population = children.get(mid_year_for(y))
-        deaths = trend.value((i, 0))
+        deaths = trend.published_value((i, 0))
         if population is None:
             shown = "no population figure"
-        elif (i, 0) in trend.hidden:
+        elif deaths is None:
             shown = MARKER
         elif deaths < ONS_MIN_DEATHS:
-            shown = "not calculated (fewer than 3 deaths)"
+            shown = f"not calculated (fewer than {ONS_MIN_DEATHS} deaths)"
         else:
             shown = f"{rate_per_100k(deaths, population):.1f}"
+            # Of the published count: a flag from the true one would narrow a rounded one.
+            if deaths < ONS_RELIABLE_DEATHS:
+                shown += f" {UNRELIABLE}"
         out.append({"year": year_label(y), "deaths": trend.shown((i, 0)),
                     "children": f"{population:,}" if population else "-",
                     "mid_year": f"mid-{mid_year_for(y)}", "rate": shown})

@@ -1,0 +1,102 @@
+"""The annual report under each named disclosure rule, end to end on the fixture with
+known counts: built, released, the rule named in both editions, every public table
+audited under its rule, the charts drawing what the tables beside them publish."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+
+import pytest
+
+from cdop.annual_report import build_annual_report
+from cdop.annual_report.charts import _beside
+from cdop.annual_report.content import CONFIDENTIAL, build_content
+from cdop.annual_report.data import extract
+from cdop.annual_report.disclosure import MARKER, Rule, rounded_intervals
+from cdop.confidentiality.documents import pdf_text
+from cdop.store.db import unit_of_work
+from tests.support.annual_report import load_known_counts
+
+TODAY = dt.date(2026, 6, 2)
+
+
+def with_rule(settings, rule: str, threshold: int = 7):
+    policy = settings.policy
+    report = policy.annual_report.model_copy(update={"disclosure_rule": rule})
+    return dataclasses.replace(settings, policy=policy.model_copy(
+        update={"annual_report": report, "suppression_threshold": threshold}))
+
+
+def headline(directory) -> dict[str, str]:
+    rows = list(csv.reader(io.StringIO((directory / "tables" / "headline.csv").read_text())))
+    return dict(rows[1:])
+
+
+def test_nhs_england_rule_hides_1_to_7_rounds_the_rest_and_says_so(settings):
+    load_known_counts(settings)
+    rounded = with_rule(settings, "nhs_england")
+    result = build_annual_report(rounded, 2026, today=TODAY)
+    figures = headline(result.directory)
+    # 22 and 16 deaths notified, 24 reviews: published as 20, 15 and 25.
+    assert figures["Deaths notified"] == "15"
+    assert figures["Reviews completed"] == "25"
+    trend = list(csv.reader(io.StringIO((result.directory / "tables" / "trend.csv").read_text())))
+    assert trend[-2:] == [["2024/25", "20", MARKER], ["2025/26", "15", "25"]]
+    # The rate is of the published 15, and flagged: fewer than 20 deaths.
+    rates = list(csv.reader(io.StringIO((result.directory / "tables" / "rates.csv").read_text())))
+    assert rates[-1][-1] == f"{15 / 210_161 * 100_000:.1f} u"
+    assert rates[-2][-1] == f"{20 / 209_995 * 100_000:.1f}"  # 20 published: not flagged
+    text = " ".join(pdf_text((result.directory / "annual-report-2026.pdf").read_bytes()).split())
+    assert "Disclosure rule: NHS England's rule for sub-national tables" in text
+    assert "rounded to the nearest 5" in text
+    assert "marked u (unreliable" in text
+
+    with unit_of_work(settings) as uow:
+        data = extract(uow.session, 2026)
+    policy = rounded.policy.annual_report
+    content = build_content(data, area_name="Demo", threshold=7, report_policy=policy)
+    assert content.rule == Rule("nhs_england", 7, 5, 3)
+    assert content.rule.audit(content.audit_tables, content.links) == []
+    for table in content.tables:
+        for row in table.published_rows():
+            for cell in row[1:1 + table.n_cols]:
+                assert cell == MARKER or int(cell) % 5 == 0 or not table.disclosure_control, (table.id, row)
+    # Every hidden count stays any of at least 3 values from the rounded margins.
+    assert all(i.width >= 3 for i in rounded_intervals(content.audit_tables, content.links))
+    # The confidential edition names the public edition's rule and rounds nothing.
+    confidential = build_content(data, area_name="Demo", threshold=7, report_policy=policy,
+                                 edition=CONFIDENTIAL)
+    assert confidential.extra["rule_public"] == content.rule.sentence()
+    assert confidential.table("trend").published_rows()[-1] == ["2025/26", "16", "24"]
+
+
+def test_threshold_rule_says_so_and_passes_the_interval_audit(settings):
+    load_known_counts(settings)
+    result = build_annual_report(with_rule(settings, "threshold", 7), 2026, today=TODAY)
+    figures = headline(result.directory)
+    assert figures["Deaths notified"] == "16" and figures["Reviews completed"] == "24"
+    text = " ".join(pdf_text((result.directory / "annual-report-2026.pdf").read_bytes()).split())
+    assert "Disclosure rule: a threshold of 7 with secondary suppression" in text
+    with unit_of_work(settings) as uow:
+        content = build_content(extract(uow.session, 2026), area_name="Demo", threshold=7)
+    assert content.rule == Rule("threshold", 7)
+    assert content.rule.audit(content.audit_tables, content.links) == []
+
+
+@pytest.mark.parametrize("rule,threshold", [("threshold", 7), ("threshold", 3), ("nhs_england", 7)])
+def test_charts_draw_the_table_they_sit_beside(settings, rule, threshold):
+    load_known_counts(settings)
+    configured = with_rule(settings, rule, threshold)
+    with unit_of_work(settings) as uow:
+        content = build_content(extract(uow.session, 2026), area_name="Demo", threshold=threshold,
+                                report_policy=configured.policy.annual_report)
+    for table_id in ("category", "age_band"):
+        drawn = _beside(content, table_id)
+        if table_id in content.pooled:
+            # The text prints the pooled table right above the chart: the chart draws it.
+            assert drawn.id == content.pooled[table_id]
+        else:
+            assert drawn.id == table_id
