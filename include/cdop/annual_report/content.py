@@ -25,6 +25,7 @@ from cdop.annual_report.disclosure import MARKER, Link, Percent, Rule, Table
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy
 from cdop.rules.ages import AGE_BANDS
+from cdop.rules.board import BoardFigures
 from cdop.store.statuses import RecommendationStatus
 from cdop.taxonomy import taxonomy
 
@@ -208,20 +209,6 @@ def ethnic_group(code: str) -> str:
         return "not_stated"
     prefix = code.split("_", 1)[0]
     return prefix if prefix in ("white", "mixed", "asian", "black") else "other"
-
-
-def is_sudi(row) -> bool:
-    """Sudden unexpected death in infancy: an unexpected death under one year, found
-    sudden and unexplained by the panel or notified as sudden and unexpected."""
-    return (
-        row.age_band in INFANT_BANDS
-        and not row.death_expected
-        and (row.category == "sudden_unexplained" or "sudden_unexpected" in (row.circumstances or []))
-    )
-
-
-def is_suicide(row) -> bool:
-    return row.category == "suicide" or "suicide_self_harm" in (row.circumstances or [])
 
 
 def read_national_reference(path: Path = NATIONAL_REFERENCE) -> list[dict]:
@@ -430,22 +417,20 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         if dim.table_id == "age_band":
             tables.append(_factors_table(data, year))
 
-    # Themes.
-    rows = list(reviews.itertuples(index=False))
-    sudi = [r for r in rows if is_sudi(r)]
-    suicide = [r for r in rows if is_suicide(r)]
-    themes = Table(
-        id="themes", title="Themes: sudden unexpected death in infancy, and suicide",
-        row_header="Theme",
-        rows=["Sudden unexpected death in infancy (under 1 year)", "Suicide or deliberate self-harm"],
-        columns=["Reviews", "With modifiable factors"],
-        counts=[[len(group), sum(1 for r in group if r.modifiable == "yes")] for group in (sudi, suicide)],
-        row_totals=False, column_totals=False,
-        note="A review may fall under a theme whatever its category of death.",
-    )
-    themes.percent_labels = ["% with modifiable factors"]
-    themes.percents = [[Percent("% with modifiable factors", ((r, 1),), (r, 0))] for r in range(2)]
+    # Themes (policy data), for the year and pooled over `pool_years` years; each
+    # earlier year's counts are an unpublished table the pooled one is the sum of.
+    theme_frame = data.theme_history if data.theme_history is not None else _theme_frame(reviews, year)
+    themes = _themes_table(policy, theme_frame, year, year, "themes",
+                           "Themes: reviews completed in the year")
     tables.append(themes)
+    pooled_themes = _themes_table(
+        policy, theme_frame, pool_first, year, "themes_pooled",
+        f"Themes: {policy.pool_years} years pooled, {_span_label(pool_first, year)}")
+    theme_parts = [themes] + [_themes_table(policy, theme_frame, y, y, f"themes@{y}", "", published=False)
+                              for y in range(pool_first, year)]
+    links += _linked(pooled_themes, theme_parts)
+    shadows.made.update({("themes", str(y)): t for y, t in zip(range(pool_first, year), theme_parts[1:], strict=True)})
+    tables.append(pooled_themes)
 
     # Cumulative: every review since the panel began, by category.
     first_year = int(history["category"]["report_year"].min()) if len(history["category"]) else year
@@ -482,6 +467,10 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
               "organisations, not children, and are not suppressed."),
     )
     tables.append(progress)
+
+    # The figures the board is judged on: counts in full, the confidential edition only.
+    if edition == CONFIDENTIAL and data.board is not None:
+        tables.extend(_board_tables(data.board, year))
 
     # Shadow tables of earlier years whose totals the trend table publishes tie in too.
     for dim in dimensions:
@@ -555,6 +544,82 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         governance={"chair": policy.chair, "foreword": policy.foreword,
                     "membership": [(m.agency, m.role) for m in policy.membership]},
     )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def _board_tables(board: BoardFigures, year: int) -> list[Table]:
+    """Completeness and timeliness by year, and returns by agency for the year (rows of
+    counts with their shares; the confidential edition only, so not suppressed)."""
+    years = [y for y in board.years if y.reviews or y.notified]
+    completeness = Table(
+        id="board_completeness", title="Completeness: deaths notified and reviewed",
+        row_header="Year notified (April to March)", rows=[year_label(y.year) for y in years] or ["None"],
+        columns=["Deaths notified", "Of them, reviews completed"],
+        counts=[[y.notified, y.notified_reviewed] for y in years] or [[0, 0]],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note=f"Reviews completed by {board.as_of:%d %B %Y}.")
+    completeness.percent_labels = ["% reviewed"]
+    completeness.percents = [[Percent("% reviewed", ((r, 1),), (r, 0))] for r in range(len(completeness.rows))]
+    timeliness = Table(
+        id="board_timeliness", title="Timeliness: time from death to completion of the review",
+        row_header="Year reviewed (April to March)", rows=[year_label(y.year) for y in years] or ["None"],
+        columns=["Reviews completed", "Within 6 months", "Within 12 months"],
+        counts=[[y.reviews, y.within_6, y.within_12] for y in years] or [[0, 0, 0]],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note="Median days from death to review: " + "; ".join(
+            f"{year_label(y.year)} {'-' if y.median_days is None else round(y.median_days)}" for y in years) + ".")
+    timeliness.percent_labels = ["% within 6 months", "% within 12 months"]
+    timeliness.percents = [[Percent("% within 6 months", ((r, 1),), (r, 0)),
+                            Percent("% within 12 months", ((r, 2),), (r, 0))]
+                           for r in range(len(timeliness.rows))]
+    agencies = [a for a in board.agencies if a.year == year]
+    returns = Table(
+        id="board_returns", title=f"Agencies' returns asked for in {year_label(year)}: on time and complete",
+        row_header="Agency", rows=[a.agency for a in agencies] or ["No return asked for"],
+        columns=["Returns asked for", "Returned", "Returned on time", "Answers", "Answered not known"],
+        counts=[[a.asked, a.returned, a.on_time, a.answers, a.not_known] for a in agencies] or [[0] * 5],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note="Answers are those in the returns made through the portal.")
+    returns.percent_labels = ["% on time", "% not known"]
+    returns.percents = [[Percent("% on time", ((r, 2),), (r, 0)), Percent("% not known", ((r, 4),), (r, 3))]
+                        for r in range(len(returns.rows))]
+    return [completeness, timeliness, returns]
+
+
+def _theme_frame(reviews: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The year's reviews as the themes read them (ReportData made without a history)."""
+    frame = reviews[["category", "age_band", "death_expected", "circumstances", "modifiable"]].copy()
+    frame.insert(0, "report_year", year)
+    return frame
+
+
+def _themes_table(policy: AnnualReportPolicy, frame: pd.DataFrame, first: int, last: int,
+                  table_id: str, title: str, published: bool = True) -> Table:
+    """Reviews in each theme of the policy, and those with modifiable factors, completed
+    from report year `first` to `last`."""
+    in_span = frame[frame["report_year"].between(first, last)] if len(frame) else frame
+    rows = list(in_span.itertuples(index=False))
+    counts = []
+    for theme in policy.themes:
+        group = [r for r in rows if theme.holds(r.category, r.circumstances, r.age_band, r.death_expected)]
+        counts.append([len(group), sum(1 for r in group if r.modifiable == "yes")])
+    table = Table(
+        id=table_id, title=title, row_header="Theme", rows=[t.name for t in policy.themes],
+        columns=["Reviews", "With modifiable factors"], counts=counts,
+        row_totals=False, column_totals=False, published=published,
+        note="A review may fall under a theme whatever its category of death, and under "
+             "more than one theme.",
+    )
+    R = len(policy.themes)
+    table.percent_labels = ["% with modifiable factors"]
+    table.percents = [[Percent("% with modifiable factors", ((r, 1),), (r, 0))] for r in range(R)]
+    scope = _scope(first, last)
+    table.keys = {(r, c): f"theme:{scope}|{i}|{col}" for r in range(R)
+                  for c, col in enumerate(("reviews", "modifiable")) for i in [policy.themes[r].name]}
+    return table
 
 
 def _history_from(data: ReportData) -> dict[str, pd.DataFrame]:

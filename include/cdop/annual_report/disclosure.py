@@ -593,6 +593,15 @@ def _rounded_bounds(model: _Model, hide_up_to: int) -> dict[Name, tuple[float, f
     return bounds
 
 
+class Contradiction(ValueError):
+    """No set of true counts fits what is published under the rule (a table published
+    without it, or edited after it): the audit cannot pass."""
+
+
+def _label(name: Name) -> str:
+    return name[1] if name[0] == "key" else f"{name[1]}({name[2]}, {name[3]})"
+
+
 def rounded_intervals(tables: Sequence[Table], links: Sequence[Link] = (), *,
                       hide_up_to: int = 7) -> list[Interval]:
     """The rounding audit's intervals: for every hidden count of the published tables,
@@ -642,6 +651,8 @@ def rounded_intervals(tables: Sequence[Table], links: Sequence[Link] = (), *,
                 status = h.getModelStatus()
                 value = h.getInfo().objective_function_value
                 h.changeColCost(index[n], 0.0)
+                if status == highspy.HighsModelStatus.kInfeasible:
+                    raise Contradiction(f"the published counts around {_label(n)} contradict the rule")
                 if status != highspy.HighsModelStatus.kOptimal:
                     raise RuntimeError(f"rounding audit: the solver stopped ({status})")
                 ends.append(value)
@@ -675,7 +686,11 @@ def rounding_problems(tables: Sequence[Table], links: Sequence[Link] = (), *,
                 problems.append(f"{table.id}{pos}: a count from 1 to {hide_up_to} is published")
             if table.keys.get(pos) in hidden_keys:
                 problems.append(f"{table.id}{pos}: key {table.keys[pos]} hidden elsewhere but published here")
-    for interval in rounded_intervals(tables, links, hide_up_to=hide_up_to):
+    try:
+        found = rounded_intervals(tables, links, hide_up_to=hide_up_to)
+    except Contradiction as exc:
+        return [*problems, str(exc)]
+    for interval in found:
         if interval.width < protection:
             high = "any" if interval.high == float("inf") else int(interval.high)
             problems.append(f"hidden count {interval.label()} narrowed to {interval.low}..{high}")
