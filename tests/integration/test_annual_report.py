@@ -190,6 +190,8 @@ def test_every_value_of_every_table_without_suppression(settings):
     assert tables["headline"] == [
         ["Measure", "Value"],
         ["Deaths notified", "16"], ["Reviews completed", "24"],
+        # No NCMD notification is recorded in the fixture.
+        ["Deaths notified to the National Child Mortality Database within 48 hours (%)", "0%"],
         ["Reviews with modifiable factors", "5"], ["Reviews with modifiable factors (%)", "21%"],
         ["Reviews completed within 6 months of the death", "46%"],
         ["Reviews completed within 12 months of the death", "88%"],
@@ -208,7 +210,14 @@ def test_every_value_of_every_table_without_suppression(settings):
     assert tables["cumulative"][-1] == ["Total", "5", "19", "1", "25", "100%", "20%"]
     # Every table the report publishes is a file here, and nothing else (nothing is pooled
     # when nothing is suppressed).
-    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison", "cumulative"}
+    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison", "cumulative",
+                                               "themes_pooled"}
+    # The themes over three years: this year's and the one 2024/25 review (X1, a baby
+    # who died at 10 days: neonatal).
+    assert body(tables["themes_pooled"]) == [
+        ["Sudden unexpected death in infancy (under 1 year)", "3", "3", "100%"],
+        ["Suicide or deliberate self-harm", "2", "2", "100%"],
+        ["Neonatal deaths (under 28 days)", "11", "0", "0%"]]
 
 
 def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings):
