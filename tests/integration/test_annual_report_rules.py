@@ -100,3 +100,46 @@ def test_charts_draw_the_table_they_sit_beside(settings, rule, threshold):
             assert drawn.id == content.pooled[table_id]
         else:
             assert drawn.id == table_id
+
+
+def _tell_ncmd(settings, year: int, how_many: int) -> None:
+    """NCMD told within a day of the death for `how_many` deaths notified in `year`."""
+    from sqlalchemy import select
+
+    from cdop.annual_report.data import report_period
+    from cdop.store.models import Case
+
+    with unit_of_work(settings, "test") as uow:
+        start, end = report_period(year)
+        cases = uow.session.scalars(select(Case).where(Case.notified_on.between(start, end))
+                                    .order_by(Case.id)).all()[:how_many]
+        assert len(cases) == how_many
+        for case in cases:
+            case.ncmd_notified_at = dt.datetime.combine(case.date_of_death, dt.time(9, 0)) + dt.timedelta(days=1)
+        uow.commit()
+
+
+def test_ncmd_within_48_hours_is_pooled_where_the_year_would_hide_it(settings):
+    load_known_counts(settings)
+    _tell_ncmd(settings, 2026, 3)  # 3 of 16: hidden, and 13 with it
+    _tell_ncmd(settings, 2025, 10)  # 10 of 22 the year before
+    with unit_of_work(settings) as uow:
+        data = extract(uow.session, 2026)
+    content = build_content(data, area_name="Demo", threshold=7)
+    assert content.table("ncmd").published_rows()[0][1:] == [MARKER, MARKER]
+    pooled = content.table("ncmd_pooled")
+    assert content.pooled["ncmd"] == "ncmd_pooled"
+    # 2023/24 to 2025/26: 13 told in time of 38 notified (none in 2023/24).
+    assert pooled.published_rows()[0][1:] == ["13", "34%"]
+    assert pooled.published_rows()[-1][1:] == ["38", "100%"]
+    figure = next(f for f in content.headline if "48 hours" in f.label)
+    assert figure.shown == "34%" and "3 years pooled, 2023/24 to 2025/26" in figure.label
+    assert content.rule.audit(content.audit_tables, content.links) == []
+    # Under rounding the year's 3 is hidden too; pooled, 13 of 38 are published as 15 of
+    # 40, and the share is of the rounded counts.
+    policy = with_rule(settings, "nhs_england").policy.annual_report
+    rounded = build_content(data, area_name="Demo", threshold=7, report_policy=policy)
+    assert rounded.rule.audit(rounded.audit_tables, rounded.links) == []
+    assert rounded.table("ncmd_pooled").published_rows()[0][1:] == ["15", "38%"]
+    figure = next(f for f in rounded.headline if "48 hours" in f.label)
+    assert figure.shown == "38%" and "pooled" in figure.label

@@ -385,7 +385,8 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     # Meetings held, and the reviews completed at each.
     tables.append(_meetings_table(data))
     # NCMD told of each death within the deadline.
-    tables.append(_ncmd_table(data, year))
+    ncmd = _ncmd_table(data, year)
+    tables.append(ncmd)
 
     # The review's dimensions, for the year (and pooled where the year is mostly hidden).
     dimensions = _dimensions(history)
@@ -394,6 +395,21 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
                                              title=dim.title) for dim in dimensions}
     pool_first = year - policy.pool_years + 1
     pooled_ids: dict[str, str] = {}
+    # NCMD told within the deadline, pooled where the rule hides the year's split (the
+    # board's headline figure); each year's split is an unpublished table it sums.
+    if edition == PUBLIC and threshold > 0 and data.ncmd_by_year:
+        rule.apply([trend, ncmd])
+        if (0, 0) in ncmd.hidden:
+            pool = [y for y in range(pool_first, year + 1) if y in data.ncmd_by_year]
+            parts = [ncmd] + [_ncmd_table(data, y, data.ncmd_by_year[y], published=False)
+                              for y in pool if y != year]
+            pooled_ncmd = _ncmd_table(data, year, _summed([data.ncmd_by_year[y] for y in pool]),
+                                      scope=_scope(pool[0], year), table_id="ncmd_pooled",
+                                      title=f"{ncmd.title}: {len(pool)} years pooled, {_span_label(pool[0], year)}")
+            links += _linked(pooled_ncmd, parts)
+            shadows.made.update({("ncmd", t.id): t for t in parts[1:]})
+            tables.append(pooled_ncmd)
+            pooled_ids["ncmd"] = "ncmd_pooled"
     if edition == PUBLIC and threshold > 0:
         trial = [trend, timing, *single.values()]
         rule.apply(trial)
@@ -504,14 +520,18 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
                 return Figure(f"{label} ({policy.pool_years} years pooled, {pool_span})", pooled)
         return Figure(label, single_shown)
 
-    ncmd = next(t for t in tables if t.id == "ncmd")
     RN = len(NCMD_BANDS)
+    ncmd_label = f"Deaths notified to the National Child Mortality Database within {data.ncmd_hours} hours (%)"
+    ncmd_figure = Figure(ncmd_label, ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0))))
+    pooled_ncmd = next((t for t in tables if t.id == "ncmd_pooled"), None)
+    if ncmd_figure.shown == MARKER and pooled_ncmd is not None:
+        shown = pooled_ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0)))
+        if shown != MARKER:
+            ncmd_figure = Figure(f"{ncmd_label} ({pooled_ncmd.title.rsplit(': ', 1)[-1]})", shown)
     headline = [
         Figure("Deaths notified", trend.shown((len(years) - 1, 0))),
         Figure("Reviews completed", trend.shown((len(years) - 1, 1))),
-        Figure(f"Deaths notified to the National Child Mortality Database within "
-               f"{data.ncmd_hours} hours (%)",
-               ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0)))),
+        ncmd_figure,
         shown_or_pooled("Reviews with modifiable factors", category_table.shown((RC, 0)),
                         lambda t: t.shown((len(t.rows), 0))),
         shown_or_pooled("Reviews with modifiable factors (%)",
@@ -652,16 +672,25 @@ def _meetings_table(data: ReportData) -> Table:
     return table
 
 
-def _ncmd_table(data: ReportData, year: int) -> Table:
-    counts = data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0)
+def _summed(splits: list[dict[str, int]]) -> dict[str, int]:
+    return {band: sum(s.get(band, 0) for s in splits) for band in NCMD_BANDS}
+
+
+def _ncmd_table(data: ReportData, year: int, counts: dict[str, int] | None = None, *,
+                scope: str | None = None, table_id: str | None = None, title: str | None = None,
+                published: bool = True) -> Table:
+    """NCMD told within the deadline, for one year (`year`; its counts by default the
+    report year's) or pooled (`scope` a span of years)."""
+    counts = counts if counts is not None else (data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0))
     table = _count_table(
-        "ncmd", f"Deaths notified: the National Child Mortality Database told within "
-                f"{data.ncmd_hours} hours",
+        table_id or ("ncmd" if published else f"ncmd@{year}"),
+        title or f"Deaths notified: the National Child Mortality Database told within {data.ncmd_hours} hours",
         "NCMD told", list(NCMD_BANDS), [NCMD_LABELS[b] for b in NCMD_BANDS],
         pd.Series([b for b, k in counts.items() for _ in range(k)], dtype="object"),
-        f"notified-{year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        f"notified-{scope or year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        published=published,
         note=f"The deadline is {data.ncmd_hours} hours from the end of the day of death.")
-    table.keys[(len(NCMD_BANDS), 0)] = f"notified:{year}"
+    table.keys[(len(NCMD_BANDS), 0)] = f"notified:{scope or year}"
     return table
 
 

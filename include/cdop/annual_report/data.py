@@ -71,6 +71,9 @@ class ReportData:
     board: BoardFigures | None = None
     # Reviews of the trend years, plain columns only (THEME_COLUMNS): the themes pooled.
     theme_history: pd.DataFrame | None = None
+    # NCMD told within the deadline, by report year (the trend years): pooled where one
+    # year's split would be hidden.
+    ncmd_by_year: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 REVIEW_COLUMNS = [
@@ -275,6 +278,8 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
         ncmd_hours=ncmd_hours,
         board=board_figures(session, trend_years, end),
+        ncmd_by_year={**{y: _notified(session, *report_period(y), ncmd_hours)[1] for y in trend_years[:-1]},
+                      year: ncmd_timeliness},
         theme_history=_theme_history(session, trend_years),
     )
 
