@@ -9,6 +9,7 @@ A bad value stops start-up with a message naming the setting.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,7 +105,6 @@ class Theme(BaseModel):
 
     @model_validator(mode="after")
     def _known_codes(self) -> Theme:
-        from cdop.rules.ages import AGE_BANDS
         from cdop.taxonomy import taxonomy
 
         categories = {c["code"] for c in taxonomy().categories}
@@ -116,7 +116,9 @@ class Theme(BaseModel):
             if code not in circumstances:
                 raise ValueError(f"annual_report.themes '{self.name}': unknown circumstance code")
         for band in self.age_bands:
-            if band not in AGE_BANDS:
+            # The bands are cdop.rules.ages.AGE_BANDS (a layer above this one): each is
+            # "<n>-<m> days" or "<n>-<m> years"; the report refuses one it does not know.
+            if not re.fullmatch(r"\d{1,3}-\d{1,3} (days|years)", band):
                 raise ValueError(f"annual_report.themes '{self.name}': unknown age band")
         return self
 

@@ -143,3 +143,23 @@ def test_ncmd_within_48_hours_is_pooled_where_the_year_would_hide_it(settings):
     assert rounded.table("ncmd_pooled").published_rows()[0][1:] == ["15", "38%"]
     figure = next(f for f in rounded.headline if "48 hours" in f.label)
     assert figure.shown == "38%" and "pooled" in figure.label
+
+
+def test_a_theme_the_office_defines_is_counted_pooled_and_protected(settings):
+    from cdop.config import DEFAULT_THEMES, Theme
+
+    load_known_counts(settings)
+    chromosomal = Theme(name="Chromosomal, genetic and congenital anomalies", categories=("congenital",))
+    configured = settings.policy.annual_report.model_copy(update={"themes": (*DEFAULT_THEMES, chromosomal)})
+    with unit_of_work(settings) as uow:
+        data = extract(uow.session, 2026)
+    for rule in ("threshold", "nhs_england"):
+        policy = configured.model_copy(update={"disclosure_rule": rule})
+        content = build_content(data, area_name="Demo", threshold=7, report_policy=policy)
+        assert content.table("themes").rows[-1] == chromosomal.name
+        assert content.rule.audit(content.audit_tables, content.links) == []
+        # 8 congenital reviews in 2025/26, none the two years before.
+        year, pooled = content.table("themes"), content.table("themes_pooled")
+        expected = "8" if rule == "threshold" else "10"
+        assert year.published_rows()[-1][1] == expected
+        assert pooled.published_rows()[-1][1] == expected

@@ -23,7 +23,7 @@ import pandas as pd
 from cdop.annual_report.data import HISTORY_DIMENSIONS, NCMD_BANDS, ReportData, year_label
 from cdop.annual_report.disclosure import MARKER, Link, Percent, Rule, Table
 from cdop.annual_report.population import mid_year_for, rate_per_100k
-from cdop.config import AnnualReportPolicy
+from cdop.config import AnnualReportPolicy, ConfigError
 from cdop.rules.ages import AGE_BANDS
 from cdop.rules.board import BoardFigures
 from cdop.store.statuses import RecommendationStatus
@@ -620,6 +620,10 @@ def _themes_table(policy: AnnualReportPolicy, frame: pd.DataFrame, first: int, l
                   table_id: str, title: str, published: bool = True) -> Table:
     """Reviews in each theme of the policy, and those with modifiable factors, completed
     from report year `first` to `last`."""
+    for theme in policy.themes:
+        if set(theme.age_bands) - set(AGE_BANDS):
+            raise ConfigError(f"policy setting 'annual_report.themes' ('{theme.name}'): "
+                              f"age bands are {', '.join(AGE_BANDS)}")
     in_span = frame[frame["report_year"].between(first, last)] if len(frame) else frame
     rows = list(in_span.itertuples(index=False))
     counts = []
