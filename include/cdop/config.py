@@ -9,6 +9,7 @@ A bad value stops start-up with a message naming the setting.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,58 @@ class PanelMembership(BaseModel):
     role: str = Field(min_length=1, max_length=200)
 
 
+class Theme(BaseModel):
+    """A theme the annual report counts across years (`[[annual_report.themes]]`): a
+    review is in it when its category is one of `categories` or the notification records
+    one of `circumstances` (either, where both are given; any review where neither is),
+    and, where given, its age band is one of `age_bands` and the death was (not)
+    expected as `expected` says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    categories: tuple[str, ...] = ()
+    circumstances: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    expected: bool | None = None
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> Theme:
+        from cdop.taxonomy import taxonomy
+
+        categories = {c["code"] for c in taxonomy().categories}
+        for code in self.categories:
+            if code not in categories:
+                raise ValueError(f"annual_report.themes '{self.name}': unknown category code")
+        circumstances = set(taxonomy().labels("circumstance"))
+        for code in self.circumstances:
+            if code not in circumstances:
+                raise ValueError(f"annual_report.themes '{self.name}': unknown circumstance code")
+        for band in self.age_bands:
+            # The bands are cdop.rules.ages.AGE_BANDS (a layer above this one): each is
+            # "<n>-<m> days" or "<n>-<m> years"; the report refuses one it does not know.
+            if not re.fullmatch(r"\d{1,3}-\d{1,3} (days|years)", band):
+                raise ValueError(f"annual_report.themes '{self.name}': unknown age band")
+        return self
+
+    def holds(self, category: str, circumstances, age_band: str, expected: bool) -> bool:
+        if self.categories or self.circumstances:
+            if category not in self.categories and not set(circumstances or ()) & set(self.circumstances):
+                return False
+        if self.age_bands and age_band not in self.age_bands:
+            return False
+        return self.expected is None or bool(expected) == self.expected
+
+
+DEFAULT_THEMES = (
+    Theme(name="Sudden unexpected death in infancy (under 1 year)", categories=("sudden_unexplained",),
+          circumstances=("sudden_unexpected",), age_bands=("0-27 days", "28-364 days"), expected=False),
+    Theme(name="Suicide or deliberate self-harm", categories=("suicide",),
+          circumstances=("suicide_self_harm",)),
+    Theme(name="Neonatal deaths (under 28 days)", age_bands=("0-27 days",)),
+)
+
+
 class AnnualReportPolicy(BaseModel):
     """What the annual report says about the panel, and how it is published (local
     practice; the `[annual_report]` table of the policy file)."""
@@ -116,10 +169,33 @@ class AnnualReportPolicy(BaseModel):
     # published pooled over `pool_years` years as well.
     pool_years: int = Field(default=3, ge=2, le=10)
     pool_when_hidden_share: float = Field(default=0.5, ge=0, le=1)
+    # The disclosure rule of the public edition, by name: "threshold" (counts from 1 to
+    # `Policy.suppression_threshold` hidden, with secondary suppression until the
+    # interval audit passes) or "nhs_england" (NHS England's rule for sub-national
+    # tables: counts from 1 to `hide_up_to` hidden, every other count rounded to the
+    # nearest `rounding_base`; totals from the unrounded counts, then rounded).
+    disclosure_rule: Literal["threshold", "nhs_england"] = "threshold"
+    hide_up_to: int = Field(default=7, ge=1, le=100)
+    rounding_base: int = Field(default=5, ge=2, le=100)
+    # Under rounding, a hidden count must stay any of at least this many values to a
+    # reader holding the rounded margins (else a further count is hidden).
+    rounding_protection: int = Field(default=3, ge=2, le=100)
+    # The themes counted for the year and pooled over `pool_years` years.
+    themes: tuple[Theme, ...] = Field(default=DEFAULT_THEMES, max_length=20)
     # Population: ONS mid-year estimates, single year of age, by local authority (see
     # docs/reference/data-formats.md); None = the fictional file shipped for the demo area.
     population_file: str | None = None
     population_area_codes: tuple[str, ...] = ("E06999901", "E06999902")
+
+    @model_validator(mode="after")
+    def _rounding_knowable(self) -> AnnualReportPolicy:
+        # A published 0 must mean none: the counts it could round from (1 to base//2)
+        # have to be hidden anyway.
+        if self.hide_up_to < self.rounding_base // 2:
+            raise ValueError("annual_report.hide_up_to must be at least half of rounding_base")
+        if len({t.name for t in self.themes}) != len(self.themes):
+            raise ValueError("annual_report.themes: each theme needs a name of its own")
+        return self
 
 
 PSEUDONYM_DATA = Path(__file__).resolve().parent / "data" / "pseudonyms.toml"

@@ -1467,3 +1467,35 @@ def test_each_page_entry_point_of_free_text_refuses_the_childs_name_naming_the_f
             assert not [p for p in uow.session.scalars(select(RecommendationUpdate.progress).where(
                 RecommendationUpdate.recommendation_id == rec_id)) if forename in (p or "")]
     assert (_audited(settings, "investigation_recorded"), _audited(settings, "family_recorded")) == before
+
+
+def test_the_board_figures_page_shows_the_measures_by_year_and_agency(client, settings):
+    """Completeness and timeliness by year and returns by agency, the numbers the
+    measures give for the page's business date; a viewer sees them (counts only, no case
+    number); a panel member is refused."""
+    from cdop.rules.board import board_figures
+
+    page = client.get("/cdop/figures/board")
+    assert page.status_code == 200
+    text = unescape(re.sub(r"<[^>]+>", " ", page.text))
+    years = re.findall(r"<tr><td>(\d{4}/\d\d)", page.text.split('id="board-years"')[1].split("</table>")[0])
+    assert years == ["2025/26", "2024/25", "2023/24", "2022/23", "2021/22"]  # newest first
+    assert "(so far)" in text
+    with unit_of_work(settings) as uow:
+        figures = board_figures(uow.session, [2026], TODAY)
+    now = figures.year(2026)
+    row = page.text.split('id="board-years"')[1].split("</tr>")[1]
+    cells = [unescape(c).strip() for c in re.findall(r'<td class="num">([^<]*)</td>', row)]
+    assert cells[:2] == [str(now.notified), str(now.notified_reviewed)]
+    assert cells[3] == str(now.reviews)
+    agencies = page.text.split('id="board-agencies"')[1].split("</table>")[0] if figures.agencies else ""
+    for a in figures.agencies:
+        assert unescape(a.agency) in unescape(agencies)
+    numbers = _all_case_numbers(settings)
+    viewer = PERSONAS["viewer (VIEWER)"]
+    client.cookies.set("_token", token_for(viewer[0], role=viewer[1]))
+    seen = client.get("/cdop/figures/board")
+    assert seen.status_code == 200 and not [n for n in numbers if n in seen.text]
+    member = PERSONAS["panel member (USER)"]
+    client.cookies.set("_token", token_for(member[0], role=member[1]))
+    assert client.get("/cdop/figures/board", follow_redirects=False).status_code == 403

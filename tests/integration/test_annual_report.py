@@ -131,6 +131,7 @@ EXPECTED_RAW = {
         ["Theme", "Reviews", "With modifiable factors", "% with modifiable factors"],
         ["Sudden unexpected death in infancy (under 1 year)", "3", "3", "100%"],
         ["Suicide or deliberate self-harm", "2", "2", "100%"],
+        ["Neonatal deaths (under 28 days)", "10", "0", "0%"],
     ],
     "recommendations": [
         ["Year agreed", "Completed", "In progress", "Agreed, not yet started", "Not accepted", "Total"],
@@ -164,7 +165,8 @@ EXPECTED_RAW = {
         ["2022/23", "0", "209,588", "mid-2022", "not calculated (fewer than 3 deaths)"],
         ["2023/24", "0", "209,837", "mid-2023", "not calculated (fewer than 3 deaths)"],
         ["2024/25", "22", "209,995", "mid-2024", "10.5"],
-        ["2025/26", "16", "210,161", "mid-2025", "7.6"],
+        # Fewer than 20 deaths: flagged unreliable (ONS).
+        ["2025/26", "16", "210,161", "mid-2025", "7.6 u"],
     ],
 }
 
@@ -188,6 +190,8 @@ def test_every_value_of_every_table_without_suppression(settings):
     assert tables["headline"] == [
         ["Measure", "Value"],
         ["Deaths notified", "16"], ["Reviews completed", "24"],
+        # No NCMD notification is recorded in the fixture.
+        ["Deaths notified to the National Child Mortality Database within 48 hours (%)", "0%"],
         ["Reviews with modifiable factors", "5"], ["Reviews with modifiable factors (%)", "21%"],
         ["Reviews completed within 6 months of the death", "46%"],
         ["Reviews completed within 12 months of the death", "88%"],
@@ -206,7 +210,14 @@ def test_every_value_of_every_table_without_suppression(settings):
     assert tables["cumulative"][-1] == ["Total", "5", "19", "1", "25", "100%", "20%"]
     # Every table the report publishes is a file here, and nothing else (nothing is pooled
     # when nothing is suppressed).
-    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison", "cumulative"}
+    assert set(tables) == set(EXPECTED_RAW) | {"headline", "national_comparison", "cumulative",
+                                               "themes_pooled"}
+    # The themes over three years: this year's and the one 2024/25 review (X1, a baby
+    # who died at 10 days: neonatal).
+    assert body(tables["themes_pooled"]) == [
+        ["Sudden unexpected death in infancy (under 1 year)", "3", "3", "100%"],
+        ["Suicide or deliberate self-harm", "2", "2", "100%"],
+        ["Neonatal deaths (under 28 days)", "11", "0", "0%"]]
 
 
 def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings):
@@ -232,7 +243,8 @@ def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings
                                    ["Total", "24", "100%"]]
     assert body(tables["themes"]) == [
         ["Sudden unexpected death in infancy (under 1 year)", MARKER, MARKER, MARKER],
-        ["Suicide or deliberate self-harm", MARKER, MARKER, MARKER]]
+        ["Suicide or deliberate self-harm", MARKER, MARKER, MARKER],
+        ["Neonatal deaths (under 28 days)", "10", "0", "0%"]]
     # One year's category and age tables are mostly hidden: both are published pooled over
     # three years as well (2023/24 to 2025/26), audited together with the single year.
     assert tables["category_pooled"][-1][4] == MARKER  # 25 = 24 + the one 2024/25 review
@@ -269,7 +281,8 @@ def test_suppressed_tables_hide_small_counts_and_nothing_is_recoverable(settings
         "ethnicity", "deprivation", "expected", "place_of_death", "themes", "cumulative",
         "recommendations"]
     assert {"category_pooled", "age_band_pooled"} <= set(ids)
-    assert set(content.pooled.values()) == {i for i in ids if i.endswith("_pooled")}
+    # The themes are always given pooled too; the other tables where one year is mostly hidden.
+    assert set(content.pooled.values()) == {i for i in ids if i.endswith("_pooled")} - {"themes_pooled"}
     for table in content.tables:
         assert primary_violations(table, 7) == [], table.id
         assert determined_cells(table) == [], table.id

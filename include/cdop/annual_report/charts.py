@@ -1,6 +1,7 @@
 """Charts (matplotlib, Agg backend) drawn from the *published* tables: a suppressed
-count is never drawn as a bar; it is shown as the marker, so a chart cannot reveal what
-its table hides."""
+count is never drawn as a bar; it is shown as the marker, and a rounded count is drawn
+rounded, so a chart cannot reveal what its table hides. Each chart draws the table it
+sits beside (the pooled one where the report gives one)."""
 
 from __future__ import annotations
 
@@ -78,9 +79,20 @@ def _total_column(table: Table) -> int:
     return len(table.columns) if table.row_totals else 0
 
 
+def _beside(content: ReportContent, table_id: str) -> Table:
+    """The table a chart sits beside in the report: the pooled one where the year's is
+    given pooled as well (the text reports the pooled figures), else the year's."""
+    pooled = content.pooled.get(table_id)
+    return content.table(pooled) if pooled and content.has(pooled) else content.table(table_id)
+
+
+def _span(table: Table) -> str:
+    return f", {table.title.rsplit(', ', 1)[-1]} pooled" if table.id.endswith("_pooled") else ""
+
+
 def category_chart(content: ReportContent) -> bytes:
     plt = _pyplot()
-    table = content.table("category")
+    table = _beside(content, "category")
     labels = [_wrap(label) for label in table.rows]
     fig, ax = plt.subplots(figsize=(6.4, 0.34 * len(labels) + 0.8))
     ys = list(range(len(labels)))[::-1]
@@ -89,13 +101,13 @@ def category_chart(content: ReportContent) -> bytes:
     ax.set_yticks(ys, labels)
     ax.set_xlim(0, top * 1.18)
     ax.set_xlabel("Reviews completed")
-    ax.set_title("Reviews completed by category of death", fontsize=9)
+    ax.set_title(f"Reviews completed by category of death{_span(table)}", fontsize=9)
     return _png(fig)
 
 
 def age_chart(content: ReportContent) -> bytes:
     plt = _pyplot()
-    table = content.table("age_band")
+    table = _beside(content, "age_band")
     fig, ax = plt.subplots(figsize=(6.4, 2.6))
     xs = list(range(len(table.rows)))
     top = _bars(ax, xs, table, [(r, _total_column(table)) for r in xs], COLOURS[0], False)
@@ -103,7 +115,7 @@ def age_chart(content: ReportContent) -> bytes:
     ax.set_xticks(xs, [label.replace(" ", "\n", 1) for label in table.rows])
     ax.set_ylim(0, top * 1.18)
     ax.set_ylabel("Reviews completed")
-    ax.set_title("Reviews completed by age at death", fontsize=9)
+    ax.set_title(f"Reviews completed by age at death{_span(table)}", fontsize=9)
     return _png(fig)
 
 

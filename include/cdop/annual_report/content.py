@@ -21,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from cdop.annual_report.data import HISTORY_DIMENSIONS, NCMD_BANDS, ReportData, year_label
-from cdop.annual_report.disclosure import MARKER, Link, Percent, Table, protect
+from cdop.annual_report.disclosure import MARKER, Link, Percent, Rule, Table
 from cdop.annual_report.population import mid_year_for, rate_per_100k
-from cdop.config import AnnualReportPolicy
+from cdop.config import AnnualReportPolicy, ConfigError
 from cdop.rules.ages import AGE_BANDS
+from cdop.rules.board import BoardFigures
 from cdop.store.statuses import RecommendationStatus
 from cdop.taxonomy import taxonomy
 
@@ -46,6 +47,8 @@ STATUS_COLUMNS = [(RecommendationStatus.COMPLETED, "Completed"), (Recommendation
 LEARNING_ITEMS = 12  # learning statements printed (modifiable ones first)
 RECOMMENDATIONS_LISTED = 30  # recommendations of the year printed in full
 ONS_MIN_DEATHS = 3  # ONS computes no rate from fewer deaths
+ONS_RELIABLE_DEATHS = 20  # ONS flags a rate from fewer deaths "u" (unreliable)
+UNRELIABLE = "u"
 TREND_SHADOW_YEARS = 4  # earlier years whose totals the trend table publishes
 
 
@@ -85,6 +88,7 @@ class ReportContent:
     meetings_held: int = 0
     first_year: int | None = None
     governance: dict = field(default_factory=dict)
+    rule: Rule = field(default_factory=Rule)  # the disclosure rule this edition used
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
@@ -99,6 +103,7 @@ class ReportContent:
             "edition": self.edition,
             "area": self.area_name,
             "threshold": self.threshold,
+            "rule": self.rule.sentence(),
             "tables": [
                 {"id": t.id, "title": t.title, "header": t.header(), "rows": t.published_rows(),
                  "note": t.note}
@@ -204,20 +209,6 @@ def ethnic_group(code: str) -> str:
         return "not_stated"
     prefix = code.split("_", 1)[0]
     return prefix if prefix in ("white", "mixed", "asian", "black") else "other"
-
-
-def is_sudi(row) -> bool:
-    """Sudden unexpected death in infancy: an unexpected death under one year, found
-    sudden and unexplained by the panel or notified as sudden and unexpected."""
-    return (
-        row.age_band in INFANT_BANDS
-        and not row.death_expected
-        and (row.category == "sudden_unexplained" or "sudden_unexpected" in (row.circumstances or []))
-    )
-
-
-def is_suicide(row) -> bool:
-    return row.category == "suicide" or "suicide_self_harm" in (row.circumstances or [])
 
 
 def read_national_reference(path: Path = NATIONAL_REFERENCE) -> list[dict]:
@@ -348,9 +339,11 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     """The content of one edition. The confidential edition is built with threshold 0
     (nothing hidden); `children` is the population aged 0-17 by mid-year."""
     policy = report_policy or AnnualReportPolicy()
-    extra = {"pool_years": policy.pool_years, "threshold_public": threshold}
-    if edition == CONFIDENTIAL:
-        threshold = 0
+    public_rule = Rule.from_policy(policy, threshold)
+    extra = {"pool_years": policy.pool_years, "threshold_public": public_rule.threshold,
+             "rule_public": public_rule.sentence()}
+    rule = public_rule if edition == PUBLIC else Rule("threshold", 0)
+    threshold = rule.threshold
     year, reviews = data.year, data.reviews
     history = data.history or _history_from(data)
     n = len(reviews)
@@ -392,7 +385,8 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     # Meetings held, and the reviews completed at each.
     tables.append(_meetings_table(data))
     # NCMD told of each death within the deadline.
-    tables.append(_ncmd_table(data, year))
+    ncmd = _ncmd_table(data, year)
+    tables.append(ncmd)
 
     # The review's dimensions, for the year (and pooled where the year is mostly hidden).
     dimensions = _dimensions(history)
@@ -401,9 +395,24 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
                                              title=dim.title) for dim in dimensions}
     pool_first = year - policy.pool_years + 1
     pooled_ids: dict[str, str] = {}
+    # NCMD told within the deadline, pooled where the rule hides the year's split (the
+    # board's headline figure); each year's split is an unpublished table it sums.
+    if edition == PUBLIC and threshold > 0 and data.ncmd_by_year:
+        rule.apply([trend, ncmd])
+        if (0, 0) in ncmd.hidden:
+            pool = [y for y in range(pool_first, year + 1) if y in data.ncmd_by_year]
+            parts = [ncmd] + [_ncmd_table(data, y, data.ncmd_by_year[y], published=False)
+                              for y in pool if y != year]
+            pooled_ncmd = _ncmd_table(data, year, _summed([data.ncmd_by_year[y] for y in pool]),
+                                      scope=_scope(pool[0], year), table_id="ncmd_pooled",
+                                      title=f"{ncmd.title}: {len(pool)} years pooled, {_span_label(pool[0], year)}")
+            links += _linked(pooled_ncmd, parts)
+            shadows.made.update({("ncmd", t.id): t for t in parts[1:]})
+            tables.append(pooled_ncmd)
+            pooled_ids["ncmd"] = "ncmd_pooled"
     if edition == PUBLIC and threshold > 0:
         trial = [trend, timing, *single.values()]
-        protect(trial, threshold)
+        rule.apply(trial)
         for dim in dimensions:
             if _hidden_share(single[dim.table_id]) > policy.pool_when_hidden_share:
                 pooled_ids[dim.table_id] = f"{dim.table_id}_pooled"
@@ -424,22 +433,20 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         if dim.table_id == "age_band":
             tables.append(_factors_table(data, year))
 
-    # Themes.
-    rows = list(reviews.itertuples(index=False))
-    sudi = [r for r in rows if is_sudi(r)]
-    suicide = [r for r in rows if is_suicide(r)]
-    themes = Table(
-        id="themes", title="Themes: sudden unexpected death in infancy, and suicide",
-        row_header="Theme",
-        rows=["Sudden unexpected death in infancy (under 1 year)", "Suicide or deliberate self-harm"],
-        columns=["Reviews", "With modifiable factors"],
-        counts=[[len(group), sum(1 for r in group if r.modifiable == "yes")] for group in (sudi, suicide)],
-        row_totals=False, column_totals=False,
-        note="A review may fall under a theme whatever its category of death.",
-    )
-    themes.percent_labels = ["% with modifiable factors"]
-    themes.percents = [[Percent("% with modifiable factors", ((r, 1),), (r, 0))] for r in range(2)]
+    # Themes (policy data), for the year and pooled over `pool_years` years; each
+    # earlier year's counts are an unpublished table the pooled one is the sum of.
+    theme_frame = data.theme_history if data.theme_history is not None else _theme_frame(reviews, year)
+    themes = _themes_table(policy, theme_frame, year, year, "themes",
+                           "Themes: reviews completed in the year")
     tables.append(themes)
+    pooled_themes = _themes_table(
+        policy, theme_frame, pool_first, year, "themes_pooled",
+        f"Themes: {policy.pool_years} years pooled, {_span_label(pool_first, year)}")
+    theme_parts = [themes] + [_themes_table(policy, theme_frame, y, y, f"themes@{y}", "", published=False)
+                              for y in range(pool_first, year)]
+    links += _linked(pooled_themes, theme_parts)
+    shadows.made.update({("themes", str(y)): t for y, t in zip(range(pool_first, year), theme_parts[1:], strict=True)})
+    tables.append(pooled_themes)
 
     # Cumulative: every review since the panel began, by category.
     first_year = int(history["category"]["report_year"].min()) if len(history["category"]) else year
@@ -477,13 +484,17 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     )
     tables.append(progress)
 
+    # The figures the board is judged on: counts in full, the confidential edition only.
+    if edition == CONFIDENTIAL and data.board is not None:
+        tables.extend(_board_tables(data.board, year))
+
     # Shadow tables of earlier years whose totals the trend table publishes tie in too.
     for dim in dimensions:
         if dim.modifiable:
             for y in range(max(first_year, early), year):
                 shadows.table(dim, y, y)
     audit_tables = tables + list(shadows.made.values())
-    protect(audit_tables, threshold, links)
+    rule.apply(audit_tables, links)
 
     made = recs[recs["report_year"] == year] if len(recs) else recs
     listed = [
@@ -497,12 +508,36 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     age_table = single["age_band"]
     C = len(MODIFIABLE)
     RC = len(category_table.rows)
+    pooled_category = next((t for t in tables if t.id == pooled_ids.get("category")), None)
+    pool_span = _span_label(pool_first, year)
+
+    def shown_or_pooled(label: str, single_shown: str, pooled_shown: Callable[[Table], str]) -> Figure:
+        """The year's figure; where the rule hides it, the same figure pooled over
+        `pool_years` years when the pooled table publishes it."""
+        if single_shown == MARKER and pooled_category is not None:
+            pooled = pooled_shown(pooled_category)
+            if pooled != MARKER:
+                return Figure(f"{label} ({policy.pool_years} years pooled, {pool_span})", pooled)
+        return Figure(label, single_shown)
+
+    RN = len(NCMD_BANDS)
+    ncmd_label = f"Deaths notified to the National Child Mortality Database within {data.ncmd_hours} hours (%)"
+    ncmd_figure = Figure(ncmd_label, ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0))))
+    pooled_ncmd = next((t for t in tables if t.id == "ncmd_pooled"), None)
+    if ncmd_figure.shown == MARKER and pooled_ncmd is not None:
+        shown = pooled_ncmd.percent_shown(Percent("", ((0, 0),), (RN, 0)))
+        if shown != MARKER:
+            ncmd_figure = Figure(f"{ncmd_label} ({pooled_ncmd.title.rsplit(': ', 1)[-1]})", shown)
     headline = [
         Figure("Deaths notified", trend.shown((len(years) - 1, 0))),
         Figure("Reviews completed", trend.shown((len(years) - 1, 1))),
-        Figure("Reviews with modifiable factors", category_table.shown((RC, 0))),
-        Figure("Reviews with modifiable factors (%)",
-               category_table.percent_shown(Percent("", ((RC, 0),), (RC, C)))),
+        ncmd_figure,
+        shown_or_pooled("Reviews with modifiable factors", category_table.shown((RC, 0)),
+                        lambda t: t.shown((len(t.rows), 0))),
+        shown_or_pooled("Reviews with modifiable factors (%)",
+                        category_table.percent_shown(Percent("", ((RC, 0),), (RC, C))),
+                        lambda t: t.percent_shown(Percent("", ((len(t.rows), 0),),
+                                                          (len(t.rows), C)))),
         Figure("Reviews completed within 6 months of the death",
                timing.percent_shown(Percent("", ((0, 0),), (R, 0)))),
         Figure("Reviews completed within 12 months of the death",
@@ -516,7 +551,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         median = MARKER
     headline.append(Figure("Median time from death to review completion", median))
 
-    rates = _rates(trend, years, children or {}, threshold)
+    rates = _rates(trend, years, children or {})
     national, national_note = _national(year, age_table, category_table, rates)
     return ReportContent(
         year=year, label=year_label(year), area_name=area_name, threshold=threshold,
@@ -525,10 +560,90 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
         recommendations_made_total=len(made), national=national, empty=n == 0,
         edition=edition, audit_tables=audit_tables, links=links, pooled=pooled_ids,
         rates=rates, national_note=national_note, meetings_held=len(data.meetings),
-        first_year=first_year, extra=extra,
+        first_year=first_year, extra=extra, rule=rule,
         governance={"chair": policy.chair, "foreword": policy.foreword,
                     "membership": [(m.agency, m.role) for m in policy.membership]},
     )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def _board_tables(board: BoardFigures, year: int) -> list[Table]:
+    """Completeness and timeliness by year, and returns by agency for the year (rows of
+    counts with their shares; the confidential edition only, so not suppressed)."""
+    years = [y for y in board.years if y.reviews or y.notified]
+    completeness = Table(
+        id="board_completeness", title="Completeness: deaths notified and reviewed",
+        row_header="Year notified (April to March)", rows=[year_label(y.year) for y in years] or ["None"],
+        columns=["Deaths notified", "Of them, reviews completed"],
+        counts=[[y.notified, y.notified_reviewed] for y in years] or [[0, 0]],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note=f"Reviews completed by {board.as_of:%d %B %Y}.")
+    completeness.percent_labels = ["% reviewed"]
+    completeness.percents = [[Percent("% reviewed", ((r, 1),), (r, 0))] for r in range(len(completeness.rows))]
+    timeliness = Table(
+        id="board_timeliness", title="Timeliness: time from death to completion of the review",
+        row_header="Year reviewed (April to March)", rows=[year_label(y.year) for y in years] or ["None"],
+        columns=["Reviews completed", "Within 6 months", "Within 12 months"],
+        counts=[[y.reviews, y.within_6, y.within_12] for y in years] or [[0, 0, 0]],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note="Median days from death to review: " + "; ".join(
+            f"{year_label(y.year)} {'-' if y.median_days is None else round(y.median_days)}" for y in years) + ".")
+    timeliness.percent_labels = ["% within 6 months", "% within 12 months"]
+    timeliness.percents = [[Percent("% within 6 months", ((r, 1),), (r, 0)),
+                            Percent("% within 12 months", ((r, 2),), (r, 0))]
+                           for r in range(len(timeliness.rows))]
+    agencies = [a for a in board.agencies if a.year == year]
+    returns = Table(
+        id="board_returns", title=f"Agencies' returns asked for in {year_label(year)}: on time and complete",
+        row_header="Agency", rows=[a.agency for a in agencies] or ["No return asked for"],
+        columns=["Returns asked for", "Returned", "Returned on time", "Answers", "Answered not known"],
+        counts=[[a.asked, a.returned, a.on_time, a.answers, a.not_known] for a in agencies] or [[0] * 5],
+        row_totals=False, column_totals=False, disclosure_control=False,
+        note="Answers are those in the returns made through the portal.")
+    returns.percent_labels = ["% on time", "% not known"]
+    returns.percents = [[Percent("% on time", ((r, 2),), (r, 0)), Percent("% not known", ((r, 4),), (r, 3))]
+                        for r in range(len(returns.rows))]
+    return [completeness, timeliness, returns]
+
+
+def _theme_frame(reviews: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The year's reviews as the themes read them (ReportData made without a history)."""
+    frame = reviews[["category", "age_band", "death_expected", "circumstances", "modifiable"]].copy()
+    frame.insert(0, "report_year", year)
+    return frame
+
+
+def _themes_table(policy: AnnualReportPolicy, frame: pd.DataFrame, first: int, last: int,
+                  table_id: str, title: str, published: bool = True) -> Table:
+    """Reviews in each theme of the policy, and those with modifiable factors, completed
+    from report year `first` to `last`."""
+    for theme in policy.themes:
+        if set(theme.age_bands) - set(AGE_BANDS):
+            raise ConfigError(f"policy setting 'annual_report.themes' ('{theme.name}'): "
+                              f"age bands are {', '.join(AGE_BANDS)}")
+    in_span = frame[frame["report_year"].between(first, last)] if len(frame) else frame
+    rows = list(in_span.itertuples(index=False))
+    counts = []
+    for theme in policy.themes:
+        group = [r for r in rows if theme.holds(r.category, r.circumstances, r.age_band, r.death_expected)]
+        counts.append([len(group), sum(1 for r in group if r.modifiable == "yes")])
+    table = Table(
+        id=table_id, title=title, row_header="Theme", rows=[t.name for t in policy.themes],
+        columns=["Reviews", "With modifiable factors"], counts=counts,
+        row_totals=False, column_totals=False, published=published,
+        note="A review may fall under a theme whatever its category of death, and under "
+             "more than one theme.",
+    )
+    R = len(policy.themes)
+    table.percent_labels = ["% with modifiable factors"]
+    table.percents = [[Percent("% with modifiable factors", ((r, 1),), (r, 0))] for r in range(R)]
+    scope = _scope(first, last)
+    table.keys = {(r, c): f"theme:{scope}|{i}|{col}" for r in range(R)
+                  for c, col in enumerate(("reviews", "modifiable")) for i in [policy.themes[r].name]}
+    return table
 
 
 def _history_from(data: ReportData) -> dict[str, pd.DataFrame]:
@@ -561,16 +676,25 @@ def _meetings_table(data: ReportData) -> Table:
     return table
 
 
-def _ncmd_table(data: ReportData, year: int) -> Table:
-    counts = data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0)
+def _summed(splits: list[dict[str, int]]) -> dict[str, int]:
+    return {band: sum(s.get(band, 0) for s in splits) for band in NCMD_BANDS}
+
+
+def _ncmd_table(data: ReportData, year: int, counts: dict[str, int] | None = None, *,
+                scope: str | None = None, table_id: str | None = None, title: str | None = None,
+                published: bool = True) -> Table:
+    """NCMD told within the deadline, for one year (`year`; its counts by default the
+    report year's) or pooled (`scope` a span of years)."""
+    counts = counts if counts is not None else (data.ncmd_timeliness or dict.fromkeys(NCMD_BANDS, 0))
     table = _count_table(
-        "ncmd", f"Deaths notified: the National Child Mortality Database told within "
-                f"{data.ncmd_hours} hours",
+        table_id or ("ncmd" if published else f"ncmd@{year}"),
+        title or f"Deaths notified: the National Child Mortality Database told within {data.ncmd_hours} hours",
         "NCMD told", list(NCMD_BANDS), [NCMD_LABELS[b] for b in NCMD_BANDS],
         pd.Series([b for b, k in counts.items() for _ in range(k)], dtype="object"),
-        f"notified-{year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        f"notified-{scope or year}", "ncmd", column="Deaths notified", share="% of deaths notified",
+        published=published,
         note=f"The deadline is {data.ncmd_hours} hours from the end of the day of death.")
-    table.keys[(len(NCMD_BANDS), 0)] = f"notified:{year}"
+    table.keys[(len(NCMD_BANDS), 0)] = f"notified:{scope or year}"
     return table
 
 
@@ -587,22 +711,27 @@ def _factors_table(data: ReportData, year: int) -> Table:
     return table
 
 
-def _rates(trend: Table, years: list[int], children: dict[int, int], threshold: int) -> list[dict]:
+def _rates(trend: Table, years: list[int], children: dict[int, int]) -> list[dict]:
     """Deaths notified per 100,000 children aged 0-17 in each trend year (mid-year
-    population of the year the period starts in); no rate from a hidden count or from
-    fewer than 3 deaths (ONS)."""
+    population of the year the period starts in), by ONS's rules: no rate from a hidden
+    count or from fewer than 3 deaths, and a rate from fewer than 20 flagged "u"
+    (unreliable). The rate is of the count as published (rounded, under a rounding
+    rule: a rate of the true count beside the population would give it back)."""
     out = []
     for i, y in enumerate(years):
         population = children.get(mid_year_for(y))
-        deaths = trend.value((i, 0))
+        deaths = trend.published_value((i, 0))
         if population is None:
             shown = "no population figure"
-        elif (i, 0) in trend.hidden:
+        elif deaths is None:
             shown = MARKER
         elif deaths < ONS_MIN_DEATHS:
-            shown = "not calculated (fewer than 3 deaths)"
+            shown = f"not calculated (fewer than {ONS_MIN_DEATHS} deaths)"
         else:
             shown = f"{rate_per_100k(deaths, population):.1f}"
+            # Of the published count: a flag from the true one would narrow a rounded one.
+            if deaths < ONS_RELIABLE_DEATHS:
+                shown += f" {UNRELIABLE}"
         out.append({"year": year_label(y), "deaths": trend.shown((i, 0)),
                     "children": f"{population:,}" if population else "-",
                     "mid_year": f"mid-{mid_year_for(y)}", "rate": shown})

@@ -15,6 +15,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from cdop.rules.board import BoardFigures, board_figures
 from cdop.store.models import (
     Analysis,
     Case,
@@ -66,6 +67,13 @@ class ReportData:
     factors_by_domain: dict[str, int] = field(default_factory=dict)
     actions_taken: dict[int, str] = field(default_factory=dict)  # recommendation id -> progress
     ncmd_hours: int = 48
+    # The board's completeness and timeliness figures (cdop.rules.board), trend years.
+    board: BoardFigures | None = None
+    # Reviews of the trend years, plain columns only (THEME_COLUMNS): the themes pooled.
+    theme_history: pd.DataFrame | None = None
+    # NCMD told within the deadline, by report year (the trend years): pooled where one
+    # year's split would be hidden.
+    ncmd_by_year: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 REVIEW_COLUMNS = [
@@ -78,6 +86,7 @@ RECOMMENDATION_COLUMNS = ["id", "case_id", "organisation", "text", "agreed_on", 
 HISTORY_DIMENSIONS = ("category", "age_band", "sex", "ethnicity", "deprivation_decile",
                       "death_expected", "place_of_death")
 NCMD_BANDS = ("within", "late", "not_recorded")
+THEME_COLUMNS = ["report_year", "category", "age_band", "death_expected", "circumstances", "modifiable"]
 
 def modifiable_factors_by_domain(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
     """Modifiable factors by domain: reviews completed from `start` to `end` with at
@@ -268,7 +277,22 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         factors_by_domain=modifiable_factors_by_domain(session, start, end),
         actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
         ncmd_hours=ncmd_hours,
+        board=board_figures(session, trend_years, end),
+        ncmd_by_year={**{y: _notified(session, *report_period(y), ncmd_hours)[1] for y in trend_years[:-1]},
+                      year: ncmd_timeliness},
+        theme_history=_theme_history(session, trend_years),
     )
+
+
+def _theme_history(session: Session, years: list[int]) -> pd.DataFrame:
+    """Every review completed in `years`, by the plain columns a theme's rule reads."""
+    first, last = report_period(years[0])[0], report_period(years[-1])[1]
+    year = _report_year(Analysis.reviewed_on, years).label("report_year")
+    return _frame(session.execute(
+        select(year, Analysis.category, Case.age_band, Case.death_expected, Case.circumstances,
+               Analysis.modifiable)
+        .join(Case, Case.id == Analysis.case_id)
+        .where(Analysis.reviewed_on.between(first, last))).tuples(), THEME_COLUMNS)
 
 
 def _status_at(session: Session, recs: pd.DataFrame, agreed_from: dt.date, end: dt.date) -> list[str]:

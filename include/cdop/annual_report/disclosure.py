@@ -23,6 +23,14 @@ Rules (the threshold is local policy, `Policy.suppression_threshold`, default 7)
 
 `intervals`, `narrow_intervals` and `leaks_across_tables` are the checkers the tests
 run over every table published together.
+
+The rule is named in policy (`AnnualReportPolicy.disclosure_rule`, see `Rule`): the
+threshold rule above, or **NHS England's rule for sub-national tables**: counts from 1
+to 7 hidden, every other count rounded to the nearest 5 (totals from the unrounded
+counts, then rounded). Under rounding a reader knows each published count only to within
+2, so the *rounding audit* (`rounded_intervals`, `rounding_problems`) bounds every hidden
+count by the rounded margins instead of exact ones; where one could be narrowed to fewer
+values than the protection width, a further count is hidden, as above.
 """
 
 from __future__ import annotations
@@ -82,6 +90,9 @@ class Table:
     # False for a table this edition does not print (the same table for another year of
     # a pool): a reader does not know its counts, but its totals still hold.
     published: bool = True
+    # Under a rounding rule, each published count is rounded to the nearest `rounding`
+    # (0: published exactly). Set by `Rule.apply`, never on tables outside control.
+    rounding: int = 0
 
     # ------------------------------------------------------------------ the grid
     @property
@@ -124,15 +135,17 @@ class Table:
 
     # ------------------------------------------------------------------ display
     def shown(self, pos: Pos) -> str:
-        return MARKER if pos in self.hidden else str(self.value(pos))
+        return MARKER if pos in self.hidden else str(self.published_value(pos))
 
     def percent_shown(self, p: Percent, decimals: int = 0) -> str:
+        """From the counts as published (rounded, under a rounding rule: a share of the
+        true counts beside their rounded values would give the true ones away)."""
         if p.denominator in self.hidden or any(n in self.hidden for n in p.numerators):
             return MARKER
-        denominator = self.value(p.denominator)
+        denominator = self.published_value(p.denominator)
         if denominator == 0:
             return "-"
-        share = 100 * sum(self.value(n) for n in p.numerators) / denominator
+        share = 100 * sum(self.published_value(n) for n in p.numerators) / denominator
         return f"{share:.{decimals}f}%"
 
     def header(self) -> list[str]:
@@ -154,7 +167,14 @@ class Table:
         return out
 
     def published_value(self, pos: Pos) -> int | None:
-        return None if pos in self.hidden else self.value(pos)
+        if pos in self.hidden:
+            return None
+        return round_to(self.value(pos), self.rounding) if self.rounding else self.value(pos)
+
+
+def round_to(count: int, base: int) -> int:
+    """`count` to the nearest multiple of `base` (for 5: 1-2 down, 3-4 up)."""
+    return base * ((count + base // 2) // base)
 
 
 # ------------------------------------------------------------------------ the model
@@ -541,3 +561,229 @@ def primary_violations(table: Table, threshold: int) -> list[Pos]:
     return [
         p for p in table.positions() if p not in table.hidden and 1 <= table.value(p) <= threshold
     ]
+
+
+# ----------------------------------------------------------------- the rounding rule
+
+
+def _rounded_bounds(model: _Model, hide_up_to: int) -> dict[Name, tuple[float, float]]:
+    """What a reader who knows the rounding rule can say of each count before solving: a
+    published count shown as v was v - base//2 .. v + base//2 and not 1..hide_up_to (those
+    are hidden); a count published exactly is known; a hidden one is at least 1; an
+    unpublished one at least 0."""
+    bounds: dict[Name, tuple[float, float]] = {}
+    for name, state in model.state.items():
+        if state == "hidden":
+            bounds[name] = (1.0, float(UNBOUNDED))
+        elif state == "unpublished":
+            bounds[name] = (0.0, float(UNBOUNDED))
+        else:
+            base = max((t.rounding for t, p in model.places.get(name, ()) if t.published), default=0)
+            value = model.values.get(name, 0)
+            if not base:
+                bounds[name] = (float(value), float(value))
+                continue
+            shown = round_to(value, base)
+            low, high = max(0, shown - base // 2), shown + base // 2
+            if shown == 0:
+                high = 0 if high <= hide_up_to else high
+            else:
+                low = max(low, hide_up_to + 1)
+            bounds[name] = (float(low), float(high))
+    return bounds
+
+
+class Contradiction(ValueError):
+    """No set of true counts fits what is published under the rule (a table published
+    without it, or edited after it): the audit cannot pass."""
+
+
+def _label(name: Name) -> str:
+    return name[1] if name[0] == "key" else f"{name[1]}({name[2]}, {name[3]})"
+
+
+def rounded_intervals(tables: Sequence[Table], links: Sequence[Link] = (), *,
+                      hide_up_to: int = 7) -> list[Interval]:
+    """The rounding audit's intervals: for every hidden count of the published tables,
+    the least and greatest whole number consistent with every published (rounded) count
+    and total, every link and the rule itself. Integer programs (HiGHS) over each group
+    of counts the equations join, every count an unknown within its bounds."""
+    import highspy
+
+    model = _model(tables, links)
+    bounds = _rounded_bounds(model, hide_up_to)
+    parent: dict[Name, Name] = {}
+
+    def find(x: Name) -> Name:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for eq in model.equations:
+        names = list(eq)
+        for other in names[1:]:
+            parent[find(other)] = find(names[0])
+    out: list[Interval] = []
+    groups: dict[Name, list[Name]] = {}
+    for name in sorted(model.state, key=str):
+        groups.setdefault(find(name), []).append(name)
+    for names in groups.values():
+        hidden = [n for n in names if model.state[n] == "hidden"]
+        if not hidden:
+            continue
+        index = {n: i for i, n in enumerate(names)}
+        equations = [eq for eq in model.equations if next(iter(eq)) in index]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.addVars(len(names), [bounds[n][0] for n in names], [bounds[n][1] for n in names])
+        for eq in equations:
+            columns = [index[n] for n in eq]
+            h.addRow(0.0, 0.0, len(columns), columns, [float(c) for c in eq.values()])
+        h.changeColsIntegrality(len(names), list(range(len(names))),
+                                [highspy.HighsVarType.kInteger] * len(names))
+        for n in hidden:
+            ends = []
+            for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                h.changeColCost(index[n], 1.0)
+                h.changeObjectiveSense(sense)
+                h.run()
+                status = h.getModelStatus()
+                value = h.getInfo().objective_function_value
+                h.changeColCost(index[n], 0.0)
+                if status == highspy.HighsModelStatus.kInfeasible:
+                    raise Contradiction(f"the published counts around {_label(n)} contradict the rule")
+                if status != highspy.HighsModelStatus.kOptimal:
+                    raise RuntimeError(f"rounding audit: the solver stopped ({status})")
+                ends.append(value)
+            high = float("inf") if ends[1] >= UNBOUNDED - 0.5 else float(round(ends[1]))
+            out.append(Interval(n, int(round(ends[0])), high, model.values[n]))
+    return sorted(out, key=lambda i: str(i.name))
+
+
+def rounding_problems(tables: Sequence[Table], links: Sequence[Link] = (), *,
+                      hide_up_to: int = 7, base: int = 5, protection: int = 3) -> list[str]:
+    """The rounding audit: every published count of a controlled table is a multiple of
+    `base` or hidden, within base//2 of its true value, every count from 1 to
+    `hide_up_to` is hidden, a count hidden in one table is hidden in all, and no hidden
+    count can be narrowed from the rounded margins to fewer than `protection` values."""
+    problems = []
+    published = [t for t in tables if t.published]
+    hidden_keys = {t.keys[p] for t in published for p in t.hidden if p in t.keys}
+    for table in published:
+        if not table.disclosure_control:
+            continue
+        for pos in table.positions():
+            true = table.value(pos)
+            if pos in table.hidden:
+                continue
+            shown = int(table.shown(pos))
+            if shown % base:
+                problems.append(f"{table.id}{pos}: published count is not a multiple of {base}")
+            if abs(shown - true) > base // 2:
+                problems.append(f"{table.id}{pos}: published count is more than {base // 2} from the true one")
+            if 1 <= true <= hide_up_to:
+                problems.append(f"{table.id}{pos}: a count from 1 to {hide_up_to} is published")
+            if table.keys.get(pos) in hidden_keys:
+                problems.append(f"{table.id}{pos}: key {table.keys[pos]} hidden elsewhere but published here")
+    try:
+        found = rounded_intervals(tables, links, hide_up_to=hide_up_to)
+    except Contradiction as exc:
+        return [*problems, str(exc)]
+    for interval in found:
+        if interval.width < protection:
+            high = "any" if interval.high == float("inf") else int(interval.high)
+            problems.append(f"hidden count {interval.label()} narrowed to {interval.low}..{high}")
+    return problems
+
+
+def protect_rounded(tables: Sequence[Table], hide_up_to: int, base: int, protection: int,
+                    links: Sequence[Link] = ()) -> None:
+    """NHS England's rule over every table published together (in place, idempotent):
+    counts from 1 to `hide_up_to` hidden (a count hidden in one table in all), every other
+    count rounded to the nearest `base`; then, while the rounding audit narrows a hidden
+    count to fewer than `protection` values, one more complement is hidden."""
+    published = [t for t in tables if t.published]
+    forced: set[Name] = set()
+    for table in tables:
+        table.rounding = base if table.disclosure_control and table.published else 0
+    while True:
+        hidden_keys: set[str] = set()
+        while True:
+            for table in published:
+                if not table.disclosure_control:
+                    table.hidden, table.primary = set(), set()
+                    continue
+                table.primary = {p for p in table.positions() if 1 <= table.value(p) <= hide_up_to}
+                table.hidden = table.primary | {
+                    p for p in table.positions() if table.value(p) and (
+                        _name(table, p) in forced or table.keys.get(p) in hidden_keys)}
+            now = {t.keys[p] for t in published for p in t.hidden if p in t.keys}
+            if now <= hidden_keys:
+                break
+            hidden_keys |= now
+        narrow = [i for i in rounded_intervals(tables, links, hide_up_to=hide_up_to)
+                  if i.width < protection]
+        if not narrow:
+            return
+        model = _model(tables, links)
+        forced.add(_complement(model, narrow[0].name))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A disclosure rule, by the name policy gives it: "threshold" (hide 1..threshold,
+    secondary suppression until the interval audit passes) or "nhs_england" (hide
+    1..threshold, round the rest to the nearest `base`, audited from rounded margins).
+    Threshold 0 hides nothing (the confidential edition)."""
+
+    name: str = "threshold"
+    threshold: int = 7
+    base: int = 0
+    protection: int = 0
+
+    @classmethod
+    def from_policy(cls, report_policy, suppression_threshold: int) -> Rule:
+        if report_policy.disclosure_rule == "nhs_england":
+            return cls("nhs_england", report_policy.hide_up_to, report_policy.rounding_base,
+                       report_policy.rounding_protection)
+        return cls("threshold", suppression_threshold)
+
+    @property
+    def rounds(self) -> bool:
+        return self.name == "nhs_england" and self.threshold > 0
+
+    def apply(self, tables: Sequence[Table], links: Sequence[Link] = ()) -> None:
+        if self.rounds:
+            protect_rounded(tables, self.threshold, self.base, self.protection, links)
+        else:
+            for table in tables:
+                table.rounding = 0
+            protect(tables, self.threshold, links)
+
+    def audit(self, tables: Sequence[Table], links: Sequence[Link] = ()) -> list[str]:
+        """Every problem a reader holding all of `tables` could exploit (empty: safe)."""
+        if self.threshold <= 0:
+            return []
+        if self.rounds:
+            return rounding_problems(tables, links, hide_up_to=self.threshold, base=self.base,
+                                     protection=self.protection)
+        problems = [f"{t.id}{p}: a count from 1 to {self.threshold} is published"
+                    for t in tables for p in primary_violations(t, self.threshold)]
+        return problems + leaks_across_tables(tables, self.threshold, links)
+
+    def sentence(self) -> str:
+        """The rule in a sentence, for the report's notes."""
+        if self.threshold <= 0:
+            return "No count is hidden or rounded in this edition."
+        if self.rounds:
+            return (f"Disclosure rule: NHS England's rule for sub-national tables. Any count "
+                    f"from 1 to {self.threshold} is shown as {MARKER}; every other count, totals "
+                    f"included, is rounded to the nearest {self.base} (totals are added up from "
+                    f"the unrounded counts, then rounded), and percentages are calculated from the "
+                    f"rounded counts. Where the rounded totals would narrow a hidden count to fewer "
+                    f"than {self.protection} possible values, a further count is hidden.")
+        return (f"Disclosure rule: a threshold of {self.threshold} with secondary suppression. "
+                f"Any count from 1 to {self.threshold} is shown as {MARKER}, and further counts "
+                f"are hidden until each hidden count could still be any of at least "
+                f"{self.threshold} values.")

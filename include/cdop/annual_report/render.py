@@ -30,6 +30,8 @@ def report_html(content: ReportContent, charts: dict[str, bytes], version: int |
         national_note=content.national_note, governance=content.governance,
         meetings_held=content.meetings_held, pool_years=content.extra.get("pool_years", 3),
         threshold_public=content.extra.get("threshold_public", content.threshold),
+        rule_sentence=content.rule.sentence(), rounds=content.rule.rounds,
+        rule_public=content.extra.get("rule_public", content.rule.sentence()),
         first_year_label=year_label(content.first_year) if content.first_year else None,
         area_name=content.area_name, year=content.year, label=content.label,
         start=content.start, end=content.end, version=version, threshold=content.threshold,

@@ -19,6 +19,7 @@ from cdop.body_limit import BodyLimit
 from cdop.config import Settings
 from cdop_airflow.ops_app import (
     analysis_pages,
+    board_pages,
     case_pages,
     gate_pages,
     intake_pages,
@@ -60,7 +61,7 @@ from cdop_airflow.ops_app.roles import Role
 
 # The route modules create_app registers, each bringing its ACCESS table and routes(app).
 ROUTE_MODULES = (case_pages, intake_pages, report_pages, meeting_pages, analysis_pages, portal_pages,
-                 gate_pages)
+                 gate_pages, board_pages)
 
 # Who may use each route of this module (roles.py says what each role is). Every route is
 # declared through `route`, which takes its roles from the merged table and fails at

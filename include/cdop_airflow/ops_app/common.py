@@ -68,6 +68,7 @@ NAV = (
     ("audit", "Audit trail"),
     ("papers", "Panel papers"),
     ("figures", "Figures"),
+    ("figures/board", "Board figures"),
 )
 
 DONE_MESSAGES = {
