@@ -82,9 +82,20 @@ def test_a_given_name_alone_is_a_low_confidence_flag():
     "Sudden Unexpected Death in Infancy accounted for 8 deaths; Safer Sleep Week was promoted.",
     "Bereavement support was offered by Sands and Tommy's.",
     "Asthma deaths: Harriet's Story was used in training.",
+    "The family were supported by the British Red Cross after the fire.",
+    "She had completed her Duke of Edinburgh bronze award with the Scouts.",
+    "The Princess of Wales Hospital and the Prince's Trust were contacted.",
 ])
 def test_domain_words_are_not_people(text):
     assert _people(text) == {}
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Craig Cross\n\nAnimator", "Craig Cross"),  # a surname that is also an organisation's word
+    ("The neighbour said Duke Okafor had called twice.", "Duke Okafor"),  # a title word as a name
+])
+def test_a_name_beside_an_organisation_or_title_word_is_still_a_name(text, name):
+    assert _people(text).get(name, 0) >= 0.6
 
 
 def test_the_installed_model_is_the_pinned_en_core_web_sm_copy():

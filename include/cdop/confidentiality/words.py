@@ -51,6 +51,7 @@ upper lower great little high middle central city town village park green hill v
 river bridge church saint st all saints holy trinity christ king queen royal victoria
 manor grange court castle abbey priory meadow meadows field fields wood woods grove
 brook lake vale view way road street lane avenue close drive hope grace faith may will
+red white black blue grey gray pink gold silver
 """.split()) | WORD_NAMES
 
 ORGANISATION_WORDS = frozenset("""
@@ -61,6 +62,8 @@ ambulance fire rescue court coroner office agency network hospice home homes hou
 chapel mosque temple synagogue library station road street lane avenue way health care
 safeguarding children childrens social nhs icb gp ccg cdop ncmd trust's united general
 infirmary maternity neonatal paediatric paediatrics emergency department a&e icu nicu picu
+society association charity league brigade federation alliance fund appeal award awards
+scheme programme scouts guides
 """.split())
 
 # Words that begin a sentence as words, whatever else they may be (a name recorded as

@@ -43,11 +43,17 @@ def is_organisation_word(word: str) -> bool:
     return False
 
 
+# A title of nobility and where it is of ("Duke of Edinburgh", "Princess of Wales"): an
+# award, a charity or a public figure's style, not a person of the case written by name.
+TITLE_OF_PLACE = re.compile(r"(?<![\w'\u2019])(?:Duke|Duchess|Earl|Countess|Prince|Princess|Marquess|"
+                            r"Viscount|Baron|Baroness)[ \t]+of[ \t]+(?:the[ \t]+)?[A-Z][\w'\u2019-]*")
+
+
 def organisation_spans(text: str) -> list[tuple[int, int]]:
     """Capitalised runs (connectors allowed inside) ending in an organisation word:
     "Royal United Hospital", "Avon and Somerset Police", "the Grace Suite", "Gill and
-    Sons", "Webb PLC"."""
-    spans = []
+    Sons", "Webb PLC", "British Red Cross"; and titles of a place ("Duke of Edinburgh")."""
+    spans = [m.span() for m in TITLE_OF_PLACE.finditer(text)]
     for run in CAP_RUN.finditer(text):
         last = None
         for word in WORD.finditer(run.group(0)):
