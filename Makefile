@@ -65,6 +65,7 @@ benchmark: install
 	$(BIN)/python benchmarks/panel_papers.py
 	$(BIN)/python benchmarks/annual_report.py
 	$(BIN)/python benchmarks/ops_pages.py
+	$(BIN)/python benchmarks/caseload_growth.py
 	$(BIN)/python benchmarks/fuzz_inputs.py
 	$(BIN)/python benchmarks/gate_corpus.py
 	$(BIN)/python benchmarks/cli_startup.py

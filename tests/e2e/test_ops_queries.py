@@ -60,6 +60,30 @@ def test_sql_stage_is_the_domain_rule(demo):
     assert all(counts[s.value] > 0 for s in STAGE_ORDER)
 
 
+def test_case_list_pages_carry_the_domain_rules_stage_newest_first(demo):
+    """The case list takes a page of cases first and runs the stage rule on those rows
+    only: each row's stage is still the domain rule's, the pages are newest notification
+    first without overlap, and each filter's total is its rows."""
+    with unit_of_work(demo) as uow:
+        s = uow.session
+        derived = _derived_stages(s)
+        notified = dict(s.execute(select(Case.case_number, Case.notified_on)).all())
+        closed = set(s.scalars(select(Case.case_number).where(Case.closed_on.is_not(None))))
+        for filters in ({}, {"open_only": True}, {"open_only": False},
+                        *({"stage": st.value} for st in STAGE_ORDER)):
+            everything = pipeline.case_list(s, size=10_000, **filters)
+            pages = range(1, everything.total // 40 + 2)
+            paged = [row for number in pages for row in pipeline.case_list(s, page=number, size=40, **filters).rows]
+            assert [r["case_number"] for r in paged] == [r["case_number"] for r in everything.rows], filters
+            assert everything.total == len(everything.rows), filters
+            assert all(r["stage"] == derived[r["case_number"]] for r in everything.rows), filters
+            order = [(notified[r["case_number"]], r["case_number"]) for r in everything.rows]
+            assert order == sorted(order, reverse=True), filters
+        assert {r["case_number"] for r in pipeline.case_list(s, size=10_000).rows} == set(derived)
+        assert {r["case_number"] for r in pipeline.case_list(s, size=10_000, open_only=False).rows} == closed
+        assert closed
+
+
 def test_cases_at_stage_paginate_without_overlap(demo):
     with unit_of_work(demo) as uow:
         stage = "gathering_information"

@@ -132,3 +132,47 @@ def test_a_flag_in_the_annual_reports_learning_holds_the_report_until_decided(se
     html = (result.directory / "annual-report-2026.html").read_text()
     assert NAME in html  # the coordinator said it names nobody: published as written
     assert cli("gate", "held").returncode == 0
+
+
+def test_the_flags_use_the_identifiers_the_year_gate_decrypted_and_find_the_same(settings):
+    """The annual report decrypts each case's identifiers once: the flags in a case's
+    published text are sought with the identifiers read for the year gate, not read and
+    decrypted again, and are the same flags."""
+    from sqlalchemy import event
+
+    from cdop.annual_report.data import (
+        scope_identifiers,
+        scope_identifiers_by_case,
+        year_identifiers,
+    )
+    from cdop.confidentiality.year_gate import report_flags
+    from cdop.store.db import make_engine
+    from cdop.store.models import Case
+
+    load_known_counts(settings, learning_a=None)
+    with unit_of_work(settings) as uow:
+        analyses = uow.session.scalars(select(Analysis).order_by(Analysis.id)).all()[:3]
+        case_ids = {a.case_id for a in analyses}
+        sources = [(a.case_id, "learning", f"Dr {NAME} noted that safer sleep advice was not repeated.")
+                   for a in analyses]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with unit_of_work(settings) as uow:
+        by_case = scope_identifiers_by_case(uow.session, case_ids)
+        assert year_identifiers(by_case) == scope_identifiers(uow.session, case_ids)
+        assert all(any(i.field == "child.date_of_death" for i in ids) for ids in by_case.values())
+        alone = report_flags(settings, uow.session, sources)
+        event.listen(make_engine(settings), "before_cursor_execute", seen)
+        try:
+            given = report_flags(settings, uow.session, sources, identifiers=by_case)
+        finally:
+            event.remove(make_engine(settings), "before_cursor_execute", seen)
+
+    assert len(alone) == len(analyses)
+    assert [(f.case_id, f.case_number, f.part, f.finding) for f in given] == \
+        [(f.case_id, f.case_number, f.part, f.finding) for f in alone]
+    encrypted = f"{Case.__tablename__}.{Case.forenames.key}"
+    assert statements and not [s for s in statements if encrypted in s or "case_identifiers" in s]

@@ -123,6 +123,29 @@ def test_migrated_schema_matches_the_models(empty_settings):
     assert not diff, "migrations and models differ:\n" + pprint.pformat(readable(diff), width=100)
 
 
+def test_0023_indexes_the_outbox_by_case_and_request_and_the_cases_by_date(empty_settings):
+    """One case's page and one request's reminders read the outbox by these columns; the
+    pipeline counts closed cases from closed_on; the lists page in notification order."""
+    migrate(empty_settings)
+
+    with make_engine(empty_settings).connect() as conn:
+        found = {
+            table: {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes(table)}
+            for table in ("outbox_messages", "cases")
+        }
+    assert found["outbox_messages"]["ix_outbox_messages_case_id"] == ["case_id"]
+    assert found["outbox_messages"]["ix_outbox_messages_request_id"] == ["request_id"]
+    assert found["cases"]["ix_cases_closed_on"] == ["closed_on"]
+    assert found["cases"]["ix_cases_notified"] == ["notified_on", "case_number"]
+    assert found["cases"]["ix_cases_open_notified"] == ["notified_on", "case_number"]
+
+    downgrade(empty_settings, "0022_stored_files")
+    with make_engine(empty_settings).connect() as conn:
+        names = {ix["name"] for t in ("outbox_messages", "cases") for ix in inspect(conn).get_indexes(t)}
+    assert not names & {"ix_outbox_messages_case_id", "ix_outbox_messages_request_id", "ix_cases_closed_on",
+                        "ix_cases_notified", "ix_cases_open_notified"}
+
+
 def test_downgrade_to_base_and_upgrade_again(sqlite_settings):
     migrate(sqlite_settings)
     downgrade(sqlite_settings, "base")

@@ -641,3 +641,21 @@ def test_the_warning_gate_uses_only_what_the_page_shows(agencies, sent):
         [warned] = text_warnings(secure, [("summary", "Summary", text)])
         assert [p.text for p in warned.pieces if p.kind] == [surname]
         assert text_warnings(open_route, [("summary", "Summary", "Quorvanth was seen.")]) == []
+
+
+def test_the_portal_warms_at_start_up_before_its_first_request(agencies, sent, smtp_server):
+    """Its templates are compiled (and the gate's detectors loaded) while it starts, not
+    by the first agency to submit; the first request is then answered as before."""
+    from cdop.mail.templating import environment
+
+    environment().cache.clear()
+    app = create_app(agencies, deliver=deliver_now)
+    assert not [name for _, name in environment().cache.keys() if name.startswith("portal/")]
+
+    [token] = links_in_mail(smtp_server, RUH, "agency_request")
+    with TestClient(app, follow_redirects=True) as client:  # runs the start-up
+        compiled = {name for _, name in environment().cache.keys()}
+        assert {"portal/form.html.j2", "portal/code.html.j2", "portal/receipt.html.j2",
+                "portal/message.html.j2", "portal/unusable.html.j2"} <= compiled
+        first = client.get(f"/r/{token}")
+    assert first.status_code == 200 and "Send me a code" in first.text

@@ -500,7 +500,10 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
     listed = [
         {"organisation": r.organisation, "recommendation": r.text, "due": f"{r.due_on:%B %Y}",
          "status": dict(STATUS_COLUMNS).get(r.status, r.status),
-         "action": data.actions_taken.get(int(r.id), "No progress recorded by 31 March")}
+         # Not "... by 31 March": in the PDF's flowing text the date ran into the next
+         # row's organisation and read as a place ("by 31 March Benchmark ICB"), which the
+         # gate rightly stops in a text it cannot tell from one written so.
+         "action": data.actions_taken.get(int(r.id), "No progress recorded in the year")}
         for r in made.head(RECOMMENDATIONS_LISTED).itertuples(index=False)
     ]
 

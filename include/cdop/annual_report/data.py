@@ -337,23 +337,38 @@ def _actions_taken(session: Session, rec_ids: list[int], end: dt.date) -> dict[i
 
 def scope_identifiers(session: Session, case_ids: set[int]):
     """The anonymisation gate's identifiers for every case in scope and its contacts."""
+    return year_identifiers(scope_identifiers_by_case(session, case_ids))
+
+
+def year_identifiers(by_case: dict[int, tuple]) -> tuple:
+    """The year gate's identifiers from `scope_identifiers_by_case`: all but the child's
+    date of death (its exact date is not among what the year's outputs are checked for)."""
+    return tuple(i for identifiers in by_case.values() for i in identifiers if i.field != "child.date_of_death")
+
+
+def scope_identifiers_by_case(session: Session, case_ids: set[int]) -> dict[int, tuple]:
+    """Each case's identifiers (its case gate's: the child's, with the date of death, and
+    its family's and contacts'), each decrypted once: the year gate takes them all
+    (`year_identifiers`), the flags in a case's published text its own
+    (cdop.confidentiality.year_gate.report_flags)."""
     from cdop.confidentiality.identifiers import case_identifiers
 
     extra: dict[int, list[tuple[str, str]]] = {}
-    found = []
+    found: dict[int, tuple] = {}
     ids = sorted(case_ids)
     for chunk in range(0, len(ids), 900):
         part = ids[chunk: chunk + 900]
         for case_id, field_name, value in session.execute(
             select(CaseIdentifier.case_id, CaseIdentifier.field, CaseIdentifier.value)
             .where(CaseIdentifier.case_id.in_(part))
+            .order_by(CaseIdentifier.id)
         ):
             extra.setdefault(case_id, []).append((field_name, value))
         for case in session.execute(
-            select(Case.id, Case.forenames, Case.surname, Case.date_of_birth, Case.nhs_number,
-                   Case.postcode, Case.address, Case.notifier_name)
+            select(Case.id, Case.forenames, Case.surname, Case.date_of_birth, Case.date_of_death,
+                   Case.nhs_number, Case.postcode, Case.address, Case.notifier_name)
             .where(Case.id.in_(part))
+            .order_by(Case.id)
         ):
-            found.extend(case_identifiers(case, extra.get(case.id, ())))
-    return tuple(found)
-
+            found[case.id] = case_identifiers(case, extra.get(case.id, ()))
+    return found

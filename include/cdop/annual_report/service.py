@@ -136,7 +136,7 @@ def build_annual_report(
 
     from cdop.annual_report.charts import all_charts
     from cdop.annual_report.content import build_content
-    from cdop.annual_report.data import extract, scope_identifiers
+    from cdop.annual_report.data import extract, scope_identifiers_by_case, year_identifiers
     from cdop.annual_report.render import report_html, table_csvs, table_rows
     from cdop.confidentiality.detectors import office_policy
     from cdop.confidentiality.documents import pdf_text
@@ -166,7 +166,9 @@ def build_annual_report(
     with unit_of_work(settings, actor) as uow:
         data = extract(uow.session, year, ncmd_hours=policy.ncmd_deadline_hours)
         lap("extract")
-        identifiers = scope_identifiers(uow.session, data.scope_case_ids)
+        # Decrypted once: the year gate takes them all, the flags each case's own.
+        by_case = scope_identifiers_by_case(uow.session, data.scope_case_ids)
+        identifiers = year_identifiers(by_case)
         lap("identifiers")
         editions = {
             edition: build_content(data, area_name=policy.area_name,
@@ -242,7 +244,7 @@ def build_annual_report(
             released=released,
         )
         # Names nobody recorded, in the cases' published text.
-        hold_for_flags(settings, year, report_sources(data, content), released)
+        hold_for_flags(settings, year, report_sources(data, content), released, by_case)
     except ReportBlocked as blocked:
         _record_blocked(settings, actor, year, content_hash, today, blocked.findings, blocked.located)
         raise

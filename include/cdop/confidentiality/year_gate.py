@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cdop.confidentiality.derived import derived_date_forms, derived_identifiers
@@ -351,16 +351,19 @@ def report_sources(data, content) -> list[tuple[int, str, str]]:
 
 
 def report_flags(settings, session, sources: Iterable[tuple[int, str, str]],
-                 released: frozenset[str] = frozenset()) -> list[HeldFlag]:
+                 released: frozenset[str] = frozenset(),
+                 identifiers: Mapping[int, tuple[Identifier, ...]] | None = None) -> list[HeldFlag]:
     """The flags not yet decided in each case's published text, checked with that
     case's gate (its identifiers, the annual report's policy, the coordinator's
     "not an identifier" decisions for the case's learning, progress and annual report).
 
     A year publishes the text of thousands of cases: their identifiers and decisions are
-    read a chunk of cases at a time (three SELECTs per 900 cases, not three per case),
+    read a chunk of cases at a time (a few SELECTs per 900 cases, not a few per case),
     and each text goes through the real Gate with only the case's identifiers that could
     match it (YearGate's narrowing, one index per case), so the findings are exactly the
-    case gate's for every recorded and derived form it indexes."""
+    case gate's for every recorded and derived form it indexes. `identifiers`: each case's
+    gate identifiers already decrypted (cdop.annual_report.data.scope_identifiers_by_case),
+    not read and decrypted again; a case not in it is read here."""
     from sqlalchemy import select
 
     from cdop.confidentiality.decisions import NOT_IDENTIFIER
@@ -377,12 +380,14 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]],
     ids = sorted(by_case)
     for chunk in range(0, len(ids), 900):
         part_ids = ids[chunk:chunk + 900]
+        known = identifiers or {}
+        unread = [case_id for case_id in part_ids if case_id not in known]
         recorded: dict[int, list[tuple[str, str]]] = {}
         for case_id, field_name, value in session.execute(
             select(CaseIdentifier.case_id, CaseIdentifier.field, CaseIdentifier.value)
-            .where(CaseIdentifier.case_id.in_(part_ids))
+            .where(CaseIdentifier.case_id.in_(unread))
             .order_by(CaseIdentifier.id)
-        ):
+        ) if unread else ():
             recorded.setdefault(case_id, []).append((field_name, value))
         dismissed: dict[int, set[str]] = {}
         for case_id, fingerprint in session.execute(
@@ -392,27 +397,31 @@ def report_flags(settings, session, sources: Iterable[tuple[int, str, str]],
                 GateDecision.decision == NOT_IDENTIFIER)
         ):
             dismissed.setdefault(case_id, set()).add(fingerprint)
-        cases = session.execute(
-            select(Case.id, Case.case_number, Case.forenames, Case.surname, Case.date_of_birth,
-                   Case.date_of_death, Case.nhs_number, Case.postcode, Case.address,
-                   Case.notifier_name)
-            .where(Case.id.in_(part_ids))
-            .order_by(Case.id)
-        )
-        for case in cases:
-            identifiers = case_identifiers(case, recorded.get(case.id, ()))
+        numbers = dict(session.execute(
+            select(Case.id, Case.case_number).where(Case.id.in_(part_ids))).all())
+        read = {case.id: case_identifiers(case, recorded.get(case.id, ())) for case in session.execute(
+            select(Case.id, Case.forenames, Case.surname, Case.date_of_birth, Case.date_of_death,
+                   Case.nhs_number, Case.postcode, Case.address, Case.notifier_name)
+            .where(Case.id.in_(unread))
+        )} if unread else {}
+        for case_id in part_ids:
+            if case_id not in numbers:
+                continue
+            case_number = numbers[case_id]
+            case_idents = known[case_id] if case_id in known else read[case_id]
             # One index per case, whatever the number of its published texts.
-            narrowing = YearGate(identifiers, policy=policy)
-            for part, text in by_case[case.id]:
+            narrowing = YearGate(case_idents, policy=policy)
+            for part, text in by_case[case_id]:
                 gate = Gate(tuple(narrowing.candidates(text)), policy=policy,
-                            dismissed=frozenset(dismissed.get(case.id, ())))
-                held += [HeldFlag(case.id, case.case_number, part, text, f) for f in gate.flags(text)
+                            dismissed=frozenset(dismissed.get(case_id, ())))
+                held += [HeldFlag(case_id, case_number, part, text, f) for f in gate.flags(text)
                          if not is_released(f, text, released)]
     return held
 
 
 def hold_for_flags(settings, year: int, sources: Iterable[tuple[int, str, str]],
-                   released: frozenset[str] = frozenset()) -> None:
+                   released: frozenset[str] = frozenset(),
+                   identifiers: Mapping[int, tuple[Identifier, ...]] | None = None) -> None:
     """Raise ReportHeld if the published free text holds a flag not yet decided (or
     released for the year's report)."""
     from cdop.store.db import unit_of_work
@@ -421,6 +430,6 @@ def hold_for_flags(settings, year: int, sources: Iterable[tuple[int, str, str]],
     if not sources:
         return
     with unit_of_work(settings) as uow:
-        flags = report_flags(settings, uow.session, sources, released)
+        flags = report_flags(settings, uow.session, sources, released, identifiers)
     if flags:
         raise ReportHeld(year, flags)

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import logging
 import secrets
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -90,7 +91,14 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
     upload_limit = policy.attachment_max_mb * 1024 * 1024
     body_limit = request_body_limit(settings)
 
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Warm before the first request is taken, not during it (the server starts
+        # answering once this returns).
+        await run_in_threadpool(portal.warm, settings)
+        yield
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
     def page(template: str, title: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = render(f"portal/{template}.html.j2", title=title, css=css, office=settings.policy.office,

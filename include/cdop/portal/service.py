@@ -316,6 +316,32 @@ def text_warnings(settings: Settings, token: str, session_value: str | None, dat
     return found
 
 
+# Words that set the gate's detectors to work (a name, a place, a date): made up.
+_WARM_TEXT = "Seen by Dr Grace O'Brien-Łukasz at 1 Hope Street, Bath BA1 1AA on 3 March 2025."
+
+
+def warm(settings: Settings) -> None:
+    """Do before the first request what the first request would otherwise pay for (most
+    of a 641 ms first submit, then 15 ms): the ORM's mappers configured, a database
+    connection opened, the portal's templates compiled, and the gate's detectors and
+    lists loaded by a scan of a made-up text, as a submit and its text check scan."""
+    from sqlalchemy import literal
+    from sqlalchemy.orm import configure_mappers
+
+    from cdop.confidentiality.detectors import office_policy
+    from cdop.confidentiality.gate import Gate
+    from cdop.mail.templating import environment, template_path
+    from cdop.portal.warnings import warning_gate
+
+    configure_mappers()
+    with unit_of_work(settings, ACTOR) as uow:
+        uow.session.execute(select(literal(1)))
+    for template in sorted(template_path("portal").glob("*.html.j2")):
+        environment().get_template(f"portal/{template.name}")
+    Gate((), policy=None).findings(_WARM_TEXT)
+    warning_gate(None, False, office_policy(settings, "text")).findings(_WARM_TEXT)
+
+
 def _portal_problem(problem: Problem) -> Problem:
     # The return service names its own columns; the page's fields are named otherwise.
     if problem.row is not None and problem.field in ("date", "what_happened"):

@@ -81,6 +81,14 @@ class Case(Base):
     """One child death under review. `case_number` is the pseudonym used everywhere else."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # Migration 0023: the pipeline counts closed cases from closed_on and the open
+        # ones by the stage rule; its lists and the case list page in notification order.
+        Index("ix_cases_closed_on", "closed_on"),
+        Index("ix_cases_notified", "notified_on", "case_number"),
+        Index("ix_cases_open_notified", "notified_on", "case_number",
+              postgresql_where=text("closed_on IS NULL"), sqlite_where=text("closed_on IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -204,6 +212,9 @@ class OutboxMessage(Base):
         # the many other messages (a chase sweep queues thousands) do not pay for it.
         Index("ix_outbox_messages_panel_packs", "business_key",
               postgresql_where=text("kind = 'panel_pack'"), sqlite_where=text("kind = 'panel_pack'")),
+        # One case's page and one request's reminders, without a scan of the whole outbox.
+        Index("ix_outbox_messages_case_id", "case_id"),
+        Index("ix_outbox_messages_request_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,12 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from cdop.config import Policy
 from cdop.rules.chase_ladder import ladder_label
 from cdop.store.models import (
     Agency,
+    AgencyRequest,
     AuditEvent,
     Case,
     CaseReport,
@@ -55,7 +56,13 @@ def case_view(session: Session, case_number: str, policy: Policy) -> CaseView | 
     from cdop.rules.review_meeting import case_lacks_review_meeting
     from cdop.rules.stages import case_stage
 
-    found = session.scalar(select(Case).where(Case.case_number == case_number.strip().upper()))
+    # Its requests (each with its agency), processes and allocation in a statement each,
+    # not one per request's agency as the page reads them.
+    found = session.scalar(
+        select(Case).where(Case.case_number == case_number.strip().upper())
+        .options(selectinload(Case.requests).joinedload(AgencyRequest.agency),
+                 selectinload(Case.investigations), selectinload(Case.allocation))
+    )
     if found is None:
         return None
     labels = taxonomy().labels("investigation")
