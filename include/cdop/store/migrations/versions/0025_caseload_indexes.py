@@ -10,15 +10,15 @@ index (closed cases are most of a decade's caseload and their stage is their clo
 its lists and the case list page newest or oldest notification first, so the first page
 is read from an index in that order rather than by sorting every case.
 
-Revision ID: 0023_caseload_indexes
-Revises: 0022_stored_files
+Revision ID: 0025_caseload_indexes
+Revises: 0024_outbox_queued_order
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_caseload_indexes"
-down_revision = "0022_stored_files"
+revision = "0025_caseload_indexes"
+down_revision = "0024_outbox_queued_order"
 branch_labels = None
 depends_on = None
 
