@@ -586,6 +586,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
     if path == "/recommendations/{recommendation_id}/progress":
         return path.replace("{recommendation_id}", targets["recommendations"][turn]), {
             "status": "in_progress", "progress": "Audit started."}, None
+    if path == "/recommendations/{recommendation_id}/confirm":
+        # No organisation has sent evidence in the matrix's database: refused, naming the field.
+        return path.replace("{recommendation_id}", targets["recommendations"][turn]), {}, None
     if path == "/outbox/release":
         return path, {"message": targets["held"][turn]}, None
     if path.startswith("/cases/{case_number}/portal/{agency}"):
@@ -622,7 +625,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
 ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_number}/report/rebuild": 422,
                        "/cases/{case_number}/report/reveal": 200,
                        # Nothing is held in the matrix's database: refused, naming the field.
-                       "/gate/held/release": 422}
+                       "/gate/held/release": 422,
+                       # Nothing has its evidence in yet: refused, naming the field.
+                       "/recommendations/{recommendation_id}/confirm": 422}
 
 
 def test_the_role_matrix_on_a_real_api_server(client, settings, airflow_app):

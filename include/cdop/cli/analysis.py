@@ -108,6 +108,20 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
 
 
+@recommendation_group.command("confirm")
+@click.argument("recommendation_id")
+@today_option
+@friendly_errors
+def recommendation_confirm(recommendation_id, today) -> None:
+    """Confirm a recommendation complete on the outcome and evidence its organisation sent
+    (R12 or 12); refused until there are both."""
+    from cdop.panel.analysis import confirm_recommendation
+
+    view = confirm_recommendation(current_settings(), _recommendation_number(recommendation_id),
+                                  today=business_date(today), actor=actor())
+    click.echo(f"R{view['id']} {view['status']}")
+
+
 @analysis_group.command("amend-learning")
 @click.argument("case_number")
 @click.option("--learning", required=True, help="The corrected learning (people by role, no names); '' clears it.")
