@@ -12,7 +12,11 @@ import logging
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cdop.annual_report import build_annual_report
+from cdop.annual_report.service import confidential_file
 from cdop.clock import today_in_england
+from cdop.confidentiality.documents import pdf_text
+from cdop.crypto import decrypt_bytes
 from cdop.panel import analysis
 from cdop.panel.analysis import plan_recommendation_follow_ups
 from cdop.portal.app import create_app
@@ -302,3 +306,20 @@ def test_each_step_owed_is_chased_on_working_days_escalated_and_closed_only_on_e
         assert client.get(f"/r/{token}/recommendation").status_code == 404
     again = cli_on(third, "recommendation", "confirm", f"R{r_gp}", "--today", third.isoformat())
     assert again.returncode == 0 and len(_audit(settings, "recommendation_confirmed")) == 1
+
+    # The annual report for the year the recommendations were agreed (to 31 March 2027)
+    # shows each one's answer, plan and outcome: the confidential edition in full, the
+    # public one without reasons or owners.
+    result = build_annual_report(settings, 2027, today=D(2027, 6, 2))
+    public = " ".join(pdf_text((result.directory / "annual-report-2027.pdf").read_bytes()).split())
+    confidential = " ".join(pdf_text(decrypt_bytes(
+        (result.directory / confidential_file(2027)).read_bytes())).split())
+    last_due = f"{D.fromisoformat(future):%B %Y}"
+    for text in (public, confidential):
+        assert "Answers national recommendation NCMD-2025-SUDI-3" in text
+        assert "Answer: Accepted" in text and "Answer: No answer by 31 March" in text
+        assert "Outcome: reported with 1 evidence file" in text
+        assert OUTCOME[:40] in text  # the outcome is the action taken
+    assert f"Action plan: 1 action, the last due {last_due}" in public
+    assert "Named GP for children" not in public
+    assert "Audit the reviews. (owner: Named GP for children; by" in confidential
