@@ -24,7 +24,13 @@ from cdop.rules.workdays import working_calendar
 from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
 from cdop.store.files import read_encrypted
-from cdop.store.models import AuditEvent, PortalLink, Recommendation, RecommendationEvidence
+from cdop.store.models import (
+    AuditEvent,
+    OutboxMessage,
+    PortalLink,
+    Recommendation,
+    RecommendationEvidence,
+)
 from cdop_airflow.sending import send_pending
 from tests.support.clock import cli_on
 from tests.support.panel import every_part_text, gate_for, received
@@ -232,7 +238,8 @@ def test_a_return_link_opens_no_recommendation_page_and_a_completed_one_closes_i
     assert client.get("/r/" + "x" * 43 + "/recommendation").status_code == 404
 
 
-def test_each_step_owed_is_chased_on_working_days_escalated_and_closed_only_on_evidence(agencies, smtp_server):
+def test_each_step_owed_is_chased_on_working_days_escalated_and_closed_only_on_evidence(agencies, smtp_server,
+                                                                                        tmp_path):
     settings = agencies
     calendar = working_calendar(settings.policy)
     number, (r_gp, r_icb) = case_with_recommendations(settings)
@@ -294,10 +301,19 @@ def test_each_step_owed_is_chased_on_working_days_escalated_and_closed_only_on_e
                                                              "outcome": OUTCOME},
                 files=[("evidence", (f"R{r_gp}.pdf", PDF, "application/pdf"))])
     assert _rec(settings, r_gp).next_follow_up_on is None  # nothing owed: the office confirms now
-    assert [m for m in plan_recommendation_follow_ups(settings, D(2028, 3, 6))] != []  # only the other one
+    planned = plan_recommendation_follow_ups(settings, D(2028, 3, 6))
+    with unit_of_work(settings) as uow:  # only the other recommendation is still asked
+        assert {uow.session.get(OutboxMessage, i).params["recommendation_id"] for i in planned} == {r_icb}
     assert _rec(settings, r_gp).follow_ups_sent == 3
 
-    # Confirmed on its evidence: completed, audited, the organisation's links closed.
+    # The coordinator reads the evidence (an owner-only file named by the recommendation,
+    # audited), then confirms on it: completed, audited, the organisation's links closed.
+    wrote = cli_on(third, "recommendation", "evidence", f"R{r_gp}", "1", "--to", str(tmp_path / "out"))
+    target = tmp_path / "out" / f"R{r_gp}-evidence-1.pdf"
+    assert wrote.returncode == 0 and target.read_bytes() == PDF and target.stat().st_mode & 0o077 == 0
+    missing = cli_on(third, "recommendation", "evidence", f"R{r_gp}", "2", "--to", str(tmp_path / "out"))
+    assert missing.returncode == 2 and "field 'number': the recommendation has 1 evidence file(s)" in missing.stderr
+    assert len(_audit(settings, "recommendation_evidence_read")) == 1
     done = cli_on(third, "recommendation", "confirm", f"R{r_gp}", "--today", third.isoformat())
     assert done.returncode == 0 and f"R{r_gp} completed" in done.stdout
     assert _rec(settings, r_gp).status == "completed"

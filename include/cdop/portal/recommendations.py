@@ -41,7 +41,7 @@ from cdop.store import files
 from cdop.store.db import UnitOfWork, unit_of_work
 from cdop.store.models import Case, PortalLink, Recommendation, RecommendationEvidence, utcnow
 from cdop.store.statuses import RecommendationResponse, RecommendationStatus
-from cdop.validation import Problem, parse_date
+from cdop.validation import InputError, Problem, parse_date
 
 REASONS_MAX = 4000
 ACTION_MAX = 1000
@@ -341,3 +341,22 @@ def submit(settings: Settings, token: str, session_value: str | None, data: dict
                       step=step, kinds=sorted({f.kind for f in found}))
         uow.commit()
         return _view(uow, rec)
+
+
+def evidence_content(settings: Settings, recommendation_id: int, number: int, *,
+                     actor: str | None = None) -> tuple[bytes, str]:
+    """The decrypted bytes of evidence file `number` (from 1) of a recommendation, and its
+    suffix, for the coordinator to check before confirming completion; audited."""
+    with unit_of_work(settings, actor) as uow:
+        rec = uow.session.get(Recommendation, recommendation_id)
+        if rec is None:
+            raise InputError([Problem("recommendation", "no such recommendation")])
+        sent = uow.session.scalars(select(RecommendationEvidence).where(
+            RecommendationEvidence.recommendation_id == rec.id).order_by(RecommendationEvidence.id)).all()
+        if not 1 <= number <= len(sent):
+            raise InputError([Problem("number", f"the recommendation has {len(sent)} evidence file(s)")])
+        evidence = sent[number - 1]
+        data = files.read_encrypted(settings, evidence.stored_path)
+        uow.audit("recommendation_evidence_read", "recommendation", rec.id, case_id=rec.case_id, number=number)
+        uow.commit()
+    return data, upload_suffix(Upload(evidence.original_name, b""))
