@@ -351,7 +351,8 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
         for anchor, text in summary:
             errors[anchor] = f"{errors[anchor]}; {text}" if anchor in errors else text
         title = f"Recommendation {view.reference}: {recs.STEP_TITLES[view.step]}"
-        response = page("recommendation", title, status, base=f"/r/{token}", csrf=csrf_field(request, token, csrf),
+        response = page("recommendation", title, status, header="a recommendation for your organisation",
+                        base=f"/r/{token}", csrf=csrf_field(request, token, csrf),
                         view=view, errors=errors, summary_errors=summary, warnings=list(warnings),
                         role_request=REQUEST,
                         labels=recs.RESPONSE_LABELS, reasons_max=recs.REASONS_MAX, outcome_max=recs.OUTCOME_MAX,
