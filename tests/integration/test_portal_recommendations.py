@@ -23,7 +23,7 @@ from cdop.portal.app import create_app
 from cdop.rules.workdays import working_calendar
 from cdop.sending.portal import deliver_now
 from cdop.store.db import unit_of_work
-from cdop.store.files import read_encrypted
+from cdop.store.files import check_files, read_encrypted
 from cdop.store.models import (
     AuditEvent,
     OutboxMessage,
@@ -314,6 +314,9 @@ def test_each_step_owed_is_chased_on_working_days_escalated_and_closed_only_on_e
     missing = cli_on(third, "recommendation", "evidence", f"R{r_gp}", "2", "--to", str(tmp_path / "out"))
     assert missing.returncode == 2 and "field 'number': the recommendation has 1 evidence file(s)" in missing.stderr
     assert len(_audit(settings, "recommendation_evidence_read")) == 1
+    with unit_of_work(settings) as uow:  # `cdop files check` counts evidence as owned by its row
+        checked = check_files(uow.session, settings)
+        assert not [k for k in checked.files_without_row if f"/R{r_gp}/" in k] and not checked.rows_without_file
     done = cli_on(third, "recommendation", "confirm", f"R{r_gp}", "--today", third.isoformat())
     assert done.returncode == 0 and f"R{r_gp} completed" in done.stdout
     assert _rec(settings, r_gp).status == "completed"
