@@ -1,4 +1,4 @@
-"""Helpers for the recommendation tests: a case the panel has analysed, its two
+"""For the recommendation tests: a case the panel has analysed, its two
 recommendations (one to a directory agency, one to an organisation named by email, the
 first answering a national recommendation) queued to their organisations."""
 
