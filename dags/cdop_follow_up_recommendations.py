@@ -1,11 +1,14 @@
 """
 ### Follow up recommendations
 
-Every day, send each recommendation the panel agreed to its organisation, and on
-working days ask organisations for a progress update on recommendations that are due:
-when one falls due, and every `recommendation_follow_up_working_days` (default 20)
-after, until it is recorded as completed or not accepted
-(`cdop recommendation update R12 --status ... --progress ...`).
+Every day, send each recommendation the panel agreed to its organisation (with its
+secure portal link), and on working days ask organisations for the step they owe (their
+answer, action plan, or evidence and outcome) when it falls due, and every
+`recommendation_follow_up_working_days` (default 20) after; past
+`recommendation_escalate_after` requests for one step, the next is an escalation to the
+organisation's escalation contact or the coordinator. It stops when the coordinator
+confirms completion on the evidence (`cdop recommendation confirm R12`) or the
+recommendation is not accepted.
 
 * **Exactly once**: business keys case/recommendation-N/recommendation/1 and
   case/recommendation-N/recommendation_reminder/step; a step counts once it is sent,

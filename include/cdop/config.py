@@ -287,6 +287,12 @@ class Policy(BaseModel):
     # A progress update is asked of an organisation when a recommendation falls due, then
     # every this many working days until it is completed or not accepted.
     recommendation_follow_up_working_days: int = Field(default=20, gt=0, le=120)
+    # Once an organisation accepts a recommendation its action plan is due this many working
+    # days later; a step still missing when due is chased on the follow-up interval above.
+    recommendation_plan_working_days: int = Field(default=10, gt=0, le=120)
+    # After this many requests for a step, the next goes to the organisation's escalation
+    # contact (the coordinator in copy), or to the coordinator when it has none.
+    recommendation_escalate_after: int = Field(default=2, gt=0, le=20)
     portal: PortalPolicy = PortalPolicy()
     pseudonyms: PseudonymPolicy = Field(default_factory=PseudonymPolicy)
     annual_report: AnnualReportPolicy = AnnualReportPolicy()

@@ -605,6 +605,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
     if path == "/recommendations/{recommendation_id}/progress":
         return path.replace("{recommendation_id}", targets["recommendations"][turn]), {
             "status": "in_progress", "progress": "Audit started."}, None
+    if path == "/recommendations/{recommendation_id}/confirm":
+        # No organisation has sent evidence in the matrix's database: refused, naming the field.
+        return path.replace("{recommendation_id}", targets["recommendations"][turn]), {}, None
     if path == "/outbox/release":
         return path, {"message": targets["held"][turn]}, None
     if path.startswith("/cases/{case_number}/portal/{agency}"):
@@ -641,7 +644,9 @@ def _request_for(method: str, path: str, targets: dict, turn: int) -> tuple[str,
 ANSWERS_WITH_A_PAGE = {"/cases/{case_number}/identifiers": 200, "/cases/{case_number}/report/rebuild": 422,
                        "/cases/{case_number}/report/reveal": 200,
                        # Nothing is held in the matrix's database: refused, naming the field.
-                       "/gate/held/release": 422}
+                       "/gate/held/release": 422,
+                       # Nothing has its evidence in yet: refused, naming the field.
+                       "/recommendations/{recommendation_id}/confirm": 422}
 
 
 @AUTH_ONLY
@@ -1419,6 +1424,47 @@ def test_every_text_of_a_recorded_analysis_is_corrected_on_its_page_gated(client
     other = client.post(f"/cdop/cases/{number}/analysis/correct", follow_redirects=False,
                         data={"csrf_token": token, "what": "recommendation", "key": "999999", "text": "x y z"})
     assert other.status_code == 404
+
+
+def test_the_coordinator_confirms_a_recommendation_complete_on_its_evidence_from_the_page(client, settings):
+    """A recommendation is closed by evidence, not by time: the page offers "Confirm
+    complete" only beside an outcome reported with evidence; confirming one without is
+    refused naming the field; confirming one with it completes it, audited."""
+    from cdop.store.files import store_encrypted
+    from cdop.store.models import RecommendationEvidence
+
+    with unit_of_work(settings) as uow:
+        rec_ids = uow.session.scalars(select(Recommendation.id).where(
+            Recommendation.status.in_(("agreed", "in_progress"))).order_by(Recommendation.id)).all()
+    assert len(rec_ids) >= 2
+    with_evidence, without = rec_ids[0], rec_ids[1]
+    with unit_of_work(settings) as uow:  # what the organisation sent through the portal
+        rec = uow.session.get(Recommendation, with_evidence)
+        rec.response, rec.status = "accepted", "in_progress"
+        rec.plan = [{"action": "Audit the reviews.", "owner_role": "Named GP for children",
+                     "target_on": "2026-02-01"}]
+        rec.outcome = "Recall every three months is in place."
+        stored = store_encrypted(uow, settings, "files/evidence", "evidence.pdf", b"%PDF-1.4\n")
+        uow.session.add(RecommendationEvidence(recommendation_id=with_evidence, stored_path=stored,
+                                               original_name="audit.pdf", content_type="application/pdf",
+                                               size_bytes=9))
+        uow.commit()
+    page = client.get("/cdop/recommendations?show=open&page=1")
+    assert page.status_code == 200
+    assert f'action="recommendations/{with_evidence}/confirm"' in page.text
+    assert f'action="recommendations/{without}/confirm"' not in page.text
+    assert "Recall every three months is in place." in page.text and "Named GP for children" in page.text
+    token = csrf_from(page.text)
+    refused = client.post(f"/cdop/recommendations/{without}/confirm", data={"csrf_token": token},
+                          follow_redirects=False)
+    assert refused.status_code == 422 and "has no outcome with evidence reported yet" in unescape(refused.text)
+    done = client.post(f"/cdop/recommendations/{with_evidence}/confirm", data={"csrf_token": token},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    with unit_of_work(settings) as uow:
+        assert uow.session.get(Recommendation, with_evidence).status == "completed"
+        assert uow.session.get(Recommendation, without).status in ("agreed", "in_progress")
+    assert _audited(settings, "recommendation_confirmed") == 1
 
 
 def test_each_page_entry_point_of_free_text_refuses_the_childs_name_naming_the_field(client, settings):

@@ -333,6 +333,31 @@ class _Shadows:
 # ------------------------------------------------------------------------------ build
 
 
+def recommendation_response(sent: dict | None, edition: str) -> dict:
+    """What a recommendation's organisation sent (its answer, action plan, outcome and
+    evidence) as the edition shows it. The confidential edition shows all of it: the
+    reasons and each action with its owner's role and target date. The public one shows the
+    answer, the plan as a count of actions and its last target month, and the outcome
+    (an organisation's own account of what changed, gate-checked with the rest of the
+    report, as the action taken always was); never the reasons or the owners."""
+    sent = sent or {}
+    answer = {"accepted": "Accepted", "declined": "Declined"}.get(sent.get("response") or "", "No answer by 31 March")
+    plan = sent.get("plan") or []
+    shown: dict = {"national_reference": sent.get("national_reference"), "answer": answer, "plan": [],
+                   "plan_summary": None, "reasons": None, "outcome": sent.get("outcome"),
+                   "evidence_files": sent.get("evidence_files", 0)}
+    if plan:
+        last = max(dt.date.fromisoformat(a["target_on"]) for a in plan)
+        shown["plan_summary"] = f"{len(plan)} action{'' if len(plan) == 1 else 's'}, the last due {last:%B %Y}"
+    if edition == CONFIDENTIAL:
+        shown["reasons"] = sent.get("reasons")
+        shown["plan"] = [{"action": a["action"], "owner_role": a["owner_role"],
+                          "target": f"{dt.date.fromisoformat(a['target_on']):%d %B %Y}"} for a in plan]
+    if shown["outcome"]:
+        shown["action"] = shown["outcome"]  # closed by evidence: the outcome is the action taken
+    return shown
+
+
 def build_content(data: ReportData, *, area_name: str, threshold: int, edition: str = PUBLIC,
                   report_policy: AnnualReportPolicy | None = None,
                   children: dict[int, int] | None = None) -> ReportContent:
@@ -504,6 +529,7 @@ def build_content(data: ReportData, *, area_name: str, threshold: int, edition: 
          # row's organisation and read as a place ("by 31 March Benchmark ICB"), which the
          # gate rightly stops in a text it cannot tell from one written so.
          "action": data.actions_taken.get(int(r.id), "No progress recorded in the year")}
+        | recommendation_response(data.responses.get(int(r.id)), edition)
         for r in made.head(RECOMMENDATIONS_LISTED).itertuples(index=False)
     ]
 

@@ -66,6 +66,9 @@ class ReportData:
     ncmd_timeliness: dict[str, int] = field(default_factory=dict)  # deaths notified in the year
     factors_by_domain: dict[str, int] = field(default_factory=dict)
     actions_taken: dict[int, str] = field(default_factory=dict)  # recommendation id -> progress
+    # recommendation id -> what its organisation sent through the portal by the year's end
+    # (answer, reasons, action plan, outcome, evidence files) and the national reference.
+    responses: dict[int, dict] = field(default_factory=dict)
     ncmd_hours: int = 48
     # The board's completeness and timeliness figures (cdop.rules.board), trend years.
     board: BoardFigures | None = None
@@ -276,6 +279,7 @@ def extract(session: Session, year: int, *, ncmd_hours: int = 48) -> ReportData:
         ncmd_timeliness=ncmd_timeliness,
         factors_by_domain=modifiable_factors_by_domain(session, start, end),
         actions_taken=_actions_taken(session, [int(i) for i in made_now["id"]], end),
+        responses=_responses(session, [int(i) for i in made_now["id"]], end),
         ncmd_hours=ncmd_hours,
         board=board_figures(session, trend_years, end),
         ncmd_by_year={**{y: _notified(session, *report_period(y), ncmd_hours)[1] for y in trend_years[:-1]},
@@ -333,6 +337,34 @@ def _actions_taken(session: Session, rec_ids: list[int], end: dt.date) -> dict[i
         ):
             latest[rec_id] = " ".join((progress or "").split())
     return latest
+
+
+def _responses(session: Session, rec_ids: list[int], end: dt.date) -> dict[int, dict]:
+    """What each recommendation's organisation had sent by the end of `end` (a step sent
+    later is not shown, so a rebuild of the same year gives the same report)."""
+    from cdop.store.models import RecommendationEvidence
+
+    cutoff = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    out: dict[int, dict] = {}
+    for chunk in range(0, len(rec_ids), 900):
+        ids = rec_ids[chunk:chunk + 900]
+        files = dict(session.execute(
+            select(RecommendationEvidence.recommendation_id, func.count(RecommendationEvidence.id))
+            .where(RecommendationEvidence.recommendation_id.in_(ids), RecommendationEvidence.added_at < cutoff)
+            .group_by(RecommendationEvidence.recommendation_id)).tuples().all())
+        for rec in session.scalars(select(Recommendation).where(Recommendation.id.in_(ids))):
+            answered = rec.responded_at is not None and rec.responded_at < cutoff
+            planned = rec.plan_submitted_at is not None and rec.plan_submitted_at < cutoff
+            reported = rec.outcome_reported_at is not None and rec.outcome_reported_at < cutoff
+            out[rec.id] = {
+                "national_reference": rec.national_reference,
+                "response": rec.response if answered else None,
+                "reasons": " ".join((rec.response_reasons or "").split()) if answered else None,
+                "plan": list(rec.plan or []) if planned else [],
+                "outcome": " ".join((rec.outcome or "").split()) if reported else None,
+                "evidence_files": files.get(rec.id, 0),
+            }
+    return out
 
 
 def scope_identifiers(session: Session, case_ids: set[int]):

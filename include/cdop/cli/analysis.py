@@ -108,6 +108,39 @@ def recommendation_update(recommendation_id, status, progress, today) -> None:
     click.echo(f"R{view['id']} {view['status']}; next progress request: {view['next_follow_up_on'] or 'none'}")
 
 
+@recommendation_group.command("confirm")
+@click.argument("recommendation_id")
+@today_option
+@friendly_errors
+def recommendation_confirm(recommendation_id, today) -> None:
+    """Confirm a recommendation complete on the outcome and evidence its organisation sent
+    (R12 or 12); refused until there are both."""
+    from cdop.panel.analysis import confirm_recommendation
+
+    view = confirm_recommendation(current_settings(), _recommendation_number(recommendation_id),
+                                  today=business_date(today), actor=actor())
+    click.echo(f"R{view['id']} {view['status']}")
+
+
+@recommendation_group.command("evidence")
+@click.argument("recommendation_id")
+@click.argument("number", type=click.IntRange(1, 100))
+@click.option("--to", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the file into (owner-only; made if missing).")
+@friendly_errors
+def recommendation_evidence(recommendation_id, number, folder) -> None:
+    """Write evidence file NUMBER an organisation sent for a recommendation, decrypted, to
+    an owner-only file named by recommendation and number (never by the name it gave)."""
+    from cdop.portal.recommendations import evidence_content
+    from cdop.private_files import private_dir, write_private
+
+    rec_id = _recommendation_number(recommendation_id)
+    data, suffix = evidence_content(current_settings(), rec_id, number, actor=actor())
+    target = private_dir(folder) / f"R{rec_id}-evidence-{number}{suffix}"
+    write_private(target, data)
+    click.echo(f"wrote {target}")
+
+
 @analysis_group.command("amend-learning")
 @click.argument("case_number")
 @click.option("--learning", required=True, help="The corrected learning (people by role, no names); '' clears it.")

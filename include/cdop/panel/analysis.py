@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,10 @@ from cdop.panel.case_reports import APPROVED
 from cdop.rules.modifiable import GRADES, INSUFFICIENT, MAY_HAVE_CONTRIBUTED, YES, case_modifiable
 from cdop.rules.recommendations import (
     OPEN_STATUSES,
+    STEP_WORDS,
+    is_escalation,
     overdue_recommendation_predicate,
+    pending_step,
     recommendation_overdue,
 )
 from cdop.rules.workdays import WorkingCalendar, working_calendar
@@ -61,6 +65,7 @@ from cdop.store.models import (
     OutboxMessage,
     PanelMeeting,
     Recommendation,
+    RecommendationEvidence,
     RecommendationUpdate,
 )
 from cdop.store.statuses import RecommendationStatus
@@ -75,9 +80,14 @@ from cdop.validation import (
     load_json_file,
 )
 
+# The national (NCMD thematic) recommendation a local one answers: a reference, nothing more
+# (a reference that could carry words would carry a name sooner or later).
+NATIONAL_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]*")
+NATIONAL_REFERENCE_MAX = 60
 KIND_AGREED = "recommendation"
 KIND_REMINDER = "recommendation_reminder"
-KINDS = (KIND_AGREED, KIND_REMINDER)
+KIND_ESCALATION = "recommendation_escalation"
+KINDS = (KIND_AGREED, KIND_REMINDER, KIND_ESCALATION)
 ACTOR = "airflow:cdop_follow_up_recommendations"
 UPDATE_STATUSES = (RecommendationStatus.IN_PROGRESS, RecommendationStatus.COMPLETED, RecommendationStatus.NOT_ACCEPTED)
 TEXT_MAX = 4000
@@ -176,12 +186,16 @@ def _parse(data: Mapping[str, Any], *, today: dt.date, agencies: Mapping[str, Ag
         due = rr.date("due_on")
         if due and due < today:
             rr.problem("due_on", "is in the past")
+        national = rr.text("national_reference", required=False, max_len=NATIONAL_REFERENCE_MAX)
+        if national and not NATIONAL_REFERENCE.fullmatch(national):
+            rr.problem("national_reference", "must be a reference (letters, digits, spaces, '-', '.', '/')")
         rec = {
             "organisation": organisation or (agency.name if agency else None),
             "agency_id": agency.id if agency else None,
             "email": email or (agency.request_email if agency else None),
             "text": rr.text("text", max_len=TEXT_MAX, multiline=True),
             "due_on": due,
+            "national_reference": national or None,
         }
         problems += [Problem(f"recommendations[{i}].{p.field}", p.message) for p in rr.problems]
         recommendations.append(rec)
@@ -374,7 +388,8 @@ def _rec_view(r: Recommendation) -> dict[str, Any]:
     return {"id": r.id, "organisation": r.organisation, "email": r.email, "text": r.text,
             "agreed_on": r.agreed_on.isoformat(), "due_on": r.due_on.isoformat(), "status": r.status,
             "next_follow_up_on": r.next_follow_up_on.isoformat() if r.next_follow_up_on else None,
-            "follow_ups_sent": r.follow_ups_sent}
+            "follow_ups_sent": r.follow_ups_sent, "national_reference": r.national_reference,
+            "response": r.response}
 
 
 # ---------------------------------------------------------------------- recommendations
@@ -421,9 +436,16 @@ def recommendations_page(settings: Settings, today: dt.date, *, status: str | No
                                          .order_by(RecommendationUpdate.recorded_on, RecommendationUpdate.id)):
                 updates[u.recommendation_id].append({"recorded_on": u.recorded_on, "status": u.status,
                                                      "progress": u.progress})
+        evidence = dict(uow.session.execute(
+            select(RecommendationEvidence.recommendation_id, func.count(RecommendationEvidence.id))
+            .where(RecommendationEvidence.recommendation_id.in_(ids))
+            .group_by(RecommendationEvidence.recommendation_id)).all()) if ids else {}
         items = [_rec_view(r) | {"case_number": n, "overdue": recommendation_overdue(r.status, r.due_on, today),
                                  "days_overdue": (today - r.due_on).days, "open": r.status in OPEN_STATUSES,
-                                 "updates": updates[r.id]}
+                                 "updates": updates[r.id], "response_reasons": r.response_reasons,
+                                 "plan": list(r.plan or []), "outcome": r.outcome,
+                                 "evidence_files": evidence.get(r.id, 0),
+                                 "can_confirm": _confirmable(r, evidence.get(r.id, 0))}
                  for r, n in rows]
     return {"items": items, "total": total, "page": page, "pages": max(1, -(-total // per_page))}
 
@@ -520,6 +542,36 @@ def record_recommendation_update(settings: Settings, recommendation_id: int, *, 
         return _rec_view(rec)
 
 
+def _confirmable(rec: Recommendation, evidence_files: int) -> bool:
+    """Closed by evidence, not by time: confirmable once the organisation has reported its
+    outcome with at least one evidence file."""
+    return rec.status in OPEN_STATUSES and rec.outcome is not None and evidence_files > 0
+
+
+def confirm_recommendation(settings: Settings, recommendation_id: int, *, today: dt.date,
+                           actor: str | None = None) -> dict[str, Any]:
+    """The coordinator confirms a recommendation complete on the evidence and outcome its
+    organisation sent through the portal: completed, no more requests, its link closed.
+    Refused (field "evidence") while there is no outcome with evidence to confirm."""
+    with unit_of_work(settings, actor) as uow:
+        rec = uow.session.get(Recommendation, recommendation_id)
+        if rec is None:
+            raise InputError([Problem("recommendation", "no such recommendation")])
+        files = uow.session.scalar(select(func.count(RecommendationEvidence.id)).where(
+            RecommendationEvidence.recommendation_id == rec.id))
+        if rec.status == RecommendationStatus.COMPLETED:
+            return _rec_view(rec)  # confirmed already: a rerun changes nothing
+        if not _confirmable(rec, files):
+            raise InputError([Problem("evidence", "has no outcome with evidence reported yet: "
+                                                  "it cannot be confirmed complete")])
+        rec.status = RecommendationStatus.COMPLETED
+        rec.next_follow_up_on = None
+        uow.audit("recommendation_confirmed", "recommendation", rec.id, case_id=rec.case_id,
+                  evidence_files=files, on=today.isoformat())
+        uow.commit()
+        return _rec_view(rec)
+
+
 def plan_recommendation_follow_ups(settings: Settings, today: dt.date, *, actor: str = ACTOR) -> list[int]:
     """Queue a progress request for each open recommendation whose follow-up date has
     come (working days only; one step per recommendation per run). Safe to rerun."""
@@ -534,15 +586,31 @@ def plan_recommendation_follow_ups(settings: Settings, today: dt.date, *, actor:
         ).all()
         for rec, number in due:
             step = rec.follow_ups_sent + 1
+            # Past policy.recommendation_escalate_after requests for the step it owes, the
+            # organisation's escalation contact is asked (the coordinator in copy), or the
+            # coordinator when it has none.
+            escalate = is_escalation(rec.requests_for_step + 1, settings.policy.recommendation_escalate_after)
+            kind, to, cc = KIND_REMINDER, [rec.email], []
+            subject = f"Progress update requested: CDOP recommendation R{rec.id} ({number})"
+            if escalate:
+                agency = uow.session.get(Agency, rec.agency_id) if rec.agency_id else None
+                kind, subject = KIND_ESCALATION, f"Escalation: CDOP recommendation R{rec.id} ({number}) is overdue"
+                if agency is not None and agency.escalation_email:
+                    to, cc = [agency.escalation_email], [settings.policy.coordinator_email]
+                else:
+                    to = [settings.policy.coordinator_email]
             message, created = outbox.enqueue(
                 uow, settings,
                 key=outbox.business_key(number, f"recommendation-{rec.id}", KIND_REMINDER, step),
-                kind=KIND_REMINDER, to=[rec.email], sequence=step,
-                subject=f"Progress update requested: CDOP recommendation R{rec.id} ({number})",
+                kind=kind, to=to, cc=cc, sequence=step, subject=subject,
                 business_date=today, case_id=rec.case_id, agency_id=rec.agency_id,
-                secure_route=settings.policy.is_secure_address(rec.email),
-                params={"recommendation_id": rec.id, "step": step},
+                secure_route=all(settings.policy.is_secure_address(a) for a in to + cc),
+                params={"recommendation_id": rec.id, "step": step, "owed": pending_step(rec),
+                        "request": rec.requests_for_step + 1},
             )
+            if created and escalate:
+                uow.audit("recommendation_escalated", "recommendation", rec.id, case_id=rec.case_id,
+                          owed=pending_step(rec), request=rec.requests_for_step + 1)
             if created:
                 planned.append(message.id)
         uow.commit()
@@ -557,14 +625,20 @@ def _rec_context(session: Session, message: OutboxMessage, settings: Settings) -
     return rec, case, {
         "area_name": settings.policy.area_name, "office": settings.policy.office,
         "case_number": case.case_number, "recommendation": rec, "step": message.params.get("step"),
-        "last_update": last,
+        "last_update": last, "owed": STEP_WORDS.get(pending_step(rec)) if pending_step(rec) else None,
+        "request_for_step": message.params.get("request"), "portal_link": None,
     }
 
 
-def _compose(session: Session, message: OutboxMessage, settings: Settings, template: str) -> Email:
+def _compose(session: Session, message: OutboxMessage, settings: Settings, template: str,
+             extra: dict | None = None) -> Email:
     rec, case, context = _rec_context(session, message, settings)
-    if message.kind == KIND_REMINDER and rec.status not in OPEN_STATUSES:
+    context.update(extra or {})
+    if message.kind in (KIND_REMINDER, KIND_ESCALATION) and rec.status not in OPEN_STATUSES:
         raise outbox.NoLongerWanted(f"recommendation R{rec.id} is {rec.status}")
+    owed = (message.params or {}).get("owed")
+    if message.kind in (KIND_REMINDER, KIND_ESCALATION) and owed and pending_step(rec) != owed:
+        raise outbox.NoLongerWanted(f"recommendation R{rec.id}: the step asked for has been sent")
     email = outbox.templated_email(message, settings, template, context)
     last = context["last_update"]
     gate = addressed_to(case_gate(session, case, document=EMAIL_SOURCES["recommendation"]), rec)
@@ -588,17 +662,29 @@ def addressed_to(gate: Gate, rec: Recommendation) -> Gate:
     return dataclasses.replace(gate, identifiers=tuple(i for i in gate.identifiers if i.role not in roles))
 
 
-def compose_agreed(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    return _compose(session, message, settings, "recommendation_agreed")
+def compose_agreed(session: Session, message: OutboxMessage, settings: Settings,
+                   portal_link: str | None = None) -> Email:
+    """The recommendation to its organisation; `portal_link` (made by the sending layer,
+    which knows the portal) is where it answers."""
+    return _compose(session, message, settings, "recommendation_agreed",
+                    {"portal_link": portal_link, "link_valid_days": settings.policy.portal.link_valid_days})
 
 
-def compose_reminder(session: Session, message: OutboxMessage, settings: Settings) -> Email:
-    return _compose(session, message, settings, "recommendation_reminder")
+def compose_reminder(session: Session, message: OutboxMessage, settings: Settings,
+                     portal_link: str | None = None) -> Email:
+    return _compose(session, message, settings, "recommendation_reminder",
+                    {"portal_link": portal_link, "link_valid_days": settings.policy.portal.link_valid_days})
+
+
+def compose_escalation(session: Session, message: OutboxMessage, settings: Settings) -> Email:
+    return _compose(session, message, settings, "recommendation_escalation")
 
 
 def on_reminder_sent(uow: UnitOfWork, message: OutboxMessage, settings: Settings) -> None:
     """The step counts once sent; the next request is a follow-up interval later."""
     rec = uow.session.get(Recommendation, message.params["recommendation_id"])
+    if message.sequence > rec.follow_ups_sent:
+        rec.requests_for_step += 1
     rec.follow_ups_sent = max(rec.follow_ups_sent, message.sequence)
     if rec.status in OPEN_STATUSES:
         interval = settings.policy.recommendation_follow_up_working_days

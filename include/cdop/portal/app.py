@@ -43,6 +43,7 @@ from cdop.clock import today_in_england
 from cdop.config import ConfigError, Settings
 from cdop.mail.templating import render, template_path
 from cdop.portal import forms, tokens
+from cdop.portal import recommendations as recs
 from cdop.portal import service as portal
 from cdop.portal.tokens import token_hash
 from cdop.portal.warnings import REQUEST
@@ -238,10 +239,11 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
         csrf = csrf_of(request)
         state = portal.link_state(settings, token, request.cookies.get(SESSION_COOKIE))
         if state == "open":
-            return RedirectResponse(f"/r/{token}/form", status_code=303)
+            return RedirectResponse(f"/r/{token}/{portal.page_of(settings, token)}", status_code=303)
         if state == "no_code":
             value = portal.start_without_code(settings, token)
-            return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
+            return with_cookies(RedirectResponse(f"/r/{token}/{portal.page_of(settings, token)}", status_code=303),
+                                token, csrf, value)
         if state == "locked":
             return code_page(request, token, csrf, locked=True, status=429)
         # Nothing is sent on opening: mail scanners open links by themselves.
@@ -271,7 +273,8 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
                 return code_page(request, token, csrf, locked=True, status=429)
             return code_page(request, token, csrf, error="The code is not right, or has expired: check the latest email",
                              status=400)
-        return with_cookies(RedirectResponse(f"/r/{token}/form", status_code=303), token, csrf, value)
+        target = await run_in_threadpool(portal.page_of, settings, token)
+        return with_cookies(RedirectResponse(f"/r/{token}/{target}", status_code=303), token, csrf, value)
 
     @app.post("/r/{token}/code/new")
     async def new_code(token: str, request: Request) -> Response:
@@ -310,7 +313,8 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
             view = portal.form_view(settings, token, request.cookies.get(SESSION_COOKIE))
         except portal.LinkNotUsable:
             # A live link without a session goes back to the code page; any other token
-            # gets the plain page (link_state raises for it).
+            # gets the plain page (link_state raises for it); a recommendation's link
+            # goes to its own page.
             portal.link_state(settings, token, None)
             return RedirectResponse(f"/r/{token}", status_code=303)
         return form_page(request, token, csrf, view)
@@ -347,6 +351,51 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
         # A draft keeps what is wrong; only problems with files (not kept) are shown now.
         view.problems = [p for p in view.problems if p.field == "attachment"]
         return form_page(request, token, csrf, view, saved=not view.problems, extra_row=action == "add_row")
+
+    def recommendation_page(request: Request, token: str, csrf: str, view: recs.RecommendationView, *,
+                            status: int = 200, warnings=()) -> Response:
+        summary = [(p.field, recs.problem_text(p)) for p in view.problems]
+        errors: dict[str, str] = {}
+        for anchor, text in summary:
+            errors[anchor] = f"{errors[anchor]}; {text}" if anchor in errors else text
+        title = f"Recommendation {view.reference}: {recs.STEP_TITLES[view.step]}"
+        response = page("recommendation", title, status, header="a recommendation for your organisation",
+                        base=f"/r/{token}", csrf=csrf_field(request, token, csrf),
+                        view=view, errors=errors, summary_errors=summary, warnings=list(warnings),
+                        role_request=REQUEST,
+                        labels=recs.RESPONSE_LABELS, reasons_max=recs.REASONS_MAX, outcome_max=recs.OUTCOME_MAX,
+                        attachment_types=", ".join(policy.attachment_types),
+                        attachment_accept=",".join(policy.attachment_types),
+                        attachment_max_mb=policy.attachment_max_mb, max_attachments=policy.max_attachments)
+        return with_cookies(response, token, csrf)
+
+    @app.get("/r/{token}/recommendation")
+    def show_recommendation(token: str, request: Request) -> Response:
+        csrf = csrf_of(request)
+        try:
+            view = recs.recommendation_view(settings, token, request.cookies.get(SESSION_COOKIE))
+        except portal.LinkNotUsable:
+            portal.link_state(settings, token, None)  # raises for a link that is not live
+            return RedirectResponse(f"/r/{token}", status_code=303)
+        return recommendation_page(request, token, csrf, view)
+
+    @app.post("/r/{token}/recommendation")
+    async def post_recommendation(token: str, request: Request) -> Response:
+        fields, uploads = await posted(request)
+        csrf = csrf_of(request)
+        session_value = request.cookies.get(SESSION_COOKIE)
+        today = today_in_england()
+        if str(fields.get("action") or "") not in ("send_anyway", "upload"):
+            # Check my text first, as a return's: shown back to this session only.
+            warnings = await run_in_threadpool(recs.text_warnings, settings, token, session_value, fields,
+                                               today=today)
+            if warnings:
+                view = await run_in_threadpool(recs.shown_back, settings, token, session_value, fields,
+                                               today=today, uploads=uploads)
+                return recommendation_page(request, token, csrf, view, warnings=warnings)
+        view = await run_in_threadpool(recs.submit, settings, token, session_value, fields, today=today,
+                                       uploads=uploads)
+        return recommendation_page(request, token, csrf, view, status=400 if view.problems else 200)
 
     return app
 

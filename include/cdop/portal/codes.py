@@ -28,7 +28,7 @@ from cdop.mail import outbox
 from cdop.mail.mailer import Email
 from cdop.portal.tokens import secret_digest, secret_hash, secret_hashes
 from cdop.store.db import UnitOfWork
-from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
+from cdop.store.models import AgencyRequest, Case, OutboxMessage, PortalLink, Recommendation, utcnow
 
 KIND = "portal_code"
 
@@ -46,6 +46,8 @@ def issue_code(uow: UnitOfWork, settings: Settings, link: PortalLink, today: dt.
     caller commits and sends it at once)."""
     policy = settings.policy.portal
     now = utcnow()
+    if link.recommendation_id is not None:
+        return _issue_recommendation_code(uow, settings, link, today)
     request = uow.session.get(AgencyRequest, link.request_id)
     hour_ago = now - dt.timedelta(hours=1)
     recent = uow.session.scalar(
@@ -66,6 +68,34 @@ def issue_code(uow: UnitOfWork, settings: Settings, link: PortalLink, today: dt.
         business_date=today, case_id=link.case_id, agency_id=request.agency_id, request_id=request.id,
         secure_route=link.secure_route, params={"link": link.id})
     uow.audit("portal_code_sent", "portal_link", link.id, case_id=link.case_id, agency=request.agency.code)
+    return message
+
+
+def _issue_recommendation_code(uow: UnitOfWork, settings: Settings, link: PortalLink,
+                               today: dt.date) -> OutboxMessage:
+    """As issue_code, for a link that opens a recommendation (no agency request behind it)."""
+    policy = settings.policy.portal
+    now = utcnow()
+    rec = uow.session.get(Recommendation, link.recommendation_id)
+    number = uow.session.get(Case, rec.case_id).case_number
+    prefix = outbox.business_key(number, f"recommendation-{rec.id}", KIND)
+    recent = uow.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.kind == KIND, OutboxMessage.business_key.startswith(prefix + "/"),
+            OutboxMessage.created_at > now - dt.timedelta(hours=1)))
+    if recent >= policy.codes_per_hour:
+        raise TooMany()
+    link.codes_sent += 1
+    link.code = new_code()
+    link.code_expires_at = now + dt.timedelta(minutes=policy.code_valid_minutes)
+    link.code_failures = 0
+    message, _ = outbox.enqueue(
+        uow, settings, key=outbox.business_key(prefix, f"{link.id}-{link.codes_sent}"),
+        kind=KIND, sequence=link.codes_sent, to=[link.sent_to],
+        subject=f"CDOP recommendation R{rec.id}: your code for the response form",
+        business_date=today, case_id=link.case_id, agency_id=rec.agency_id,
+        secure_route=link.secure_route, params={"link": link.id})
+    uow.audit("portal_code_sent", "portal_link", link.id, case_id=link.case_id, recommendation=rec.id)
     return message
 
 
@@ -130,9 +160,16 @@ def compose(session: Session, message: OutboxMessage, settings: Settings) -> Ema
     link = session.get(PortalLink, (message.params or {}).get("link"))
     if link is None or link.code is None or link.ended_at is not None or link.codes_sent != message.sequence:
         raise outbox.NoLongerWanted("the code is no longer wanted")
-    request = session.get(AgencyRequest, link.request_id)
     policy = settings.policy
-    context = {"case_number": request.case.case_number, "agency_name": request.agency.name,
+    if link.recommendation_id is not None:
+        rec = session.get(Recommendation, link.recommendation_id)
+        case_number, addressee = session.get(Case, rec.case_id).case_number, rec.organisation
+        form_name = f"response form for recommendation R{rec.id}"
+    else:
+        form_name = "return form"
+        request = session.get(AgencyRequest, link.request_id)
+        case_number, addressee = request.case.case_number, request.agency.name
+    context = {"case_number": case_number, "agency_name": addressee, "form_name": form_name,
                "code": link.code, "minutes": policy.portal.code_valid_minutes,
                "office": policy.office, "area_name": policy.area_name}
     return outbox.templated_email(message, settings, "portal_code", context)

@@ -78,6 +78,8 @@ def _link(uow: UnitOfWork, token: str) -> PortalLink:
     link = tokens.live_link(uow, token)
     if link is None:
         raise LinkNotUsable()
+    if link.recommendation_id is not None:
+        return link  # a recommendation's link (cdop.portal.recommendations): live_link decided
     request = uow.session.get(AgencyRequest, link.request_id)
     form = _form(uow, request, create=False)
     if request.status == RequestStatus.RETURNED and not (form and form.status == FormStatus.REOPENED):
@@ -150,11 +152,20 @@ PORTAL_KINDS = (codes.KIND, KIND_LINK, KIND_FLAGGED)
 # ---------------------------------------------------------------- the form
 
 
-def _session_link(uow: UnitOfWork, token: str, session_value: str | None) -> PortalLink:
+def _session_link(uow: UnitOfWork, token: str, session_value: str | None, *,
+                  recommendation: bool = False) -> PortalLink:
+    """The live link with this browser's session, of the kind the page serves: a return's
+    link opens no recommendation page, and a recommendation's no return form."""
     link = _link(uow, token)
-    if not codes.session_valid(link, session_value):
+    if not codes.session_valid(link, session_value) or (link.recommendation_id is not None) != recommendation:
         raise LinkNotUsable()
     return link
+
+
+def page_of(settings: Settings, token: str) -> str:
+    """The page a live link opens: "form" (a return) or "recommendation"."""
+    with unit_of_work(settings, ACTOR) as uow:
+        return "recommendation" if _link(uow, token).recommendation_id is not None else "form"
 
 
 def form_view(settings: Settings, token: str, session_value: str | None) -> FormView:
@@ -386,15 +397,9 @@ def _store_uploads(uow: UnitOfWork, settings: Settings, request: AgencyRequest,
         PortalAttachment.request_id == request.id))
     for number, upload in enumerate(u for u in uploads if u.filename or u.data):
         where = f"attachment {number + 1}"
-        suffix = Path(upload.filename).suffix.lower().replace(".jpeg", ".jpg")
-        if suffix not in policy.attachment_types:
-            problems.append(Problem("attachment", f"{where}: must be one of " + ", ".join(policy.attachment_types)))
-        elif len(upload.data) > policy.attachment_max_mb * 1024 * 1024:
-            problems.append(Problem("attachment", f"{where}: is larger than {policy.attachment_max_mb} MB"))
-        elif not upload.data:
-            problems.append(Problem("attachment", f"{where}: is empty"))
-        elif not _looks_like(suffix, upload.data):
-            problems.append(Problem("attachment", f"{where}: its content is not what its type says"))
+        suffix = upload_suffix(upload)
+        if (wrong := upload_problem(settings, upload)) is not None:
+            problems.append(Problem("attachment", f"{where}: {wrong}"))
         elif have >= policy.max_attachments:
             problems.append(Problem("attachment", f"at most {policy.max_attachments} files may be attached"))
         else:
@@ -410,6 +415,30 @@ def _store_uploads(uow: UnitOfWork, settings: Settings, request: AgencyRequest,
                       agency=request.agency.code, size_bytes=len(upload.data))
     uow.session.flush()
     return problems
+
+
+def upload_suffix(upload: Upload) -> str:
+    return Path(upload.filename).suffix.lower().replace(".jpeg", ".jpg")
+
+
+def upload_content_type(suffix: str) -> str:
+    return _MIME.get(suffix, "application/octet-stream")
+
+
+def upload_problem(settings: Settings, upload: Upload) -> str | None:
+    """What is wrong with an uploaded file (its type, size, emptiness, content), or None:
+    the same checks for a return's attachments and a recommendation's evidence."""
+    policy = settings.policy.portal
+    suffix = upload_suffix(upload)
+    if suffix not in policy.attachment_types:
+        return "must be one of " + ", ".join(policy.attachment_types)
+    if len(upload.data) > policy.attachment_max_mb * 1024 * 1024:
+        return f"is larger than {policy.attachment_max_mb} MB"
+    if not upload.data:
+        return "is empty"
+    if not _looks_like(suffix, upload.data):
+        return "its content is not what its type says"
+    return None
 
 
 def _looks_like(suffix: str, data: bytes) -> bool:

@@ -32,8 +32,8 @@ from cdop import crypto
 from cdop.confidentiality.keys import LINK_INDEX
 from cdop.config import Settings
 from cdop.store.db import UnitOfWork
-from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, utcnow
-from cdop.store.statuses import RequestStatus
+from cdop.store.models import AgencyRequest, OutboxMessage, PortalLink, Recommendation, utcnow
+from cdop.store.statuses import RecommendationStatus, RequestStatus
 
 TOKEN_BYTES = 32
 CSRF_INDEX = "portal-csrf"
@@ -150,6 +150,36 @@ def record_sent_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
     return links
 
 
+def record_sent_recommendation_links(uow: UnitOfWork, messages: Sequence[OutboxMessage],
+                                     settings: Settings) -> dict[int, PortalLink]:
+    """on_sent for the emails that carry a recommendation to its organisation: as
+    record_sent_links, the link bound to the recommendation (params) instead of a request."""
+    with _pending_lock:
+        digests = {m.id: d for m in messages
+                   if (d := _pending.pop((m.id, m.claim_token), None)) is not None}
+    now = utcnow()
+    expires = now + dt.timedelta(days=settings.policy.portal.link_valid_days)
+    links = {}
+    for message in messages:
+        rec = (uow.session.get(Recommendation, (message.params or {}).get("recommendation_id"))
+               if message.id in digests else None)
+        if rec is None:
+            continue
+        uow.session.execute(
+            update(PortalLink)
+            .where(PortalLink.recommendation_id == rec.id, PortalLink.ended_at.is_(None), PortalLink.expires_at > now)
+            .values(expires_at=expires).execution_options(synchronize_session=False))
+        links[message.id] = link = PortalLink(
+            request_id=None, recommendation_id=rec.id, case_id=rec.case_id, outbox_message_id=message.id,
+            token_hash=crypto.blind_index(LINK_INDEX, digests[message.id]), token_digest=digests[message.id],
+            sent_to=message.to_addrs[0], secure_route=bool(message.secure_route), issued_at=now,
+            expires_at=expires, codes_sent=0, code_failures=0)
+        uow.session.add(link)
+        uow.audit("portal_link_issued", "recommendation", rec.id, case_id=rec.case_id,
+                  outbox_message_id=message.id, expires_on=expires.date().isoformat())
+    return links
+
+
 def any_link(uow: UnitOfWork, token: str) -> PortalLink | None:
     """The link behind `token` whatever its state (live, ended, expired); None if unknown."""
     if not token or len(token) > 100:
@@ -164,6 +194,12 @@ def live_link(uow: UnitOfWork, token: str, now: dt.datetime | None = None) -> Po
     link = any_link(uow, token)
     if link is None or link.ended_at is not None or link.expires_at <= now:
         return None
+    if link.recommendation_id is not None:
+        # A recommendation's link: live while the recommendation is open (not completed).
+        rec = uow.session.get(Recommendation, link.recommendation_id)
+        if rec is None or rec.status == RecommendationStatus.COMPLETED:
+            return None
+        return link
     request = uow.session.get(AgencyRequest, link.request_id)
     if request is None or request.case.closed_on is not None or request.status in (RequestStatus.PENDING, RequestStatus.WAIVED):
         return None

@@ -14,6 +14,7 @@ from cdop.panel import analysis, case_reports, meetings, papers, report_notices
 from cdop.portal import codes as portal_codes
 from cdop.portal import messages as portal
 from cdop.requests import agency_requests, chasing, digest
+from cdop.sending import recommendations as recommendation_sending
 
 REGISTRY = MappingProxyType({
     agency_requests.KIND: MessageKind(agency_requests.compose, on_sent_batch=agency_requests.on_sent_batch),
@@ -26,8 +27,11 @@ REGISTRY = MappingProxyType({
     meetings.KIND_PACK: MessageKind(papers.compose_pack),
     meetings.KIND_ADDENDUM: MessageKind(papers.compose_addendum),
     meetings.KIND_NEW_DEATHS: MessageKind(papers.compose_new_deaths),
-    analysis.KIND_AGREED: MessageKind(analysis.compose_agreed),
-    analysis.KIND_REMINDER: MessageKind(analysis.compose_reminder, analysis.on_reminder_sent),
+    analysis.KIND_AGREED: MessageKind(recommendation_sending.compose_recommendation,
+                                      on_sent_batch=recommendation_sending.on_recommendations_sent),
+    analysis.KIND_REMINDER: MessageKind(recommendation_sending.compose_reminder,
+                                        on_sent_batch=recommendation_sending.on_reminders_sent),
+    analysis.KIND_ESCALATION: MessageKind(analysis.compose_escalation, analysis.on_reminder_sent),
     annual_report.KIND: MessageKind(annual_report.compose),
     task_failures.KIND: MessageKind(task_failures.compose),
     outages.KIND: MessageKind(outages.compose),

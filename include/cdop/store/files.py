@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 from cdop import crypto
 from cdop.config import ConfigError, Settings
 from cdop.store.db import UnitOfWork
-from cdop.store.models import Agency, AgencyRequest, Case, CaseReport, PortalAttachment
+from cdop.store.models import (
+    Agency,
+    AgencyRequest,
+    Case,
+    CaseReport,
+    PortalAttachment,
+    Recommendation,
+    RecommendationEvidence,
+)
 from cdop.store.storage import PARTIAL, LocalStore, file_store, write_atomically
 
 __all__ = ["PARTIAL", "STORES", "check_files", "read_encrypted", "remove_partial_files",
@@ -107,6 +115,12 @@ def check_files(session: Session, settings: Settings) -> FileCheck:
         .join(Case, Case.id == AgencyRequest.case_id).join(Agency, Agency.id == AgencyRequest.agency_id)
     ):
         referenced[path] = f"attachment of {number} from {code}"
+    for number, rec_id, path in session.execute(
+        select(Case.case_number, Recommendation.id, RecommendationEvidence.stored_path)
+        .join(Recommendation, Recommendation.id == RecommendationEvidence.recommendation_id)
+        .join(Case, Case.id == Recommendation.case_id)
+    ):
+        referenced[path] = f"evidence for R{rec_id} of {number}"
     for number, version, html, pdf in session.execute(
         select(Case.case_number, CaseReport.version, CaseReport.html_path, CaseReport.pdf_path)
         .join(Case, Case.id == CaseReport.case_id)

@@ -37,6 +37,7 @@ from cdop.store.statuses import (
     HeldStatus,
     InvestigationStatus,
     OutboxStatus,
+    RecommendationResponse,
     RecommendationStatus,
     ReportStatus,
     RequestStatus,
@@ -457,6 +458,7 @@ class Recommendation(Base):
     __table_args__ = (
         Index("ix_recommendations_follow_up", "status", "next_follow_up_on"),
         CheckConstraint(check_sql("status", RecommendationStatus), name="status"),
+        CheckConstraint(check_sql("response", RecommendationResponse), name="response"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -471,6 +473,39 @@ class Recommendation(Base):
     status: Mapped[str] = mapped_column(String(20), default=RecommendationStatus.AGREED)
     next_follow_up_on: Mapped[dt.date | None] = mapped_column(Date)
     follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests sent for the step the organisation owes now (its answer, plan or outcome):
+    # back to 0 when it sends that step; past policy.recommendation_escalate_after, escalated.
+    requests_for_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The national (NCMD thematic) recommendation this one answers, by its reference.
+    national_reference: Mapped[str | None] = mapped_column(String(60))
+    # The organisation's answer through the portal (cdop.portal.recommendations): accepted
+    # or declined, when, and its reasons (typed by the organisation: encrypted).
+    response: Mapped[str | None] = mapped_column(String(20))
+    responded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    response_reasons: Mapped[str | None] = mapped_column(Encrypted)
+    # Its action plan once accepted: [{"action", "owner_role", "target_on"}] (owners by
+    # role, never a person's name), encrypted as typed.
+    plan: Mapped[list | None] = mapped_column(EncryptedJSON)
+    plan_submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The outcome it reports with its evidence (RecommendationEvidence), typed: encrypted.
+    outcome: Mapped[str | None] = mapped_column(Encrypted)
+    outcome_reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RecommendationEvidence(Base):
+    """A file the organisation sent as evidence of its action, stored encrypted under a name
+    of the system's making (as a return's attachments); the name it gave is encrypted."""
+
+    __tablename__ = "recommendation_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    stored_path: Mapped[str] = mapped_column(String(500))
+    original_name: Mapped[str] = mapped_column(Encrypted)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class RecommendationUpdate(Base):
@@ -599,7 +634,10 @@ class PortalLink(Base):
     __tablename__ = "portal_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), index=True)
+    # A link opens either one agency request's return or one recommendation's response.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("agency_requests.id", ondelete="CASCADE"), index=True)
+    recommendation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -678,7 +716,8 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     CaseReport: ("comments",),
     Analysis: ("learning",),
     AnalysisFactor: ("notes",),
-    Recommendation: ("text",),
+    Recommendation: ("text", "response_reasons", "plan", "outcome"),
+    RecommendationEvidence: ("original_name",),
     RecommendationUpdate: ("progress",),
     OutboxMessage: ("subject",),
     AuditEvent: ("reason",),

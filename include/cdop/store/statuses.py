@@ -66,6 +66,13 @@ class RecommendationStatus(StrEnum):
     NOT_ACCEPTED = "not_accepted"
 
 
+class RecommendationResponse(StrEnum):
+    """The addressed organisation's answer to a recommendation, given through the portal."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
 class AnnualReportStatus(StrEnum):
     RELEASED = "released"
     BLOCKED = "blocked"
@@ -100,6 +107,7 @@ STATUS_COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("meeting_attendance", "status"): AttendanceStatus,
     ("recommendations", "status"): RecommendationStatus,
     ("recommendation_updates", "status"): RecommendationStatus,
+    ("recommendations", "response"): RecommendationResponse,
     ("annual_reports", "status"): AnnualReportStatus,
     ("held_findings", "status"): HeldStatus,
     ("portal_forms", "status"): FormStatus,

@@ -41,6 +41,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
     "/cases/{case_number}/analysis/correct": {"POST": _COORDINATOR},
     "/recommendations": {"GET": _COORDINATOR},
     "/recommendations/{recommendation_id}/progress": {"POST": _COORDINATOR},
+    "/recommendations/{recommendation_id}/confirm": {"POST": _COORDINATOR},
 }
 
 FACTOR_ROWS = 8  # blank factor lines offered on the form (no script: the CSP allows none)
@@ -303,3 +304,22 @@ def routes(app: FastAPI) -> None:
                                             int(page) if page.isdigit() and len(page) <= 6 else 1, failed=rec_id,
                                             problems=exc.problems, values=fields, status_code=422)
         return _redirect(request, "recommendations", "progress_recorded")
+
+    @_route(app, "POST", "/recommendations/{recommendation_id}/confirm", dependencies=[Depends(check_csrf)])
+    def confirm_action(request: Request, recommendation_id: str, settings: Settings = Depends(user_settings),
+                       today: dt.date = Depends(business_today), token: str = Depends(csrf_token),
+                       fields: dict[str, str] = Depends(_form)) -> Response:
+        """Confirm a recommendation complete on its evidence (as `cdop recommendation confirm`)."""
+        from cdop.panel.analysis import confirm_recommendation
+
+        if not recommendation_id.isdigit() or len(recommendation_id) > 12:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such recommendation")
+        rec_id = int(recommendation_id)
+        try:
+            confirm_recommendation(settings, rec_id, today=today, actor=settings.actor)
+        except InputError as exc:
+            if any(p.field == "recommendation" for p in exc.problems):
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "No such recommendation") from None
+            return recommendations_response(request, settings, today, token, fields.get("show"), 1, failed=rec_id,
+                                            problems=exc.problems, values={}, status_code=422)
+        return _redirect(request, "recommendations", "completion_confirmed")

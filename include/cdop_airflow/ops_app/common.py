@@ -93,6 +93,7 @@ DONE_MESSAGES = {
     "meeting_saved": "Meeting saved.",
     "analysis_recorded": "Analysis recorded and finalised; the case is closed and its recommendations go to their organisations.",
     "progress_recorded": "Progress recorded.",
+    "completion_confirmed": "Recommendation confirmed complete on its evidence.",
     "portal_reopened": "The portal return is open again: a new link goes to the agency within minutes.",
     "finding_released": "Released, with your reason in the audit trail. Build the output again to publish it "
                         "(an outgoing email with nothing left held is back in the outbox).",
