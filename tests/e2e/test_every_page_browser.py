@@ -47,6 +47,7 @@ EXAMPLES: dict[str, str] = {
     "/cases/{case_number}/report/check": "cases/{checked}/report/check",
     "/cases/{case_number}/reports/{version}": "cases/{approved}/reports/1",
     "/figures": "figures",
+    "/figures/board": "figures/board",
     "/gate/held": "gate/held",
     "/investigations": "investigations",
     "/meetings": "meetings",
