@@ -376,9 +376,12 @@ def snapshot(settings) -> dict[str, list[str]]:
     from cdop.store.db import make_engine
     from cdop.store.models import Base
 
+    def value(v):  # PostgreSQL gives binary columns as memoryview, whose repr is an address
+        return bytes(v) if isinstance(v, memoryview) else v
+
     engine = make_engine(settings)
     with engine.connect() as conn:
-        return {t.name: sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{t.name}"')))
+        return {t.name: sorted(repr(tuple(value(v) for v in r)) for r in conn.execute(text(f'SELECT * FROM "{t.name}"')))
                 for t in Base.metadata.sorted_tables}
 
 
