@@ -29,7 +29,7 @@ def test_rotation_reencrypts_under_the_new_key_and_keeps_duplicate_detection(age
 
     _fill_every_encrypted_column(agencies)
     # The case, one row of each other table; the portal link has its digest (re-keyed).
-    assert rotate(rotated) == {"rows": 1 + 17, "files": 1, "old_links": 0, "old_links_until": None}
+    assert rotate(rotated) == {"rows": 1 + 18, "files": 1, "old_links": 0, "old_links_until": None}
     assert Fernet(new_key.encode()).decrypt(stored.read_bytes()) == b"returned form"
     only_new = settings_from_env({**env, "CDOP_ENCRYPTION_KEYS": new_key})
     from cdop.store.db import make_engine
@@ -78,6 +78,7 @@ def _fill_every_encrypted_column(settings) -> None:
         PortalForm,
         PortalLink,
         Recommendation,
+        RecommendationEvidence,
         RecommendationUpdate,
         ReplacementDecision,
     )
@@ -108,13 +109,18 @@ def _fill_every_encrypted_column(settings) -> None:
         uow.session.flush()
         rec = Recommendation(case_id=case.id, analysis_id=analysis.id, organisation="ICB",
                              email="icb@example.nhs.net", text="Audit", agreed_on=dt.date(2026, 12, 1),
-                             due_on=dt.date(2027, 6, 1))
+                             due_on=dt.date(2027, 6, 1), response="accepted", response_reasons="Agreed",
+                             plan=[{"action": "Audit", "owner_role": "Lead", "target_on": "2027-03-01"}],
+                             outcome="Audit done")
         uow.session.add_all([AnalysisFactor(analysis_id=analysis.id, domain="service", factor_code="treatment_delay",
                                             grade=1, notes="Delay"),
                              rec])
         uow.session.flush()
         uow.session.add(RecommendationUpdate(recommendation_id=rec.id, recorded_on=dt.date(2027, 1, 1),
                                              status="in_progress", progress="Audit started"))
+        uow.session.add(RecommendationEvidence(recommendation_id=rec.id, stored_path="files/y.enc",
+                                               original_name="Fenwright audit.pdf", content_type="application/pdf",
+                                               size_bytes=1))
         uow.audit_reveal("case_revealed", "case", case.id, case.id, reason="Checking the NHS number")
         uow.session.add_all([
             PortalLink(request_id=request.id, case_id=case.id, token_hash="0" * 64, sent_to="a@nhs.net",
