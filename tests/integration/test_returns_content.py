@@ -50,7 +50,7 @@ def test_request_email_attaches_the_documented_return_template(agencies, smtp_se
     template = {p.get_filename(): p.get_payload(decode=True) for p in message.iter_attachments()}
     assert template["CDOP-2026-0001-return-template.csv"] == template_path(
         "returns/return_template.csv").read_bytes()
-    assert "attached template" in message.get_body(("plain",)).get_content()
+    assert "a template for the chronology" in " ".join(message.get_body(("plain",)).get_content().split())
 
 
 def test_return_content_from_the_csv_and_json_templates(agencies, tmp_path):
