@@ -408,7 +408,10 @@ def full_initials(person: Person) -> set[str]:
         return set()
     tails = {"".join(surnames), *surnames}
     out = set()
-    for n in range(len(middles) + 1):
+    # A run is at most 5 letters, so at most 3 middle initials go into one: choosing among
+    # more would only make runs that are thrown away (and a value recorded with many
+    # words made 2**n of them).
+    for n in range(min(len(middles), 3) + 1):
         for chosen in itertools.combinations(middles, n):
             out |= {g + "".join(chosen) + t for t in tails}
     return {i for i in out if 3 <= len(i) <= 5}
