@@ -25,7 +25,7 @@ from cdop.annual_report.disclosure import MARKER, Link, Percent, Rule, Table
 from cdop.annual_report.population import mid_year_for, rate_per_100k
 from cdop.config import AnnualReportPolicy, ConfigError
 from cdop.rules.ages import AGE_BANDS
-from cdop.rules.board import BoardFigures
+from cdop.rules.board import BoardFigures, within_months
 from cdop.store.statuses import RecommendationStatus
 from cdop.taxonomy import taxonomy
 
@@ -182,21 +182,10 @@ def _modifiable_table(table_id: str, title: str, row_header: str, codes: list[st
     return table
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def _time_band(died: dt.date, reviewed: dt.date) -> str:
-    if reviewed <= _add_months(died, 6):
+    if within_months(died, reviewed, 6):
         return TIME_BANDS[0]
-    if reviewed <= _add_months(died, 12):
+    if within_months(died, reviewed, 12):
         return TIME_BANDS[1]
     return TIME_BANDS[2]
 
