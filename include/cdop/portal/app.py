@@ -90,6 +90,10 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
     per_address = RateLimitItemPerMinute(policy.requests_per_minute_per_address)
     secure_cookies = policy.base_url.startswith("https://")
     upload_limit = policy.attachment_max_mb * 1024 * 1024
+    # What every page with an upload says of it (the return form, a recommendation's evidence).
+    attachments = {"attachment_types": ", ".join(policy.attachment_types),
+                   "attachment_accept": ",".join(policy.attachment_types),
+                   "attachment_max_mb": policy.attachment_max_mb, "max_attachments": policy.max_attachments}
     body_limit = request_body_limit(settings)
 
     @asynccontextmanager
@@ -301,9 +305,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
                         warnings=list(warnings), role_request=REQUEST,
                         chronology=chronology, errors=errors, summary_errors=summary_errors, saved=saved,
                         summary_max=forms.SUMMARY_MAX, entry_max=forms.ENTRY_MAX,
-                        attachment_types=", ".join(policy.attachment_types),
-                        attachment_accept=",".join(policy.attachment_types),
-                        attachment_max_mb=policy.attachment_max_mb, max_attachments=policy.max_attachments)
+                        **attachments)
         return with_cookies(response, token, csrf)
 
     @app.get("/r/{token}/form")
@@ -364,9 +366,7 @@ def create_app(settings: Settings, *, deliver: portal.Deliver, limits: str = "me
                         view=view, errors=errors, summary_errors=summary, warnings=list(warnings),
                         role_request=REQUEST,
                         labels=recs.RESPONSE_LABELS, reasons_max=recs.REASONS_MAX, outcome_max=recs.OUTCOME_MAX,
-                        attachment_types=", ".join(policy.attachment_types),
-                        attachment_accept=",".join(policy.attachment_types),
-                        attachment_max_mb=policy.attachment_max_mb, max_attachments=policy.max_attachments)
+                        **attachments)
         return with_cookies(response, token, csrf)
 
     @app.get("/r/{token}/recommendation")
